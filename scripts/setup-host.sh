@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs and starts what claude-bottle needs on a Debian 12 host: a Docker engine,
+# Compose v2 and gitleaks (from Debian trixie, pinned low so nothing else upgrades),
+# then imports an offline base image built with debootstrap. Idempotent: every step
+# checks before it acts, so running it twice costs seconds.
+set -euo pipefail
+
+BASE_IMAGE="${CLAUDE_BOTTLE_BASE_IMAGE:-claude-bottle-base:bookworm}"
+DOCKERD_LOG="${DOCKERD_LOG:-/var/log/claude-bottle-dockerd.log}"
+
+log() { printf '[setup-host] %s\n' "$*" >&2; }
+die() { printf '[setup-host] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts dockerd)"
+command -v apt-get >/dev/null || die "needs a Debian-based host with apt-get"
+
+have_packages() {
+  command -v dockerd >/dev/null && command -v gitleaks >/dev/null &&
+    command -v debootstrap >/dev/null && docker compose version >/dev/null 2>&1
+}
+
+install_packages() {
+  local trixie=/etc/apt/sources.list.d/claude-bottle-trixie.sources
+  if [ ! -f "$trixie" ]; then
+    log "adding the Debian trixie source, pinned to priority 100"
+    cat >"$trixie" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    cat >/etc/apt/preferences.d/claude-bottle-trixie <<'PIN'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+  fi
+  log "apt-get update"
+  apt-get update -qq
+  log "installing docker.io, docker-compose, gitleaks (trixie) and debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+    -t trixie docker.io docker-compose gitleaks >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+    debootstrap iptables >/dev/null
+}
+
+start_engine() {
+  if docker info >/dev/null 2>&1; then return; fi
+  log "starting dockerd (log: $DOCKERD_LOG)"
+  nohup dockerd >"$DOCKERD_LOG" 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  tail -n 30 "$DOCKERD_LOG" >&2 || true
+  die "dockerd did not answer within 60 s"
+}
+
+import_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
+  local dir
+  dir=$(mktemp -d)
+  trap 'rm -rf "$dir"' RETURN
+  log "building the base image $BASE_IMAGE with debootstrap (about 30 s)"
+  debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
+  tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
+}
+
+have_packages || install_packages
+have_packages || die "docker, docker compose, gitleaks or debootstrap still missing after install"
+start_engine
+import_base_image
+log "ready: $(docker version --format 'engine {{.Server.Version}}'), $(docker compose version --short | sed 's/^/compose /'), gitleaks $(gitleaks version)"

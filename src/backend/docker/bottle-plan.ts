@@ -1,0 +1,143 @@
+// The fully resolved plan of one Docker bottle: everything the Compose renderer needs,
+// decided ahead of time (slug, names, host paths of staged files). The zod schemas are
+// the single source of both the TypeScript types and the validation of plan files.
+import { z } from "zod";
+
+const nonEmpty = z.string().min(1, "must not be empty");
+/** Host paths must be absolute: Compose resolves relative ones against the compose file. */
+const hostPath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like GITHUB_TOKEN");
+const slug = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,47}$/,
+    "must be lowercase letters, digits and dashes (at most 48), starting with a letter or digit",
+  );
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+    "must be a hostname like github.com",
+  );
+
+export const ProxyPlanSchema = z.strictObject({
+  internalNetwork: nonEmpty,
+  egressNetwork: nonEmpty,
+  /** pipelock's rendered policy file on the host. */
+  configPath: hostPath,
+  caCertHostPath: hostPath,
+  caKeyHostPath: hostPath,
+});
+
+export const GitUpstreamSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
+  url: z.string().regex(/^ssh:\/\/[^\s]+$/, "must be an ssh:// URL"),
+  identityFile: hostPath,
+  /** The pinned host key line, e.g. "ssh-ed25519 AAAA…". */
+  knownHostKey: nonEmpty,
+  /** hostname → IP pinned into the gate's /etc/hosts. */
+  extraHosts: z.record(hostname, ipAddress).default({}),
+});
+
+export const GitGatePlanSchema = z.strictObject({
+  upstreams: z.array(GitUpstreamSchema).default([]),
+  entrypointScript: hostPath,
+  hookScript: hostPath,
+  accessHookScript: hostPath,
+});
+
+export const EgressRouteSchema = z.strictObject({
+  host: hostname,
+  pathPrefixes: z.array(z.string().startsWith("/", "must start with /")).default(["/"]),
+  methods: z.array(z.string().regex(/^[A-Z]+$/, "must be an uppercase HTTP method")).default([]),
+  auth: z.strictObject({
+    scheme: z.enum(["Bearer", "Basic", "token", "x-api-key"]),
+    tokenEnv: envName,
+  }),
+});
+
+export const EgressPlanSchema = z.strictObject({
+  routes: z.array(EgressRouteSchema).default([]),
+  /** Env name inside egress → host env name its value is read from at `up`. */
+  tokenEnvMap: z.record(envName, envName).default({}),
+  routesPath: hostPath,
+  caCertHostPath: hostPath,
+  caKeyHostPath: hostPath,
+  pipelockCaHostPath: hostPath,
+  pipelockProxyUrl: z.url({ protocol: /^https?$/, error: "must be an http:// URL" }),
+});
+
+export const SupervisePlanSchema = z.strictObject({
+  /** Read-write on the host: proposals, answers and the audit log. */
+  queueDir: hostPath,
+  /** The bottle's current policy as the agent may read it. */
+  currentConfigDir: hostPath,
+});
+
+export const DockerBottlePlanSchema = z
+  .strictObject({
+    slug,
+    /** The agent's container name. */
+    containerName: nonEmpty,
+    runtimeImage: nonEmpty,
+    useRunsc: z.boolean().default(false),
+    /** Literal env for the agent, written by prepare; used only when it exists and is non-empty. */
+    envFile: hostPath.nullable().default(null),
+    /** Host env names passed through to the agent by name (values never in the file). */
+    forwardedEnv: z.array(envName).default([]),
+    /** Build context of the sidecar Dockerfiles: the claude-bottle package root. */
+    buildContext: hostPath,
+    proxyPlan: ProxyPlanSchema,
+    gitGatePlan: GitGatePlanSchema,
+    egressPlan: EgressPlanSchema,
+    supervisePlan: SupervisePlanSchema.nullable().default(null),
+  })
+  .superRefine((plan, ctx) => {
+    const seen = new Set<string>();
+    plan.gitGatePlan.upstreams.forEach((u, i) => {
+      if (seen.has(u.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["gitGatePlan", "upstreams", i, "name"],
+          message: `duplicate upstream name "${u.name}"; each upstream needs its own name`,
+        });
+      }
+      seen.add(u.name);
+    });
+    const pinned = new Map<string, string>();
+    plan.gitGatePlan.upstreams.forEach((u, i) => {
+      for (const [host, ip] of Object.entries(u.extraHosts)) {
+        const other = pinned.get(host);
+        if (other !== undefined && other !== ip) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["gitGatePlan", "upstreams", i, "extraHosts", host],
+            message: `pins ${host} to ${ip}, but another upstream pins it to ${other}`,
+          });
+        }
+        pinned.set(host, ip);
+      }
+    });
+    plan.egressPlan.routes.forEach((r, i) => {
+      if (!(r.auth.tokenEnv in plan.egressPlan.tokenEnvMap)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["egressPlan", "routes", i, "auth", "tokenEnv"],
+          message: `"${r.auth.tokenEnv}" is not a key of egressPlan.tokenEnvMap`,
+        });
+      }
+    });
+  });
+
+export type ProxyPlan = z.infer<typeof ProxyPlanSchema>;
+export type GitUpstream = z.infer<typeof GitUpstreamSchema>;
+export type GitGatePlan = z.infer<typeof GitGatePlanSchema>;
+export type EgressRoute = z.infer<typeof EgressRouteSchema>;
+export type EgressPlan = z.infer<typeof EgressPlanSchema>;
+export type SupervisePlan = z.infer<typeof SupervisePlanSchema>;
+export type DockerBottlePlan = z.infer<typeof DockerBottlePlanSchema>;

@@ -1,0 +1,269 @@
+import { describe, expect, it } from "vitest";
+import { MATRIX, makePlan, pointLabel } from "../../../test/fixtures/plan-fixture.js";
+import { aggregateExtraHosts, bottlePlanToCompose } from "./compose.js";
+import { renderComposeYaml } from "./compose-yaml.js";
+
+const R = "/state/demo-7f3a";
+
+describe.each(MATRIX)("matrix point %#", (point) => {
+  const plan = makePlan(point);
+  const spec = bottlePlanToCompose(plan, { envFileNonEmpty: true });
+
+  it(`has exactly the services it needs (${pointLabel(point)})`, () => {
+    const expected = ["pipelock"];
+    if (point.git) expected.push("git-gate");
+    if (point.egress) expected.push("egress");
+    if (point.supervise) expected.push("supervise");
+    expected.push("agent");
+    expect(Object.keys(spec.services)).toEqual(expected);
+  });
+
+  it("names the project and both networks by the slug", () => {
+    expect(spec.name).toBe("claude-bottle-demo-7f3a");
+    expect(spec.networks).toEqual({
+      internal: { name: "claude-bottle-demo-7f3a-internal", internal: true },
+      egress: { name: "claude-bottle-demo-7f3a-egress" },
+    });
+  });
+
+  it("routes the agent through egress when there are routes, else straight to pipelock", () => {
+    const proxy = point.egress
+      ? "http://egress:8080"
+      : "http://claude-bottle-pipelock-demo-7f3a:8888";
+    const noProxy = point.supervise ? "localhost,127.0.0.1,supervise" : "localhost,127.0.0.1";
+    expect(spec.services.agent?.environment).toEqual([
+      `HTTPS_PROXY=${proxy}`,
+      `HTTP_PROXY=${proxy}`,
+      `https_proxy=${proxy}`,
+      `http_proxy=${proxy}`,
+      `NO_PROXY=${noProxy}`,
+      `no_proxy=${noProxy}`,
+      "NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle.crt",
+      "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+      "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+      "ANTHROPIC_BASE_URL",
+      "CLAUDE_CODE_OAUTH_TOKEN",
+    ]);
+  });
+
+  it("makes the agent depend on every sidecar present, pipelock first", () => {
+    const deps = ["pipelock"];
+    if (point.git) deps.push("git-gate");
+    if (point.egress) deps.push("egress");
+    if (point.supervise) deps.push("supervise");
+    expect(spec.services.agent?.depends_on).toEqual(deps);
+  });
+
+  it("keeps the agent on the internal network only, running sleep infinity", () => {
+    const agent = spec.services.agent;
+    expect(agent?.image).toBe("claude-bottle/agent:test");
+    expect(agent?.build).toBeUndefined();
+    expect(agent?.container_name).toBe("claude-bottle-agent-demo-7f3a");
+    expect(agent?.command).toEqual(["sleep", "infinity"]);
+    expect(agent?.networks).toEqual({ internal: null });
+    expect(agent?.env_file).toEqual([`${R}/agent.env`]);
+    expect(agent?.volumes).toEqual(
+      point.supervise
+        ? [
+            {
+              type: "bind",
+              source: `${R}/supervise/current`,
+              target: "/etc/claude-bottle/current",
+              read_only: true,
+            },
+          ]
+        : undefined,
+    );
+  });
+});
+
+describe("per-service shape", () => {
+  const spec = bottlePlanToCompose(makePlan({ git: true, egress: true, supervise: true }));
+
+  it("pipelock: built from our Dockerfile, on both networks, config and CA mounted read-only", () => {
+    expect(spec.services.pipelock).toEqual({
+      image: "claude-bottle/pipelock:0.1.0",
+      build: { context: `${R}/context`, dockerfile: "images/pipelock.Dockerfile" },
+      container_name: "claude-bottle-pipelock-demo-7f3a",
+      command: ["run", "--config", "/etc/pipelock.yaml", "--listen", "0.0.0.0:8888"],
+      networks: { internal: { aliases: ["claude-bottle-pipelock-demo-7f3a"] }, egress: null },
+      volumes: [
+        {
+          type: "bind",
+          source: `${R}/pipelock.yaml`,
+          target: "/etc/pipelock.yaml",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/pipelock-ca.pem`,
+          target: "/etc/pipelock/ca.pem",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/pipelock-ca-key.pem`,
+          target: "/etc/pipelock/ca-key.pem",
+          read_only: true,
+        },
+      ],
+    });
+  });
+
+  it("git-gate: hooks and one identity file per upstream, sorted deduplicated extra_hosts", () => {
+    expect(spec.services["git-gate"]).toEqual({
+      image: "claude-bottle/git-gate:0.1.0",
+      build: { context: `${R}/context`, dockerfile: "images/git-gate.Dockerfile" },
+      container_name: "claude-bottle-git-gate-demo-7f3a",
+      networks: { internal: { aliases: ["claude-bottle-git-gate-demo-7f3a"] }, egress: null },
+      volumes: [
+        {
+          type: "bind",
+          source: `${R}/git-gate/entrypoint.sh`,
+          target: "/usr/local/bin/git-gate-entrypoint",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/git-gate/pre-receive`,
+          target: "/etc/git-gate/hooks/pre-receive",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/git-gate/access-hook`,
+          target: "/etc/git-gate/hooks/access-hook",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/keys/app_ed25519`,
+          target: "/etc/git-gate/creds/app-key",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/keys/docs_ed25519`,
+          target: "/etc/git-gate/creds/docs-key",
+          read_only: true,
+        },
+      ],
+      extra_hosts: ["docs.example.test:10.99.0.6", "git.example.test:10.99.0.5"],
+    });
+  });
+
+  it("egress: upstream proxy is pipelock, token slots are bare sorted names", () => {
+    expect(spec.services.egress).toEqual({
+      image: "claude-bottle/egress:0.1.0",
+      build: { context: `${R}/context`, dockerfile: "images/egress.Dockerfile" },
+      container_name: "claude-bottle-egress-demo-7f3a",
+      networks: { internal: { aliases: ["egress"] }, egress: null },
+      environment: [
+        "EGRESS_UPSTREAM_PROXY=http://claude-bottle-pipelock-demo-7f3a:8888",
+        "HTTPS_PROXY=http://claude-bottle-pipelock-demo-7f3a:8888",
+        "HTTP_PROXY=http://claude-bottle-pipelock-demo-7f3a:8888",
+        "NO_PROXY=localhost,127.0.0.1",
+        "EGRESS_UPSTREAM_CA=/etc/egress/pipelock-ca.pem",
+        "EGRESS_TOKEN_API",
+        "EGRESS_TOKEN_UPLOADS",
+      ],
+      volumes: [
+        {
+          type: "bind",
+          source: `${R}/egress/routes.yaml`,
+          target: "/etc/egress/routes.yaml",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/egress/ca.pem`,
+          target: "/etc/egress/ca.pem",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/egress/ca-key.pem`,
+          target: "/etc/egress/ca-key.pem",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/pipelock-ca.pem`,
+          target: "/etc/egress/pipelock-ca.pem",
+          read_only: true,
+        },
+      ],
+      depends_on: ["pipelock"],
+    });
+  });
+
+  it("supervise: internal network only, queue dir mounted read-write", () => {
+    expect(spec.services.supervise).toEqual({
+      image: "claude-bottle/supervise:0.1.0",
+      build: { context: `${R}/context`, dockerfile: "images/supervise.Dockerfile" },
+      container_name: "claude-bottle-supervise-demo-7f3a",
+      networks: { internal: { aliases: ["supervise"] } },
+      environment: [
+        "SUPERVISE_BOTTLE_SLUG=demo-7f3a",
+        "SUPERVISE_QUEUE_DIR=/var/lib/supervise/queue",
+        "SUPERVISE_PORT=8765",
+      ],
+      volumes: [
+        {
+          type: "bind",
+          source: `${R}/supervise/queue`,
+          target: "/var/lib/supervise/queue",
+          read_only: false,
+        },
+      ],
+    });
+  });
+});
+
+describe("agent options", () => {
+  const base = makePlan({ git: false, egress: false, supervise: false });
+
+  it("asks for runsc only when the plan says so", () => {
+    expect(bottlePlanToCompose(base).services.agent?.runtime).toBeUndefined();
+    expect(bottlePlanToCompose({ ...base, useRunsc: true }).services.agent?.runtime).toBe("runsc");
+  });
+
+  it("adds env_file only when the file is known to be non-empty", () => {
+    expect(
+      bottlePlanToCompose(base, { envFileNonEmpty: false }).services.agent?.env_file,
+    ).toBeUndefined();
+    expect(
+      bottlePlanToCompose({ ...base, envFile: null }, { envFileNonEmpty: true }).services.agent
+        ?.env_file,
+    ).toBeUndefined();
+  });
+});
+
+describe("determinism", () => {
+  it.each(MATRIX)("renders byte-identical YAML for the same plan (%o)", (point) => {
+    const first = renderComposeYaml(bottlePlanToCompose(makePlan(point)));
+    const second = renderComposeYaml(bottlePlanToCompose(makePlan(point)));
+    expect(second).toBe(first);
+  });
+
+  it("does not depend on the order of token names or forwarded env", () => {
+    const plan = makePlan({ git: false, egress: true, supervise: false });
+    const shuffled = {
+      ...plan,
+      forwardedEnv: [...plan.forwardedEnv].reverse(),
+      egressPlan: {
+        ...plan.egressPlan,
+        tokenEnvMap: Object.fromEntries(Object.entries(plan.egressPlan.tokenEnvMap).reverse()),
+      },
+    };
+    expect(renderComposeYaml(bottlePlanToCompose(shuffled))).toBe(
+      renderComposeYaml(bottlePlanToCompose(plan)),
+    );
+  });
+});
+
+describe("aggregateExtraHosts", () => {
+  it("is empty without pins", () => {
+    expect(aggregateExtraHosts([])).toEqual([]);
+  });
+});

@@ -1,0 +1,272 @@
+// Renders a resolved DockerBottlePlan into a Compose v2 spec object: one project per
+// bottle, the agent plus the sidecars its plan needs, two networks, no named volumes.
+// Pure: no I/O, no clock, no randomness. The one fact that needs the file system (is the
+// env file non-empty?) is read by the caller and passed in as `facts`.
+
+import {
+  EGRESS_CA_IN_CONTAINER,
+  EGRESS_CA_KEY_IN_CONTAINER,
+  EGRESS_DOCKERFILE,
+  EGRESS_HOSTNAME,
+  EGRESS_IMAGE,
+  EGRESS_PIPELOCK_CA_IN_CONTAINER,
+  EGRESS_ROUTES_IN_CONTAINER,
+  egressContainerName,
+  egressProxyUrl,
+} from "../../sidecars/egress/constants.js";
+import {
+  GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
+  GIT_GATE_DOCKERFILE,
+  GIT_GATE_ENTRYPOINT_IN_CONTAINER,
+  GIT_GATE_HOOK_IN_CONTAINER,
+  GIT_GATE_IMAGE,
+  gitGateContainerName,
+  gitGateIdentityPath,
+} from "../../sidecars/git-gate/constants.js";
+import {
+  PIPELOCK_CA_CERT_IN_CONTAINER,
+  PIPELOCK_CA_KEY_IN_CONTAINER,
+  PIPELOCK_CONFIG_IN_CONTAINER,
+  PIPELOCK_DOCKERFILE,
+  PIPELOCK_IMAGE,
+  PIPELOCK_PORT,
+  pipelockContainerName,
+  pipelockProxyUrl,
+} from "../../sidecars/pipelock/constants.js";
+import {
+  CURRENT_CONFIG_DIR_IN_AGENT,
+  QUEUE_DIR_IN_CONTAINER,
+  SUPERVISE_DOCKERFILE,
+  SUPERVISE_HOSTNAME,
+  SUPERVISE_IMAGE,
+  SUPERVISE_PORT,
+  superviseContainerName,
+} from "../../sidecars/supervise/constants.js";
+import { AGENT_CA_BUNDLE, AGENT_CA_PATH, composeProjectName } from "./agent-constants.js";
+import type { DockerBottlePlan, GitUpstream } from "./bottle-plan.js";
+
+export type ServiceName = "agent" | "pipelock" | "egress" | "git-gate" | "supervise";
+export type NetworkName = "internal" | "egress";
+
+export interface BindMount {
+  type: "bind";
+  source: string;
+  target: string;
+  read_only: boolean;
+}
+
+export interface ComposeBuild {
+  context: string;
+  dockerfile: string;
+}
+
+/** The subset of the Compose service spec we emit, spelled as Compose spells it. */
+export interface ComposeService {
+  image: string;
+  build?: ComposeBuild;
+  container_name: string;
+  command?: string[];
+  runtime?: string;
+  networks: Partial<Record<NetworkName, { aliases: string[] } | null>>;
+  environment?: string[];
+  env_file?: string[];
+  volumes?: BindMount[];
+  extra_hosts?: string[];
+  depends_on?: ServiceName[];
+}
+
+export interface ComposeSpec {
+  name: string;
+  services: Partial<Record<ServiceName, ComposeService>>;
+  networks: Record<NetworkName, { name: string; internal?: boolean }>;
+}
+
+/** Facts about the host the renderer may not read itself. */
+export interface ComposeFacts {
+  /** The plan's env file exists and is non-empty. */
+  envFileNonEmpty: boolean;
+}
+
+export function bottlePlanToCompose(
+  plan: DockerBottlePlan,
+  facts: ComposeFacts = { envFileNonEmpty: false },
+): ComposeSpec {
+  const services: ComposeSpec["services"] = {};
+  services.pipelock = pipelockService(plan);
+  if (hasGitGate(plan)) services["git-gate"] = gitGateService(plan);
+  if (hasEgress(plan)) services.egress = egressService(plan);
+  if (plan.supervisePlan !== null) services.supervise = superviseService(plan);
+  services.agent = agentService(plan, facts);
+  return {
+    name: composeProjectName(plan.slug),
+    services,
+    networks: {
+      // No gateway: the agent's only way out is through the sidecars.
+      internal: { name: plan.proxyPlan.internalNetwork, internal: true },
+      egress: { name: plan.proxyPlan.egressNetwork },
+    },
+  };
+}
+
+export function hasGitGate(plan: DockerBottlePlan): boolean {
+  return plan.gitGatePlan.upstreams.length > 0;
+}
+
+export function hasEgress(plan: DockerBottlePlan): boolean {
+  return plan.egressPlan.routes.length > 0;
+}
+
+/** Long form, not "src:dst:ro": it survives spaces and colons in host paths. */
+function bind(source: string, target: string, readOnly = true): BindMount {
+  return { type: "bind", source, target, read_only: readOnly };
+}
+
+function build(plan: DockerBottlePlan, dockerfile: string): ComposeBuild {
+  return { context: plan.buildContext, dockerfile };
+}
+
+function pipelockService(plan: DockerBottlePlan): ComposeService {
+  const pp = plan.proxyPlan;
+  const name = pipelockContainerName(plan.slug);
+  return {
+    image: PIPELOCK_IMAGE,
+    build: build(plan, PIPELOCK_DOCKERFILE),
+    container_name: name,
+    command: [
+      "run",
+      "--config",
+      PIPELOCK_CONFIG_IN_CONTAINER,
+      "--listen",
+      `0.0.0.0:${PIPELOCK_PORT}`,
+    ],
+    networks: { internal: { aliases: [name] }, egress: null },
+    volumes: [
+      bind(pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER),
+      bind(pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER),
+      bind(pp.caKeyHostPath, PIPELOCK_CA_KEY_IN_CONTAINER),
+    ],
+  };
+}
+
+function gitGateService(plan: DockerBottlePlan): ComposeService {
+  const gp = plan.gitGatePlan;
+  const name = gitGateContainerName(plan.slug);
+  const service: ComposeService = {
+    image: GIT_GATE_IMAGE,
+    build: build(plan, GIT_GATE_DOCKERFILE),
+    container_name: name,
+    networks: { internal: { aliases: [name] }, egress: null },
+    volumes: [
+      bind(gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER),
+      bind(gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER),
+      bind(gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER),
+      ...gp.upstreams.map((u) => bind(u.identityFile, gitGateIdentityPath(u.name))),
+    ],
+  };
+  const extraHosts = aggregateExtraHosts(gp.upstreams);
+  if (extraHosts.length > 0) service.extra_hosts = extraHosts;
+  return service;
+}
+
+/** Every upstream's pinned hosts as sorted "host:ip" entries (the plan schema rejects conflicts). */
+export function aggregateExtraHosts(upstreams: readonly GitUpstream[]): string[] {
+  const pinned = new Map<string, string>();
+  for (const u of upstreams) {
+    for (const [host, ip] of Object.entries(u.extraHosts)) pinned.set(host, ip);
+  }
+  return [...pinned.keys()].sort().map((host) => `${host}:${pinned.get(host)}`);
+}
+
+function egressService(plan: DockerBottlePlan): ComposeService {
+  const ep = plan.egressPlan;
+  const environment = [
+    `EGRESS_UPSTREAM_PROXY=${ep.pipelockProxyUrl}`,
+    `HTTPS_PROXY=${ep.pipelockProxyUrl}`,
+    `HTTP_PROXY=${ep.pipelockProxyUrl}`,
+    "NO_PROXY=localhost,127.0.0.1",
+    `EGRESS_UPSTREAM_CA=${EGRESS_PIPELOCK_CA_IN_CONTAINER}`,
+    // Bare names: Compose copies each value from its own process env, so token
+    // values stay out of argv and out of this file.
+    ...Object.keys(ep.tokenEnvMap).sort(),
+  ];
+  return {
+    image: EGRESS_IMAGE,
+    build: build(plan, EGRESS_DOCKERFILE),
+    container_name: egressContainerName(plan.slug),
+    networks: { internal: { aliases: [EGRESS_HOSTNAME] }, egress: null },
+    environment,
+    volumes: [
+      bind(ep.routesPath, EGRESS_ROUTES_IN_CONTAINER),
+      bind(ep.caCertHostPath, EGRESS_CA_IN_CONTAINER),
+      bind(ep.caKeyHostPath, EGRESS_CA_KEY_IN_CONTAINER),
+      bind(ep.pipelockCaHostPath, EGRESS_PIPELOCK_CA_IN_CONTAINER),
+    ],
+    depends_on: ["pipelock"],
+  };
+}
+
+function superviseService(plan: DockerBottlePlan): ComposeService {
+  const sp = plan.supervisePlan;
+  if (sp === null) throw new Error("superviseService called without a supervise plan");
+  return {
+    image: SUPERVISE_IMAGE,
+    build: build(plan, SUPERVISE_DOCKERFILE),
+    container_name: superviseContainerName(plan.slug),
+    // Internal only: supervise never calls out; the host reaches it through the queue dir.
+    networks: { internal: { aliases: [SUPERVISE_HOSTNAME] } },
+    environment: [
+      `SUPERVISE_BOTTLE_SLUG=${plan.slug}`,
+      `SUPERVISE_QUEUE_DIR=${QUEUE_DIR_IN_CONTAINER}`,
+      `SUPERVISE_PORT=${SUPERVISE_PORT}`,
+    ],
+    volumes: [bind(sp.queueDir, QUEUE_DIR_IN_CONTAINER, false)],
+  };
+}
+
+function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeService {
+  const proxyUrl = agentProxyUrl(plan);
+  const noProxy = agentNoProxy(plan);
+  const service: ComposeService = {
+    image: plan.runtimeImage,
+    container_name: plan.containerName,
+    // The agent program is `docker exec -it`'d in later; interactivity is per exec.
+    command: ["sleep", "infinity"],
+    networks: { internal: null },
+    environment: [
+      `HTTPS_PROXY=${proxyUrl}`,
+      `HTTP_PROXY=${proxyUrl}`,
+      `https_proxy=${proxyUrl}`,
+      `http_proxy=${proxyUrl}`,
+      `NO_PROXY=${noProxy}`,
+      `no_proxy=${noProxy}`,
+      `NODE_EXTRA_CA_CERTS=${AGENT_CA_PATH}`,
+      `SSL_CERT_FILE=${AGENT_CA_BUNDLE}`,
+      `REQUESTS_CA_BUNDLE=${AGENT_CA_BUNDLE}`,
+      // Bare names: values are inherited from the `compose up` process env.
+      ...[...plan.forwardedEnv].sort(),
+    ],
+  };
+  if (plan.useRunsc) service.runtime = "runsc";
+  if (plan.envFile !== null && facts.envFileNonEmpty) service.env_file = [plan.envFile];
+  if (plan.supervisePlan !== null) {
+    service.volumes = [bind(plan.supervisePlan.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT)];
+  }
+  const dependsOn: ServiceName[] = ["pipelock"];
+  if (hasGitGate(plan)) dependsOn.push("git-gate");
+  if (hasEgress(plan)) dependsOn.push("egress");
+  if (plan.supervisePlan !== null) dependsOn.push("supervise");
+  service.depends_on = dependsOn;
+  return service;
+}
+
+/** With routes the agent goes through egress (which goes through pipelock); else straight to pipelock. */
+export function agentProxyUrl(plan: DockerBottlePlan): string {
+  return hasEgress(plan) ? egressProxyUrl() : pipelockProxyUrl(plan.slug);
+}
+
+/** Loopback always; supervise too, since its MCP long-poll must not hit the proxy's idle timeout. */
+export function agentNoProxy(plan: DockerBottlePlan): string {
+  const hosts = ["localhost", "127.0.0.1"];
+  if (plan.supervisePlan !== null) hosts.push(SUPERVISE_HOSTNAME);
+  return hosts.join(",");
+}

@@ -1,0 +1,30 @@
+// Reads a DockerBottlePlan from a JSON file (`claude-bottle compose --plan`), with errors
+// that name the file, line, field and what was expected.
+import { readFile } from "node:fs/promises";
+import { InputError } from "../../shared/errors.js";
+import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
+import { type DockerBottlePlan, DockerBottlePlanSchema } from "./bottle-plan.js";
+
+export async function loadPlanFile(path: string): Promise<DockerBottlePlan> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new InputError(
+      `cannot read plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      {
+        hint: "pass the path of a JSON plan file, e.g. --plan examples/plans/full.json",
+        cause,
+      },
+    );
+  }
+  return parsePlanText(text, path);
+}
+
+export function parsePlanText(text: string, label: string): DockerBottlePlan {
+  if (text.trim() === "")
+    throw new InputError(`${label}: the plan file is empty`, { hint: PLAN_HINT });
+  return parseWithSchema(DockerBottlePlanSchema, parseYamlSource(text, label), label, PLAN_HINT);
+}
+
+const PLAN_HINT = "see examples/plans/full.json for a complete plan";

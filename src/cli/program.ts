@@ -1,0 +1,52 @@
+// Builds the command tree and runs it, turning every error into a message and an exit
+// code. The only place, with main.ts, that decides how failures look to a person.
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { BottleError } from "../shared/errors.js";
+import { VERSION } from "../shared/version.js";
+import { composeCommand } from "./compose-command.js";
+import type { CliIo } from "./io.js";
+
+export function buildProgram(io: CliIo): Command {
+  return new Command("claude-bottle")
+    .description(
+      "Run AI coding agents with full permissions inside per-agent Docker bottles:\n" +
+        "allowlisted egress, DLP, hidden credentials, scanned pushes and human approval.",
+    )
+    .version(VERSION)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .addCommand(composeCommand(io).exitOverride());
+}
+
+/** Runs the CLI and returns the exit code; never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its own message (or the help text).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof BottleError) {
+    io.stderr(`claude-bottle: ${error.message}\n`);
+    if (error.hint !== undefined) io.stderr(`  hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  const detail =
+    error instanceof Error
+      ? process.env.CLAUDE_BOTTLE_DEBUG
+        ? error.stack
+        : error.message
+      : String(error);
+  io.stderr(
+    `claude-bottle: internal error: ${detail}\n  this is a bug; rerun with CLAUDE_BOTTLE_DEBUG=1 for the stack\n`,
+  );
+  return 70;
+}

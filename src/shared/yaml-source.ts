@@ -1,0 +1,126 @@
+// Parses YAML (and JSON, a subset of it) keeping positions, so a validation issue found
+// later on the plain value can be reported as file:line:col. Used for plan files and
+// manifest front matter alike.
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { InputError } from "./errors.js";
+
+export type IssuePath = readonly PropertyKey[];
+
+export interface Position {
+  line: number;
+  col: number;
+}
+
+export interface YamlSource {
+  value: unknown;
+  /** Where the value at `path` starts, or its nearest ancestor that exists. */
+  locate(path: IssuePath): Position;
+}
+
+/**
+ * @param label how the file is named in errors, e.g. "~/.claude-bottle/bottles/dev.md"
+ * @param lineOffset lines before `text` in the file (front matter starts after "---")
+ */
+export function parseYamlSource(text: string, label: string, lineOffset = 0): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const at = lineCounter.linePos(first.pos[0]);
+    throw new InputError(
+      `${label}:${at.line + lineOffset}:${at.col}: ${firstLine(first.message)}`,
+      {
+        hint: "fix the syntax at that line; strings with ':' or '#' need quotes",
+      },
+    );
+  }
+  const toPosition = (offset: number): Position => {
+    const at = lineCounter.linePos(offset);
+    return { line: at.line + lineOffset, col: at.col };
+  };
+  return {
+    value: doc.toJS(),
+    locate(path) {
+      let node: unknown = doc.contents;
+      let best = toPosition(rangeStart(node) ?? 0);
+      for (const key of path) {
+        const next = childNode(node, key);
+        if (next === undefined) break;
+        node = next;
+        const start = rangeStart(node);
+        if (start !== undefined) best = toPosition(start);
+      }
+      return best;
+    },
+  };
+}
+
+function childNode(node: unknown, key: PropertyKey): unknown {
+  if (isMap(node)) {
+    // Point at the key, not the value: "unknown key" and "wrong type" both read better there.
+    const pair = node.items.find(
+      (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
+    );
+    if (pair === undefined) return undefined;
+    return isScalar(pair.value) || pair.value === null ? pair.key : pair.value;
+  }
+  if (isSeq(node) && typeof key === "number") return node.items[key];
+  return undefined;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return isNode(node) && node.range ? node.range[0] : undefined;
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0] ?? message;
+}
+
+/** "egressPlan.routes[0].host" */
+export function formatIssuePath(path: IssuePath): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/**
+ * Validates `source.value` with `schema`; on failure throws one InputError listing every
+ * issue as "label:line:col: path: message".
+ */
+export function parseWithSchema<S extends z.ZodType>(
+  schema: S,
+  source: YamlSource,
+  label: string,
+  hint: string,
+): z.infer<S> {
+  const result = schema.safeParse(source.value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = [...issue.path, ...unknownKeyOf(issue)];
+    const at = source.locate(path);
+    const where = formatIssuePath(path);
+    return `${label}:${at.line}:${at.col}: ${where === "" ? "" : `${where}: `}${describeIssue(issue)}`;
+  });
+  throw new InputError(lines.join("\n"), { hint });
+}
+
+function unknownKeyOf(issue: z.core.$ZodIssue): PropertyKey[] {
+  return issue.code === "unrecognized_keys" && issue.keys.length === 1
+    ? [issue.keys[0] as string]
+    : [];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+    return issue.keys.length === 1 ? `unknown key ${keys}` : `unknown keys ${keys}`;
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return `missing required key (expected ${issue.expected})`;
+  }
+  return issue.message.replace(/^Invalid input: /, "");
+}
