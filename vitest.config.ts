@@ -1,7 +1,11 @@
 import { defineConfig } from "vitest/config";
 
+// CI asks for a JSON report beside the console output, to print one summary line.
+const jsonReport = process.env.CLAUDE_BOTTLE_TEST_JSON;
+
 export default defineConfig({
   test: {
+    reporters: jsonReport ? ["default", ["json", { outputFile: jsonReport }]] : ["default"],
     projects: [
       {
         test: {

@@ -7,7 +7,7 @@ import { composeCommand } from "./compose-command.js";
 import type { CliIo } from "./io.js";
 
 export function buildProgram(io: CliIo): Command {
-  return new Command("claude-bottle")
+  const program = new Command("claude-bottle")
     .description(
       "Run AI coding agents with full permissions inside per-agent Docker bottles:\n" +
         "allowlisted egress, DLP, hidden credentials, scanned pushes and human approval.",
@@ -15,8 +15,12 @@ export function buildProgram(io: CliIo): Command {
     .version(VERSION)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
-    .addCommand(composeCommand(io).exitOverride());
+    .showHelpAfterError("(run with --help for usage)");
+  // addCommand() does not copy these settings the way .command() would.
+  for (const command of [composeCommand(io)]) {
+    program.addCommand(command.copyInheritedSettings(program));
+  }
+  return program;
 }
 
 /** Runs the CLI and returns the exit code; never throws. */

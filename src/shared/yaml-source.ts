@@ -103,7 +103,11 @@ export function parseWithSchema<S extends z.ZodType>(
     const path = [...issue.path, ...unknownKeyOf(issue)];
     const at = source.locate(path);
     const where = formatIssuePath(path);
-    return `${label}:${at.line}:${at.col}: ${where === "" ? "" : `${where}: `}${describeIssue(issue)}`;
+    const missing = issue.code === "invalid_type" && !hasPath(source.value, issue.path);
+    const text = missing
+      ? `missing required key (expected ${issue.expected})`
+      : describeIssue(issue);
+    return `${label}:${at.line}:${at.col}: ${where === "" ? "" : `${where}: `}${text}`;
   });
   throw new InputError(lines.join("\n"), { hint });
 }
@@ -114,13 +118,19 @@ function unknownKeyOf(issue: z.core.$ZodIssue): PropertyKey[] {
     : [];
 }
 
+function hasPath(value: unknown, path: readonly PropertyKey[]): boolean {
+  let node = value;
+  for (const key of path) {
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return true;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => `"${k}"`).join(", ");
     return issue.keys.length === 1 ? `unknown key ${keys}` : `unknown keys ${keys}`;
-  }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return `missing required key (expected ${issue.expected})`;
   }
   return issue.message.replace(/^Invalid input: /, "");
 }

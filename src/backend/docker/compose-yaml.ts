@@ -15,7 +15,20 @@ export function readComposeFacts(plan: DockerBottlePlan): ComposeFacts {
   }
 }
 
-/** Deterministic: key order is the spec's insertion order, no line folding. */
+/**
+ * Deterministic: key order is the spec's insertion order, no line folding. Every "$" is
+ * doubled because Compose interpolates "$NAME" in every value of the file: a plan's paths
+ * and literals must reach the container as written, never expanded from the environment.
+ */
 export function renderComposeYaml(spec: ComposeSpec): string {
-  return stringify(spec, { lineWidth: 0, aliasDuplicateObjects: false });
+  return stringify(escapeInterpolation(spec), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+function escapeInterpolation(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("$", "$$$$");
+  if (Array.isArray(value)) return value.map(escapeInterpolation);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeInterpolation(v)]));
+  }
+  return value;
 }

@@ -22,9 +22,25 @@ export async function loadPlanFile(path: string): Promise<DockerBottlePlan> {
 }
 
 export function parsePlanText(text: string, label: string): DockerBottlePlan {
-  if (text.trim() === "")
+  if (text.trim() === "") {
     throw new InputError(`${label}: the plan file is empty`, { hint: PLAN_HINT });
+  }
+  try {
+    // YAML accepts more than JSON ("{"a": }" is a null): insist on JSON first.
+    JSON.parse(text);
+  } catch (cause) {
+    throw new InputError(`${label}: not valid JSON: ${jsonErrorSummary(cause)}`, {
+      hint: PLAN_HINT,
+      cause,
+    });
+  }
   return parseWithSchema(DockerBottlePlanSchema, parseYamlSource(text, label), label, PLAN_HINT);
+}
+
+/** V8 echoes the input after the reason ("Unexpected token '}', "{…" is not valid JSON"): drop it. */
+function jsonErrorSummary(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return (message.split(/, (?:"|\.\.\.)|\n/)[0] ?? message).trim();
 }
 
 const PLAN_HINT = "see examples/plans/full.json for a complete plan";

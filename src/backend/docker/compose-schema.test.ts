@@ -1,0 +1,35 @@
+// The rendered spec must satisfy the official Compose JSON schema on every matrix point.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { MATRIX, makePlan, pointLabel } from "../../../test/fixtures/plan-fixture.js";
+import { bottlePlanToCompose } from "./compose.js";
+import { renderComposeYaml } from "./compose-yaml.js";
+
+const require = createRequire(import.meta.url);
+const schema = JSON.parse(
+  readFileSync(require.resolve("docker-compose/schema/compose-spec.json"), "utf8"),
+);
+// ajv 8 does not know the draft-07 meta-schema URL the file names.
+delete schema.$schema;
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+describe("official Compose JSON schema", () => {
+  it.each(MATRIX.map((p) => [pointLabel(p), p] as const))("accepts %s", (_label, point) => {
+    const yaml = renderComposeYaml(bottlePlanToCompose(makePlan(point), { envFileNonEmpty: true }));
+    const ok = validate(parse(yaml));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it("rejects a spec with a misspelt service key (the check can fail)", () => {
+    const spec = bottlePlanToCompose(makePlan({ git: false, egress: false, supervise: false }));
+    const broken = {
+      ...spec,
+      services: { ...spec.services, agent: { ...spec.services.agent, imgae: "x" } },
+    };
+    expect(validate(broken)).toBe(false);
+  });
+});

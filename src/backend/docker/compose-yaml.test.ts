@@ -1,0 +1,64 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { makePlan } from "../../../test/fixtures/plan-fixture.js";
+import { bottlePlanToCompose } from "./compose.js";
+import { readComposeFacts, renderComposeYaml } from "./compose-yaml.js";
+
+describe("renderComposeYaml", () => {
+  it("round-trips through a YAML parser to the same spec", () => {
+    const spec = bottlePlanToCompose(makePlan({ git: true, egress: true, supervise: true }));
+    expect(parse(renderComposeYaml(spec))).toEqual(JSON.parse(JSON.stringify(spec)));
+  });
+
+  it("doubles every $ so Compose cannot interpolate plan values", () => {
+    const plan = makePlan({ git: false, egress: false, supervise: false }, "/state/$HOME/${USER}");
+    const yaml = renderComposeYaml(bottlePlanToCompose(plan));
+    expect(yaml).toContain("source: /state/$$HOME/$${USER}/pipelock.yaml");
+    expect(yaml).not.toMatch(/[^$]\$[^$]/);
+  });
+
+  it("never contains token values from the environment, only their names", () => {
+    const secrets = {
+      API_TOKEN: "tok-api-7c1e9d0b5a2f4e63",
+      UPLOADS_TOKEN: "tok-uploads-93be41d7aa0c",
+      EGRESS_TOKEN_API: "tok-slot-api-5d2e8f1a",
+      EGRESS_TOKEN_UPLOADS: "tok-slot-up-0b7c3e9d",
+      CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-abcdefghijklmnop",
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, secrets);
+    try {
+      for (const point of [
+        { git: true, egress: true, supervise: true },
+        { git: false, egress: true, supervise: false },
+      ]) {
+        const yaml = renderComposeYaml(bottlePlanToCompose(makePlan(point)));
+        for (const value of Object.values(secrets)) expect(yaml).not.toContain(value);
+        expect(yaml).toContain("- EGRESS_TOKEN_API\n");
+        expect(yaml).toContain("- CLAUDE_CODE_OAUTH_TOKEN\n");
+      }
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
+describe("readComposeFacts", () => {
+  it("reports a non-empty env file only when it exists and has content", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cb-facts-"));
+    try {
+      const plan = makePlan({ git: false, egress: false, supervise: false }, dir);
+      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: false });
+      await writeFile(join(dir, "agent.env"), "");
+      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: false });
+      await writeFile(join(dir, "agent.env"), "FOO=bar\n");
+      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: true });
+      expect(readComposeFacts({ ...plan, envFile: null })).toEqual({ envFileNonEmpty: false });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
