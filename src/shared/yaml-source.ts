@@ -1,7 +1,7 @@
 // Parses YAML (and JSON, a subset of it) keeping positions, so a validation issue found
 // later on the plain value can be reported as file:line:col. Used for plan files and
 // manifest front matter alike.
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isScalar, isSeq, LineCounter, type Pair, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "./errors.js";
 
@@ -16,6 +16,8 @@ export interface YamlSource {
   value: unknown;
   /** Where the value at `path` starts, or its nearest ancestor that exists. */
   locate(path: IssuePath): Position;
+  /** Like `locate`, but a path ending at a mapping key points at the key, whatever its value. */
+  locateKey(path: IssuePath): Position;
 }
 
 /**
@@ -39,29 +41,40 @@ export function parseYamlSource(text: string, label: string, lineOffset = 0): Ya
     const at = lineCounter.linePos(offset);
     return { line: at.line + lineOffset, col: at.col };
   };
+  const locate = (path: IssuePath): Position => {
+    let node: unknown = doc.contents;
+    let best = toPosition(rangeStart(node) ?? 0);
+    for (const key of path) {
+      const next = childNode(node, key);
+      if (next === undefined) break;
+      node = next;
+      const start = rangeStart(node);
+      if (start !== undefined) best = toPosition(start);
+    }
+    return best;
+  };
   return {
     value: doc.toJS(),
-    locate(path) {
-      let node: unknown = doc.contents;
-      let best = toPosition(rangeStart(node) ?? 0);
-      for (const key of path) {
-        const next = childNode(node, key);
-        if (next === undefined) break;
-        node = next;
-        const start = rangeStart(node);
-        if (start !== undefined) best = toPosition(start);
-      }
-      return best;
+    locate,
+    locateKey(path) {
+      let parent: unknown = doc.contents;
+      for (const key of path.slice(0, -1)) parent = childNode(parent, key);
+      const last = path[path.length - 1];
+      const start = last === undefined ? undefined : rangeStart(findPair(parent, last)?.key);
+      return start === undefined ? locate(path) : toPosition(start);
     },
   };
+}
+
+function findPair(node: unknown, key: PropertyKey): Pair | undefined {
+  if (!isMap(node)) return undefined;
+  return node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
 }
 
 function childNode(node: unknown, key: PropertyKey): unknown {
   if (isMap(node)) {
     // Point at the key, not the value: "unknown key" and "wrong type" both read better there.
-    const pair = node.items.find(
-      (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
-    );
+    const pair = findPair(node, key);
     if (pair === undefined) return undefined;
     return isScalar(pair.value) || pair.value === null ? pair.key : pair.value;
   }
