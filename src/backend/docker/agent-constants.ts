@@ -12,3 +12,6 @@ export function agentContainerName(slug: string): string {
 export function composeProjectName(slug: string): string {
   return `claude-bottle-${slug}`;
 }
+
+/** Set on every container and network of a bottle; its value is the slug. */
+export const BOTTLE_SLUG_LABEL = "dev.claude-bottle.slug";

@@ -30,6 +30,8 @@ export const ProxyPlanSchema = z.strictObject({
   configPath: hostPath,
   caCertHostPath: hostPath,
   caKeyHostPath: hostPath,
+  /** Env names (inside pipelock) holding the bottle's known secrets, for DLP. */
+  secretEnv: z.array(envName).default([]),
 });
 
 export const GitUpstreamSchema = z.strictObject({

@@ -4,6 +4,7 @@ import { aggregateExtraHosts, bottlePlanToCompose } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 
 const R = "/state/demo-7f3a";
+const SLUG_LABELS = { "dev.claude-bottle.slug": "demo-7f3a" };
 
 describe.each(MATRIX)("matrix point %#", (point) => {
   const plan = makePlan(point);
@@ -21,9 +22,22 @@ describe.each(MATRIX)("matrix point %#", (point) => {
   it("names the project and both networks by the slug", () => {
     expect(spec.name).toBe("claude-bottle-demo-7f3a");
     expect(spec.networks).toEqual({
-      internal: { name: "claude-bottle-demo-7f3a-internal", internal: true },
-      egress: { name: "claude-bottle-demo-7f3a-egress" },
+      internal: {
+        name: "claude-bottle-demo-7f3a-internal",
+        internal: true,
+        labels: { "dev.claude-bottle.slug": "demo-7f3a" },
+      },
+      egress: {
+        name: "claude-bottle-demo-7f3a-egress",
+        labels: { "dev.claude-bottle.slug": "demo-7f3a" },
+      },
     });
+  });
+
+  it("labels every service with the slug", () => {
+    for (const service of Object.values(spec.services)) {
+      expect(service.labels).toEqual({ "dev.claude-bottle.slug": "demo-7f3a" });
+    }
   });
 
   it("routes the agent through egress when there are routes, else straight to pipelock", () => {
@@ -107,6 +121,7 @@ describe("per-service shape", () => {
           read_only: true,
         },
       ],
+      labels: SLUG_LABELS,
     });
   });
 
@@ -149,6 +164,7 @@ describe("per-service shape", () => {
         },
       ],
       extra_hosts: ["docs.example.test:10.99.0.6", "git.example.test:10.99.0.5"],
+      labels: SLUG_LABELS,
     });
   });
 
@@ -194,6 +210,7 @@ describe("per-service shape", () => {
         },
       ],
       depends_on: ["pipelock"],
+      labels: SLUG_LABELS,
     });
   });
 
@@ -216,6 +233,7 @@ describe("per-service shape", () => {
           read_only: false,
         },
       ],
+      labels: SLUG_LABELS,
     });
   });
 });
@@ -236,6 +254,21 @@ describe("agent options", () => {
       bottlePlanToCompose({ ...base, envFile: null }, { envFileNonEmpty: true }).services.agent
         ?.env_file,
     ).toBeUndefined();
+  });
+});
+
+describe("pipelock known secrets", () => {
+  it("passes the DLP secret slots to pipelock as bare sorted names, and none when there are none", () => {
+    const base = makePlan({ git: false, egress: false, supervise: false });
+    expect(bottlePlanToCompose(base).services.pipelock?.environment).toBeUndefined();
+    const plan = {
+      ...base,
+      proxyPlan: { ...base.proxyPlan, secretEnv: ["PIPELOCK_SECRET_1", "PIPELOCK_SECRET_0"] },
+    };
+    expect(bottlePlanToCompose(plan).services.pipelock?.environment).toEqual([
+      "PIPELOCK_SECRET_0",
+      "PIPELOCK_SECRET_1",
+    ]);
   });
 });
 

@@ -42,7 +42,12 @@ import {
   SUPERVISE_PORT,
   superviseContainerName,
 } from "../../sidecars/supervise/constants.js";
-import { AGENT_CA_BUNDLE, AGENT_CA_PATH, composeProjectName } from "./agent-constants.js";
+import {
+  AGENT_CA_BUNDLE,
+  AGENT_CA_PATH,
+  BOTTLE_SLUG_LABEL,
+  composeProjectName,
+} from "./agent-constants.js";
 import type { DockerBottlePlan, GitUpstream } from "./bottle-plan.js";
 
 export type ServiceName = "agent" | "pipelock" | "egress" | "git-gate" | "supervise";
@@ -73,12 +78,16 @@ export interface ComposeService {
   volumes?: BindMount[];
   extra_hosts?: string[];
   depends_on?: ServiceName[];
+  labels?: Record<string, string>;
 }
 
 export interface ComposeSpec {
   name: string;
   services: Partial<Record<ServiceName, ComposeService>>;
-  networks: Record<NetworkName, { name: string; internal?: boolean }>;
+  networks: Record<
+    NetworkName,
+    { name: string; internal?: boolean; labels: Record<string, string> }
+  >;
 }
 
 /** Facts about the host the renderer may not read itself. */
@@ -97,13 +106,17 @@ export function bottlePlanToCompose(
   if (hasEgress(plan)) services.egress = egressService(plan);
   if (plan.supervisePlan !== null) services.supervise = superviseService(plan);
   services.agent = agentService(plan, facts);
+  // Our own label, besides Compose's: `list` and `cleanup` find every bottle by it, even
+  // one whose state directory is gone.
+  const labels = { [BOTTLE_SLUG_LABEL]: plan.slug };
+  for (const service of Object.values(services)) service.labels = { ...labels };
   return {
     name: composeProjectName(plan.slug),
     services,
     networks: {
       // No gateway: the agent's only way out is through the sidecars.
-      internal: { name: plan.proxyPlan.internalNetwork, internal: true },
-      egress: { name: plan.proxyPlan.egressNetwork },
+      internal: { name: plan.proxyPlan.internalNetwork, internal: true, labels: { ...labels } },
+      egress: { name: plan.proxyPlan.egressNetwork, labels: { ...labels } },
     },
   };
 }
@@ -140,6 +153,8 @@ function pipelockService(plan: DockerBottlePlan): ComposeService {
       `0.0.0.0:${PIPELOCK_PORT}`,
     ],
     networks: { internal: { aliases: [name] }, egress: null },
+    // Bare names: the known secret values DLP looks for, inherited from `compose up`.
+    ...(pp.secretEnv.length > 0 ? { environment: [...pp.secretEnv].sort() } : {}),
     volumes: [
       bind(pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER),
       bind(pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER),

@@ -1,0 +1,5 @@
+# pipelock: the bottle's egress firewall (allowlist, TLS interception, DLP).
+ARG NODE_IMAGE=claude-bottle/node:0.1.0
+FROM ${NODE_IMAGE}
+COPY dist/sidecars/pipelock.mjs /opt/claude-bottle/pipelock.mjs
+ENTRYPOINT ["node", "/opt/claude-bottle/pipelock.mjs"]

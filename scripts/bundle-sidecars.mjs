@@ -1,0 +1,26 @@
+// Bundles each sidecar into one ESM file under dist/sidecars/, which its image COPYs:
+// images never run npm, so they need no registry and no node_modules.
+import { existsSync } from "node:fs";
+import { build } from "esbuild";
+
+const sidecars = ["pipelock", "egress", "supervise"];
+const built = [];
+for (const name of sidecars) {
+  const entry = `src/sidecars/${name}/main.ts`;
+  if (!existsSync(entry)) continue;
+  await build({
+    entryPoints: [entry],
+    outfile: `dist/sidecars/${name}.mjs`,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    sourcemap: false,
+    legalComments: "none",
+    // Some dependencies are CommonJS and call require() at run time.
+    banner: { js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
+  built.push(name);
+}
+process.stderr.write(`bundled sidecars: ${built.join(", ") || "(none)"}\n`);
