@@ -18,7 +18,9 @@ for (const name of sidecars) {
     sourcemap: false,
     legalComments: "none",
     // Some dependencies are CommonJS and call require() at run time.
-    banner: { js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
+    },
     logLevel: "warning",
   });
   built.push(name);
