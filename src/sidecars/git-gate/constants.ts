@@ -16,3 +16,32 @@ export function gitGateContainerName(slug: string): string {
 export function gitGateIdentityPath(upstreamName: string): string {
   return `${GIT_GATE_CREDS_DIR_IN_CONTAINER}/${upstreamName}-key`;
 }
+
+/** git daemon's port; the gate serves git:// on the internal network only. */
+export const GIT_GATE_PORT = 9418;
+/** The upstream list the entrypoint reads (rendered by renderGitGateUpstreams). */
+export const GIT_GATE_UPSTREAMS_IN_CONTAINER = "/etc/git-gate/upstreams.json";
+/**
+ * Approved gitleaks fingerprints, one per line, read on every push. Mount the directory,
+ * not the file: a file replaced by rename stays stale behind a single-file bind mount.
+ */
+export const GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER = "/etc/git-gate/allow";
+export const GIT_GATE_ALLOWLIST_FILE = "gitleaks-allow.txt";
+export const GIT_GATE_ALLOWLIST_IN_CONTAINER = `${GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER}/${GIT_GATE_ALLOWLIST_FILE}`;
+/** Baked into the image: gitleaks' default rules without its global path allowlist. */
+export const GIT_GATE_GITLEAKS_CONFIG_IN_IMAGE = "/usr/local/share/git-gate/gitleaks.toml";
+
+/**
+ * The scripts prepare stages (mode 0755) and the renderer mounts, by their file names in
+ * src/sidecars/git-gate/, keyed by the gitGatePlan field that holds their staged path.
+ */
+export const GIT_GATE_SCRIPTS = {
+  entrypointScript: "entrypoint.sh",
+  hookScript: "pre-receive",
+  accessHookScript: "access-hook",
+} as const;
+
+/** The gate's URL for one upstream, as the agent's git sees it. */
+export function gitGateRepoUrl(slug: string, upstreamName: string): string {
+  return `git://${gitGateContainerName(slug)}/${upstreamName}.git`;
+}
