@@ -1,7 +1,18 @@
 // Parses YAML (and JSON, a subset of it) keeping positions, so a validation issue found
 // later on the plain value can be reported as file:line:col. Used for plan files and
 // manifest front matter alike.
-import { isMap, isNode, isScalar, isSeq, LineCounter, type Pair, parseDocument } from "yaml";
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Pair,
+  parseDocument,
+  visit,
+} from "yaml";
 import type { z } from "zod";
 import { InputError } from "./errors.js";
 
@@ -53,8 +64,22 @@ export function parseYamlSource(text: string, label: string, lineOffset = 0): Ya
     }
     return best;
   };
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (cause) {
+    // An alias with no anchor throws here, not above: most often an unquoted "*.example.com".
+    const at = toPosition(rangeStart(unresolvedAlias(doc)) ?? 0);
+    throw new InputError(
+      `${label}:${at.line}:${at.col}: ${firstLine(cause instanceof Error ? cause.message : String(cause))}`,
+      {
+        hint: 'a value starting with "*" is read as an alias: quote it, e.g. "*.example.com"',
+        cause,
+      },
+    );
+  }
   return {
-    value: doc.toJS(),
+    value,
     locate,
     locateKey(path) {
       let parent: unknown = doc.contents;
@@ -64,6 +89,18 @@ export function parseYamlSource(text: string, label: string, lineOffset = 0): Ya
       return start === undefined ? locate(path) : toPosition(start);
     },
   };
+}
+
+function unresolvedAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function findPair(node: unknown, key: PropertyKey): Pair | undefined {
