@@ -1,11 +1,11 @@
 // `claude-bottle compose --plan FILE.json`: prints the Compose spec a plan renders to.
-import { Command } from "@commander-js/extra-typings";
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { bottlePlanToCompose } from "../backend/docker/compose.js";
 import { readComposeFacts, renderComposeYaml } from "../backend/docker/compose-yaml.js";
 import { loadPlanFile } from "../backend/docker/plan-file.js";
-import type { CliIo } from "./io.js";
+import type { CliContext } from "./cli-context.js";
 
-export function composeCommand(io: CliIo): Command {
+export function composeCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("compose")
     .description("print the Compose v2 spec that a resolved bottle plan renders to")
     .requiredOption("--plan <file>", "a resolved DockerBottlePlan as JSON (see examples/plans/)")
@@ -17,6 +17,6 @@ export function composeCommand(io: CliIo): Command {
     .action(async (options) => {
       const plan = await loadPlanFile(options.plan);
       const spec = bottlePlanToCompose(plan, readComposeFacts(plan));
-      io.stdout(options.json ? `${JSON.stringify(spec, null, 2)}\n` : renderComposeYaml(spec));
+      ctx.io.stdout(options.json ? `${JSON.stringify(spec, null, 2)}\n` : renderComposeYaml(spec));
     });
 }

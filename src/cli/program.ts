@@ -3,10 +3,18 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { BottleError } from "../shared/errors.js";
 import { VERSION } from "../shared/version.js";
+import { cleanupCommand } from "./cleanup-command.js";
+import { type CliContext, defaultContext } from "./cli-context.js";
 import { composeCommand } from "./compose-command.js";
+import { doctorCommand } from "./doctor-command.js";
+import { initCommand } from "./init-command.js";
 import type { CliIo } from "./io.js";
+import { listCommand } from "./list-command.js";
+import { startCommand } from "./start-command.js";
+import { stopCommand } from "./stop-command.js";
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(ctx: CliContext): Command {
+  const { io } = ctx;
   const program = new Command("claude-bottle")
     .description(
       "Run AI coding agents with full permissions inside per-agent Docker bottles:\n" +
@@ -17,17 +25,31 @@ export function buildProgram(io: CliIo): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   // addCommand() does not copy these settings the way .command() would.
-  for (const command of [composeCommand(io)]) {
+  const commands = [
+    startCommand(ctx),
+    listCommand(ctx),
+    stopCommand(ctx),
+    cleanupCommand(ctx),
+    doctorCommand(ctx),
+    initCommand(ctx),
+    composeCommand(ctx),
+  ];
+  for (const command of commands) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;
 }
 
 /** Runs the CLI and returns the exit code; never throws. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  makeContext: (io: CliIo) => CliContext = defaultContext,
+): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...argv], { from: "user" });
-    return 0;
+    const ctx = makeContext(io);
+    await buildProgram(ctx).parseAsync([...argv], { from: "user" });
+    return ctx.exitCode;
   } catch (error) {
     return reportError(error, io);
   }

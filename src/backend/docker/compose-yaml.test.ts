@@ -14,6 +14,7 @@ describe("renderComposeYaml", () => {
   });
 
   it("doubles every $ so Compose cannot interpolate plan values", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${USER}" is the point
     const plan = makePlan({ git: false, egress: false, supervise: false }, "/state/$HOME/${USER}");
     const yaml = renderComposeYaml(bottlePlanToCompose(plan));
     expect(yaml).toContain("source: /state/$$HOME/$${USER}/pipelock.yaml");

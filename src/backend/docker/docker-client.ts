@@ -14,6 +14,8 @@ export interface RunOptions {
   inherit?: boolean;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /** Kills the child when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -70,6 +72,7 @@ export class DockerCli implements DockerClient {
         ...(options.input !== undefined ? { stdin: { string: options.input } } : {}),
         ...(options.inherit ? { stdio: "inherit" as const } : {}),
         ...(options.env ? { env: options.env } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       return { exitCode: 0, stdout: result.stdout, stderr: result.stderr };
     } catch (error) {

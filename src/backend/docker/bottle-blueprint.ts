@@ -1,0 +1,157 @@
+// Turns a resolved agent (manifests folded, validated) into everything a Docker bottle
+// needs, decided ahead of time: the DockerBottlePlan (names, slug, paths under the state
+// directory) and the contents of every file prepare will stage. Pure: the slug's random
+// suffix, the state root and the host environment come in as parameters.
+import { join } from "node:path";
+import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
+import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
+import { agentContainerName } from "./agent-constants.js";
+import type { DockerBottlePlan } from "./bottle-plan.js";
+
+export interface BlueprintOptions {
+  /** Random hex that makes the slug unique per instance, e.g. "7f3a". */
+  suffix: string;
+  /** `<home>/state`. */
+  stateRoot: string;
+  /** Package root: the build context of the sidecar images. */
+  buildContext: string;
+  useRunsc: boolean;
+}
+
+/** What pipelock enforces; staged as its policy file. */
+export interface PipelockPolicy {
+  allow: string[];
+  dlp: { action: "block" | "warn"; secretEnv: string[] };
+  supervise: { enabled: boolean };
+}
+
+export interface BottleBlueprint {
+  plan: DockerBottlePlan;
+  agent: ResolvedAgent;
+  stateDir: string;
+  /**
+   * Env of `docker compose up`: name as the containers see it → the host variable it is
+   * read from at start. Values are never written anywhere.
+   */
+  composeEnvSources: Record<string, string>;
+  /** Literal (non-secret) env for the agent, staged in the env file. */
+  agentEnvLiterals: Record<string, string>;
+  pipelockPolicy: PipelockPolicy;
+}
+
+export function makeSlug(agentName: string, suffix: string): string {
+  const base = agentName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
+  return `${base === "" ? "bottle" : base}-${suffix}`;
+}
+
+export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): BottleBlueprint {
+  const bottle = agent.bottle;
+  const slug = makeSlug(agent.name, options.suffix);
+  const stateDir = join(options.stateRoot, slug);
+  const at = (...parts: string[]) => join(stateDir, ...parts);
+
+  const composeEnvSources: Record<string, string> = {};
+  const agentEnvLiterals: Record<string, string> = {};
+  const forwardedEnv: string[] = [];
+  for (const [name, value] of Object.entries(bottle.env)) {
+    if (value.kind === "literal") {
+      agentEnvLiterals[name] = value.value;
+    } else {
+      forwardedEnv.push(name);
+      composeEnvSources[name] = value.hostName;
+    }
+  }
+
+  // Route tokens live only in egress, under slot names; the agent never sees them.
+  const tokenEnvMap: Record<string, string> = {};
+  const slotOf = new Map<string, string>();
+  for (const route of bottle.egress.routes) {
+    const host = route.auth.tokenEnv;
+    if (!slotOf.has(host)) {
+      const slot = `EGRESS_TOKEN_${slotOf.size}`;
+      slotOf.set(host, slot);
+      tokenEnvMap[slot] = host;
+      composeEnvSources[slot] = host;
+    }
+  }
+
+  // DLP knows every secret the bottle holds: forwarded host values and route tokens.
+  const secretHostVars = [...new Set([...Object.values(composeEnvSources)])].sort();
+  const secretEnv = secretHostVars.map((_, i) => `PIPELOCK_SECRET_${i}`);
+  secretHostVars.forEach((hostVar, i) => {
+    composeEnvSources[`PIPELOCK_SECRET_${i}`] = hostVar;
+  });
+
+  const plan: DockerBottlePlan = {
+    slug,
+    containerName: agentContainerName(slug),
+    runtimeImage: runtimeImageOf(agent),
+    useRunsc: options.useRunsc,
+    envFile: at("agent", "agent.env"),
+    forwardedEnv: forwardedEnv.sort(),
+    buildContext: options.buildContext,
+    proxyPlan: {
+      internalNetwork: `claude-bottle-${slug}-internal`,
+      egressNetwork: `claude-bottle-${slug}-egress`,
+      configPath: at("pipelock", "pipelock.yaml"),
+      caCertHostPath: at("pipelock", "ca.pem"),
+      caKeyHostPath: at("pipelock", "ca-key.pem"),
+      secretEnv,
+    },
+    gitGatePlan: {
+      upstreams: bottle.git.map((u) => ({
+        name: u.name,
+        url: u.url,
+        identityFile: u.identityFile,
+        knownHostKey: u.knownHostKey.line,
+        extraHosts: {},
+      })),
+      entrypointScript: at("git-gate", "entrypoint.sh"),
+      hookScript: at("git-gate", "pre-receive"),
+      accessHookScript: at("git-gate", "access-hook"),
+    },
+    egressPlan: {
+      routes: bottle.egress.routes.map((r) => ({
+        host: r.host,
+        pathPrefixes: r.paths,
+        methods: r.methods === "all" ? [] : [...r.methods],
+        auth: { scheme: r.auth.scheme, tokenEnv: slotOf.get(r.auth.tokenEnv) ?? "" },
+      })),
+      tokenEnvMap,
+      routesPath: at("egress", "routes.yaml"),
+      caCertHostPath: at("egress", "ca.pem"),
+      caKeyHostPath: at("egress", "ca-key.pem"),
+      pipelockCaHostPath: at("pipelock", "ca.pem"),
+      pipelockProxyUrl: pipelockProxyUrl(slug),
+    },
+    supervisePlan: bottle.supervise
+      ? { queueDir: at("supervise", "queue"), currentConfigDir: at("supervise", "current") }
+      : null,
+  };
+
+  return {
+    plan,
+    agent,
+    stateDir,
+    composeEnvSources,
+    agentEnvLiterals,
+    pipelockPolicy: {
+      // Route hosts are reached through egress, whose outbound leg pipelock still checks.
+      allow: [...new Set(bottle.egress.allow.map((rule) => rule.pattern))],
+      dlp: { action: bottle.egress.dlp, secretEnv },
+      supervise: { enabled: bottle.supervise },
+    },
+  };
+}
+
+/** A bottle's own Dockerfile is built under a tag named for the bottle, shared by its instances. */
+export function runtimeImageOf(agent: ResolvedAgent): string {
+  const runtime = agent.bottle.runtime;
+  return runtime.kind === "image"
+    ? runtime.image
+    : `claude-bottle/agent-${agent.bottle.name}:local`;
+}

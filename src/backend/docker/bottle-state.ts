@@ -1,0 +1,59 @@
+// A bottle's metadata in its state directory, and the state directories on disk. The
+// metadata names the CLI process that owns the bottle, so cleanup can tell a live bottle
+// from one whose CLI was killed.
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface BottleMetadata {
+  slug: string;
+  project: string;
+  agent: string;
+  bottle: string;
+  createdAt: string;
+  /** The CLI process attached to the bottle. */
+  pid: number;
+  hostname: string;
+}
+
+export const METADATA_FILE = "bottle.json";
+
+export function stateRootOf(home: string): string {
+  return join(home, "state");
+}
+
+export async function writeMetadata(stateDir: string, metadata: BottleMetadata): Promise<void> {
+  await writeFile(join(stateDir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, {
+    mode: 0o600,
+  });
+}
+
+export async function readMetadata(stateDir: string): Promise<BottleMetadata | null> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, METADATA_FILE), "utf8")) as BottleMetadata;
+  } catch {
+    return null;
+  }
+}
+
+/** Slugs of every state directory under the home. */
+export async function listStateDirs(home: string): Promise<string[]> {
+  try {
+    const entries = await readdir(stateRootOf(home), { withFileTypes: true });
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** True when the process exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,131 @@
+// Finds every bottle on this machine from what the engine and the disk say: containers
+// and networks carrying the slug label, and state directories. Works after the CLI was
+// killed, after the engine restarted, and with the state directory gone.
+
+import { rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { BOTTLE_SLUG_LABEL, composeProjectName } from "./agent-constants.js";
+import {
+  type BottleMetadata,
+  isProcessAlive,
+  listStateDirs,
+  readMetadata,
+  stateRootOf,
+} from "./bottle-state.js";
+import type { DockerClient } from "./docker-client.js";
+
+export interface BottleContainer {
+  name: string;
+  service: string;
+  /** Docker's state word: running, exited, created, … */
+  state: string;
+  status: string;
+}
+
+export interface FoundBottle {
+  slug: string;
+  project: string;
+  containers: BottleContainer[];
+  networks: string[];
+  stateDir: string | null;
+  metadata: BottleMetadata | null;
+  /** Its CLI process is still running on this host. */
+  attached: boolean;
+}
+
+const CONTAINER_FORMAT = `{"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"slug":{{json (.Label "${BOTTLE_SLUG_LABEL}")}},"service":{{json (.Label "com.docker.compose.service")}}}`;
+const NETWORK_FORMAT = `{"name":{{json .Name}},"slug":{{json (.Label "${BOTTLE_SLUG_LABEL}")}}}`;
+
+interface DockerPsLine {
+  name: string;
+  state: string;
+  status: string;
+  slug: string;
+  service: string;
+}
+
+function jsonLines<T>(text: string): T[] {
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as T);
+}
+
+export async function discoverBottles(docker: DockerClient, home: string): Promise<FoundBottle[]> {
+  const [ps, nets, dirs] = await Promise.all([
+    docker.run([
+      "ps",
+      "-a",
+      "--filter",
+      `label=${BOTTLE_SLUG_LABEL}`,
+      "--format",
+      CONTAINER_FORMAT,
+    ]),
+    docker.run([
+      "network",
+      "ls",
+      "--filter",
+      `label=${BOTTLE_SLUG_LABEL}`,
+      "--format",
+      NETWORK_FORMAT,
+    ]),
+    listStateDirs(home),
+  ]);
+  const bySlug = new Map<string, FoundBottle>();
+  const entry = (slug: string): FoundBottle => {
+    let found = bySlug.get(slug);
+    if (found === undefined) {
+      found = {
+        slug,
+        project: composeProjectName(slug),
+        containers: [],
+        networks: [],
+        stateDir: null,
+        metadata: null,
+        attached: false,
+      };
+      bySlug.set(slug, found);
+    }
+    return found;
+  };
+  for (const c of jsonLines<DockerPsLine>(ps.stdout)) {
+    entry(c.slug).containers.push({
+      name: c.name,
+      service: c.service,
+      state: c.state,
+      status: c.status,
+    });
+  }
+  for (const n of jsonLines<{ name: string; slug: string }>(nets.stdout))
+    entry(n.slug).networks.push(n.name);
+  const here = hostname();
+  for (const slug of dirs) {
+    const found = entry(slug);
+    found.stateDir = join(stateRootOf(home), slug);
+    found.metadata = await readMetadata(found.stateDir);
+    found.attached =
+      found.metadata !== null &&
+      found.metadata.hostname === here &&
+      isProcessAlive(found.metadata.pid);
+  }
+  return [...bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+}
+
+/** Removes everything of one bottle: the Compose project, any stray container or network, its state. */
+export async function removeBottle(docker: DockerClient, bottle: FoundBottle): Promise<void> {
+  await docker.run(
+    ["compose", "-p", bottle.project, "down", "--volumes", "--remove-orphans", "--timeout", "3"],
+    {
+      allowFailure: true,
+    },
+  );
+  const label = `label=${BOTTLE_SLUG_LABEL}=${bottle.slug}`;
+  const left = await docker.run(["ps", "-aq", "--filter", label]);
+  const ids = left.stdout.split("\n").filter(Boolean);
+  if (ids.length > 0) await docker.run(["rm", "-f", "-v", ...ids]);
+  const nets = await docker.run(["network", "ls", "-q", "--filter", label]);
+  const netIds = nets.stdout.split("\n").filter(Boolean);
+  if (netIds.length > 0) await docker.run(["network", "rm", ...netIds]);
+  if (bottle.stateDir !== null) await rm(bottle.stateDir, { recursive: true, force: true });
+}

@@ -1,0 +1,245 @@
+// The lifecycle of one bottle: plan it, stage its files, build its images, bring it up,
+// provision the agent, attach the agent program, and tear everything down when the
+// program exits or anything fails. A failure after `up` brings the project down and
+// reports the first error; nothing of the bottle is left running.
+import { access, rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { basename, join } from "node:path";
+import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
+import { BottleError, InputError } from "../../shared/errors.js";
+import { SUPERVISE_HOSTNAME, SUPERVISE_PORT } from "../../sidecars/supervise/constants.js";
+import { composeProjectName } from "./agent-constants.js";
+import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
+import { stateRootOf, writeMetadata } from "./bottle-state.js";
+import { bottlePlanToCompose } from "./compose.js";
+import { renderComposeYaml } from "./compose-yaml.js";
+import type { DockerClient } from "./docker-client.js";
+import {
+  buildAgentImage,
+  buildNodeImage,
+  buildSidecarImages,
+  chooseBaseImage,
+  type ImageOptions,
+} from "./images.js";
+import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
+import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
+import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
+
+export interface LaunchContext {
+  docker: DockerClient;
+  /** The claude-bottle home (~/.claude-bottle). */
+  home: string;
+  /** The user's home, where named skills live (~/.claude/skills/<name>). */
+  userHome: string;
+  /** Package root: images/ and dist/sidecars/. */
+  buildContext: string;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  /** Random hex for the slug. */
+  suffix: () => string;
+  progress: (line: string) => void;
+}
+
+export interface StartPlan {
+  blueprint: BottleBlueprint;
+  runtime: RunscVerdict;
+  /** Compose's environment: secret values by name. Never printed, never written. */
+  composeEnv: Record<string, string>;
+  /** Host variables the bottle reads that are not set (only a dry run gets this far). */
+  missingEnv: string[];
+  skills: Array<{ name: string; hostDir: string }>;
+}
+
+/**
+ * Everything decided before anything is written or started. Fails on missing host
+ * variables unless `dryRun`, which lists them instead.
+ */
+export async function planStart(
+  agent: ResolvedAgent,
+  ctx: LaunchContext,
+  dryRun = false,
+): Promise<StartPlan> {
+  const base = await chooseBaseImage(ctx.docker, ctx.env);
+  const runtime = await probeRunsc(ctx.docker, base);
+  const blueprint = planBottle(agent, {
+    suffix: ctx.suffix(),
+    stateRoot: stateRootOf(ctx.home),
+    buildContext: ctx.buildContext,
+    useRunsc: runtime.use,
+  });
+  const missingEnv = missingHostVars(blueprint, ctx.env);
+  if (missingEnv.length > 0 && !dryRun) throw missingEnvError(blueprint, missingEnv);
+  return {
+    blueprint,
+    runtime,
+    composeEnv: Object.fromEntries(
+      Object.entries(blueprint.composeEnvSources).map(([name, hostVar]) => [
+        name,
+        ctx.env[hostVar] ?? "",
+      ]),
+    ),
+    missingEnv,
+    skills: await locateSkills(agent, ctx),
+  };
+}
+
+function missingHostVars(blueprint: BottleBlueprint, env: NodeJS.ProcessEnv): string[] {
+  return [...new Set(Object.values(blueprint.composeEnvSources))]
+    .filter((name) => !env[name])
+    .sort();
+}
+
+function missingEnvError(blueprint: BottleBlueprint, missing: string[]): InputError {
+  const many = missing.length > 1;
+  return new InputError(
+    `bottle ${blueprint.agent.bottle.label} needs host variable${many ? "s" : ""} ${missing.join(", ")}, which ${many ? "are" : "is"} not set`,
+    { hint: `export ${missing[0]}=… in the shell that runs claude-bottle` },
+  );
+}
+
+async function locateSkills(agent: ResolvedAgent, ctx: LaunchContext) {
+  const skills: Array<{ name: string; hostDir: string }> = [];
+  for (const skill of agent.skills) {
+    const hostDir =
+      skill.kind === "path" ? skill.path : join(ctx.userHome, ".claude", "skills", skill.name);
+    try {
+      await access(hostDir);
+    } catch {
+      throw new InputError(
+        `agent ${agent.label}: skill "${skill.kind === "path" ? skill.path : skill.name}" not found at ${hostDir}`,
+        {
+          hint: "install the skill there, or remove it from the agent's skills",
+        },
+      );
+    }
+    skills.push({ name: skill.kind === "path" ? basename(skill.path) : skill.name, hostDir });
+  }
+  return skills;
+}
+
+/** The compose YAML `--dry-run` prints: exactly what `start` would write. */
+export function renderPlannedCompose(plan: StartPlan): string {
+  const facts = { envFileNonEmpty: Object.keys(plan.blueprint.agentEnvLiterals).length > 0 };
+  return renderComposeYaml(bottlePlanToCompose(plan.blueprint.plan, facts));
+}
+
+export interface RunOptions {
+  /** A command to run instead of the agent program (`sh -lc`), for scripts. */
+  exec: string | null;
+  keepState: boolean;
+  /** Attach a TTY to the agent program. */
+  tty: boolean;
+  /** Aborted on SIGTERM/SIGHUP: stops the agent program, then the bottle is torn down. */
+  signal?: AbortSignal;
+  /** Called once the bottle is up and provisioned. */
+  onReady?: (prepared: PreparedBottle) => void;
+}
+
+/** Runs the bottle to completion; returns the agent program's exit code. */
+export async function runBottle(
+  plan: StartPlan,
+  ctx: LaunchContext,
+  options: RunOptions,
+): Promise<number> {
+  const { blueprint } = plan;
+  const slug = blueprint.plan.slug;
+  const project = composeProjectName(slug);
+  const prepared = await prepareBottle(blueprint, { now: ctx.now() });
+  let upStarted = false;
+  try {
+    await writeMetadata(blueprint.stateDir, {
+      slug,
+      project,
+      agent: blueprint.agent.name,
+      bottle: blueprint.agent.bottle.name,
+      createdAt: ctx.now().toISOString(),
+      pid: process.pid,
+      hostname: hostname(),
+    });
+    const images: ImageOptions = {
+      docker: ctx.docker,
+      buildContext: ctx.buildContext,
+      env: ctx.env,
+      progress: ctx.progress,
+    };
+    await buildNodeImage(images);
+    await buildAgentImage(images, blueprint.agent.bottle.runtime, blueprint.plan.runtimeImage);
+    await buildSidecarImages(images, blueprint.plan, prepared.composeFile);
+
+    ctx.progress(`starting bottle ${slug}…`);
+    upStarted = true;
+    await ctx.docker.run(
+      ["compose", "-p", project, "-f", prepared.composeFile, "up", "-d", "--wait", "--quiet-pull"],
+      {
+        env: plan.composeEnv,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+    ctx.progress("provisioning the agent…");
+    await provisionAgent(ctx.docker, {
+      container: blueprint.plan.containerName,
+      caBundle: prepared.agentCaBundle,
+      prompt: blueprint.agent.prompt,
+      skills: plan.skills,
+      gitconfig: null,
+      mcpServers: blueprint.plan.supervisePlan
+        ? { supervise: { type: "http", url: `http://${SUPERVISE_HOSTNAME}:${SUPERVISE_PORT}/mcp` } }
+        : null,
+    });
+    options.onReady?.(prepared);
+    return await attachAgent(ctx, blueprint, options);
+  } catch (error) {
+    throw options.signal?.aborted
+      ? new BottleError("interrupted; the bottle was torn down", { cause: error })
+      : error;
+  } finally {
+    if (upStarted) await teardown(ctx, project, prepared.composeFile);
+    if (!options.keepState) await rm(blueprint.stateDir, { recursive: true, force: true });
+  }
+}
+
+async function attachAgent(
+  ctx: LaunchContext,
+  blueprint: BottleBlueprint,
+  options: RunOptions,
+): Promise<number> {
+  const flags = [
+    "exec",
+    "-i",
+    ...(options.tty ? ["-t"] : []),
+    "-u",
+    AGENT_USER,
+    "-w",
+    `${AGENT_HOME}/work`,
+  ];
+  const command =
+    options.exec === null
+      ? ["claude", "--dangerously-skip-permissions"]
+      : ["sh", "-lc", options.exec];
+  ctx.progress(options.exec === null ? "attaching Claude Code…" : `running: ${options.exec}`);
+  const result = await ctx.docker.run([...flags, blueprint.plan.containerName, ...command], {
+    inherit: true,
+    allowFailure: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return result.exitCode;
+}
+
+/** Brings the project down; never throws, so the first error stays the one reported. */
+export async function teardown(
+  ctx: LaunchContext,
+  project: string,
+  composeFile?: string,
+): Promise<void> {
+  ctx.progress(`removing ${project}…`);
+  const file = composeFile ? ["-f", composeFile] : [];
+  const result = await ctx.docker.run(
+    ["compose", "-p", project, ...file, "down", "--volumes", "--remove-orphans", "--timeout", "3"],
+    { allowFailure: true },
+  );
+  if (result.exitCode !== 0) {
+    ctx.progress(
+      `warning: could not remove ${project}: ${result.stderr.trim().split("\n").pop() ?? ""}; run \`claude-bottle cleanup\``,
+    );
+  }
+}

@@ -1,0 +1,120 @@
+// Writes a bottle's state directory: every file its plan mounts, with private keys 0600
+// and the directory 0700. Touches nothing outside the state directory and never Docker.
+// Secret values are never written: only their names.
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { stringify } from "yaml";
+import { mintCa } from "../../shared/ca/index.js";
+import { InputError } from "../../shared/errors.js";
+import type { BottleBlueprint } from "./bottle-blueprint.js";
+import { bottlePlanToCompose, hasEgress, hasGitGate } from "./compose.js";
+import { renderComposeYaml } from "./compose-yaml.js";
+
+export interface PreparedBottle {
+  blueprint: BottleBlueprint;
+  composeFile: string;
+  /** PEM bundle of every CA the agent must trust (pipelock's, and egress's when present). */
+  agentCaBundle: string;
+}
+
+export interface PrepareOptions {
+  now: Date;
+  /** Extra files a sidecar needs staged (git-gate scripts): path under the plan → content. */
+  extraFiles?: Record<string, { content: string; mode: number }>;
+}
+
+export const STATE_FILES = {
+  metadata: "bottle.json",
+  compose: "compose.yaml",
+  agentCa: "agent/ca-bundle.pem",
+} as const;
+
+export async function prepareBottle(
+  blueprint: BottleBlueprint,
+  options: PrepareOptions,
+): Promise<PreparedBottle> {
+  const { plan, stateDir } = blueprint;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700);
+  try {
+    const pipelockCa = await mintCa({
+      commonName: `claude-bottle pipelock ${plan.slug}`,
+      now: options.now,
+    });
+    await put(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
+    await put(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
+    await put(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
+    let agentCaBundle = pipelockCa.certPem;
+
+    if (hasEgress(plan)) {
+      const egressCa = await mintCa({
+        commonName: `claude-bottle egress ${plan.slug}`,
+        now: options.now,
+      });
+      await put(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
+      await put(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
+      await put(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
+      agentCaBundle += egressCa.certPem;
+    }
+    if (hasGitGate(plan)) {
+      for (const [path, file] of Object.entries(options.extraFiles ?? {}))
+        await put(path, file.content, file.mode);
+    }
+    if (plan.supervisePlan !== null) {
+      await mkdir(plan.supervisePlan.queueDir, { recursive: true, mode: 0o700 });
+      await mkdir(plan.supervisePlan.currentConfigDir, { recursive: true, mode: 0o755 });
+    }
+    if (plan.envFile !== null)
+      await put(plan.envFile, renderEnvFile(blueprint.agentEnvLiterals), 0o600);
+    await put(`${stateDir}/${STATE_FILES.agentCa}`, agentCaBundle, 0o644);
+
+    const composeFile = `${stateDir}/${STATE_FILES.compose}`;
+    const facts = { envFileNonEmpty: Object.keys(blueprint.agentEnvLiterals).length > 0 };
+    await put(composeFile, renderComposeYaml(bottlePlanToCompose(plan, facts)), 0o644);
+    return { blueprint, composeFile, agentCaBundle };
+  } catch (error) {
+    // Nothing half-written survives a failed prepare.
+    await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function put(path: string, content: string, mode: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, content, { mode });
+  await chmod(path, mode);
+}
+
+export function egressRoutesFile(blueprint: BottleBlueprint) {
+  return {
+    routes: blueprint.plan.egressPlan.routes.map((r) => ({
+      host: r.host,
+      paths: r.pathPrefixes,
+      methods: r.methods.length === 0 ? "all" : r.methods,
+      auth: r.auth,
+    })),
+  };
+}
+
+/**
+ * Single-quoted values are taken literally by Compose's env-file parser (no "$"
+ * interpolation, no escapes); a value holding a quote or a newline cannot be written that
+ * way, so the manifest layer must refuse it (it does: env literals are single-line).
+ */
+export function renderEnvFile(literals: Record<string, string>): string {
+  return Object.keys(literals)
+    .sort()
+    .map((name) => {
+      const value = literals[name] ?? "";
+      if (value.includes("'") || value.includes("\n")) {
+        throw new InputError(
+          `env ${name}: a literal value with a single quote or a newline cannot be passed`,
+          {
+            hint: `put the value in a host variable and reference it: ${name}: { from_env: HOST_VAR }`,
+          },
+        );
+      }
+      return `${name}='${value}'\n`;
+    })
+    .join("");
+}

@@ -1,0 +1,101 @@
+// `claude-bottle doctor`: checks this machine can run bottles, and says how to fix what
+// it cannot.
+import { stat } from "node:fs/promises";
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { checkEngine } from "../backend/docker/docker-client.js";
+import { chooseBaseImage, NODE_IMAGE } from "../backend/docker/images.js";
+import { probeRunsc } from "../backend/docker/runsc-probe.js";
+import { DEFAULT_AGENT_IMAGE } from "../manifest/index.js";
+import { BottleError } from "../shared/errors.js";
+import { PIPELOCK_IMAGE } from "../sidecars/pipelock/constants.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  /** Informational checks never fail the command. */
+  required: boolean;
+  detail: string;
+}
+
+export function doctorCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("doctor")
+    .description("check the Docker engine, Compose, gVisor, images and the home directory")
+    .option("--json", "print the checks as JSON")
+    .action(async (options) => {
+      const checks = await runChecks(ctx);
+      if (options.json) {
+        ctx.io.stdout(`${JSON.stringify(checks, null, 2)}\n`);
+      } else {
+        for (const c of checks) {
+          const mark = c.ok ? "ok  " : c.required ? "FAIL" : "note";
+          ctx.io.stdout(`${mark}  ${c.name.padEnd(14)} ${c.detail}\n`);
+        }
+      }
+      if (checks.some((c) => c.required && !c.ok)) ctx.exitCode = 1;
+    });
+}
+
+async function runChecks(ctx: CliContext): Promise<Check[]> {
+  const checks: Check[] = [];
+  try {
+    const v = await checkEngine(ctx.docker);
+    checks.push({ name: "docker engine", ok: true, required: true, detail: v.engine });
+    checks.push({ name: "compose", ok: true, required: true, detail: `v${v.compose}` });
+  } catch (error) {
+    const e = error instanceof BottleError ? error : new BottleError(String(error));
+    checks.push({
+      name: "docker",
+      ok: false,
+      required: true,
+      detail: `${e.message}${e.hint ? `; ${e.hint}` : ""}`,
+    });
+    checks.push(await homeCheck(ctx));
+    return checks;
+  }
+  const base = await chooseBaseImage(ctx.docker, ctx.env);
+  const runsc = await probeRunsc(ctx.docker, base);
+  checks.push({ name: "isolation", ok: runsc.use, required: false, detail: runsc.reason });
+  for (const image of [base, NODE_IMAGE, DEFAULT_AGENT_IMAGE, PIPELOCK_IMAGE]) {
+    const found = await ctx.docker.run(["image", "inspect", image], { allowFailure: true });
+    checks.push({
+      name: "image",
+      ok: found.exitCode === 0,
+      required: false,
+      detail: found.exitCode === 0 ? image : `${image} not built yet (the first start builds it)`,
+    });
+  }
+  checks.push(await homeCheck(ctx));
+  return checks;
+}
+
+/** Bottles hold policy: the home must not be writable by anyone but its owner. */
+async function homeCheck(ctx: CliContext): Promise<Check> {
+  const home = launchContextOf(ctx).home;
+  try {
+    const st = await stat(home);
+    const loose = (st.mode & 0o022) !== 0;
+    const foreign = typeof process.getuid === "function" && st.uid !== process.getuid();
+    if (loose || foreign) {
+      return {
+        name: "home",
+        ok: false,
+        required: true,
+        detail: `${home} is ${loose ? "writable by group or others" : "owned by another user"}; run: chmod 700 ${home}`,
+      };
+    }
+    return {
+      name: "home",
+      ok: true,
+      required: true,
+      detail: `${home} (mode ${(st.mode & 0o777).toString(8)})`,
+    };
+  } catch {
+    return {
+      name: "home",
+      ok: true,
+      required: false,
+      detail: `${home} does not exist yet; run \`claude-bottle init\``,
+    };
+  }
+}

@@ -1,0 +1,60 @@
+// `claude-bottle list`: the bottles on this machine, from the engine's labels and the state dirs.
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+import { formatTable } from "./format-table.js";
+
+export function listCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("list")
+    .alias("ls")
+    .description("list the bottles on this machine (running, stopped, or left behind)")
+    .option("--json", "print JSON for scripts")
+    .action(async (options) => {
+      const bottles = await discoverBottles(ctx.docker, launchContextOf(ctx).home);
+      if (options.json) {
+        ctx.io.stdout(`${JSON.stringify(bottles.map(bottleSummary), null, 2)}\n`);
+        return;
+      }
+      if (bottles.length === 0) {
+        ctx.io.stdout("no bottles\n");
+        return;
+      }
+      ctx.io.stdout(
+        formatTable(
+          ["SLUG", "AGENT", "STATE", "SERVICES", "CLI"],
+          bottles.map((b) => {
+            const s = bottleSummary(b);
+            return [
+              s.slug,
+              s.agent ?? "?",
+              s.state,
+              s.services.join(","),
+              s.attached ? "attached" : "gone",
+            ];
+          }),
+        ),
+      );
+    });
+}
+
+export function bottleSummary(b: FoundBottle) {
+  const states = new Set(b.containers.map((c) => c.state));
+  const state =
+    b.containers.length === 0
+      ? "no containers"
+      : states.size === 1 && states.has("running")
+        ? "running"
+        : [...states].sort().join("+");
+  return {
+    slug: b.slug,
+    project: b.project,
+    agent: b.metadata?.agent ?? null,
+    bottle: b.metadata?.bottle ?? null,
+    state,
+    services: b.containers.map((c) => c.service).sort(),
+    networks: b.networks,
+    stateDir: b.stateDir,
+    attached: b.attached,
+    createdAt: b.metadata?.createdAt ?? null,
+  };
+}

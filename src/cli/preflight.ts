@@ -1,0 +1,68 @@
+// The summary a person reads before a bottle starts: what it can reach and hold.
+// Names of secrets only, never values.
+import type { StartPlan } from "../backend/docker/launch-bottle.js";
+
+export interface Preflight {
+  agent: string;
+  agentFile: string;
+  bottle: string;
+  bottleChain: string[];
+  slug: string;
+  runtimeImage: string;
+  isolation: string;
+  allow: string[];
+  routes: Array<{ host: string; paths: string[]; methods: string; tokenFrom: string }>;
+  env: Array<{ name: string; from: string }>;
+  git: Array<{ name: string; url: string }>;
+  dlp: string;
+  supervise: boolean;
+}
+
+export function preflightOf(plan: StartPlan): Preflight {
+  const { agent, plan: docker } = plan.blueprint;
+  const bottle = agent.bottle;
+  return {
+    agent: agent.name,
+    agentFile: agent.label,
+    bottle: bottle.name,
+    bottleChain: bottle.chain,
+    slug: docker.slug,
+    runtimeImage: docker.runtimeImage,
+    isolation: plan.runtime.reason,
+    allow: bottle.egress.allow.map((rule) => rule.pattern),
+    routes: bottle.egress.routes.map((r) => ({
+      host: r.host,
+      paths: r.paths,
+      methods: r.methods === "all" ? "all" : r.methods.join(","),
+      tokenFrom: `${r.auth.scheme} $${r.auth.tokenEnv}`,
+    })),
+    env: Object.entries(bottle.env).map(([name, v]) => ({
+      name,
+      from: v.kind === "literal" ? "literal" : `host $${v.hostName}`,
+    })),
+    git: bottle.git.map((u) => ({ name: u.name, url: u.url })),
+    dlp: bottle.egress.dlp,
+    supervise: bottle.supervise,
+  };
+}
+
+export function formatPreflight(p: Preflight): string {
+  const list = (items: string[]) => (items.length === 0 ? "none" : items.join(", "));
+  const lines = [
+    `agent     ${p.agent} (${p.agentFile})`,
+    `bottle    ${p.bottleChain.join(" → ")}`,
+    `instance  ${p.slug}`,
+    `runtime   ${p.runtimeImage}, ${p.isolation}`,
+    `hosts     ${list(p.allow)}`,
+    `routes    ${p.routes.length === 0 ? "none" : ""}`,
+    ...p.routes.map(
+      (r) =>
+        `  ${r.host} ${r.paths.join(",")} [${r.methods}] ← ${r.tokenFrom} (the agent never sees it)`,
+    ),
+    `env       ${list(p.env.map((e) => `${e.name} (${e.from})`))}`,
+    `git       ${list(p.git.map((g) => `${g.name} ${g.url}`))}`,
+    `DLP       ${p.dlp}`,
+    `supervise ${p.supervise ? "on: the agent can ask for more through MCP" : "off"}`,
+  ];
+  return `${lines.map((l) => l.trimEnd()).join("\n")}\n`;
+}

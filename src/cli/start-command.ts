@@ -1,0 +1,82 @@
+// `claude-bottle start <agent>`: the main job. Shows what the bottle grants, asks, builds,
+// starts, provisions, attaches the agent, and removes everything when it exits.
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { checkEngine } from "../backend/docker/docker-client.js";
+import { planStart, renderPlannedCompose, runBottle } from "../backend/docker/launch-bottle.js";
+import { loadAgent } from "../manifest/index.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+import { confirm } from "./confirm.js";
+import { formatPreflight, preflightOf } from "./preflight.js";
+
+export function startCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("start")
+    .description(
+      "start an agent inside a new bottle, attach to it, and remove the bottle when it exits",
+    )
+    .argument(
+      "<agent>",
+      "agent name: ~/.claude-bottle/agents/<agent>.md or ./.claude-bottle/agents/<agent>.md",
+    )
+    .option("--dry-run", "print the preflight and the compose file; touch nothing")
+    .option("-y, --yes", "start without asking for confirmation")
+    .option(
+      "--exec <command>",
+      "run this shell command in the agent container instead of the agent program",
+    )
+    .option("--keep-state", "keep the state directory (~/.claude-bottle/state/<slug>) after exit")
+    .addHelpText(
+      "after",
+      `
+The preflight lists every host, route, secret name and git remote the bottle grants.
+Secrets are passed by name: their values are read from this shell's environment when
+the bottle starts, and never written to disk, argv or the agent's environment.
+
+Examples:
+  claude-bottle start demo --dry-run
+  claude-bottle start demo --yes --exec 'curl -sI https://api.anthropic.com'`,
+    )
+    .action(async (name, options) => {
+      const launch = launchContextOf(ctx);
+      if (!options.dryRun) await checkEngine(ctx.docker);
+      const agent = await loadAgent(name, { repoDir: ctx.cwd, env: ctx.env });
+      const plan = await planStart(agent, launch, options.dryRun ?? false);
+      const preflight = formatPreflight(preflightOf(plan));
+      if (options.dryRun) {
+        if (plan.missingEnv.length > 0) {
+          ctx.io.stderr(
+            `warning: not set on this host, start would fail: ${plan.missingEnv.join(", ")}\n`,
+          );
+        }
+        ctx.io.stdout(
+          `${preflight}\n# ${plan.blueprint.stateDir}/compose.yaml\n${renderPlannedCompose(plan)}`,
+        );
+        return;
+      }
+      ctx.io.stderr(preflight);
+      if (
+        !(await confirm(ctx, `start bottle ${plan.blueprint.plan.slug}?`, options.yes ?? false))
+      ) {
+        ctx.io.stderr("not started\n");
+        ctx.exitCode = 1;
+        return;
+      }
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      // Ctrl-C reaches the agent program through the terminal; we stay to tear down.
+      const onInterrupt = () => {
+        if (!ctx.stdinIsTty) abort.abort();
+      };
+      process.on("SIGTERM", onSignal).on("SIGHUP", onSignal).on("SIGINT", onInterrupt);
+      try {
+        const code = await runBottle(plan, launch, {
+          exec: options.exec ?? null,
+          keepState: options.keepState ?? false,
+          tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
+          signal: abort.signal,
+        });
+        ctx.exitCode = code;
+      } finally {
+        process.off("SIGTERM", onSignal).off("SIGHUP", onSignal).off("SIGINT", onInterrupt);
+      }
+    });
+}
