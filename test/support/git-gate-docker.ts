@@ -1,0 +1,137 @@
+// Docker plumbing for the git-gate engine tests: run the docker CLI, build the images
+// through the layer cache, and own every container and network a test creates under one
+// name prefix, so cleanup removes exactly those and can prove nothing is left.
+// It never pulls an image and never starts anything outside that prefix.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BASE_IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle-base:bookworm";
+
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface DockerOptions {
+  input?: string;
+  /** Resolve with a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+}
+
+export function docker(
+  args: readonly string[],
+  options: DockerOptions = {},
+): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const result = { code: code ?? -1, stdout, stderr };
+      if (result.code !== 0 && options.allowFailure !== true) {
+        reject(
+          new Error(
+            `Command failed with exit code ${result.code}: docker ${args.join(" ")}\n${stderr}`,
+          ),
+        );
+      } else {
+        resolve(result);
+      }
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Builds from the package root, as Compose does; a warm cache makes this a check. */
+export async function buildImage(dockerfile: string, tag: string): Promise<void> {
+  await docker([
+    "build",
+    "-q",
+    "-f",
+    `${REPO_ROOT}${dockerfile}`,
+    "--build-arg",
+    `BASE=${BASE_IMAGE}`,
+    "-t",
+    tag,
+    REPO_ROOT,
+  ]);
+}
+
+/** Every name this scratch space hands out starts with its prefix. */
+export class DockerScratch {
+  constructor(readonly prefix: string) {}
+
+  name(suffix: string): string {
+    return `${this.prefix}-${suffix}`;
+  }
+
+  async createNetwork(suffix: string, options: { internal: boolean }): Promise<string> {
+    const name = this.name(suffix);
+    await docker(["network", "create", ...(options.internal ? ["--internal"] : []), name]);
+    return name;
+  }
+
+  async ipOn(container: string, network: string): Promise<string> {
+    const format = `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`;
+    return (await docker(["inspect", "-f", format, container])).stdout.trim();
+  }
+
+  /** Waits until `probe` resolves true, polling; throws with `what` after `timeoutMs`. */
+  async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+
+  /** Containers and networks still named with the prefix. */
+  async leftovers(): Promise<string[]> {
+    return [...(await this.containers()), ...(await this.networks())];
+  }
+
+  async removeAll(): Promise<void> {
+    const containers = await this.containers();
+    if (containers.length > 0) await docker(["rm", "-f", "-v", ...containers]);
+    for (const network of await this.networks()) await docker(["network", "rm", network]);
+  }
+
+  private async containers(): Promise<string[]> {
+    const listed = await docker([
+      "ps",
+      "-a",
+      "--filter",
+      `name=${this.prefix}-`,
+      "--format",
+      "{{.Names}}",
+    ]);
+    return this.owned(listed.stdout);
+  }
+
+  private async networks(): Promise<string[]> {
+    const listed = await docker([
+      "network",
+      "ls",
+      "--filter",
+      `name=${this.prefix}-`,
+      "--format",
+      "{{.Name}}",
+    ]);
+    return this.owned(listed.stdout);
+  }
+
+  /** docker's name filters match substrings: keep true prefix matches only. */
+  private owned(listing: string): string[] {
+    return listing.split("\n").filter((name) => name.startsWith(`${this.prefix}-`));
+  }
+}
