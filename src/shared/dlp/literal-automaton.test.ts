@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { LiteralAutomaton } from "./literal-automaton.js";
+
+function matches(automaton: LiteralAutomaton, input: string | Uint8Array) {
+  const out: [number, number][] = [];
+  automaton.scan(input, (literal, end) => out.push([literal, end]));
+  return out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+}
+
+describe("LiteralAutomaton", () => {
+  it("reports overlapping and nested literals with their end offsets", () => {
+    const a = new LiteralAutomaton(["he", "she", "his", "hers"]);
+    expect(matches(a, "ushers")).toEqual([
+      [0, 4],
+      [1, 4],
+      [3, 6],
+    ]);
+  });
+
+  it("matches case-sensitively, on strings and bytes alike", () => {
+    const a = new LiteralAutomaton(["AKIA", "eyJ"]);
+    expect(matches(a, "x akia AKIA eyj eyJ")).toEqual([
+      [0, 11],
+      [1, 19],
+    ]);
+    expect(matches(a, Buffer.from("x akia AKIA eyj eyJ"))).toEqual([
+      [0, 11],
+      [1, 19],
+    ]);
+  });
+
+  it("treats characters outside latin1 as no match and keeps latin1 bytes exact", () => {
+    const a = new LiteralAutomaton(["caf\u00e9"]);
+    expect(matches(a, "café ☕ caf\u00c9")).toEqual([[0, 4]]);
+    expect(() => new LiteralAutomaton(["☕"])).toThrow("literals must be latin1 strings");
+  });
+
+  it("refuses empty literals", () => {
+    expect(() => new LiteralAutomaton([""])).toThrow("literals must not be empty");
+  });
+});
+
+describe("LiteralAutomaton.anyInJson", () => {
+  const a = new LiteralAutomaton(["\nAKIA", "ghp_", 'a"b']);
+  const has = (json: string) => a.anyInJson(Buffer.from(json));
+
+  it("sees literals through JSON escapes", () => {
+    expect(has('{"k":"x\\nAKIA"}')).toBe(true);
+    expect(has('{"k":"\\u0067hp_"}')).toBe(true);
+    expect(has('{"k":"a\\"b"}')).toBe(true);
+    expect(has('{"k":"x\\\\nAKIA"}')).toBe(false);
+    expect(has('{"k":"clean\\ttext"}')).toBe(false);
+  });
+
+  it("gives up (true) on escapes it does not decode", () => {
+    expect(has('{"k":"\\u00e9"}')).toBe(true);
+    expect(has('{"k":"\\u00zz"}')).toBe(true);
+  });
+});
