@@ -18,3 +18,8 @@ export function egressContainerName(slug: string): string {
 export function egressProxyUrl(): string {
   return `http://${EGRESS_HOSTNAME}:${EGRESS_PORT}`;
 }
+
+/** Paths egress answers itself, never forwarded: for the agent and for Compose healthchecks. */
+export const EGRESS_LOCAL_PREFIX = "/__egress/";
+export const EGRESS_ROUTES_ENDPOINT = "/__egress/routes";
+export const EGRESS_HEALTHZ_ENDPOINT = "/__egress/healthz";

@@ -1,0 +1,224 @@
+// Loopback stand-ins for egress's neighbours: an upstream API over HTTPS (and one over plain
+// HTTP), and a fake pipelock that either tunnels CONNECTs or intercepts them with its own CA.
+// Every fake maps whatever host it is asked for to its loopback port: names never resolve.
+import { once } from "node:events";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import {
+  LeafCache,
+  type MintedCa,
+  mintCa,
+  mintLeafCertificate,
+} from "../../src/shared/ca/index.js";
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface SeenRequest {
+  /** TLS SNI for HTTPS, the Host header for plain HTTP. */
+  host: string;
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export function newCa(commonName: string): Promise<MintedCa> {
+  return mintCa({ commonName, now: new Date() });
+}
+
+async function listen(server: net.Server): Promise<number> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+function closer(server: net.Server, sockets: Set<net.Socket>): () => Promise<void> {
+  server.on("connection", (s: net.Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  return () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+}
+
+/** A TLS server context per SNI name, minted from `ca`. */
+function sniContexts(ca: MintedCa) {
+  const cache = new LeafCache<{ context: tls.SecureContext; notAfter: Date }>();
+  return (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+    cache
+      .getOrMint(name, new Date(), async () => {
+        const leaf = await mintLeafCertificate(ca, name, { now: new Date() });
+        return {
+          context: tls.createSecureContext({ cert: leaf.chainPem, key: leaf.keyPem }),
+          notAfter: leaf.notAfter,
+        };
+      })
+      .then(
+        (v) => cb(null, v.context),
+        (e: Error) => cb(e),
+      );
+  };
+}
+
+export interface FakeUpstream extends Closable {
+  port: number;
+  seen: SeenRequest[];
+  /** Lets GET /sse send its second event and finish. */
+  releaseSse(): void;
+  sseFinished(): boolean;
+}
+
+function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finished: boolean }) {
+  let released: Promise<void> = new Promise((resolve) => {
+    sse.release = resolve;
+  });
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const host = (req.socket as tls.TLSSocket).servername || req.headers.host || "";
+    seen.push({ host, method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    req.resume();
+    if (req.url === "/sse") {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.write("data: first\n\n");
+      released.then(() => {
+        res.end("data: second\n\n");
+        sse.finished = true;
+        released = Promise.resolve();
+      });
+      return;
+    }
+    const body = JSON.stringify({ ok: true, path: req.url });
+    res.writeHead(200, { "content-type": "application/json", "x-upstream": "fake" });
+    res.end(body);
+  };
+}
+
+/** An HTTPS API that answers every name with a leaf from `ca`. */
+export async function startHttpsUpstream(ca: MintedCa): Promise<FakeUpstream> {
+  const seen: SeenRequest[] = [];
+  const sse = { release: () => {}, finished: false };
+  const server = https.createServer({ SNICallback: sniContexts(ca) }, upstreamHandler(seen, sse));
+  const close = closer(server, new Set());
+  const port = await listen(server);
+  return { port, seen, releaseSse: () => sse.release(), sseFinished: () => sse.finished, close };
+}
+
+export async function startHttpUpstream(): Promise<FakeUpstream> {
+  const seen: SeenRequest[] = [];
+  const sse = { release: () => {}, finished: false };
+  const server = http.createServer(upstreamHandler(seen, sse));
+  const close = closer(server, new Set());
+  const port = await listen(server);
+  return { port, seen, releaseSse: () => sse.release(), sseFinished: () => sse.finished, close };
+}
+
+export interface FakePipelock extends Closable {
+  port: number;
+  /** CONNECT authorities, in order. */
+  connects: string[];
+  /** Requests pipelock read itself: forwarded http:// ones, and intercepted ones. */
+  seen: SeenRequest[];
+}
+
+export interface FakePipelockOptions {
+  httpsPort: number;
+  httpPort?: number;
+  /** Intercept CONNECTs with leaves from this CA, trusting `upstreamCa` onward. */
+  intercept?: { ca: MintedCa; upstreamCa: MintedCa };
+  /** CONNECT authorities answered 403, as pipelock answers a host outside its allowlist. */
+  deny?: string[];
+}
+
+export async function startFakePipelock(options: FakePipelockOptions): Promise<FakePipelock> {
+  const connects: string[] = [];
+  const seen: SeenRequest[] = [];
+  const forwardPlain = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({
+      host: req.headers.host ?? "",
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+    });
+    const url = new URL(req.url ?? "/", "http://x");
+    const out = http.request(
+      {
+        host: "127.0.0.1",
+        port: options.httpPort,
+        method: req.method,
+        path: `${url.pathname}${url.search}`,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on("error", () => res.destroy());
+    req.pipe(out);
+  };
+  const server = http.createServer(forwardPlain);
+  const inner = http.createServer((req, res) => {
+    const host = (req.socket as tls.TLSSocket).servername || "";
+    seen.push({ host, method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    const out = https.request(
+      {
+        host: "127.0.0.1",
+        port: options.httpsPort,
+        servername: host,
+        ca: options.intercept?.upstreamCa.certPem,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on("error", () => res.destroy());
+    req.pipe(out);
+  });
+  const contexts = options.intercept ? sniContexts(options.intercept.ca) : undefined;
+  server.on("connect", (req: http.IncomingMessage, socket: net.Socket) => {
+    const authority = req.url ?? "";
+    connects.push(authority);
+    socket.on("error", () => socket.destroy());
+    if (options.deny?.includes(authority)) {
+      const body = `pipelock: ${authority} is not on the allowlist\n`;
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (contexts !== undefined) {
+      const secure = new tls.TLSSocket(socket, { isServer: true, SNICallback: contexts });
+      secure.on("error", () => secure.destroy());
+      inner.emit("connection", secure);
+      return;
+    }
+    const onward = net.connect({ host: "127.0.0.1", port: options.httpsPort });
+    onward.on("error", () => socket.destroy());
+    socket.on("close", () => onward.destroy());
+    onward.on("close", () => socket.destroy());
+    socket.pipe(onward).pipe(socket);
+  });
+  const sockets = new Set<net.Socket>();
+  const close = closer(server, sockets);
+  const port = await listen(server);
+  return {
+    port,
+    connects,
+    seen,
+    close: async () => {
+      inner.closeAllConnections();
+      await close();
+    },
+  };
+}
