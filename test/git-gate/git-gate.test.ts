@@ -16,11 +16,11 @@ import {
   GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_IMAGE,
   GIT_GATE_PORT,
-  GIT_GATE_SCRIPTS,
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
   gitGateIdentityPath,
 } from "../../src/sidecars/git-gate/constants.js";
+import { gitGateScriptSource } from "../../src/sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../src/sidecars/git-gate/upstreams-config.js";
 import { describeWithEngine } from "../support/engine.js";
 import {
@@ -28,7 +28,6 @@ import {
   DockerScratch,
   docker,
   type ProcessResult,
-  REPO_ROOT,
 } from "../support/git-gate-docker.js";
 
 const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
@@ -132,7 +131,6 @@ describeWithEngine("git-gate", () => {
     await mkdir(join(dir, "allow"));
     await writeFile(allowlist, "");
 
-    const scripts = join(REPO_ROOT, "src/sidecars/git-gate");
     const bind = (source: string, target: string) => [
       "--mount",
       `type=bind,source=${source},target=${target},readonly`,
@@ -151,9 +149,9 @@ describeWithEngine("git-gate", () => {
       `git.upstream.test:${upstreamIp}`,
       "--add-host",
       `forged.upstream.test:${upstreamIp}`,
-      ...bind(join(scripts, GIT_GATE_SCRIPTS.entrypointScript), GIT_GATE_ENTRYPOINT_IN_CONTAINER),
-      ...bind(join(scripts, GIT_GATE_SCRIPTS.hookScript), GIT_GATE_HOOK_IN_CONTAINER),
-      ...bind(join(scripts, GIT_GATE_SCRIPTS.accessHookScript), GIT_GATE_ACCESS_HOOK_IN_CONTAINER),
+      ...bind(gitGateScriptSource("entrypointScript"), GIT_GATE_ENTRYPOINT_IN_CONTAINER),
+      ...bind(gitGateScriptSource("hookScript"), GIT_GATE_HOOK_IN_CONTAINER),
+      ...bind(gitGateScriptSource("accessHookScript"), GIT_GATE_ACCESS_HOOK_IN_CONTAINER),
       ...bind(join(dir, "app-key"), gitGateIdentityPath("app")),
       ...bind(join(dir, "forged-key"), gitGateIdentityPath("forged")),
       ...bind(join(dir, "upstreams.json"), GIT_GATE_UPSTREAMS_IN_CONTAINER),
@@ -316,6 +314,12 @@ describeWithEngine("git-gate", () => {
       `remote: git-gate:   commit ${await agentRev("leak")}: t.txt:1: rule aws-access-token (AWS)`,
     );
     expect(await upstreamRef("refs/tags/leak")).toBe("");
+
+    const tree = await inAgent("cd app && git tag tree 'HEAD^{tree}' && git push origin tree");
+    expect(tree.code).not.toBe(0);
+    expect(lines(tree)).toContain(
+      "remote: git-gate: push rejected: refs/tags/tree points at a tree, not a commit; only commits go upstream",
+    );
   });
 
   it("forwards force pushes and deletions, and fails when upstream refuses them", async () => {

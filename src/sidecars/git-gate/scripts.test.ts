@@ -15,21 +15,25 @@ import {
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
 } from "./constants.js";
 
-const source = (name: string) => fileURLToPath(new URL(name, import.meta.url));
-const text = (name: string) => readFileSync(source(name), "utf8");
+import { type GitGateScript, gitGateScriptSource } from "./scripts.js";
+
+const SCRIPTS = Object.keys(GIT_GATE_SCRIPTS) as GitGateScript[];
+const text = (script: GitGateScript) => readFileSync(gitGateScriptSource(script), "utf8");
 const dirOf = (path: string) => path.replace(/\/[^/]*$/, "");
 
-describe.each(Object.values(GIT_GATE_SCRIPTS))("%s", (name) => {
+describe.each(SCRIPTS)("%s", (script) => {
   it("is executable and parses as POSIX sh", () => {
-    expect(statSync(source(name)).mode & 0o111).toBe(0o111);
-    expect(text(name).startsWith("#!/bin/sh\n")).toBe(true);
-    execFileSync("sh", ["-n", source(name)]);
+    const path = gitGateScriptSource(script);
+    expect(path.endsWith(`/src/sidecars/git-gate/${GIT_GATE_SCRIPTS[script]}`)).toBe(true);
+    expect(statSync(path).mode & 0o111).toBe(0o111);
+    expect(text(script).startsWith("#!/bin/sh\n")).toBe(true);
+    execFileSync("sh", ["-n", path]);
   });
 });
 
 describe("paths shared with the constants", () => {
   it("entrypoint", () => {
-    const script = text(GIT_GATE_SCRIPTS.entrypointScript);
+    const script = text("entrypointScript");
     expect(script).toContain(`CONFIG=${GIT_GATE_UPSTREAMS_IN_CONTAINER}\n`);
     expect(script).toContain(`CREDS_DIR=${GIT_GATE_CREDS_DIR_IN_CONTAINER}\n`);
     expect(script).toContain(`HOOKS_DIR=${dirOf(GIT_GATE_HOOK_IN_CONTAINER)}\n`);
@@ -41,7 +45,7 @@ describe("paths shared with the constants", () => {
   });
 
   it("pre-receive", () => {
-    const script = text(GIT_GATE_SCRIPTS.hookScript);
+    const script = text("hookScript");
     expect(script).toContain(`GITLEAKS_CONFIG=${GIT_GATE_GITLEAKS_CONFIG_IN_IMAGE}\n`);
     expect(script).toContain(`ALLOWLIST=${GIT_GATE_ALLOWLIST_IN_CONTAINER}\n`);
   });
