@@ -1,4 +1,6 @@
 # The default agent image: Node.js 20, git and the usual tools, and Claude Code from npm.
+# Packages come from trixie like Node.js itself: bookworm's would pull libssl3, which
+# conflicts with trixie's libssl3t64 and makes apt remove nodejs.
 # INSTALL_CLAUDE_CODE=0 builds it without Claude Code, offline (tests, machines without
 # the npm registry). The agent runs as the unprivileged user "agent": it cannot change
 # the system CA store or anything else root owns.
@@ -6,7 +8,7 @@ ARG NODE_IMAGE=claude-bottle/node:0.1.0
 FROM ${NODE_IMAGE}
 ARG INSTALL_CLAUDE_CODE=1
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \
       git openssh-client curl procps less python3 >/dev/null \
  && if [ "$INSTALL_CLAUDE_CODE" = 1 ]; then \
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie npm >/dev/null \

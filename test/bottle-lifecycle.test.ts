@@ -1,0 +1,237 @@
+// A real bottle on a real engine, started the way a user starts one: the CLI process,
+// `start --exec`, a headless run, and nothing left afterwards.
+import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "./support/cli-process.js";
+import { bridgeGateway, containerIp, leftoversOf, nothingLeft } from "./support/docker-state.js";
+import { describeWithEngine } from "./support/engine.js";
+
+const ROUTE_TOKEN = "cbtest-route-token-9f8e7d6c5b4a";
+const TARGET = "cbtest-lifecycle-target";
+const TARGET_PORT = 7000;
+
+const BOTTLE = `---
+env:
+  GREETING: hello from the manifest
+egress:
+  allow:
+    - allowed.test
+  routes:
+    - host: api.routed.test
+      auth: { scheme: Bearer, token_env: CB_TEST_ROUTE_TOKEN }
+supervise: false
+---
+A bottle for the lifecycle tests.
+`;
+
+const AGENT = `---
+bottle: lifecycle
+---
+You are a test agent.
+`;
+
+function slugOf(stderr: string): string {
+  const match = /instance\s+(\S+)/.exec(stderr);
+  if (!match?.[1]) throw new Error(`no instance line in:\n${stderr}`);
+  return match[1];
+}
+
+describeWithEngine("bottle lifecycle", () => {
+  let t: TestHome;
+  let targetIp: string;
+
+  beforeAll(async () => {
+    t = await makeTestHome();
+    await t.writeManifest("bottles", "lifecycle", BOTTLE);
+    await t.writeManifest("agents", "lifecycle", AGENT);
+    // A listener outside the bottle that a leak would reach: a container on the default bridge.
+    execFileSync("docker", ["rm", "-f", TARGET], { stdio: "ignore" });
+    execFileSync("docker", [
+      "run",
+      "-d",
+      "--name",
+      TARGET,
+      "--entrypoint",
+      "node",
+      "claude-bottle/node:0.1.0",
+      "-e",
+      `require("net").createServer((s) => s.end("reached\\n")).listen(${TARGET_PORT})`,
+    ]);
+    targetIp = execFileSync("docker", ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", TARGET], {
+      encoding: "utf8",
+    }).trim();
+  });
+
+  afterAll(async () => {
+    execFileSync("docker", ["rm", "-f", TARGET], { stdio: "ignore" });
+    await t?.dispose();
+  });
+
+  it("runs a headless command inside the bottle and leaves nothing behind", async () => {
+    const gateway = bridgeGateway();
+    const probe = (host: string, port: number) =>
+      `node -e 'const s=require("net").connect(${port},"${host}");s.setTimeout(3000);` +
+      `s.on("connect",()=>{console.log("tcp ${host}:${port}=connected");process.exit(0)});` +
+      `s.on("timeout",()=>{console.log("tcp ${host}:${port}=timeout");process.exit(0)});` +
+      `s.on("error",e=>{console.log("tcp ${host}:${port}="+e.code);process.exit(0)})'`;
+    const script = [
+      'echo "proxy=$HTTPS_PROXY"',
+      'echo "greeting=$GREETING"',
+      'echo "whoami=$(id -un)"',
+      "echo ---ca---; cat /usr/local/share/ca-certificates/claude-bottle.crt; echo ---end---",
+      // The system bundle must contain the bottle CA's first base64 line.
+      'echo "bundle-has-ca=$(grep -c -F "$(sed -n 2p /usr/local/share/ca-certificates/claude-bottle.crt)" /etc/ssl/certs/ca-certificates.crt)"',
+      "echo ---env---; env; tr '\\0' '\\n' < /proc/1/environ; echo ---end---",
+      probe(targetIp, TARGET_PORT),
+      probe(gateway, 22),
+      "exit 7",
+    ].join("\n");
+    const result = await t.run(["start", "lifecycle", "--yes", "--keep-state", "--exec", script], {
+      CB_TEST_ROUTE_TOKEN: ROUTE_TOKEN,
+    });
+    const slug = slugOf(result.stderr);
+    try {
+      expect(result.stderr).not.toContain("internal error");
+      // The agent program's exit code is the CLI's.
+      expect(result.code).toBe(7);
+      const out = result.stdout;
+      expect(out).toContain("proxy=http://egress:8080\n");
+      expect(out).toContain("greeting=hello from the manifest\n");
+      expect(out).toContain("whoami=agent\n");
+      expect(out).toContain("bundle-has-ca=1\n");
+
+      // The agent trusts exactly the bottle's CAs: pipelock's, then egress's.
+      const state = join(t.home, "state", slug);
+      const expectedCa =
+        (await readFile(join(state, "pipelock/ca.pem"), "utf8")) +
+        (await readFile(join(state, "egress/ca.pem"), "utf8"));
+      const agentCa = out.split("---ca---\n")[1]?.split("---end---")[0];
+      expect(agentCa).toBe(expectedCa);
+
+      // No token value anywhere in the agent's environment, nor in any staged file.
+      const env = out.split("---env---\n")[1]?.split("---end---")[0] ?? "";
+      expect(env).toContain("HTTPS_PROXY=");
+      expect(env).not.toContain(ROUTE_TOKEN);
+      const compose = await readFile(join(state, "compose.yaml"), "utf8");
+      expect(compose).not.toContain(ROUTE_TOKEN);
+      expect(compose).toContain("EGRESS_TOKEN_0");
+
+      // Nothing outside the internal network answers.
+      expect(out).toMatch(
+        new RegExp(
+          `tcp ${targetIp.replaceAll(".", "\\.")}:${TARGET_PORT}=(ENETUNREACH|EHOSTUNREACH|timeout)`,
+        ),
+      );
+      expect(out).toMatch(
+        new RegExp(`tcp ${gateway.replaceAll(".", "\\.")}:22=(ENETUNREACH|EHOSTUNREACH|timeout)`),
+      );
+      expect(out).not.toContain("=connected");
+
+      expect(leftoversOf(slug)).toEqual(nothingLeft());
+    } finally {
+      await t.run(["cleanup", "--yes", "--all"]);
+    }
+  });
+
+  it("runs two bottles of the same agent at once, and list shows both", async () => {
+    const env = { CB_TEST_ROUTE_TOKEN: ROUTE_TOKEN };
+    const first = t.spawn(["start", "lifecycle", "--yes", "--exec", "sleep 300"], env);
+    const second = t.spawn(["start", "lifecycle", "--yes", "--exec", "sleep 300"], env);
+    try {
+      const listed = await waitFor(async () => {
+        const list = await t.run(["list", "--json"]);
+        const bottles = JSON.parse(list.stdout) as Array<{
+          slug: string;
+          state: string;
+          attached: boolean;
+          agent: string;
+        }>;
+        const running = bottles.filter(
+          (b) => b.state === "running" && b.attached && b.agent === "lifecycle",
+        );
+        return running.length === 2 ? running : null;
+      }, "two running bottles in `list --json`");
+      const slugs = listed.map((b) => b.slug);
+      expect(new Set(slugs).size).toBe(2);
+      const table = await t.run(["list"]);
+      for (const slug of slugs) expect(table.stdout).toContain(slug);
+
+      // One bottle cannot reach the other's containers.
+      const [a, b] = slugs as [string, string];
+      const otherAgentIp = containerIp(`claude-bottle-agent-${b}`, `claude-bottle-${b}-internal`);
+      const reach = execFileSync(
+        "docker",
+        [
+          "exec",
+          `claude-bottle-agent-${a}`,
+          "node",
+          "-e",
+          `const s=require("net").connect(8888,"${otherAgentIp}");s.setTimeout(3000);` +
+            `s.on("connect",()=>{console.log("connected");process.exit(0)});` +
+            `s.on("timeout",()=>{console.log("timeout");process.exit(0)});s.on("error",e=>{console.log(e.code);process.exit(0)})`,
+        ],
+        { encoding: "utf8" },
+      ).trim();
+      expect(["ENETUNREACH", "EHOSTUNREACH", "timeout"]).toContain(reach);
+
+      const stopped = await t.run(["stop", ...slugs]);
+      expect(stopped.code).toBe(0);
+      await Promise.all([exited(first), exited(second)]);
+      for (const slug of slugs) expect(leftoversOf(slug)).toEqual(nothingLeft());
+    } finally {
+      first.kill("SIGKILL");
+      second.kill("SIGKILL");
+      await t.run(["cleanup", "--yes", "--all"]);
+    }
+  });
+
+  it("cleans up after the CLI is killed with SIGKILL", async () => {
+    const cli = t.spawn(["start", "lifecycle", "--yes", "--exec", "sleep 300"], {
+      CB_TEST_ROUTE_TOKEN: ROUTE_TOKEN,
+    });
+    const slug = await waitFor(async () => {
+      const bottles = JSON.parse((await t.run(["list", "--json"])).stdout) as Array<{
+        slug: string;
+        state: string;
+        attached: boolean;
+      }>;
+      return bottles.find((b) => b.state === "running" && b.attached)?.slug ?? null;
+    }, "a running bottle");
+    cli.kill("SIGKILL");
+    await exited(cli);
+    expect(leftoversOf(slug).containers.length).toBeGreaterThan(0);
+
+    const before = JSON.parse((await t.run(["list", "--json"])).stdout) as Array<{
+      slug: string;
+      attached: boolean;
+    }>;
+    expect(before.find((b) => b.slug === slug)?.attached).toBe(false);
+
+    const cleanup = await t.run(["cleanup", "--yes"]);
+    expect(cleanup.code).toBe(0);
+    expect(cleanup.stderr).toContain(`removed ${slug}`);
+    expect(leftoversOf(slug)).toEqual(nothingLeft());
+    expect(JSON.parse((await t.run(["list", "--json"])).stdout)).toEqual([]);
+  });
+});
+
+async function waitFor<T>(
+  probe: () => Promise<T | null>,
+  what: string,
+  timeoutMs = 240_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== null) return value;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function exited(child: import("node:child_process").ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.on("close", () => resolve()));
+}

@@ -1,0 +1,71 @@
+// Runs the built claude-bottle CLI as a real process, as a user would, against a home
+// directory of the test's own.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const CLI = join(PACKAGE_ROOT, "dist/cli/main.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestHome {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  writeManifest(kind: "agents" | "bottles", name: string, text: string): Promise<void>;
+  run(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<CliResult>;
+  spawn(args: string[], extraEnv?: NodeJS.ProcessEnv): ChildProcess & { output: () => CliResult };
+  dispose(): Promise<void>;
+}
+
+export async function makeTestHome(): Promise<TestHome> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const home = await mkdtemp(join(tmpdir(), "cb-home-"));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLAUDE_BOTTLE_HOME: home,
+    // Tests build the agent image offline, without Claude Code.
+    CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE: "0",
+  };
+  const spawnCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...env, ...extraEnv },
+      cwd: home,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    return Object.assign(child, { output: () => ({ code: child.exitCode, stdout, stderr }) });
+  };
+  return {
+    home,
+    env,
+    async writeManifest(kind, name, text) {
+      await mkdir(join(home, kind), { recursive: true });
+      await writeFile(join(home, kind, `${name}.md`), text);
+    },
+    run(args, extraEnv) {
+      const child = spawnCli(args, extraEnv);
+      return new Promise((resolve) => {
+        child.on("close", (code) => resolve({ ...child.output(), code }));
+      });
+    },
+    spawn: spawnCli,
+    async dispose() {
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
