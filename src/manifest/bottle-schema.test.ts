@@ -1,0 +1,321 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadBottle } from "./load-bottle.js";
+import { BOTTLES as B, inputError, type UserHomes, userHomes } from "./user-home-fixture.js";
+
+// A valid ed25519 public key line (made-up key bytes; the blob is well formed).
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAHDhUcIyoxOD9GTVRbYmlwd36FjJOaoaivtr3Ey9LZ";
+const HINT = "docs/manifests.md describes every key; examples/manifests/ has complete manifests";
+
+let homes: UserHomes;
+beforeAll(async () => {
+  homes = await userHomes();
+});
+afterAll(() => homes.cleanup());
+
+async function bottleError(files: Record<string, string>) {
+  return inputError(loadBottle("dev", await homes.make(files)));
+}
+
+/** The message of loading bottle "dev" written as `text`. */
+async function bottleMessage(text: string): Promise<string> {
+  return (await bottleError({ [`${B}/dev.md`]: text })).message;
+}
+
+describe("loadBottle: malformed bottles, each with its exact message", () => {
+  it("unknown key, with did-you-mean", async () => {
+    expect(await bottleMessage("---\negres:\n  allow: [a.example.test]\n---\n")).toBe(
+      '~/.claude-bottle/bottles/dev.md:2:1: egres: unknown key "egres" (did you mean "egress"?)',
+    );
+  });
+
+  it("unknown nested keys, with and without a near miss", async () => {
+    const error = await bottleError({
+      [`${B}/dev.md`]: "---\negress:\n  alow: [a.example.test]\n  colour: red\n---\n",
+    });
+    expect(error.message).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:3:3: egress.alow: unknown key "alow" (did you mean "allow"?)',
+        '~/.claude-bottle/bottles/dev.md:4:3: egress.colour: unknown key "colour" (allowed here: allow, allow_ips, routes, dlp)',
+      ].join("\n"),
+    );
+    expect(error.hint).toBe(HINT);
+  });
+
+  it("wrong type", async () => {
+    expect(
+      await bottleMessage("---\nsupervise: yes\negress:\n  allow: api.example.test\n---\n"),
+    ).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:2:1: supervise: expected true or false, got the string "yes"',
+        '~/.claude-bottle/bottles/dev.md:4:3: egress.allow: expected a list, got the string "api.example.test"',
+      ].join("\n"),
+    );
+  });
+
+  it("a secret written as a literal env value", async () => {
+    expect(
+      await bottleMessage(
+        "---\nenv:\n  GITHUB_TOKEN: ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5\n  DB_PASSWORD: Zq8vR2xL9mW4tY7kP3nB6hJ1\n---\n",
+      ),
+    ).toBe(
+      [
+        "~/.claude-bottle/bottles/dev.md:3:3: env.GITHUB_TOKEN: the value looks like a GitHub token; never write secrets in a manifest: export it on the host and write GITHUB_TOKEN: {from_env: GITHUB_TOKEN}",
+        "~/.claude-bottle/bottles/dev.md:4:3: env.DB_PASSWORD: the value looks like a secret; never write secrets in a manifest: export it on the host and write DB_PASSWORD: {from_env: DB_PASSWORD}",
+      ].join("\n"),
+    );
+  });
+
+  it("a secret where the name of a host variable is required", async () => {
+    expect(
+      await bottleMessage(`---
+egress:
+  routes:
+    - host: api.example.test
+      auth:
+        scheme: Bearer
+        token_env: sk-ant-api03-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9v
+---
+`),
+    ).toBe(
+      "~/.claude-bottle/bottles/dev.md:7:9: egress.routes[0].auth.token_env: holds an Anthropic API key, not the name of a host variable; never write secrets in a manifest: export the secret on the host (e.g. export API_TOKEN=…) and write its name here",
+    );
+  });
+
+  it("bad host patterns of several kinds", async () => {
+    const text = `---
+egress:
+  allow:
+    - "*"
+    - "*.com"
+    - https://api.example.test/v1
+    - foo.*.example.test
+    - 198.51.100.4
+    - api.example.test:99999
+    - exa_mple.test
+  allow_ips:
+    - db.example.test
+---
+`;
+    const at = (line: number, col: number) => `~/.claude-bottle/bottles/dev.md:${line}:${col}`;
+    expect(await bottleMessage(text)).toBe(
+      [
+        `${at(4, 7)}: egress.allow[0]: "*" would allow every host; list the hosts the agent needs, e.g. api.example.test or *.example.test`,
+        `${at(5, 7)}: egress.allow[1]: "*.com" is too broad: a wildcard needs at least two labels after "*.", e.g. *.example.com`,
+        `${at(6, 7)}: egress.allow[2]: "https://api.example.test/v1" is a URL; write the host only, without "https://": api.example.test`,
+        `${at(7, 7)}: egress.allow[3]: "foo.*.example.test": "*" may only stand for the whole first label, as in *.example.com`,
+        `${at(8, 7)}: egress.allow[4]: "198.51.100.4" is an IP address; list IP addresses under egress.allow_ips so that each one is allowed on purpose`,
+        `${at(9, 7)}: egress.allow[5]: "api.example.test:99999" has a bad port; a port is a number from 1 to 65535, as in api.example.test:8443`,
+        `${at(10, 7)}: egress.allow[6]: "exa_mple.test" is not a valid hostname, e.g. api.example.test or *.example.test`,
+        `${at(12, 7)}: egress.allow_ips[0]: "db.example.test" is not an IP address; hostnames and wildcards belong in egress.allow, addresses here look like 203.0.113.7 or [2001:db8::1]:443`,
+      ].join("\n"),
+    );
+  });
+
+  it("bad route auth scheme, with did-you-mean", async () => {
+    expect(
+      await bottleMessage(`---
+egress:
+  routes:
+    - host: api.example.test
+      auth: {scheme: bearer, token_env: API_TOKEN}
+---
+`),
+    ).toBe(
+      '~/.claude-bottle/bottles/dev.md:5:14: egress.routes[0].auth.scheme: "bearer" is not one of Bearer, Basic, token, x-api-key (did you mean "Bearer"?)',
+    );
+  });
+
+  it("a route host with a wildcard", async () => {
+    expect(
+      await bottleMessage(`---
+egress:
+  routes:
+    - host: "*.example.test"
+      auth: {scheme: Bearer, token_env: A_TOKEN}
+---
+`),
+    ).toBe(
+      '~/.claude-bottle/bottles/dev.md:4:7: egress.routes[0].host: "*.example.test": a route names one hostname, without wildcard or port, e.g. api.example.test',
+    );
+  });
+
+  it("two routes for one host", async () => {
+    expect(
+      await bottleMessage(`---
+egress:
+  routes:
+    - host: api.example.test
+      auth: {scheme: Bearer, token_env: A_TOKEN}
+    - host: api.example.test
+      auth: {scheme: Basic, token_env: B_TOKEN}
+---
+`),
+    ).toBe(
+      '~/.claude-bottle/bottles/dev.md:6:7: egress.routes[1].host: "api.example.test" already has a route, egress.routes[0]; one route per host: merge them',
+    );
+  });
+
+  const git = (entry: string) => `---\ngit:\n  - name: origin\n${entry}---\n`;
+
+  it("an https:// URL where ssh:// is required", async () => {
+    expect(
+      await bottleMessage(
+        git(
+          `    url: https://git.example.test/team/app.git\n    identity_file: ~/.ssh/id\n    known_host_key: ${HOST_KEY}\n`,
+        ),
+      ),
+    ).toBe(
+      '~/.claude-bottle/bottles/dev.md:4:5: git[0].url: "https://git.example.test/team/app.git" is not an ssh:// URL; the gate pushes over SSH only: write ssh://git@git.example.test/team/app.git',
+    );
+  });
+
+  it("an identity file that does not exist", async () => {
+    expect(
+      await bottleMessage(
+        git(
+          `    url: ssh://git@git.example.test/team/app.git\n    identity_file: ~/.ssh/missing\n    known_host_key: ${HOST_KEY}\n`,
+        ),
+      ),
+    ).toBe(
+      "~/.claude-bottle/bottles/dev.md:5:5: git[0].identity_file: ~/.ssh/missing does not exist; fix the path, or create the key with ssh-keygen -t ed25519 -f ~/.ssh/missing",
+    );
+  });
+
+  it("known_host_key that does not parse, three ways", async () => {
+    const entry = (key: string) =>
+      `  - name: n${key.length}\n    url: ssh://git.example.test/r.git\n    identity_file: /etc/hostname\n    known_host_key: "${key}"\n`;
+    expect(
+      await bottleMessage(
+        `---\ngit:\n${entry("git.example.test ssh-ed25519 AAAA")}${entry("ssh-ed25519 not*base64")}${entry(
+          "ssh-ed25519 AAAAB3NzaC1yc2EAAAAgAAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tk=",
+        )}---\n`,
+      ),
+    ).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:6:5: git[0].known_host_key: starts with "git.example.test" before the key type; copy the key line from `ssh-keyscan -t ed25519 HOST`, without the host name',
+        "~/.claude-bottle/bottles/dev.md:10:5: git[1].known_host_key: the ssh-ed25519 key is not valid base64; copy the key line from `ssh-keyscan -t ed25519 HOST`, without the host name",
+        "~/.claude-bottle/bottles/dev.md:14:5: git[2].known_host_key: the key data does not hold a ssh-ed25519 key; copy the key line from `ssh-keyscan -t ed25519 HOST`, without the host name",
+      ].join("\n"),
+    );
+  });
+
+  it("duplicate git names", async () => {
+    const entry = `    url: ssh://git.example.test/r.git\n    identity_file: /etc/hostname\n    known_host_key: ${HOST_KEY}\n`;
+    expect(
+      await bottleMessage(`---\ngit:\n  - name: origin\n${entry}  - name: origin\n${entry}---\n`),
+    ).toBe(
+      '~/.claude-bottle/bottles/dev.md:7:5: git[1].name: "origin" is already the name of git[0]; give each upstream its own name',
+    );
+  });
+
+  it("a git upstream missing a required key", async () => {
+    expect(
+      await bottleMessage(
+        "---\ngit:\n  - name: origin\n    url: ssh://git.example.test/r.git\n---\n",
+      ),
+    ).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:3:5: git[0].identity_file: required key "identity_file" is missing',
+        '~/.claude-bottle/bottles/dev.md:3:5: git[0].known_host_key: required key "known_host_key" is missing',
+      ].join("\n"),
+    );
+  });
+
+  it("bad YAML syntax, with its line", async () => {
+    const error = await bottleError({
+      [`${B}/dev.md`]: "---\negress:\n  allow: [api.example.test\nsupervise: true\n---\n",
+    });
+    expect(error.message).toBe(
+      "~/.claude-bottle/bottles/dev.md:4:1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    );
+    expect(error.hint).toBe("fix the syntax at that line; strings with ':' or '#' need quotes");
+  });
+
+  it("an unquoted wildcard, which YAML reads as an alias", async () => {
+    const error = await bottleError({
+      [`${B}/dev.md`]:
+        "---\negress:\n  allow:\n    - api.example.test\n    - *.example.test\n---\n",
+    });
+    expect(error.message).toBe(
+      "~/.claude-bottle/bottles/dev.md:5:7: Unresolved alias (the anchor must be set before the alias): .example.test",
+    );
+    expect(error.hint).toBe(
+      'a value starting with "*" is read as an alias: quote it, e.g. "*.example.com"',
+    );
+  });
+
+  it("missing front matter", async () => {
+    const error = await bottleError({ [`${B}/dev.md`]: "# dev\n\nsupervise: true\n" });
+    expect(error.message).toBe(
+      '~/.claude-bottle/bottles/dev.md:1:1: missing front matter: the first line must be "---"',
+    );
+    expect(error.hint).toBe(
+      'a manifest starts with a line "---", then its YAML keys, then a line "---"',
+    );
+  });
+
+  it("front matter that is never closed", async () => {
+    expect(await bottleMessage("---\nsupervise: true\n")).toBe(
+      '~/.claude-bottle/bottles/dev.md:1:1: front matter is not closed: add a line "---" after the YAML keys',
+    );
+  });
+
+  it("bad dlp action", async () => {
+    expect(await bottleMessage("---\negress:\n  dlp: log\n---\n")).toBe(
+      '~/.claude-bottle/bottles/dev.md:3:3: egress.dlp: "log" is not one of block, warn',
+    );
+  });
+
+  it("bad env var names", async () => {
+    expect(await bottleMessage("---\nenv:\n  my-var: x\n  2FA: y\n---\n")).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:3:3: env.my-var: "my-var" is not a variable name: use letters, digits and "_", not starting with a digit (did you mean "my_var"?)',
+        '~/.claude-bottle/bottles/dev.md:4:3: env.2FA: "2FA" is not a variable name: use letters, digits and "_", not starting with a digit (did you mean "_2FA"?)',
+      ].join("\n"),
+    );
+  });
+
+  it("an env var the bottle sets itself, and a reference that would not expand", async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the manifest holds this text literally
+    const reference = "${HOME}";
+    expect(
+      await bottleMessage(
+        `---\nenv:\n  HTTPS_PROXY: http://proxy.example.test\n  HOME_DIR: ${reference}\n---\n`,
+      ),
+    ).toBe(
+      [
+        "~/.claude-bottle/bottles/dev.md:3:3: env.HTTPS_PROXY: is set by the bottle itself (proxy and CA trust); remove it",
+        `~/.claude-bottle/bottles/dev.md:4:3: env.HOME_DIR: "${reference}" is not expanded; to pass a host variable write HOME_DIR: {from_env: HOME}`,
+      ].join("\n"),
+    );
+  });
+  it("a misspelt from_env, and an env value of the wrong shape", async () => {
+    expect(
+      await bottleMessage("---\nenv:\n  TEAM: {form_env: TEAM_NAME}\n  LIST: [a, b]\n---\n"),
+    ).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:3:10: env.TEAM.form_env: unknown key "form_env" (did you mean "from_env"?)',
+        "~/.claude-bottle/bottles/dev.md:4:3: env.LIST: must be a literal (a string, number or boolean) or {from_env: HOST_VARIABLE}",
+      ].join("\n"),
+    );
+  });
+
+  it("a runtime with both image and dockerfile, and a relative dockerfile", async () => {
+    expect(
+      await bottleMessage(
+        "---\nruntime:\n  image: team/agent:1\n  dockerfile: images/agent.Dockerfile\n---\n",
+      ),
+    ).toBe(
+      [
+        "~/.claude-bottle/bottles/dev.md:2:1: runtime: give exactly one of image: NAME or dockerfile: PATH",
+        '~/.claude-bottle/bottles/dev.md:4:3: runtime.dockerfile: "images/agent.Dockerfile" must be an absolute path or start with ~/',
+      ].join("\n"),
+    );
+  });
+
+  it("a front matter that is a list", async () => {
+    expect(await bottleMessage("---\n- egress\n---\n")).toBe(
+      '~/.claude-bottle/bottles/dev.md:2:1: the front matter must be "key: value" lines, got a list',
+    );
+  });
+});

@@ -1,0 +1,172 @@
+// The front matter of a bottle manifest, as written (snake_case). No defaults here: a key
+// left out must stay "unset" so that `extends` can tell it from a value the child chose.
+import { z } from "zod";
+import { VERSION } from "../shared/version.js";
+import { type ParseResult, parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
+import { bottleHostPath, envKey, hostVarName, manifestName } from "./manifest-fields.js";
+import { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
+import { literalSecretKind } from "./secret-shape.js";
+import { parseHostKey } from "./ssh-host-key.js";
+import { parseSshUrl } from "./ssh-url.js";
+
+/** The image a bottle runs when its manifest names no runtime. */
+export const DEFAULT_AGENT_IMAGE = `claude-bottle/agent:${VERSION}`;
+
+/** Set by the bottle itself (proxies, CA trust); a manifest may not override them. */
+export const RESERVED_ENV_NAMES: readonly string[] = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "REQUESTS_CA_BUNDLE",
+];
+
+const NOT_EMPTY = "must list at least one entry, or leave the key out";
+
+/** Runs a hand-written parser as a zod transform, its message becoming the issue. */
+function parsedWith<T>(parse: (text: string) => ParseResult<T>) {
+  return z.string().transform((text, ctx): T => {
+    const result = parse(text);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: "custom", message: result.message });
+    return z.NEVER;
+  });
+}
+
+const envValue = z.union(
+  [z.string(), z.number(), z.boolean(), z.strictObject({ from_env: hostVarName })],
+  { error: "must be a literal (a string, number or boolean) or {from_env: HOST_VARIABLE}" },
+);
+
+const envSchema = z.record(envKey, envValue).superRefine((vars, ctx) => {
+  for (const [name, value] of Object.entries(vars)) {
+    if (RESERVED_ENV_NAMES.includes(name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: "is set by the bottle itself (proxy and CA trust); remove it",
+      });
+    }
+    if (typeof value !== "string") continue;
+    const secret = literalSecretKind(name, value);
+    const reference = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
+    if (secret !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `the value looks like ${secret}; never write secrets in a manifest: export it on the host and write ${name}: {from_env: ${name}}`,
+      });
+    } else if (reference !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `"${value}" is not expanded; to pass a host variable write ${name}: {from_env: ${reference}}`,
+      });
+    }
+  }
+});
+
+const pathPrefix = z.string().superRefine((path, ctx) => {
+  if (!path.startsWith("/") || /[\s?#]/.test(path) || path.split("/").includes("..")) {
+    ctx.addIssue({
+      code: "custom",
+      message: `"${path}" is not a path prefix: it starts with "/" and has no spaces, "?", "#" or ".." (e.g. /v1/)`,
+    });
+  }
+});
+
+const routeSchema = z.strictObject({
+  host: parsedWith(parseRouteHost),
+  paths: z.array(pathPrefix).min(1, NOT_EMPTY).optional(),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1, NOT_EMPTY).optional(),
+  auth: z.strictObject({ scheme: z.enum(AUTH_SCHEMES), token_env: hostVarName }),
+});
+
+const egressSchema = z.strictObject({
+  allow: z.array(parsedWith(parseAllowHost)).optional(),
+  allow_ips: z.array(parsedWith(parseAllowIp)).optional(),
+  routes: z
+    .array(routeSchema)
+    .superRefine((routes, ctx) =>
+      flagDuplicates(routes, "host", ctx, (host, earlier) => {
+        return `"${host}" already has a route, egress.routes[${earlier}]; one route per host: merge them`;
+      }),
+    )
+    .optional(),
+  dlp: z.enum(DLP_ACTIONS).optional(),
+});
+
+const gitSchema = z
+  .array(
+    z.strictObject({
+      name: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+          "must be letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ),
+      url: parsedWith(parseSshUrl),
+      identity_file: bottleHostPath,
+      known_host_key: parsedWith(parseHostKey),
+    }),
+  )
+  .superRefine((upstreams, ctx) =>
+    flagDuplicates(upstreams, "name", ctx, (name, earlier) => {
+      return `"${name}" is already the name of git[${earlier}]; give each upstream its own name`;
+    }),
+  );
+
+const imageName =
+  /^(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+const runtimeSchema = z
+  .strictObject({
+    image: z
+      .string()
+      .regex(imageName, "is not an image name like claude-bottle/agent:1.0 or debian:bookworm")
+      .optional(),
+    dockerfile: bottleHostPath.optional(),
+  })
+  .superRefine((runtime, ctx) => {
+    if ((runtime.image === undefined) === (runtime.dockerfile === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "give exactly one of image: NAME or dockerfile: PATH",
+      });
+    }
+  });
+
+const BOTTLE_EXTENDS_RULE = "must be a bottle name or a list of bottle names";
+
+export const BottleFileSchema = z.strictObject({
+  extends: z
+    .union([manifestName("bottle"), z.array(manifestName("bottle")).min(1, NOT_EMPTY)], {
+      error: BOTTLE_EXTENDS_RULE,
+    })
+    .optional(),
+  env: envSchema.optional(),
+  egress: egressSchema.optional(),
+  git: gitSchema.optional(),
+  supervise: z.boolean().optional(),
+  runtime: runtimeSchema.optional(),
+  agent: z.enum(AGENT_PROVIDERS).optional(),
+});
+
+function flagDuplicates<K extends string, T extends Record<K, string>>(
+  entries: readonly T[],
+  field: K,
+  ctx: z.core.$RefinementCtx,
+  describe: (key: string, earlier: number) => string,
+): void {
+  const first = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const key = entry[field];
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, i);
+    else ctx.addIssue({ code: "custom", path: [i, field], message: describe(key, earlier) });
+  });
+}

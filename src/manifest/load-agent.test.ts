@@ -1,0 +1,259 @@
+import { cp } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listAgents, loadAgent } from "./load-agent.js";
+import { AGENTS, BOTTLES, inputError, type UserHomes, userHomes } from "./user-home-fixture.js";
+
+let homes: UserHomes;
+beforeAll(async () => {
+  homes = await userHomes();
+});
+afterAll(() => homes.cleanup());
+
+const REPO_AGENTS = "repo/.claude-bottle/agents";
+const BASE = { [`${BOTTLES}/base.md`]: "---\negress:\n  allow: [api.anthropic.com]\n---\n" };
+
+async function agentError(
+  files: Record<string, string>,
+  name: string,
+  withRepo = false,
+): Promise<{ message: string; hint: string | undefined }> {
+  const options = await homes.make(files);
+  const repoDir = withRepo ? { repoDir: join(options.userHome, "repo") } : {};
+  const { message, hint } = await inputError(loadAgent(name, { ...options, ...repoDir }));
+  return { message, hint };
+}
+
+describe("loadAgent", () => {
+  it("loads a home agent with its prompt, skills and folded bottle", async () => {
+    const options = await homes.make({
+      ...BASE,
+      [`${BOTTLES}/dev.md`]: "---\nextends: base\nsupervise: false\n---\n",
+      [`${AGENTS}/skills/local/SKILL.md`]: "local skill\n",
+      "shared-skills/lint/SKILL.md": "lint skill\n",
+      [`${AGENTS}/dev.md`]: `---
+bottle: dev
+description: Everyday development.
+skills: [review, ./skills/local, ~/shared-skills/lint]
+---
+
+You are a careful engineer.
+
+Run the tests before you push.
+`,
+    });
+    const agent = await loadAgent("dev", options);
+    expect(agent).toMatchObject({
+      name: "dev",
+      file: join(options.userHome, AGENTS, "dev.md"),
+      label: "~/.claude-bottle/agents/dev.md",
+      source: "home",
+      description: "Everyday development.",
+      prompt: "You are a careful engineer.\n\nRun the tests before you push.",
+      skills: [
+        { kind: "name", name: "review" },
+        { kind: "path", path: join(options.userHome, AGENTS, "skills/local") },
+        { kind: "path", path: join(options.userHome, "shared-skills/lint") },
+      ],
+      bottle: { name: "dev", chain: ["base", "dev"], supervise: false },
+    });
+    expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual(["api.anthropic.com"]);
+  });
+
+  it("loads a repository's agent, whose bottle still comes from the home", async () => {
+    const options = await homes.make({
+      ...BASE,
+      "repo/tools/skill-a/SKILL.md": "a\n",
+      [`${REPO_AGENTS}/helper.md`]:
+        "---\nbottle: base\nskills: [../../tools/skill-a]\n---\nHelp.\n",
+    });
+    const agent = await loadAgent("helper", {
+      ...options,
+      repoDir: join(options.userHome, "repo"),
+    });
+    expect(agent).toMatchObject({
+      label: "~/repo/.claude-bottle/agents/helper.md",
+      source: "repo",
+      description: null,
+      prompt: "Help.",
+      skills: [{ kind: "path", path: join(options.userHome, "repo/tools/skill-a") }],
+      bottle: { name: "base", label: "~/.claude-bottle/bottles/base.md" },
+    });
+  });
+
+  it("lists the agents of the home and the repository", async () => {
+    const options = await homes.make({
+      [`${AGENTS}/dev.md`]: "",
+      [`${AGENTS}/review.md`]: "",
+      [`${REPO_AGENTS}/helper.md`]: "",
+    });
+    const agents = await listAgents({ ...options, repoDir: join(options.userHome, "repo") });
+    expect(agents.map((a) => [a.name, a.source, a.label])).toEqual([
+      ["dev", "home", "~/.claude-bottle/agents/dev.md"],
+      ["helper", "repo", "~/repo/.claude-bottle/agents/helper.md"],
+      ["review", "home", "~/.claude-bottle/agents/review.md"],
+    ]);
+  });
+
+  it("treats a repository that is the home's parent as no repository", async () => {
+    const options = await homes.make({ ...BASE, [`${AGENTS}/dev.md`]: "---\nbottle: base\n---\n" });
+    const agent = await loadAgent("dev", { ...options, repoDir: options.userHome });
+    expect(agent.source).toBe("home");
+  });
+});
+
+describe("loadAgent: the trust boundary, each error with its exact message", () => {
+  it("refuses a repository that ships bottles", async () => {
+    const error = await agentError(
+      {
+        ...BASE,
+        [`${REPO_AGENTS}/helper.md`]: "---\nbottle: base\n---\n",
+        "repo/.claude-bottle/bottles/base.md":
+          "---\negress:\n  allow: [collector.example.test]\n---\n",
+      },
+      "helper",
+      true,
+    );
+    expect(error).toEqual({
+      message:
+        "~/repo/.claude-bottle/bottles/base.md: a repository cannot provide bottles; bottles live only in ~/.claude-bottle/bottles/, because a cloned repo must not be able to point a secret at a host of its choosing",
+      hint: "review the file; if you trust it, move it to ~/.claude-bottle/bottles/, and delete it from the repository",
+    });
+  });
+
+  it("refuses an agent whose bottle is a path", async () => {
+    const error = await agentError(
+      { ...BASE, [`${REPO_AGENTS}/helper.md`]: "---\nbottle: ../bottles/open.md\n---\n" },
+      "helper",
+      true,
+    );
+    expect(error.message).toBe(
+      '~/repo/.claude-bottle/agents/helper.md:2:1: bottle: "../bottles/open.md" is a path; an agent names a bottle kept in ~/.claude-bottle/bottles/ (e.g. bottle: open), because a cloned repo must not be able to point a secret at a host of its choosing',
+    );
+  });
+
+  it("refuses an agent defined both in the home and in the repository", async () => {
+    const agent = "---\nbottle: base\n---\n";
+    const error = await agentError(
+      { ...BASE, [`${AGENTS}/dev.md`]: agent, [`${REPO_AGENTS}/dev.md`]: agent },
+      "dev",
+      true,
+    );
+    expect(error).toEqual({
+      message:
+        'agent "dev" is defined twice: ~/.claude-bottle/agents/dev.md and ~/repo/.claude-bottle/agents/dev.md; rename one of them',
+      hint: "an agent in a repository never stands in for one of yours, nor yours for the repository's",
+    });
+  });
+
+  it("refuses a repository agent's skills outside the repository", async () => {
+    const error = await agentError(
+      {
+        ...BASE,
+        ".ssh/config": "",
+        [`${REPO_AGENTS}/helper.md`]:
+          "---\nbottle: base\nskills:\n  - ../../../.ssh\n  - ~/.ssh\n---\n",
+      },
+      "helper",
+      true,
+    );
+    expect(error.message).toBe(
+      [
+        '~/repo/.claude-bottle/agents/helper.md:4:5: skills[0]: "../../../.ssh" leads outside the repository; an agent from a repository may only use skills inside it',
+        '~/repo/.claude-bottle/agents/helper.md:5:5: skills[1]: "~/.ssh" is outside the repository; an agent from a repository may only use skills inside it: write a path relative to ~/repo/.claude-bottle/agents/helper.md',
+      ].join("\n"),
+    );
+  });
+});
+
+describe("loadAgent: malformed agents, each with its exact message", () => {
+  it("an agent whose bottle does not exist", async () => {
+    const error = await agentError(
+      {
+        [`${BOTTLES}/dev.md`]: "---\n---\n",
+        [`${AGENTS}/coder.md`]: "---\ndescription: Writes code.\nbottle: dve\n---\n",
+      },
+      "coder",
+    );
+    expect(error.message).toBe(
+      '~/.claude-bottle/agents/coder.md:3:1: bottle: no bottle "dve": ~/.claude-bottle/bottles/dve.md does not exist (did you mean "dev"?)',
+    );
+  });
+
+  it("unknown keys, and no bottle", async () => {
+    const error = await agentError(
+      { [`${AGENTS}/coder.md`]: "---\ndescripton: Writes code.\nmodel: opus\n---\n" },
+      "coder",
+    );
+    expect(error).toEqual({
+      message: [
+        '~/.claude-bottle/agents/coder.md:2:1: bottle: required key "bottle" is missing',
+        '~/.claude-bottle/agents/coder.md:2:1: descripton: unknown key "descripton" (did you mean "description"?)',
+        '~/.claude-bottle/agents/coder.md:3:1: model: unknown key "model" (allowed here: bottle, skills, description)',
+      ].join("\n"),
+      hint: "docs/manifests.md describes every key; examples/manifests/ has complete manifests",
+    });
+  });
+
+  it("a skill that is neither a name nor a path", async () => {
+    const error = await agentError(
+      {
+        ...BASE,
+        [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [Code Review]\n---\n",
+      },
+      "coder",
+    );
+    expect(error.message).toBe(
+      '~/.claude-bottle/agents/coder.md:3:10: skills[0]: "Code Review" is neither a skill name (lowercase letters, digits and dashes) nor a path (/…, ~/… or ./…)',
+    );
+  });
+
+  it("a skill path that does not exist", async () => {
+    const error = await agentError(
+      { ...BASE, [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [./missing]\n---\n" },
+      "coder",
+    );
+    expect(error.message).toBe(
+      "~/.claude-bottle/agents/coder.md:3:10: skills[0]: ~/.claude-bottle/agents/missing does not exist; fix the path",
+    );
+  });
+
+  it("an agent that does not exist", async () => {
+    const error = await agentError({ [`${AGENTS}/coder.md`]: "" }, "codr", true);
+    expect(error).toEqual({
+      message:
+        'no agent "codr": neither ~/.claude-bottle/agents/codr.md nor ~/repo/.claude-bottle/agents/codr.md exists (did you mean "coder"?)',
+      hint: "agents you have: coder",
+    });
+  });
+
+  it("a name that cannot be an agent's", async () => {
+    const error = await agentError({}, "../dev");
+    expect(error).toEqual({
+      message:
+        '"../dev" is not an agent name: agent names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
+      hint: 'an agent\'s name is its file name without ".md", e.g. ~/.claude-bottle/agents/dev.md',
+    });
+  });
+});
+
+describe("examples/manifests", () => {
+  it("is a valid home: the demo agent loads with its bottle", async () => {
+    const options = await homes.make({});
+    const examples = fileURLToPath(new URL("../../examples/manifests", import.meta.url));
+    await cp(examples, join(options.userHome, ".claude-bottle"), { recursive: true });
+    const agent = await loadAgent("demo", options);
+    expect(agent.bottle.chain).toEqual(["base", "demo"]);
+    expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual([
+      "api.anthropic.com",
+      "*.example.test",
+      "downloads.example.test:8443",
+      "api.example.test",
+    ]);
+    expect(agent.bottle.egress.routes.map((route) => route.auth.tokenEnv)).toEqual([
+      "DEMO_API_TOKEN",
+    ]);
+    expect(agent.prompt).toMatch(/^You are running inside a claude-bottle/);
+  });
+});
