@@ -17,6 +17,7 @@ export {
   createDlpScanner,
   type DlpScanner,
   type DlpScannerOptions,
+  type ScanOptions,
   type SkippedSecret,
 } from "./scanner.js";
 export { KNOWN_SECRET_RULE_ID } from "./text-matcher.js";

@@ -190,3 +190,32 @@ describe("createDlpScanner: known secrets", () => {
     expect(s.scan({ body: { bytes: Buffer.from("1234") } })).toEqual({ status: "clean" });
   });
 });
+
+describe("createDlpScanner: secrets allowed to their own service", () => {
+  const token = FAKE_CREDENTIALS["anthropic-api-key"]?.hit ?? "";
+  const s = createDlpScanner({
+    knownSecrets: [
+      { name: "MODEL_TOKEN", value: token },
+      { name: "DB_PASSWORD", value: SECRET },
+    ],
+  });
+  const target = { headers: [["authorization", `Bearer ${token}`]] as [string, string][] };
+
+  it("drops the secret and the rule matching it when the secret is allowed", () => {
+    expect(where(s.scan(target)).sort()).toEqual([
+      "anthropic-api-key@header:authorization",
+      "known-secret@header:authorization",
+    ]);
+    expect(s.scan(target, { allowedSecrets: new Set(["MODEL_TOKEN"]) })).toEqual({
+      status: "clean",
+    });
+  });
+
+  it("still reports other secrets and other credentials", () => {
+    const more = { ...target, query: `p=${SECRET}&t=${TOKEN}` };
+    expect(where(s.scan(more, { allowedSecrets: new Set(["MODEL_TOKEN"]) })).sort()).toEqual([
+      "github-pat@query",
+      "known-secret@query",
+    ]);
+  });
+});

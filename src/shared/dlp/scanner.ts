@@ -27,8 +27,17 @@ export interface SkippedSecret {
   reason: string;
 }
 
+export interface ScanOptions {
+  /**
+   * Names of known secrets this request may carry (a token on its way to the service it is
+   * for). Their values are not findings, in any form, and neither is a credential-rule match
+   * that is (part of) one of them.
+   */
+  allowedSecrets?: ReadonlySet<string>;
+}
+
 export interface DlpScanner {
-  scan(target: ScanTarget): DlpVerdict;
+  scan(target: ScanTarget, options?: ScanOptions): DlpVerdict;
   /** Known secrets left out (too short to match safely). */
   readonly skippedSecrets: readonly SkippedSecret[];
 }
@@ -51,11 +60,14 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     return false;
   });
   const matcher = new TextMatcher(options.rules ?? CREDENTIAL_RULES, secrets);
+  const latin1Values = new Map(
+    secrets.map((s) => [s.name, Buffer.from(s.value, "utf8").toString("latin1")] as const),
+  );
   const maxDecodedBytes = options.maxDecodedBytes ?? 40 * 1024 * 1024;
 
   return {
     skippedSecrets,
-    scan(target) {
+    scan(target, scanOptions = {}) {
       const found: Located[] = [];
       const add = (matches: RawMatch[], location: (m: RawMatch) => string) => {
         for (const m of matches) found.push({ ...m, location: location(m) });
@@ -79,7 +91,16 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
         if ("status" in body) return body;
         found.push(...body);
       }
-      return toVerdict(found);
+      const allowed = scanOptions.allowedSecrets;
+      if (allowed === undefined || allowed.size === 0) return toVerdict(found);
+      const allowedValues = [...allowed].flatMap((name) => latin1Values.get(name) ?? []);
+      return toVerdict(
+        found.filter(
+          (f) =>
+            !(f.secretName !== undefined && allowed.has(f.secretName)) &&
+            !allowedValues.some((v) => v.includes(f.text) || f.text.includes(v)),
+        ),
+      );
     },
   };
 }
