@@ -37,8 +37,9 @@ Examples:
     )
     .action(async (name, options) => {
       const launch = launchContextOf(ctx);
-      if (!options.dryRun) await checkEngine(ctx.docker);
+      // Manifests first: a bad one is reported before Docker is asked anything.
       const agent = await loadAgent(name, { repoDir: ctx.cwd, env: ctx.env });
+      if (!options.dryRun) await checkEngine(ctx.docker);
       const plan = await planStart(agent, launch, options.dryRun ?? false);
       const preflight = formatPreflight(preflightOf(plan));
       if (options.dryRun) {

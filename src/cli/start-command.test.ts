@@ -1,0 +1,87 @@
+// A malformed manifest is reported precisely, with exit code 2, before Docker is asked
+// anything: nothing can have been started.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DockerClient } from "../backend/docker/docker-client.js";
+import { type CliContext, defaultContext } from "./cli-context.js";
+import type { CliIo } from "./io.js";
+import { runCli } from "./program.js";
+
+describe("start with bad manifests", () => {
+  let root: string;
+  let home: string;
+  let repo: string;
+  let calls: string[][];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "cb-start-"));
+    home = join(root, "home");
+    repo = join(root, "repo");
+    await mkdir(join(home, "agents"), { recursive: true });
+    await mkdir(join(home, "bottles"), { recursive: true });
+    await mkdir(repo, { recursive: true });
+    calls = [];
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function start(agent: string) {
+    let stderr = "";
+    const io: CliIo = { stdout: () => {}, stderr: (t) => void (stderr += t) };
+    const docker: DockerClient = {
+      run: async (args) => {
+        calls.push([...args]);
+        throw new Error("docker must not be called");
+      },
+    };
+    const context = (cliIo: CliIo): CliContext => ({
+      ...defaultContext(cliIo),
+      docker,
+      cwd: repo,
+      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
+      stdinIsTty: false,
+    });
+    const code = await runCli(["start", agent, "--yes"], io, context);
+    return { code, stderr };
+  }
+
+  const agent = (bottle: string) => `---\nbottle: ${bottle}\n---\nprompt\n`;
+
+  it("reports an unknown key with a suggestion and touches nothing", async () => {
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(join(home, "bottles/b.md"), "---\negres:\n  allow: [example.test]\n---\n");
+    const { code, stderr } = await start("a");
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toBe(
+      'claude-bottle: ~/home/bottles/b.md:2:1: egres: unknown key "egres" (did you mean "egress"?)',
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses a bottle shipped inside the repository and touches nothing", async () => {
+    await mkdir(join(repo, ".claude-bottle/bottles"), { recursive: true });
+    await writeFile(
+      join(repo, ".claude-bottle/bottles/evil.md"),
+      "---\negress:\n  allow: [attacker.test]\n---\n",
+    );
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(join(home, "bottles/b.md"), "---\nsupervise: false\n---\n");
+    const { code, stderr } = await start("a");
+    expect(code).toBe(2);
+    expect(stderr).toContain("~/repo/.claude-bottle/bottles/evil.md");
+    expect(calls).toEqual([]);
+  });
+
+  it("reports an extends cycle and touches nothing", async () => {
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(join(home, "bottles/b.md"), "---\nextends: c\n---\n");
+    await writeFile(join(home, "bottles/c.md"), "---\nextends: b\n---\n");
+    const { code, stderr } = await start("a");
+    expect(code).toBe(2);
+    expect(stderr).toContain("cycle");
+    expect(calls).toEqual([]);
+  });
+});
