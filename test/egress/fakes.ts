@@ -82,7 +82,23 @@ function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finish
   return (req: http.IncomingMessage, res: http.ServerResponse) => {
     const host = (req.socket as tls.TLSSocket).servername || req.headers.host || "";
     seen.push({ host, method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    if (req.url === "/count") {
+      let bytes = 0;
+      req.on("data", (c: Buffer) => {
+        bytes += c.length;
+      });
+      req.on("end", () => res.end(String(bytes)));
+      return;
+    }
     req.resume();
+    if (req.url === "/big") {
+      // Chunked, in 64 KiB writes: 1 MiB of a repeating pattern.
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, "0123456789abcdef");
+      for (let i = 0; i < 16; i++) res.write(chunk);
+      res.end();
+      return;
+    }
     if (req.url === "/sse") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       res.write("data: first\n\n");

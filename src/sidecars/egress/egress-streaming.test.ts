@@ -1,0 +1,96 @@
+import { createHash } from "node:crypto";
+import { request } from "undici";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Closable } from "../../../test/egress/fakes.js";
+import {
+  closeAll,
+  newTestCas,
+  startScenario,
+  type TestCas,
+  TOKENS,
+} from "../../../test/egress/harness.js";
+
+let cas: TestCas;
+const cleanup: Closable[] = [];
+beforeAll(async () => {
+  cas = await newTestCas();
+});
+afterEach(() => closeAll(cleanup));
+
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not arrive within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+describe.each([
+  ["a tunnelling pipelock", false],
+  ["an intercepting pipelock", true],
+])("egress through %s", (_name, intercept) => {
+  it("streams server-sent events: the first arrives before the upstream finishes", async () => {
+    const s = await startScenario(cas, cleanup, { intercept });
+    const res = await within(
+      5000,
+      "the response head",
+      request("https://basic.example.test/sse", { dispatcher: s.agent().dispatcher }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/event-stream");
+    const events = res.body[Symbol.asyncIterator]();
+    const first = await within(5000, "the first event", events.next());
+    expect(Buffer.from(first.value as Uint8Array).toString()).toBe("data: first\n\n");
+    expect(s.upstream.sseFinished()).toBe(false);
+    s.upstream.releaseSse();
+    let rest = "";
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      rest += Buffer.from(next.value as Uint8Array).toString();
+    }
+    expect(rest).toBe("data: second\n\n");
+    expect(s.upstream.sseFinished()).toBe(true);
+    expect(s.upstream.seen[0]?.headers.authorization).toMatch(/^Basic /);
+  });
+
+  it("streams large bodies both ways intact", async () => {
+    const s = await startScenario(cas, cleanup, { intercept });
+    const agent = s.agent();
+    const big = await request("https://gh.example.test/big", { dispatcher: agent.dispatcher });
+    const bytes = Buffer.from(await big.body.arrayBuffer());
+    const expected = Buffer.alloc(1024 * 1024, "0123456789abcdef");
+    expect(bytes.length).toBe(expected.length);
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(
+      createHash("sha256").update(expected).digest("hex"),
+    );
+    const upload = await agent.fetch("https://gh.example.test/count", {
+      method: "POST",
+      body: "x".repeat(3 * 1024 * 1024 + 7),
+    });
+    expect(upload).toMatchObject({ status: 200, body: String(3 * 1024 * 1024 + 7) });
+  });
+});
+
+describe("egress's trust in pipelock", () => {
+  it("trusts pipelock's CA from EGRESS_UPSTREAM_CA, and pipelock sees the injected token", async () => {
+    const s = await startScenario(cas, cleanup, { intercept: true });
+    const res = await s.agent().fetch("https://api.example.test/v1/x");
+    expect(res.status).toBe(200);
+    expect(s.pipelock.seen[0]).toMatchObject({ host: "api.example.test", url: "/v1/x" });
+    expect(s.pipelock.seen[0]?.headers.authorization).toBe(`Bearer ${TOKENS.EGRESS_TOKEN_0}`);
+    expect(s.upstream.seen[0]?.headers.authorization).toBe(`Bearer ${TOKENS.EGRESS_TOKEN_0}`);
+  });
+
+  it("refuses an intercepting pipelock whose CA it was not given, before sending anything", async () => {
+    const s = await startScenario(cas, cleanup, {
+      intercept: true,
+      upstreamCaPem: cas.upstream.certPem,
+    });
+    const res = await s.agent().fetch("https://api.example.test/v1/x");
+    expect(res.status).toBe(502);
+    expect(res.body).toMatch(
+      /^egress could not complete the request upstream: TLS to api\.example\.test through pipelock failed: /,
+    );
+    expect(s.pipelock.seen).toEqual([]);
+    expect(s.upstream.seen).toEqual([]);
+  });
+});
