@@ -242,6 +242,20 @@ describeWithEngine("git-gate", () => {
     await inAgent("cd app && git reset -q --hard HEAD~1");
   });
 
+  it("sees a key inside a file git calls binary", async () => {
+    const { keyId } = fakeAwsCredentials();
+    await inAgent(
+      `cd app && printf 'blob\\000\\001 id=${keyId} end\\n' >blob.dat && git add blob.dat && git commit -qm 'Add blob'`,
+    );
+    expect((await inAgent("cd app && git show --stat --format= HEAD")).stdout).toContain("Bin");
+    const push = await inAgent("cd app && git push origin main");
+    expect(push.code).not.toBe(0);
+    expect(lines(push)).toContain(
+      `remote: git-gate:   commit ${await agentRev("HEAD")}: blob.dat:1: rule aws-access-token (AWS)`,
+    );
+    await inAgent("cd app && git reset -q --hard HEAD~1");
+  });
+
   it("rejects a secret in an older commit of a new branch, even when the tip is clean", async () => {
     const { keyId, secret } = fakeAwsCredentials();
     await inAgent(

@@ -76,6 +76,8 @@ while [ "$i" -lt "$count" ]; do
   as_gate git -C "$repo" config receive.denyDeletes false
   as_gate git -C "$repo" config receive.denyDeleteCurrent false
   as_gate git -C "$repo" config gc.auto 0
+  # Malformed objects are refused here rather than handed to the scanner or upstream.
+  as_gate git -C "$repo" config receive.fsckObjects true
   as_gate git -C "$repo" config gate.upstreamName "$name"
   as_gate touch "$repo/git-daemon-export-ok"
   repos="$repos $repo"
