@@ -1,7 +1,7 @@
 // The front matter of an agent manifest, as written. An agent may come from a cloned
 // repository, so it can only *name* a bottle from the user's home, never point at one.
 import { z } from "zod";
-import { isManifestName, MANIFEST_NAME_RULE } from "./manifest-fields.js";
+import { isManifestName, notManifestName } from "./manifest-fields.js";
 
 export type SkillRef = { kind: "name"; name: string } | { kind: "path"; path: string };
 
@@ -21,10 +21,7 @@ export function agentFileSchema(bottlesLabel: string) {
         message: `"${ref}" is a path; an agent names a bottle kept in ${bottlesLabel}/ (e.g. bottle: ${name}), because a cloned repo must not be able to point a secret at a host of its choosing`,
       });
     } else if (!isManifestName(ref)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${ref}" is not a bottle name: bottle names are ${MANIFEST_NAME_RULE}`,
-      });
+      ctx.addIssue({ code: "custom", message: notManifestName("bottle", ref) });
     }
   });
 

@@ -2,8 +2,9 @@
 // left out must stay "unset" so that `extends` can tell it from a value the child chose.
 import { z } from "zod";
 import { VERSION } from "../shared/version.js";
-import { type ParseResult, parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
-import { bottleHostPath, envKey, hostVarName, manifestName } from "./manifest-fields.js";
+import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
+import { bottleHostPath, bottleName, envKey, hostVarName } from "./manifest-fields.js";
+import type { ParseResult } from "./parse-result.js";
 import { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
 import { literalSecretKind } from "./secret-shape.js";
 import { parseHostKey } from "./ssh-host-key.js";
@@ -144,7 +145,7 @@ const BOTTLE_EXTENDS_RULE = "must be a bottle name or a list of bottle names";
 
 export const BottleFileSchema = z.strictObject({
   extends: z
-    .union([manifestName("bottle"), z.array(manifestName("bottle")).min(1, NOT_EMPTY)], {
+    .union([bottleName, z.array(bottleName).min(1, NOT_EMPTY)], {
       error: BOTTLE_EXTENDS_RULE,
     })
     .optional(),

@@ -2,6 +2,7 @@
 // (in their own list, so that one is never allowed by accident) IP addresses, each with
 // an optional port. Rejects patterns that would open more than a person means to.
 import { isIP } from "node:net";
+import { type ParseResult, parsed, refused } from "./parse-result.js";
 
 export type AllowRuleKind = "host" | "wildcard" | "ip";
 
@@ -15,46 +16,44 @@ export interface ParsedAllowRule {
   port: number | null;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
-
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const EXAMPLE = "api.example.test or *.example.test";
 
 /** An entry of `egress.allow`: a hostname or a "*.domain" wildcard, with an optional port. */
 export function parseAllowHost(text: string): ParseResult<ParsedAllowRule> {
   const shape = checkShape(text);
-  if (shape !== undefined) return fail(shape);
+  if (shape !== undefined) return refused(shape);
   const split = splitPort(text.toLowerCase());
   if (!split.ok) return split;
   const { host, port } = split.value;
   if (isIpLiteral(host)) {
-    return fail(
+    return refused(
       `"${text}" is an IP address; list IP addresses under egress.allow_ips so that each one is allowed on purpose`,
     );
   }
   if (host === "*") {
-    return fail(`"*" would allow every host; list the hosts the agent needs, e.g. ${EXAMPLE}`);
+    return refused(`"*" would allow every host; list the hosts the agent needs, e.g. ${EXAMPLE}`);
   }
   if (host.startsWith("*.")) {
     const domain = host.slice(2);
-    if (domain.includes("*")) return fail(wildcardPlacement(text));
-    if (!isHostname(domain)) return fail(`"${text}": "${domain}" is not a valid domain name`);
+    if (domain.includes("*")) return refused(wildcardPlacement(text));
+    if (!isHostname(domain)) return refused(`"${text}": "${domain}" is not a valid domain name`);
     if (domain.split(".").length < 2) {
-      return fail(
+      return refused(
         `"${text}" is too broad: a wildcard needs at least two labels after "*.", e.g. *.example.com`,
       );
     }
-    return ok({ kind: "wildcard", pattern: withPort(host, port), host: domain, port });
+    return parsed({ kind: "wildcard", pattern: withPort(host, port), host: domain, port });
   }
-  if (host.includes("*")) return fail(wildcardPlacement(text));
-  if (!isHostname(host)) return fail(`"${text}" is not a valid hostname, e.g. ${EXAMPLE}`);
-  return ok({ kind: "host", pattern: withPort(host, port), host, port });
+  if (host.includes("*")) return refused(wildcardPlacement(text));
+  if (!isHostname(host)) return refused(`"${text}" is not a valid hostname, e.g. ${EXAMPLE}`);
+  return parsed({ kind: "host", pattern: withPort(host, port), host, port });
 }
 
 /** An entry of `egress.allow_ips`: "203.0.113.7", "203.0.113.7:443", "2001:db8::1", "[2001:db8::1]:443". */
 export function parseAllowIp(text: string): ParseResult<ParsedAllowRule> {
   const shape = checkShape(text);
-  if (shape !== undefined) return fail(shape);
+  if (shape !== undefined) return refused(shape);
   const lower = text.toLowerCase();
   let host = lower;
   let port: number | null = null;
@@ -65,27 +64,27 @@ export function parseAllowIp(text: string): ParseResult<ParsedAllowRule> {
     port = split.value.port;
   }
   if (isIP(host) === 0) {
-    return fail(
+    return refused(
       `"${text}" is not an IP address; hostnames and wildcards belong in egress.allow, addresses here look like 203.0.113.7 or [2001:db8::1]:443`,
     );
   }
   if (/^0+(\.0+){3}$/.test(host) || /^[0:]+$/.test(host)) {
-    return fail(`"${text}" is the unspecified address; give the address of the server`);
+    return refused(`"${text}" is the unspecified address; give the address of the server`);
   }
   const bracketed = isIP(host) === 6 && port !== null ? `[${host}]` : host;
-  return ok({ kind: "ip", pattern: withPort(bracketed, port), host, port });
+  return parsed({ kind: "ip", pattern: withPort(bracketed, port), host, port });
 }
 
 /** A route's host: one hostname, without wildcard, port or address. */
 export function parseRouteHost(text: string): ParseResult<string> {
-  const parsed = parseAllowHost(text);
-  if (!parsed.ok) return parsed;
-  if (parsed.value.kind !== "host" || parsed.value.port !== null) {
-    return fail(
+  const rule = parseAllowHost(text);
+  if (!rule.ok) return rule;
+  if (rule.value.kind !== "host" || rule.value.port !== null) {
+    return refused(
       `"${text}": a route names one hostname, without wildcard or port, e.g. api.example.test`,
     );
   }
-  return ok(parsed.value.host);
+  return parsed(rule.value.host);
 }
 
 export function isHostname(host: string): boolean {
@@ -109,13 +108,13 @@ function checkShape(text: string): string | undefined {
 function splitPort(text: string): ParseResult<{ host: string; port: number | null }> {
   const match = /^(\[[^\]]*\]|[^:]*):([^:]*)$/.exec(text);
   if (match === null) {
-    if (isIpLiteral(text)) return ok({ host: text, port: null });
-    return text.includes(":") ? fail(badPort(text)) : ok({ host: text, port: null });
+    if (isIpLiteral(text)) return parsed({ host: text, port: null });
+    return text.includes(":") ? refused(badPort(text)) : parsed({ host: text, port: null });
   }
   const [, host = "", portText = ""] = match;
   const port = Number(portText);
-  if (!/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) return fail(badPort(text));
-  return ok({ host, port });
+  if (!/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) return refused(badPort(text));
+  return parsed({ host, port });
 }
 
 function isIpLiteral(host: string): boolean {
@@ -132,12 +131,4 @@ function badPort(text: string): string {
 
 function wildcardPlacement(text: string): string {
   return `"${text}": "*" may only stand for the whole first label, as in *.example.com`;
-}
-
-function ok<T>(value: T): ParseResult<T> {
-  return { ok: true, value };
-}
-
-function fail(message: string): { ok: false; message: string } {
-  return { ok: false, message };
 }

@@ -209,6 +209,16 @@ describe("loadAgent: malformed agents, each with its exact message", () => {
     );
   });
 
+  it("an agent whose bottle is not a bottle name", async () => {
+    const error = await agentError(
+      { [`${AGENTS}/coder.md`]: "---\nbottle: Dev Box\n---\n" },
+      "coder",
+    );
+    expect(error.message).toBe(
+      '~/.claude-bottle/agents/coder.md:2:1: bottle: "Dev Box" is not a bottle name: bottle names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
+    );
+  });
+
   it("a skill path that does not exist", async () => {
     const error = await agentError(
       { ...BASE, [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [./missing]\n---\n" },

@@ -13,7 +13,7 @@ import {
   loadBottleFrom,
   type ManifestEntry,
 } from "./load-bottle.js";
-import { isManifestName, MANIFEST_NAME_RULE } from "./manifest-fields.js";
+import { assertManifestName } from "./manifest-fields.js";
 import { type ManifestFile, readManifestFile } from "./manifest-file.js";
 import {
   locationOf,
@@ -41,11 +41,7 @@ export async function loadAgent(
 ): Promise<ResolvedAgent> {
   const paths = resolveManifestPaths(options);
   await assertNoRepoBottles(paths);
-  if (!isManifestName(name)) {
-    throw new InputError(`"${name}" is not an agent name: agent names are ${MANIFEST_NAME_RULE}`, {
-      hint: `an agent's name is its file name without ".md", e.g. ${displayPath(join(paths.agentsDir, "dev.md"), paths.userHome)}`,
-    });
-  }
+  assertManifestName("agent", name, displayPath(join(paths.agentsDir, "dev.md"), paths.userHome));
   const found = await findAgentFile(name, paths);
   const raw = validateManifest(
     agentFileSchema(displayPath(paths.bottlesDir, paths.userHome)),

@@ -247,6 +247,15 @@ describe("loadBottle: extends errors name the chain", () => {
     );
   });
 
+  it("a name that cannot be a bottle's", async () => {
+    const error = await bottleError({}, "Dev");
+    expect({ message: error.message, hint: error.hint }).toEqual({
+      message:
+        '"Dev" is not a bottle name: bottle names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
+      hint: 'a bottle\'s name is its file name without ".md", e.g. ~/.claude-bottle/bottles/dev.md',
+    });
+  });
+
   it("a bottle that does not exist", async () => {
     const error = await bottleError({ [`${B}/dev.md`]: "---\n---\n" }, "deb");
     expect(error.message).toBe(

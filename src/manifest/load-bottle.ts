@@ -8,7 +8,7 @@ import type { IssuePath } from "../shared/yaml-source.js";
 import { type BottleLayer, readBottleLayer } from "./bottle-layer.js";
 import { didYouMean } from "./did-you-mean.js";
 import { foldBottleLayers } from "./fold-bottle-layers.js";
-import { isManifestName, MANIFEST_NAME_RULE } from "./manifest-fields.js";
+import { assertManifestName, isManifestName } from "./manifest-fields.js";
 import { type ManifestFile, readManifestFile } from "./manifest-file.js";
 import { manifestError } from "./manifest-issues.js";
 import {
@@ -32,11 +32,7 @@ export async function loadBottle(
 ): Promise<ResolvedBottle> {
   const paths = resolveManifestPaths(options);
   await assertNoRepoBottles(paths);
-  if (!isManifestName(name)) {
-    throw new InputError(`"${name}" is not a bottle name: bottle names are ${MANIFEST_NAME_RULE}`, {
-      hint: `a bottle's name is its file name without ".md", e.g. ${bottleLabel(paths, "dev")}`,
-    });
-  }
+  assertManifestName("bottle", name, bottleLabel(paths, "dev"));
   return loadBottleFrom(name, paths);
 }
 

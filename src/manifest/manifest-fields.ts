@@ -1,6 +1,7 @@
 // Field schemas that bottle and agent manifests share: names of manifests, names of
 // host variables (never their values), host paths.
 import { z } from "zod";
+import { InputError } from "../shared/errors.js";
 import { knownSecretKind, looksRandom } from "./secret-shape.js";
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -11,19 +12,23 @@ export function isManifestName(name: string): boolean {
   return NAME.test(name);
 }
 
-export const MANIFEST_NAME_RULE =
-  "lowercase letters, digits and dashes, at most 40, starting with a letter or digit";
+/** '"Dev" is not a bottle name: bottle names are lowercase letters, …' */
+export function notManifestName(kind: "bottle" | "agent", name: string): string {
+  return `"${name}" is not ${kind === "agent" ? "an" : "a"} ${kind} name: ${kind} names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit`;
+}
 
-export function manifestName(kind: "bottle" | "agent"): z.ZodType<string> {
-  return z.string().superRefine((name, ctx) => {
-    if (!isManifestName(name)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${name}" is not a ${kind} name: ${kind} names are ${MANIFEST_NAME_RULE}`,
-      });
-    }
+/** For a name given on the command line; `example` is where such a file would be. */
+export function assertManifestName(kind: "bottle" | "agent", name: string, example: string): void {
+  if (isManifestName(name)) return;
+  throw new InputError(notManifestName(kind, name), {
+    hint: `${kind === "agent" ? "an agent's" : "a bottle's"} name is its file name without ".md", e.g. ${example}`,
   });
 }
+
+export const bottleName = z.string().superRefine((name, ctx) => {
+  if (!isManifestName(name))
+    ctx.addIssue({ code: "custom", message: notManifestName("bottle", name) });
+});
 
 function isEnvName(name: string): boolean {
   return ENV_NAME.test(name);

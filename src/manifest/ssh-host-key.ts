@@ -1,6 +1,6 @@
 // Parses the pinned host key of a git upstream: one OpenSSH public key line,
 // "<type> <base64 blob> [comment]", whose blob must decode and name the same type.
-import type { ParseResult } from "./host-pattern.js";
+import { type ParseResult, parsed, refused } from "./parse-result.js";
 
 export const HOST_KEY_TYPES = [
   "ssh-ed25519",
@@ -28,30 +28,30 @@ export function parseHostKey(text: string): ParseResult<HostKey> {
   const fields = text.trim().split(/\s+/);
   const typeIndex = fields.findIndex((f) => isHostKeyType(f));
   if (typeIndex === -1) {
-    return fail(
+    return refused(
       `is not an OpenSSH public key: it must start with a key type (${HOST_KEY_TYPES.slice(0, 4).join(", ")}, …); ${HOW}`,
     );
   }
   if (typeIndex > 0) {
-    return fail(`starts with "${fields[0]}" before the key type; ${HOW}`);
+    return refused(`starts with "${fields[0]}" before the key type; ${HOW}`);
   }
   const type = fields[0] as HostKeyType;
   const key = fields[1] ?? "";
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0) {
-    return fail(`the ${type} key is not valid base64; ${HOW}`);
+    return refused(`the ${type} key is not valid base64; ${HOW}`);
   }
   const blob = Buffer.from(key, "base64");
   const embedded = readSshString(blob, 0);
   if (embedded === undefined || embedded.value !== type) {
-    return fail(`the key data does not hold a ${type} key; ${HOW}`);
+    return refused(`the key data does not hold a ${type} key; ${HOW}`);
   }
   if (type === "ssh-ed25519") {
     const point = readSshString(blob, embedded.next);
     if (point?.value.length !== 32 || point.next !== blob.length) {
-      return fail(`the ${type} key data is damaged (an ed25519 key is 32 bytes); ${HOW}`);
+      return refused(`the ${type} key data is damaged (an ed25519 key is 32 bytes); ${HOW}`);
     }
   }
-  return { ok: true, value: { type, key, line: `${type} ${key}` } };
+  return parsed({ type, key, line: `${type} ${key}` });
 }
 
 function isHostKeyType(field: string): field is HostKeyType {
@@ -65,8 +65,4 @@ function readSshString(blob: Buffer, offset: number): { value: string; next: num
   const end = offset + 4 + length;
   if (end > blob.length) return undefined;
   return { value: blob.subarray(offset + 4, end).toString("latin1"), next: end };
-}
-
-function fail(message: string): { ok: false; message: string } {
-  return { ok: false, message };
 }

@@ -1,6 +1,7 @@
 // Parses a git upstream's URL: only ssh:// URLs, since the gate pushes with the bottle's
 // identity file and pinned host key. Other forms get the ssh:// spelling as the fix.
-import { isHostname, type ParseResult } from "./host-pattern.js";
+import { isHostname } from "./host-pattern.js";
+import { type ParseResult, parsed, refused } from "./parse-result.js";
 
 export interface SshUrl {
   url: string;
@@ -14,36 +15,31 @@ export interface SshUrl {
 export function parseSshUrl(text: string): ParseResult<SshUrl> {
   // Checked first so that the error never echoes a password.
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(text)) {
-    return {
-      ok: false,
-      message:
-        "has a password in it; never write secrets in a manifest: the gate authenticates with identity_file",
-    };
+    return refused(
+      "has a password in it; never write secrets in a manifest: the gate authenticates with identity_file",
+    );
   }
-  if (!text.startsWith("ssh://")) return { ok: false, message: notSsh(text) };
+  if (!text.startsWith("ssh://")) return refused(notSsh(text));
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return { ok: false, message: `"${text}" is not a valid URL; e.g. ${EXAMPLE}` };
+    return refused(`"${text}" is not a valid URL; e.g. ${EXAMPLE}`);
   }
   const host = url.hostname.toLowerCase();
   if (!isHostname(host) && !/^\[[0-9a-f:.]+\]$/.test(host)) {
-    return { ok: false, message: `"${text}" has no valid host; e.g. ${EXAMPLE}` };
+    return refused(`"${text}" has no valid host; e.g. ${EXAMPLE}`);
   }
   if (url.pathname === "" || url.pathname === "/" || url.search !== "" || url.hash !== "") {
-    return { ok: false, message: `"${text}" names no repository path; e.g. ${EXAMPLE}` };
+    return refused(`"${text}" names no repository path; e.g. ${EXAMPLE}`);
   }
-  return {
-    ok: true,
-    value: {
-      url: text,
-      user: url.username === "" ? null : decodeURIComponent(url.username),
-      host,
-      port: url.port === "" ? null : Number(url.port),
-      path: url.pathname,
-    },
-  };
+  return parsed({
+    url: text,
+    user: url.username === "" ? null : decodeURIComponent(url.username),
+    host,
+    port: url.port === "" ? null : Number(url.port),
+    path: url.pathname,
+  });
 }
 
 const EXAMPLE = "ssh://git@git.example.test/team/repo.git";
