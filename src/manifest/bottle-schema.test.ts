@@ -65,6 +65,19 @@ describe("loadBottle: malformed bottles, each with its exact message", () => {
     );
   });
 
+  it("a pasted token is never echoed back", async () => {
+    expect(
+      await bottleMessage(
+        "---\negress:\n  dlp: xoxb-1234567890-abcdefghij\n  allow: [ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5]\n---\n",
+      ),
+    ).toBe(
+      [
+        '~/.claude-bottle/bottles/dev.md:3:3: egress.dlp: "[secret]" is not one of block, warn',
+        '~/.claude-bottle/bottles/dev.md:4:11: egress.allow[0]: "[secret]" is not a valid hostname, e.g. api.example.test or *.example.test',
+      ].join("\n"),
+    );
+  });
+
   it("a secret where the name of a host variable is required", async () => {
     expect(
       await bottleMessage(`---

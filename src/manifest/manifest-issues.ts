@@ -7,6 +7,7 @@ import { formatIssuePath, type IssuePath } from "../shared/yaml-source.js";
 import { didYouMean } from "./did-you-mean.js";
 import { MANIFEST_HINT, type ManifestFile } from "./manifest-file.js";
 import type { SourceLocation } from "./resolved-bottle.js";
+import { redactSecrets } from "./secret-shape.js";
 
 export interface ManifestIssue {
   path: IssuePath;
@@ -27,7 +28,9 @@ export function manifestError(file: ManifestFile, issues: readonly ManifestIssue
     .sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col)
     .map(({ issue, at }) => {
       const where = formatIssuePath(issue.path);
-      return `${file.label}:${at.line}:${at.col}: ${where === "" ? "" : `${where}: `}${issue.message}`;
+      // A value echoed back ("x" is not one of …) may be a pasted token: never print one.
+      const message = redactSecrets(issue.message);
+      return `${file.label}:${at.line}:${at.col}: ${where === "" ? "" : `${where}: `}${message}`;
     });
   return new InputError(lines.join("\n"), { hint: MANIFEST_HINT });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { knownSecretKind, literalSecretKind, looksRandom } from "./secret-shape.js";
+import { knownSecretKind, literalSecretKind, looksRandom, redactSecrets } from "./secret-shape.js";
 
 describe("knownSecretKind", () => {
   it.each([
@@ -42,5 +42,15 @@ describe("literalSecretKind", () => {
     "2024-01-01T00:00:00Z",
   ])("does not flag %j under a secret-sounding name", (value) => {
     expect(literalSecretKind("API_KEY_HINT", value)).toBeUndefined();
+  });
+});
+
+describe("redactSecrets", () => {
+  it("replaces every known credential in a text", () => {
+    expect(
+      redactSecrets(
+        '"AKIAIOSFODNN7EXAMPLE" and "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5" are bad',
+      ),
+    ).toBe('"[secret]" and "[secret]" are bad');
   });
 });

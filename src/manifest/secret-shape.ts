@@ -19,6 +19,14 @@ export function knownSecretKind(value: string): string | undefined {
   return KNOWN_SECRETS.find(({ pattern }) => pattern.test(value))?.kind;
 }
 
+/** `text` with every credential of a known kind replaced by "[secret]", for messages. */
+export function redactSecrets(text: string): string {
+  return KNOWN_SECRETS.reduce(
+    (out, { pattern }) => out.replace(new RegExp(pattern.source, "g"), "[secret]"),
+    text,
+  );
+}
+
 /** Whether a variable of this name is meant to hold a credential. */
 export function nameSuggestsSecret(name: string): boolean {
   return /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i.test(name);
