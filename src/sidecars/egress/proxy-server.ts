@@ -6,18 +6,14 @@ import * as http from "node:http";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { createLeafKey, type SigningCa } from "../../shared/ca/index.js";
-import {
-  EGRESS_HEALTHZ_ENDPOINT,
-  EGRESS_HOSTNAME,
-  EGRESS_LOCAL_PREFIX,
-  EGRESS_ROUTES_ENDPOINT,
-} from "./constants.js";
+import { EGRESS_HOSTNAME, EGRESS_LOCAL_PREFIX } from "./constants.js";
 import { Interceptor } from "./intercept.js";
+import { answerLocalEndpoint } from "./local-endpoints.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
 import { rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { isRouteHost, normalizeHost, pathWithoutQuery } from "./route-match.js";
-import { errorText, publicRoutes, type ResolvedRoute } from "./routes-config.js";
+import { errorText, type ResolvedRoute } from "./routes-config.js";
 import { ForwardAgent, openTunnel, TunnelAgent, type UpstreamOptions } from "./upstream.js";
 
 export interface EgressServerOptions {
@@ -82,6 +78,15 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       error.code === "HPE_HEADER_OVERFLOW"
         ? [431, "Request Header Fields Too Large"]
         : [400, "Bad Request"];
+    log({
+      kind: "refused",
+      routed: false,
+      host: "",
+      method: "",
+      path: null,
+      status,
+      error: `unparsable request (${error.code ?? "parse error"})`,
+    });
     socket.end(rawErrorResponse(status, reason, "egress could not parse this request"));
   });
   server.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -106,16 +111,18 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
     else socket.destroy();
   }
 
+  /** Logs a request egress answered itself; the host and path when the target has them. */
   function refuseLog(target: string, method: string, status: number, error: string) {
-    log({
-      kind: "refused",
-      routed: false,
-      host: "",
-      method,
-      path: pathWithoutQuery(target),
-      status,
-      error,
-    });
+    let host = "";
+    let path: string | null = pathWithoutQuery(target);
+    try {
+      const url = new URL(target);
+      host = normalizeHost(url.hostname);
+      path = url.pathname;
+    } catch {
+      // Not absolute-form: the target without its query is all there is.
+    }
+    log({ kind: "refused", routed: false, host, method, path, status, error });
   }
 
   async function onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer) {
@@ -218,7 +225,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
     const method = req.method ?? "GET";
     if (target.startsWith("/")) {
       if (target.startsWith(EGRESS_LOCAL_PREFIX)) {
-        answerLocal(req, res, pathWithoutQuery(target));
+        answerLocalEndpoint({ req, res, path: pathWithoutQuery(target), routes, redact, log });
         return;
       }
       refuse(400, "egress is a proxy: send absolute-form http:// requests or CONNECT host:port");
@@ -239,7 +246,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       selfNames.has(normalizeHost(url.hostname)) &&
       url.pathname.startsWith(EGRESS_LOCAL_PREFIX)
     ) {
-      answerLocal(req, res, url.pathname);
+      answerLocalEndpoint({ req, res, path: url.pathname, routes, redact, log });
       return;
     }
     // Plain http:// never carries a token: it would cross to pipelock and beyond in clear text.
@@ -265,37 +272,6 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       sendErrorPage(res, status, message, redact);
       refuseLog(target, method, status, message);
     }
-  }
-
-  function answerLocal(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
-    const method = req.method ?? "GET";
-    let status = 200;
-    if (path !== EGRESS_HEALTHZ_ENDPOINT && path !== EGRESS_ROUTES_ENDPOINT) {
-      status = 404;
-      sendErrorPage(
-        res,
-        status,
-        `egress serves ${EGRESS_ROUTES_ENDPOINT} and ${EGRESS_HEALTHZ_ENDPOINT}`,
-        redact,
-      );
-    } else if (method !== "GET" && method !== "HEAD") {
-      status = 405;
-      sendErrorPage(res, status, `${path} answers GET only`, redact);
-    } else {
-      const body =
-        path === EGRESS_HEALTHZ_ENDPOINT
-          ? "ok\n"
-          : redact(`${JSON.stringify({ routes: publicRoutes(routes) }, null, 2)}\n`);
-      res.writeHead(200, {
-        "content-type":
-          path === EGRESS_HEALTHZ_ENDPOINT ? "text/plain; charset=utf-8" : "application/json",
-        "content-length": Buffer.byteLength(body),
-        "cache-control": "no-store",
-      });
-      res.end(method === "HEAD" ? undefined : body);
-    }
-    req.resume();
-    log({ kind: "local", routed: false, host: EGRESS_HOSTNAME, method, path, status });
   }
 
   return {
