@@ -256,6 +256,32 @@ describeWithEngine("git-gate", () => {
     await inAgent("cd app && git reset -q --hard HEAD~1");
   });
 
+  it("sees what a merge commit adds by itself, and refuses octopus merges", async () => {
+    const before = await upstreamRef("refs/heads/main");
+    const { keyId } = fakeAwsCredentials();
+    const merge = await inAgent(
+      `cd app && git checkout -qb side && echo a >a.txt && git add a.txt && git commit -qm a && git checkout -q main && echo b >b.txt && git add b.txt && git commit -qm b && git merge -q --no-commit side && printf 'id = ${keyId}\\n' >merge.txt && git add merge.txt && git commit -qm 'Merge side'`,
+    );
+    expect(merge.code).toBe(0);
+    const push = await inAgent("cd app && git push origin main");
+    expect(push.code).not.toBe(0);
+    expect(lines(push)).toContain(
+      `remote: git-gate:   commit ${await agentRev("HEAD")}: merge.txt:1: rule aws-access-token (AWS)`,
+    );
+
+    const octopus = await inAgent(
+      "cd app && git reset -q --hard HEAD~1 && git checkout -qb third HEAD~1 && echo c >c.txt && git add c.txt && git commit -qm c && git checkout -q main && git merge -q -m Octopus side third",
+    );
+    expect(octopus.code).toBe(0);
+    const refused = await inAgent("cd app && git push origin main");
+    expect(refused.code).not.toBe(0);
+    expect(lines(refused)).toContain(
+      `remote: git-gate: push rejected: commit ${await agentRev("HEAD")} merges three or more parents,`,
+    );
+    expect(await upstreamRef("refs/heads/main")).toBe(before);
+    await inAgent("cd app && git reset -q --hard origin/main && git branch -qD side third");
+  });
+
   it("rejects a secret in an older commit of a new branch, even when the tip is clean", async () => {
     const { keyId, secret } = fakeAwsCredentials();
     await inAgent(
