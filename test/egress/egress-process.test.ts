@@ -1,0 +1,138 @@
+// The egress bundle as its image runs it: one file, `node egress.mjs`, no arguments, no
+// node_modules next to it. Needs no Docker engine.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { newCa } from "./fakes.js";
+import { proxyRequest, TOKEN_VALUES, TOKENS, writeEgressFiles } from "./harness.js";
+
+let dir: string;
+let bundle: string;
+let files: Awaited<ReturnType<typeof writeEgressFiles>>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "egress-bundle-"));
+  bundle = join(dir, "egress.mjs");
+  // The options of scripts/bundle-sidecars.mjs.
+  await build({
+    entryPoints: ["src/sidecars/egress/main.ts"],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    logLevel: "warning",
+    banner: {
+      js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
+    },
+  });
+  files = await writeEgressFiles({
+    routesYaml: `routes:
+  - host: api.example.test
+    paths: ["/v1/"]
+    auth: { scheme: Bearer, tokenEnv: EGRESS_TOKEN_0 }
+`,
+    egressCa: await newCa("egress CA"),
+    upstreamCaPem: (await newCa("pipelock CA")).certPem,
+  });
+}, 60_000);
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+  }
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(files.dir, { recursive: true, force: true });
+});
+
+function runEgress(env: Record<string, string>) {
+  const child = spawn(process.execPath, [bundle], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      EGRESS_LISTEN: "127.0.0.1:0",
+      EGRESS_ROUTES_FILE: files.routes,
+      EGRESS_CA_FILE: files.ca,
+      EGRESS_CA_KEY_FILE: files.caKey,
+      EGRESS_UPSTREAM_CA: files.upstreamCa,
+      EGRESS_UPSTREAM_PROXY: "http://127.0.0.1:9",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const listening = new Promise<number>((resolve, reject) => {
+    child.stdout?.on("data", () => {
+      const line = stdout.split("\n").find((l) => l.includes('"event":"listening"'));
+      if (line !== undefined) resolve(Number(JSON.parse(line).address.split(":").pop()));
+    });
+    exited.then(() => reject(new Error(`egress exited: ${stderr}`)));
+  });
+  listening.catch(() => {});
+  return { child, exited, listening, output: () => ({ stdout, stderr }) };
+}
+
+describe("the egress bundle", () => {
+  it("refuses to start without a route's token, naming the variable on stderr", async () => {
+    const run = runEgress({});
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toEqual({
+      stdout: "",
+      stderr:
+        "egress: refusing to start: route api.example.test: environment variable EGRESS_TOKEN_0 is unset or empty; egress needs it for the route's token\n" +
+        "hint: set each variable in the environment of `docker compose up`; Compose passes it to egress by name\n",
+    });
+  });
+
+  it("serves its endpoints, never prints the token, and stops on SIGTERM", async () => {
+    const run = runEgress({ EGRESS_TOKEN_0: TOKENS.EGRESS_TOKEN_0 });
+    const port = await run.listening;
+    expect(await proxyRequest(port, "/__egress/healthz")).toMatchObject({
+      status: 200,
+      body: "ok\n",
+    });
+    const routes = await proxyRequest(port, "http://egress:8080/__egress/routes");
+    expect(JSON.parse(routes.body)).toEqual({
+      routes: [
+        {
+          host: "api.example.test",
+          paths: ["/v1/"],
+          methods: "all",
+          scheme: "Bearer",
+          tokenEnv: "EGRESS_TOKEN_0",
+        },
+      ],
+    });
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    const { stdout, stderr } = run.output();
+    expect(stderr).toBe("");
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(["listening", "request", "request"]);
+    for (const value of TOKEN_VALUES) expect(stdout + routes.body).not.toContain(value);
+  });
+});
