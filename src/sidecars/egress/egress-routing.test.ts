@@ -202,6 +202,18 @@ describe("egress off its routes", () => {
     expect(lastLog(s)).toMatchObject({ kind: "tunnel", host: "blocked.example.test", status: 403 });
   });
 
+  it("passes on pipelock's refusal of a route host's tunnel in its 502", async () => {
+    const s = await startScenario(cas, cleanup, { deny: ["api.example.test:443"] });
+    const res = await s.agent().fetch("https://api.example.test/v1/x");
+    expect(res).toMatchObject({
+      status: 502,
+      body:
+        "egress could not complete the request upstream: pipelock refused the tunnel to " +
+        "api.example.test:443 (HTTP/1.1 403 Forbidden): pipelock: api.example.test:443 is not on the allowlist\n",
+    });
+    expect(lastLog(s)).toMatchObject({ kind: "intercept", routed: true, status: 502 });
+  });
+
   it("forwards plain http:// to pipelock with the agent's headers and never a token", async () => {
     const s = await startScenario(cas, cleanup);
     const res = await proxyRequest(s.egress.port, "http://api.example.test/v1/x?q=1", {

@@ -205,7 +205,8 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       status: tunnel.statusCode,
     });
     upstream.on("error", () => socket.destroy());
-    upstream.on("close", () => socket.destroy());
+    // Ending (not destroying) lets bytes still queued for the agent go out first.
+    upstream.on("close", () => socket.end(() => socket.destroy()));
     socket.on("close", () => upstream.destroy());
     if (socket.destroyed) {
       upstream.destroy();

@@ -12,7 +12,7 @@ export type RequestKind = "intercept" | "tunnel" | "forward" | "local" | "refuse
 
 export interface RequestLogEntry {
   kind: RequestKind;
-  /** True when a route matched and its token was sent. */
+  /** True when a route matched, so the request was given its token. */
   routed: boolean;
   host: string;
   method: string;

@@ -124,16 +124,16 @@ export class TunnelAgent extends https.Agent {
       if (error !== null) callback?.(error, undefined as unknown as Duplex);
       else if (stream !== undefined) callback?.(null, stream);
     };
-    openTunnel(this.#upstream, `${host.includes(":") ? `[${host}]` : host}:${port}`).then(
-      (tunnel) => {
+    openTunnel(this.#upstream, `${host.includes(":") ? `[${host}]` : host}:${port}`)
+      .then((tunnel) => {
         if (tunnel.statusCode < 200 || tunnel.statusCode > 299) {
           tunnel.socket.destroy();
-          finish(
-            new UpstreamError(
-              `pipelock refused the tunnel to ${host}:${port}: ${tunnel.statusLine}`,
-            ),
+          // pipelock's page says what was blocked and how to ask for it: pass it on.
+          const page = tunnel.rest.subarray(0, 1024).toString("utf8").trim();
+          const detail = page === "" ? "" : `: ${page}`;
+          throw new UpstreamError(
+            `pipelock refused the tunnel to ${host}:${port} (${tunnel.statusLine})${detail}`,
           );
-          return;
         }
         if (tunnel.rest.length > 0) tunnel.socket.unshift(tunnel.rest);
         const secure = tls.connect({
@@ -147,9 +147,8 @@ export class TunnelAgent extends https.Agent {
           secure.destroy();
           finish(new UpstreamError(`TLS to ${host} through pipelock failed: ${error.message}`));
         });
-      },
-      (error: Error) => finish(error),
-    );
+      })
+      .catch((error: Error) => finish(error));
     return undefined;
   }
 }
