@@ -15,3 +15,17 @@ export function pipelockContainerName(slug: string): string {
 export function pipelockProxyUrl(slug: string): string {
   return `http://${pipelockContainerName(slug)}:${PIPELOCK_PORT}`;
 }
+
+/**
+ * pipelock answers a plain GET for this path on its own address with 200 "ok", e.g.
+ * `http://127.0.0.1:8888/__pipelock/healthz`; `node pipelock.mjs healthcheck` does that GET and
+ * exits 0 or 1, for a Compose healthcheck in an image without curl.
+ */
+export const PIPELOCK_HEALTH_PATH = "/__pipelock/healthz";
+export const PIPELOCK_HEALTH_URL = `http://127.0.0.1:${PIPELOCK_PORT}${PIPELOCK_HEALTH_PATH}`;
+/** Extra PEM CA bundle trusted for upstream TLS, on top of the default roots (tests, private CAs). */
+export const PIPELOCK_UPSTREAM_CA_FILE_ENV = "PIPELOCK_UPSTREAM_CA_FILE";
+export const PIPELOCK_DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** What a blocked agent is told to call when supervision is on. */
+export const SUPERVISE_MCP_SERVER_NAME = "supervise";
+export const SUPERVISE_REQUEST_HOST_TOOL = "request_egress_host";

@@ -1,0 +1,67 @@
+// pipelock's policy file (/etc/pipelock.yaml), written by the CLI when a bottle is prepared and
+// rewritten to change the policy live. Secret values are never in it: only the names of the
+// env vars pipelock reads them from.
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { InputError } from "../../shared/errors.js";
+import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
+import { parseAllowPattern } from "./allowlist.js";
+import { PIPELOCK_DEFAULT_MAX_BODY_BYTES } from "./constants.js";
+
+const allowPattern = z.string().superRefine((text, ctx) => {
+  const parsed = parseAllowPattern(text);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message });
+});
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like GITHUB_TOKEN");
+
+/** A secret's env var name, alone or with the hosts it may be sent to (its own service). */
+const secretEnvEntry = z.union([
+  envName,
+  z.strictObject({ env: envName, hosts: z.array(allowPattern).default([]) }),
+]);
+
+export const PipelockConfigSchema = z.strictObject({
+  /** "api.github.com", "*.githubusercontent.com", "api.example.test:8443", "203.0.113.7", "[2001:db8::1]:443". */
+  allow: z.array(allowPattern).default([]),
+  dlp: z
+    .strictObject({
+      /** block: 403 and audit; warn: pass and audit. */
+      action: z.enum(["block", "warn"]).default("block"),
+      /** Env vars (of pipelock's own environment) holding the bottle's secret values. */
+      secretEnv: z.array(secretEnvEntry).default([]),
+    })
+    .default({ action: "block", secretEnv: [] }),
+  /** Larger request bodies (and WebSocket messages) are refused with 413. */
+  maxBodyBytes: z.number().int().positive().default(PIPELOCK_DEFAULT_MAX_BODY_BYTES),
+  /** Only changes what a 403 tells the agent to do. */
+  supervise: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+  /** JSON Lines file, appended to; stdout when absent. Read at start only. */
+  auditLog: z.string().min(1).optional(),
+});
+
+/** What the file may say (defaults omitted), e.g. for a renderer building one. */
+export type PipelockConfigInput = z.input<typeof PipelockConfigSchema>;
+export type PipelockConfig = z.output<typeof PipelockConfigSchema>;
+
+const HINT = "fix pipelock's policy file; the previous policy stays in force until it parses";
+
+export function parsePipelockConfig(text: string, label: string): PipelockConfig {
+  return parseWithSchema(PipelockConfigSchema, parseYamlSource(text, label), label, HINT);
+}
+
+export async function loadPipelockConfig(path: string): Promise<PipelockConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new InputError(`cannot read pipelock's policy file ${path}`, {
+      cause: error,
+      hint: "check the --config path and that the file is mounted",
+    });
+  }
+  // An empty file is an empty policy (deny all), not an error.
+  return parsePipelockConfig(text.trim() === "" ? "{}" : text, path);
+}

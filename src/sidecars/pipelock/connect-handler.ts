@@ -1,0 +1,142 @@
+// CONNECT: the allow decision is taken here, on the authority alone, before a byte of TLS, so a
+// denied host never gets a certificate. An accepted tunnel is intercepted: TLS with a leaf for
+// the CONNECT host (or plain HTTP when the client speaks it), handed to the inner HTTP server,
+// which checks every request inside against the tunnel and the policy in force.
+import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
+import * as tls from "node:tls";
+import { checkTarget } from "./admission.js";
+import { badRequest, upstreamFailed } from "./messages.js";
+import type { ProxyContext } from "./proxy-context.js";
+import { refuseOnSocket } from "./raw-response.js";
+import { describe } from "./request-handler.js";
+import { clientOf, parseAuthority, type Tunnel } from "./target.js";
+
+const TLS_HANDSHAKE = 0x16;
+
+export function handleConnect(
+  ctx: ProxyContext,
+  inner: Server,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+): void {
+  ctx.track(socket);
+  socket.on("error", () => socket.destroy());
+  const client = clientOf(req);
+  const authority = parseAuthority(req.url ?? "");
+  const base = { client, method: "CONNECT" };
+  if (authority === undefined) {
+    ctx.audit.write({
+      ...base,
+      host: "",
+      port: 0,
+      path: null,
+      decision: "denied",
+      rule: "bad-request",
+      location: null,
+      status: 400,
+    });
+    refuseOnSocket(socket, badRequest("CONNECT needs host:port"));
+    return;
+  }
+  const policy = ctx.policy();
+  const check = checkTarget(policy, authority);
+  const at = { ...base, host: check.shownHost, port: authority.port, path: null };
+  if (!check.ok) {
+    ctx.audit.write({
+      ...at,
+      decision: check.decision,
+      rule: check.rule,
+      location: check.location,
+      status: check.refusal.status,
+    });
+    refuseOnSocket(socket, check.refusal);
+    return;
+  }
+  const first = check.hostFindings[0];
+  ctx.audit.write({
+    ...at,
+    decision: first === undefined ? "allowed" : "dlp_warn",
+    rule: first?.ruleId ?? null,
+    location: first?.location ?? null,
+    status: 200,
+  });
+  const tunnel: Tunnel = { target: { ...authority, scheme: "https" }, client };
+  openTunnel(ctx, inner, socket, head, tunnel).catch((error: unknown) => {
+    const detail = describe(error);
+    ctx.audit.write({ ...at, decision: "error", rule: "certificate", location: null, detail });
+    refuseOnSocket(socket, upstreamFailed(check.shownHost, `cannot mint a certificate: ${detail}`));
+  });
+}
+
+async function openTunnel(
+  ctx: ProxyContext,
+  inner: Server,
+  socket: Socket,
+  head: Buffer,
+  tunnel: Tunnel,
+): Promise<void> {
+  // Minted before answering, so a failure can still be told as a 502.
+  const context = await ctx.leaves.contextFor(tunnel.target.host.host);
+  if (socket.destroyed) return;
+  if (head.length > 0) socket.unshift(head);
+  socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+  // Peek at the first byte: a TLS handshake, or plain HTTP sent through the tunnel.
+  socket.once("data", (chunk: Buffer) => {
+    socket.pause();
+    socket.unshift(chunk);
+    if (chunk[0] === TLS_HANDSHAKE) {
+      intercept(ctx, inner, socket, tunnel, context);
+    } else {
+      tunnel.target = { ...tunnel.target, scheme: "http" };
+      ctx.tunnels.set(socket, tunnel);
+      inner.emit("connection", socket);
+      socket.resume();
+    }
+  });
+}
+
+function intercept(
+  ctx: ProxyContext,
+  inner: Server,
+  socket: Socket,
+  tunnel: Tunnel,
+  context: tls.SecureContext,
+): void {
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: ["http/1.1"],
+    // Whatever name the client asks for, it gets the CONNECT host's certificate; a different
+    // name is refused per request (with a readable 403) rather than by a failed handshake.
+    SNICallback: (name, done) => {
+      tunnel.sni = name;
+      done(null, context);
+    },
+  });
+  ctx.track(secure);
+
+  let established = false;
+  secure.once("secure", () => {
+    established = true;
+  });
+  secure.on("error", (error) => {
+    if (!established) {
+      ctx.audit.write({
+        client: tunnel.client,
+        method: "CONNECT",
+        host: tunnel.target.host.host,
+        port: tunnel.target.port,
+        path: null,
+        decision: "error",
+        rule: "tls-handshake",
+        location: null,
+        detail: describe(error),
+      });
+    }
+    secure.destroy();
+  });
+  ctx.tunnels.set(secure, tunnel);
+  inner.emit("connection", secure);
+}

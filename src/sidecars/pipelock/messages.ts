@@ -1,0 +1,92 @@
+// The plain-text answers pipelock gives when it refuses a request. Each names what was refused
+// and what to do about it, for a person and for an agent alike. They must never echo a secret:
+// no paths, no queries, no header values, only hosts, rule ids and locations.
+import type { DlpFinding } from "../../shared/dlp/index.js";
+import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_REQUEST_HOST_TOOL } from "./constants.js";
+
+export interface Refusal {
+  status: number;
+  text: string;
+}
+
+const PREFIX = "pipelock (this bottle's egress firewall)";
+
+function askForHost(host: string, ip: boolean, supervise: boolean): string {
+  if (supervise) {
+    return (
+      `To ask for it, call the MCP tool \`${SUPERVISE_REQUEST_HOST_TOOL}\` of the ` +
+      `\`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
+      "once a person approves, it works without a restart."
+    );
+  }
+  const list = ip ? "egress.allow_ips" : "egress.allow";
+  return `If you need it, ask the user to add "${host}" to ${list} in this bottle's manifest.`;
+}
+
+export function hostNotAllowed(
+  host: string,
+  port: number,
+  options: { ip: boolean; supervise: boolean },
+): Refusal {
+  const what = options.ip
+    ? `${hostPort(host, port)} is an IP address, and addresses are reachable only when listed one by one`
+    : `${hostPort(host, port)} is not on this bottle's egress allowlist`;
+  return {
+    status: 403,
+    text: `${PREFIX} blocked this request: ${what}.\n${askForHost(host, options.ip, options.supervise)}\n`,
+  };
+}
+
+export function secretFound(host: string, findings: readonly DlpFinding[]): Refusal {
+  const lines = findings
+    .slice(0, 5)
+    .map((f) => `  - ${f.description} (rule ${f.ruleId}) in ${f.location}`);
+  if (findings.length > 5) lines.push(`  - and ${findings.length - 5} more`);
+  return {
+    status: 403,
+    text:
+      `${PREFIX} blocked this request to ${host}: it carries what looks like a secret:\n` +
+      `${lines.join("\n")}\n` +
+      "Secrets must not leave the bottle. Remove it from the request and retry. If it is not " +
+      "a secret, ask the user to review pipelock's audit log for this request.\n",
+  };
+}
+
+export function targetMismatch(what: string, connectHost: string, other: string): Refusal {
+  return {
+    status: 403,
+    text:
+      `${PREFIX} blocked this request: the tunnel was opened to "${connectHost}" but the ` +
+      `${what} names "${other}". The CONNECT target, TLS server name and Host header must agree.\n`,
+  };
+}
+
+export function bodyTooLarge(limit: number): Refusal {
+  return {
+    status: 413,
+    text:
+      `${PREFIX} refused this request: its body is larger than ${limit} bytes, the most it ` +
+      "scans for secrets. Send less at a time, or ask the user to raise the bottle's limit.\n",
+  };
+}
+
+export function cannotScan(host: string, detail: string): Refusal {
+  return {
+    status: 403,
+    text:
+      `${PREFIX} blocked this request to ${host}: it cannot check the body for secrets ` +
+      `(${detail}). Send it uncompressed or gzip/deflate/br-encoded.\n`,
+  };
+}
+
+export function badRequest(detail: string): Refusal {
+  return { status: 400, text: `${PREFIX}: ${detail}\n` };
+}
+
+export function upstreamFailed(host: string, detail: string): Refusal {
+  return { status: 502, text: `${PREFIX} could not reach ${host}: ${detail}\n` };
+}
+
+function hostPort(host: string, port: number): string {
+  return `"${host.includes(":") ? `[${host}]` : host}:${port}"`;
+}

@@ -1,0 +1,19 @@
+// What every handler of the proxy shares: the policy in force (read per request, so a reload
+// applies to the next request), the audit log, the outbound leg and the leaf certificates.
+import type { Duplex } from "node:stream";
+import type { AuditLog } from "./audit-log.js";
+import type { LeafContexts } from "./leaf-contexts.js";
+import type { Policy } from "./policy.js";
+import type { Tunnel } from "./target.js";
+import type { Upstream } from "./upstream.js";
+
+export interface ProxyContext {
+  policy(): Policy;
+  audit: AuditLog;
+  upstream: Upstream;
+  leaves: LeafContexts;
+  /** The tunnel each intercepted (or plain) tunnel socket belongs to. */
+  tunnels: WeakMap<Duplex, Tunnel>;
+  /** Every socket pipelock opened or accepted, so close() can end them. */
+  track(socket: Duplex): void;
+}

@@ -1,0 +1,130 @@
+// The pipelock server: one listening HTTP server for forward requests and CONNECT, and one
+// never-listening inner server that parses the HTTP inside accepted tunnels. Malformed input
+// of any kind ends its own connection and nothing else.
+import { once } from "node:events";
+import * as http from "node:http";
+import type { LookupFunction, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { SigningCa } from "../../shared/ca/index.js";
+import type { AuditLog } from "./audit-log.js";
+import { handleConnect } from "./connect-handler.js";
+import { LeafContexts } from "./leaf-contexts.js";
+import type { Policy } from "./policy.js";
+import type { ProxyContext } from "./proxy-context.js";
+import { handleRequest } from "./request-handler.js";
+import type { Tunnel } from "./target.js";
+import { Upstream } from "./upstream.js";
+import { handleUpgrade } from "./websocket-relay.js";
+
+export interface ProxyServerOptions {
+  policy: Policy;
+  ca: SigningCa;
+  audit: AuditLog;
+  /** Defaults to 127.0.0.1 and an ephemeral port. */
+  listen?: { host: string; port: number };
+  /** Name resolution for upstream connections (tests map names to loopback). */
+  lookup?: LookupFunction;
+  /** PEM certificates trusted upstream in addition to the default roots. */
+  upstreamCa?: string;
+  now?: () => Date;
+}
+
+export interface ProxyServer {
+  readonly address: { host: string; port: number };
+  readonly policy: Policy;
+  /** Takes effect for the next request, including requests inside open tunnels. */
+  setPolicy(policy: Policy): void;
+  /** Hosts a certificate was minted for. */
+  mintedHosts(): readonly string[];
+  close(): Promise<void>;
+}
+
+const SERVER_OPTIONS: http.ServerOptions = {
+  // Node's defaults, spelled out: 16 KiB of headers, a minute to send them.
+  maxHeaderSize: 16 * 1024,
+  headersTimeout: 60_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 30_000,
+};
+
+export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
+  let policy = options.policy;
+  const sockets = new Set<Duplex>();
+  const upstream = new Upstream({ lookup: options.lookup, extraCa: options.upstreamCa });
+  const ctx: ProxyContext = {
+    policy: () => policy,
+    audit: options.audit,
+    upstream,
+    leaves: await LeafContexts.create(options.ca, options.now ?? (() => new Date())),
+    tunnels: new WeakMap<Duplex, Tunnel>(),
+    track(socket) {
+      if (sockets.has(socket)) return;
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    },
+  };
+
+  const inner = http.createServer(SERVER_OPTIONS);
+  const outer = http.createServer(SERVER_OPTIONS);
+  for (const server of [inner, outer]) {
+    server.on("request", (req, res) => handleRequest(ctx, req, res));
+    server.on("upgrade", (req, socket, head) => handleUpgrade(ctx, req, socket, head));
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+      answerClientError(error, socket);
+    });
+  }
+  outer.on("connection", (socket: Socket) => {
+    ctx.track(socket);
+    socket.on("error", () => socket.destroy());
+  });
+  outer.on("connect", (req, socket: Socket, head) => handleConnect(ctx, inner, req, socket, head));
+
+  const listen = options.listen ?? { host: "127.0.0.1", port: 0 };
+  outer.listen(listen.port, listen.host);
+  await once(outer, "listening");
+  const bound = outer.address();
+  const address =
+    typeof bound === "object" && bound !== null
+      ? { host: bound.address, port: bound.port }
+      : { host: listen.host, port: listen.port };
+
+  return {
+    address,
+    get policy() {
+      return policy;
+    },
+    setPolicy(next) {
+      policy = next;
+    },
+    mintedHosts: () => ctx.leaves.mintedHosts(),
+    async close() {
+      const closed = new Promise<void>((resolve) => outer.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      inner.closeAllConnections();
+      outer.closeAllConnections();
+      upstream.destroy();
+      await closed;
+    },
+  };
+}
+
+/** 431 for oversized headers, 408 for slow ones, 400 for the rest; then the socket ends. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? 431
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? 408
+        : 400;
+  const text = `pipelock: ${status === 431 ? "request headers too large" : "malformed request"}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\n` +
+      `Content-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
+  // A peer that never closes its side must not hold the socket.
+  setTimeout(() => socket.destroy(), 2000).unref();
+}

@@ -1,0 +1,26 @@
+// Refusals written straight to a socket, for CONNECT and Upgrade requests, where node's
+// response object is not available.
+import type { Duplex } from "node:stream";
+import type { Refusal } from "./messages.js";
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  413: "Content Too Large",
+  502: "Bad Gateway",
+};
+
+export function refuseOnSocket(socket: Duplex, refusal: Refusal): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${REASONS[refusal.status] ?? "Error"}\r\n` +
+      "Content-Type: text/plain; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(refusal.text)}\r\n` +
+      "X-Pipelock: refused\r\n" +
+      "Connection: close\r\n\r\n" +
+      refusal.text,
+  );
+}

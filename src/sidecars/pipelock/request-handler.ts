@@ -1,0 +1,228 @@
+// One HTTP request through pipelock, forwarded (http://) or intercepted (inside a tunnel):
+// check the target, read the body whole, scan everything the request carries, then forward it
+// and stream the answer back. Every outcome writes one audit line. Must never throw.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream";
+import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
+import { checkTarget, REDACTED } from "./admission.js";
+import type { AuditDecision, AuditEvent } from "./audit-log.js";
+import { endToEndHeaders, headerPairs } from "./hop-headers.js";
+import { bodyTooLarge, cannotScan, type Refusal, secretFound, upstreamFailed } from "./messages.js";
+import type { Policy } from "./policy.js";
+import type { ProxyContext } from "./proxy-context.js";
+import { readBody } from "./request-body.js";
+import { resolveRequest } from "./request-target.js";
+import { clientOf, splitPathAndQuery, type Target } from "./target.js";
+
+type AuditBase = Omit<AuditEvent, "decision" | "rule" | "location">;
+
+export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  res.on("error", () => res.destroy());
+  handle(ctx, req, res).catch((error: unknown) => {
+    if (!res.headersSent) respond(res, { status: 500, text: "pipelock: internal error\n" }, true);
+    else res.destroy();
+    process.stderr.write(`pipelock: request failed: ${describe(error)}\n`);
+  });
+}
+
+async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const policy = ctx.policy();
+  const tunnel = ctx.tunnels.get(req.socket);
+  const method = req.method ?? "GET";
+  const resolved = resolveRequest(req, tunnel, policy);
+  if (resolved.kind === "health") {
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    return;
+  }
+  const base = (target: Target | undefined, path: string | null, host?: string): AuditBase => ({
+    client: tunnel?.client ?? clientOf(req),
+    method,
+    host: host ?? target?.host.host ?? "",
+    port: target?.port ?? 0,
+    path,
+  });
+  if (resolved.kind === "refused") {
+    const path = auditablePath(policy, splitPathAndQuery(req.url ?? "").path);
+    audit(ctx, base(resolved.target, path), "denied", resolved.rule, null, resolved.refusal.status);
+    respond(res, resolved.refusal, true);
+    return;
+  }
+
+  const { target, pathAndQuery } = resolved;
+  const { path, query } = splitPathAndQuery(pathAndQuery);
+  const check = checkTarget(policy, target);
+  if (!check.ok) {
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    audit(ctx, at, check.decision, check.rule, check.location, check.refusal.status);
+    respond(res, check.refusal, true);
+    return;
+  }
+
+  const limit = policy.config.maxBodyBytes;
+  const body = await readBody(req, limit);
+  if (!body.ok) {
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    if (body.reason === "aborted") {
+      audit(ctx, at, "error", "client-aborted", null, undefined, body.detail);
+      res.destroy();
+      return;
+    }
+    audit(ctx, at, "denied", "body-too-large", "body", 413, body.detail);
+    respond(res, bodyTooLarge(limit), true);
+    return;
+  }
+
+  const verdict: DlpVerdict = policy.scanner.scan(
+    {
+      path,
+      ...(query === null ? {} : { query }),
+      headers: headerPairs(req.rawHeaders).filter(
+        ([n]) => n.toLowerCase() !== "proxy-authorization",
+      ),
+      body: {
+        bytes: body.body,
+        contentType: req.headers["content-type"],
+        contentEncoding: req.headers["content-encoding"],
+      },
+    },
+    { allowedSecrets: policy.secretsAllowedTo(target.host, target.port) },
+  );
+  const findings = [
+    ...check.hostFindings,
+    ...(verdict.status === "findings" ? verdict.findings : []),
+  ];
+  const at = base(
+    target,
+    findings.some((f) => f.location === "path") ? REDACTED : path,
+    check.shownHost,
+  );
+  if (verdict.status === "unscannable") {
+    const refusal =
+      verdict.reason === "too-large"
+        ? bodyTooLarge(limit)
+        : cannotScan(check.shownHost, verdict.detail);
+    const rule = verdict.reason === "too-large" ? "body-too-large" : "unscannable-encoding";
+    audit(ctx, at, "denied", rule, "body", refusal.status, verdict.detail);
+    respond(res, refusal, false);
+    return;
+  }
+  let decision: AuditDecision = "allowed";
+  if (findings.length > 0) {
+    if (policy.config.dlp.action === "block") {
+      const refusal = secretFound(check.shownHost, findings);
+      auditFindings(ctx, at, "dlp_block", findings, refusal.status);
+      respond(res, refusal, false);
+      return;
+    }
+    decision = "dlp_warn";
+  }
+  forward(ctx, { req, res, target, pathAndQuery, body: body.body, at, decision, findings });
+}
+
+interface Forwarding {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: Target;
+  pathAndQuery: string;
+  body: Buffer;
+  at: AuditBase;
+  decision: AuditDecision;
+  findings: DlpFinding[];
+}
+
+function forward(ctx: ProxyContext, f: Forwarding): void {
+  const { req, res } = f;
+  const headers = endToEndHeaders(req.rawHeaders, ["expect", "content-length"]);
+  // The body was read whole: send it with its length, never chunked.
+  if (f.body.length > 0 || req.headers["content-length"] !== undefined) {
+    headers.push("Content-Length", String(f.body.length));
+  }
+  const upstream = ctx.upstream.request(f.target, {
+    method: req.method ?? "GET",
+    pathAndQuery: f.pathAndQuery,
+    headers,
+  });
+  let answered = false;
+  upstream.on("socket", (socket) => ctx.track(socket));
+  upstream.on("response", (upRes) => {
+    answered = true;
+    auditFindings(ctx, f.at, f.decision, f.findings, upRes.statusCode);
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders));
+    pipeline(upRes, res, () => {});
+  });
+  upstream.on("error", (error) => {
+    if (answered) {
+      res.destroy();
+      return;
+    }
+    answered = true;
+    const refusal = upstreamFailed(f.target.host.host, describe(error));
+    audit(ctx, f.at, "error", "upstream-failed", null, refusal.status, describe(error));
+    respond(res, refusal, false);
+  });
+  res.on("close", () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.end(f.body);
+}
+
+function auditFindings(
+  ctx: ProxyContext,
+  at: AuditBase,
+  decision: AuditDecision,
+  findings: readonly DlpFinding[],
+  status: number | undefined,
+): void {
+  const first = findings[0];
+  const detail =
+    findings.length > 1 ? findings.map((f) => `${f.ruleId}@${f.location}`).join(", ") : undefined;
+  audit(ctx, at, decision, first?.ruleId ?? null, first?.location ?? null, status, detail);
+}
+
+function audit(
+  ctx: ProxyContext,
+  at: AuditBase,
+  decision: AuditDecision,
+  rule: string | null,
+  location: string | null,
+  status?: number,
+  detail?: string,
+): void {
+  ctx.audit.write({
+    ...at,
+    decision,
+    rule,
+    location,
+    ...(status === undefined ? {} : { status }),
+    ...(detail === undefined ? {} : { detail }),
+  });
+}
+
+/** A path fit for the audit log: redacted when it carries a finding, and bounded. */
+export function auditablePath(policy: Policy, path: string): string {
+  if (policy.scanner.scan({ path }).status !== "clean") return REDACTED;
+  return path.length > 2048 ? `${path.slice(0, 2047)}…` : path;
+}
+
+/** Writes a refusal; `close` when the request body may be unread, so the connection ends. */
+export function respond(res: ServerResponse, refusal: Refusal, close: boolean): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string | number> = {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(refusal.text),
+    "x-pipelock": "refused",
+  };
+  if (close) headers.connection = "close";
+  res.writeHead(refusal.status, headers).end(refusal.text);
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === undefined ? error.message : `${code}: ${error.message}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,258 @@
+// WebSocket upgrades, forwarded (ws://) or inside a tunnel (wss://): admitted like any request
+// (allowlisted target, names agree, no secret in the handshake), then relayed. Server frames
+// pass untouched; client frames are unmasked, messages reassembled and scanned before a byte of
+// them is forwarded. Extensions are not offered upstream, so no frame is compressed.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { checkTarget } from "./admission.js";
+import type { AuditDecision, AuditEvent } from "./audit-log.js";
+import { endToEndHeaders, headerPairs } from "./hop-headers.js";
+import { badRequest, secretFound, upstreamFailed } from "./messages.js";
+import type { ProxyContext } from "./proxy-context.js";
+import { refuseOnSocket } from "./raw-response.js";
+import { auditablePath, describe } from "./request-handler.js";
+import { resolveRequest } from "./request-target.js";
+import { clientOf, splitPathAndQuery, type Target } from "./target.js";
+import { closeFrame, type WsFrame, WsFrameReader, WsProtocolError } from "./websocket-frames.js";
+
+export function handleUpgrade(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  ctx.track(socket);
+  socket.on("error", () => socket.destroy());
+  const policy = ctx.policy();
+  const tunnel = ctx.tunnels.get(req.socket);
+  const at: Omit<AuditEvent, "decision" | "rule" | "location"> = {
+    client: tunnel?.client ?? clientOf(req),
+    method: req.method ?? "GET",
+    host: "",
+    port: 0,
+    path: auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
+  };
+  const deny = (
+    decision: AuditDecision,
+    rule: string,
+    location: string | null,
+    refusal = badRequest(rule),
+  ) => {
+    ctx.audit.write({ ...at, decision, rule, location, status: refusal.status });
+    refuseOnSocket(socket, refusal);
+  };
+  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+    deny("denied", "bad-request", null, badRequest("only WebSocket upgrades are relayed"));
+    return;
+  }
+  const resolved = resolveRequest(req, tunnel, policy);
+  if (resolved.kind !== "target") {
+    const refusal =
+      resolved.kind === "refused" ? resolved.refusal : badRequest("not a WebSocket endpoint");
+    deny("denied", resolved.kind === "refused" ? resolved.rule : "bad-request", null, refusal);
+    return;
+  }
+  const { target, pathAndQuery } = resolved;
+  const check = checkTarget(policy, target);
+  at.host = check.shownHost;
+  at.port = target.port;
+  if (!check.ok) {
+    deny(check.decision, check.rule, check.location, check.refusal);
+    return;
+  }
+  const { path, query } = splitPathAndQuery(pathAndQuery);
+  const verdict = policy.scanner.scan(
+    { path, ...(query === null ? {} : { query }), headers: headerPairs(req.rawHeaders) },
+    { allowedSecrets: policy.secretsAllowedTo(target.host, target.port) },
+  );
+  const findings = [
+    ...check.hostFindings,
+    ...(verdict.status === "findings" ? verdict.findings : []),
+  ];
+  const first = findings[0];
+  if (first !== undefined && policy.config.dlp.action === "block") {
+    deny("dlp_block", first.ruleId, first.location, secretFound(check.shownHost, findings));
+    return;
+  }
+
+  const headers = [
+    ...endToEndHeaders(req.rawHeaders, ["sec-websocket-extensions"]),
+    "Connection",
+    "Upgrade",
+    "Upgrade",
+    "websocket",
+  ];
+  const upstream = ctx.upstream.request(target, { method: "GET", pathAndQuery, headers }, true);
+  upstream.on("socket", (s) => ctx.track(s));
+  upstream.on("upgrade", (res, upSocket, upHead) => {
+    ctx.track(upSocket);
+    upSocket.setTimeout(0);
+    ctx.audit.write({
+      ...at,
+      decision: first === undefined ? "allowed" : "dlp_warn",
+      rule: first?.ruleId ?? null,
+      location: first?.location ?? null,
+      status: 101,
+    });
+    const lines = headerPairs(res.rawHeaders).map(([n, v]) => `${n}: ${v}\r\n`);
+    socket.write(
+      `HTTP/1.1 101 ${res.statusMessage || "Switching Protocols"}\r\n${lines.join("")}\r\n`,
+    );
+    if (upHead.length > 0) socket.write(upHead);
+    relayFrames(ctx, { client: socket, upstream: upSocket, head, target, at });
+  });
+  upstream.on("response", (res) => {
+    // The server declined the upgrade: pass its answer on and end.
+    const lines = headerPairs(endToEndHeaders(res.rawHeaders)).map(([n, v]) => `${n}: ${v}\r\n`);
+    socket.write(
+      `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ""}\r\n${lines.join("")}Connection: close\r\n\r\n`,
+    );
+    res.pipe(socket);
+    ctx.audit.write({
+      ...at,
+      decision: "allowed",
+      rule: null,
+      location: null,
+      status: res.statusCode ?? 0,
+    });
+  });
+  upstream.on("error", (error) => {
+    ctx.audit.write({
+      ...at,
+      decision: "error",
+      rule: "upstream-failed",
+      location: null,
+      status: 502,
+      detail: describe(error),
+    });
+    refuseOnSocket(socket, upstreamFailed(check.shownHost, describe(error)));
+  });
+  upstream.end();
+}
+
+interface Relay {
+  client: Duplex;
+  upstream: Duplex;
+  head: Buffer;
+  target: Target;
+  at: Omit<AuditEvent, "decision" | "rule" | "location">;
+}
+
+function relayFrames(ctx: ProxyContext, relay: Relay): void {
+  const { client, upstream } = relay;
+  upstream.on("error", () => client.destroy());
+  upstream.pipe(client);
+  upstream.on("end", () => client.end());
+  client.on("end", () => upstream.end());
+  client.on("close", () => upstream.destroy());
+  upstream.on("close", () => client.destroy());
+
+  const limit = ctx.policy().config.maxBodyBytes;
+  const reader = new WsFrameReader(limit);
+  let message: WsFrame[] = [];
+  let messageSize = 0;
+  let closed = false;
+
+  const shut = (code: number, reason: string) => {
+    closed = true;
+    client.end(closeFrame(code, reason));
+    upstream.destroy();
+  };
+  const send = (frames: readonly WsFrame[]) => {
+    for (const frame of frames) {
+      if (!upstream.write(frame.raw)) {
+        client.pause();
+        upstream.once("drain", () => client.resume());
+      }
+    }
+  };
+  /** True when the payload may pass. */
+  const scan = (payload: Buffer): boolean => {
+    const policy = ctx.policy();
+    const verdict = policy.scanner.scan(
+      { body: { bytes: payload, label: "websocket" } },
+      { allowedSecrets: policy.secretsAllowedTo(relay.target.host, relay.target.port) },
+    );
+    if (verdict.status === "clean") return true;
+    if (verdict.status === "unscannable") {
+      ctx.audit.write({
+        ...relay.at,
+        decision: "denied",
+        rule: "unscannable",
+        location: "websocket",
+        detail: verdict.detail,
+      });
+      shut(1009, "pipelock: message cannot be scanned");
+      return false;
+    }
+    const first = verdict.findings[0];
+    const block = policy.config.dlp.action === "block";
+    ctx.audit.write({
+      ...relay.at,
+      decision: block ? "dlp_block" : "dlp_warn",
+      rule: first?.ruleId ?? null,
+      location: first?.location ?? null,
+    });
+    if (block) shut(1008, `pipelock: blocked, message carries a secret (rule ${first?.ruleId})`);
+    return !block;
+  };
+
+  const onData = (chunk: Buffer) => {
+    if (closed) return;
+    let frames: WsFrame[];
+    try {
+      frames = reader.push(chunk);
+    } catch (error) {
+      const code = error instanceof WsProtocolError ? error.closeCode : 1002;
+      ctx.audit.write({
+        ...relay.at,
+        decision: "denied",
+        rule: "websocket-protocol",
+        location: "websocket",
+        detail: describe(error),
+      });
+      shut(code, "pipelock: frame refused");
+      return;
+    }
+    for (const frame of frames) {
+      if (closed) return;
+      if (!frame.masked || frame.rsv !== 0) {
+        ctx.audit.write({
+          ...relay.at,
+          decision: "denied",
+          rule: "websocket-protocol",
+          location: "websocket",
+          detail: "unmasked or compressed client frame",
+        });
+        shut(1002, "pipelock: client frames must be masked and uncompressed");
+        return;
+      }
+      if (frame.opcode >= 8) {
+        if (scan(frame.payload)) send([frame]);
+        continue;
+      }
+      message.push(frame);
+      messageSize += frame.payload.length;
+      if (messageSize > limit) {
+        ctx.audit.write({
+          ...relay.at,
+          decision: "denied",
+          rule: "body-too-large",
+          location: "websocket",
+          status: 1009,
+        });
+        shut(1009, "pipelock: message too big to scan");
+        return;
+      }
+      if (!frame.fin) continue;
+      const payload =
+        message.length === 1 ? frame.payload : Buffer.concat(message.map((f) => f.payload));
+      const frames = message;
+      message = [];
+      messageSize = 0;
+      if (scan(payload)) send(frames);
+    }
+  };
+  client.on("data", onData);
+  if (relay.head.length > 0) onData(relay.head);
+}
