@@ -149,6 +149,11 @@ export interface FakePipelockOptions {
   intercept?: { ca: MintedCa; upstreamCa: MintedCa };
   /** CONNECT authorities answered 403, as pipelock answers a host outside its allowlist. */
   deny?: string[];
+  /**
+   * Tunnel mode: a tunnel idle this long is reset (TCP RST) when the client next writes, as
+   * a proxy that dropped an idle keep-alive connection does.
+   */
+  resetIdleTunnelsMs?: number;
 }
 
 export async function startFakePipelock(options: FakePipelockOptions): Promise<FakePipelock> {
@@ -220,6 +225,21 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
       return;
     }
     const onward = net.connect({ host: "127.0.0.1", port: options.httpsPort });
+    const idleMs = options.resetIdleTunnelsMs;
+    if (idleMs !== undefined) {
+      let last = Date.now();
+      // Registered before pipe(), so a reset chunk is never forwarded.
+      socket.on("data", () => {
+        if (Date.now() - last >= idleMs) {
+          socket.resetAndDestroy();
+          onward.destroy();
+        }
+        last = Date.now();
+      });
+      onward.on("data", () => {
+        last = Date.now();
+      });
+    }
     onward.on("error", () => socket.destroy());
     socket.on("close", () => onward.destroy());
     onward.on("close", () => socket.destroy());

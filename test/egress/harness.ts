@@ -188,6 +188,7 @@ export async function startScenario(
   options: {
     intercept?: boolean;
     deny?: string[];
+    resetIdleTunnelsMs?: number;
     routesYaml?: string;
     env?: Record<string, string>;
     upstreamCaPem?: string;
@@ -202,6 +203,7 @@ export async function startScenario(
     httpPort: plain.port,
     intercept: options.intercept ? { ca: cas.pipelock, upstreamCa: cas.upstream } : undefined,
     deny: options.deny,
+    resetIdleTunnelsMs: options.resetIdleTunnelsMs,
   });
   cleanup.push(pipelock);
   const egress = await startTestEgress({

@@ -158,6 +158,21 @@ describe("egress on a route host", () => {
     expect(s.pipelock.connects).toEqual(["api.example.test:443"]);
     expect(s.egress.dialled).toHaveLength(1);
   });
+
+  it("retries an idempotent request once when pipelock dropped the idle connection", async () => {
+    const s = await startScenario(cas, cleanup, { resetIdleTunnelsMs: 100 });
+    const agent = s.agent();
+    expect((await agent.fetch("https://api.example.test/v1/a")).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await agent.fetch("https://api.example.test/v1/b")).status).toBe(200);
+    expect(s.pipelock.connects).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // A POST may have taken effect: the agent gets the failure, not a second POST.
+    const post = await agent.fetch("https://api.example.test/v1/c", { method: "POST" });
+    expect(post.status).toBe(502);
+    expect(post.body).toMatch(/^egress could not complete the request upstream: .*ECONNRESET/);
+    expect(s.upstream.seen.map((r) => r.url)).toEqual(["/v1/a", "/v1/b"]);
+  });
 });
 
 describe("egress off its routes", () => {

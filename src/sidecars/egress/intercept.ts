@@ -47,7 +47,18 @@ export class Interceptor {
 
   constructor(options: InterceptorOptions) {
     this.#options = options;
-    this.#server = http.createServer((req, res) => this.#onRequest(req, res));
+    this.#server = http.createServer((req, res) => {
+      try {
+        this.#onRequest(req, res);
+      } catch (error) {
+        sendErrorPage(
+          res,
+          500,
+          `egress failed on this request: ${errorText(error)}`,
+          options.redact,
+        );
+      }
+    });
     this.#server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (error.code === "ECONNRESET" || !socket.writable) {
         socket.destroy();
@@ -157,25 +168,21 @@ export class Interceptor {
       return;
     }
     const route = matchRoute(this.#options.routes, { host: target.host, method, path });
-    let upstream: http.ClientRequest;
-    try {
-      upstream = https.request({
+    const headers = upstreamRequestHeaders(req.rawHeaders, route?.header);
+    const send = () =>
+      https.request({
         agent: this.#options.agent,
         host: target.host,
         port: target.port,
         servername: target.host,
         method,
         path,
-        headers: upstreamRequestHeaders(req.rawHeaders, route?.header),
+        headers,
       });
-    } catch (error) {
-      refuse(502, `egress could not build the upstream request: ${errorText(error)}`);
-      return;
-    }
     relayExchange({
       req,
       res,
-      upstream,
+      send,
       redact,
       done: (outcome) =>
         log({

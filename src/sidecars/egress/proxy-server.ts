@@ -251,19 +251,21 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       return;
     }
     // Plain http:// never carries a token: it would cross to pipelock and beyond in clear text.
-    const upstream = http.request({
-      agent: forwardAgent,
-      host: options.upstream.proxy.host,
-      port: options.upstream.proxy.port,
-      method,
-      path: target,
-      headers: upstreamRequestHeaders(req.rawHeaders, undefined),
-    });
+    const headers = upstreamRequestHeaders(req.rawHeaders, undefined);
+    const send = () =>
+      http.request({
+        agent: forwardAgent,
+        host: options.upstream.proxy.host,
+        port: options.upstream.proxy.port,
+        method,
+        path: target,
+        headers,
+      });
     const host = normalizeHost(url.hostname);
     relayExchange({
       req,
       res,
-      upstream,
+      send,
       redact,
       done: (outcome) =>
         log({ kind: "forward", routed: false, host, method, path: url.pathname, ...outcome }),

@@ -11,28 +11,54 @@ export interface RelayOutcome {
   error?: string;
 }
 
+// A kept-alive socket the peer closed while idle fails like this on reuse.
+const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** RFC 9110 §9.2.2: sending these twice has the effect of sending them once. */
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
 /**
- * Sends `req`'s body into `upstream` and `upstream`'s response to `res`. Calls `done` once,
- * when the exchange is over either way. Until the response head arrives, an upstream failure
- * becomes a 502 page; after it, the agent's connection is cut so a truncated body never
- * looks complete.
+ * Sends `req`'s body upstream and the response to `res`. Calls `done` once, when the
+ * exchange is over either way. Until the response head arrives, an upstream failure becomes
+ * a 502 page; after it, the agent's connection is cut so a truncated body never looks
+ * complete. An idempotent request without a body that fails on a reused keep-alive socket
+ * before any answer is sent once more on a fresh one, as browsers do.
  */
 export function relayExchange(options: {
   req: IncomingMessage;
   res: ServerResponse;
-  upstream: ClientRequest;
+  /** Makes the upstream request; called again for the one retry. */
+  send: () => ClientRequest;
   redact: (text: string) => string;
   done: (outcome: RelayOutcome) => void;
 }): void {
-  const { req, res, upstream, redact } = options;
+  const { req, res, redact } = options;
   let outcome: RelayOutcome | undefined;
   const settle = (o: RelayOutcome) => {
     if (outcome !== undefined) return;
     outcome = o;
     options.done(o);
   };
+  const bodyless =
+    req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
+  let retried = !IDEMPOTENT_METHODS.has(req.method ?? "");
+  let upstream: ClientRequest | undefined;
 
-  upstream.on("response", (upstreamRes: IncomingMessage) => {
+  const start = () => {
+    try {
+      upstream = options.send();
+    } catch (error) {
+      const text = redact(errorText(error));
+      sendErrorPage(res, 502, `egress could not build the upstream request: ${text}`, redact);
+      settle({ status: 502, error: text });
+      return;
+    }
+    upstream.on("response", onResponse);
+    upstream.on("error", onError);
+    if (bodyless) upstream.end();
+    else req.pipe(upstream);
+  };
+
+  const onResponse = (upstreamRes: IncomingMessage) => {
     const status = upstreamRes.statusCode ?? 502;
     try {
       res.writeHead(
@@ -51,10 +77,16 @@ export function relayExchange(options: {
     pipeline(upstreamRes, res, (error) => {
       settle(error ? { status, error: redact(errorText(error)) } : { status });
     });
-  });
+  };
 
-  upstream.on("error", (error) => {
-    req.unpipe(upstream);
+  const onError = (error: NodeJS.ErrnoException) => {
+    const stale = upstream?.reusedSocket === true && STALE_SOCKET_CODES.has(error.code ?? "");
+    if (bodyless && stale && !retried && !res.headersSent && outcome === undefined) {
+      retried = true;
+      start();
+      return;
+    }
+    if (upstream !== undefined) req.unpipe(upstream);
     const text = redact(errorText(error));
     if (!res.headersSent) {
       sendErrorPage(res, 502, `egress could not complete the request upstream: ${text}`, redact);
@@ -62,19 +94,20 @@ export function relayExchange(options: {
       res.destroy();
     }
     settle({ status: 502, error: text });
-  });
+  };
 
-  req.on("error", () => upstream.destroy());
+  req.on("error", () => upstream?.destroy());
   res.on("close", () => {
     if (!res.writableFinished) {
-      upstream.destroy();
+      upstream?.destroy();
       settle({
         status: res.headersSent ? res.statusCode : 499,
         error: "the agent closed the connection",
       });
     }
   });
-  req.pipe(upstream);
+  if (bodyless) req.resume();
+  start();
 }
 
 /** A short text/plain answer from egress itself; `redact` guards its body. */
