@@ -1,5 +1,10 @@
 // Where egress listens, where its files are and which proxy its outbound leg uses, read from
 // its environment. The in-container paths are the defaults; the overrides exist for tests.
+//   EGRESS_UPSTREAM_PROXY  required, http://host:port of pipelock
+//   EGRESS_UPSTREAM_CA     required, path of pipelock's CA certificate (PEM)
+//   EGRESS_LISTEN          host:port, default 0.0.0.0:8080
+//   EGRESS_ROUTES_FILE, EGRESS_CA_FILE, EGRESS_CA_KEY_FILE   override the mounted files
+// Route tokens are read separately, by the names the routes file gives (EGRESS_TOKEN_<n>).
 import { isIP } from "node:net";
 import { BottleError } from "../../shared/errors.js";
 import {
