@@ -29,7 +29,7 @@ export const PipelockConfigSchema = z.strictObject({
   dlp: z
     .strictObject({
       /** block: 403 and audit; warn: pass and audit. */
-      action: z.enum(["block", "warn"]).default("block"),
+      action: z.enum(["block", "warn"], { error: 'must be "block" or "warn"' }).default("block"),
       /** Env vars (of pipelock's own environment) holding the bottle's secret values. */
       secretEnv: z.array(secretEnvEntry).default([]),
     })
