@@ -1,0 +1,213 @@
+// The pipelock bundle as its image runs it: one file, `node pipelock.mjs run …`, no
+// node_modules next to it, reloading on SIGHUP, stopping on SIGTERM. Needs no Docker engine;
+// everything listens on 127.0.0.1.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { ProxyAgent, request } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type MintedCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
+
+const SECRET = "process-level-secret-value";
+let dir: string;
+let bundle: string;
+let bottleCa: MintedCa;
+let upstream: Server;
+let upstreamPort: number;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pipelock-bundle-"));
+  bundle = join(dir, "pipelock.mjs");
+  // The options of scripts/bundle-sidecars.mjs.
+  await build({
+    entryPoints: ["src/sidecars/pipelock/main.ts"],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    logLevel: "warning",
+    banner: {
+      js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
+    },
+  });
+  const now = new Date();
+  bottleCa = await mintCa({ commonName: "bottle", now });
+  const internet = await mintCa({ commonName: "internet", now });
+  const leaf = await mintLeafCertificate(internet, "127.0.0.1", { now });
+  upstream = createServer({ cert: leaf.chainPem, key: leaf.keyPem }, (req, res) => {
+    req.resume();
+    req.on("end", () => res.end("upstream ok\n"));
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  upstreamPort = (upstream.address() as AddressInfo).port;
+  await writeFile(join(dir, "ca.pem"), bottleCa.certPem);
+  await writeFile(join(dir, "ca-key.pem"), bottleCa.keyPem);
+  await writeFile(join(dir, "internet.pem"), internet.certPem);
+}, 60_000);
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+  }
+});
+
+afterAll(async () => {
+  upstream?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+async function runPipelock(config: string): Promise<Started> {
+  const configPath = join(dir, "pipelock.yaml");
+  await writeFile(configPath, config);
+  const child = spawn(
+    process.execPath,
+    [
+      bundle,
+      "run",
+      "--config",
+      configPath,
+      "--listen",
+      "127.0.0.1:0",
+      "--ca-cert",
+      join(dir, "ca.pem"),
+      "--ca-key",
+      join(dir, "ca-key.pem"),
+    ],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? "",
+        PIPELOCK_UPSTREAM_CA_FILE: join(dir, "internet.pem"),
+        PIPELOCK_SECRET_0: SECRET,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  children.push(child);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const port = await waitFor(
+    () => /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1],
+    () => err,
+  );
+  return { child, port: Number(port), stdout: () => out, stderr: () => err };
+}
+
+async function waitFor<T>(probe: () => T | undefined, context: () => string): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${context()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function fetchVia(port: number, init: { headers?: Record<string, string> } = {}) {
+  const agent = new ProxyAgent({
+    uri: `http://127.0.0.1:${port}`,
+    requestTls: { ca: bottleCa.certPem },
+  });
+  try {
+    const res = await request(`https://127.0.0.1:${upstreamPort}/x`, {
+      ...init,
+      dispatcher: agent,
+    });
+    return { status: res.statusCode, body: await res.body.text() };
+  } catch (error) {
+    return { status: 0, body: String(error) };
+  } finally {
+    await agent.close();
+  }
+}
+
+function runHealthcheck(url: string): Promise<number | null> {
+  const child = spawn(process.execPath, [bundle, "healthcheck", "--url", url], { stdio: "ignore" });
+  children.push(child);
+  return once(child, "exit").then(([code]) => code as number | null);
+}
+
+describe("pipelock bundle", () => {
+  it("serves, reloads on SIGHUP, audits to stdout and stops on SIGTERM", async () => {
+    const p = await runPipelock("allow: []\ndlp: { secretEnv: [PIPELOCK_SECRET_0] }\n");
+    expect(await runHealthcheck(`http://127.0.0.1:${p.port}/__pipelock/healthz`)).toBe(0);
+
+    expect((await fetchVia(p.port)).status).not.toBe(200);
+    await writeFile(
+      join(dir, "pipelock.yaml"),
+      `allow: ["127.0.0.1:${upstreamPort}"]\ndlp: { secretEnv: [PIPELOCK_SECRET_0] }\n`,
+    );
+    p.child.kill("SIGHUP");
+    await waitFor(
+      () => (p.stderr().includes("policy reloaded, 1 allow rules") ? true : undefined),
+      p.stderr,
+    );
+    expect(await fetchVia(p.port)).toEqual({ status: 200, body: "upstream ok\n" });
+
+    const blocked = await fetchVia(p.port, { headers: { "x-leak": SECRET } });
+    expect(blocked.status).toBe(403);
+    expect(blocked.body).toContain(
+      "the value of secret PIPELOCK_SECRET_0 (rule known-secret) in header:x-leak",
+    );
+
+    const lines = p
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { decision: string });
+    expect(lines.map((l) => l.decision)).toContain("dlp_block");
+    expect(p.stdout()).not.toContain(SECRET);
+
+    p.child.kill("SIGTERM");
+    const [code] = await once(p.child, "exit");
+    expect(code).toBe(0);
+    expect(await runHealthcheck(`http://127.0.0.1:${p.port}/__pipelock/healthz`)).toBe(1);
+  });
+
+  it("exits 2 with the file position on a bad policy", async () => {
+    const configPath = join(dir, "bad.yaml");
+    await writeFile(configPath, "allow: ['*']\n");
+    const child = spawn(
+      process.execPath,
+      [bundle, "run", "--config", configPath, "--listen", "127.0.0.1:0"],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    children.push(child);
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    const [code] = await once(child, "exit");
+    expect(code).toBe(2);
+    expect(err).toContain(
+      `${configPath}:1:9: allow[0]: "*" would allow every host; list hosts one by one`,
+    );
+    expect(err).toContain("hint: fix pipelock's policy file");
+  });
+});
