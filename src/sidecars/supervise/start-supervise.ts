@@ -38,18 +38,24 @@ export function readSidecarConfig(env: NodeJS.ProcessEnv): SidecarConfig {
   return { slug, queueDir, port, answerTimeoutMs: timeout * 1000 };
 }
 
+export interface StartOptions {
+  /** 0.0.0.0 in the container; 127.0.0.1 in tests. */
+  listenHost?: string;
+  log?: (line: string) => void;
+}
+
 export async function startSupervise(
   config: SidecarConfig,
-  listenHost = "0.0.0.0",
+  options: StartOptions = {},
 ): Promise<RunningHttpServer> {
   await ensureQueueDirs(config.queueDir);
   const queue = new ProposalQueue({ queueDir: config.queueDir, slug: config.slug });
   const running = await startSuperviseHttpServer({
-    listenHost,
+    listenHost: options.listenHost ?? "0.0.0.0",
     port: config.port,
     createMcpServer: () =>
       createSuperviseMcpServer({ queue, answerTimeoutMs: config.answerTimeoutMs }),
-    log: (line) => process.stderr.write(`supervise: ${line}\n`),
+    log: options.log ?? ((line) => process.stderr.write(`supervise: ${line}\n`)),
   });
   return running;
 }
