@@ -1,6 +1,6 @@
 // Bundles each sidecar into one ESM file under dist/sidecars/, which its image COPYs:
 // images never run npm, so they need no registry and no node_modules.
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { build } from "esbuild";
 
 const sidecars = ["pipelock", "egress", "supervise"];
@@ -24,5 +24,10 @@ for (const name of sidecars) {
     logLevel: "warning",
   });
   built.push(name);
+}
+// The git gate runs shell scripts that prepare stages from beside its compiled module.
+mkdirSync("dist/sidecars/git-gate", { recursive: true });
+for (const script of ["entrypoint.sh", "pre-receive", "access-hook"]) {
+  copyFileSync(`src/sidecars/git-gate/${script}`, `dist/sidecars/git-gate/${script}`);
 }
 process.stderr.write(`bundled sidecars: ${built.join(", ") || "(none)"}\n`);

@@ -231,7 +231,8 @@ async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** "exit", not "close": a killed CLI's orphaned `docker exec` keeps its pipes open. */
 function exited(child: import("node:child_process").ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.on("close", () => resolve()));
+  return new Promise((resolve) => child.on("exit", () => resolve()));
 }

@@ -30,7 +30,12 @@ describe("start with bad manifests", () => {
 
   async function start(agent: string) {
     let stderr = "";
-    const io: CliIo = { stdout: () => {}, stderr: (t) => void (stderr += t) };
+    const io: CliIo = {
+      stdout: () => {},
+      stderr: (t) => {
+        stderr += t;
+      },
+    };
     const docker: DockerClient = {
       run: async (args) => {
         calls.push([...args]);

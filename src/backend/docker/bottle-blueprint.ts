@@ -113,6 +113,8 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       entrypointScript: at("git-gate", "entrypoint.sh"),
       hookScript: at("git-gate", "pre-receive"),
       accessHookScript: at("git-gate", "access-hook"),
+      upstreamsConfigPath: at("git-gate", "upstreams.json"),
+      allowlistDir: at("git-gate", "allow"),
     },
     egressPlan: {
       routes: bottle.egress.routes.map((r) => ({

@@ -51,6 +51,10 @@ export const GitGatePlanSchema = z.strictObject({
   entrypointScript: hostPath,
   hookScript: hostPath,
   accessHookScript: hostPath,
+  /** The upstream list the gate reads (names, URLs, pinned host keys; never keys). */
+  upstreamsConfigPath: hostPath,
+  /** Directory of approved gitleaks fingerprints; a directory so live edits are seen. */
+  allowlistDir: hostPath,
 });
 
 export const EgressRouteSchema = z.strictObject({

@@ -34,8 +34,9 @@ describe.each(MATRIX)("matrix point %#", (point) => {
     });
   });
 
-  it("labels every service with the slug", () => {
+  it("labels every service with the slug and gives each an init", () => {
     for (const service of Object.values(spec.services)) {
+      expect(service.init).toBe(true);
       expect(service.labels).toEqual({ "dev.claude-bottle.slug": "demo-7f3a" });
     }
   });
@@ -121,6 +122,7 @@ describe("per-service shape", () => {
           read_only: true,
         },
       ],
+      init: true,
       labels: SLUG_LABELS,
     });
   });
@@ -152,6 +154,18 @@ describe("per-service shape", () => {
         },
         {
           type: "bind",
+          source: `${R}/git-gate/upstreams.json`,
+          target: "/etc/git-gate/upstreams.json",
+          read_only: true,
+        },
+        {
+          type: "bind",
+          source: `${R}/git-gate/allow`,
+          target: "/etc/git-gate/allow",
+          read_only: true,
+        },
+        {
+          type: "bind",
           source: `${R}/keys/app_ed25519`,
           target: "/etc/git-gate/creds/app-key",
           read_only: true,
@@ -164,6 +178,7 @@ describe("per-service shape", () => {
         },
       ],
       extra_hosts: ["docs.example.test:10.99.0.6", "git.example.test:10.99.0.5"],
+      init: true,
       labels: SLUG_LABELS,
     });
   });
@@ -210,6 +225,7 @@ describe("per-service shape", () => {
         },
       ],
       depends_on: ["pipelock"],
+      init: true,
       labels: SLUG_LABELS,
     });
   });
@@ -233,6 +249,7 @@ describe("per-service shape", () => {
           read_only: false,
         },
       ],
+      init: true,
       labels: SLUG_LABELS,
     });
   });

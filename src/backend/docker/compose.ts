@@ -16,10 +16,12 @@ import {
 } from "../../sidecars/egress/constants.js";
 import {
   GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
+  GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER,
   GIT_GATE_DOCKERFILE,
   GIT_GATE_ENTRYPOINT_IN_CONTAINER,
   GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_IMAGE,
+  GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
   gitGateIdentityPath,
 } from "../../sidecars/git-gate/constants.js";
@@ -78,6 +80,7 @@ export interface ComposeService {
   volumes?: BindMount[];
   extra_hosts?: string[];
   depends_on?: ServiceName[];
+  init?: boolean;
   labels?: Record<string, string>;
 }
 
@@ -109,7 +112,12 @@ export function bottlePlanToCompose(
   // Our own label, besides Compose's: `list` and `cleanup` find every bottle by it, even
   // one whose state directory is gone.
   const labels = { [BOTTLE_SLUG_LABEL]: plan.slug };
-  for (const service of Object.values(services)) service.labels = { ...labels };
+  for (const service of Object.values(services)) {
+    // A real init as PID 1: `sleep infinity` and node ignore SIGTERM as PID 1, which
+    // would make every `down` wait out the stop timeout.
+    service.init = true;
+    service.labels = { ...labels };
+  }
   return {
     name: composeProjectName(plan.slug),
     services,
@@ -175,6 +183,8 @@ function gitGateService(plan: DockerBottlePlan): ComposeService {
       bind(gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER),
       bind(gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER),
       bind(gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER),
+      bind(gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER),
+      bind(gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER),
       ...gp.upstreams.map((u) => bind(u.identityFile, gitGateIdentityPath(u.name))),
     ],
   };

@@ -7,20 +7,15 @@ import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
+import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
 import { SUPERVISE_HOSTNAME, SUPERVISE_PORT } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
 import { stateRootOf, writeMetadata } from "./bottle-state.js";
-import { bottlePlanToCompose } from "./compose.js";
+import { bottlePlanToCompose, hasGitGate } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 import type { DockerClient } from "./docker-client.js";
-import {
-  buildAgentImage,
-  buildNodeImage,
-  buildSidecarImages,
-  chooseBaseImage,
-  type ImageOptions,
-} from "./images.js";
+import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
@@ -162,9 +157,10 @@ export async function runBottle(
       env: ctx.env,
       progress: ctx.progress,
     };
-    await buildNodeImage(images);
-    await buildAgentImage(images, blueprint.agent.bottle.runtime, blueprint.plan.runtimeImage);
-    await buildSidecarImages(images, blueprint.plan, prepared.composeFile);
+    await ensureImages(
+      images,
+      await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime),
+    );
 
     ctx.progress(`starting bottle ${slug}…`);
     upStarted = true;
@@ -181,7 +177,9 @@ export async function runBottle(
       caBundle: prepared.agentCaBundle,
       prompt: blueprint.agent.prompt,
       skills: plan.skills,
-      gitconfig: null,
+      gitconfig: hasGitGate(blueprint.plan)
+        ? renderAgentGitConfig(slug, blueprint.plan.gitGatePlan.upstreams)
+        : null,
       mcpServers: blueprint.plan.supervisePlan
         ? { supervise: { type: "http", url: `http://${SUPERVISE_HOSTNAME}:${SUPERVISE_PORT}/mcp` } }
         : null,

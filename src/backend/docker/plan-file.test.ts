@@ -65,7 +65,7 @@ describe("parsePlanText", () => {
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message.split("\n")).toEqual([
       "plan.json:2:3: slug: must be lowercase letters, digits and dashes (at most 48), starting with a letter or digit",
-      "plan.json:62:9: egressPlan.routes[1].host: must be a hostname like github.com",
+      "plan.json:64:9: egressPlan.routes[1].host: must be a hostname like github.com",
     ]);
   });
 
@@ -90,7 +90,7 @@ describe("parsePlanText", () => {
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message.split("\n")).toEqual([
       "plan.json:36:11: gitGatePlan.upstreams[1].extraHosts.git.example.test: pins git.example.test to 10.99.0.9, but another upstream pins it to 10.99.0.5",
-      'plan.json:68:11: egressPlan.routes[1].auth.tokenEnv: "EGRESS_TOKEN_UPLOADS" is not a key of egressPlan.tokenEnvMap',
+      'plan.json:70:11: egressPlan.routes[1].auth.tokenEnv: "EGRESS_TOKEN_UPLOADS" is not a key of egressPlan.tokenEnvMap',
     ]);
   });
 

@@ -1,12 +1,16 @@
 // Writes a bottle's state directory: every file its plan mounts, with private keys 0600
 // and the directory 0700. Touches nothing outside the state directory and never Docker.
 // Secret values are never written: only their names.
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { mintCa } from "../../shared/ca/index.js";
 import { InputError } from "../../shared/errors.js";
+import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../sidecars/git-gate/constants.js";
+import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
+import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
 import type { BottleBlueprint } from "./bottle-blueprint.js";
+import type { DockerBottlePlan } from "./bottle-plan.js";
 import { bottlePlanToCompose, hasEgress, hasGitGate } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 
@@ -19,8 +23,6 @@ export interface PreparedBottle {
 
 export interface PrepareOptions {
   now: Date;
-  /** Extra files a sidecar needs staged (git-gate scripts): path under the plan → content. */
-  extraFiles?: Record<string, { content: string; mode: number }>;
 }
 
 export const STATE_FILES = {
@@ -56,10 +58,7 @@ export async function prepareBottle(
       await put(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
       agentCaBundle += egressCa.certPem;
     }
-    if (hasGitGate(plan)) {
-      for (const [path, file] of Object.entries(options.extraFiles ?? {}))
-        await put(path, file.content, file.mode);
-    }
+    if (hasGitGate(plan)) await stageGitGate(plan);
     if (plan.supervisePlan !== null) {
       await mkdir(plan.supervisePlan.queueDir, { recursive: true, mode: 0o700 });
       await mkdir(plan.supervisePlan.currentConfigDir, { recursive: true, mode: 0o755 });
@@ -77,6 +76,16 @@ export async function prepareBottle(
     await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+async function stageGitGate(plan: DockerBottlePlan): Promise<void> {
+  const gp = plan.gitGatePlan;
+  // Executable, or git would skip the pre-receive hook and let pushes through unscanned.
+  for (const script of Object.keys(GIT_GATE_SCRIPTS) as GitGateScript[]) {
+    await put(gp[script], await readFile(gitGateScriptSource(script), "utf8"), 0o755);
+  }
+  await put(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644);
+  await put(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644);
 }
 
 async function put(path: string, content: string, mode: number): Promise<void> {
