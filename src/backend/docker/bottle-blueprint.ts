@@ -4,6 +4,7 @@
 // suffix, the state root and the host environment come in as parameters.
 import { join } from "node:path";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
+import type { PipelockConfigInput } from "../../sidecars/pipelock/config.js";
 import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
 import { agentContainerName } from "./agent-constants.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
@@ -18,12 +19,15 @@ export interface BlueprintOptions {
   useRunsc: boolean;
 }
 
-/** What pipelock enforces; staged as its policy file. */
-export interface PipelockPolicy {
+/** pipelock's policy file as a bottle starts it: every section present. */
+export type PipelockPolicy = PipelockConfigInput & {
   allow: string[];
-  dlp: { action: "block" | "warn"; secretEnv: string[] };
+  dlp: {
+    action: "block" | "warn";
+    secretEnv: NonNullable<NonNullable<PipelockConfigInput["dlp"]>["secretEnv"]>;
+  };
   supervise: { enabled: boolean };
-}
+};
 
 export interface BottleBlueprint {
   plan: DockerBottlePlan;
@@ -36,6 +40,7 @@ export interface BottleBlueprint {
   composeEnvSources: Record<string, string>;
   /** Literal (non-secret) env for the agent, staged in the env file. */
   agentEnvLiterals: Record<string, string>;
+  /** What pipelock enforces; staged as its policy file. */
   pipelockPolicy: PipelockPolicy;
 }
 
@@ -79,11 +84,19 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     }
   }
 
-  // DLP knows every secret the bottle holds: forwarded host values and route tokens.
-  const secretHostVars = [...new Set([...Object.values(composeEnvSources)])].sort();
+  // DLP knows every secret the bottle holds: forwarded host values and route tokens. A
+  // route's token may go to its route's host (egress puts it there); nowhere else.
+  const secretHostVars = [...new Set(Object.values(composeEnvSources))].sort();
   const secretEnv = secretHostVars.map((_, i) => `PIPELOCK_SECRET_${i}`);
-  secretHostVars.forEach((hostVar, i) => {
-    composeEnvSources[`PIPELOCK_SECRET_${i}`] = hostVar;
+  const dlpSecrets = secretHostVars.map((hostVar, i) => {
+    const env = `PIPELOCK_SECRET_${i}`;
+    composeEnvSources[env] = hostVar;
+    const hosts = [
+      ...new Set(
+        bottle.egress.routes.filter((r) => r.auth.tokenEnv === hostVar).map((r) => r.host),
+      ),
+    ];
+    return hosts.length === 0 ? env : { env, hosts };
   });
 
   const plan: DockerBottlePlan = {
@@ -144,7 +157,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     pipelockPolicy: {
       // Route hosts are reached through egress, whose outbound leg pipelock still checks.
       allow: [...new Set(bottle.egress.allow.map((rule) => rule.pattern))],
-      dlp: { action: bottle.egress.dlp, secretEnv },
+      dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
       supervise: { enabled: bottle.supervise },
     },
   };

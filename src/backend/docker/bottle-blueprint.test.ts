@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import type { ResolvedAgent, SourceLocation } from "../../manifest/index.js";
+import { PipelockConfigSchema } from "../../sidecars/pipelock/config.js";
+import { makeSlug, planBottle } from "./bottle-blueprint.js";
+import { DockerBottlePlanSchema } from "./bottle-plan.js";
+
+const at: SourceLocation = { file: "/h/bottles/b.md", label: "~/bottles/b.md", line: 1, col: 1 };
+
+function agent(): ResolvedAgent {
+  return {
+    name: "Dev Agent",
+    file: "/h/agents/dev.md",
+    label: "~/agents/dev.md",
+    source: "home",
+    description: null,
+    prompt: "be careful",
+    skills: [],
+    bottle: {
+      name: "b",
+      file: at.file,
+      label: at.label,
+      doc: "",
+      chain: ["b"],
+      env: {
+        TZ: { kind: "literal", value: "UTC", declaredAt: at },
+        GH_TOKEN: { kind: "fromEnv", hostName: "MY_GH", declaredAt: at },
+      },
+      egress: {
+        allow: [
+          {
+            kind: "host",
+            pattern: "github.com",
+            host: "github.com",
+            port: null,
+            via: "allow",
+            declaredAt: at,
+          },
+          {
+            kind: "host",
+            pattern: "api.example.test",
+            host: "api.example.test",
+            port: null,
+            via: "route",
+            declaredAt: at,
+          },
+        ],
+        routes: [
+          {
+            host: "api.example.test",
+            paths: ["/v1/"],
+            methods: ["GET"],
+            auth: { scheme: "Bearer", tokenEnv: "API_TOKEN" },
+            declaredAt: at,
+          },
+          {
+            host: "up.example.test",
+            paths: ["/"],
+            methods: "all",
+            auth: { scheme: "token", tokenEnv: "API_TOKEN" },
+            declaredAt: at,
+          },
+        ],
+        dlp: "warn",
+      },
+      git: [],
+      supervise: true,
+      runtime: { kind: "image", image: "claude-bottle/agent:0.1.0" },
+      agent: "claude",
+    },
+  };
+}
+
+const options = { suffix: "beef", stateRoot: "/h/state", buildContext: "/pkg", useRunsc: false };
+
+describe("planBottle", () => {
+  const bp = planBottle(agent(), options);
+
+  it("derives the slug, names and state paths, and the plan is valid", () => {
+    expect(bp.plan.slug).toBe("dev-agent-beef");
+    expect(bp.stateDir).toBe("/h/state/dev-agent-beef");
+    expect(bp.plan.containerName).toBe("claude-bottle-agent-dev-agent-beef");
+    expect(bp.plan.proxyPlan.configPath).toBe("/h/state/dev-agent-beef/pipelock/pipelock.yaml");
+    expect(DockerBottlePlanSchema.parse(bp.plan)).toEqual(bp.plan);
+  });
+
+  it("splits env into staged literals and names forwarded from host variables", () => {
+    expect(bp.agentEnvLiterals).toEqual({ TZ: "UTC" });
+    expect(bp.plan.forwardedEnv).toEqual(["GH_TOKEN"]);
+  });
+
+  it("gives one egress slot per host token, shared by the routes that use it", () => {
+    expect(bp.plan.egressPlan.tokenEnvMap).toEqual({ EGRESS_TOKEN_0: "API_TOKEN" });
+    expect(bp.plan.egressPlan.routes.map((r) => r.auth.tokenEnv)).toEqual([
+      "EGRESS_TOKEN_0",
+      "EGRESS_TOKEN_0",
+    ]);
+    expect(bp.plan.egressPlan.routes[1]?.methods).toEqual([]);
+  });
+
+  it("feeds compose every slot from its host variable, values never in the plan", () => {
+    expect(bp.composeEnvSources).toEqual({
+      GH_TOKEN: "MY_GH",
+      EGRESS_TOKEN_0: "API_TOKEN",
+      PIPELOCK_SECRET_0: "API_TOKEN",
+      PIPELOCK_SECRET_1: "MY_GH",
+    });
+  });
+
+  it("gives pipelock a valid policy: route tokens allowed only to their route hosts", () => {
+    expect(PipelockConfigSchema.parse(bp.pipelockPolicy)).toMatchObject({
+      allow: ["github.com", "api.example.test"],
+      dlp: {
+        action: "warn",
+        secretEnv: [
+          { env: "PIPELOCK_SECRET_0", hosts: ["api.example.test", "up.example.test"] },
+          "PIPELOCK_SECRET_1",
+        ],
+      },
+      supervise: { enabled: true },
+    });
+    expect(bp.plan.proxyPlan.secretEnv).toEqual(["PIPELOCK_SECRET_0", "PIPELOCK_SECRET_1"]);
+  });
+});
+
+describe("makeSlug", () => {
+  it("keeps slugs to lowercase letters, digits and dashes", () => {
+    expect(makeSlug("My_Agent!!", "00ff")).toBe("my-agent-00ff");
+    expect(makeSlug("---", "00ff")).toBe("bottle-00ff");
+  });
+});
