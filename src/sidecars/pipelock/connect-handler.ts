@@ -13,6 +13,7 @@ import { describe } from "./request-handler.js";
 import { clientOf, parseAuthority, type Tunnel } from "./target.js";
 
 const TLS_HANDSHAKE = 0x16;
+const FIRST_BYTE_TIMEOUT_MS = 60_000;
 
 export function handleConnect(
   ctx: ProxyContext,
@@ -82,8 +83,11 @@ async function openTunnel(
   if (socket.destroyed) return;
   if (head.length > 0) socket.unshift(head);
   socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+  // A tunnel nobody speaks into is not kept: once it does, the inner server's timeouts apply.
+  socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
   // Peek at the first byte: a TLS handshake, or plain HTTP sent through the tunnel.
   socket.once("data", (chunk: Buffer) => {
+    socket.setTimeout(0);
     socket.pause();
     socket.unshift(chunk);
     if (chunk[0] === TLS_HANDSHAKE) {

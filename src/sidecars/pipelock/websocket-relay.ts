@@ -84,8 +84,16 @@ export function handleUpgrade(
   ];
   const upstream = ctx.upstream.request(target, { method: "GET", pathAndQuery, headers }, true);
   upstream.on("socket", (s) => ctx.track(s));
+  // A client that leaves before the upstream answers takes the upstream attempt with it.
+  const abandon = () => upstream.destroy();
+  socket.once("close", abandon);
   upstream.on("upgrade", (res, upSocket, upHead) => {
     ctx.track(upSocket);
+    socket.off("close", abandon);
+    if (socket.destroyed) {
+      upSocket.destroy();
+      return;
+    }
     upSocket.setTimeout(0);
     ctx.audit.write({
       ...at,
