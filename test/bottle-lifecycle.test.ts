@@ -83,6 +83,9 @@ describeWithEngine("bottle lifecycle", () => {
       "echo ---ca---; cat /usr/local/share/ca-certificates/claude-bottle.crt; echo ---end---",
       // The system bundle must contain the bottle CA's first base64 line.
       'echo "bundle-has-ca=$(grep -c -F "$(sed -n 2p /usr/local/share/ca-certificates/claude-bottle.crt)" /etc/ssl/certs/ca-certificates.crt)"',
+      // TLS clients can load the bundle with the bottle's CAs in it.
+      `python3 -c 'import ssl; ssl.create_default_context(cafile="/etc/ssl/certs/ca-certificates.crt"); print("bundle-loads=ok")'`,
+      "curl -sS -m 5 https://unlisted.test/ 2>&1 | head -c 200; echo",
       "echo ---env---; env; tr '\\0' '\\n' < /proc/1/environ; echo ---end---",
       probe(targetIp, TARGET_PORT),
       probe(gateway, 22),
@@ -101,12 +104,15 @@ describeWithEngine("bottle lifecycle", () => {
       expect(out).toContain("greeting=hello from the manifest\n");
       expect(out).toContain("whoami=agent\n");
       expect(out).toContain("bundle-has-ca=1\n");
+      expect(out).toContain("bundle-loads=ok\n");
+      // pipelock answers an unlisted host at CONNECT, before any TLS.
+      expect(out).toContain("CONNECT tunnel failed, response 403");
 
       // The agent trusts exactly the bottle's CAs: pipelock's, then egress's.
       const state = join(t.home, "state", slug);
-      const expectedCa =
-        (await readFile(join(state, "pipelock/ca.pem"), "utf8")) +
-        (await readFile(join(state, "egress/ca.pem"), "utf8"));
+      const pem = async (file: string) =>
+        `${(await readFile(join(state, file), "utf8")).trimEnd()}\n`;
+      const expectedCa = (await pem("pipelock/ca.pem")) + (await pem("egress/ca.pem"));
       const agentCa = out.split("---ca---\n")[1]?.split("---end---")[0];
       expect(agentCa).toBe(expectedCa);
 

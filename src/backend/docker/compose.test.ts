@@ -6,6 +6,22 @@ import { renderComposeYaml } from "./compose-yaml.js";
 const R = "/state/demo-7f3a";
 const SLUG_LABELS = { "dev.claude-bottle.slug": "demo-7f3a" };
 
+function health(url: string) {
+  return {
+    test: [
+      "CMD",
+      "node",
+      "-e",
+      `fetch("${url}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+    ],
+    interval: "30s",
+    timeout: "5s",
+    retries: 3,
+    start_period: "60s",
+    start_interval: "500ms",
+  };
+}
+
 describe.each(MATRIX)("matrix point %#", (point) => {
   const plan = makePlan(point);
   const spec = bottlePlanToCompose(plan, { envFileNonEmpty: true });
@@ -122,6 +138,7 @@ describe("per-service shape", () => {
           read_only: true,
         },
       ],
+      healthcheck: health("http://127.0.0.1:8888/__pipelock/healthz"),
       init: true,
       labels: SLUG_LABELS,
     });
@@ -225,6 +242,7 @@ describe("per-service shape", () => {
         },
       ],
       depends_on: ["pipelock"],
+      healthcheck: health("http://127.0.0.1:8080/__egress/healthz"),
       init: true,
       labels: SLUG_LABELS,
     });
@@ -249,6 +267,7 @@ describe("per-service shape", () => {
           read_only: false,
         },
       ],
+      healthcheck: health("http://127.0.0.1:8765/healthz"),
       init: true,
       labels: SLUG_LABELS,
     });

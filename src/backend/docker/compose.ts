@@ -7,9 +7,11 @@ import {
   EGRESS_CA_IN_CONTAINER,
   EGRESS_CA_KEY_IN_CONTAINER,
   EGRESS_DOCKERFILE,
+  EGRESS_HEALTHZ_ENDPOINT,
   EGRESS_HOSTNAME,
   EGRESS_IMAGE,
   EGRESS_PIPELOCK_CA_IN_CONTAINER,
+  EGRESS_PORT,
   EGRESS_ROUTES_IN_CONTAINER,
   egressContainerName,
   egressProxyUrl,
@@ -30,6 +32,7 @@ import {
   PIPELOCK_CA_KEY_IN_CONTAINER,
   PIPELOCK_CONFIG_IN_CONTAINER,
   PIPELOCK_DOCKERFILE,
+  PIPELOCK_HEALTH_URL,
   PIPELOCK_IMAGE,
   PIPELOCK_PORT,
   pipelockContainerName,
@@ -39,6 +42,7 @@ import {
   CURRENT_CONFIG_DIR_IN_AGENT,
   QUEUE_DIR_IN_CONTAINER,
   SUPERVISE_DOCKERFILE,
+  SUPERVISE_HEALTH_PATH,
   SUPERVISE_HOSTNAME,
   SUPERVISE_IMAGE,
   SUPERVISE_PORT,
@@ -80,8 +84,18 @@ export interface ComposeService {
   volumes?: BindMount[];
   extra_hosts?: string[];
   depends_on?: ServiceName[];
+  healthcheck?: ComposeHealthcheck;
   init?: boolean;
   labels?: Record<string, string>;
+}
+
+export interface ComposeHealthcheck {
+  test: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  start_period: string;
+  start_interval: string;
 }
 
 export interface ComposeSpec {
@@ -137,6 +151,26 @@ export function hasEgress(plan: DockerBottlePlan): boolean {
   return plan.egressPlan.routes.length > 0;
 }
 
+/**
+ * `up --wait` returns once every sidecar answers its own health URL. Checked every half
+ * second while starting, then every 30 s: a node process per check is not free.
+ */
+function httpHealthcheck(url: string): ComposeHealthcheck {
+  return {
+    test: [
+      "CMD",
+      "node",
+      "-e",
+      `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+    ],
+    interval: "30s",
+    timeout: "5s",
+    retries: 3,
+    start_period: "60s",
+    start_interval: "500ms",
+  };
+}
+
 /** Long form, not "src:dst:ro": it survives spaces and colons in host paths. */
 function bind(source: string, target: string, readOnly = true): BindMount {
   return { type: "bind", source, target, read_only: readOnly };
@@ -168,6 +202,7 @@ function pipelockService(plan: DockerBottlePlan): ComposeService {
       bind(pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER),
       bind(pp.caKeyHostPath, PIPELOCK_CA_KEY_IN_CONTAINER),
     ],
+    healthcheck: httpHealthcheck(PIPELOCK_HEALTH_URL),
   };
 }
 
@@ -227,6 +262,7 @@ function egressService(plan: DockerBottlePlan): ComposeService {
       bind(ep.pipelockCaHostPath, EGRESS_PIPELOCK_CA_IN_CONTAINER),
     ],
     depends_on: ["pipelock"],
+    healthcheck: httpHealthcheck(`http://127.0.0.1:${EGRESS_PORT}${EGRESS_HEALTHZ_ENDPOINT}`),
   };
 }
 
@@ -245,6 +281,7 @@ function superviseService(plan: DockerBottlePlan): ComposeService {
       `SUPERVISE_PORT=${SUPERVISE_PORT}`,
     ],
     volumes: [bind(sp.queueDir, QUEUE_DIR_IN_CONTAINER, false)],
+    healthcheck: httpHealthcheck(`http://127.0.0.1:${SUPERVISE_PORT}${SUPERVISE_HEALTH_PATH}`),
   };
 }
 

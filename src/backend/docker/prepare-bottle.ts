@@ -46,7 +46,7 @@ export async function prepareBottle(
     await put(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
     await put(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
     await put(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
-    let agentCaBundle = pipelockCa.certPem;
+    let agentCaBundle = pemLine(pipelockCa.certPem);
 
     if (hasEgress(plan)) {
       const egressCa = await mintCa({
@@ -56,7 +56,7 @@ export async function prepareBottle(
       await put(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
       await put(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
       await put(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
-      agentCaBundle += egressCa.certPem;
+      agentCaBundle += pemLine(egressCa.certPem);
     }
     if (hasGitGate(plan)) await stageGitGate(plan);
     if (plan.supervisePlan !== null) {
@@ -86,6 +86,11 @@ async function stageGitGate(plan: DockerBottlePlan): Promise<void> {
   }
   await put(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644);
   await put(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644);
+}
+
+/** PEM blocks in a bundle must each end their line, or the next BEGIN is not seen. */
+function pemLine(pem: string): string {
+  return pem.endsWith("\n") ? pem : `${pem}\n`;
 }
 
 async function put(path: string, content: string, mode: number): Promise<void> {

@@ -42,7 +42,7 @@ while IFS=' ' read -r path mode owner data; do
   chmod "$mode" "$path"
   chown "$owner" "$path"
 done
-cat ${AGENT_CA_PATH} >> ${AGENT_CA_BUNDLE}`;
+{ echo; cat ${AGENT_CA_PATH}; } >> ${AGENT_CA_BUNDLE}`;
 
 export function agentFiles(p: AgentProvision): AgentFile[] {
   const mine = `${AGENT_USER}:${AGENT_USER}`;
