@@ -70,7 +70,13 @@ function agent(): ResolvedAgent {
   };
 }
 
-const options = { suffix: "beef", stateRoot: "/h/state", buildContext: "/pkg", useRunsc: false };
+const options = {
+  suffix: "beef",
+  stateRoot: "/h/state",
+  buildContext: "/pkg",
+  useRunsc: false,
+  upstreamCaPath: null,
+};
 
 describe("planBottle", () => {
   const bp = planBottle(agent(), options);

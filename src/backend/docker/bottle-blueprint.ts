@@ -17,6 +17,8 @@ export interface BlueprintOptions {
   /** Package root: the build context of the sidecar images. */
   buildContext: string;
   useRunsc: boolean;
+  /** Extra CA bundle pipelock trusts upstream (CLAUDE_BOTTLE_UPSTREAM_CA), or null. */
+  upstreamCaPath: string | null;
 }
 
 /** pipelock's policy file as a bottle starts it: every section present. */
@@ -114,6 +116,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       caCertHostPath: at("pipelock", "ca.pem"),
       caKeyHostPath: at("pipelock", "ca-key.pem"),
       secretEnv,
+      upstreamCaPath: options.upstreamCaPath,
     },
     gitGatePlan: {
       upstreams: bottle.git.map((u) => ({

@@ -32,6 +32,8 @@ export const ProxyPlanSchema = z.strictObject({
   caKeyHostPath: hostPath,
   /** Env names (inside pipelock) holding the bottle's known secrets, for DLP. */
   secretEnv: z.array(envName).default([]),
+  /** Extra CA bundle pipelock trusts for upstream TLS (private CAs, local test upstreams). */
+  upstreamCaPath: hostPath.nullable().default(null),
 });
 
 export const GitUpstreamSchema = z.strictObject({

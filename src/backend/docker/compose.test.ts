@@ -308,6 +308,22 @@ describe("pipelock known secrets", () => {
   });
 });
 
+describe("pipelock upstream CA", () => {
+  it("mounts an extra upstream CA and names it in pipelock's env only when the plan has one", () => {
+    const base = makePlan({ git: false, egress: false, supervise: false });
+    expect(bottlePlanToCompose(base).services.pipelock?.volumes).toHaveLength(3);
+    const plan = { ...base, proxyPlan: { ...base.proxyPlan, upstreamCaPath: "/certs/company.pem" } };
+    const pipelock = bottlePlanToCompose(plan).services.pipelock;
+    expect(pipelock?.volumes?.[3]).toEqual({
+      type: "bind",
+      source: "/certs/company.pem",
+      target: "/etc/pipelock/upstream-ca.pem",
+      read_only: true,
+    });
+    expect(pipelock?.environment).toEqual(["PIPELOCK_UPSTREAM_CA_FILE=/etc/pipelock/upstream-ca.pem"]);
+  });
+});
+
 describe("determinism", () => {
   it.each(MATRIX)("renders byte-identical YAML for the same plan (%o)", (point) => {
     const first = renderComposeYaml(bottlePlanToCompose(makePlan(point)));

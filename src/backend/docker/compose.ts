@@ -35,6 +35,8 @@ import {
   PIPELOCK_HEALTH_URL,
   PIPELOCK_IMAGE,
   PIPELOCK_PORT,
+  PIPELOCK_UPSTREAM_CA_FILE_ENV,
+  PIPELOCK_UPSTREAM_CA_IN_CONTAINER,
   pipelockContainerName,
   pipelockProxyUrl,
 } from "../../sidecars/pipelock/constants.js";
@@ -183,6 +185,13 @@ function build(plan: DockerBottlePlan, dockerfile: string): ComposeBuild {
 function pipelockService(plan: DockerBottlePlan): ComposeService {
   const pp = plan.proxyPlan;
   const name = pipelockContainerName(plan.slug);
+  const environment = [
+    // Bare names: the known secret values DLP looks for, inherited from `compose up`.
+    ...[...pp.secretEnv].sort(),
+    ...(pp.upstreamCaPath === null
+      ? []
+      : [`${PIPELOCK_UPSTREAM_CA_FILE_ENV}=${PIPELOCK_UPSTREAM_CA_IN_CONTAINER}`]),
+  ];
   return {
     image: PIPELOCK_IMAGE,
     build: build(plan, PIPELOCK_DOCKERFILE),
@@ -195,12 +204,14 @@ function pipelockService(plan: DockerBottlePlan): ComposeService {
       `0.0.0.0:${PIPELOCK_PORT}`,
     ],
     networks: { internal: { aliases: [name] }, egress: null },
-    // Bare names: the known secret values DLP looks for, inherited from `compose up`.
-    ...(pp.secretEnv.length > 0 ? { environment: [...pp.secretEnv].sort() } : {}),
+    ...(environment.length > 0 ? { environment } : {}),
     volumes: [
       bind(pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER),
       bind(pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER),
       bind(pp.caKeyHostPath, PIPELOCK_CA_KEY_IN_CONTAINER),
+      ...(pp.upstreamCaPath === null
+        ? []
+        : [bind(pp.upstreamCaPath, PIPELOCK_UPSTREAM_CA_IN_CONTAINER)]),
     ],
     healthcheck: httpHealthcheck(PIPELOCK_HEALTH_URL),
   };

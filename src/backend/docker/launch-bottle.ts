@@ -2,9 +2,9 @@
 // provision the agent, attach the agent program, and tear everything down when the
 // program exits or anything fails. A failure after `up` brings the project down and
 // reports the first error; nothing of the bottle is left running.
-import { access, rm } from "node:fs/promises";
+import { access, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
@@ -61,6 +61,7 @@ export async function planStart(
     stateRoot: stateRootOf(ctx.home),
     buildContext: ctx.buildContext,
     useRunsc: runtime.use,
+    upstreamCaPath: await upstreamCaOf(ctx.env),
   });
   const missingEnv = missingHostVars(blueprint, ctx.env);
   if (missingEnv.length > 0 && !dryRun) throw missingEnvError(blueprint, missingEnv);
@@ -90,6 +91,27 @@ function missingEnvError(blueprint: BottleBlueprint, missing: string[]): InputEr
     `bottle ${blueprint.agent.bottle.label} needs host variable${many ? "s" : ""} ${missing.join(", ")}, which ${many ? "are" : "is"} not set`,
     { hint: `export ${missing[0]}=… in the shell that runs claude-bottle` },
   );
+}
+
+/** CLAUDE_BOTTLE_UPSTREAM_CA: a PEM bundle pipelock trusts upstream, e.g. a company CA. */
+async function upstreamCaOf(env: NodeJS.ProcessEnv): Promise<string | null> {
+  const path = env.CLAUDE_BOTTLE_UPSTREAM_CA;
+  if (!path) return null;
+  const hint = "set CLAUDE_BOTTLE_UPSTREAM_CA to the absolute path of a PEM file, or unset it";
+  if (!isAbsolute(path))
+    throw new InputError(`CLAUDE_BOTTLE_UPSTREAM_CA must be an absolute path, got "${path}"`, {
+      hint,
+    });
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new InputError(`CLAUDE_BOTTLE_UPSTREAM_CA: cannot read ${path}`, { hint });
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new InputError(`CLAUDE_BOTTLE_UPSTREAM_CA: ${path} holds no PEM certificate`, { hint });
+  }
+  return path;
 }
 
 async function locateSkills(agent: ResolvedAgent, ctx: LaunchContext) {
