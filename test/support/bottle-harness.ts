@@ -1,0 +1,220 @@
+// Real bottles for engine tests: start one through the CLI as a user would, keep it
+// running, run commands inside its agent container, attach stand-in upstreams to its
+// egress network, and remove everything afterwards.
+import { type ChildProcess, execFile, execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type CaPem, loadCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
+import { PACKAGE_ROOT, type TestHome } from "./cli-process.js";
+
+const run = promisify(execFile);
+const TEST_LABEL = "dev.claude-bottle.test";
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningBottle {
+  slug: string;
+  agentContainer: string;
+  pipelockContainer: string;
+  egressNetwork: string;
+  internalNetwork: string;
+  /** Runs `sh -c script` in the agent container, as the agent user unless told otherwise. */
+  exec(script: string, options?: { user?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** pipelock's audit log (its stdout), parsed. */
+  pipelockAudit(): Promise<Array<Record<string, unknown>>>;
+  stop(): Promise<void>;
+}
+
+/** Starts `claude-bottle start <agent> --yes --exec 'sleep …'` and waits until the agent is provisioned. */
+export async function startBottle(
+  t: TestHome,
+  agent: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningBottle> {
+  const cli: ChildProcess = t.spawn(["start", agent, "--yes", "--exec", "sleep 3600"], env);
+  const deadline = Date.now() + 240_000;
+  let slug: string | undefined;
+  while (Date.now() < deadline) {
+    const { stderr } = (cli as ChildProcess & { output: () => { stderr: string } }).output();
+    slug ??= /instance\s+(\S+)/.exec(stderr)?.[1];
+    if (cli.exitCode !== null) throw new Error(`start exited with ${cli.exitCode}:\n${stderr}`);
+    if (slug !== undefined && stderr.includes("running: sleep 3600")) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (slug === undefined) throw new Error("the bottle did not start in time");
+  const bottleSlug = slug;
+  const agentContainer = `claude-bottle-agent-${bottleSlug}`;
+  return {
+    slug: bottleSlug,
+    agentContainer,
+    pipelockContainer: `claude-bottle-pipelock-${bottleSlug}`,
+    egressNetwork: `claude-bottle-${bottleSlug}-egress`,
+    internalNetwork: `claude-bottle-${bottleSlug}-internal`,
+    async exec(script, options = {}) {
+      try {
+        const { stdout, stderr } = await run(
+          "docker",
+          ["exec", "-u", options.user ?? "agent", agentContainer, "sh", "-c", script],
+          { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+        );
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as { code?: number; stdout?: string; stderr?: string };
+        return {
+          code: typeof e.code === "number" ? e.code : 1,
+          stdout: e.stdout ?? "",
+          stderr: e.stderr ?? "",
+        };
+      }
+    },
+    async pipelockAudit() {
+      const { stdout } = await run("docker", ["logs", `claude-bottle-pipelock-${bottleSlug}`], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async stop() {
+      await t.run(["stop", bottleSlug]);
+      await new Promise<void>((resolve) => {
+        if (cli.exitCode !== null || cli.signalCode !== null) resolve();
+        else cli.on("exit", () => resolve());
+        setTimeout(() => {
+          cli.kill("SIGKILL");
+          resolve();
+        }, 30_000).unref();
+      });
+    },
+  };
+}
+
+export interface FakeUpstream {
+  container: string;
+  /** Requests the upstream received, in order, headers included. */
+  requests(): Promise<
+    Array<{
+      method: string;
+      url: string;
+      host: string | null;
+      headers: Record<string, string>;
+      bodyLength: number;
+      tls: boolean;
+    }>
+  >;
+  remove(): Promise<void>;
+}
+
+export interface UpstreamCa {
+  /** PEM file to export as CLAUDE_BOTTLE_UPSTREAM_CA. */
+  caFile: string;
+  ca: CaPem;
+  dir: string;
+  dispose(): Promise<void>;
+}
+
+/** A CA for stand-in upstreams, written where a bottle can be told to trust it. */
+export async function makeUpstreamCa(): Promise<UpstreamCa> {
+  const dir = await mkdtemp(join(tmpdir(), "cb-upstream-ca-"));
+  const ca = await mintCa({ commonName: "claude-bottle test upstreams", now: new Date() });
+  const caFile = join(dir, "ca.pem");
+  await writeFile(caFile, ca.certPem);
+  return { caFile, ca, dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the stand-in upstream on the bottle's egress network under the given hostnames. */
+export async function startFakeUpstream(
+  bottle: RunningBottle,
+  upstreamCa: UpstreamCa,
+  hostnames: string[],
+): Promise<FakeUpstream> {
+  const dir = await mkdtemp(join(tmpdir(), "cb-upstream-"));
+  const signing = await loadCa(upstreamCa.ca);
+  const certs: Record<string, { cert: string; key: string }> = {};
+  for (const host of hostnames) {
+    const leaf = await mintLeafCertificate(signing, host, { now: new Date() });
+    certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
+  }
+  await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
+  await writeFile(
+    join(dir, "server.mjs"),
+    await (await import("node:fs/promises")).readFile(
+      join(PACKAGE_ROOT, "test/support/fake-upstream-server.mjs"),
+    ),
+  );
+  const container = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
+  execFileSync("docker", [
+    "run",
+    "-d",
+    "--name",
+    container,
+    "--label",
+    `${TEST_LABEL}=1`,
+    "--network",
+    bottle.egressNetwork,
+    ...hostnames.flatMap((h) => ["--network-alias", h]),
+    "-v",
+    `${dir}:/srv:ro`,
+    "--entrypoint",
+    "node",
+    "claude-bottle/node:0.1.0",
+    "/srv/server.mjs",
+  ]);
+  // Ready when it accepts on 443 from inside its own container.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      execFileSync(
+        "docker",
+        [
+          "exec",
+          container,
+          "node",
+          "-e",
+          "require('net').connect(443,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+        ],
+        { stdio: "ignore" },
+      );
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    container,
+    async requests() {
+      const { stdout } = await run("docker", [
+        "exec",
+        container,
+        "sh",
+        "-c",
+        "cat /tmp/requests.jsonl 2>/dev/null || true",
+      ]);
+      return stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
+    async remove() {
+      execFileSync("docker", ["rm", "-f", container], { stdio: "ignore" });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes every stand-in container a test run left, whatever happened. */
+export function removeTestContainers(): void {
+  const ids = execFileSync("docker", ["ps", "-aq", "--filter", `label=${TEST_LABEL}`], {
+    encoding: "utf8",
+  })
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length > 0) execFileSync("docker", ["rm", "-f", ...ids], { stdio: "ignore" });
+}
