@@ -75,6 +75,7 @@ const options = {
   stateRoot: "/h/state",
   buildContext: "/pkg",
   useRunsc: false,
+  installClaudeCode: true,
   upstreamCaPath: null,
 };
 
@@ -125,6 +126,15 @@ describe("planBottle", () => {
       supervise: { enabled: true },
     });
     expect(bp.plan.proxyPlan.secretEnv).toEqual(["PIPELOCK_SECRET_0", "PIPELOCK_SECRET_1"]);
+  });
+});
+
+describe("agent image", () => {
+  it("uses a separate tag for the built-in image without Claude Code", () => {
+    expect(planBottle(agent(), options).plan.runtimeImage).toBe("claude-bottle/agent:0.1.0");
+    expect(planBottle(agent(), { ...options, installClaudeCode: false }).plan.runtimeImage).toBe(
+      "claude-bottle/agent:0.1.0-bare",
+    );
   });
 });
 

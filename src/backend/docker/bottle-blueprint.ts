@@ -3,6 +3,7 @@
 // directory) and the contents of every file prepare will stage. Pure: the slug's random
 // suffix, the state root and the host environment come in as parameters.
 import { join } from "node:path";
+import { DEFAULT_AGENT_IMAGE } from "../../manifest/bottle-schema.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import type { PipelockConfigInput } from "../../sidecars/pipelock/config.js";
 import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
@@ -17,6 +18,8 @@ export interface BlueprintOptions {
   /** Package root: the build context of the sidecar images. */
   buildContext: string;
   useRunsc: boolean;
+  /** Build the built-in agent image with Claude Code (CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE != 0). */
+  installClaudeCode: boolean;
   /** Extra CA bundle pipelock trusts upstream (CLAUDE_BOTTLE_UPSTREAM_CA), or null. */
   upstreamCaPath: string | null;
 }
@@ -104,7 +107,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
   const plan: DockerBottlePlan = {
     slug,
     containerName: agentContainerName(slug),
-    runtimeImage: runtimeImageOf(agent),
+    runtimeImage: runtimeImageOf(agent, options.installClaudeCode),
     useRunsc: options.useRunsc,
     envFile: at("agent", "agent.env"),
     forwardedEnv: forwardedEnv.sort(),
@@ -166,10 +169,17 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
   };
 }
 
-/** A bottle's own Dockerfile is built under a tag named for the bottle, shared by its instances. */
-export function runtimeImageOf(agent: ResolvedAgent): string {
+/** The built-in agent image without Claude Code: its own tag, so neither build replaces the other. */
+export const BARE_AGENT_IMAGE = `${DEFAULT_AGENT_IMAGE}-bare`;
+
+/**
+ * A bottle's own Dockerfile is built under a tag named for the bottle, shared by its
+ * instances; the built-in image comes with or without Claude Code.
+ */
+export function runtimeImageOf(agent: ResolvedAgent, installClaudeCode: boolean): string {
   const runtime = agent.bottle.runtime;
-  return runtime.kind === "image"
-    ? runtime.image
-    : `claude-bottle/agent-${agent.bottle.name}:local`;
+  if (runtime.kind === "dockerfile") return `claude-bottle/agent-${agent.bottle.name}:local`;
+  return runtime.image === DEFAULT_AGENT_IMAGE && !installClaudeCode
+    ? BARE_AGENT_IMAGE
+    : runtime.image;
 }

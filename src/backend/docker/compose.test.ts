@@ -312,7 +312,10 @@ describe("pipelock upstream CA", () => {
   it("mounts an extra upstream CA and names it in pipelock's env only when the plan has one", () => {
     const base = makePlan({ git: false, egress: false, supervise: false });
     expect(bottlePlanToCompose(base).services.pipelock?.volumes).toHaveLength(3);
-    const plan = { ...base, proxyPlan: { ...base.proxyPlan, upstreamCaPath: "/certs/company.pem" } };
+    const plan = {
+      ...base,
+      proxyPlan: { ...base.proxyPlan, upstreamCaPath: "/certs/company.pem" },
+    };
     const pipelock = bottlePlanToCompose(plan).services.pipelock;
     expect(pipelock?.volumes?.[3]).toEqual({
       type: "bind",
@@ -320,7 +323,9 @@ describe("pipelock upstream CA", () => {
       target: "/etc/pipelock/upstream-ca.pem",
       read_only: true,
     });
-    expect(pipelock?.environment).toEqual(["PIPELOCK_UPSTREAM_CA_FILE=/etc/pipelock/upstream-ca.pem"]);
+    expect(pipelock?.environment).toEqual([
+      "PIPELOCK_UPSTREAM_CA_FILE=/etc/pipelock/upstream-ca.pem",
+    ]);
   });
 });
 

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { DEFAULT_AGENT_IMAGE } from "../../manifest/bottle-schema.js";
 import type { BottleRuntime } from "../../manifest/resolved-bottle.js";
 import { VERSION } from "../../shared/version.js";
+import { BARE_AGENT_IMAGE } from "./bottle-blueprint.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
 import { bottlePlanToCompose } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
@@ -73,10 +74,10 @@ export async function imagesForPlan(
       args: {},
     });
   } else if (runtime.image === DEFAULT_AGENT_IMAGE) {
-    // CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE=0 builds without Claude Code, for offline machines.
-    const install = options.env.CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE === "0" ? "0" : "1";
+    // The bare variant has no Claude Code: it builds offline.
+    const install = plan.runtimeImage === BARE_AGENT_IMAGE ? "0" : "1";
     builds.push({
-      tag: runtime.image,
+      tag: plan.runtimeImage,
       dockerfile: join(options.buildContext, "images/agent.Dockerfile"),
       context: options.buildContext,
       args: { INSTALL_CLAUDE_CODE: install, NODE_IMAGE },

@@ -61,6 +61,8 @@ export async function planStart(
     stateRoot: stateRootOf(ctx.home),
     buildContext: ctx.buildContext,
     useRunsc: runtime.use,
+    // CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE=0: the agent image without Claude Code, for offline machines.
+    installClaudeCode: ctx.env.CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE !== "0",
     upstreamCaPath: await upstreamCaOf(ctx.env),
   });
   const missingEnv = missingHostVars(blueprint, ctx.env);
@@ -148,21 +150,34 @@ export interface RunOptions {
   tty: boolean;
   /** Aborted on SIGTERM/SIGHUP: stops the agent program, then the bottle is torn down. */
   signal?: AbortSignal;
-  /** Called once the bottle is up and provisioned. */
-  onReady?: (prepared: PreparedBottle) => void;
 }
 
-/** Runs the bottle to completion; returns the agent program's exit code. */
-export async function runBottle(
+/** A bottle that is up and provisioned; `down` removes it (and its state, unless kept). */
+export interface StartedBottle {
+  prepared: PreparedBottle;
+  slug: string;
+  project: string;
+  down(options?: { keepState?: boolean }): Promise<void>;
+}
+
+/**
+ * Stages, builds, starts and provisions a bottle. On any failure everything it started is
+ * removed, its state too, and the first error is rethrown.
+ */
+export async function upBottle(
   plan: StartPlan,
   ctx: LaunchContext,
-  options: RunOptions,
-): Promise<number> {
+  options: { signal?: AbortSignal; keepStateOnFailure?: boolean } = {},
+): Promise<StartedBottle> {
   const { blueprint } = plan;
   const slug = blueprint.plan.slug;
   const project = composeProjectName(slug);
   const prepared = await prepareBottle(blueprint, { now: ctx.now() });
   let upStarted = false;
+  const down = async (keepState = false) => {
+    if (upStarted) await teardown(ctx, project, prepared.composeFile);
+    if (!keepState) await rm(blueprint.stateDir, { recursive: true, force: true });
+  };
   try {
     await writeMetadata(blueprint.stateDir, {
       slug,
@@ -188,10 +203,7 @@ export async function runBottle(
     upStarted = true;
     await ctx.docker.run(
       ["compose", "-p", project, "-f", prepared.composeFile, "up", "-d", "--wait", "--quiet-pull"],
-      {
-        env: plan.composeEnv,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
+      { env: plan.composeEnv, ...(options.signal ? { signal: options.signal } : {}) },
     );
     ctx.progress("provisioning the agent…");
     await provisionAgent(ctx.docker, {
@@ -206,15 +218,33 @@ export async function runBottle(
         ? { supervise: { type: "http", url: `http://${SUPERVISE_HOSTNAME}:${SUPERVISE_PORT}/mcp` } }
         : null,
     });
-    options.onReady?.(prepared);
-    return await attachAgent(ctx, blueprint, options);
+  } catch (error) {
+    await down(options.keepStateOnFailure ?? false);
+    throw options.signal?.aborted
+      ? new BottleError("interrupted; the bottle was torn down", { cause: error })
+      : error;
+  }
+  return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+}
+
+/** Runs the bottle to completion; returns the agent program's exit code. */
+export async function runBottle(
+  plan: StartPlan,
+  ctx: LaunchContext,
+  options: RunOptions,
+): Promise<number> {
+  const bottle = await upBottle(plan, ctx, {
+    keepStateOnFailure: options.keepState,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  try {
+    return await attachAgent(ctx, plan.blueprint, options);
   } catch (error) {
     throw options.signal?.aborted
       ? new BottleError("interrupted; the bottle was torn down", { cause: error })
       : error;
   } finally {
-    if (upStarted) await teardown(ctx, project, prepared.composeFile);
-    if (!options.keepState) await rm(blueprint.stateDir, { recursive: true, force: true });
+    await bottle.down({ keepState: options.keepState });
   }
 }
 
