@@ -15,3 +15,5 @@ export function composeProjectName(slug: string): string {
 
 /** Set on every container and network of a bottle; its value is the slug. */
 export const BOTTLE_SLUG_LABEL = "dev.claude-bottle.slug";
+/** Set on every container and network of a bottle; its value is the owning home's path. */
+export const BOTTLE_HOME_LABEL = "dev.claude-bottle.home";

@@ -72,7 +72,7 @@ function agent(): ResolvedAgent {
 
 const options = {
   suffix: "beef",
-  stateRoot: "/h/state",
+  home: "/h",
   buildContext: "/pkg",
   useRunsc: false,
   installClaudeCode: true,

@@ -9,12 +9,13 @@ import type { PipelockConfigInput } from "../../sidecars/pipelock/config.js";
 import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
 import { agentContainerName } from "./agent-constants.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
+import { stateRootOf } from "./bottle-state.js";
 
 export interface BlueprintOptions {
   /** Random hex that makes the slug unique per instance, e.g. "7f3a". */
   suffix: string;
-  /** `<home>/state`. */
-  stateRoot: string;
+  /** The claude-bottle home; its state/ holds the bottle's state directory. */
+  home: string;
   /** Package root: the build context of the sidecar images. */
   buildContext: string;
   useRunsc: boolean;
@@ -61,7 +62,7 @@ export function makeSlug(agentName: string, suffix: string): string {
 export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): BottleBlueprint {
   const bottle = agent.bottle;
   const slug = makeSlug(agent.name, options.suffix);
-  const stateDir = join(options.stateRoot, slug);
+  const stateDir = join(stateRootOf(options.home), slug);
   const at = (...parts: string[]) => join(stateDir, ...parts);
 
   const composeEnvSources: Record<string, string> = {};
@@ -111,6 +112,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     useRunsc: options.useRunsc,
     envFile: at("agent", "agent.env"),
     forwardedEnv: forwardedEnv.sort(),
+    home: options.home,
     buildContext: options.buildContext,
     proxyPlan: {
       internalNetwork: `claude-bottle-${slug}-internal`,

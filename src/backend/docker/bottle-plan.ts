@@ -98,6 +98,8 @@ export const DockerBottlePlanSchema = z
     envFile: hostPath.nullable().default(null),
     /** Host env names passed through to the agent by name (values never in the file). */
     forwardedEnv: z.array(envName).default([]),
+    /** The claude-bottle home that owns the bottle; `list` and `cleanup` see only their own. */
+    home: hostPath,
     /** Build context of the sidecar Dockerfiles: the claude-bottle package root. */
     buildContext: hostPath,
     proxyPlan: ProxyPlanSchema,

@@ -4,7 +4,10 @@ import { aggregateExtraHosts, bottlePlanToCompose } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 
 const R = "/state/demo-7f3a";
-const SLUG_LABELS = { "dev.claude-bottle.slug": "demo-7f3a" };
+const SLUG_LABELS = {
+  "dev.claude-bottle.slug": "demo-7f3a",
+  "dev.claude-bottle.home": "/home/dev/.claude-bottle",
+};
 
 function health(url: string) {
   return {
@@ -41,11 +44,11 @@ describe.each(MATRIX)("matrix point %#", (point) => {
       internal: {
         name: "claude-bottle-demo-7f3a-internal",
         internal: true,
-        labels: { "dev.claude-bottle.slug": "demo-7f3a" },
+        labels: SLUG_LABELS,
       },
       egress: {
         name: "claude-bottle-demo-7f3a-egress",
-        labels: { "dev.claude-bottle.slug": "demo-7f3a" },
+        labels: SLUG_LABELS,
       },
     });
   });
@@ -53,7 +56,7 @@ describe.each(MATRIX)("matrix point %#", (point) => {
   it("labels every service with the slug and gives each an init", () => {
     for (const service of Object.values(spec.services)) {
       expect(service.init).toBe(true);
-      expect(service.labels).toEqual({ "dev.claude-bottle.slug": "demo-7f3a" });
+      expect(service.labels).toEqual(SLUG_LABELS);
     }
   });
 

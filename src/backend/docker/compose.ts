@@ -53,6 +53,7 @@ import {
 import {
   AGENT_CA_BUNDLE,
   AGENT_CA_PATH,
+  BOTTLE_HOME_LABEL,
   BOTTLE_SLUG_LABEL,
   composeProjectName,
 } from "./agent-constants.js";
@@ -127,7 +128,7 @@ export function bottlePlanToCompose(
   services.agent = agentService(plan, facts);
   // Our own label, besides Compose's: `list` and `cleanup` find every bottle by it, even
   // one whose state directory is gone.
-  const labels = { [BOTTLE_SLUG_LABEL]: plan.slug };
+  const labels = { [BOTTLE_SLUG_LABEL]: plan.slug, [BOTTLE_HOME_LABEL]: plan.home };
   for (const service of Object.values(services)) {
     // A real init as PID 1: `sleep infinity` and node ignore SIGTERM as PID 1, which
     // would make every `down` wait out the stop timeout.

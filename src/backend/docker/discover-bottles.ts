@@ -5,7 +5,7 @@
 import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { BOTTLE_SLUG_LABEL, composeProjectName } from "./agent-constants.js";
+import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "./agent-constants.js";
 import {
   type BottleMetadata,
   isProcessAlive,
@@ -53,23 +53,16 @@ function jsonLines<T>(text: string): T[] {
 }
 
 export async function discoverBottles(docker: DockerClient, home: string): Promise<FoundBottle[]> {
+  // Only this home's bottles: another home (another user's, a test's) is not ours to remove.
+  const mine = [
+    "--filter",
+    `label=${BOTTLE_SLUG_LABEL}`,
+    "--filter",
+    `label=${BOTTLE_HOME_LABEL}=${home}`,
+  ];
   const [ps, nets, dirs] = await Promise.all([
-    docker.run([
-      "ps",
-      "-a",
-      "--filter",
-      `label=${BOTTLE_SLUG_LABEL}`,
-      "--format",
-      CONTAINER_FORMAT,
-    ]),
-    docker.run([
-      "network",
-      "ls",
-      "--filter",
-      `label=${BOTTLE_SLUG_LABEL}`,
-      "--format",
-      NETWORK_FORMAT,
-    ]),
+    docker.run(["ps", "-a", ...mine, "--format", CONTAINER_FORMAT]),
+    docker.run(["network", "ls", ...mine, "--format", NETWORK_FORMAT]),
     listStateDirs(home),
   ]);
   const bySlug = new Map<string, FoundBottle>();
@@ -112,7 +105,10 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
   return [...bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
 }
 
-/** Removes everything of one bottle: the Compose project, any stray container or network, its state. */
+/**
+ * Removes everything of one bottle: the Compose project, any stray container or network,
+ * its state. Found by slug: slugs carry random suffixes, so they do not collide across homes.
+ */
 export async function removeBottle(docker: DockerClient, bottle: FoundBottle): Promise<void> {
   await docker.run(
     ["compose", "-p", bottle.project, "down", "--volumes", "--remove-orphans", "--timeout", "3"],

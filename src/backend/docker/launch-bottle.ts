@@ -11,7 +11,7 @@ import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js
 import { SUPERVISE_HOSTNAME, SUPERVISE_PORT } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
-import { stateRootOf, writeMetadata } from "./bottle-state.js";
+import { writeMetadata } from "./bottle-state.js";
 import { bottlePlanToCompose, hasGitGate } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 import type { DockerClient } from "./docker-client.js";
@@ -58,7 +58,7 @@ export async function planStart(
   const runtime = await probeRunsc(ctx.docker, base);
   const blueprint = planBottle(agent, {
     suffix: ctx.suffix(),
-    stateRoot: stateRootOf(ctx.home),
+    home: ctx.home,
     buildContext: ctx.buildContext,
     useRunsc: runtime.use,
     // CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE=0: the agent image without Claude Code, for offline machines.

@@ -44,7 +44,7 @@ describe("parsePlanText", () => {
     (plan.proxyPlan as Record<string, unknown>).internalNetwrk = "x";
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message).toBe(
-      'plan.json:18:5: proxyPlan.internalNetwrk: unknown key "internalNetwrk"',
+      'plan.json:19:5: proxyPlan.internalNetwrk: unknown key "internalNetwrk"',
     );
   });
 
@@ -53,7 +53,7 @@ describe("parsePlanText", () => {
     delete (plan.proxyPlan as Record<string, unknown>).caKeyHostPath;
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message).toBe(
-      "plan.json:12:16: proxyPlan.caKeyHostPath: missing required key (expected string)",
+      "plan.json:13:16: proxyPlan.caKeyHostPath: missing required key (expected string)",
     );
   });
 
@@ -65,7 +65,7 @@ describe("parsePlanText", () => {
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message.split("\n")).toEqual([
       "plan.json:2:3: slug: must be lowercase letters, digits and dashes (at most 48), starting with a letter or digit",
-      "plan.json:64:9: egressPlan.routes[1].host: must be a hostname like github.com",
+      "plan.json:65:9: egressPlan.routes[1].host: must be a hostname like github.com",
     ]);
   });
 
@@ -89,8 +89,8 @@ describe("parsePlanText", () => {
     };
     const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
     expect(error.message.split("\n")).toEqual([
-      "plan.json:36:11: gitGatePlan.upstreams[1].extraHosts.git.example.test: pins git.example.test to 10.99.0.9, but another upstream pins it to 10.99.0.5",
-      'plan.json:70:11: egressPlan.routes[1].auth.tokenEnv: "EGRESS_TOKEN_UPLOADS" is not a key of egressPlan.tokenEnvMap',
+      "plan.json:37:11: gitGatePlan.upstreams[1].extraHosts.git.example.test: pins git.example.test to 10.99.0.9, but another upstream pins it to 10.99.0.5",
+      'plan.json:71:11: egressPlan.routes[1].auth.tokenEnv: "EGRESS_TOKEN_UPLOADS" is not a key of egressPlan.tokenEnvMap',
     ]);
   });
 
