@@ -31,6 +31,16 @@ describe("credential rules", () => {
     expect(verdict).toMatchObject({ status: "findings", findings: [{ ruleId: "openai-api-key" }] });
   });
 
+  it("catches AWS key ids as broadly as gitleaks: its prefixes, digits 0-9 included", () => {
+    for (const prefix of ["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3TX"]) {
+      const verdict = scanner.scan(bodyOf(`aws_access_key_id=${prefix}Q3ZT5Y7U2W4P6N8R`));
+      expect(verdict, prefix).toMatchObject({
+        status: "findings",
+        findings: [{ ruleId: "aws-access-token" }],
+      });
+    }
+  });
+
   it("ignores the AWS documentation example key", () => {
     expect(scanner.scan(bodyOf(`id ${"AKIA"}IOSFODNN7EXAMPLE`))).toEqual({ status: "clean" });
   });

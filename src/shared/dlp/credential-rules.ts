@@ -31,8 +31,21 @@ export const CREDENTIAL_RULES: readonly CredentialRule[] = [
   {
     id: "aws-access-token",
     description: "an AWS access key id",
-    anchors: ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
-    pattern: /\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b/g,
+    // As broad as gitleaks' rule: its prefixes and [A-Z0-9], not only base32's [A-Z2-7].
+    anchors: [
+      "AKIA",
+      "ASIA",
+      "ABIA",
+      "ACCA",
+      "AGPA",
+      "AIDA",
+      "AROA",
+      "AIPA",
+      "ANPA",
+      "ANVA",
+      "A3T",
+    ],
+    pattern: /\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b/g,
     previewChars: 4,
     ignore: (m) => m.endsWith("EXAMPLE"),
   },
