@@ -53,7 +53,7 @@ supervise: false
   afterAll(async () => {
     await bottle?.stop();
     await upstream?.remove();
-    removeTestContainers();
+    if (bottle !== undefined) removeTestContainers(bottle);
     await ca?.dispose();
     await t?.dispose();
   });

@@ -11,6 +11,8 @@ import { PACKAGE_ROOT, type TestHome } from "./cli-process.js";
 
 const run = promisify(execFile);
 const TEST_LABEL = "dev.claude-bottle.test";
+/** Which bottle a stand-in serves, so one test file can clean up without touching another's. */
+const TEST_BOTTLE_LABEL = "dev.claude-bottle.test.bottle";
 
 export interface ExecResult {
   code: number;
@@ -157,6 +159,8 @@ export async function startFakeUpstream(
     container,
     "--label",
     `${TEST_LABEL}=1`,
+    "--label",
+    `${TEST_BOTTLE_LABEL}=${bottle.slug}`,
     "--network",
     bottle.egressNetwork,
     ...hostnames.flatMap((h) => ["--network-alias", h]),
@@ -209,12 +213,26 @@ export async function startFakeUpstream(
   };
 }
 
-/** Removes every stand-in container a test run left, whatever happened. */
-export function removeTestContainers(): void {
-  const ids = execFileSync("docker", ["ps", "-aq", "--filter", `label=${TEST_LABEL}`], {
+/**
+ * Removes every stand-in container a test run left, whatever happened; with `bottle`, only the
+ * stand-ins of that bottle (engine tests of other files may be running on the same engine).
+ */
+export function removeTestContainers(bottle?: Pick<RunningBottle, "slug">): void {
+  const label = bottle === undefined ? TEST_LABEL : `${TEST_BOTTLE_LABEL}=${bottle.slug}`;
+  const ids = execFileSync("docker", ["ps", "-aq", "--filter", `label=${label}`], {
     encoding: "utf8",
   })
     .split("\n")
     .filter(Boolean);
   if (ids.length > 0) execFileSync("docker", ["rm", "-f", ...ids], { stdio: "ignore" });
+}
+
+/** Copies a host file into the agent container, readable by the agent user. */
+export function copyIntoAgent(
+  bottle: RunningBottle,
+  hostPath: string,
+  containerPath: string,
+): void {
+  execFileSync("docker", ["cp", hostPath, `${bottle.agentContainer}:${containerPath}`]);
+  execFileSync("docker", ["exec", "-u", "0", bottle.agentContainer, "chmod", "a+r", containerPath]);
 }

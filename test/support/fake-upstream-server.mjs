@@ -1,8 +1,9 @@
 // A stand-in for an outside service, run inside a container on a bottle's egress network
-// under the hostnames the test gives it. HTTPS on 443 (a certificate per hostname, by SNI)
-// and HTTP on 80. It answers every request with a small JSON receipt and records the
+// under the hostnames the test gives it. HTTPS on 443 and 8443 (a certificate per hostname,
+// by SNI) and HTTP on 80. It answers every request with a small JSON receipt and records the
 // request, headers included, in /tmp/requests.jsonl for the test to read: it never echoes
-// headers back, so a test can tell what the upstream saw from what the agent saw.
+// headers back, so a test can tell what the upstream saw from what the agent saw. /sse and
+// /slow?ms=N answer slowly, for tests that need a request still open.
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
@@ -45,6 +46,14 @@ function handle(req, res) {
       }, 200);
       return;
     }
+    if (req.url.startsWith("/slow")) {
+      // A long answer: the head and a first line now, the rest after ?ms= milliseconds.
+      const ms = Number(new URL(req.url, "http://x").searchParams.get("ms") ?? 2000);
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("slow: started\n");
+      setTimeout(() => res.end("slow: finished\n"), ms);
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" });
     res.end(
       JSON.stringify({ ok: true, method: req.method, url: req.url, bodyLength: body.length }),
@@ -52,13 +61,13 @@ function handle(req, res) {
   });
 }
 
-createHttpsServer(
-  {
-    cert: first.cert,
-    key: first.key,
-    SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts[Object.keys(contexts)[0]]),
-  },
-  handle,
-).listen(443);
+const tlsOptions = {
+  cert: first.cert,
+  key: first.key,
+  SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts[Object.keys(contexts)[0]]),
+};
+createHttpsServer(tlsOptions, handle).listen(443);
+// A port that is open but not a web port: what a bottle may not reach is really there.
+createHttpsServer(tlsOptions, handle).listen(8443);
 createHttpServer(handle).listen(80);
 process.on("SIGTERM", () => process.exit(0));
