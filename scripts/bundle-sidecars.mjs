@@ -30,4 +30,7 @@ mkdirSync("dist/sidecars/git-gate", { recursive: true });
 for (const script of ["entrypoint.sh", "pre-receive", "access-hook"]) {
   copyFileSync(`src/sidecars/git-gate/${script}`, `dist/sidecars/git-gate/${script}`);
 }
+// The demo's stand-in server runs in a container from beside the compiled demo module.
+mkdirSync("dist/demo", { recursive: true });
+copyFileSync("src/demo/stub-upstream-server.mjs", "dist/demo/stub-upstream-server.mjs");
 process.stderr.write(`bundled sidecars: ${built.join(", ") || "(none)"}\n`);

@@ -16,7 +16,8 @@ command -v apt-get >/dev/null || die "needs a Debian-based host with apt-get"
 
 have_packages() {
   command -v dockerd >/dev/null && command -v gitleaks >/dev/null &&
-    command -v debootstrap >/dev/null && docker compose version >/dev/null 2>&1
+    command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null &&
+    docker compose version >/dev/null 2>&1
 }
 
 install_packages() {
@@ -42,7 +43,7 @@ PIN
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
     -t trixie docker.io docker-compose gitleaks >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-    debootstrap iptables >/dev/null
+    debootstrap iptables openssh-client >/dev/null
 }
 
 start_engine() {

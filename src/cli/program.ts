@@ -3,15 +3,18 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { BottleError } from "../shared/errors.js";
 import { VERSION } from "../shared/version.js";
+import { auditCommand } from "./audit-command.js";
 import { cleanupCommand } from "./cleanup-command.js";
 import { type CliContext, defaultContext } from "./cli-context.js";
 import { composeCommand } from "./compose-command.js";
+import { demoCommand } from "./demo-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { initCommand } from "./init-command.js";
 import type { CliIo } from "./io.js";
 import { listCommand } from "./list-command.js";
 import { startCommand } from "./start-command.js";
 import { stopCommand } from "./stop-command.js";
+import { superviseCommand } from "./supervise-command.js";
 
 export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
@@ -32,7 +35,10 @@ export function buildProgram(ctx: CliContext): Command {
     cleanupCommand(ctx),
     doctorCommand(ctx),
     initCommand(ctx),
+    demoCommand(ctx),
     composeCommand(ctx),
+    superviseCommand(ctx),
+    auditCommand(ctx),
   ];
   for (const command of commands) {
     program.addCommand(command.copyInheritedSettings(program));

@@ -1,0 +1,49 @@
+// `claude-bottle demo`: the whole product in one command, offline.
+import { fileURLToPath } from "node:url";
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { DemoStepResult } from "../demo/demo-steps.js";
+import { runDemo } from "../demo/run-demo.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+import { formatTable } from "./format-table.js";
+
+export function demoCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("demo")
+    .description(
+      "run a real bottle against local stand-ins and show what it allows, refuses and hides",
+    )
+    .option("--json", "print the step results as JSON")
+    .addHelpText(
+      "after",
+      `
+Builds what it needs, starts a bottle from built-in manifests with a stand-in model API
+(HTTPS) and an sshd git host as local containers, and runs each step inside the agent:
+intercepted TLS to an allowed host, an unlisted host refused, a credential blocked by
+DLP, a route token injected that the agent never sees, a secret push rejected by gitleaks
+and a clean one landing, and a supervise approval opening a host live. Needs no internet.
+Everything it creates is removed at the end; your ~/.claude-bottle is not touched.
+Exits non-zero if any step does not behave.`,
+    )
+    .action(async (options) => {
+      const launch = launchContextOf(ctx);
+      const results = await runDemo({
+        launch,
+        stubServerScript: fileURLToPath(
+          new URL("../demo/stub-upstream-server.mjs", import.meta.url),
+        ),
+        onStep: (step) =>
+          ctx.io.stderr(`${step.ok ? "✔" : "✘"} ${step.title}\n    ${step.detail}\n`),
+      });
+      if (options.json) ctx.io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+      else ctx.io.stdout(`\n${summary(results)}`);
+      if (results.some((r) => !r.ok)) ctx.exitCode = 1;
+    });
+}
+
+function summary(results: DemoStepResult[]): string {
+  const passed = results.filter((r) => r.ok).length;
+  const table = formatTable(
+    ["", "STEP", "OBSERVED"],
+    results.map((r) => [r.ok ? "ok" : "FAIL", r.title, r.detail]),
+  );
+  return `${table}\n${passed} of ${results.length} steps behaved${passed === results.length ? "" : ": see FAIL above"}\n`;
+}

@@ -1,0 +1,168 @@
+// `claude-bottle demo`: a real bottle from built-in manifests against local stand-ins for
+// the outside world, put through its paces step by step. Everything it creates lives in a
+// temporary home and in containers it removes at the end, whatever happens; nothing
+// touches the user's ~/.claude-bottle or a real host.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { checkEngine } from "../backend/docker/docker-client.js";
+import { chooseBaseImage, ensureImages, NODE_IMAGE } from "../backend/docker/images.js";
+import {
+  type LaunchContext,
+  planStart,
+  type StartedBottle,
+  upBottle,
+} from "../backend/docker/launch-bottle.js";
+import { loadAgent } from "../manifest/index.js";
+import { BottleError } from "../shared/errors.js";
+import { DEMO_AGENT, DEMO_HOSTS, DEMO_TOKEN_ENV, demoBottle } from "./demo-manifests.js";
+import {
+  allowlistedCall,
+  type DemoRig,
+  type DemoStepResult,
+  dlpBlocksCredential,
+  gitPushes,
+  routeInjectsToken,
+  unlistedHost,
+} from "./demo-steps.js";
+import {
+  DEMO_GIT_IMAGE,
+  makeDemoCa,
+  removeDemoStubs,
+  startGitStub,
+  startHttpsStub,
+} from "./demo-stubs.js";
+import { superviseApproval } from "./demo-supervise.js";
+
+const run = promisify(execFile);
+
+export interface DemoOptions {
+  launch: LaunchContext;
+  /** Where the demo's stand-in server script is (shipped beside this module once built). */
+  stubServerScript: string;
+  /** Prints a step as it completes. */
+  onStep: (step: DemoStepResult) => void;
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
+  const { launch } = options;
+  const docker = launch.docker;
+  await checkEngine(docker);
+  const work = await mkdtemp(join(tmpdir(), "claude-bottle-demo-"));
+  const home = join(work, "home");
+  const token = `demo-${randomBytes(12).toString("hex")}`;
+  const results: DemoStepResult[] = [];
+  const record = (step: DemoStepResult) => {
+    results.push(step);
+    options.onStep(step);
+  };
+  let bottle: StartedBottle | undefined;
+  try {
+    launch.progress("building the stand-in images (cached after the first run)…");
+    const base = await chooseBaseImage(docker, launch.env);
+    const node = {
+      tag: NODE_IMAGE,
+      dockerfile: join(launch.buildContext, "images/node.Dockerfile"),
+      context: launch.buildContext,
+      args: { BASE: base },
+    };
+    await ensureImages({ ...launch }, [
+      node,
+      {
+        tag: DEMO_GIT_IMAGE,
+        dockerfile: join(launch.buildContext, "images/sshd-upstream.Dockerfile"),
+        context: launch.buildContext,
+        args: { BASE: base },
+      },
+    ]);
+
+    launch.progress("starting the stand-in git host and minting the demo's keys…");
+    const keys = join(work, "keys");
+    await mkdir(keys, { recursive: true, mode: 0o700 });
+    const identityFile = join(keys, "gate_ed25519");
+    await run("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      "claude-bottle-demo",
+      "-f",
+      identityFile,
+    ]);
+    const suffix = randomBytes(3).toString("hex");
+    const gitStub = `claude-bottle-demo-git-${suffix}`;
+    const gitHostKey = await startGitStub(docker, {
+      name: gitStub,
+      authorizedKey: (await readFile(`${identityFile}.pub`, "utf8")).trim(),
+    });
+    const ca = await makeDemoCa(
+      join(work, "upstream"),
+      [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
+      launch.now(),
+    );
+
+    await mkdir(join(home, "bottles"), { recursive: true, mode: 0o700 });
+    await mkdir(join(home, "agents"), { recursive: true, mode: 0o700 });
+    await writeFile(join(home, "bottles", "demo.md"), demoBottle({ identityFile, gitHostKey }));
+    await writeFile(join(home, "agents", "demo.md"), DEMO_AGENT);
+
+    const env = {
+      ...launch.env,
+      HOME: work,
+      CLAUDE_BOTTLE_HOME: home,
+      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      // The demo never runs Claude Code: the image without it builds offline.
+      CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE: "0",
+      [DEMO_TOKEN_ENV]: token,
+    };
+    const demoLaunch: LaunchContext = { ...launch, env, home, userHome: work };
+    const agent = await loadAgent("demo", { home, env });
+    const plan = await planStart(agent, demoLaunch);
+    bottle = await upBottle(plan, demoLaunch);
+
+    // The stand-ins join the bottle's egress network: the only side its sidecars reach out on.
+    const egressNetwork = plan.blueprint.plan.proxyPlan.egressNetwork;
+    await docker.run(["network", "connect", "--alias", DEMO_HOSTS.git, egressNetwork, gitStub]);
+    const httpsStub = await startHttpsStub(docker, {
+      name: `claude-bottle-demo-https-${suffix}`,
+      network: egressNetwork,
+      hostnames: [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
+      serverScript: options.stubServerScript,
+      certsFile: ca.certsFile,
+    });
+
+    const rig: DemoRig = {
+      docker,
+      agentContainer: plan.blueprint.plan.containerName,
+      httpsStub,
+      gitStub,
+      token,
+    };
+    launch.progress("running the steps inside the agent…");
+    record(await allowlistedCall(rig));
+    record(await unlistedHost(rig));
+    record(await dlpBlocksCredential(rig));
+    record(await routeInjectsToken(rig));
+    for (const step of await gitPushes(rig)) record(step);
+    record(await superviseApproval(rig, { home, slug: bottle.slug, launch: demoLaunch }));
+    return results;
+  } catch (error) {
+    if (error instanceof BottleError) throw error;
+    throw new BottleError(
+      `the demo could not run: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    launch.progress("removing the demo bottle and its stand-ins…");
+    await bottle?.down();
+    await removeDemoStubs(docker);
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,45 @@
+// `claude-bottle demo`, the README's main command, run as a user runs it: every step must
+// behave, and nothing of it may be left behind.
+import { execFileSync } from "node:child_process";
+import { expect, it } from "vitest";
+import { makeTestHome } from "./support/cli-process.js";
+import { describeWithEngine } from "./support/engine.js";
+
+describeWithEngine("claude-bottle demo", () => {
+  it("passes every step offline and removes everything it started", async () => {
+    const t = await makeTestHome();
+    try {
+      const result = await t.run(["demo", "--json"]);
+      const steps = JSON.parse(result.stdout) as Array<{
+        title: string;
+        ok: boolean;
+        detail: string;
+      }>;
+      expect(steps.filter((s) => !s.ok)).toEqual([]);
+      expect(steps.map((s) => s.title)).toEqual([
+        "allowlisted docs.demo.test answers through intercepted TLS",
+        "unlisted unlisted.demo.test is refused",
+        "a credential-shaped POST to an allowed host is blocked by DLP",
+        "a routed call to models.demo.test carries the real token the agent never saw",
+        "a push of an AWS-shaped key is rejected by gitleaks",
+        "a clean push lands upstream",
+        "the agent asks for later.demo.test; an approval opens it live",
+      ]);
+      expect(result.code).toBe(0);
+      const left = execFileSync(
+        "docker",
+        ["ps", "-a", "--filter", "label=dev.claude-bottle.demo", "--format", "{{.Names}}"],
+        { encoding: "utf8" },
+      ).trim();
+      expect(left).toBe("");
+      const bottles = execFileSync("docker", ["ps", "-a", "--format", "{{.Names}}"], {
+        encoding: "utf8",
+      })
+        .split("\n")
+        .filter((n) => n.startsWith("claude-bottle-") && n.includes("-demo-"));
+      expect(bottles).toEqual([]);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
