@@ -1,0 +1,359 @@
+// The egress plane of a real bottle with routes, supervision and `dlp: block`: the agent's
+// proxy is egress, which relays to pipelock. Every request is sent from inside the agent to a
+// stand-in upstream that exists only on the bottle's egress network.
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWithEngine } from "../support/engine.js";
+import {
+  ALLOWED,
+  AWS_KEY,
+  GITHUB_TOKEN,
+  httpRequest,
+  KNOWN_SECRET,
+  type Plane,
+  ROUTE_HOST,
+  ROUTE_TOKEN,
+  secretForms,
+  startPlane,
+  UNLISTED,
+} from "./plane-fixture.js";
+
+const BOTTLE = `env:
+  CB_KNOWN_SECRET: {from_env: CB_PLANE_KNOWN}
+egress:
+  allow: [${ALLOWED}]
+  routes:
+    - host: ${ROUTE_HOST}
+      paths: ["/v1/"]
+      auth: { scheme: Bearer, token_env: CB_PLANE_TOKEN }
+  dlp: block
+supervise: true
+`;
+
+/** Where a request can carry a secret, and the curl arguments that put `secret` there. */
+const PLACES: Array<{ where: string; location: string; args: (secret: string) => string[] }> = [
+  {
+    where: "body",
+    location: "body.json:$.note",
+    args: (s) => [
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      JSON.stringify({ note: s }),
+      `https://${ALLOWED}/dlp/body`,
+    ],
+  },
+  {
+    where: "header",
+    location: "header:x-note",
+    args: (s) => ["-H", `X-Note: ${s}`, `https://${ALLOWED}/dlp/header`],
+  },
+  { where: "query", location: "query", args: (s) => [`https://${ALLOWED}/dlp/query?note=${s}`] },
+  { where: "path", location: "path", args: (s) => [`https://${ALLOWED}/dlp/path/${s}`] },
+];
+
+const SECRETS = [
+  { name: "an AWS key", value: AWS_KEY, rule: "aws-access-token" },
+  { name: "a GitHub token", value: GITHUB_TOKEN, rule: "github-pat" },
+  { name: "the bottle's known secret", value: KNOWN_SECRET, rule: "known-secret" },
+];
+
+describeWithEngine("egress plane: dlp block, routes, supervision", () => {
+  let plane: Plane;
+
+  beforeAll(async () => {
+    plane = await startPlane({
+      name: "plane-block",
+      bottleYaml: BOTTLE,
+      upstreamHosts: [ALLOWED, ROUTE_HOST, UNLISTED],
+    });
+  });
+
+  afterAll(async () => {
+    await plane?.dispose();
+  });
+
+  // Interception must be pipelock's own: a leaf from the bottle CA, trusted by the agent only.
+  it("reaches an allowlisted host with a leaf pipelock minted from the bottle CA", async () => {
+    const r = await plane.curl(["-v", `https://${ALLOWED}/hello`]);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ ok: true, url: "/hello" });
+    expect(r.stderr).toContain(`issuer: CN=claude-bottle pipelock ${plane.bottle.slug}`);
+    expect(r.stderr).toContain("SSL certificate verify ok");
+
+    const raw = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/raw", { Host: ALLOWED }) }] }],
+    });
+    expect(raw.peer).toEqual({
+      subject: ALLOWED,
+      issuer: `claude-bottle pipelock ${plane.bottle.slug}`,
+      authorized: true,
+      error: null,
+    });
+    expect(raw.responses[0]?.status).toBe(200);
+  });
+
+  // An agent that hits a wall must learn which host and how to ask for it, at CONNECT and for http.
+  it("refuses an unlisted host with a 403 naming it and the supervise tool", async () => {
+    const since = new Date();
+    const tunnel = await plane.exchange({ connect: `${UNLISTED}:443`, tls: {}, steps: [] });
+    expect(tunnel.connect?.status).toBe(403);
+    expect(tunnel.connect?.body).toContain(
+      `"${UNLISTED}:443" is not on this bottle's egress allowlist`,
+    );
+    expect(tunnel.connect?.body).toContain("`request_egress_host`");
+    expect(tunnel.connect?.body).toContain(`host "${UNLISTED}"`);
+
+    const forward = await plane.curl([`http://${UNLISTED}/unlisted-forward`]);
+    expect(forward.status).toBe(403);
+    expect(forward.body).toContain(`"${UNLISTED}:80" is not on this bottle's egress allowlist`);
+    expect(forward.body).toContain("`request_egress_host`");
+
+    expect(await plane.seen("/unlisted")).toEqual([]);
+    const audit = await plane.auditSince(since);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          method: "CONNECT",
+          host: UNLISTED,
+          port: 443,
+          decision: "denied",
+          rule: "not-allowlisted",
+        }),
+        expect.objectContaining({
+          method: "GET",
+          host: UNLISTED,
+          port: 80,
+          decision: "denied",
+          rule: "not-allowlisted",
+        }),
+      ]),
+    );
+  });
+
+  // A raw address bypasses every name-based rule, so it is refused unless listed as an address.
+  it("refuses the upstream's own IP address, by CONNECT and by http", async () => {
+    const ip = plane.upstreamIp;
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const tunnel = await plane.exchange({ connect: `${ip}:443`, tls: {}, steps: [] });
+    expect(tunnel.connect?.status).toBe(403);
+    expect(tunnel.connect?.body).toContain(`"${ip}:443" is an IP address`);
+    const forward = await plane.curl([`http://${ip}/ip-literal`]);
+    expect(forward.status).toBe(403);
+    expect(forward.body).toContain(`"${ip}:80" is an IP address`);
+    expect(await plane.seen("/ip-literal")).toEqual([]);
+  });
+
+  // Domain fronting: a tunnel to an allowed host must not carry a request for another one.
+  it("refuses a TLS server name or Host header that disagrees with the CONNECT host", async () => {
+    const since = new Date();
+    const sni = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: { servername: UNLISTED, verifyHost: false },
+      steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
+    });
+    expect(sni.responses[0]?.status).toBe(403);
+    expect(sni.responses[0]?.body).toContain(`TLS server name (SNI) names "${UNLISTED}"`);
+
+    const host = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
+    });
+    expect(host.responses[0]?.status).toBe(403);
+    expect(host.responses[0]?.body).toContain(`the Host header names "${UNLISTED}"`);
+
+    const forward = await plane.exchange({
+      steps: [
+        {
+          send: [
+            {
+              text: httpRequest("GET", `http://${ALLOWED}/fronting-forward`, {
+                Host: UNLISTED,
+                Connection: "close",
+              }),
+            },
+          ],
+        },
+      ],
+    });
+    expect(forward.responses[0]?.status).toBe(403);
+    expect(forward.responses[0]?.body).toContain(`Host header names "${UNLISTED}"`);
+
+    expect(await plane.seen("/fronting")).toEqual([]);
+    const rules = (await plane.auditSince(since)).map((l) => l.rule);
+    expect(rules).toEqual(expect.arrayContaining(["sni-mismatch", "host-mismatch"]));
+  });
+
+  // A route host's tunnel is egress's: a Host naming another site must not be given the token.
+  it("refuses a route-host tunnel whose Host header names another site", async () => {
+    const r = await plane.exchange({
+      connect: `${ROUTE_HOST}:443`,
+      tls: {},
+      steps: [
+        {
+          send: [
+            { text: httpRequest("GET", "/v1/fronted", { Host: ALLOWED, Connection: "close" }) },
+          ],
+        },
+      ],
+    });
+    expect(r.peer?.issuer).toBe(`claude-bottle egress ${plane.bottle.slug}`);
+    expect(r.responses[0]?.status).toBe(421);
+    expect(await plane.seen("/v1/fronted")).toEqual([]);
+  });
+
+  // An allowed name is not an open door: other ports of the same host stay closed.
+  it("refuses a CONNECT to another port of an allowed host", async () => {
+    for (const port of [8443, 22]) {
+      const r = await plane.exchange({ connect: `${ALLOWED}:${port}`, tls: {}, steps: [] });
+      expect(r.connect?.status).toBe(403);
+      expect(r.connect?.body).toContain(
+        `"${ALLOWED}:${port}" is not on this bottle's egress allowlist`,
+      );
+    }
+    const viaUrl = await plane.curl([`https://${ALLOWED}:8443/other-port`]);
+    expect(viaUrl.status).toBe(0);
+    expect(viaUrl.stderr).toContain("CONNECT tunnel failed, response 403");
+    expect(await plane.seen("/other-port")).toEqual([]);
+  });
+
+  // Exfiltration: no part of a request may carry a credential or the bottle's own secret out.
+  for (const place of PLACES) {
+    it(`blocks a secret in the ${place.where} with a 403 naming rule and place, never the value`, async () => {
+      for (const secret of SECRETS) {
+        const since = new Date();
+        const r = await plane.curl(place.args(secret.value));
+        expect(r.status, `${secret.name} in the ${place.where}`).toBe(403);
+        expect(r.body).toContain(`(rule ${secret.rule}) in ${place.location}`);
+        expect(r.body).not.toContain(secret.value);
+        const audit = await plane.auditSince(since);
+        expect(audit).toContainEqual(
+          expect.objectContaining({
+            host: ALLOWED,
+            decision: "dlp_block",
+            rule: secret.rule,
+            location: place.location,
+            status: 403,
+          }),
+        );
+      }
+      expect(await plane.seen(`/dlp/${place.where}`)).toEqual([]);
+      const logs = await plane.pipelockLogs();
+      for (const form of secretForms()) expect(logs).not.toContain(form);
+    });
+  }
+
+  // Encoding a secret must not be a way around the scanner.
+  it("blocks the known secret base64- and hex-encoded, gzip'd, and split across chunks", async () => {
+    // The value the agent holds is the one DLP looks for.
+    expect((await plane.bottle.exec("printenv CB_KNOWN_SECRET")).stdout.trim()).toBe(KNOWN_SECRET);
+    const since = new Date();
+    const base64 = await plane.curl([
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      JSON.stringify({ data: Buffer.from(`user:${KNOWN_SECRET}`).toString("base64") }),
+      `https://${ALLOWED}/enc/base64`,
+    ]);
+    expect(base64.status).toBe(403);
+    const hex = await plane.curl([
+      `https://${ALLOWED}/enc/hex?d=${Buffer.from(KNOWN_SECRET).toString("hex")}`,
+    ]);
+    expect(hex.status).toBe(403);
+
+    const gz = gzipSync(JSON.stringify({ k: KNOWN_SECRET })).toString("latin1");
+    const [first, second] = [KNOWN_SECRET.slice(0, 13), KNOWN_SECRET.slice(13)];
+    const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
+    const r = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [
+        {
+          send: [
+            {
+              text: httpRequest(
+                "POST",
+                "/enc/gzip",
+                {
+                  Host: ALLOWED,
+                  "Content-Type": "application/json",
+                  "Content-Encoding": "gzip",
+                  "Content-Length": String(gz.length),
+                },
+                gz,
+              ),
+            },
+          ],
+        },
+        {
+          send: [
+            {
+              text: `${httpRequest("POST", "/enc/chunked", {
+                Host: ALLOWED,
+                "Content-Type": "text/plain",
+                "Transfer-Encoding": "chunked",
+              })}${chunk(`token=${first}`)}`,
+            },
+            { text: `${chunk(second)}0\r\n\r\n`, delayMs: 300 },
+          ],
+        },
+      ],
+    });
+    expect(r.responses.map((x) => x.status)).toEqual([403, 403]);
+
+    expect(await plane.seen("/enc/")).toEqual([]);
+    const blocked = (await plane.auditSince(since)).filter((l) => l.decision === "dlp_block");
+    expect(blocked.map((l) => [l.path, l.rule, l.location])).toEqual([
+      ["/enc/base64", "known-secret", "body.json:$.data"],
+      ["/enc/hex", "known-secret", "query"],
+      ["/enc/gzip", "known-secret", "body.json:$.k"],
+      ["/enc/chunked", "known-secret", "body"],
+    ]);
+  });
+
+  // The credential is added outside the agent: the agent's own never reaches the API with it.
+  it("injects the route token upstream, strips the agent's credentials, and never shows the token", async () => {
+    const r = await plane.curl([
+      "-v",
+      "-H",
+      "Authorization: Bearer agent-own-credential",
+      "-H",
+      "X-Api-Key: agent-own-key",
+      `https://${ROUTE_HOST}/v1/models`,
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.stderr).toContain(`issuer: CN=claude-bottle egress ${plane.bottle.slug}`);
+    const [seen, ...more] = await plane.seen("/v1/models");
+    expect(more).toEqual([]);
+    expect(seen?.headers.authorization).toBe(`Bearer ${ROUTE_TOKEN}`);
+    expect(seen?.headers["x-api-key"]).toBeUndefined();
+
+    const routes = await plane.curl(["--noproxy", "*", "http://egress:8080/__egress/routes"]);
+    expect(routes.status).toBe(200);
+    expect(JSON.parse(routes.body)).toEqual({
+      routes: [expect.objectContaining({ host: ROUTE_HOST, paths: ["/v1/"], scheme: "Bearer" })],
+    });
+    expect(routes.body).not.toContain(ROUTE_TOKEN);
+    const env = await plane.bottle.exec("env; cat /proc/1/environ");
+    expect(env.stdout).not.toContain(ROUTE_TOKEN);
+    expect(await plane.pipelockLogs()).not.toContain(ROUTE_TOKEN);
+    expect(await plane.egressLogs()).not.toContain(ROUTE_TOKEN);
+  });
+
+  // egress logs every path it relays: a secret in a URL must not land in that log either.
+  it("keeps secrets in a URL path out of egress's request log", async () => {
+    const routed = await plane.curl([`https://${ROUTE_HOST}/v1/leak/${KNOWN_SECRET}`]);
+    expect(routed.status).toBe(403);
+    const forwarded = await plane.curl([`http://${ALLOWED}/leak/${AWS_KEY}`]);
+    expect(forwarded.status).toBe(403);
+    const lines = (await plane.egressLogs()).split("\n").filter((l) => l.includes("/leak/"));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).not.toContain(KNOWN_SECRET);
+      expect(line).not.toContain(AWS_KEY);
+    }
+  });
+});

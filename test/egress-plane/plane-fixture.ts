@@ -1,0 +1,271 @@
+// What the egress-plane tests share: a bottle with a stand-in upstream on its egress network,
+// requests sent from inside the agent (curl, or the raw client when curl cannot say it),
+// pipelock's logs read back, and its policy file rewritten in place as the CLI does.
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { parse, stringify } from "yaml";
+import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
+import {
+  copyIntoAgent,
+  type FakeUpstream,
+  makeUpstreamCa,
+  type RunningBottle,
+  removeTestContainers,
+  startBottle,
+  startFakeUpstream,
+  type UpstreamCa,
+} from "../support/bottle-harness.js";
+import { makeTestHome, type TestHome } from "../support/cli-process.js";
+
+const run = promisify(execFile);
+
+/** The bottle's own secret: a host value forwarded to the agent with `from_env`. */
+export const KNOWN_SECRET = "cbtest-known-7f3a9c2e5b1d4086";
+/** A route's token: only egress holds it. */
+export const ROUTE_TOKEN = "cbtest-route-token-91d0c4e7aa52";
+/** Provider-shaped credentials, assembled at run time (see fake-credentials.ts). */
+export const AWS_KEY = FAKE_CREDENTIALS["aws-access-token"]?.hit ?? "";
+export const GITHUB_TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";
+
+export const ALLOWED = "allowed.example.test";
+export const ROUTE_HOST = "api.example.test";
+export const UNLISTED = "unlisted.example.test";
+export const ADDED = "added.example.test";
+
+/** Every form of every secret above that must never appear in a log. */
+export function secretForms(): string[] {
+  return [KNOWN_SECRET, ROUTE_TOKEN, AWS_KEY, GITHUB_TOKEN].flatMap((s) => [
+    s,
+    Buffer.from(s).toString("base64"),
+    Buffer.from(s).toString("hex"),
+  ]);
+}
+
+export interface Plane {
+  t: TestHome;
+  bottle: RunningBottle;
+  upstream: FakeUpstream;
+  /** The upstream's address on the bottle's egress network. */
+  upstreamIp: string;
+  /** Requests the upstream received whose URL contains `marker`. */
+  seen(marker: string): ReturnType<FakeUpstream["requests"]>;
+  /** Runs curl in the agent; the status is 0 when no HTTP answer came. */
+  curl(args: string[]): Promise<{ status: number; body: string; stderr: string }>;
+  /** A raw exchange through the agent's proxy (or `spec.proxy`), see agent-net-client.mjs. */
+  exchange(spec: ExchangeSpec): Promise<ExchangeResult>;
+  flood(spec: FloodSpec): Promise<{ sent: number; answered: number; ms: number; error?: string }>;
+  /** pipelock's audit lines written at or after `since`. */
+  auditSince(since: Date): Promise<AuditLine[]>;
+  /** Everything pipelock wrote, audit log and diagnostics. */
+  pipelockLogs(): Promise<string>;
+  egressLogs(): Promise<string>;
+  policyPath: string;
+  dispose(): Promise<void>;
+}
+
+export interface AuditLine {
+  ts: string;
+  method: string;
+  host: string;
+  port: number;
+  path: string | null;
+  decision: string;
+  rule: string | null;
+  location: string | null;
+  status?: number;
+  detail?: string;
+}
+
+export interface ExchangeSpec {
+  proxy?: string;
+  connect?: string;
+  tls?: { servername?: string; verifyHost?: boolean };
+  steps: Array<{ send: Array<{ text: string; delayMs?: number }> } | { waitForFile: string }>;
+  timeoutMs?: number;
+}
+
+export interface RawResponse {
+  status: number;
+  head: string;
+  body: string;
+}
+
+export interface ExchangeResult {
+  connect?: RawResponse;
+  peer?: { subject: string | null; issuer: string | null; authorized: boolean; error: string };
+  responses: RawResponse[];
+  error?: string;
+}
+
+export interface FloodSpec {
+  proxy: string;
+  count: number;
+  allowed: string;
+  tunnel: string;
+  seed?: number;
+}
+
+const CLIENT_SOURCE = fileURLToPath(new URL("./agent-net-client.mjs", import.meta.url));
+const CLIENT_IN_AGENT = "/tmp/agent-net-client.mjs";
+
+/** A home with the bottle and its agent, the bottle started, and the stand-in upstream attached. */
+export async function startPlane(options: {
+  name: string;
+  bottleYaml: string;
+  upstreamHosts: string[];
+}): Promise<Plane> {
+  const t = await makeTestHome();
+  let ca: UpstreamCa | undefined;
+  let bottle: RunningBottle | undefined;
+  try {
+    ca = await makeUpstreamCa();
+    await t.writeManifest("bottles", options.name, `---\n${options.bottleYaml}---\n`);
+    await t.writeManifest("agents", options.name, `---\nbottle: ${options.name}\n---\nagent\n`);
+    bottle = await startBottle(t, options.name, {
+      CB_PLANE_KNOWN: KNOWN_SECRET,
+      CB_PLANE_TOKEN: ROUTE_TOKEN,
+      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+    });
+    const upstream = await startFakeUpstream(bottle, ca, options.upstreamHosts);
+    copyIntoAgent(bottle, CLIENT_SOURCE, CLIENT_IN_AGENT);
+    return makePlane(t, ca, bottle, upstream);
+  } catch (error) {
+    await bottle?.stop();
+    if (bottle !== undefined) removeTestContainers(bottle);
+    await ca?.dispose();
+    await t.dispose();
+    throw error;
+  }
+}
+
+async function makePlane(
+  t: TestHome,
+  ca: UpstreamCa,
+  bottle: RunningBottle,
+  upstream: FakeUpstream,
+): Promise<Plane> {
+  const { stdout: ip } = await run("docker", [
+    "inspect",
+    "-f",
+    `{{(index .NetworkSettings.Networks "${bottle.egressNetwork}").IPAddress}}`,
+    upstream.container,
+  ]);
+  const logs = async (container: string) => {
+    const { stdout, stderr } = await run("docker", ["logs", container], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return `${stdout}${stderr}`;
+  };
+  const runClient = async (spec: object) => {
+    const arg = Buffer.from(JSON.stringify(spec)).toString("base64");
+    const r = await bottle.exec(`node ${CLIENT_IN_AGENT} ${arg}`, { timeoutMs: 120_000 });
+    const line = r.stdout.trim().split("\n").at(-1) ?? "";
+    if (!line.startsWith("{")) throw new Error(`the agent's client failed:\n${r.stderr}`);
+    return JSON.parse(line);
+  };
+  return {
+    t,
+    bottle,
+    upstream,
+    upstreamIp: ip.trim(),
+    async seen(marker) {
+      return (await upstream.requests()).filter((q) => q.url.includes(marker));
+    },
+    async curl(args) {
+      const r = await bottle.exec(
+        `curl -sS -m 20 -w '\\n%{http_code}' ${args.map(shellQuote).join(" ")}`,
+      );
+      const at = r.stdout.lastIndexOf("\n");
+      return {
+        status: Number(r.stdout.slice(at + 1)) || 0,
+        body: r.stdout.slice(0, Math.max(0, at)),
+        stderr: r.stderr,
+      };
+    },
+    exchange(spec) {
+      return runClient({
+        mode: "exchange",
+        ...spec,
+        steps: spec.steps.map((step) =>
+          "send" in step
+            ? {
+                send: step.send.map((part) => ({
+                  data: Buffer.from(part.text, "latin1").toString("base64"),
+                  ...(part.delayMs === undefined ? {} : { delayMs: part.delayMs }),
+                })),
+              }
+            : step,
+        ),
+      });
+    },
+    flood(spec) {
+      return runClient({ mode: "flood", ...spec });
+    },
+    async auditSince(since) {
+      const lines = (await bottle.pipelockAudit()) as unknown as AuditLine[];
+      return lines.filter((l) => Date.parse(l.ts) >= since.getTime());
+    },
+    pipelockLogs: () => logs(bottle.pipelockContainer),
+    egressLogs: () => logs(`claude-bottle-egress-${bottle.slug}`),
+    policyPath: join(t.home, "state", bottle.slug, "pipelock", "pipelock.yaml"),
+    async dispose() {
+      await bottle.stop();
+      await upstream.remove();
+      removeTestContainers(bottle);
+      await ca.dispose();
+      await t.dispose();
+    },
+  };
+}
+
+export function shellQuote(arg: string): string {
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Waits until `probe` returns something other than undefined. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Rewrites pipelock's policy file in place (a single-file bind mount sees only in-place writes)
+ * and waits until pipelock says it reloaded.
+ */
+export async function rewritePolicy(
+  plane: Plane,
+  change: (policy: { allow: string[] } & Record<string, unknown>) => void,
+): Promise<void> {
+  const reloads = async () =>
+    (await plane.pipelockLogs()).split("\n").filter((l) => l.includes("policy reloaded")).length;
+  const before = await reloads();
+  const policy = parse(await readFile(plane.policyPath, "utf8"));
+  change(policy);
+  await writeFile(plane.policyPath, stringify(policy));
+  await waitFor("pipelock to reload its policy", async () =>
+    (await reloads()) > before ? true : undefined,
+  );
+}
+
+/** A request as sent on the wire, for the raw client. */
+export function httpRequest(
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body = "",
+): string {
+  const lines = Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`);
+  return `${method} ${target} HTTP/1.1\r\n${lines.join("")}\r\n${body}`;
+}

@@ -1,0 +1,203 @@
+// The egress plane of a real bottle with `dlp: warn`, no routes and no supervision: the agent
+// talks to pipelock directly. Secrets pass, and every one is logged by rule and place.
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWithEngine } from "../support/engine.js";
+import {
+  ALLOWED,
+  AWS_KEY,
+  GITHUB_TOKEN,
+  httpRequest,
+  KNOWN_SECRET,
+  type Plane,
+  secretForms,
+  startPlane,
+  UNLISTED,
+} from "./plane-fixture.js";
+
+const BOTTLE = `env:
+  CB_KNOWN_SECRET: {from_env: CB_PLANE_KNOWN}
+egress:
+  allow: [${ALLOWED}]
+  dlp: warn
+supervise: false
+`;
+
+const SECRETS = [
+  { value: AWS_KEY, rule: "aws-access-token" },
+  { value: GITHUB_TOKEN, rule: "github-pat" },
+  { value: KNOWN_SECRET, rule: "known-secret" },
+];
+
+describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
+  let plane: Plane;
+
+  beforeAll(async () => {
+    plane = await startPlane({
+      name: "plane-warn",
+      bottleYaml: BOTTLE,
+      upstreamHosts: [ALLOWED, UNLISTED],
+    });
+  });
+
+  afterAll(async () => {
+    await plane?.dispose();
+  });
+
+  // Without routes the agent's proxy is pipelock itself, and it still intercepts with the bottle CA.
+  it("reaches an allowlisted host straight through pipelock, with its leaf", async () => {
+    const proxy = await plane.bottle.exec("printenv HTTPS_PROXY");
+    expect(proxy.stdout.trim()).toBe(`http://${plane.bottle.pipelockContainer}:8888`);
+    const r = await plane.curl(["-v", `https://${ALLOWED}/hello`]);
+    expect(r.status).toBe(200);
+    expect(r.stderr).toContain(`issuer: CN=claude-bottle pipelock ${plane.bottle.slug}`);
+  });
+
+  // Unsupervised, a refusal must say which manifest key a person would edit.
+  it("refuses an unlisted host with a 403 telling the agent to ask the user", async () => {
+    const tunnel = await plane.exchange({ connect: `${UNLISTED}:443`, tls: {}, steps: [] });
+    expect(tunnel.connect?.status).toBe(403);
+    expect(tunnel.connect?.body).toBe(
+      `pipelock (this bottle's egress firewall) blocked this request: "${UNLISTED}:443" is not on this bottle's egress allowlist.\n` +
+        `If you need it, ask the user to add "${UNLISTED}" to egress.allow in this bottle's manifest.\n`,
+    );
+    const forward = await plane.curl([`http://${UNLISTED}/unlisted-forward`]);
+    expect(forward.status).toBe(403);
+    expect(forward.body).toContain(`ask the user to add "${UNLISTED}" to egress.allow`);
+    expect(forward.body).not.toContain("request_egress_host");
+    expect(await plane.seen("/unlisted")).toEqual([]);
+  });
+
+  // A raw address is refused in warn mode too: warn relaxes DLP, never the allowlist.
+  it("refuses the upstream's own IP address and points at egress.allow_ips", async () => {
+    const ip = plane.upstreamIp;
+    const tunnel = await plane.exchange({ connect: `${ip}:443`, tls: {}, steps: [] });
+    expect(tunnel.connect?.status).toBe(403);
+    expect(tunnel.connect?.body).toContain(`to egress.allow_ips`);
+    const forward = await plane.curl([`http://${ip}/ip-literal`]);
+    expect(forward.status).toBe(403);
+    expect(await plane.seen("/ip-literal")).toEqual([]);
+  });
+
+  // Domain fronting is refused whatever the DLP action.
+  it("refuses an SNI or Host header that disagrees with the CONNECT host", async () => {
+    const sni = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: { servername: UNLISTED, verifyHost: false },
+      steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
+    });
+    expect(sni.responses[0]?.status).toBe(403);
+    const host = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
+    });
+    expect(host.responses[0]?.status).toBe(403);
+    expect(await plane.seen("/fronting")).toEqual([]);
+  });
+
+  // Under warn a secret goes out, but a person can see what left, where, and by which rule.
+  it("passes a secret in body, header, query and path, and logs rule and place only", async () => {
+    const places = [
+      {
+        location: "body.json:$.note",
+        args: (s: string) => [
+          "-H",
+          "content-type: application/json",
+          "--data-binary",
+          JSON.stringify({ note: s }),
+          `https://${ALLOWED}/warn/body`,
+        ],
+      },
+      {
+        location: "header:x-note",
+        args: (s: string) => ["-H", `X-Note: ${s}`, `https://${ALLOWED}/warn/header`],
+      },
+      { location: "query", args: (s: string) => [`https://${ALLOWED}/warn/query?note=${s}`] },
+      { location: "path", args: (s: string) => [`https://${ALLOWED}/warn/path/${s}`] },
+    ];
+    for (const place of places) {
+      for (const secret of SECRETS) {
+        const since = new Date();
+        const r = await plane.curl(place.args(secret.value));
+        expect(r.status, `${secret.rule} in ${place.location}`).toBe(200);
+        expect(await plane.auditSince(since)).toContainEqual(
+          expect.objectContaining({
+            host: ALLOWED,
+            decision: "dlp_warn",
+            rule: secret.rule,
+            location: place.location,
+            status: 200,
+          }),
+        );
+      }
+    }
+    // Every request reached the upstream, the secret with it.
+    expect(await plane.seen("/warn/")).toHaveLength(places.length * SECRETS.length);
+    const logs = await plane.pipelockLogs();
+    for (const form of secretForms()) expect(logs).not.toContain(form);
+  });
+
+  // Encoded forms are recognised under warn as well, so the log tells the whole story.
+  it("logs the known secret base64- and hex-encoded, gzip'd, and split across chunks", async () => {
+    const since = new Date();
+    const base64 = await plane.curl([
+      "--data-binary",
+      `blob=${Buffer.from(KNOWN_SECRET).toString("base64")}`,
+      `https://${ALLOWED}/warn-enc/base64`,
+    ]);
+    expect(base64.status).toBe(200);
+    const hex = await plane.curl([
+      `https://${ALLOWED}/warn-enc/hex/${Buffer.from(KNOWN_SECRET).toString("hex")}`,
+    ]);
+    expect(hex.status).toBe(200);
+    const gz = gzipSync(`secret=${KNOWN_SECRET}`).toString("latin1");
+    const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
+    const r = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [
+        {
+          send: [
+            {
+              text: httpRequest(
+                "POST",
+                "/warn-enc/gzip",
+                {
+                  Host: ALLOWED,
+                  "Content-Type": "text/plain",
+                  "Content-Encoding": "gzip",
+                  "Content-Length": String(gz.length),
+                },
+                gz,
+              ),
+            },
+          ],
+        },
+        {
+          send: [
+            {
+              text: `${httpRequest("POST", "/warn-enc/chunked", {
+                Host: ALLOWED,
+                "Content-Type": "text/plain",
+                "Transfer-Encoding": "chunked",
+              })}${chunk(KNOWN_SECRET.slice(0, 9))}`,
+            },
+            { text: chunk(KNOWN_SECRET.slice(9, 20)), delayMs: 200 },
+            { text: `${chunk(KNOWN_SECRET.slice(20))}0\r\n\r\n`, delayMs: 200 },
+          ],
+        },
+      ],
+    });
+    expect(r.responses.map((x) => x.status)).toEqual([200, 200]);
+    const warned = (await plane.auditSince(since)).filter((l) => l.decision === "dlp_warn");
+    expect(warned.map((l) => [l.path, l.rule, l.location])).toEqual([
+      ["/warn-enc/base64", "known-secret", "body.form:blob"],
+      ["[redacted]", "known-secret", "path"],
+      ["/warn-enc/gzip", "known-secret", "body"],
+      ["/warn-enc/chunked", "known-secret", "body"],
+    ]);
+    const chunked = await plane.seen("/warn-enc/chunked");
+    expect(chunked.map((q) => q.bodyLength)).toEqual([KNOWN_SECRET.length]);
+  });
+});
