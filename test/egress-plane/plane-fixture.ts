@@ -19,6 +19,7 @@ import {
   type UpstreamCa,
 } from "../support/bottle-harness.js";
 import { makeTestHome, type TestHome } from "../support/cli-process.js";
+import { leftoversOf, nothingLeft } from "../support/docker-state.js";
 
 const run = promisify(execFile);
 
@@ -133,8 +134,8 @@ export async function startPlane(options: {
     copyIntoAgent(bottle, CLIENT_SOURCE, CLIENT_IN_AGENT);
     return makePlane(t, ca, bottle, upstream);
   } catch (error) {
-    await bottle?.stop();
     if (bottle !== undefined) removeTestContainers(bottle);
+    await bottle?.stop();
     await ca?.dispose();
     await t.dispose();
     throw error;
@@ -212,11 +213,19 @@ async function makePlane(
     egressLogs: () => logs(`claude-bottle-egress-${bottle.slug}`),
     policyPath: join(t.home, "state", bottle.slug, "pipelock", "pipelock.yaml"),
     async dispose() {
-      await bottle.stop();
-      await upstream.remove();
-      removeTestContainers(bottle);
-      await ca.dispose();
-      await t.dispose();
+      try {
+        // The stand-in first: Compose cannot remove a network a container is still attached to.
+        await upstream.remove();
+        removeTestContainers(bottle);
+        await bottle.stop();
+      } finally {
+        await ca.dispose();
+        await t.dispose();
+      }
+      const left = leftoversOf(bottle.slug);
+      if (JSON.stringify(left) !== JSON.stringify(nothingLeft())) {
+        throw new Error(`bottle ${bottle.slug} left behind ${JSON.stringify(left)}`);
+      }
     },
   };
 }

@@ -51,9 +51,10 @@ supervise: false
   });
 
   afterAll(async () => {
-    await bottle?.stop();
+    // The stand-in first: Compose cannot remove a network a container is still attached to.
     await upstream?.remove();
     if (bottle !== undefined) removeTestContainers(bottle);
+    await bottle?.stop();
     await ca?.dispose();
     await t?.dispose();
   });
