@@ -1,0 +1,161 @@
+// Supervision in a real bottle: an MCP client inside the agent container asks for a host,
+// the human approves it with the built CLI, and the agent's very next request through
+// pipelock is let through; a second request is denied and the agent is told why. The audit
+// log outlives the bottle and verifies.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { build } from "esbuild";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
+import { leftoversOf, nothingLeft } from "../support/docker-state.js";
+import { describeWithEngine } from "../support/engine.js";
+
+const BOTTLE = `---
+egress:
+  allow:
+    - allowed.test
+supervise: true
+---
+A supervised bottle for the tests.
+`;
+
+const AGENT = `---
+bottle: supervised
+---
+You are a test agent.
+`;
+
+const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
+
+async function waitFor<T>(probe: () => Promise<T | null>, what: string, ms = 240_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== null) return value;
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describeWithEngine("supervision in a real bottle", () => {
+  let t: TestHome;
+  let work: string;
+  let client: string;
+
+  beforeAll(async () => {
+    t = await makeTestHome();
+    await t.writeManifest("bottles", "supervised", BOTTLE);
+    await t.writeManifest("agents", "supervised", AGENT);
+    work = await mkdtemp(join(tmpdir(), "cb-supervise-e2e-"));
+    client = join(work, "client.mjs");
+    await build({
+      entryPoints: [join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts")],
+      outfile: client,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      banner: {
+        js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
+      },
+      logLevel: "warning",
+    });
+  });
+
+  afterAll(async () => {
+    await t?.run(["cleanup", "--yes", "--all"]);
+    await t?.dispose();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("approves a host live and denies an exception, with the answers back in the agent", async () => {
+    const curl =
+      "curl -sS -m 5 -o /dev/null -w 'status=%{http_code}' https://approved.test/ 2>&1 | head -c 200";
+    const script = [
+      `for i in $(seq 1 600); do [ -f ${CLIENT_IN_AGENT} ] && break; sleep 0.2; done`,
+      `echo "before: $(${curl})"`,
+      `node ${CLIENT_IN_AGENT}`,
+      `echo "after: $(${curl})"`,
+    ].join("\n");
+    const cli = t.spawn(["start", "supervised", "--yes", "--exec", script]);
+    const exited = new Promise<void>((resolve) => cli.on("close", () => resolve()));
+    try {
+      const slug = await waitFor(
+        async () => /instance\s+(\S+)/.exec(cli.output().stderr)?.[1] ?? null,
+        "the instance line",
+      );
+      const agent = `claude-bottle-agent-${slug}`;
+      await waitFor(async () => {
+        try {
+          execFileSync("docker", ["cp", client, `${agent}:${CLIENT_IN_AGENT}`], { stdio: "pipe" });
+          return true;
+        } catch {
+          return null;
+        }
+      }, "the agent container");
+
+      const pending = async (kind: string) =>
+        waitFor(async () => {
+          const listed = await t.run(["supervise", "--json"]);
+          const found = (
+            JSON.parse(listed.stdout || "[]") as Array<{
+              id: string;
+              slug: string;
+              request: { kind: string };
+            }>
+          ).find((p) => p.slug === slug && p.request.kind === kind);
+          return found ?? null;
+        }, `a ${kind} proposal`);
+
+      const host = await pending("egress-host");
+      const approved = await t.run(["supervise", "approve", host.id, "--reason", "docs", "--json"]);
+      expect(approved.stderr).toBe("");
+      expect(approved.code).toBe(0);
+      expect(JSON.parse(approved.stdout).changes).toEqual([
+        "added approved.test to pipelock's allowlist",
+      ]);
+
+      const leak = await pending("gitleaks-exception");
+      const denied = await t.run(["supervise", "deny", leak.id, "--reason", "rotate the key"]);
+      expect(denied.code).toBe(0);
+
+      await exited;
+      const out = cli.output().stdout;
+      expect(cli.output().stderr).not.toContain("internal error");
+      // Before the approval pipelock refuses at CONNECT; after it, the tunnel opens (the name
+      // resolves nowhere, so the answer inside it is an upstream failure, not a refusal).
+      expect(out).toMatch(/before: curl: \(56\) CONNECT tunnel failed, response 403/);
+      const after = /after: (.*)/.exec(out)?.[1] ?? "";
+      expect(after).toMatch(/status=\d{3}$/);
+      expect(after).not.toContain("CONNECT tunnel failed");
+      expect(after).not.toContain("status=403");
+      const result = (name: string) =>
+        JSON.parse(new RegExp(`RESULT ${name} (.*)`).exec(out)?.[1] ?? "null");
+      expect(result("host")).toMatchObject({
+        status: "approved",
+        id: host.id,
+        reason: "docs",
+        changes: ["added approved.test to pipelock's allowlist"],
+      });
+      expect(result("leak")).toMatchObject({
+        status: "denied",
+        id: leak.id,
+        reason: "rotate the key",
+      });
+
+      // The state directory went with the bottle; the audit log did not.
+      const verified = await t.run(["audit", "verify", "--slug", slug]);
+      expect(verified.stdout).toBe(
+        `${join(t.home, "audit", `${slug}.jsonl`)}: 4 entries verified\n`,
+      );
+      expect(verified.code).toBe(0);
+      expect(leftoversOf(slug)).toEqual(nothingLeft());
+    } finally {
+      cli.kill("SIGTERM");
+      await exited;
+    }
+  });
+});
