@@ -6,10 +6,12 @@
 //
 // exchange spec: { mode: "exchange", proxy?: "host:port" (default $HTTPS_PROXY),
 //   connect?: "host:port", tls?: { servername?: string, verifyHost?: boolean },
-//   steps: [{ send: [{ data: base64, delayMs?: number }] } | { waitForFile: path }],
-//   timeoutMs?: number }
+//   steps: [{ send: [{ data: base64, delayMs?: number }], raw?: true, quietMs?: number }
+//     | { waitForFile: path }], timeoutMs?: number }
+// Each send step reads one HTTP response, or with `raw` whatever bytes come back (WebSocket
+// frames) until the peer is quiet or closes.
 // result: { connect?: { status, head, body }, peer?: { subject, issuer, authorized, error },
-//   responses: [{ status, head, body }], error?: string }
+//   responses: [{ status, head, body, closed? }], error?: string }
 //
 // flood spec: { mode: "flood", proxy?: "host:port", count, allowed: "host", tunnel: "host:port",
 //   seed?, concurrency?, holdMs? } → { sent, answered, ms }: malformed inputs of many kinds,
@@ -59,6 +61,18 @@ class Reader {
       });
     }
   }
+  /** Whatever arrives until the peer is quiet for `quietMs` after its first byte, or closes. */
+  async raw(deadline, quietMs) {
+    await this.until(() => (this.buffer.length > 0 ? true : undefined), deadline);
+    let size = -1;
+    while (size !== this.buffer.length && !this.closed && Date.now() < deadline) {
+      size = this.buffer.length;
+      await sleep(quietMs);
+    }
+    const body = this.buffer.toString("latin1");
+    this.buffer = Buffer.alloc(0);
+    return { status: 0, head: "", body, closed: this.closed };
+  }
   /** One response; with `headOnly`, stops after the head (a CONNECT's 200). */
   async response(deadline, headOnly = false) {
     const end = await this.until(() => {
@@ -76,7 +90,7 @@ class Reader {
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
     const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
     let body = "";
-    if (headOnly && status === 200) return { status, head, body };
+    if ((headOnly && status === 200) || status === 101) return { status, head, body };
     if (length !== null) {
       const n = Number(length[1]);
       await this.until(() => (this.buffer.length >= n ? true : undefined), deadline);
@@ -164,6 +178,10 @@ async function exchange() {
     for (const part of step.send) {
       if (part.delayMs) await sleep(part.delayMs);
       socket.write(Buffer.from(part.data, "base64"));
+    }
+    if (step.raw) {
+      result.responses.push(await reader.raw(deadline, step.quietMs ?? 300));
+      continue;
     }
     const answer = await reader.response(deadline);
     result.responses.push(answer ?? { status: 0, head: "", body: "" });

@@ -16,6 +16,8 @@ import {
   secretForms,
   startPlane,
   UNLISTED,
+  wsClientFrame,
+  wsServerFrames,
 } from "./plane-fixture.js";
 
 const BOTTLE = `env:
@@ -314,6 +316,83 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     ]);
   });
 
+  // WebSocket messages are a channel of their own: each is scanned, however it is fragmented.
+  it("blocks a secret in a WebSocket message, even split across fragments", async () => {
+    const since = new Date();
+    const r = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [
+        {
+          send: [
+            {
+              text: httpRequest("GET", "/ws/echo", {
+                Host: ALLOWED,
+                Upgrade: "websocket",
+                Connection: "Upgrade",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version": "13",
+              }),
+            },
+          ],
+        },
+        { send: [{ text: wsClientFrame(1, "hello, upstream") }], raw: true },
+        {
+          send: [
+            { text: wsClientFrame(1, `token=${KNOWN_SECRET.slice(0, 10)}`, false) },
+            { text: wsClientFrame(0, KNOWN_SECRET.slice(10)), delayMs: 200 },
+          ],
+          raw: true,
+        },
+      ],
+    });
+    expect(r.responses[0]?.status).toBe(101);
+    expect(wsServerFrames(r.responses[1]?.body ?? "")).toEqual([
+      { opcode: 1, payload: Buffer.from("hello, upstream") },
+    ]);
+    const [close] = wsServerFrames(r.responses[2]?.body ?? "");
+    expect(close?.opcode).toBe(8);
+    expect(close?.payload.readUInt16BE(0)).toBe(1008);
+    expect(close?.payload.toString()).not.toContain(KNOWN_SECRET);
+    expect(r.responses[2]?.closed).toBe(true);
+
+    const messages = (await plane.seen("/ws/echo")).filter((q) => q.method === "WS-MESSAGE");
+    expect(messages.map((m) => m.bodyLength)).toEqual(["hello, upstream".length]);
+    expect(await plane.auditSince(since)).toContainEqual(
+      expect.objectContaining({
+        decision: "dlp_block",
+        rule: "known-secret",
+        location: "websocket",
+      }),
+    );
+  });
+
+  // Trailers come after the body: a secret there must not slip past a scan of headers and body.
+  it("never lets a secret in a chunked trailer reach the upstream", async () => {
+    const r = await plane.exchange({
+      connect: `${ALLOWED}:443`,
+      tls: {},
+      steps: [
+        {
+          send: [
+            {
+              text: `${httpRequest("POST", "/trailer", {
+                Host: ALLOWED,
+                "Transfer-Encoding": "chunked",
+                Trailer: "X-Signature",
+              })}5\r\nhello\r\n0\r\nX-Signature: ${KNOWN_SECRET}\r\n\r\n`,
+            },
+          ],
+        },
+      ],
+    });
+    // Refused, or passed with the trailer dropped: either way nothing of it arrives.
+    expect([200, 403]).toContain(r.responses[0]?.status);
+    const seen = await plane.seen("/trailer");
+    expect(JSON.stringify(seen)).not.toContain(KNOWN_SECRET);
+    for (const q of seen) expect(q.trailers ?? {}).toEqual({});
+  });
+
   // The credential is added outside the agent: the agent's own never reaches the API with it.
   it("injects the route token upstream, strips the agent's credentials, and never shows the token", async () => {
     const r = await plane.curl([
@@ -343,14 +422,20 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(await plane.egressLogs()).not.toContain(ROUTE_TOKEN);
   });
 
-  // egress logs every path it relays: a secret in a URL must not land in that log either.
-  it("keeps secrets in a URL path out of egress's request log", async () => {
+  // egress logs every host and path it relays: a secret in a URL must not land in that log.
+  it("keeps secrets in a URL's path or host name out of egress's request log", async () => {
     const routed = await plane.curl([`https://${ROUTE_HOST}/v1/leak/${KNOWN_SECRET}`]);
     expect(routed.status).toBe(403);
     const forwarded = await plane.curl([`http://${ALLOWED}/leak/${AWS_KEY}`]);
     expect(forwarded.status).toBe(403);
-    const lines = (await plane.egressLogs()).split("\n").filter((l) => l.includes("/leak/"));
-    expect(lines).toHaveLength(2);
+    const named = await plane.exchange({
+      connect: `${KNOWN_SECRET}.leak.example.test:443`,
+      steps: [],
+    });
+    expect(named.connect?.status).toBe(403);
+    expect(named.connect?.body).not.toContain(KNOWN_SECRET);
+    const lines = (await plane.egressLogs()).split("\n").filter((l) => l.includes("leak"));
+    expect(lines).toHaveLength(3);
     for (const line of lines) {
       expect(line).not.toContain(KNOWN_SECRET);
       expect(line).not.toContain(AWS_KEY);

@@ -84,7 +84,10 @@ export interface ExchangeSpec {
   proxy?: string;
   connect?: string;
   tls?: { servername?: string; verifyHost?: boolean };
-  steps: Array<{ send: Array<{ text: string; delayMs?: number }> } | { waitForFile: string }>;
+  steps: Array<
+    | { send: Array<{ text: string; delayMs?: number }>; raw?: boolean; quietMs?: number }
+    | { waitForFile: string }
+  >;
   timeoutMs?: number;
 }
 
@@ -92,6 +95,8 @@ export interface RawResponse {
   status: number;
   head: string;
   body: string;
+  /** For raw reads: whether the peer closed the connection. */
+  closed?: boolean;
 }
 
 export interface ExchangeResult {
@@ -193,6 +198,7 @@ async function makePlane(
         steps: spec.steps.map((step) =>
           "send" in step
             ? {
+                ...step,
                 send: step.send.map((part) => ({
                   data: Buffer.from(part.text, "latin1").toString("base64"),
                   ...(part.delayMs === undefined ? {} : { delayMs: part.delayMs }),
@@ -277,4 +283,39 @@ export function httpRequest(
 ): string {
   const lines = Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`);
   return `${method} ${target} HTTP/1.1\r\n${lines.join("")}\r\n${body}`;
+}
+
+/** A client WebSocket frame (masked, as a client must send it), as latin1 text. */
+export function wsClientFrame(opcode: number, payload: string, fin = true): string {
+  const data = Buffer.from(payload, "utf8");
+  const mask = Buffer.from([0x5a, 0x17, 0xc3, 0x08]);
+  const length =
+    data.length < 126
+      ? Buffer.from([0x80 | data.length])
+      : Buffer.from([0x80 | 126, data.length >> 8, data.length & 0xff]);
+  const masked = Buffer.from(data.map((b, i) => b ^ (mask[i % 4] as number)));
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), length, mask, masked]).toString(
+    "latin1",
+  );
+}
+
+/** Server frames (unmasked) read back from latin1 text: opcode and payload of each. */
+export function wsServerFrames(text: string): Array<{ opcode: number; payload: Buffer }> {
+  const bytes = Buffer.from(text, "latin1");
+  const frames: Array<{ opcode: number; payload: Buffer }> = [];
+  let at = 0;
+  while (at + 2 <= bytes.length) {
+    let length = (bytes[at + 1] as number) & 0x7f;
+    let start = at + 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at + 2);
+      start = at + 4;
+    }
+    frames.push({
+      opcode: (bytes[at] as number) & 0x0f,
+      payload: bytes.subarray(start, start + length),
+    });
+    at = start + length;
+  }
+  return frames;
 }

@@ -109,6 +109,8 @@ export interface FakeUpstream {
       headers: Record<string, string>;
       bodyLength: number;
       tls: boolean;
+      /** Chunked-body trailers (absent for WebSocket records). */
+      trailers?: Record<string, string>;
     }>
   >;
   remove(): Promise<void>;
