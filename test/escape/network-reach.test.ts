@@ -1,0 +1,283 @@
+// Sandbox scope, by address: from inside a real bottle's agent, nothing but the proxies is
+// reachable. Unlisted names, IP literals and other ports are refused by the proxies; every
+// address outside the internal network (the sidecars' egress side, the stand-in upstream,
+// the host behind every bridge, another bottle, IPv6, the Docker engine) takes no TCP, UDP
+// or ICMP at all. A listener on the host's every address would record any leak.
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import {
+  makeUpstreamCa,
+  type RunningBottle,
+  startBottle,
+  type UpstreamCa,
+} from "../support/bottle-harness.js";
+import { makeTestHome, type TestHome } from "../support/cli-process.js";
+import { bridgeGateway } from "../support/docker-state.js";
+import { describeWithEngine } from "../support/engine.js";
+import {
+  curlThrough,
+  EGRESS_PROXY,
+  everyProtocol,
+  pipelockProxy,
+  reachedTargets,
+} from "../support/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/escape-probe.js";
+import {
+  createIpv6Network,
+  type EscapeScope,
+  escapeLeftovers,
+  gatewayOf,
+  type HostListener,
+  hostAddresses,
+  ipOn,
+  ipv6On,
+  listenOnHost,
+  newEscapeScope,
+  type RecordingUpstream,
+  removeEscapeStandIns,
+  startRecordingUpstream,
+} from "../support/escape-standins.js";
+
+const TOKEN = "cbtest-reach-route-token-7c1d9e";
+
+describeWithEngine("scope: reaching what the bottle must not", () => {
+  const scope: EscapeScope = newEscapeScope();
+  let t: TestHome;
+  let ca: UpstreamCa;
+  let bottle: RunningBottle;
+  let neighbour: RunningBottle;
+  let upstream: RecordingUpstream;
+  let listener: HostListener;
+  let v6Network: string;
+
+  const escapeRequests = async () =>
+    (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
+
+  beforeAll(async () => {
+    t = await makeTestHome();
+    ca = await makeUpstreamCa();
+    await t.writeManifest(
+      "bottles",
+      "reach",
+      `---
+egress:
+  allow: [allowed.example.test]
+  routes:
+    - host: api.example.test
+      auth: { scheme: Bearer, token_env: CB_REACH_TOKEN }
+supervise: false
+---
+`,
+    );
+    await t.writeManifest(
+      "bottles",
+      "neighbour",
+      "---\negress:\n  allow: [allowed.example.test]\nsupervise: true\n---\n",
+    );
+    await t.writeManifest("agents", "reach", "---\nbottle: reach\n---\nagent\n");
+    await t.writeManifest("agents", "neighbour", "---\nbottle: neighbour\n---\nagent\n");
+    [bottle, neighbour] = await Promise.all([
+      startBottle(t, "reach", { CB_REACH_TOKEN: TOKEN, CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile }),
+      startBottle(t, "neighbour"),
+    ]);
+    v6Network = await createIpv6Network(scope);
+    upstream = await startRecordingUpstream(scope, bottle, {
+      ca,
+      hostnames: ["allowed.example.test", "api.example.test", "unlisted.example.test"],
+      extraNetworks: [v6Network],
+    });
+    listener = await listenOnHost();
+  });
+
+  beforeEach(() => {
+    listener.arrivals();
+  });
+
+  afterAll(async () => {
+    await Promise.all([bottle?.stop(), neighbour?.stop()]);
+    await listener?.close();
+    await removeEscapeStandIns(scope);
+    await ca?.dispose();
+    await t?.dispose();
+    expect(await escapeLeftovers(scope)).toEqual([]);
+  });
+
+  it("reaches an allowlisted host through its proxy (the control for every refusal here)", async () => {
+    const r = await curlThrough(bottle, "https://allowed.example.test/control");
+    expect(r).toMatchObject({ connect: 200, http: 200 });
+    expect((await upstream.requests()).map((q) => q.url)).toContain("/control");
+  });
+
+  it("refuses a hostname that is not on the allowlist, through egress and pipelock alike", async () => {
+    // Threat: the agent sends data to a host of its choosing.
+    for (const proxy of [EGRESS_PROXY, pipelockProxy(bottle)]) {
+      expect(
+        await curlThrough(bottle, "https://unlisted.example.test/escape/u", { proxy }),
+      ).toEqual(expect.objectContaining({ connect: 403 }));
+      expect(
+        await curlThrough(bottle, "http://unlisted.example.test/escape/u-plain", { proxy }),
+      ).toEqual(expect.objectContaining({ http: 403 }));
+    }
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("refuses IP literals, however the address is spelled", async () => {
+    // Threat: an address bypasses a hostname allowlist (the upstream answers on any name).
+    const ip = ipOn(upstream.container, bottle.egressNetwork);
+    const [a, b, c, d] = ip.split(".").map(Number) as [number, number, number, number];
+    const decimal = String(((a << 24) >>> 0) + (b << 16) + (c << 8) + d);
+    const hex = `0x${Number(decimal).toString(16)}`;
+    const urls = [
+      `https://${ip}/escape/ip`,
+      `http://${ip}/escape/ip-plain`,
+      `http://${decimal}/escape/ip-decimal`,
+      `http://${hex}/escape/ip-hex`,
+      `https://[::ffff:${ip}]/escape/ip-mapped`,
+      `http://${a}.${(b << 16) + (c << 8) + d}/escape/ip-short`,
+      "http://127.0.0.1:8888/escape/loopback",
+      "http://localhost:8080/escape/localhost",
+    ];
+    for (const proxy of [EGRESS_PROXY, pipelockProxy(bottle)]) {
+      for (const url of urls) {
+        const r = await curlThrough(bottle, url, { proxy });
+        expect([r.connect, r.http], `${url} through ${proxy}`).not.toContain(200);
+        expect(r.connect === 403 || r.http === 403 || r.http === 400, `${url}: ${r.body}`).toBe(
+          true,
+        );
+      }
+    }
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("refuses CONNECT to another port of an allowed host", async () => {
+    // Threat: an allowed name leads to another service on the same machine (ssh, admin ports).
+    for (const proxy of [EGRESS_PROXY, pipelockProxy(bottle)]) {
+      for (const port of [8443, 8080, 22]) {
+        const r = await curlThrough(bottle, `https://allowed.example.test:${port}/escape/port`, {
+          proxy,
+        });
+        expect(r.connect, `CONNECT allowed.example.test:${port} via ${proxy}`).toBe(403);
+      }
+      const plain = await curlThrough(bottle, "http://allowed.example.test:8080/escape/port", {
+        proxy,
+      });
+      expect(plain.http).toBe(403);
+      // The route host is intercepted on 443 only; elsewhere it is just another host:port.
+      const route = await curlThrough(bottle, "https://api.example.test:8443/escape/route-port", {
+        proxy,
+      });
+      expect(route.connect).toBe(403);
+    }
+    const ports = (await upstream.requests()).map((q) => q.port);
+    expect(ports.filter((p) => p !== 443 && p !== 80)).toEqual([]);
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("has no way out with the proxy variables unset", async () => {
+    // Threat: a program ignores HTTPS_PROXY and dials out directly.
+    const ip = ipOn(upstream.container, bottle.egressNetwork);
+    const r = await bottle.exec(
+      `curl -sS -m 5 --noproxy '*' https://allowed.example.test/escape/noproxy 2>&1; echo; curl -sS -m 5 --noproxy '*' --resolve allowed.example.test:443:${ip} https://allowed.example.test/escape/noproxy-ip 2>&1; true`,
+    );
+    expect(r.stdout).toContain("Could not resolve host: allowed.example.test");
+    expect(r.stdout).not.toContain('"ok":true');
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("takes no TCP, UDP or ICMP to the sidecars' egress-side addresses or the stand-in upstream", async () => {
+    // Threat: a direct socket to the egress network skips pipelock (no allowlist, no DLP).
+    const hosts = [
+      ipOn(bottle.pipelockContainer, bottle.egressNetwork),
+      ipOn(`claude-bottle-egress-${bottle.slug}`, bottle.egressNetwork),
+      ipOn(upstream.container, bottle.egressNetwork),
+    ];
+    const ops = everyProtocol(hosts, [443, 80, 8080, 8888]);
+    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("takes no TCP, UDP or ICMP to the host, at any bridge gateway or host address", async () => {
+    // Threat: the host itself (its sshd, databases, dev servers on 0.0.0.0) is one hop away.
+    const hosts = [
+      ...new Set([
+        gatewayOf(bottle.internalNetwork),
+        gatewayOf(bottle.egressNetwork),
+        bridgeGateway(),
+        ...hostAddresses().v4,
+      ]),
+    ];
+    const ops = everyProtocol(hosts, [listener.port]);
+    const reachedHost = reachedTargets(ops, await probe(bottle.agentContainer, ops));
+    expect({ reachedHost, arrivedAtHostListener: listener.arrivals() }).toEqual({
+      reachedHost: [],
+      arrivedAtHostListener: [],
+    });
+  });
+
+  it("takes no TCP, UDP or ICMP to another bottle's containers, and cannot resolve their names", async () => {
+    // Threat: one agent attacks or reads another bottle (its proxy, its supervise queue).
+    const hosts = [
+      ipOn(neighbour.agentContainer, neighbour.internalNetwork),
+      ipOn(neighbour.pipelockContainer, neighbour.internalNetwork),
+      ipOn(neighbour.pipelockContainer, neighbour.egressNetwork),
+      ipOn(`claude-bottle-supervise-${neighbour.slug}`, neighbour.internalNetwork),
+    ];
+    const ops: ProbeOp[] = [
+      ...everyProtocol(hosts, [8888, 8000, 22]),
+      { kind: "resolve", name: neighbour.pipelockContainer },
+      { kind: "resolve", name: neighbour.agentContainer },
+      { kind: "resolve", name: `claude-bottle-supervise-${neighbour.slug}` },
+    ];
+    const results = await probe(bottle.agentContainer, ops);
+    expect(reachedTargets(ops, results)).toEqual([]);
+    expect(results.slice(-3).map((r) => r.outcome)).toEqual([
+      "unresolved",
+      "unresolved",
+      "unresolved",
+    ]);
+    const viaProxy = await curlThrough(
+      bottle,
+      `http://${neighbour.pipelockContainer}:8888/__pipelock/healthz`,
+      { proxy: pipelockProxy(bottle) },
+    );
+    expect(viaProxy.http).toBe(403);
+  });
+
+  it("has no IPv6 path: no TCP, UDP or ICMPv6 to a test container's IPv6 address or the host's", async () => {
+    // Threat: an IPv6 route or address family the IPv4 rules do not cover.
+    const upstreamV6 = ipv6On(upstream.container, v6Network);
+    expect(upstreamV6).toMatch(/^fd7e:/);
+    const hosts = [
+      upstreamV6,
+      gatewayOf(v6Network),
+      `::ffff:${ipOn(upstream.container, bottle.egressNetwork)}`,
+      ...hostAddresses().v6,
+    ];
+    const ops = everyProtocol(hosts, [443, listener.port]);
+    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    const literal = await curlThrough(bottle, `https://[${upstreamV6}]/escape/v6`);
+    expect(literal.connect).toBe(403);
+    expect(listener.arrivals()).toEqual([]);
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("cannot reach the Docker engine: no socket, no API on TCP 2375/2376 at any gateway", async () => {
+    // Threat: the engine's API is root on the host: every bottle and every secret.
+    const sockets = await bottle.exec(
+      "for s in /var/run/docker.sock /run/docker.sock; do test -e $s && echo present $s; done; find / -xdev -type s 2>/dev/null; true",
+    );
+    expect(sockets.stdout).toBe("");
+    const hosts = [
+      ...new Set([
+        gatewayOf(bottle.internalNetwork),
+        gatewayOf(bottle.egressNetwork),
+        bridgeGateway(),
+        ...hostAddresses().v4,
+      ]),
+    ];
+    const ops = hosts.flatMap((host): ProbeOp[] => [
+      { kind: "tcp", host, port: 2375 },
+      { kind: "tcp", host, port: 2376 },
+    ]);
+    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+  });
+});

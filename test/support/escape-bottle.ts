@@ -1,0 +1,80 @@
+// Shared moves of the sandbox-escape tests: run curl in the agent through a chosen proxy and
+// read back the CONNECT and HTTP statuses, and sort probe results into "a packet reached a
+// host" and "it went nowhere".
+import type { RunningBottle } from "./bottle-harness.js";
+import type { ProbeOp, ProbeResult } from "./escape-probe.js";
+
+/** Outcomes that prove a packet reached some host (even one that said no). */
+const REACHED = new Set(["connected", "refused", "reply"]);
+
+export function reached(result: ProbeResult): boolean {
+  return REACHED.has(result.outcome);
+}
+
+/** "tcp 172.22.0.2:443 connected" for every probe that reached a host. */
+export function reachedTargets(ops: readonly ProbeOp[], results: readonly ProbeResult[]): string[] {
+  return ops.flatMap((op, i) => {
+    const result = results[i];
+    if (result === undefined || !reached(result)) return [];
+    return [`${describeOp(op)} ${result.outcome}`];
+  });
+}
+
+export function describeOp(op: ProbeOp): string {
+  switch (op.kind) {
+    case "tcp":
+    case "udp":
+      return `${op.kind} ${op.host.includes(":") ? `[${op.host}]` : op.host}:${op.port}`;
+    case "icmp":
+      return `icmp ${op.host}`;
+    case "dns":
+      return `dns/${op.transport} ${op.server}:${op.port ?? 53} ${op.name}`;
+    case "resolve":
+      return `resolve ${op.name}`;
+    case "exchange":
+      return `exchange via ${op.proxy}${op.connect ? ` CONNECT ${op.connect}` : ""}`;
+  }
+}
+
+/** TCP, UDP and ICMP probes at every address, on the given ports (TCP and UDP alike). */
+export function everyProtocol(hosts: readonly string[], ports: readonly number[]): ProbeOp[] {
+  return hosts.flatMap((host) => [
+    ...ports.map((port): ProbeOp => ({ kind: "tcp", host, port })),
+    ...ports.map((port): ProbeOp => ({ kind: "udp", host, port, payload: "escape probe" })),
+    { kind: "icmp", host },
+  ]);
+}
+
+export interface CurlStatus {
+  /** The proxy's answer to CONNECT (0 when there was none). */
+  connect: number;
+  /** The HTTP status of the request itself (0 when there was none). */
+  http: number;
+  body: string;
+}
+
+/**
+ * curl in the agent through `proxy` (default: the agent's own environment), printing the
+ * statuses after the body. Extra curl arguments go before the URL, shell-quoted by the caller.
+ */
+export async function curlThrough(
+  bottle: RunningBottle,
+  url: string,
+  options: { proxy?: string; args?: string } = {},
+): Promise<CurlStatus> {
+  // --noproxy '': loopback and the like go to the proxy too, whatever NO_PROXY says.
+  const proxy = options.proxy === undefined ? "" : `-x '${options.proxy}'`;
+  const r = await bottle.exec(
+    `curl -sS -m 15 --noproxy '' ${proxy} ${options.args ?? ""} -w '\\n%{http_connect} %{http_code}' '${url}' 2>/dev/null; true`,
+  );
+  const lines = r.stdout.split("\n");
+  const [connect, http] = (lines.pop() ?? "0 0").split(" ").map(Number);
+  return { connect: connect ?? 0, http: http ?? 0, body: lines.join("\n") };
+}
+
+/** pipelock's proxy URL as the agent can dial it, bypassing egress. */
+export function pipelockProxy(bottle: RunningBottle): string {
+  return `http://${bottle.pipelockContainer}:8888`;
+}
+
+export const EGRESS_PROXY = "http://egress:8080";

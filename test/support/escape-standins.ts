@@ -1,0 +1,563 @@
+// What the sandbox-escape tests put around a bottle so that a leak would be seen, not just
+// fail quietly: a recording stand-in upstream (every request with its raw headers, trailers,
+// body and the port it came in on; every WebSocket frame), a stand-in DNS server that logs
+// every datagram, a packet capture in the host's network namespace, listeners on the host's
+// every address, and an IPv6 network. Everything they start carries one run label and is
+// removed by `removeEscapeStandIns`; nothing here ever sends a packet anywhere.
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { NODE_IMAGE } from "../../src/backend/docker/images.js";
+import { loadCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
+import type { RunningBottle, UpstreamCa } from "./bottle-harness.js";
+import { BASE_IMAGE, docker } from "./git-gate-docker.js";
+
+const run = promisify(execFile);
+
+/** Every stand-in of every test run: `removeTestContainers()` in bottle-harness finds these too. */
+const TEST_LABEL = "dev.claude-bottle.test";
+/** The escape run a stand-in belongs to, so one file never removes another's. */
+const RUN_LABEL = "dev.claude-bottle.test.escape";
+
+export const CAPTURE_IMAGE = "claude-bottle-test/tcpdump:latest";
+
+/** A name, a label and a cleanup for everything one test file starts. */
+export interface EscapeScope {
+  id: string;
+  name(suffix: string): string;
+  labels(): string[];
+}
+
+export function newEscapeScope(): EscapeScope {
+  const id = randomBytes(4).toString("hex");
+  return {
+    id,
+    name: (suffix) => `cbtest-escape-${id}-${suffix}`,
+    labels: () => ["--label", `${TEST_LABEL}=1`, "--label", `${RUN_LABEL}=${id}`],
+  };
+}
+
+/** Removes the run's containers and networks (networks after the containers using them). */
+export async function removeEscapeStandIns(scope: EscapeScope): Promise<void> {
+  const filter = `label=${RUN_LABEL}=${scope.id}`;
+  const containers = (await docker(["ps", "-aq", "--filter", filter])).stdout.split("\n");
+  const ids = containers.filter(Boolean);
+  if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { allowFailure: true });
+  const networks = (await docker(["network", "ls", "-q", "--filter", filter])).stdout.split("\n");
+  for (const id of networks.filter(Boolean)) {
+    await docker(["network", "rm", id], { allowFailure: true });
+  }
+}
+
+/** What is left of the run on the engine: empty after `removeEscapeStandIns`. */
+export async function escapeLeftovers(scope: EscapeScope): Promise<string[]> {
+  const filter = `label=${RUN_LABEL}=${scope.id}`;
+  const containers = await docker(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
+  const networks = await docker(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]);
+  return `${containers.stdout}${networks.stdout}`.split("\n").filter(Boolean);
+}
+
+export function ipOn(container: string, network: string): string {
+  return execFileSync(
+    "docker",
+    ["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container],
+    { encoding: "utf8" },
+  ).trim();
+}
+
+export function ipv6On(container: string, network: string): string {
+  return execFileSync(
+    "docker",
+    [
+      "inspect",
+      "-f",
+      `{{(index .NetworkSettings.Networks "${network}").GlobalIPv6Address}}`,
+      container,
+    ],
+    { encoding: "utf8" },
+  ).trim();
+}
+
+/** The network's gateway: an address of the host itself, on that network's bridge. */
+export function gatewayOf(network: string): string {
+  return execFileSync(
+    "docker",
+    ["network", "inspect", network, "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
+    { encoding: "utf8" },
+  )
+    .trim()
+    .split(" ")[0] as string;
+}
+
+/** Every address of the host's own interfaces but loopback: where a host listener answers. */
+export function hostAddresses(): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal) continue;
+      if (a.family === "IPv4") v4.push(a.address);
+      else if (!a.address.startsWith("fe80:")) v6.push(a.address);
+    }
+  }
+  return { v4, v6 };
+}
+
+export interface StandInRequest {
+  port: number;
+  tls: boolean;
+  sni: string | null;
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  rawTrailers: string[];
+  /** base64 */
+  body: string;
+  upgrade?: boolean;
+}
+
+export interface StandInFrame {
+  url: string;
+  host: string | null;
+  opcode: number;
+  fin: boolean;
+  /** base64 of the unmasked payload */
+  payload: string;
+}
+
+export interface RecordingUpstream {
+  container: string;
+  requests(): Promise<StandInRequest[]>;
+  frames(): Promise<StandInFrame[]>;
+}
+
+const UPSTREAM_PROGRAM = String.raw`
+import { createHash } from "node:crypto";
+import { appendFileSync, readFileSync } from "node:fs";
+import { createServer as createHttp } from "node:http";
+import { createServer as createHttps } from "node:https";
+import { createSecureContext } from "node:tls";
+
+const certs = JSON.parse(readFileSync("/srv/certs.json", "utf8"));
+const contexts = Object.fromEntries(
+  Object.entries(certs).map(([host, c]) => [host, createSecureContext(c)]),
+);
+const first = Object.values(certs)[0];
+const note = (file, entry) => appendFileSync(file, JSON.stringify(entry) + "\n");
+const describe = (req) => ({
+  port: req.socket.localPort,
+  tls: Boolean(req.socket.encrypted),
+  sni: req.socket.servername || null,
+  method: req.method,
+  url: req.url,
+  rawHeaders: req.rawHeaders,
+});
+
+function handle(req, res) {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    note("/tmp/requests.jsonl", { ...describe(req), rawTrailers: req.rawTrailers, body: body.toString("base64") });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ok: true, url: req.url, bodyLength: body.length }));
+  });
+}
+
+function upgrade(req, socket, head) {
+  note("/tmp/requests.jsonl", { ...describe(req), rawTrailers: [], body: "", upgrade: true });
+  const key = req.headers["sec-websocket-key"];
+  if (!key) return socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+  const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+  socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n");
+  let buf = head;
+  const onData = (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (buf.length < 2) return;
+      const fin = (buf[0] & 0x80) !== 0, opcode = buf[0] & 15, masked = (buf[1] & 0x80) !== 0;
+      let len = buf[1] & 127, at = 2;
+      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); at = 4; }
+      else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); at = 10; }
+      const mask = masked ? buf.subarray(at, at + 4) : null;
+      if (masked) at += 4;
+      if (buf.length < at + len) return;
+      const payload = Buffer.from(buf.subarray(at, at + len));
+      if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      buf = buf.subarray(at + len);
+      note("/tmp/frames.jsonl", { url: req.url, host: req.headers.host ?? null, opcode, fin, payload: payload.toString("base64") });
+      if (opcode === 8) { socket.end(Buffer.from([0x88, 0])); return; }
+      if (opcode === 1 || opcode === 2) {
+        const echo = payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 255]);
+        socket.write(Buffer.concat([echo, payload]));
+      }
+    }
+  };
+  socket.on("data", onData);
+  socket.on("error", () => socket.destroy());
+  onData(Buffer.alloc(0));
+}
+
+const tlsOptions = {
+  cert: first.cert,
+  key: first.key,
+  SNICallback: (name, cb) => cb(null, contexts[name] ?? Object.values(contexts)[0]),
+};
+for (const [server, port] of [[createHttps(tlsOptions, handle), 443], [createHttps(tlsOptions, handle), 8443], [createHttp(handle), 80], [createHttp(handle), 8080]]) {
+  server.on("upgrade", upgrade);
+  server.on("clientError", (e, s) => s.destroy());
+  server.listen(port);
+}
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+async function jsonLinesIn<T>(container: string, file: string): Promise<T[]> {
+  const { stdout } = await run("docker", ["exec", container, "sh", "-c", `cat ${file} || true`], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function succeeds(args: string[]): boolean {
+  try {
+    execFileSync("docker", args, { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The recording upstream on the bottle's egress network under `hostnames` (HTTPS on 443 and
+ * 8443 with a certificate per name from `ca`, HTTP on 80 and 8080, WebSocket on all four),
+ * and on `extraNetworks` too.
+ */
+export async function startRecordingUpstream(
+  scope: EscapeScope,
+  bottle: RunningBottle,
+  options: { ca: UpstreamCa; hostnames: string[]; extraNetworks?: string[] },
+): Promise<RecordingUpstream> {
+  const dir = await mkdtemp(join(tmpdir(), "cb-escape-upstream-"));
+  try {
+    const signing = await loadCa(options.ca.ca);
+    const certs: Record<string, { cert: string; key: string }> = {};
+    for (const host of options.hostnames) {
+      const leaf = await mintLeafCertificate(signing, host, { now: new Date() });
+      certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
+    }
+    await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
+    await writeFile(join(dir, "server.mjs"), UPSTREAM_PROGRAM);
+    const container = scope.name(`upstream-${bottle.slug}`);
+    await docker([
+      "create",
+      "--name",
+      container,
+      ...scope.labels(),
+      "--network",
+      bottle.egressNetwork,
+      ...options.hostnames.flatMap((h) => ["--network-alias", h]),
+      "--entrypoint",
+      "node",
+      NODE_IMAGE,
+      "/srv/server.mjs",
+    ]);
+    // Copied, not mounted: the container outlives nothing of the host but its own files.
+    await docker(["cp", `${dir}/.`, `${container}:/srv`]);
+    for (const network of options.extraNetworks ?? []) {
+      await docker(["network", "connect", network, container]);
+    }
+    await docker(["start", container]);
+    await waitUntil("the recording upstream", () =>
+      succeeds([
+        "exec",
+        container,
+        "node",
+        "-e",
+        "require('net').connect(8443,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+      ]),
+    );
+    return {
+      container,
+      requests: () => jsonLinesIn<StandInRequest>(container, "/tmp/requests.jsonl"),
+      frames: () => jsonLinesIn<StandInFrame>(container, "/tmp/frames.jsonl"),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A request's header values by lowercase name (a header sent twice appears twice). */
+export function headerValues(request: Pick<StandInRequest, "rawHeaders">, name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    if (request.rawHeaders[i]?.toLowerCase() === name) values.push(request.rawHeaders[i + 1] ?? "");
+  }
+  return values;
+}
+
+/** Everything a stand-in received, as one latin1 text to search for a secret in any form. */
+export function everythingReceived(requests: StandInRequest[], frames: StandInFrame[]): string {
+  return [
+    ...requests.map(
+      (r) =>
+        `${r.method} ${r.url}\n${r.rawHeaders.join("\n")}\n${r.rawTrailers.join("\n")}\n${Buffer.from(r.body, "base64").toString("latin1")}`,
+    ),
+    ...frames.map((f) => Buffer.from(f.payload, "base64").toString("latin1")),
+  ].join("\n");
+}
+
+export interface DnsQuery {
+  transport: "udp" | "tcp";
+  port: number;
+  from: string;
+  /** The question's name, or null for a datagram that is not a DNS query. */
+  name: string | null;
+  /** base64 of the datagram */
+  raw: string;
+}
+
+export interface DnsStandIn {
+  container: string;
+  ip: string;
+  /** Every datagram and TCP query it received, in order. */
+  queries(): Promise<DnsQuery[]>;
+}
+
+const DNS_PROGRAM = String.raw`
+import { createSocket } from "node:dgram";
+import { appendFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+const note = (entry) => appendFileSync("/tmp/queries.jsonl", JSON.stringify(entry) + "\n");
+function nameOf(msg) {
+  if (msg.length < 13) return null;
+  const labels = [];
+  for (let at = 12; at < msg.length; ) {
+    const len = msg[at];
+    if (len === 0) return labels.join(".");
+    if (len > 63 || at + 1 + len > msg.length) return null;
+    labels.push(msg.subarray(at + 1, at + 1 + len).toString("latin1"));
+    at += 1 + len;
+  }
+  return null;
+}
+// REFUSED, with the question echoed: the resolver answers, and never resolves anything.
+function refuse(msg) {
+  const out = Buffer.from(msg);
+  if (out.length >= 4) { out[2] = 0x80 | (out[2] & 0x79); out[3] = 0x05; }
+  return out;
+}
+for (const port of [53, 9999]) {
+  const udp = createSocket("udp4");
+  udp.on("message", (msg, from) => {
+    note({ transport: "udp", port, from: from.address, name: nameOf(msg), raw: msg.toString("base64") });
+    if (port === 53) udp.send(refuse(msg), from.port, from.address);
+  });
+  udp.bind(port);
+}
+createServer((socket) => {
+  let buf = Buffer.alloc(0);
+  socket.on("data", (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+      buf = buf.subarray(2 + msg.length);
+      note({ transport: "tcp", port: 53, from: socket.remoteAddress, name: nameOf(msg), raw: msg.toString("base64") });
+      const answer = refuse(msg);
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(answer.length);
+      socket.write(Buffer.concat([len, answer]));
+    }
+  });
+  socket.on("error", () => socket.destroy());
+}).listen(53);
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+/** A DNS server (udp and tcp 53, plus a udp catch-all on 9999) that logs and refuses everything. */
+export async function startDnsStandIn(scope: EscapeScope, network: string): Promise<DnsStandIn> {
+  const container = scope.name("dns");
+  await docker([
+    "run",
+    "-d",
+    "--name",
+    container,
+    ...scope.labels(),
+    "--network",
+    network,
+    "--entrypoint",
+    "node",
+    NODE_IMAGE,
+    "--input-type=module",
+    "-e",
+    DNS_PROGRAM,
+  ]);
+  await waitUntil("the DNS stand-in", () =>
+    succeeds([
+      "exec",
+      container,
+      "node",
+      "-e",
+      "require('net').connect(53,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+    ]),
+  );
+  return {
+    container,
+    ip: ipOn(container, network),
+    queries: () => jsonLinesIn<DnsQuery>(container, "/tmp/queries.jsonl"),
+  };
+}
+
+/**
+ * Sends one DNS query for `name` from `fromContainer` (a node image) to `server`: a control
+ * that proves the stand-in and the capture see a query that does cross a bridge.
+ */
+export async function sendControlQuery(
+  fromContainer: string,
+  server: string,
+  name: string,
+): Promise<void> {
+  const script = `const d=require('dgram').createSocket('udp4');const l=Buffer.concat(${JSON.stringify(name)}.split('.').map(x=>Buffer.concat([Buffer.from([x.length]),Buffer.from(x)])));const q=Buffer.concat([Buffer.from([0,1,1,0,0,1,0,0,0,0,0,0]),l,Buffer.from([0,0,1,0,1])]);d.send(q,53,${JSON.stringify(server)},()=>{d.on('message',()=>process.exit(0));setTimeout(()=>process.exit(0),2000)})`;
+  await docker(["exec", fromContainer, "node", "-e", script]);
+}
+
+/** Builds the capture image (tcpdump on the offline base) through the layer cache. */
+export async function buildCaptureImage(): Promise<void> {
+  const dockerfile = [
+    "ARG BASE",
+    // A Dockerfile variable, not a template placeholder.
+    "FROM $BASE",
+    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tcpdump >/dev/null && rm -rf /var/lib/apt/lists/*",
+    "",
+  ].join("\n");
+  await docker(["build", "-q", "--build-arg", `BASE=${BASE_IMAGE}`, "-t", CAPTURE_IMAGE, "-"], {
+    input: dockerfile,
+  });
+}
+
+export interface Capture {
+  /** Stops the capture and returns what it printed: one line per packet, payload as text. */
+  stop(): Promise<string>;
+}
+
+/**
+ * tcpdump on every interface of the host's network namespace (so on every bridge and veth
+ * of every container, and on the way out of the machine), printing payloads as ASCII.
+ */
+export async function startHostCapture(scope: EscapeScope, filter: string): Promise<Capture> {
+  const container = scope.name(`capture-${randomBytes(2).toString("hex")}`);
+  await docker([
+    "run",
+    "-d",
+    "--name",
+    container,
+    ...scope.labels(),
+    "--network",
+    "host",
+    "--cap-add",
+    "NET_RAW",
+    "--cap-add",
+    "NET_ADMIN",
+    CAPTURE_IMAGE,
+    "tcpdump",
+    "-i",
+    "any",
+    "-n",
+    "-l",
+    "-U",
+    "-A",
+    "-s",
+    "0",
+    filter,
+  ]);
+  await waitUntil("tcpdump to listen", async () => {
+    const logs = await docker(["logs", container], { allowFailure: true });
+    return logs.stderr.includes("listening on");
+  });
+  return {
+    async stop() {
+      // Packets still in flight are written within a moment of arriving (-U).
+      await new Promise((r) => setTimeout(r, 1000));
+      await docker(["stop", "-t", "2", container], { allowFailure: true });
+      const logs = await run("docker", ["logs", container], { maxBuffer: 64 * 1024 * 1024 });
+      await docker(["rm", "-f", container], { allowFailure: true });
+      return logs.stdout;
+    },
+  };
+}
+
+/** An IPv6 network of the run's own, on a random unique-local /64. */
+export async function createIpv6Network(scope: EscapeScope): Promise<string> {
+  const name = scope.name("v6");
+  const prefix = `fd7e:${randomBytes(2).toString("hex")}:${randomBytes(2).toString("hex")}`;
+  await docker([
+    "network",
+    "create",
+    ...scope.labels(),
+    "--ipv6",
+    "--subnet",
+    `${prefix}::/64`,
+    name,
+  ]);
+  return name;
+}
+
+export interface HostListener {
+  /** One port for TCP (IPv4 and IPv6) and UDP alike. */
+  port: number;
+  /** Remote addresses of every TCP connection and UDP datagram that arrived since the last call. */
+  arrivals(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP and UDP listener on every address of the host (0.0.0.0 and ::), recording whoever
+ * reaches it: a bottle leak to the host would connect here.
+ */
+export async function listenOnHost(): Promise<HostListener> {
+  const arrivals: string[] = [];
+  const sockets = new Set<Socket>();
+  const tcp: Server = createServer((socket) => {
+    arrivals.push(`tcp ${socket.remoteAddress}`);
+    sockets.add(socket);
+    socket.on("error", () => socket.destroy());
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen({ port: 0, host: "::", ipv6Only: false }, () => resolve());
+  });
+  const port = (tcp.address() as { port: number }).port;
+  const udp: UdpSocket = createSocket({ type: "udp6", ipv6Only: false });
+  udp.on("message", (_msg, from) => arrivals.push(`udp ${from.address}`));
+  await new Promise<void>((resolve, reject) => {
+    udp.once("error", reject);
+    udp.bind(port, "::", () => resolve());
+  });
+  return {
+    port,
+    arrivals: () => arrivals.splice(0),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    },
+  };
+}
