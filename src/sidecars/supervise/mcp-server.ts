@@ -3,7 +3,12 @@
 // the human's answer, telling the client it is still waiting (progress notifications) so the
 // call is not dropped as idle. It never decides anything itself and never reads a secret.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type {
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { VERSION } from "../../shared/version.js";
 import { SUPERVISE_TOOLS } from "./constants.js";
@@ -24,14 +29,7 @@ export interface SuperviseServerOptions {
   progressEveryMs?: number;
 }
 
-type ToolExtra = {
-  signal: AbortSignal;
-  _meta?: { progressToken?: string | number };
-  sendNotification: (n: {
-    method: "notifications/progress";
-    params: { progressToken: string | number; progress: number; message?: string };
-  }) => Promise<void>;
-};
+type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export function createSuperviseMcpServer(options: SuperviseServerOptions): McpServer {
   const server = new McpServer({ name: "claude-bottle-supervise", version: VERSION });
@@ -71,7 +69,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
         host: host.value,
         port: args.port ?? null,
       };
-      return requestAndWait(options, request, args.reason, extra as ToolExtra);
+      return requestAndWait(options, request, args.reason, extra);
     },
   );
 
@@ -93,7 +91,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       const problem = validateFingerprint(fingerprint);
       if (problem !== null) return failure(problem);
       const request: ProposalRequest = { kind: "gitleaks-exception", fingerprint };
-      return requestAndWait(options, request, args.reason, extra as ToolExtra);
+      return requestAndWait(options, request, args.reason, extra);
     },
   );
 
@@ -114,7 +112,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       if (state === null) return failure(`no proposal "${args.id}" in this bottle`);
       if (state.answer !== null || !args.wait_seconds) return success(statusOf(state));
       const waitMs = Math.min(args.wait_seconds * 1000, options.answerTimeoutMs);
-      const answer = await waitWithProgress(options, state.proposal, waitMs, extra as ToolExtra);
+      const answer = await waitWithProgress(options, state.proposal, waitMs, extra);
       return success(statusOf({ proposal: state.proposal, answer }, waitMs));
     },
   );
