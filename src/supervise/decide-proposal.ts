@@ -152,6 +152,9 @@ export async function auditProposals(
   proposals: readonly Proposal[],
 ): Promise<number> {
   if (proposals.length === 0) return 0;
+  // Most scans find nothing new: look before taking the lock (and look again under it).
+  const seen = new Set((await readAuditEntries(bottle.auditLog)).map((e) => e.id));
+  if (proposals.every((p) => seen.has(p.id))) return 0;
   return withFileLock(decisionLockPath(bottle), () => auditProposalsLocked(ctx, bottle, proposals));
 }
 
