@@ -16,6 +16,7 @@ import {
   secretForms,
   startPlane,
   UNLISTED,
+  waitFor,
   wsClientFrame,
   wsServerFrames,
 } from "./plane-fixture.js";
@@ -114,7 +115,8 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(forward.body).toContain("`request_egress_host`");
 
     expect(await plane.seen("/unlisted")).toEqual([]);
-    const audit = await plane.auditSince(since);
+    // CONNECT refused, GET refused.
+    const audit = await plane.auditSince(since, 2);
     expect(audit).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -136,12 +138,19 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   });
 
   // A raw address bypasses every name-based rule, so it is refused unless listed as an address.
-  it("refuses the upstream's own IP address, by CONNECT and by http", async () => {
+  it("refuses the upstream's own IP address, in any spelling, by CONNECT and by http", async () => {
     const ip = plane.upstreamIp;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const tunnel = await plane.exchange({ connect: `${ip}:443`, tls: {}, steps: [] });
     expect(tunnel.connect?.status).toBe(403);
     expect(tunnel.connect?.body).toContain(`"${ip}:443" is an IP address`);
+    // Resolvers read these as the same address: decimal, hex, IPv4-mapped IPv6, trailing dot.
+    const number = ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+    for (const spelling of [`${number}`, `0x${number.toString(16)}`, `[::ffff:${ip}]`, `${ip}.`]) {
+      const other = await plane.exchange({ connect: `${spelling}:443`, tls: {}, steps: [] });
+      expect(other.connect?.status, spelling).toBe(403);
+      expect(other.connect?.body).toContain("is an IP address");
+    }
     const forward = await plane.curl([`http://${ip}/ip-literal`]);
     expect(forward.status).toBe(403);
     expect(forward.body).toContain(`"${ip}:80" is an IP address`);
@@ -185,7 +194,8 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(forward.responses[0]?.body).toContain(`Host header names "${UNLISTED}"`);
 
     expect(await plane.seen("/fronting")).toEqual([]);
-    const rules = (await plane.auditSince(since)).map((l) => l.rule);
+    // Two tunnels opened, three requests refused.
+    const rules = (await plane.auditSince(since, 5)).map((l) => l.rule);
     expect(rules).toEqual(expect.arrayContaining(["sni-mismatch", "host-mismatch"]));
   });
 
@@ -231,7 +241,7 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
         expect(r.status, `${secret.name} in the ${place.where}`).toBe(403);
         expect(r.body).toContain(`(rule ${secret.rule}) in ${place.location}`);
         expect(r.body).not.toContain(secret.value);
-        const audit = await plane.auditSince(since);
+        const audit = await plane.auditSince(since, 2);
         expect(audit).toContainEqual(
           expect.objectContaining({
             host: ALLOWED,
@@ -307,7 +317,9 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(r.responses.map((x) => x.status)).toEqual([403, 403]);
 
     expect(await plane.seen("/enc/")).toEqual([]);
-    const blocked = (await plane.auditSince(since)).filter((l) => l.decision === "dlp_block");
+    // Three tunnels, four requests.
+    const audit = await plane.auditSince(since, 7);
+    const blocked = audit.filter((l) => l.decision === "dlp_block");
     expect(blocked.map((l) => [l.path, l.rule, l.location])).toEqual([
       ["/enc/base64", "known-secret", "body.json:$.data"],
       ["/enc/hex", "known-secret", "query"],
@@ -358,7 +370,8 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
 
     const messages = (await plane.seen("/ws/echo")).filter((q) => q.method === "WS-MESSAGE");
     expect(messages.map((m) => m.bodyLength)).toEqual(["hello, upstream".length]);
-    expect(await plane.auditSince(since)).toContainEqual(
+    // The tunnel, the upgrade, the blocked message.
+    expect(await plane.auditSince(since, 3)).toContainEqual(
       expect.objectContaining({
         decision: "dlp_block",
         rule: "known-secret",
@@ -420,6 +433,15 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(env.stdout).not.toContain(ROUTE_TOKEN);
     expect(await plane.pipelockLogs()).not.toContain(ROUTE_TOKEN);
     expect(await plane.egressLogs()).not.toContain(ROUTE_TOKEN);
+
+    // Never in clear text, and never to a path a server could resolve outside the route.
+    const plain = await plane.curl([`http://${ROUTE_HOST}/v1/plain`]);
+    expect(plain.status).toBe(200);
+    const dotted = await plane.curl(["--path-as-is", `https://${ROUTE_HOST}/v1/../private`]);
+    expect(dotted.status).toBe(200);
+    const outside = [...(await plane.seen("/v1/plain")), ...(await plane.seen("/private"))];
+    expect(outside).toHaveLength(2);
+    for (const q of outside) expect(JSON.stringify(q.headers)).not.toContain(ROUTE_TOKEN);
   });
 
   // egress logs every host and path it relays: a secret in a URL must not land in that log.
@@ -434,7 +456,10 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     });
     expect(named.connect?.status).toBe(403);
     expect(named.connect?.body).not.toContain(KNOWN_SECRET);
-    const lines = (await plane.egressLogs()).split("\n").filter((l) => l.includes("leak"));
+    const lines = await waitFor("egress to log all three", async () => {
+      const found = (await plane.egressLogs()).split("\n").filter((l) => l.includes("leak"));
+      return found.length >= 3 ? found : undefined;
+    });
     expect(lines).toHaveLength(3);
     for (const line of lines) {
       expect(line).not.toContain(KNOWN_SECRET);

@@ -58,8 +58,11 @@ export interface Plane {
   /** A raw exchange through the agent's proxy (or `spec.proxy`), see agent-net-client.mjs. */
   exchange(spec: ExchangeSpec): Promise<ExchangeResult>;
   flood(spec: FloodSpec): Promise<{ sent: number; answered: number; ms: number; error?: string }>;
-  /** pipelock's audit lines written at or after `since`. */
-  auditSince(since: Date): Promise<AuditLine[]>;
+  /**
+   * pipelock's audit lines written at or after `since`, once there are at least `count` of
+   * them: the engine collects a container's stdout asynchronously, so the last lines can lag.
+   */
+  auditSince(since: Date, count: number): Promise<AuditLine[]>;
   /** Everything pipelock wrote, audit log and diagnostics. */
   pipelockLogs(): Promise<string>;
   egressLogs(): Promise<string>;
@@ -211,9 +214,18 @@ async function makePlane(
     flood(spec) {
       return runClient({ mode: "flood", ...spec });
     },
-    async auditSince(since) {
-      const lines = (await bottle.pipelockAudit()) as unknown as AuditLine[];
-      return lines.filter((l) => Date.parse(l.ts) >= since.getTime());
+    async auditSince(since, count) {
+      const read = async () =>
+        ((await bottle.pipelockAudit()) as unknown as AuditLine[]).filter(
+          (l) => Date.parse(l.ts) >= since.getTime(),
+        );
+      const deadline = Date.now() + 10_000;
+      let lines = await read();
+      while (lines.length < count && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        lines = await read();
+      }
+      return lines;
     },
     pipelockLogs: () => logs(bottle.pipelockContainer),
     egressLogs: () => logs(`claude-bottle-egress-${bottle.slug}`),
