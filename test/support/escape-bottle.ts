@@ -55,7 +55,8 @@ export interface CurlStatus {
 
 /**
  * curl in the agent through `proxy` (default: the agent's own environment), printing the
- * statuses after the body. Extra curl arguments go before the URL, shell-quoted by the caller.
+ * statuses after the body. The URL is double-quoted, so "$VAR" in it expands in the agent's
+ * shell; extra curl arguments go before it, shell-quoted by the caller.
  */
 export async function curlThrough(
   bottle: RunningBottle,
@@ -65,7 +66,7 @@ export async function curlThrough(
   // --noproxy '': loopback and the like go to the proxy too, whatever NO_PROXY says.
   const proxy = options.proxy === undefined ? "" : `-x '${options.proxy}'`;
   const r = await bottle.exec(
-    `curl -sS -m 15 --noproxy '' ${proxy} ${options.args ?? ""} -w '\\n%{http_connect} %{http_code}' '${url}' 2>/dev/null; true`,
+    `curl -sS -m 15 --noproxy '' ${proxy} ${options.args ?? ""} -w '\\n%{http_connect} %{http_code}' "${url}" 2>/dev/null; true`,
   );
   const lines = r.stdout.split("\n");
   const [connect, http] = (lines.pop() ?? "0 0").split(" ").map(Number);
@@ -74,7 +75,12 @@ export async function curlThrough(
 
 /** pipelock's proxy URL as the agent can dial it, bypassing egress. */
 export function pipelockProxy(bottle: RunningBottle): string {
-  return `http://${bottle.pipelockContainer}:8888`;
+  return `http://${pipelockAddress(bottle)}`;
+}
+
+/** pipelock's "host:port" on the internal network. */
+export function pipelockAddress(bottle: RunningBottle): string {
+  return `${bottle.pipelockContainer}:8888`;
 }
 
 export const EGRESS_PROXY = "http://egress:8080";

@@ -453,7 +453,10 @@ export async function buildCaptureImage(): Promise<void> {
 }
 
 export interface Capture {
-  /** Stops the capture and returns what it printed: one line per packet, payload as text. */
+  /**
+   * Stops the capture and returns what it printed: one line per packet, payload as text.
+   * Calling it again returns the same text.
+   */
   stop(): Promise<string>;
 }
 
@@ -491,16 +494,35 @@ export async function startHostCapture(scope: EscapeScope, filter: string): Prom
     const logs = await docker(["logs", container], { allowFailure: true });
     return logs.stderr.includes("listening on");
   });
+  let stopped: Promise<string> | undefined;
+  const stop = async () => {
+    // Packets still in flight are written within a moment of arriving (-U).
+    await new Promise((r) => setTimeout(r, 1000));
+    await docker(["stop", "-t", "2", container], { allowFailure: true });
+    const logs = await run("docker", ["logs", container], { maxBuffer: 64 * 1024 * 1024 });
+    await docker(["rm", "-f", container], { allowFailure: true });
+    return logs.stdout;
+  };
   return {
-    async stop() {
-      // Packets still in flight are written within a moment of arriving (-U).
-      await new Promise((r) => setTimeout(r, 1000));
-      await docker(["stop", "-t", "2", container], { allowFailure: true });
-      const logs = await run("docker", ["logs", container], { maxBuffer: 64 * 1024 * 1024 });
-      await docker(["rm", "-f", container], { allowFailure: true });
-      return logs.stdout;
+    stop() {
+      stopped ??= stop();
+      return stopped;
     },
   };
+}
+
+/**
+ * The summary lines (time, interface, addresses) of the captured packets whose text holds
+ * any of `needles`, each with the needles it holds.
+ */
+export function packetsContaining(captured: string, needles: readonly string[]): string[] {
+  const packets = captured.split(/\n(?=\d\d:\d\d:\d\d\.\d+ )/);
+  return packets.flatMap((packet) => {
+    const found = needles.filter((n) => packet.includes(n));
+    if (found.length === 0) return [];
+    const summary = (packet.split("\n")[0] ?? "").slice(0, 160);
+    return [`${summary} [${found.join(", ")}]`];
+  });
 }
 
 /** An IPv6 network of the run's own, on a random unique-local /64. */

