@@ -75,6 +75,7 @@ describe.each(MATRIX)("matrix point %#", (point) => {
       "NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle.crt",
       "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
       "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+      ...(point.supervise ? ["MCP_TOOL_TIMEOUT=660000"] : []),
       "ANTHROPIC_BASE_URL",
       "CLAUDE_CODE_OAUTH_TOKEN",
     ]);

@@ -43,6 +43,7 @@ import {
 import {
   CURRENT_CONFIG_DIR_IN_AGENT,
   QUEUE_DIR_IN_CONTAINER,
+  SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS,
   SUPERVISE_DOCKERFILE,
   SUPERVISE_HEALTH_PATH,
   SUPERVISE_HOSTNAME,
@@ -297,6 +298,8 @@ function superviseService(plan: DockerBottlePlan): ComposeService {
   };
 }
 
+const AGENT_MCP_TOOL_TIMEOUT_MS = (SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS + 60) * 1000;
+
 function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeService {
   const proxyUrl = agentProxyUrl(plan);
   const noProxy = agentNoProxy(plan);
@@ -316,6 +319,9 @@ function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeServi
       `NODE_EXTRA_CA_CERTS=${AGENT_CA_PATH}`,
       `SSL_CERT_FILE=${AGENT_CA_BUNDLE}`,
       `REQUESTS_CA_BUNDLE=${AGENT_CA_BUNDLE}`,
+      // Claude Code would drop a supervise call that waits for a human before supervise
+      // itself answers timed_out: give the tool call a minute more than the answer.
+      ...(plan.supervisePlan === null ? [] : [`MCP_TOOL_TIMEOUT=${AGENT_MCP_TOOL_TIMEOUT_MS}`]),
       // Bare names: values are inherited from the `compose up` process env.
       ...[...plan.forwardedEnv].sort(),
     ],

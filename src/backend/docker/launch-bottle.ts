@@ -8,7 +8,7 @@ import { basename, isAbsolute, join } from "node:path";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
-import { SUPERVISE_HOSTNAME, SUPERVISE_PORT } from "../../sidecars/supervise/constants.js";
+import { SUPERVISE_MCP_SERVER_NAME, superviseMcpUrl } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
 import { writeMetadata } from "./bottle-state.js";
@@ -215,7 +215,7 @@ export async function upBottle(
         ? renderAgentGitConfig(slug, blueprint.plan.gitGatePlan.upstreams)
         : null,
       mcpServers: blueprint.plan.supervisePlan
-        ? { supervise: { type: "http", url: `http://${SUPERVISE_HOSTNAME}:${SUPERVISE_PORT}/mcp` } }
+        ? { [SUPERVISE_MCP_SERVER_NAME]: { type: "http", url: superviseMcpUrl() } }
         : null,
     });
   } catch (error) {

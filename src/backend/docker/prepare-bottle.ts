@@ -9,6 +9,7 @@ import { InputError } from "../../shared/errors.js";
 import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../sidecars/git-gate/constants.js";
 import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
+import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
 import type { BottleBlueprint } from "./bottle-blueprint.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
 import { bottlePlanToCompose, hasEgress, hasGitGate } from "./compose.js";
@@ -62,6 +63,8 @@ export async function prepareBottle(
     if (plan.supervisePlan !== null) {
       await mkdir(plan.supervisePlan.queueDir, { recursive: true, mode: 0o700 });
       await mkdir(plan.supervisePlan.currentConfigDir, { recursive: true, mode: 0o755 });
+      // What show_policy answers and the agent can read, before any approval changes it.
+      await publishInitialPolicySnapshot(blueprint, options.now);
     }
     if (plan.envFile !== null)
       await put(plan.envFile, renderEnvFile(blueprint.agentEnvLiterals), 0o600);

@@ -28,6 +28,3 @@ export const PIPELOCK_UPSTREAM_CA_FILE_ENV = "PIPELOCK_UPSTREAM_CA_FILE";
 /** Where a bottle's extra upstream CA bundle is mounted, when it has one. */
 export const PIPELOCK_UPSTREAM_CA_IN_CONTAINER = "/etc/pipelock/upstream-ca.pem";
 export const PIPELOCK_DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-/** What a blocked agent is told to call when supervision is on. */
-export const SUPERVISE_MCP_SERVER_NAME = "supervise";
-export const SUPERVISE_REQUEST_HOST_TOOL = "request_egress_host";

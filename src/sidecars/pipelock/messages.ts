@@ -2,7 +2,7 @@
 // and what to do about it, for a person and for an agent alike. They must never echo a secret:
 // no paths, no queries, no header values, only hosts, rule ids and locations.
 import type { DlpFinding } from "../../shared/dlp/index.js";
-import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_REQUEST_HOST_TOOL } from "./constants.js";
+import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_TOOLS } from "../supervise/constants.js";
 
 export interface Refusal {
   status: number;
@@ -14,7 +14,7 @@ const PREFIX = "pipelock (this bottle's egress firewall)";
 function askForHost(host: string, ip: boolean, supervise: boolean): string {
   if (supervise) {
     return (
-      `To ask for it, call the MCP tool \`${SUPERVISE_REQUEST_HOST_TOOL}\` of the ` +
+      `To ask for it, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of the ` +
       `\`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
       "once a person approves, it works without a restart."
     );
