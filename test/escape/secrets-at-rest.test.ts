@@ -1,0 +1,184 @@
+// Sandbox escape, by looking around inside: a route's token lives only in egress, the
+// bottle's CA keys and pipelock's policy only in their sidecars. From the agent container of
+// a real bottle nothing of them can be read (environment, /proc, files, egress's own pages)
+// and nothing the agent can write changes whom anything else trusts.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  makeUpstreamCa,
+  type RunningBottle,
+  startBottle,
+  type UpstreamCa,
+} from "../support/bottle-harness.js";
+import { makeTestHome, type TestHome } from "../support/cli-process.js";
+import { describeWithEngine } from "../support/engine.js";
+import { curlThrough, pipelockProxy } from "../support/escape-bottle.js";
+import {
+  type EscapeScope,
+  escapeLeftovers,
+  headerValues,
+  newEscapeScope,
+  type RecordingUpstream,
+  removeEscapeStandIns,
+  startRecordingUpstream,
+} from "../support/escape-standins.js";
+
+const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
+const ROUTE = "api.example.test";
+
+/** Prints nothing when no file outside /proc, /sys and /dev holds `needle`. */
+const searchFiles = (needle: string) =>
+  `grep -rlF -e '${needle}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`;
+
+function inContainer(container: string, command: string): string {
+  return execFileSync("docker", ["exec", container, "sh", "-c", command], { encoding: "utf8" });
+}
+
+describeWithEngine("escape: secrets at rest in the bottle", () => {
+  const scope: EscapeScope = newEscapeScope();
+  let t: TestHome;
+  let ca: UpstreamCa;
+  let bottle: RunningBottle;
+  let upstream: RecordingUpstream;
+
+  beforeAll(async () => {
+    t = await makeTestHome();
+    ca = await makeUpstreamCa();
+    await t.writeManifest(
+      "bottles",
+      "rest",
+      `---
+egress:
+  allow: [allowed.example.test]
+  routes:
+    - host: ${ROUTE}
+      paths: ["/v1/"]
+      auth: { scheme: Bearer, token_env: CB_REST_TOKEN }
+supervise: true
+---
+`,
+    );
+    await t.writeManifest("agents", "rest", "---\nbottle: rest\n---\nagent\n");
+    bottle = await startBottle(t, "rest", {
+      CB_REST_TOKEN: TOKEN,
+      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+    });
+    upstream = await startRecordingUpstream(scope, bottle, {
+      ca,
+      hostnames: ["allowed.example.test", ROUTE],
+    });
+  });
+
+  afterAll(async () => {
+    await bottle?.stop();
+    await removeEscapeStandIns(scope);
+    await ca?.dispose();
+    await t?.dispose();
+    expect(await escapeLeftovers(scope)).toEqual([]);
+  });
+
+  it("uses the route token on the agent's behalf (the control)", async () => {
+    const r = await curlThrough(bottle, `https://${ROUTE}/v1/models`);
+    expect(r.http).toBe(200);
+    const seen = (await upstream.requests()).filter((q) => q.url === "/v1/models");
+    expect(seen.map((q) => headerValues(q, "authorization"))).toEqual([[`Bearer ${TOKEN}`]]);
+  });
+
+  it("keeps the route token out of every environment and command line the agent can read", async () => {
+    // Threat: the agent reads the token from its env, or from another process's through /proc.
+    const r = await bottle.exec(
+      "env; for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done; cat /proc/1/environ",
+    );
+    expect(r.stdout).toContain("HTTPS_PROXY=http://egress:8080");
+    expect(r.stdout).not.toContain(TOKEN);
+    // No sidecar process shares the agent's process table.
+    const ps = await bottle.exec("ps -eo user,args");
+    expect(ps.stdout).not.toMatch(/egress\.mjs|pipelock\.mjs|supervise|git-gate/);
+  });
+
+  it("keeps the route token out of every file in the agent container, even as root", async () => {
+    // Threat: the token was copied into the image, a mount or a provisioned file.
+    const asRoot = await bottle.exec(searchFiles(TOKEN), { user: "root", timeoutMs: 120_000 });
+    expect(asRoot.stdout).toBe("");
+    const base64 = Buffer.from(TOKEN).toString("base64").slice(0, 24);
+    expect((await bottle.exec(searchFiles(base64), { user: "root" })).stdout).toBe("");
+  });
+
+  it("never hands the token back: egress's own pages, refusals and clear-text requests", async () => {
+    // Threat: egress echoes, lists or leaks the token it injects (or sends it where it is visible).
+    const pages = await bottle.exec(
+      [
+        "curl -sS http://egress:8080/__egress/routes",
+        "curl -sS http://egress:8080/__egress/healthz",
+        "curl -sS http://egress:8080/__egress/env",
+        "curl -sS -X POST http://egress:8080/__egress/routes",
+        "curl -sS http://egress:8080/",
+        `curl -sS -x http://egress:8080 http://egress/__egress/routes`,
+        `curl -sS -i https://${ROUTE}/v1/echo`,
+        `curl -sS -i https://${ROUTE}/outside-the-route-paths`,
+        `curl -sS -i -H 'Host: unlisted.example.test' https://${ROUTE}/v1/fronted`,
+      ].join("; echo; "),
+    );
+    expect(pages.stdout).toContain(ROUTE);
+    expect(pages.stdout).not.toContain(TOKEN);
+    // Plain http:// to the route host goes out without the token: it would travel in clear.
+    expect((await curlThrough(bottle, `http://${ROUTE}/v1/plain`)).http).toBe(200);
+    const plain = (await upstream.requests()).filter((q) => q.url === "/v1/plain");
+    expect(plain.map((q) => headerValues(q, "authorization"))).toEqual([[]]);
+  });
+
+  it("holds no CA key and no pipelock policy, and cannot see them through the proxy", async () => {
+    // Threat: with a CA key the agent could mint certificates; with the policy, rewrite it.
+    const pipelockKey = inContainer(bottle.pipelockContainer, "cat /etc/pipelock/ca-key.pem");
+    const egressKey = inContainer(
+      `claude-bottle-egress-${bottle.slug}`,
+      "cat /etc/egress/ca-key.pem",
+    );
+    const keyLines = [pipelockKey, egressKey].map((key) => key.split("\n")[2] ?? "");
+    expect(keyLines.every((line) => line.length > 40)).toBe(true);
+    // One pass over the file system for both keys and for what only pipelock's policy says.
+    const needles = [...keyLines, "secretEnv", "PIPELOCK_SECRET"].map((n) => `-e '${n}'`);
+    const files = await bottle.exec(
+      `ls -d /etc/pipelock.yaml /etc/pipelock /etc/egress 2>/dev/null; grep -rlF ${needles.join(" ")} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`,
+      { user: "root", timeoutMs: 120_000 },
+    );
+    expect(files.stdout).toBe("");
+    const viaProxy = await curlThrough(bottle, "http://127.0.0.1:8888/etc/pipelock.yaml", {
+      proxy: pipelockProxy(bottle),
+    });
+    expect(viaProxy.http).toBe(403);
+    const direct = await bottle.exec(
+      `curl -sS --noproxy '*' http://${bottle.pipelockContainer}:8888/etc/pipelock.yaml`,
+    );
+    expect(direct.stdout).not.toContain("allow:");
+  });
+
+  it("cannot change the CA it trusts system-wide, nor the policy snapshot it is shown", async () => {
+    // Threat: the agent plants a CA or rewrites files that other tools or people rely on.
+    const attempts = [
+      "touch /usr/local/share/ca-certificates/planted.crt",
+      "echo planted >>/etc/ssl/certs/ca-certificates.crt",
+      "touch /etc/ssl/certs/planted.pem",
+      "update-ca-certificates",
+      "touch /etc/claude-bottle/current/policy.json",
+      "echo '{}' >/etc/claude-bottle/current/planted.json",
+    ];
+    const r = await bottle.exec(
+      attempts.map((c) => `if ${c} >/dev/null 2>&1; then echo "done: ${c}"; fi`).join("; "),
+    );
+    expect(r.stdout).toBe("");
+    // Not even root in the container can write the snapshot: the mount is read-only.
+    const asRoot = await bottle.exec("touch /etc/claude-bottle/current/policy.json 2>&1", {
+      user: "root",
+    });
+    expect(asRoot.stdout).toContain("Read-only file system");
+    const mounts = JSON.parse(
+      execFileSync("docker", ["inspect", "-f", "{{json .Mounts}}", bottle.agentContainer], {
+        encoding: "utf8",
+      }),
+    ) as Array<{ Destination: string; RW: boolean }>;
+    expect(mounts.map((m) => [m.Destination, m.RW])).toEqual([
+      ["/etc/claude-bottle/current", false],
+    ]);
+  });
+});
