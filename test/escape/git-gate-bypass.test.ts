@@ -1,0 +1,254 @@
+// Sandbox escape, by git: a push is a way out for data, so it goes through the gate, which
+// scans what it would send upstream. From a real bottle's agent: a secret in a README link,
+// the bottle's own secret in one, a secret buried in an older commit of a new branch, and
+// git over SSH straight to the upstream (or through the proxy) instead of through the gate.
+// The upstream is an sshd the test runs on the bottle's egress network.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
+import { makeTestHome, type TestHome } from "../support/cli-process.js";
+import { describeWithEngine } from "../support/engine.js";
+import { pipelockAddress, reachedTargets } from "../support/escape-bottle.js";
+import { type ProbeOp, probe, probeOne } from "../support/escape-probe.js";
+import {
+  type EscapeScope,
+  escapeLeftovers,
+  ipOn,
+  newEscapeScope,
+  removeEscapeStandIns,
+} from "../support/escape-standins.js";
+import { buildImage, docker } from "../support/git-gate-docker.js";
+
+const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
+const UPSTREAM_HOST = "git.upstream.test";
+const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
+const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
+const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
+
+function fakeGithubToken(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  return `ghp_${[...randomBytes(36)].map((b) => alphabet[b % 62]).join("")}`;
+}
+
+function fakeAwsKeyId(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  return `AKIA${[...randomBytes(16)].map((b) => alphabet[b % 32]).join("")}`;
+}
+
+describeWithEngine("escape: pushing data out through git", () => {
+  const scope: EscapeScope = newEscapeScope();
+  const sshd = scope.name("sshd");
+  let t: TestHome;
+  let dir: string;
+  let identity = "";
+  let bottle: RunningBottle;
+
+  const inUpstream = (script: string) =>
+    docker(["exec", "-u", "git", sshd, "sh", "-c", script], { allowFailure: true });
+  const upstreamRef = async (ref: string) =>
+    (
+      await inUpstream(`git --git-dir=/srv/git/app.git rev-parse -q --verify '${ref}'`)
+    ).stdout.trim();
+  /** Every object upstream holds, as text: a leaked value would be in one of them. */
+  const upstreamObjects = async () =>
+    (await inUpstream("git --git-dir=/srv/git/app.git cat-file --batch-all-objects --batch"))
+      .stdout;
+  const inAgent = (script: string) => bottle.exec(`cd ~/work && ${script} 2>&1`);
+
+  beforeAll(async () => {
+    await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
+    t = await makeTestHome();
+    dir = await mkdtemp(join(tmpdir(), "cb-escape-git-"));
+    const keys = await docker([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "sh",
+      SSHD_IMAGE,
+      "-c",
+      'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
+    ]);
+    const [, privateKey, publicKey] =
+      /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
+    if (privateKey === undefined || publicKey === undefined) {
+      throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
+    }
+    identity = privateKey;
+    const keyFile = join(dir, "app-key");
+    await writeFile(keyFile, privateKey, { mode: 0o600 });
+
+    // The upstream starts on a network of its own; it joins the bottle's once that exists.
+    const parking = scope.name("parking");
+    await docker(["network", "create", ...scope.labels(), "--internal", parking]);
+    await docker([
+      "run",
+      "-d",
+      "--name",
+      sshd,
+      ...scope.labels(),
+      "--network",
+      parking,
+      "-e",
+      `AUTHORIZED_KEY=${publicKey}`,
+      SSHD_IMAGE,
+    ]);
+    const deadline = Date.now() + 30_000;
+    while ((await inUpstream("test -s /run/upstream-sshd.pid")).code !== 0) {
+      if (Date.now() > deadline) throw new Error("the upstream's sshd did not start");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const hostKey = (
+      await docker(["exec", sshd, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
+    ).stdout.trim();
+
+    await t.writeManifest(
+      "bottles",
+      "gitout",
+      `---
+env:
+  AGENT_SECRET: {from_env: CB_GIT_SECRET}
+git:
+  - name: app
+    url: ${APP_URL}
+    identity_file: ${keyFile}
+    known_host_key: ${hostKey}
+supervise: false
+---
+`,
+    );
+    await t.writeManifest("agents", "gitout", "---\nbottle: gitout\n---\nagent\n");
+    bottle = await startBottle(t, "gitout", { CB_GIT_SECRET: SECRET });
+    await docker(["network", "connect", "--alias", UPSTREAM_HOST, bottle.egressNetwork, sshd]);
+    await docker(["network", "disconnect", parking, sshd]);
+  });
+
+  afterAll(async () => {
+    await bottle?.stop();
+    await removeEscapeStandIns(scope);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await t?.dispose();
+    expect(await escapeLeftovers(scope)).toEqual([]);
+  });
+
+  it("clones through the gate and pushes a clean commit upstream (the control)", async () => {
+    const clone = await inAgent(`git clone -q ${APP_URL} app`);
+    expect(clone.stdout).toBe("");
+    const push = await inAgent(
+      `cd app && echo 'More docs.' >>README.md && ${GIT} commit -qam 'Document more' && git push -q origin main`,
+    );
+    expect(push.code, push.stdout).toBe(0);
+    const head = (await inAgent("git -C app rev-parse HEAD")).stdout.trim();
+    expect(await upstreamRef("refs/heads/main")).toBe(head);
+  });
+
+  it("rejects a push whose README links to a URL carrying a token", async () => {
+    // Threat: a credential rides out in an innocent-looking documentation link.
+    const before = await upstreamRef("refs/heads/main");
+    const token = fakeGithubToken();
+    const push = await inAgent(
+      `cd app && printf '\\nSee [the dashboard](https://dash.example.test/login?access=${token}).\\n' >>README.md && ${GIT} commit -qam 'Link the dashboard' && git push origin main`,
+    );
+    expect(push.code).not.toBe(0);
+    expect(push.stdout).toContain("remote: git-gate: nothing was sent upstream.");
+    expect(push.stdout).not.toContain(token);
+    expect(await upstreamRef("refs/heads/main")).toBe(before);
+    expect(await upstreamObjects()).not.toContain(token);
+    await inAgent("cd app && git reset -q --hard HEAD~1");
+  });
+
+  it("rejects a push whose README link carries the bottle's own secret", async () => {
+    // Threat: the agent pushes a value it was given (a forwarded env secret pipelock would block
+    // over HTTP) into the repository, where everyone with access to it can read it.
+    const before = await upstreamRef("refs/heads/main");
+    const push = await inAgent(
+      `cd app && printf '\\nChanges: [log](https://changes.example.test/%s)\\n' "$AGENT_SECRET" >>README.md && ${GIT} commit -qam 'Link the change log' && git push origin main`,
+    );
+    const after = await upstreamRef("refs/heads/main");
+    const leaked = (await upstreamObjects()).includes(SECRET);
+    expect({ pushed: push.code === 0, upstreamMoved: after !== before, leaked }).toEqual({
+      pushed: false,
+      upstreamMoved: false,
+      leaked: false,
+    });
+    await inAgent("cd app && git reset -q --hard origin/main");
+  });
+
+  it("rejects a secret in an older commit of a new branch, even when the tip is clean", async () => {
+    // Threat: the last commit removes the secret, but history still carries it upstream.
+    const keyId = fakeAwsKeyId();
+    const push = await inAgent(
+      `cd app && git checkout -qb feature && printf 'aws_access_key_id = ${keyId}\\n' >creds.txt && git add creds.txt && ${GIT} commit -qm 'Add creds' && git rm -q creds.txt && ${GIT} commit -qm 'Remove creds' && git push origin feature`,
+    );
+    expect(push.code).not.toBe(0);
+    const leaky = (await inAgent("git -C app rev-parse HEAD~1")).stdout.trim();
+    expect(push.stdout).toContain(`commit ${leaky}: creds.txt:1`);
+    expect(await upstreamRef("refs/heads/feature")).toBe("");
+    expect(await upstreamObjects()).not.toContain(keyId);
+    await inAgent("cd app && git checkout -q main");
+  });
+
+  it("cannot reach the upstream's SSH except through the gate", async () => {
+    // Threat: git over SSH straight to the upstream skips the scan (and needs no identity file
+    // to leak data if the server takes anonymous pushes).
+    const upstreamIp = ipOn(sshd, bottle.egressNetwork);
+    const gateIp = ipOn(`claude-bottle-git-gate-${bottle.slug}`, bottle.egressNetwork);
+    const ops: ProbeOp[] = [
+      { kind: "tcp", host: upstreamIp, port: 22 },
+      { kind: "tcp", host: gateIp, port: 22 },
+      { kind: "tcp", host: gateIp, port: 9418 },
+      { kind: "resolve", name: UPSTREAM_HOST },
+    ];
+    const results = await probe(bottle.agentContainer, ops);
+    expect(reachedTargets(ops, results)).toEqual([]);
+    expect(results[3]?.outcome).toBe("unresolved");
+
+    const ssh = "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5";
+    const direct = await inAgent(
+      [
+        // git without the gate's insteadOf rewrite.
+        `GIT_CONFIG_GLOBAL=/dev/null GIT_SSH_COMMAND='${ssh}' git ls-remote ${APP_URL}`,
+        `GIT_CONFIG_GLOBAL=/dev/null GIT_SSH_COMMAND='${ssh}' git ls-remote ssh://git@${upstreamIp}/srv/git/app.git`,
+        `${ssh} git@${upstreamIp} true`,
+      ]
+        .map((c) => `${c}; echo "rc=$?"`)
+        .join("; "),
+    );
+    expect(direct.stdout.match(/rc=\d+/g)).toEqual(["rc=128", "rc=128", "rc=255"]);
+
+    // Through the proxy: a CONNECT to port 22 is refused before anything is dialled.
+    for (const authority of [`${UPSTREAM_HOST}:22`, `${upstreamIp}:22`]) {
+      const tunnel = await probeOne(bottle.agentContainer, {
+        kind: "exchange",
+        proxy: pipelockAddress(bottle),
+        connect: authority,
+        send: [Buffer.from("SSH-2.0-OpenSSH_9.2\r\n")],
+      });
+      expect(tunnel.connectStatus, authority).toBe(403);
+    }
+    // The gate serves the declared repository only, not the upstream behind it.
+    const other = await inAgent(
+      `git ls-remote git://claude-bottle-git-gate-${bottle.slug}/../../../srv/git/app.git; git ls-remote git://claude-bottle-git-gate-${bottle.slug}/other.git`,
+    );
+    expect(other.stdout).not.toMatch(/[0-9a-f]{40}\s+refs\//);
+    // Every login the upstream saw came from the gate.
+    const logins = (await docker(["logs", sshd], { allowFailure: true })).stderr
+      .split("\n")
+      .filter((l) => l.includes("Accepted publickey"));
+    expect(logins.length).toBeGreaterThan(0);
+    expect(logins.filter((l) => !l.includes(` from ${gateIp} `))).toEqual([]);
+  });
+
+  it("holds no copy of the gate's identity file", async () => {
+    // Threat: with the key the agent could push anything, from anywhere it can reach.
+    const needle = identity.split("\n")[2] ?? "";
+    expect(needle.length).toBeGreaterThan(40);
+    const found = await bottle.exec(
+      `grep -rlF -e '${needle}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`,
+      { user: "root", timeoutMs: 120_000 },
+    );
+    expect(found.stdout).toBe("");
+  });
+});
