@@ -446,6 +446,10 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
 
   // egress logs every host and path it relays: a secret in a URL must not land in that log.
   it("keeps secrets in a URL's path or host name out of egress's request log", async () => {
+    // Egress knows only route tokens; paths and host names are the agent's to fill.
+    const requestLines = async () =>
+      (await plane.egressLogs()).split("\n").filter((l) => l.includes('"event":"request"'));
+    const before = (await requestLines()).length;
     const routed = await plane.curl([`https://${ROUTE_HOST}/v1/leak/${KNOWN_SECRET}`]);
     expect(routed.status).toBe(403);
     const forwarded = await plane.curl([`http://${ALLOWED}/leak/${AWS_KEY}`]);
@@ -457,13 +461,13 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(named.connect?.status).toBe(403);
     expect(named.connect?.body).not.toContain(KNOWN_SECRET);
     const lines = await waitFor("egress to log all three", async () => {
-      const found = (await plane.egressLogs()).split("\n").filter((l) => l.includes("leak"));
+      const found = (await requestLines()).slice(before);
       return found.length >= 3 ? found : undefined;
     });
-    expect(lines).toHaveLength(3);
     for (const line of lines) {
       expect(line).not.toContain(KNOWN_SECRET);
       expect(line).not.toContain(AWS_KEY);
+      expect(line).not.toContain("leak");
     }
   });
 });

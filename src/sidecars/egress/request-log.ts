@@ -1,5 +1,8 @@
 // One JSON line per request on stdout. Only what is needed to audit routing: never headers,
-// query strings or bodies, and every line passes the secret redactor on its way out.
+// query strings, bodies, paths, or hosts other than route hosts, and every line passes the
+// secret redactor on its way out. Paths and host names are the agent's to choose, so they
+// can carry any secret it holds, and egress knows only the route tokens: pipelock, which
+// knows them all and redacts, keeps the record of where requests went.
 
 /**
  * - intercept: TLS terminated by egress for a route host (a token may have been added)
@@ -23,9 +26,11 @@ export interface RequestLogEntry {
   error?: string;
 }
 
-export interface RequestLogLine extends RequestLogEntry {
+export interface RequestLogLine extends Omit<RequestLogEntry, "host"> {
   time: string;
   event: "request";
+  /** Null unless it is a route host or egress itself. */
+  host: string | null;
 }
 
 export type LogSink = (line: string) => void;
@@ -40,16 +45,23 @@ export function createRequestLogger(options: {
   sink: LogSink;
   now: () => Date;
   redact: (text: string) => string;
+  /** Hosts named by the routes file: the only agent-facing hosts a line may name. */
+  routeHosts: ReadonlySet<string>;
 }): (entry: RequestLogEntry) => void {
   return (entry) => {
+    const own = entry.kind === "local";
     const path =
-      entry.path === null || entry.path.length <= MAX_PATH_CHARS
-        ? entry.path
-        : `${entry.path.slice(0, MAX_PATH_CHARS)}…`;
+      !own || entry.path === null
+        ? null
+        : entry.path.length <= MAX_PATH_CHARS
+          ? entry.path
+          : `${entry.path.slice(0, MAX_PATH_CHARS)}…`;
+    const host = own || options.routeHosts.has(entry.host.toLowerCase()) ? entry.host : null;
     const line: RequestLogLine = {
       time: options.now().toISOString(),
       event: "request",
       ...entry,
+      host,
       path,
     };
     options.sink(options.redact(JSON.stringify(line)));

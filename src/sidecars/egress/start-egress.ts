@@ -44,7 +44,7 @@ export async function startEgress(options: StartEgressOptions): Promise<RunningE
     ca,
     upstream: { proxy: settings.upstreamProxy, connect: options.connect ?? connectTcp },
     upstreamCa: [...rootCertificates, upstreamCa],
-    log: createRequestLogger({ sink, now, redact }),
+    log: createRequestLogger({ sink, now, redact, routeHosts: new Set(routes.map((r) => r.host)) }),
     redact,
     now,
     selfNames: [settings.listen.host],
