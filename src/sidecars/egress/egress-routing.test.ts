@@ -140,7 +140,7 @@ describe("egress on a route host", () => {
     const s = await startScenario(cas, cleanup);
     const res = await tunnelledRequest(s.egress.port, {
       host: "api.example.test",
-      path: null,
+      path: "/v1/x",
       ca: cas.egress.certPem,
       headers: { host: "attacker.example.test" },
     });

@@ -4,9 +4,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream";
 import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
+import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import { checkTarget, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
-import { endToEndHeaders, headerPairs } from "./hop-headers.js";
 import { bodyTooLarge, cannotScan, type Refusal, secretFound, upstreamFailed } from "./messages.js";
 import type { Policy } from "./policy.js";
 import type { ProxyContext } from "./proxy-context.js";

@@ -4,9 +4,9 @@
 // them is forwarded. Extensions are not offered upstream, so no frame is compressed.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import { checkTarget } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
-import { endToEndHeaders, headerPairs } from "./hop-headers.js";
 import { badRequest, secretFound, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";

@@ -1,5 +1,6 @@
-// Which headers cross pipelock. Hop-by-hop headers (RFC 9110 7.6.1) and those naming pipelock
-// itself stay on their own leg; everything else is relayed as sent, order and case kept.
+// Which headers cross a proxy (pipelock, egress). Hop-by-hop headers (RFC 9110 7.6.1) and
+// those the Connection header names stay on their own leg; everything else is relayed as
+// sent, order and case kept.
 
 const HOP_BY_HOP = new Set([
   "connection",
