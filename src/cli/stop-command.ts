@@ -1,7 +1,7 @@
 // `claude-bottle stop <slug>`: removes one bottle now, wherever its CLI is.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
-import { didYouMean } from "../manifest/did-you-mean.js";
+import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 

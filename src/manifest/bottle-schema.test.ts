@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BOTTLES as B,
+  inputError,
+  type UserHomes,
+  userHomes,
+} from "../../test/fixtures/user-home-fixture.js";
 import { loadBottle } from "./load-bottle.js";
-import { BOTTLES as B, inputError, type UserHomes, userHomes } from "../../test/fixtures/user-home-fixture.js";
 
 // A valid ed25519 public key line (made-up key bytes; the blob is well formed).
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAHDhUcIyoxOD9GTVRbYmlwd36FjJOaoaivtr3Ey9LZ";

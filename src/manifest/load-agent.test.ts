@@ -2,8 +2,14 @@ import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AGENTS,
+  BOTTLES,
+  inputError,
+  type UserHomes,
+  userHomes,
+} from "../../test/fixtures/user-home-fixture.js";
 import { listAgents, loadAgent } from "./load-agent.js";
-import { AGENTS, BOTTLES, inputError, type UserHomes, userHomes } from "../../test/fixtures/user-home-fixture.js";
 
 let homes: UserHomes;
 beforeAll(async () => {

@@ -4,9 +4,9 @@
 // and it can never stand in for a home agent of the same name.
 import { realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { agentFileSchema, type SkillRef } from "./agent-schema.js";
-import { didYouMean } from "./did-you-mean.js";
 import {
   assertNoRepoBottles,
   listManifests,

@@ -3,10 +3,10 @@
 // the user's home, and a repository that ships some is refused outright.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import type { IssuePath } from "../shared/yaml-source.js";
 import { type BottleLayer, readBottleLayer } from "./bottle-layer.js";
-import { didYouMean } from "./did-you-mean.js";
 import { foldBottleLayers } from "./fold-bottle-layers.js";
 import { assertManifestName, isManifestName } from "./manifest-fields.js";
 import { type ManifestFile, readManifestFile } from "./manifest-file.js";

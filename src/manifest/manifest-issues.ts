@@ -2,9 +2,9 @@
 // "file:line:col: key.path: what is wrong and how to fix it", with "did you mean" for
 // near-miss keys and values. Texts here are user-facing and tested word for word.
 import { z } from "zod";
+import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { formatIssuePath, type IssuePath } from "../shared/yaml-source.js";
-import { didYouMean } from "./did-you-mean.js";
 import { MANIFEST_HINT, type ManifestFile } from "./manifest-file.js";
 import type { SourceLocation } from "./resolved-bottle.js";
 import { redactSecrets } from "./secret-shape.js";
