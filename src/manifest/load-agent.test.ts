@@ -262,14 +262,17 @@ describe("examples/manifests", () => {
     const agent = await loadAgent("demo", options);
     expect(agent.bottle.chain).toEqual(["base", "demo"]);
     expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual([
-      "api.anthropic.com",
       "*.example.test",
       "downloads.example.test:8443",
+      "api.anthropic.com",
       "api.example.test",
     ]);
+    // The model key and the demo API token reach their hosts through egress only.
     expect(agent.bottle.egress.routes.map((route) => route.auth.tokenEnv)).toEqual([
+      "ANTHROPIC_API_KEY",
       "DEMO_API_TOKEN",
     ]);
+    expect(agent.bottle.env.ANTHROPIC_API_KEY).toMatchObject({ kind: "literal" });
     expect(agent.prompt).toMatch(/^You are running inside a claude-bottle/);
   });
 });
