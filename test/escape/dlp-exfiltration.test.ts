@@ -24,12 +24,11 @@ import {
 } from "../support/escape-probe.js";
 import {
   type EscapeScope,
-  escapeLeftovers,
   everythingReceived,
   newEscapeScope,
   type RecordingUpstream,
-  removeEscapeStandIns,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
@@ -137,11 +136,10 @@ supervise: false
   });
 
   afterAll(async () => {
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("holds the secret, and sends clean requests out (the control)", async () => {

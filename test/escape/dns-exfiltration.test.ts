@@ -28,16 +28,15 @@ import {
   type Capture,
   type DnsStandIn,
   type EscapeScope,
-  escapeLeftovers,
   gatewayOf,
   newEscapeScope,
   packetsContaining,
   type RecordingUpstream,
-  removeEscapeStandIns,
   sendControlQuery,
   startDnsStandIn,
   startHostCapture,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(8).toString("hex")}`;
@@ -103,11 +102,10 @@ supervise: false
 
   afterAll(async () => {
     await capture?.stop();
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("resolves no outside name in the agent, allowed or not", async () => {

@@ -15,10 +15,9 @@ import { pipelockAddress, reachedTargets } from "../support/escape-bottle.js";
 import { type ProbeOp, probe, probeOne } from "../support/escape-probe.js";
 import {
   type EscapeScope,
-  escapeLeftovers,
   ipOn,
   newEscapeScope,
-  removeEscapeStandIns,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 import { buildImage, docker } from "../support/git-gate-docker.js";
 
@@ -126,11 +125,10 @@ supervise: false
   });
 
   afterAll(async () => {
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("clones through the gate and pushes a clean commit upstream (the control)", async () => {

@@ -24,7 +24,6 @@ import { type ProbeOp, probe } from "../support/escape-probe.js";
 import {
   createIpv6Network,
   type EscapeScope,
-  escapeLeftovers,
   gatewayOf,
   type HostListener,
   hostAddresses,
@@ -33,13 +32,13 @@ import {
   listenOnHost,
   newEscapeScope,
   type RecordingUpstream,
-  removeEscapeStandIns,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const TOKEN = "cbtest-reach-route-token-7c1d9e";
 
-describeWithEngine("scope: reaching what the bottle must not", () => {
+describeWithEngine("escape: reaching what the bottle must not", () => {
   const scope: EscapeScope = newEscapeScope();
   let t: TestHome;
   let ca: UpstreamCa;
@@ -93,12 +92,11 @@ supervise: false
   });
 
   afterAll(async () => {
-    await Promise.all([bottle?.stop(), neighbour?.stop()]);
+    const left = await tearDownEscape(scope, [bottle, neighbour]);
     await listener?.close();
-    await removeEscapeStandIns(scope);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("reaches an allowlisted host through its proxy (the control for every refusal here)", async () => {

@@ -15,13 +15,12 @@ import { describeWithEngine } from "../support/engine.js";
 import { type ExchangeOp, httpRequest, probe, probeOne } from "../support/escape-probe.js";
 import {
   type EscapeScope,
-  escapeLeftovers,
   headerValues,
   newEscapeScope,
   type RecordingUpstream,
-  removeEscapeStandIns,
   type StandInRequest,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const TOKEN = "cbtest-confusion-route-token-4b8e2a";
@@ -39,7 +38,7 @@ interface Way {
   tunnel: boolean;
 }
 
-describeWithEngine("scope: confusing the proxies", () => {
+describeWithEngine("escape: confusing the proxies", () => {
   const scope: EscapeScope = newEscapeScope();
   let t: TestHome;
   let ca: UpstreamCa;
@@ -116,11 +115,10 @@ supervise: false
   });
 
   afterAll(async () => {
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("passes a well-formed request on every way in (the control)", async () => {

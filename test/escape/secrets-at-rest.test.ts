@@ -15,12 +15,11 @@ import { describeWithEngine } from "../support/engine.js";
 import { curlThrough, pipelockProxy } from "../support/escape-bottle.js";
 import {
   type EscapeScope,
-  escapeLeftovers,
   headerValues,
   newEscapeScope,
   type RecordingUpstream,
-  removeEscapeStandIns,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
@@ -70,11 +69,10 @@ supervise: true
   });
 
   afterAll(async () => {
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("uses the route token on the agent's behalf (the control)", async () => {

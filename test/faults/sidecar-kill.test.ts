@@ -22,13 +22,12 @@ import {
 import { probe } from "../support/escape-probe.js";
 import {
   type EscapeScope,
-  escapeLeftovers,
   headerValues,
   ipOn,
   newEscapeScope,
   type RecordingUpstream,
-  removeEscapeStandIns,
   startRecordingUpstream,
+  tearDownEscape,
 } from "../support/escape-standins.js";
 
 const TOKEN = "cbtest-faults-route-token-93d1c7";
@@ -110,11 +109,10 @@ supervise: false
   });
 
   afterAll(async () => {
-    await bottle?.stop();
-    await removeEscapeStandIns(scope);
+    const left = await tearDownEscape(scope, [bottle]);
     await ca?.dispose();
     await t?.dispose();
-    expect(await escapeLeftovers(scope)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it("works before anything fails (the control)", async () => {

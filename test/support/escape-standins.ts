@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { NODE_IMAGE } from "../../src/backend/docker/images.js";
 import { loadCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
 import type { RunningBottle, UpstreamCa } from "./bottle-harness.js";
+import { leftoversOf } from "./docker-state.js";
 import { BASE_IMAGE, docker } from "./git-gate-docker.js";
 
 const run = promisify(execFile);
@@ -52,6 +53,26 @@ export async function removeEscapeStandIns(scope: EscapeScope): Promise<void> {
   for (const id of networks.filter(Boolean)) {
     await docker(["network", "rm", id], { allowFailure: true });
   }
+}
+
+/**
+ * Removes the run's stand-ins, then stops the bottles (in that order: a stand-in still on a
+ * bottle's network keeps Compose from removing it), and returns the names of whatever is
+ * left of either: empty when everything is gone.
+ */
+export async function tearDownEscape(
+  scope: EscapeScope,
+  bottles: ReadonlyArray<RunningBottle | undefined>,
+): Promise<string[]> {
+  await removeEscapeStandIns(scope);
+  const started = bottles.filter((b) => b !== undefined);
+  await Promise.all(started.map((b) => b.stop()));
+  const left = await escapeLeftovers(scope);
+  for (const b of started) {
+    const l = leftoversOf(b.slug);
+    left.push(...l.containers, ...l.networks, ...l.volumes);
+  }
+  return left;
 }
 
 /** What is left of the run on the engine: empty after `removeEscapeStandIns`. */
