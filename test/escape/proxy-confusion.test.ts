@@ -12,7 +12,13 @@ import {
 } from "../support/bottle-harness.js";
 import { makeTestHome, type TestHome } from "../support/cli-process.js";
 import { describeWithEngine } from "../support/engine.js";
-import { type ExchangeOp, httpRequest, probe, probeOne } from "../support/escape-probe.js";
+import {
+  type ExchangeOp,
+  httpRequest,
+  probe,
+  probeOne,
+  webSocketUpgrade,
+} from "../support/escape-probe.js";
 import {
   type EscapeScope,
   headerValues,
@@ -147,6 +153,10 @@ supervise: false
         ]),
       ]);
       expect([403, 421], `${way.name}: ${r.response}`).toContain(r.status);
+      const upgrade = await exchange(way, [
+        webSocketUpgrade(target(way, "/escape/host-spoof-ws"), UNLISTED),
+      ]);
+      expect((upgrade.status ?? 0) >= 400, `${way.name}, upgrade: ${upgrade.response}`).toBe(true);
     }
     expect(await strays()).toEqual([]);
   });
@@ -165,7 +175,8 @@ supervise: false
       if ((r.status ?? 0) < 400) passed.push(`${way.name}: ${r.status}`);
     }
     const arrived = (await strays()).map(
-      (q) => `${q.url} Host: ${headerValues(q, "host").join(" + ")}`,
+      (q) =>
+        `${q.url} Host: ${headerValues(q, "host").join(" + ")}${headerValues(q, "authorization").includes(`Bearer ${TOKEN}`) ? ", with the route's token" : ""}`,
     );
     expect({ passed, arrived }).toEqual({ passed: [], arrived: [] });
   });

@@ -125,6 +125,25 @@ supervise: true
     expect(plain.map((q) => headerValues(q, "authorization"))).toEqual([[]]);
   });
 
+  it("puts the token only on the route's own paths, however a path is spelled", async () => {
+    // Threat: a path the server normalises to somewhere outside the route still gets the token.
+    const paths = [
+      "/admin/escape",
+      "/v1/../admin/escape-dots",
+      "/v1/%2e%2e/admin/escape-encoded",
+      "/v1%2f..%2fadmin/escape-slash",
+      "/v1/;/../admin/escape-params",
+      "/V1/escape-case",
+    ];
+    for (const path of paths) {
+      const r = await curlThrough(bottle, `https://${ROUTE}${path}`, { args: "--path-as-is" });
+      expect(r.connect, path).toBe(200);
+    }
+    const seen = (await upstream.requests()).filter((q) => q.url.includes("escape"));
+    expect(seen.map((q) => q.url).sort()).toEqual([...paths].sort());
+    expect(seen.filter((q) => headerValues(q, "authorization").length > 0)).toEqual([]);
+  });
+
   it("holds no CA key and no pipelock policy, and cannot see them through the proxy", async () => {
     // Threat: with a CA key the agent could mint certificates; with the policy, rewrite it.
     const pipelockKey = inContainer(bottle.pipelockContainer, "cat /etc/pipelock/ca-key.pem");
