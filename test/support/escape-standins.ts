@@ -2,8 +2,9 @@
 // fail quietly: a recording stand-in upstream (every request with its raw headers, trailers,
 // body and the port it came in on; every WebSocket frame), a stand-in DNS server that logs
 // every datagram, a packet capture in the host's network namespace, listeners on the host's
-// every address, and an IPv6 network. Everything they start carries one run label and is
-// removed by `removeEscapeStandIns`; nothing here ever sends a packet anywhere.
+// every address, and an IPv6 network. Everything they start carries one scope label and is
+// removed by `tearDownEscape`; the only packet sent from here is the control query, from one
+// stand-in to another.
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
@@ -22,7 +23,7 @@ const run = promisify(execFile);
 
 /** Every stand-in of every test run: `removeTestContainers()` in bottle-harness finds these too. */
 const TEST_LABEL = "dev.claude-bottle.test";
-/** The escape run a stand-in belongs to, so one file never removes another's. */
+/** The escape scope a stand-in belongs to, so one file never removes another's. */
 const RUN_LABEL = "dev.claude-bottle.test.escape";
 
 export const CAPTURE_IMAGE = "claude-bottle-test/tcpdump:latest";
