@@ -1,0 +1,321 @@
+// bench/proxy: what pipelock and egress cost per request, side by side in one run with no
+// proxy and with mitmproxy doing the same interception, all on 127.0.0.1:
+//   direct               client → HTTPS upstream (localhost:443)
+//   pipelock             client → pipelock (allowlist, TLS interception, DLP) → upstream
+//   egress → pipelock    client → egress (TLS interception, token injected) → pipelock → upstream
+//   mitmproxy            client → mitmdump (TLS interception) → upstream
+// for small keep-alive requests, a new connection per request, and 1 MiB uploads; then DLP
+// scan throughput, pipelock's engine against gitleaks, on one generated corpus.
+// Prints markdown tables with ratios. Measures only: the exit code says nothing about speed.
+// Usage: npm run build && node bench/proxy/bench-proxy.mjs [--quick] [--rounds N] [--keep]
+//   [--cpu-prof DIR]
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { benchDlp } from "./dlp-bench.mjs";
+import { createDispatcher, runLoad, summarize } from "./load.mjs";
+import { killAllNow, stopAll } from "./processes.mjs";
+import { dlpTable, scenarioTable, targetsSection } from "./report.mjs";
+import { sourceText } from "./source-text.mjs";
+import {
+  prepareStack,
+  ROOT,
+  startEgress,
+  startMitmdump,
+  startPipelock,
+  startUpstream,
+  UPSTREAM_HOST,
+  UPSTREAM_PORT,
+  upstreamHandshakes,
+} from "./stack.mjs";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const keep = args.includes("--keep");
+const option = (name) => {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : args[at + 1];
+};
+// pipelock's and egress's CPU profiles (node --cpu-prof), written when they stop.
+const cpuProfDir = option("--cpu-prof") && resolve(option("--cpu-prof"));
+const rounds = Number(option("--rounds") ?? 0) || (quick ? 1 : 2);
+const CONCURRENCY = 50;
+const UPLOAD_BYTES = 1024 * 1024;
+// Each round of a path stops at its count or at this time, whichever comes first: fast paths
+// do many requests, slow ones what they can, and the bench stays within a few minutes.
+const MAX_RUN_MS = 8_000;
+const MAX_WARMUP_MS = 4_000;
+const scale = quick ? 0.1 : 1;
+const DLP = { mib: quick ? 4 : 32, runs: quick ? 1 : 3 };
+
+// Per round and path: `warmup` requests (connections opened, leaves minted) then `total`,
+// each bounded in time too.
+const SCENARIOS = [
+  {
+    id: "keepalive",
+    title: "Small requests, keep-alive",
+    describe: `GET of a 3-byte answer; ${CONCURRENCY} concurrent clients, each on its own kept-alive connection.`,
+    warmup: 1000,
+    total: 10_000,
+  },
+  {
+    id: "newconn",
+    title: "New connection per request",
+    describe: `GET of a 3-byte answer; ${CONCURRENCY} concurrent clients, each request on a new connection (TCP, CONNECT, full TLS handshake: no session resumption).`,
+    warmup: 100,
+    total: 2000,
+    newConnection: true,
+  },
+  {
+    id: "upload",
+    title: "1 MiB uploads",
+    describe: `POST of 1 MiB of source-like text (clean: pipelock scans it whole and lets it through); ${CONCURRENCY} concurrent clients, keep-alive.`,
+    warmup: 50,
+    total: 600,
+    upload: true,
+  },
+];
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function requireBuilt() {
+  const missing = [
+    "dist/sidecars/pipelock.mjs",
+    "dist/sidecars/egress.mjs",
+    "dist/shared/ca/index.js",
+  ]
+    .map((p) => join(ROOT, p))
+    .filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new Error(`missing ${missing.join(", ")}: run \`npm run build\` first`);
+  }
+}
+
+async function requirePort443Free() {
+  await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error) =>
+      reject(
+        new Error(
+          `cannot listen on 127.0.0.1:${UPSTREAM_PORT} for the upstream (${error.code}): egress injects tokens only on port 443, so the bench needs it (root, or another bench still running?)`,
+        ),
+      ),
+    );
+    server.listen(UPSTREAM_PORT, "127.0.0.1", () => server.close(resolve));
+  });
+}
+
+/** $MITMDUMP, or mitmdump on PATH, or Debian's unpacked by fetch-mitmproxy.sh; else undefined. */
+function findMitmdump() {
+  if (process.env.MITMDUMP) return process.env.MITMDUMP;
+  log("looking for mitmdump (bench/proxy/fetch-mitmproxy.sh; the first time it unpacks Debian's)");
+  const r = spawnSync("bash", [join(ROOT, "bench/proxy/fetch-mitmproxy.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const path = r.stdout.trim().split("\n").at(-1);
+  return r.status === 0 && path ? path : undefined;
+}
+
+function mitmproxyVersion(mitmdump) {
+  const r = spawnSync(mitmdump, ["--version"], { encoding: "utf8" });
+  return /Mitmproxy: (\S+)/.exec(r.stdout ?? "")?.[1] ?? "unknown";
+}
+
+function countConnects(auditPath) {
+  if (!existsSync(auditPath)) return 0;
+  return readFileSync(auditPath, "utf8").split('"method":"CONNECT"').length - 1;
+}
+
+/** What the proxies did while measuring, from the outside: upstream TLS connections, CONNECTs. */
+async function counters(stack, path) {
+  return {
+    handshakes: await upstreamHandshakes(stack),
+    connects: path.audit === undefined ? undefined : countConnects(path.audit),
+  };
+}
+
+/** One round of one path: a warm-up on fresh connections, then the measured requests. */
+async function measureOnce({ scenario, path, stack, body }) {
+  const dispatcher = createDispatcher({
+    proxyPort: path.port,
+    ca: path.ca,
+    concurrency: CONCURRENCY,
+    fresh: scenario.newConnection === true,
+  });
+  const load = {
+    dispatcher,
+    url: `https://${UPSTREAM_HOST}/`,
+    concurrency: CONCURRENCY,
+    maxMs: MAX_RUN_MS,
+    body,
+    newConnection: scenario.newConnection === true,
+    expectToken: path.id === "egress" ? "yes" : "no",
+  };
+  try {
+    await runLoad({ ...load, total: Math.ceil(scenario.warmup * scale), maxMs: MAX_WARMUP_MS });
+    const before = await counters(stack, path);
+    const run = await runLoad({ ...load, total: Math.ceil(scenario.total * scale) });
+    const after = await counters(stack, path);
+    run.handshakes = after.handshakes - before.handshakes;
+    if (path.audit !== undefined) run.connects = after.connects - before.connects;
+    return run;
+  } finally {
+    await dispatcher.destroy();
+  }
+}
+
+/** Paths take turns round by round, so a busy moment of the machine is shared among them. */
+async function measureScenario({ scenario, paths, stack, body }) {
+  const runs = new Map(paths.map((p) => [p.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const path of paths) {
+      const run = await measureOnce({ scenario, path, stack, body });
+      runs.get(path.id).push(run);
+      log(
+        `${scenario.id} round ${round + 1}/${rounds} ${path.id}: ${run.done} requests in ${(run.elapsedMs / 1000).toFixed(1)} s, ${run.errors} errors`,
+      );
+    }
+  }
+  return paths.map((path) => {
+    const list = runs.get(path.id);
+    const result = summarize(list, body?.length);
+    result.handshakes = list.reduce((n, r) => n + r.handshakes, 0);
+    if (path.audit !== undefined) result.connects = list.reduce((n, r) => n + r.connects, 0);
+    return { path, result };
+  });
+}
+
+function machineLine({ mitmVersion, loadBefore, loadAfter }) {
+  const commit = spawnSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+  });
+  return [
+    `Date: ${new Date().toISOString()}`,
+    `machine: ${availableParallelism()} cores (nproc), ${cpus()[0]?.model ?? "unknown CPU"}`,
+    `Node ${process.version}`,
+    `mitmproxy ${mitmVersion ?? "not run"}`,
+    `commit ${commit.stdout.trim() || "unknown"}`,
+    // Other work on the machine shows here: the bench itself keeps about two cores busy.
+    `load average ${loadBefore.toFixed(1)} before the proxy runs, ${loadAfter.toFixed(1)} after`,
+  ].join("; ");
+}
+
+async function main(dir) {
+  requireBuilt();
+  await requirePort443Free();
+  const mitmdump = findMitmdump();
+  if (mitmdump === undefined) log("no mitmdump: the mitmproxy rows are left out");
+  const mitmVersion = mitmdump && mitmproxyVersion(mitmdump);
+
+  log(`temp dir ${dir}`);
+  const stack = await prepareStack(dir);
+  await startUpstream(stack);
+  const nodeArgs = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
+  const pipelock = await startPipelock(stack, { name: "pipelock", trust: "system", nodeArgs });
+  const pipelockEnv = await startPipelock(stack, {
+    name: "pipelock-ca-file",
+    trust: "env",
+    nodeArgs,
+  });
+  const egress = await startEgress(stack, { pipelockPort: pipelock.port, nodeArgs });
+  const mitm = mitmdump ? await startMitmdump(stack, mitmdump) : undefined;
+  const read = (path) => readFileSync(path, "utf8");
+  const paths = [
+    { id: "direct", label: "direct", ca: read(stack.files.upstreamCa) },
+    {
+      id: "pipelock",
+      label: "pipelock",
+      port: pipelock.port,
+      ca: read(pipelock.ca),
+      audit: pipelock.audit,
+    },
+    {
+      id: "pipelock-ca-file",
+      label: "pipelock, PIPELOCK_UPSTREAM_CA_FILE",
+      port: pipelockEnv.port,
+      ca: read(pipelockEnv.ca),
+      audit: pipelockEnv.audit,
+    },
+    {
+      id: "egress",
+      label: "egress → pipelock",
+      port: egress.port,
+      ca: read(egress.ca),
+      audit: pipelock.audit,
+    },
+    mitm && {
+      id: "mitmproxy",
+      label: `mitmproxy ${mitmVersion}`,
+      port: mitm.port,
+      ca: read(mitm.ca),
+    },
+  ].filter(Boolean);
+
+  const body = Buffer.from(sourceText(UPLOAD_BYTES, 424242));
+  const results = { concurrency: CONCURRENCY };
+  const loadBefore = loadavg()[0];
+  for (const scenario of SCENARIOS) {
+    const scenarioBody = scenario.upload ? body : undefined;
+    results[scenario.id] = await measureScenario({ scenario, paths, stack, body: scenarioBody });
+  }
+  const loadAfter = loadavg()[0];
+  await stopAll();
+
+  const dlp = await benchDlp({ dir, mib: DLP.mib, runs: DLP.runs, log });
+
+  const out = [
+    `## bench/proxy${quick ? " (--quick: a tenth of the requests, not for the record)" : ""}`,
+    "",
+    machineLine({ mitmVersion, loadBefore, loadAfter }),
+    "",
+    `${rounds} round(s) per path, pooled: req/s over the summed time, percentiles over all requests. Every process (load generator, upstream, proxies) shares the same ${availableParallelism()} cores. Paths:`,
+    "",
+    "- direct: the client speaks TLS to the upstream (localhost:443) itself.",
+    "- pipelock: trusts the upstream's CA through Node's own store (NODE_EXTRA_CA_CERTS), as it trusts a public host: no CA option.",
+    "- pipelock, PIPELOCK_UPSTREAM_CA_FILE: the same pipelock with the upstream's CA given through its option for private CAs.",
+    "- egress → pipelock: egress intercepts, injects the route's token (the upstream checks every request carried it) and sends on through the first pipelock.",
+    "- mitmproxy: mitmdump --quiet, trusting the upstream's CA by ssl_verify_upstream_trusted_ca.",
+    "",
+    ...SCENARIOS.flatMap((s) => [scenarioTable(s, results[s.id]), ""]),
+    targetsSection(results),
+    "",
+    dlpTable(dlp),
+    "",
+  ];
+  process.stdout.write(out.join("\n"));
+}
+
+const dir = mkdtempSync(join(tmpdir(), "cb-bench-proxy-"));
+let interrupted = false;
+// Children die with the bench, however it ends.
+process.on("exit", killAllNow);
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+]) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping everything the bench started`);
+    stopAll().finally(() => {
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+      process.exit(code);
+    });
+  });
+}
+try {
+  await main(dir);
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+} catch (error) {
+  // Once interrupted, requests fail because their peers were stopped: nothing to report.
+  if (!interrupted) {
+    process.exitCode = 1;
+    log(`bench/proxy failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (readdirSync(dir).length > 0) log(`logs and files kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+} finally {
+  await stopAll();
+}

@@ -1,0 +1,189 @@
+// The system under test, all on 127.0.0.1: an HTTPS upstream on localhost:443, pipelock and
+// egress from the built bundles, and mitmdump intercepting the same way. Each proxy gets its
+// own CA (minted with src/shared/ca), its files in the bench's temp dir, and an ephemeral port.
+// Port 443 because egress intercepts (and so injects tokens) only for CONNECTs to port 443;
+// "localhost" because pipelock and egress resolve names with the system resolver.
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
+import { mintCa, mintLeafCertificate } from "../../dist/shared/ca/index.js";
+import { freePort, startProcess, waitFor, waitForPort } from "./processes.mjs";
+
+export const UPSTREAM_HOST = "localhost";
+export const UPSTREAM_PORT = 443;
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Mints the CAs and the upstream's certificate, writes egress's routes. */
+export async function prepareStack(dir) {
+  const now = new Date();
+  const file = (name, text) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const upstreamCa = await mintCa({ commonName: "bench upstream CA", now });
+  const leaf = await mintLeafCertificate(upstreamCa, UPSTREAM_HOST, { now });
+  const pipelockCa = await mintCa({ commonName: "bench pipelock CA", now });
+  const egressCa = await mintCa({ commonName: "bench egress CA", now });
+  // Hex: no credential rule matches it, so only the known-secret path can see it.
+  const token = randomBytes(24).toString("hex");
+  const files = {
+    upstreamCa: file("upstream-ca.pem", upstreamCa.certPem),
+    upstreamCert: file("upstream.pem", leaf.chainPem),
+    upstreamKey: file("upstream-key.pem", leaf.keyPem),
+    pipelockCa: file("pipelock-ca.pem", pipelockCa.certPem),
+    pipelockKey: file("pipelock-ca-key.pem", pipelockCa.keyPem),
+    egressCa: file("egress-ca.pem", egressCa.certPem),
+    egressKey: file("egress-ca-key.pem", egressCa.keyPem),
+    egressRoutes: file(
+      "routes.yaml",
+      `routes:\n  - host: ${UPSTREAM_HOST}\n    auth: { scheme: Bearer, tokenEnv: BENCH_TOKEN }\n`,
+    ),
+  };
+  return { dir, files, token };
+}
+
+const baseEnv = () => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: process.env.HOME ?? "/",
+});
+
+export async function startUpstream(stack) {
+  const { files, token, dir } = stack;
+  const proc = startProcess({
+    name: "upstream",
+    command: process.execPath,
+    args: [
+      join(ROOT, "bench/proxy/upstream-server.mjs"),
+      files.upstreamCert,
+      files.upstreamKey,
+      `127.0.0.1:${UPSTREAM_PORT}`,
+      token,
+    ],
+    env: baseEnv(),
+    logDir: dir,
+  });
+  await waitForPort(proc, UPSTREAM_PORT);
+  return proc;
+}
+
+/**
+ * @param trust how pipelock comes to trust the upstream's CA: "system" puts it in Node's own
+ *   store (NODE_EXTRA_CA_CERTS), as for a public upstream, which needs no option at all;
+ *   "env" gives it through PIPELOCK_UPSTREAM_CA_FILE, pipelock's option for private CAs.
+ * @param nodeArgs e.g. ["--cpu-prof", "--cpu-prof-dir", DIR]
+ */
+export async function startPipelock(stack, { name, trust, nodeArgs = [] }) {
+  const { files, token, dir } = stack;
+  const port = await freePort();
+  const audit = join(dir, `${name}-audit.jsonl`);
+  // As a bottle's would be: the upstream allowed, the route's token known to DLP and
+  // allowed to its own host only.
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(
+    config,
+    [
+      `allow: ["${UPSTREAM_HOST}"]`,
+      "dlp:",
+      "  action: block",
+      `  secretEnv: [{ env: BENCH_TOKEN, hosts: ["${UPSTREAM_HOST}"] }]`,
+      `auditLog: ${audit}`,
+      "",
+    ].join("\n"),
+  );
+  const proc = startProcess({
+    name,
+    command: process.execPath,
+    args: [
+      ...nodeArgs,
+      join(ROOT, "dist/sidecars/pipelock.mjs"),
+      "run",
+      "--config",
+      config,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--ca-cert",
+      files.pipelockCa,
+      "--ca-key",
+      files.pipelockKey,
+    ],
+    env: {
+      ...baseEnv(),
+      BENCH_TOKEN: token,
+      ...(trust === "system"
+        ? { NODE_EXTRA_CA_CERTS: files.upstreamCa }
+        : { PIPELOCK_UPSTREAM_CA_FILE: files.upstreamCa }),
+    },
+    logDir: dir,
+  });
+  await waitForPort(proc, port);
+  return { proc, port, ca: files.pipelockCa, audit };
+}
+
+export async function startEgress(stack, { pipelockPort, nodeArgs = [] }) {
+  const { files, token, dir } = stack;
+  const port = await freePort();
+  const proc = startProcess({
+    name: "egress",
+    command: process.execPath,
+    args: [...nodeArgs, join(ROOT, "dist/sidecars/egress.mjs")],
+    env: {
+      ...baseEnv(),
+      BENCH_TOKEN: token,
+      EGRESS_LISTEN: `127.0.0.1:${port}`,
+      EGRESS_UPSTREAM_PROXY: `http://127.0.0.1:${pipelockPort}`,
+      EGRESS_UPSTREAM_CA: files.pipelockCa,
+      EGRESS_ROUTES_FILE: files.egressRoutes,
+      EGRESS_CA_FILE: files.egressCa,
+      EGRESS_CA_KEY_FILE: files.egressKey,
+    },
+    logDir: dir,
+  });
+  await waitForPort(proc, port);
+  return { proc, port, ca: files.egressCa };
+}
+
+/**
+ * mitmdump with its defaults (eager upstream connection, whole bodies buffered, HTTP/1.1 to a
+ * client that offers only that), quiet: no per-flow output, its best case.
+ */
+export async function startMitmdump(stack, mitmdump) {
+  const { files, dir } = stack;
+  const port = await freePort();
+  const confdir = join(dir, "mitmproxy");
+  const proc = startProcess({
+    name: "mitmdump",
+    command: mitmdump,
+    args: [
+      "--quiet",
+      "--listen-host",
+      "127.0.0.1",
+      "--listen-port",
+      String(port),
+      "--set",
+      `confdir=${confdir}`,
+      "--set",
+      `ssl_verify_upstream_trusted_ca=${files.upstreamCa}`,
+    ],
+    env: baseEnv(),
+    logDir: dir,
+  });
+  const ca = join(confdir, "mitmproxy-ca-cert.pem");
+  await waitForPort(proc, port, 60_000);
+  await waitFor("CA certificate", () => existsSync(ca), proc);
+  return { proc, port, ca };
+}
+
+/** TLS connections the upstream has accepted so far, not counting those that asked this. */
+export async function upstreamHandshakes(stack) {
+  const dispatcher = new Agent({ connect: { ca: readFileSync(stack.files.upstreamCa, "utf8") } });
+  try {
+    const url = `https://${UPSTREAM_HOST}:${UPSTREAM_PORT}/__bench/handshakes`;
+    const res = await request(url, { dispatcher });
+    return Number(await res.body.text());
+  } finally {
+    await dispatcher.destroy();
+  }
+}
