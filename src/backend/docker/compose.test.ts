@@ -44,6 +44,7 @@ describe.each(MATRIX)("matrix point %#", (point) => {
       internal: {
         name: "claude-bottle-demo-7f3a-internal",
         internal: true,
+        driver_opts: { "com.docker.network.bridge.inhibit_ipv4": "true" },
         labels: SLUG_LABELS,
       },
       egress: {

@@ -107,7 +107,12 @@ export interface ComposeSpec {
   services: Partial<Record<ServiceName, ComposeService>>;
   networks: Record<
     NetworkName,
-    { name: string; internal?: boolean; labels: Record<string, string> }
+    {
+      name: string;
+      internal?: boolean;
+      driver_opts?: Record<string, string>;
+      labels: Record<string, string>;
+    }
   >;
 }
 
@@ -141,7 +146,15 @@ export function bottlePlanToCompose(
     services,
     networks: {
       // No gateway: the agent's only way out is through the sidecars.
-      internal: { name: plan.proxyPlan.internalNetwork, internal: true, labels: { ...labels } },
+      internal: {
+        name: plan.proxyPlan.internalNetwork,
+        internal: true,
+        // internal: true only drops traffic leaving the subnet; the host keeps an address on
+        // the bridge, and every service it runs on 0.0.0.0 (sshd, a DNS forwarder, a TCP
+        // Docker API) would be one hop from the agent. No address on the bridge, no host.
+        driver_opts: { "com.docker.network.bridge.inhibit_ipv4": "true" },
+        labels: { ...labels },
+      },
       egress: { name: plan.proxyPlan.egressNetwork, labels: { ...labels } },
     },
   };
