@@ -4,7 +4,6 @@
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { rootCertificates } from "node:tls";
 import { loadCa } from "../../shared/ca/index.js";
 import { BottleError } from "../../shared/errors.js";
 import type { EgressSettings } from "./egress-settings.js";
@@ -43,7 +42,8 @@ export async function startEgress(options: StartEgressOptions): Promise<RunningE
     routes,
     ca,
     upstream: { proxy: settings.upstreamProxy, connect: options.connect ?? connectTcp },
-    upstreamCa: [...rootCertificates, upstreamCa],
+    // pipelock intercepts every tunnel, so its CA is the only one egress ever needs.
+    upstreamCa: [upstreamCa],
     log: createRequestLogger({ sink, now, redact, routeHosts: new Set(routes.map((r) => r.host)) }),
     redact,
     now,

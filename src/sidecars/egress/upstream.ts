@@ -95,7 +95,7 @@ export function openTunnel(upstream: UpstreamOptions, authority: string): Promis
 }
 
 export interface TunnelAgentOptions extends UpstreamOptions {
-  /** PEM certificates trusted for upstream TLS: the system roots plus pipelock's CA. */
+  /** PEM certificates trusted for upstream TLS: pipelock's CA (pipelock intercepts every tunnel). */
   ca: string[];
 }
 
@@ -105,10 +105,15 @@ export interface TunnelAgentOptions extends UpstreamOptions {
  */
 export class TunnelAgent extends https.Agent {
   readonly #upstream: TunnelAgentOptions;
+  /** Built once: a context per tunnel re-parsed every trusted certificate each time. */
+  readonly #secureContext: tls.SecureContext;
 
   constructor(upstream: TunnelAgentOptions) {
-    super({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, scheduling: "lifo" });
+    // As many idle tunnels as active ones: fewer closed pooled tunnels under load and made
+    // each request pay a new CONNECT and TLS handshake.
+    super({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: "lifo" });
     this.#upstream = upstream;
+    this.#secureContext = tls.createSecureContext({ ca: upstream.ca });
   }
 
   override createConnection(
@@ -139,7 +144,7 @@ export class TunnelAgent extends https.Agent {
         const secure = tls.connect({
           socket: tunnel.socket,
           servername: net.isIP(host) === 0 ? host : undefined,
-          ca: this.#upstream.ca,
+          secureContext: this.#secureContext,
           ALPNProtocols: ["http/1.1"],
         });
         secure.once("secureConnect", () => finish(null, secure));
@@ -158,7 +163,7 @@ export class ForwardAgent extends http.Agent {
   readonly #upstream: UpstreamOptions;
 
   constructor(upstream: UpstreamOptions) {
-    super({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, scheduling: "lifo" });
+    super({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: "lifo" });
     this.#upstream = upstream;
   }
 

@@ -5,7 +5,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
 import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
+import * as tls from "node:tls";
 import type { Target } from "./target.js";
 
 export interface UpstreamOptions {
@@ -27,15 +27,22 @@ export class Upstream {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
   readonly #lookup: LookupFunction | undefined;
-  readonly #ca: string[] | undefined;
+  /** Built once: a `ca` array on the agent is re-joined into its pool key on every request. */
+  readonly #secureContext: tls.SecureContext | undefined;
   readonly #idleTimeoutMs: number;
 
   constructor(options: UpstreamOptions = {}) {
     this.#lookup = options.lookup;
-    this.#ca = options.extraCa === undefined ? undefined : [...rootCertificates, options.extraCa];
+    this.#secureContext =
+      options.extraCa === undefined
+        ? undefined
+        : tls.createSecureContext({ ca: [...tls.rootCertificates, options.extraCa] });
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60 * 1000;
     this.#http = new http.Agent({ keepAlive: true });
-    this.#https = new https.Agent({ keepAlive: true, ...(this.#ca ? { ca: this.#ca } : {}) });
+    this.#https = new https.Agent({
+      keepAlive: true,
+      ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
+    });
   }
 
   /** @param fresh a connection of its own, outside the keep-alive pool (for upgrades) */
@@ -56,7 +63,10 @@ export class Upstream {
             ...common,
             servername: serverName(host),
             ...(fresh
-              ? { agent: false, ...(this.#ca ? { ca: this.#ca } : {}) }
+              ? {
+                  agent: false,
+                  ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
+                }
               : { agent: this.#https }),
           })
         : http.request({ ...common, agent: fresh ? false : this.#http });
