@@ -39,3 +39,12 @@ export function headerPairs(raw: readonly string[]): [string, string][] {
   for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] as string, raw[i + 1] as string]);
   return pairs;
 }
+
+/** How many times `name` (any case) appears in a raw header list. */
+export function headerCount(raw: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === name) count++;
+  }
+  return count;
+}

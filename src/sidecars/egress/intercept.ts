@@ -12,6 +12,7 @@ import {
   mintLeafCertificate,
   type SigningCa,
 } from "../../shared/ca/index.js";
+import { headerCount } from "../../shared/hop-headers.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
 import { relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
@@ -156,6 +157,11 @@ export class Interceptor {
     }
     if (path === undefined) {
       refuse(400, "egress expects origin-form request targets (/path) inside a tunnel");
+      return;
+    }
+    // Node reads the first Host and the rest would be forwarded with the token: one only.
+    if (headerCount(req.rawHeaders, "host") > 1) {
+      refuse(400, "more than one Host header");
       return;
     }
     // A Host naming another site on the same server (domain fronting) must not receive the token.

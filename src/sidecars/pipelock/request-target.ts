@@ -2,6 +2,7 @@
 // whose names disagree (domain fronting): the tunnel's CONNECT host, the TLS server name, the
 // request URL and the Host header must all name the same host.
 import type { IncomingMessage } from "node:http";
+import { headerCount } from "../../shared/hop-headers.js";
 import { REDACTED } from "./admission.js";
 import { normalizeHost } from "./allowlist.js";
 import { PIPELOCK_HEALTH_PATH } from "./constants.js";
@@ -21,6 +22,11 @@ export function resolveRequest(
 ): ResolvedRequest {
   const url = req.url ?? "";
   const hostHeader = req.headers.host;
+  // Node keeps the first Host and we forward every header: a second one could name a host
+  // the allowlist never saw to a server that reads the last (RFC 9112 3.2: reject it).
+  if (headerCount(req.rawHeaders, "host") > 1) {
+    return refused(badRequest("more than one Host header"), "bad-request", tunnel?.target);
+  }
   if (tunnel === undefined) {
     if (url.startsWith("/")) {
       if (url.split("?")[0] === PIPELOCK_HEALTH_PATH) return { kind: "health" };
