@@ -155,6 +155,7 @@ describe("per-service shape", () => {
       build: { context: `${R}/context`, dockerfile: "images/git-gate.Dockerfile" },
       container_name: "claude-bottle-git-gate-demo-7f3a",
       networks: { internal: { aliases: ["claude-bottle-git-gate-demo-7f3a"] }, egress: null },
+      environment: ["GIT_GATE_SECRET_RULES"],
       volumes: [
         {
           type: "bind",

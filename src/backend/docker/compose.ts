@@ -27,6 +27,7 @@ import {
   gitGateContainerName,
   gitGateIdentityPath,
 } from "../../sidecars/git-gate/constants.js";
+import { GIT_GATE_SECRET_RULES_ENV } from "../../sidecars/git-gate/secret-rules.js";
 import {
   PIPELOCK_CA_CERT_IN_CONTAINER,
   PIPELOCK_CA_KEY_IN_CONTAINER,
@@ -240,6 +241,8 @@ function gitGateService(plan: DockerBottlePlan): ComposeService {
     build: build(plan, GIT_GATE_DOCKERFILE),
     container_name: name,
     networks: { internal: { aliases: [name] }, egress: null },
+    // Bare name: gitleaks rules for the bottle's own secrets, inherited from `compose up`.
+    environment: [GIT_GATE_SECRET_RULES_ENV],
     volumes: [
       bind(gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER),
       bind(gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER),

@@ -8,6 +8,10 @@ import { basename, isAbsolute, join } from "node:path";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
+import {
+  GIT_GATE_SECRET_RULES_ENV,
+  renderSecretRules,
+} from "../../sidecars/git-gate/secret-rules.js";
 import { SUPERVISE_MCP_SERVER_NAME, superviseMcpUrl } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
@@ -70,15 +74,30 @@ export async function planStart(
   return {
     blueprint,
     runtime,
-    composeEnv: Object.fromEntries(
-      Object.entries(blueprint.composeEnvSources).map(([name, hostVar]) => [
-        name,
-        ctx.env[hostVar] ?? "",
-      ]),
-    ),
+    composeEnv: composeEnvOf(blueprint, ctx.env),
     missingEnv,
     skills: await locateSkills(agent, ctx),
   };
+}
+
+/** The environment of `compose up`: every slot from its host variable, plus the gate's rules. */
+function composeEnvOf(blueprint: BottleBlueprint, env: NodeJS.ProcessEnv): Record<string, string> {
+  const composeEnv = Object.fromEntries(
+    Object.entries(blueprint.composeEnvSources).map(([name, hostVar]) => [
+      name,
+      env[hostVar] ?? "",
+    ]),
+  );
+  if (hasGitGate(blueprint.plan)) {
+    // The gate refuses pushes carrying any secret pipelock knows, in the same encodings.
+    composeEnv[GIT_GATE_SECRET_RULES_ENV] = renderSecretRules(
+      blueprint.plan.proxyPlan.secretEnv.map((slot) => ({
+        name: blueprint.composeEnvSources[slot] ?? slot,
+        value: composeEnv[slot] ?? "",
+      })),
+    );
+  }
+  return composeEnv;
 }
 
 function missingHostVars(blueprint: BottleBlueprint, env: NodeJS.ProcessEnv): string[] {

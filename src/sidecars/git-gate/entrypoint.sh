@@ -106,6 +106,22 @@ done
 [ -n "$listen_args" ] ||
   die "no internal network interface (every interface routes outside); refusing to serve on the egress network"
 
+# The bottle's own secrets, as gitleaks rules on top of the default ones. They arrive in
+# the environment only; the file is the gate user's alone, and the variable is dropped
+# before the daemon starts so no hook or git process inherits it.
+if [ -n "${GIT_GATE_SECRET_RULES:-}" ]; then
+  rules=$STATE_DIR/gitleaks-bottle.toml
+  umask 077
+  {
+    printf 'title = "git-gate: gitleaks default rules and this bottle'"'"'s secrets"\n'
+    printf '[extend]\npath = "/usr/local/share/git-gate/gitleaks.toml"\n\n'
+    printf '%s\n' "$GIT_GATE_SECRET_RULES"
+  } >"$rules"
+  chown "$GATE_USER:$GATE_USER" "$rules"
+  umask 022
+fi
+unset GIT_GATE_SECRET_RULES
+
 log "serving $count upstream(s) on${listen_addrs} port $PORT"
 # The access hook's stderr is discarded by git daemon: fd 3 carries its details here.
 exec 3>&2

@@ -1,0 +1,39 @@
+// gitleaks rules for the bottle's own secrets, so the gate refuses a push that carries one
+// (plain, hex, base64 or URL-encoded, as pipelock's DLP does for requests). The text holds
+// secret values: it travels only in the gate's environment (GIT_GATE_SECRET_RULES, filled
+// by `compose up` from its own environment) and is written only inside the gate container.
+import { secretVariants } from "../../shared/dlp/index.js";
+
+export const GIT_GATE_SECRET_RULES_ENV = "GIT_GATE_SECRET_RULES";
+
+/** One [[rules]] table per secret; empty when there are none. */
+export function renderSecretRules(secrets: ReadonlyArray<{ name: string; value: string }>): string {
+  return secrets
+    .filter((s) => s.value !== "")
+    .map((secret, i) => {
+      const forms = new Set([
+        secret.value,
+        ...secretVariants(secret)
+          .filter((v) => v.encoding !== "verbatim")
+          .map((v) => v.text),
+      ]);
+      const regex = [...forms].map(escapeForRe2).join("|");
+      return [
+        "[[rules]]",
+        `id = "bottle-secret-${i}"`,
+        `description = "a secret this bottle holds (${secret.name})"`,
+        `regex = '''${regex}'''`,
+        "",
+      ].join("\n");
+    })
+    .join("\n");
+}
+
+/** Letters and digits as they are, everything else as \x{…}: no quote or metacharacter survives. */
+function escapeForRe2(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    out += /[A-Za-z0-9]/.test(ch) ? ch : `\\x{${(ch.codePointAt(0) ?? 0).toString(16)}}`;
+  }
+  return out;
+}
