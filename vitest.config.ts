@@ -1,28 +1,34 @@
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
-// CI asks for a JSON report beside the console output, to print one summary line.
-const jsonReport = process.env.CLAUDE_BOTTLE_TEST_JSON;
+// CI asks for JSON reports beside the console output (one file per vitest process, in this
+// directory) to print one summary line.
+const jsonDir = process.env.CLAUDE_BOTTLE_TEST_JSON_DIR;
+// Restarts the Docker engine under everything: runs alone, after the rest (npm test).
+const ENGINE_RESTART = "test/faults/engine-restart.test.ts";
+const engineTests = {
+  // Engine tests share one Docker daemon on a 2-core machine: run files one by one.
+  fileParallelism: false,
+  testTimeout: 300_000,
+  hookTimeout: 300_000,
+};
 
 export default defineConfig({
   test: {
-    reporters: jsonReport ? ["default", ["json", { outputFile: jsonReport }]] : ["default"],
+    reporters: jsonDir
+      ? ["default", ["json", { outputFile: join(jsonDir, `vitest-${process.pid}.json`) }]]
+      : ["default"],
     projects: [
-      {
-        test: {
-          name: "unit",
-          include: ["src/**/*.test.ts"],
-        },
-      },
+      { test: { name: "unit", include: ["src/**/*.test.ts"] } },
       {
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
-          // Engine tests share one Docker daemon on a 2-core machine: run files one by one.
-          fileParallelism: false,
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
+          exclude: [ENGINE_RESTART],
+          ...engineTests,
         },
       },
+      { test: { name: "engine-restart", include: [ENGINE_RESTART], ...engineTests } },
     ],
   },
 });
