@@ -1,7 +1,7 @@
 // The gate's rules for the bottle's own secrets, run through the real gitleaks: each
 // encoding of a secret in a commit is found, and a near miss is not.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
