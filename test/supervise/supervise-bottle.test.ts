@@ -3,12 +3,13 @@
 // pipelock is let through; a second request is denied and the agent is told why. The audit
 // log outlives the bottle and verifies.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { startBottle } from "../support/bottle-harness.js";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
 import { leftoversOf, nothingLeft } from "../support/docker-state.js";
 import { describeWithEngine } from "../support/engine.js";
@@ -156,6 +157,82 @@ describeWithEngine("supervision in a real bottle", () => {
     } finally {
       cli.kill("SIGTERM");
       await exited;
+    }
+  });
+
+  it("keeps a waiting proposal through a supervise restart; the audit log shows tampering", async () => {
+    const bottle = await startBottle(t, "supervised");
+    const supervise = `claude-bottle-supervise-${bottle.slug}`;
+    try {
+      execFileSync("docker", ["cp", client, `${bottle.agentContainer}:${CLIENT_IN_AGENT}`]);
+      // The agent asks and waits; its output lands in a file the test reads later.
+      execFileSync("docker", [
+        "exec",
+        "-d",
+        "-u",
+        "agent",
+        bottle.agentContainer,
+        "sh",
+        "-c",
+        `node ${CLIENT_IN_AGENT} > /tmp/mcp.out 2>&1`,
+      ]);
+      const pendingHost = async () =>
+        waitFor(async () => {
+          const listed = JSON.parse(
+            (await t.run(["supervise", "--json"])).stdout || "[]",
+          ) as Array<{
+            id: string;
+            slug: string;
+            request: { kind: string };
+          }>;
+          return (
+            listed.find((p) => p.slug === bottle.slug && p.request.kind === "egress-host") ?? null
+          );
+        }, "the host proposal");
+      const before = await pendingHost();
+
+      // The sidecar dies and comes back; the proposal is a file on the host and survives.
+      execFileSync("docker", ["kill", supervise]);
+      expect((await pendingHost()).id).toBe(before.id);
+      execFileSync("docker", ["start", supervise]);
+      await waitFor(async () => {
+        const health = execFileSync(
+          "docker",
+          ["inspect", "-f", "{{.State.Health.Status}}", supervise],
+          {
+            encoding: "utf8",
+          },
+        ).trim();
+        return health === "healthy" ? true : null;
+      }, "supervise to be healthy again");
+
+      const approved = await t.run([
+        "supervise",
+        "approve",
+        before.id,
+        "--reason",
+        "after restart",
+      ]);
+      expect(approved.code).toBe(0);
+      const retry = await bottle.exec(
+        "curl -sS -m 5 -o /dev/null -w 'status=%{http_code}' https://approved.test/ 2>&1",
+      );
+      expect(retry.stdout).not.toContain("CONNECT tunnel failed");
+      const again = await t.run(["supervise", "approve", before.id, "--reason", "twice"]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain(`proposal ${before.id} was already approved`);
+
+      // Any edit to the hash-chained log is found, and where.
+      const log = join(t.home, "audit", `${bottle.slug}.jsonl`);
+      expect((await t.run(["audit", "verify", "--slug", bottle.slug])).code).toBe(0);
+      const lines = (await readFile(log, "utf8")).split("\n");
+      lines[0] = (lines[0] ?? "").replace("approved.test", "evil.test");
+      await writeFile(log, lines.join("\n"));
+      const tampered = await t.run(["audit", "verify", "--slug", bottle.slug]);
+      expect(tampered.code).toBe(1);
+      expect(`${tampered.stdout}${tampered.stderr}`).toMatch(/line 1\b.*edited/);
+    } finally {
+      await bottle.stop();
     }
   });
 });
