@@ -1,8 +1,10 @@
 // A stand-in for an outside service, run inside a container on a bottle's egress network
-// under the hostnames the test gives it. HTTPS on 443 (a certificate per hostname, by SNI)
-// and HTTP on 80. It answers every request with a small JSON receipt and records the
+// under the hostnames the demo or a test gives it. HTTPS on 443 and 8443 (a certificate per hostname,
+// by SNI) and HTTP on 80. It answers every request with a small JSON receipt and records the
 // request, headers included, in /tmp/requests.jsonl for the test to read: it never echoes
-// headers back, so a test can tell what the upstream saw from what the agent saw.
+// headers back, so a test can tell what the upstream saw from what the agent saw. /sse and
+// /slow?ms=N answer slowly, for tests that need a request still open; a WebSocket upgrade on
+// any path gets an echo server.
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
@@ -31,6 +33,7 @@ function handle(req, res) {
       bodyLength: body.length,
       bodySha256: createHash("sha256").update(body).digest("hex"),
       tls: Boolean(req.socket.encrypted),
+      trailers: req.trailers,
     };
     appendFileSync("/tmp/requests.jsonl", `${JSON.stringify(record)}\n`);
     if (req.url === "/sse") {
@@ -45,6 +48,14 @@ function handle(req, res) {
       }, 200);
       return;
     }
+    if (req.url.startsWith("/slow")) {
+      // A long answer: the head and a first line now, the rest after ?ms= milliseconds.
+      const ms = Number(new URL(req.url, "http://x").searchParams.get("ms") ?? 2000);
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("slow: started\n");
+      setTimeout(() => res.end("slow: finished\n"), ms);
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" });
     res.end(
       JSON.stringify({ ok: true, method: req.method, url: req.url, bodyLength: body.length }),
@@ -52,13 +63,100 @@ function handle(req, res) {
   });
 }
 
-createHttpsServer(
-  {
-    cert: first.cert,
-    key: first.key,
-    SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts[Object.keys(contexts)[0]]),
-  },
-  handle,
-).listen(443);
-createHttpServer(handle).listen(80);
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** One unmasked server frame. */
+function wsFrame(opcode, payload) {
+  const length = payload.length;
+  const head =
+    length < 126
+      ? Buffer.from([0x80 | opcode, length])
+      : Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * A WebSocket echo server on any path: each complete message is recorded (as method
+ * "WS-MESSAGE", its length and hash, never its content) and sent back as it came.
+ */
+function upgrade(req, socket) {
+  socket.on("error", () => socket.destroy());
+  const record = (method, body) =>
+    appendFileSync(
+      "/tmp/requests.jsonl",
+      `${JSON.stringify({
+        method,
+        url: req.url,
+        host: req.headers.host ?? null,
+        headers: method === "GET" ? req.headers : {},
+        bodyLength: body.length,
+        bodySha256: createHash("sha256").update(body).digest("hex"),
+        tls: Boolean(req.socket.encrypted),
+      })}\n`,
+    );
+  record("GET", Buffer.alloc(0));
+  const accept = createHash("sha1")
+    .update(`${req.headers["sec-websocket-key"]}${WS_GUID}`)
+    .digest("base64");
+  socket.write(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  let buffer = Buffer.alloc(0);
+  let parts = [];
+  let opcode = 1;
+  socket.on("data", (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 2) return;
+      const fin = (buffer[0] & 0x80) !== 0;
+      const op = buffer[0] & 0x0f;
+      let length = buffer[1] & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        at = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        at = 10;
+      }
+      const mask = (buffer[1] & 0x80) !== 0 ? buffer.subarray(at, at + 4) : null;
+      if (mask !== null) at += 4;
+      if (buffer.length < at + length) return;
+      const payload = Buffer.from(buffer.subarray(at, at + length));
+      if (mask !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      buffer = buffer.subarray(at + length);
+      if (op === 8) {
+        socket.end(wsFrame(8, payload.subarray(0, 2)));
+        return;
+      }
+      if (op === 9) {
+        socket.write(wsFrame(10, payload));
+        continue;
+      }
+      if (op !== 0) opcode = op;
+      parts.push(payload);
+      if (!fin) continue;
+      const message = Buffer.concat(parts);
+      parts = [];
+      record("WS-MESSAGE", message);
+      socket.write(wsFrame(opcode, message));
+    }
+  });
+}
+
+const tlsOptions = {
+  cert: first.cert,
+  key: first.key,
+  SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts[Object.keys(contexts)[0]]),
+};
+const servers = [
+  createHttpsServer(tlsOptions, handle).listen(443),
+  // A port that is open but not a web port: what a bottle may not reach is really there.
+  createHttpsServer(tlsOptions, handle).listen(8443),
+  createHttpServer(handle).listen(80),
+];
+for (const server of servers) server.on("upgrade", upgrade);
 process.on("SIGTERM", () => process.exit(0));

@@ -150,7 +150,7 @@ export async function startFakeUpstream(
   await writeFile(
     join(dir, "server.mjs"),
     await (await import("node:fs/promises")).readFile(
-      join(PACKAGE_ROOT, "test/support/fake-upstream-server.mjs"),
+      join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs"),
     ),
   );
   const container = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
