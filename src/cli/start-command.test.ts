@@ -80,6 +80,41 @@ describe("start with bad manifests", () => {
     expect(calls).toEqual([]);
   });
 
+  it("prints the preflight and the compose file on --dry-run without calling Docker", async () => {
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(
+      join(home, "bottles/b.md"),
+      "---\negress:\n  allow: [example.test]\nsupervise: false\n---\n",
+    );
+    let stdout = "";
+    const io: CliIo = {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: () => {},
+    };
+    const docker: DockerClient = {
+      run: async (args) => {
+        calls.push([...args]);
+        throw new Error("docker must not be called");
+      },
+    };
+    const code = await runCli(["start", "a", "--dry-run"], io, (cliIo) => ({
+      ...defaultContext(cliIo),
+      docker,
+      cwd: repo,
+      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
+      stdinIsTty: false,
+    }));
+    expect(code).toBe(0);
+    expect(stdout).toContain("hosts     example.test\n");
+    expect(stdout).toContain(
+      "runtime   claude-bottle/agent:0.1.0, runtime not probed in a dry run\n",
+    );
+    expect(stdout).toMatch(/\nname: claude-bottle-a-[0-9a-f]{4}\nservices:\n {2}pipelock:/);
+    expect(calls).toEqual([]);
+  });
+
   it("reports an extends cycle and touches nothing", async () => {
     await writeFile(join(home, "agents/a.md"), agent("b"));
     await writeFile(join(home, "bottles/b.md"), "---\nextends: c\n---\n");

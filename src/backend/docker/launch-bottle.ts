@@ -51,15 +51,17 @@ export interface StartPlan {
 
 /**
  * Everything decided before anything is written or started. Fails on missing host
- * variables unless `dryRun`, which lists them instead.
+ * variables unless `dryRun`, which lists them instead and never calls Docker.
  */
 export async function planStart(
   agent: ResolvedAgent,
   ctx: LaunchContext,
   dryRun = false,
 ): Promise<StartPlan> {
-  const base = await chooseBaseImage(ctx.docker, ctx.env);
-  const runtime = await probeRunsc(ctx.docker, base);
+  // A dry run asks the engine nothing, not even which runtime it has.
+  const runtime: RunscVerdict = dryRun
+    ? { use: false, reason: "runtime not probed in a dry run" }
+    : await probeRunsc(ctx.docker, await chooseBaseImage(ctx.docker, ctx.env));
   const blueprint = planBottle(agent, {
     suffix: ctx.suffix(),
     home: ctx.home,
