@@ -2,7 +2,8 @@
 // starts, provisions, attaches the agent, and removes everything when it exits.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { checkEngine } from "../backend/docker/docker-client.js";
-import { planStart, renderPlannedCompose, runBottle } from "../backend/docker/launch-bottle.js";
+import { planStart, runBottle } from "../backend/docker/launch-bottle.js";
+import { renderBottleCompose } from "../backend/docker/prepare-bottle.js";
 import { loadAgent } from "../manifest/index.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
@@ -49,7 +50,7 @@ Examples:
           );
         }
         ctx.io.stdout(
-          `${preflight}\n# ${plan.blueprint.stateDir}/compose.yaml\n${renderPlannedCompose(plan)}`,
+          `${preflight}\n# ${plan.blueprint.stateDir}/compose.yaml\n${renderBottleCompose(plan.blueprint)}`,
         );
         return;
       }

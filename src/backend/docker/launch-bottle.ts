@@ -16,8 +16,7 @@ import { SUPERVISE_MCP_SERVER_NAME, superviseMcpUrl } from "../../sidecars/super
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
 import { writeMetadata } from "./bottle-state.js";
-import { bottlePlanToCompose, hasGitGate } from "./compose.js";
-import { renderComposeYaml } from "./compose-yaml.js";
+import { hasGitGate } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
@@ -155,12 +154,6 @@ async function locateSkills(agent: ResolvedAgent, ctx: LaunchContext) {
     skills.push({ name: skill.kind === "path" ? basename(skill.path) : skill.name, hostDir });
   }
   return skills;
-}
-
-/** The compose YAML `--dry-run` prints: exactly what `start` would write. */
-export function renderPlannedCompose(plan: StartPlan): string {
-  const facts = { envFileNonEmpty: Object.keys(plan.blueprint.agentEnvLiterals).length > 0 };
-  return renderComposeYaml(bottlePlanToCompose(plan.blueprint.plan, facts));
 }
 
 export interface RunOptions {

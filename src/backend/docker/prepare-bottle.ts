@@ -71,8 +71,7 @@ export async function prepareBottle(
     await put(`${stateDir}/${STATE_FILES.agentCa}`, agentCaBundle, 0o644);
 
     const composeFile = `${stateDir}/${STATE_FILES.compose}`;
-    const facts = { envFileNonEmpty: Object.keys(blueprint.agentEnvLiterals).length > 0 };
-    await put(composeFile, renderComposeYaml(bottlePlanToCompose(plan, facts)), 0o644);
+    await put(composeFile, renderBottleCompose(blueprint), 0o644);
     return { blueprint, composeFile, agentCaBundle };
   } catch (error) {
     // Nothing half-written survives a failed prepare.
@@ -89,6 +88,12 @@ async function stageGitGate(plan: DockerBottlePlan): Promise<void> {
   }
   await put(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644);
   await put(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644);
+}
+
+/** The compose file of a bottle as prepare writes it (the env file holds the literals, if any). */
+export function renderBottleCompose(blueprint: BottleBlueprint): string {
+  const facts = { envFileNonEmpty: Object.keys(blueprint.agentEnvLiterals).length > 0 };
+  return renderComposeYaml(bottlePlanToCompose(blueprint.plan, facts));
 }
 
 /** PEM blocks in a bundle must each end their line, or the next BEGIN is not seen. */
