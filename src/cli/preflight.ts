@@ -15,6 +15,8 @@ export interface Preflight {
   env: Array<{ name: string; from: string }>;
   git: Array<{ name: string; url: string }>;
   dlp: string;
+  /** Allowlisted names may resolve to private addresses. */
+  privateUpstreams: boolean;
   supervise: boolean;
 }
 
@@ -42,6 +44,7 @@ export function preflightOf(plan: StartPlan): Preflight {
     })),
     git: bottle.git.map((u) => ({ name: u.name, url: u.url })),
     dlp: bottle.egress.dlp,
+    privateUpstreams: plan.blueprint.pipelockPolicy.privateUpstreams === "allow",
     supervise: bottle.supervise,
   };
 }
@@ -62,6 +65,7 @@ export function formatPreflight(p: Preflight): string {
     `env       ${list(p.env.map((e) => `${e.name} (${e.from})`))}`,
     `git       ${list(p.git.map((g) => `${g.name} ${g.url}`))}`,
     `DLP       ${p.dlp}`,
+    ...(p.privateUpstreams ? ["private   allowed: names may resolve to private addresses"] : []),
     `supervise ${p.supervise ? "on: the agent can ask for more through MCP" : "off"}`,
   ];
   return `${lines.map((l) => l.trimEnd()).join("\n")}\n`;

@@ -76,6 +76,7 @@ const options = {
   buildContext: "/pkg",
   useRunsc: false,
   installClaudeCode: true,
+  allowPrivateUpstreams: false,
   upstreamCaPath: null,
 };
 
@@ -123,6 +124,7 @@ describe("planBottle", () => {
           "PIPELOCK_SECRET_1",
         ],
       },
+      privateUpstreams: "deny",
       supervise: { enabled: true },
     });
     expect(bp.plan.proxyPlan.secretEnv).toEqual(["PIPELOCK_SECRET_0", "PIPELOCK_SECRET_1"]);

@@ -21,6 +21,11 @@ export interface BlueprintOptions {
   useRunsc: boolean;
   /** Build the built-in agent image with Claude Code (CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE != 0). */
   installClaudeCode: boolean;
+  /**
+   * Let allowlisted names resolve to private addresses (CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS=1):
+   * for upstreams on the local network, and local stand-ins in tests and the demo.
+   */
+  allowPrivateUpstreams: boolean;
   /** Extra CA bundle pipelock trusts upstream (CLAUDE_BOTTLE_UPSTREAM_CA), or null. */
   upstreamCaPath: string | null;
 }
@@ -32,6 +37,7 @@ export type PipelockPolicy = PipelockConfigInput & {
     action: "block" | "warn";
     secretEnv: NonNullable<NonNullable<PipelockConfigInput["dlp"]>["secretEnv"]>;
   };
+  privateUpstreams: "deny" | "allow";
   supervise: { enabled: boolean };
 };
 
@@ -166,6 +172,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       // Route hosts are reached through egress, whose outbound leg pipelock still checks.
       allow: [...new Set(bottle.egress.allow.map((rule) => rule.pattern))],
       dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
+      privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
       supervise: { enabled: bottle.supervise },
     },
   };

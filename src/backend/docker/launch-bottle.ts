@@ -69,6 +69,7 @@ export async function planStart(
     // CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE=0: the agent image without Claude Code, for offline machines.
     installClaudeCode: ctx.env.CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE !== "0",
     upstreamCaPath: await upstreamCaOf(ctx.env),
+    allowPrivateUpstreams: ctx.env.CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS === "1",
   });
   const missingEnv = missingHostVars(blueprint, ctx.env);
   if (missingEnv.length > 0 && !dryRun) throw missingEnvError(blueprint, missingEnv);

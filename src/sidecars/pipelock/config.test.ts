@@ -8,6 +8,7 @@ describe("parsePipelockConfig", () => {
       allow: ["api.github.com"],
       dlp: { action: "block", secretEnv: [] },
       maxBodyBytes: 10 * 1024 * 1024,
+      privateUpstreams: "deny",
       supervise: { enabled: false },
     });
   });

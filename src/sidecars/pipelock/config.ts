@@ -36,6 +36,13 @@ export const PipelockConfigSchema = z.strictObject({
     .default({ action: "block", secretEnv: [] }),
   /** Larger request bodies (and WebSocket messages) are refused with 413. */
   maxBodyBytes: z.number().int().positive().default(PIPELOCK_DEFAULT_MAX_BODY_BYTES),
+  /**
+   * deny: a name that resolves to a private, loopback or link-local address is refused
+   * (an allowlisted IP literal is not affected). allow: for local stand-in upstreams.
+   */
+  privateUpstreams: z
+    .enum(["deny", "allow"], { error: 'must be "deny" or "allow"' })
+    .default("deny"),
   /** Only changes what a 403 tells the agent to do. */
   supervise: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
   /** JSON Lines file, appended to; stdout when absent. Read at start only. */

@@ -83,6 +83,11 @@ export function badRequest(detail: string): Refusal {
   return { status: 400, text: `${PREFIX}: ${detail}\n` };
 }
 
+/** A name that resolved to a private or local address: refused, not merely unreachable. */
+export function privateUpstream(detail: string): Refusal {
+  return { status: 403, text: `${PREFIX} blocked this request: ${detail}\n` };
+}
+
 export function upstreamFailed(host: string, detail: string): Refusal {
   return { status: 502, text: `${PREFIX} could not reach ${host}: ${detail}\n` };
 }

@@ -192,7 +192,8 @@ export async function startTestProxy(
 ): Promise<StartedProxy> {
   const audit = auditSink();
   const proxy = await startProxyServer({
-    policy: buildPolicy(PipelockConfigSchema.parse(config), env),
+    // The test upstreams listen on loopback: a private address, allowed unless a test says not.
+    policy: buildPolicy(PipelockConfigSchema.parse({ privateUpstreams: "allow", ...config }), env),
     ca: await loadCa(cas.bottle),
     audit: createAuditLog({ stream: audit.stream }),
     lookup: testLookup,
@@ -216,7 +217,8 @@ export async function startFilePipelock(
 ): Promise<FilePipelock> {
   const dir = await mkdtemp(join(tmpdir(), "pipelock-test-"));
   const configPath = join(dir, "pipelock.yaml");
-  const writeConfig = (c: PipelockConfigInput) => writeFile(configPath, stringify(c));
+  const writeConfig = (c: PipelockConfigInput) =>
+    writeFile(configPath, stringify({ privateUpstreams: "allow", ...c }));
   await writeConfig(config);
   await writeCa(dir, cas.bottle);
   const upstreamCaPath = join(dir, "upstream-ca.pem");

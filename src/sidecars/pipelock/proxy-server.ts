@@ -10,6 +10,7 @@ import type { AuditLog } from "./audit-log.js";
 import { handleConnect } from "./connect-handler.js";
 import { LeafContexts } from "./leaf-contexts.js";
 import type { Policy } from "./policy.js";
+import { guardLookup } from "./private-address.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { handleRequest } from "./request-handler.js";
 import type { Tunnel } from "./target.js";
@@ -50,7 +51,10 @@ const SERVER_OPTIONS: http.ServerOptions = {
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
   let policy = options.policy;
   const sockets = new Set<Duplex>();
-  const upstream = new Upstream({ lookup: options.lookup, extraCa: options.upstreamCa });
+  const upstream = new Upstream({
+    lookup: guardLookup(() => policy.config.privateUpstreams === "allow", options.lookup),
+    extraCa: options.upstreamCa,
+  });
   const ctx: ProxyContext = {
     policy: () => policy,
     audit: options.audit,

@@ -7,8 +7,16 @@ import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import { checkTarget, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
-import { bodyTooLarge, cannotScan, type Refusal, secretFound, upstreamFailed } from "./messages.js";
+import {
+  bodyTooLarge,
+  cannotScan,
+  privateUpstream,
+  type Refusal,
+  secretFound,
+  upstreamFailed,
+} from "./messages.js";
 import type { Policy } from "./policy.js";
+import { PrivateUpstreamError } from "./private-address.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { readBody } from "./request-body.js";
 import { resolveRequest } from "./request-target.js";
@@ -156,6 +164,12 @@ function forward(ctx: ProxyContext, f: Forwarding): void {
       return;
     }
     answered = true;
+    if (error instanceof PrivateUpstreamError) {
+      const refusal = privateUpstream(error.message);
+      audit(ctx, f.at, "denied", "private-address", null, refusal.status, error.message);
+      respond(res, refusal, false);
+      return;
+    }
     const refusal = upstreamFailed(f.target.host.host, describe(error));
     audit(ctx, f.at, "error", "upstream-failed", null, refusal.status, describe(error));
     respond(res, refusal, false);
