@@ -86,6 +86,8 @@ export async function startPipelock(stack, { name, trust, nodeArgs = [] }) {
     config,
     [
       `allow: ["${UPSTREAM_HOST}"]`,
+      // The upstream is on loopback, which pipelock refuses through a name by default.
+      "privateUpstreams: allow",
       "dlp:",
       "  action: block",
       `  secretEnv: [{ env: BENCH_TOKEN, hosts: ["${UPSTREAM_HOST}"] }]`,
