@@ -17,7 +17,7 @@ command -v apt-get >/dev/null || die "needs a Debian-based host with apt-get"
 have_packages() {
   command -v dockerd >/dev/null && command -v gitleaks >/dev/null &&
     command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null &&
-    docker compose version >/dev/null 2>&1
+    docker compose version >/dev/null 2>&1 && docker buildx version >/dev/null 2>&1
 }
 
 install_packages() {
@@ -39,9 +39,10 @@ PIN
   fi
   log "apt-get update"
   apt-get update -qq
-  log "installing docker.io, docker-compose, gitleaks (trixie) and debootstrap"
+  # buildx: the images use BuildKit features (COPY heredocs).
+  log "installing docker.io, docker-compose, docker-buildx, gitleaks (trixie) and debootstrap"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-    -t trixie docker.io docker-compose gitleaks >/dev/null
+    -t trixie docker.io docker-compose docker-buildx gitleaks >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
     debootstrap iptables openssh-client >/dev/null
 }
