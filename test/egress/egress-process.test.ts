@@ -5,8 +5,8 @@ import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bundleForNode } from "../support/bundle.js";
 import { newCa } from "./fakes.js";
 import { proxyRequest, TOKEN_VALUES, TOKENS, writeEgressFiles } from "./harness.js";
 
@@ -18,19 +18,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "egress-bundle-"));
   bundle = join(dir, "egress.mjs");
-  // The options of scripts/bundle-sidecars.mjs.
-  await build({
-    entryPoints: ["src/sidecars/egress/main.ts"],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    logLevel: "warning",
-    banner: {
-      js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
-    },
-  });
+  await bundleForNode("src/sidecars/egress/main.ts", bundle);
   files = await writeEgressFiles({
     routesYaml: `routes:
   - host: api.example.test

@@ -8,10 +8,10 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { ProxyAgent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type MintedCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
+import { bundleForNode } from "../support/bundle.js";
 
 const SECRET = "process-level-secret-value";
 let dir: string;
@@ -24,19 +24,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pipelock-bundle-"));
   bundle = join(dir, "pipelock.mjs");
-  // The options of scripts/bundle-sidecars.mjs.
-  await build({
-    entryPoints: ["src/sidecars/pipelock/main.ts"],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    logLevel: "warning",
-    banner: {
-      js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
-    },
-  });
+  await bundleForNode("src/sidecars/pipelock/main.ts", bundle);
   const now = new Date();
   bottleCa = await mintCa({ commonName: "bottle", now });
   const internet = await mintCa({ commonName: "internet", now });

@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { build } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startBottle } from "../support/bottle-harness.js";
+import { bundleForNode } from "../support/bundle.js";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
 import { leftoversOf, nothingLeft } from "../support/docker-state.js";
 import { describeWithEngine } from "../support/engine.js";
@@ -52,18 +52,7 @@ describeWithEngine("supervision in a real bottle", () => {
     await t.writeManifest("agents", "supervised", AGENT);
     work = await mkdtemp(join(tmpdir(), "cb-supervise-e2e-"));
     client = join(work, "client.mjs");
-    await build({
-      entryPoints: [join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts")],
-      outfile: client,
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "esm",
-      banner: {
-        js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
-      },
-      logLevel: "warning",
-    });
+    await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
   });
 
   afterAll(async () => {
