@@ -237,8 +237,12 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     it(`blocks a secret in the ${place.where} with a 403 naming rule and place, never the value`, async () => {
       for (const secret of SECRETS) {
         const since = new Date();
-        const r = await plane.curl(place.args(secret.value));
-        expect(r.status, `${secret.name} in the ${place.where}`).toBe(403);
+        let r = await plane.curl(place.args(secret.value));
+        // Once in many CI runs curl got no HTTP answer at all (000); what this case tests is
+        // pipelock's decision, so a transport failure is tried once more and reported if it
+        // happens again. Nothing may have reached the upstream either way (checked below).
+        if (r.status === 0) r = await plane.curl(place.args(secret.value));
+        expect(r.status, `${secret.name} in the ${place.where}: ${r.stderr}`).toBe(403);
         expect(r.body).toContain(`(rule ${secret.rule}) in ${place.location}`);
         expect(r.body).not.toContain(secret.value);
         const audit = await plane.auditSince(since, 2);
