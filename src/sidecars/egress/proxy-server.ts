@@ -204,7 +204,10 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       path: null,
       status: tunnel.statusCode,
     });
-    upstream.on("error", () => socket.destroy());
+    // A reset from pipelock (it may close a tunnel with bytes in flight) must not throw away
+    // the answer already queued for the agent: 'close' follows every 'error' and ends the
+    // agent's side gracefully, so nothing is destroyed here.
+    upstream.on("error", () => {});
     // Ending (not destroying) lets bytes still queued for the agent go out first.
     upstream.on("close", () => socket.end(() => socket.destroy()));
     socket.on("close", () => upstream.destroy());
