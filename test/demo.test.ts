@@ -32,6 +32,13 @@ describeWithEngine("claude-bottle demo", () => {
         { encoding: "utf8" },
       ).trim();
       expect(left).toBe("");
+      // Not even the egress network, which the stand-ins were attached to.
+      const networks = execFileSync("docker", ["network", "ls", "--format", "{{.Name}}"], {
+        encoding: "utf8",
+      })
+        .split("\n")
+        .filter((n) => n.startsWith("claude-bottle-demo-"));
+      expect(networks).toEqual([]);
       const bottles = execFileSync("docker", ["ps", "-a", "--format", "{{.Names}}"], {
         encoding: "utf8",
       })

@@ -163,8 +163,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     );
   } finally {
     launch.progress("removing the demo bottle and its stand-ins…");
-    await bottle?.down();
+    // Stand-ins first: Compose cannot remove the egress network while they are attached to it.
     await removeDemoStubs(docker);
+    await bottle?.down();
     await rm(work, { recursive: true, force: true });
   }
 }
