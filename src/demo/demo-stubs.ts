@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DockerClient } from "../backend/docker/docker-client.js";
 import { NODE_IMAGE } from "../backend/docker/images.js";
-import { loadCa, mintCa, mintLeafCertificate } from "../shared/ca/index.js";
+import { type CaPem, loadCa, mintCa, mintLeafCertificate } from "../shared/ca/index.js";
 import { VERSION } from "../shared/version.js";
 
 export const DEMO_LABEL = "dev.claude-bottle.demo";
@@ -24,17 +24,27 @@ export async function makeDemoCa(
 ): Promise<DemoCa> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const ca = await mintCa({ commonName: "claude-bottle demo upstreams", now });
+  const caFile = join(dir, "upstream-ca.pem");
+  await writeFile(caFile, ca.certPem);
+  return { caFile, certsFile: await writeStubCerts(dir, ca, hostnames, now) };
+}
+
+/** The HTTPS stand-in's certificates, one per hostname signed by `ca`, as certs.json in `dir`. */
+export async function writeStubCerts(
+  dir: string,
+  ca: CaPem,
+  hostnames: readonly string[],
+  now: Date,
+): Promise<string> {
   const signing = await loadCa(ca);
   const certs: Record<string, { cert: string; key: string }> = {};
   for (const host of hostnames) {
     const leaf = await mintLeafCertificate(signing, host, { now });
     certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
   }
-  const caFile = join(dir, "upstream-ca.pem");
   const certsFile = join(dir, "certs.json");
-  await writeFile(caFile, ca.certPem);
   await writeFile(certsFile, JSON.stringify(certs), { mode: 0o600 });
-  return { caFile, certsFile };
+  return certsFile;
 }
 
 /** Starts the HTTPS stand-in on `network` under `hostnames`; returns its container name. */
@@ -46,6 +56,8 @@ export async function startHttpsStub(
     hostnames: readonly string[];
     serverScript: string;
     certsFile: string;
+    /** Labels to find it by; the demo's own by default. */
+    labels?: Record<string, string>;
   },
 ): Promise<string> {
   const dir = join(options.certsFile, "..");
@@ -56,8 +68,10 @@ export async function startHttpsStub(
     "-d",
     "--name",
     options.name,
-    "--label",
-    `${DEMO_LABEL}=1`,
+    ...Object.entries(options.labels ?? { [DEMO_LABEL]: "1" }).flatMap(([k, v]) => [
+      "--label",
+      `${k}=${v}`,
+    ]),
     "--network",
     options.network,
     ...options.hostnames.flatMap((h) => ["--network-alias", h]),

@@ -6,7 +6,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type CaPem, loadCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
+import { DockerCli } from "../../src/backend/docker/docker-client.js";
+import { startHttpsStub, writeStubCerts } from "../../src/demo/demo-stubs.js";
+import { type CaPem, mintCa } from "../../src/shared/ca/index.js";
 import { PACKAGE_ROOT, type TestHome } from "./cli-process.js";
 
 const run = promisify(execFile);
@@ -140,59 +142,16 @@ export async function startFakeUpstream(
   hostnames: string[],
 ): Promise<FakeUpstream> {
   const dir = await mkdtemp(join(tmpdir(), "cb-upstream-"));
-  const signing = await loadCa(upstreamCa.ca);
-  const certs: Record<string, { cert: string; key: string }> = {};
-  for (const host of hostnames) {
-    const leaf = await mintLeafCertificate(signing, host, { now: new Date() });
-    certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
-  }
-  await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
-  await writeFile(
-    join(dir, "server.mjs"),
-    await (await import("node:fs/promises")).readFile(
-      join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs"),
-    ),
-  );
   const container = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
-  execFileSync("docker", [
-    "run",
-    "-d",
-    "--name",
-    container,
-    "--label",
-    `${TEST_LABEL}=1`,
-    "--label",
-    `${TEST_BOTTLE_LABEL}=${bottle.slug}`,
-    "--network",
-    bottle.egressNetwork,
-    ...hostnames.flatMap((h) => ["--network-alias", h]),
-    "-v",
-    `${dir}:/srv:ro`,
-    "--entrypoint",
-    "node",
-    "claude-bottle/node:0.1.0",
-    "/srv/server.mjs",
-  ]);
-  // Ready when it accepts on 443 from inside its own container.
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      execFileSync(
-        "docker",
-        [
-          "exec",
-          container,
-          "node",
-          "-e",
-          "require('net').connect(443,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
-        ],
-        { stdio: "ignore" },
-      );
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  // The demo's stand-in, under the test's labels so cleanup can find it per bottle.
+  await startHttpsStub(new DockerCli(), {
+    name: container,
+    network: bottle.egressNetwork,
+    hostnames,
+    serverScript: join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs"),
+    certsFile: await writeStubCerts(dir, upstreamCa.ca, hostnames, new Date()),
+    labels: { [TEST_LABEL]: "1", [TEST_BOTTLE_LABEL]: bottle.slug },
+  });
   return {
     container,
     async requests() {
