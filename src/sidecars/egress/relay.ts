@@ -2,7 +2,7 @@
 // (server-sent events and chunked responses arrive as the upstream sends them), and the
 // plain-text error pages egress answers with itself.
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
+import { relayResponse } from "../../shared/relay-stream.js";
 import { downstreamResponseHeaders } from "./proxy-headers.js";
 import { errorText } from "./routes-config.js";
 
@@ -72,9 +72,7 @@ export function relayExchange(options: {
       settle({ status: 502, error: redact(errorText(error)) });
       return;
     }
-    // Headers go out now, not with the first body chunk: an idle event stream stays visible.
-    res.flushHeaders();
-    pipeline(upstreamRes, res, (error) => {
+    relayResponse(upstreamRes, res, (error) => {
       settle(error ? { status, error: redact(errorText(error)) } : { status });
     });
   };

@@ -74,6 +74,12 @@ export async function startUpstream(cas: Cas, secure = true): Promise<FakeUpstre
   const seen: SeenRequest[] = [];
   const wsMessages: string[] = [];
   const onRequest: http.RequestListener = (req, res) => {
+    if (req.url === "/idle-stream") {
+      // An event stream with nothing to say yet: its head only, until the client goes.
+      res.writeHead(200, { "content-type": "text/event-stream" }).flushHeaders();
+      req.socket.on("close", () => res.destroy());
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {

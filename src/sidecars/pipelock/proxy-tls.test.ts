@@ -47,6 +47,17 @@ describe("pipelock: allowlist and interception", () => {
     ]);
   });
 
+  it("shows an idle event stream's response head at once, before any event", async () => {
+    const s = await scenario((port) => [`api.test:${port}`]);
+    const authority = `api.test:${s.upstream.port}`;
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
+    closers.push(async () => tunnel.destroy());
+    const res = await exchangeOn(tunnel, `GET /idle-stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+    expect(res.status).toBe(200);
+    expect(res.head).toMatch(/content-type: text\/event-stream/i);
+    expect(res.body).toBe("");
+  });
+
   it("keeps an intercepted connection alive across requests", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;

@@ -2,9 +2,9 @@
 // check the target, read the body whole, scan everything the request carries, then forward it
 // and stream the answer back. Every outcome writes one audit line. Must never throw.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
 import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
+import { relayResponse } from "../../shared/relay-stream.js";
 import { checkTarget, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import {
@@ -156,7 +156,7 @@ function forward(ctx: ProxyContext, f: Forwarding): void {
     answered = true;
     auditFindings(ctx, f.at, f.decision, f.findings, upRes.statusCode);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEndHeaders(upRes.rawHeaders));
-    pipeline(upRes, res, () => {});
+    relayResponse(upRes, res);
   });
   upstream.on("error", (error) => {
     if (answered) {
