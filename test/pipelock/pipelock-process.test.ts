@@ -2,12 +2,14 @@
 // node_modules next to it, reloading on SIGHUP, stopping on SIGTERM. Needs no Docker engine;
 // everything listens on 127.0.0.1.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { ProxyAgent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type MintedCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
@@ -30,8 +32,15 @@ beforeAll(async () => {
   const internet = await mintCa({ commonName: "internet", now });
   const leaf = await mintLeafCertificate(internet, "127.0.0.1", { now });
   upstream = createServer({ cert: leaf.chainPem, key: leaf.keyPem }, (req, res) => {
-    req.resume();
-    req.on("end", () => res.end("upstream ok\n"));
+    const digest = createHash("sha256");
+    let length = 0;
+    req.on("data", (chunk: Buffer) => {
+      digest.update(chunk);
+      length += chunk.length;
+    });
+    req.on("end", () =>
+      res.end(req.url === "/count" ? `${length} ${digest.digest("hex")}` : "upstream ok\n"),
+    );
   });
   upstream.listen(0, "127.0.0.1");
   await once(upstream, "listening");
@@ -115,14 +124,19 @@ async function waitFor<T>(probe: () => T | undefined, context: () => string): Pr
   }
 }
 
-async function fetchVia(port: number, init: { headers?: Record<string, string> } = {}) {
+async function fetchVia(
+  port: number,
+  init: { headers?: Record<string, string>; body?: Buffer; path?: string } = {},
+) {
   const agent = new ProxyAgent({
     uri: `http://127.0.0.1:${port}`,
     requestTls: { ca: bottleCa.certPem },
   });
   try {
-    const res = await request(`https://127.0.0.1:${upstreamPort}/x`, {
-      ...init,
+    const { path = "/x", ...rest } = init;
+    const res = await request(`https://127.0.0.1:${upstreamPort}${path}`, {
+      ...rest,
+      ...(rest.body === undefined ? {} : { method: "POST" }),
       dispatcher: agent,
     });
     return { status: res.statusCode, body: await res.body.text() };
@@ -174,6 +188,42 @@ describe("pipelock bundle", () => {
     const [code] = await once(p.child, "exit");
     expect(code).toBe(0);
     expect(await runHealthcheck(`http://127.0.0.1:${p.port}/__pipelock/healthz`)).toBe(1);
+  });
+
+  it("scans large bodies in its worker threads: secrets anywhere in them refused, clean ones sent whole", async () => {
+    const p = await runPipelock(
+      `allow: ["127.0.0.1:${upstreamPort}"]\ndlp: { secretEnv: [PIPELOCK_SECRET_0] }\n`,
+    );
+    // Past the size scanned inline, and a few MiB: the whole body is read and scanned.
+    const clean = Buffer.alloc(3 * 1024 * 1024 + 11, "const value = compute(input);\n");
+    const sent = await fetchVia(p.port, { path: "/count", body: clean });
+    expect(sent).toEqual({
+      status: 200,
+      body: `${clean.length} ${createHash("sha256").update(clean).digest("hex")}`,
+    });
+
+    const withSecret = Buffer.concat([clean, Buffer.from(`token=${SECRET}\n`), clean]);
+    const blocked = await fetchVia(p.port, { path: "/count", body: withSecret });
+    expect(blocked.status).toBe(403);
+    expect(blocked.body).toContain(
+      "the value of secret PIPELOCK_SECRET_0 (rule known-secret) in body",
+    );
+
+    const gzipped = await fetchVia(p.port, {
+      path: "/count",
+      body: gzipSync(withSecret),
+      headers: { "content-encoding": "gzip" },
+    });
+    expect(gzipped.status).toBe(403);
+
+    // Many at once, spread over the workers; each verdict belongs to its own request.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        fetchVia(p.port, { path: "/count", body: i % 2 === 0 ? clean : withSecret }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 403, 200, 403, 200, 403, 200, 403]);
+    expect(p.stdout()).not.toContain(SECRET);
   });
 
   it("exits 2 with the file position on a bad policy", async () => {

@@ -14,6 +14,13 @@ export type {
   UnscannableReason,
 } from "./scan-types.js";
 export {
+  createScanWorkerPool,
+  isScanWorker,
+  type ScanResult,
+  type ScanWorkerPool,
+  serveScanRequests,
+} from "./scan-worker-pool.js";
+export {
   createDlpScanner,
   type DlpScanner,
   type DlpScannerOptions,

@@ -1,7 +1,9 @@
 // pipelock's process entry (bundled to pipelock.mjs): `run` serves until SIGTERM and reloads
 // its policy on SIGHUP; `healthcheck` asks a running pipelock whether it is up. The only place
-// in pipelock that exits or prints errors for people.
+// in pipelock that exits or prints errors for people. The same file is the entry of its DLP
+// scan worker threads.
 import * as http from "node:http";
+import { isScanWorker, serveScanRequests } from "../../shared/dlp/index.js";
 import { BottleError } from "../../shared/errors.js";
 import { parsePipelockArgs } from "./cli-args.js";
 import { runPipelock } from "./run-pipelock.js";
@@ -18,7 +20,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on("uncaughtException", (error) => {
     process.stderr.write(`pipelock: uncaught exception: ${error.stack ?? error.message}\n`);
   });
-  const running = await runPipelock(args);
+  // DLP scan workers run this same file (see the end of it).
+  const running = await runPipelock({ ...args, scanWorkerEntry: new URL(import.meta.url) });
   process.on("SIGHUP", () => void running.reload());
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
@@ -39,18 +42,23 @@ function checkHealth(url: string): Promise<boolean> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof BottleError) {
+if (isScanWorker()) serveScanRequests();
+else runMain();
+
+function runMain(): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof BottleError) {
+        process.stderr.write(
+          `pipelock: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`,
+        );
+        process.exit(error.exitCode);
+      }
       process.stderr.write(
-        `pipelock: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`,
+        `pipelock: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
-      process.exit(error.exitCode);
-    }
-    process.stderr.write(
-      `pipelock: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+      process.exit(1);
+    },
+  );
+}

@@ -79,6 +79,16 @@ export function cannotScan(host: string, detail: string): Refusal {
   };
 }
 
+/** The scan itself failed (its worker died): the request was not sent, and may be retried. */
+export function scanFailed(host: string): Refusal {
+  return {
+    status: 503,
+    text:
+      `${PREFIX} did not send this request to ${host}: its check for secrets failed before ` +
+      "it finished. Nothing was sent; retry the request.\n",
+  };
+}
+
 export function badRequest(detail: string): Refusal {
   return { status: 400, text: `${PREFIX}: ${detail}\n` };
 }

@@ -12,6 +12,7 @@ import {
   cannotScan,
   privateUpstream,
   type Refusal,
+  scanFailed,
   secretFound,
   upstreamFailed,
 } from "./messages.js";
@@ -80,21 +81,34 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     return;
   }
 
-  const verdict: DlpVerdict = policy.scanner.scan(
-    {
-      path,
-      ...(query === null ? {} : { query }),
-      headers: headerPairs(req.rawHeaders).filter(
-        ([n]) => n.toLowerCase() !== "proxy-authorization",
-      ),
-      body: {
-        bytes: body.body,
-        contentType: req.headers["content-type"],
-        contentEncoding: req.headers["content-encoding"],
+  let verdict: DlpVerdict;
+  let bytes: Uint8Array;
+  try {
+    const scanned = await policy.scanRequest(
+      {
+        path,
+        ...(query === null ? {} : { query }),
+        headers: headerPairs(req.rawHeaders).filter(
+          ([n]) => n.toLowerCase() !== "proxy-authorization",
+        ),
+        body: {
+          bytes: body.body,
+          contentType: req.headers["content-type"],
+          contentEncoding: req.headers["content-encoding"],
+        },
       },
-    },
-    { allowedSecrets: policy.secretsAllowedTo(target.host, target.port) },
-  );
+      policy.secretsAllowedTo(target.host, target.port),
+    );
+    verdict = scanned.verdict;
+    bytes = scanned.body ?? body.body;
+  } catch (error) {
+    // Fail closed: what could not be scanned is not sent.
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    const refusal = scanFailed(check.shownHost);
+    audit(ctx, at, "error", "scan-failed", "body", refusal.status, describe(error));
+    respond(res, refusal, false);
+    return;
+  }
   const findings = [
     ...check.hostFindings,
     ...(verdict.status === "findings" ? verdict.findings : []),
@@ -124,7 +138,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     }
     decision = "dlp_warn";
   }
-  forward(ctx, { req, res, target, pathAndQuery, body: body.body, at, decision, findings });
+  forward(ctx, { req, res, target, pathAndQuery, body: bytes, at, decision, findings });
 }
 
 interface Forwarding {
@@ -132,7 +146,7 @@ interface Forwarding {
   res: ServerResponse;
   target: Target;
   pathAndQuery: string;
-  body: Buffer;
+  body: Uint8Array;
   at: AuditBase;
   decision: AuditDecision;
   findings: DlpFinding[];

@@ -27,6 +27,8 @@ export interface RunPipelockOptions {
   log?: (line: string) => void;
   /** Audit to this stream instead of the policy's auditLog or stdout (tests). */
   auditStream?: Writable;
+  /** The module DLP scan workers run (pipelock's bundle); without it bodies scan inline. */
+  scanWorkerEntry?: URL;
 }
 
 export interface RunningPipelock {
@@ -40,7 +42,8 @@ export async function runPipelock(options: RunPipelockOptions): Promise<RunningP
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = await loadPipelockConfig(options.configPath);
-  const policy = buildPolicy(config, env);
+  const policyOptions = { scanWorkerEntry: options.scanWorkerEntry };
+  const policy = buildPolicy(config, env, policyOptions);
   for (const warning of policy.warnings) log(`pipelock: ${warning}`);
   const ca = await readCa(options.caCertPath, options.caKeyPath);
   const upstreamCa = await readUpstreamCa(env[PIPELOCK_UPSTREAM_CA_FILE_ENV]);
@@ -63,11 +66,13 @@ export async function runPipelock(options: RunPipelockOptions): Promise<RunningP
   let queue: Promise<boolean> = Promise.resolve(true);
   const reloadOnce = async (): Promise<boolean> => {
     try {
-      const next = buildPolicy(await loadPipelockConfig(options.configPath), env);
+      const next = buildPolicy(await loadPipelockConfig(options.configPath), env, policyOptions);
       if (next.config.auditLog !== config.auditLog) {
         log("pipelock: auditLog changes take effect at the next start");
       }
+      const previous = server.policy;
       server.setPolicy(next);
+      void previous.retire();
       for (const warning of next.warnings) log(`pipelock: ${warning}`);
       log(`pipelock: policy reloaded, ${next.config.allow.length} allow rules`);
       return true;
@@ -93,6 +98,7 @@ export async function runPipelock(options: RunPipelockOptions): Promise<RunningP
     async close() {
       watcher?.close();
       await server.close();
+      await server.policy.retire();
       await audit.close();
     },
   };

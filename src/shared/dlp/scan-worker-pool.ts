@@ -1,0 +1,186 @@
+// Large request bodies are scanned in worker threads: a 40 MiB body takes the DLP engine about
+// 100 ms, which on the proxy's own thread would stall every other request of every client.
+// Each worker builds the same scanner from the same options; a body's memory is moved to the
+// worker and back, never copied. A worker that dies fails its scans (the caller refuses those
+// requests) and is replaced by the next scan. Known secret values reach workers only through
+// workerData, in memory: never argv, env or a file.
+import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type { DlpVerdict, ScanTarget } from "./scan-types.js";
+import { createDlpScanner, type DlpScannerOptions } from "./scanner.js";
+
+/** What workers are given: scanner options without functions (default rules only). */
+export type WorkerScannerOptions = Omit<DlpScannerOptions, "rules">;
+
+/** Marks a worker started by this pool, for the module that serves as its entry point. */
+export const SCAN_WORKER_ROLE = "claude-bottle-dlp-scan";
+
+interface ScanRequest {
+  id: number;
+  target: ScanTarget;
+  allowedSecrets: string[];
+}
+
+type ScanReply =
+  | { id: number; verdict: DlpVerdict; bytes: Uint8Array | undefined }
+  | { id: number; error: string; bytes: Uint8Array | undefined };
+
+export interface ScanResult {
+  verdict: DlpVerdict;
+  /** The body's bytes, back from the worker (the target's own buffer was moved there). */
+  body: Uint8Array | undefined;
+}
+
+export interface ScanWorkerPool {
+  /** Scans `target`; its body buffer is unusable afterwards: use the result's `body`. */
+  scan(target: ScanTarget, allowedSecrets?: ReadonlySet<string>): Promise<ScanResult>;
+  /**
+   * Ends the workers once their scans are done. A scan asked for later starts a worker again:
+   * a request that took a policy just before a reload replaced it still gets scanned.
+   */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve: (result: ScanResult) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export function defaultScanThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+/**
+ * @param entry a module that calls serveScanRequests() when it runs in a worker whose
+ *   workerData.role is SCAN_WORKER_ROLE (pipelock's bundle does)
+ */
+export function createScanWorkerPool(options: {
+  entry: URL;
+  scanner: WorkerScannerOptions;
+  threads?: number;
+}): ScanWorkerPool {
+  const threads = options.threads ?? defaultScanThreads();
+  const slots: (Slot | undefined)[] = new Array(threads).fill(undefined);
+  let nextId = 1;
+  let idle: (() => void) | undefined;
+
+  const inFlight = () => slots.reduce((n, s) => n + (s?.pending.size ?? 0), 0);
+  const settled = () => {
+    if (inFlight() === 0) idle?.();
+  };
+
+  const start = (index: number): Slot => {
+    const worker = new Worker(options.entry, {
+      workerData: { role: SCAN_WORKER_ROLE, scanner: options.scanner },
+    });
+    const slot: Slot = { worker, pending: new Map() };
+    const fail = (why: string) => {
+      if (slots[index] === slot) slots[index] = undefined;
+      const pending = [...slot.pending.values()];
+      slot.pending.clear();
+      for (const p of pending) p.reject(new Error(`the DLP scan worker ${why}`));
+      settled();
+    };
+    worker.on("message", (reply: ScanReply) => {
+      const p = slot.pending.get(reply.id);
+      if (p === undefined) return;
+      slot.pending.delete(reply.id);
+      if ("error" in reply) p.reject(new Error(`the DLP scan failed: ${reply.error}`));
+      else p.resolve({ verdict: reply.verdict, body: reply.bytes });
+      settled();
+    });
+    worker.on("error", (error) => fail(`failed: ${error.message}`));
+    worker.on("exit", (code) => fail(`exited (code ${code})`));
+    // An idle pool must not keep the process alive.
+    worker.unref();
+    slots[index] = slot;
+    return slot;
+  };
+
+  const leastBusy = (): Slot => {
+    let best = 0;
+    for (let i = 0; i < threads; i++) {
+      const slot = slots[i];
+      if (slot === undefined) return start(i);
+      if (slot.pending.size < (slots[best]?.pending.size ?? 0)) best = i;
+    }
+    return slots[best] ?? start(best);
+  };
+
+  return {
+    scan(target, allowedSecrets) {
+      const slot = leastBusy();
+      const id = nextId++;
+      const moved = movable(target);
+      const request: ScanRequest = {
+        id,
+        target: moved.target,
+        allowedSecrets: [...(allowedSecrets ?? [])],
+      };
+      return new Promise<ScanResult>((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.ref();
+        slot.worker.postMessage(request, moved.transfer);
+      }).finally(() => {
+        if (slot.pending.size === 0) slot.worker.unref();
+      });
+    },
+    async close() {
+      while (inFlight() > 0) await new Promise<void>((resolve) => (idle = resolve));
+      idle = undefined;
+      const ending = slots.splice(0, threads, ...new Array<undefined>(threads).fill(undefined));
+      await Promise.all(ending.map((s) => s?.worker.terminate()));
+    },
+  };
+}
+
+/** The target with its body in an ArrayBuffer of its own, which postMessage can move. */
+function movable(target: ScanTarget): { target: ScanTarget; transfer: ArrayBuffer[] } {
+  const body = target.body;
+  if (body === undefined) return { target, transfer: [] };
+  let bytes = body.bytes;
+  const whole =
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  // A slice of a larger (pooled) buffer: copy it rather than move its neighbours away.
+  if (!whole) bytes = new Uint8Array(bytes);
+  return {
+    target: { ...target, body: { ...body, bytes } },
+    transfer: [bytes.buffer as ArrayBuffer],
+  };
+}
+
+/** The worker's side: builds the scanner once, then answers scans until terminated. */
+export function serveScanRequests(): void {
+  if (isMainThread || parentPort === null) throw new Error("serveScanRequests runs in a worker");
+  const port = parentPort;
+  const scanner = createDlpScanner((workerData as { scanner: WorkerScannerOptions }).scanner);
+  port.on("message", (request: ScanRequest) => {
+    const bytes = request.target.body?.bytes;
+    let reply: ScanReply;
+    try {
+      const verdict = scanner.scan(request.target, {
+        allowedSecrets: new Set(request.allowedSecrets),
+      });
+      reply = { id: request.id, verdict, bytes };
+    } catch (error) {
+      reply = {
+        id: request.id,
+        error: error instanceof Error ? error.message : String(error),
+        bytes,
+      };
+    }
+    port.postMessage(reply, bytes === undefined ? [] : [bytes.buffer as ArrayBuffer]);
+  });
+}
+
+/** Whether this thread was started by a scan pool (see createScanWorkerPool's `entry`). */
+export function isScanWorker(): boolean {
+  return !isMainThread && (workerData as { role?: unknown } | null)?.role === SCAN_WORKER_ROLE;
+}

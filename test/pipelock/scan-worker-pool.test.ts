@@ -1,0 +1,108 @@
+// The DLP scan pool with real worker threads, running pipelock's bundle as their entry point as
+// the image does. Needs no Docker engine.
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createScanWorkerPool, type ScanWorkerPool } from "../../src/shared/dlp/index.js";
+import { bundleForNode } from "../support/bundle.js";
+
+const SECRET = "pool-test-secret-value-0123";
+let dir: string;
+let entry: URL;
+const pools: ScanWorkerPool[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "scan-pool-"));
+  const bundle = join(dir, "pipelock.mjs");
+  await bundleForNode("src/sidecars/pipelock/main.ts", bundle);
+  entry = pathToFileURL(bundle);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+function pool(options: { entry?: URL; threads?: number } = {}): ScanWorkerPool {
+  const created = createScanWorkerPool({
+    entry: options.entry ?? entry,
+    scanner: { knownSecrets: [{ name: "TOKEN", value: SECRET }] },
+    threads: options.threads ?? 2,
+  });
+  pools.push(created);
+  return created;
+}
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+describe("the DLP scan worker pool", () => {
+  it("scans in a worker and hands the body back whole; the caller's buffer moved there", async () => {
+    const p = pool();
+    const body = Buffer.alloc(256 * 1024, "plain text, nothing to see\n");
+    const digest = sha(body);
+    const result = await p.scan({ path: "/upload", body: { bytes: body } });
+    expect(result.verdict).toEqual({ status: "clean" });
+    expect(body.length).toBe(0);
+    expect(result.body?.length).toBe(256 * 1024);
+    expect(sha(result.body as Uint8Array)).toBe(digest);
+  });
+
+  it("finds the known secret and credentials, and lets a secret through where allowed", async () => {
+    const p = pool();
+    const leak = () => Buffer.from(`${"x".repeat(100_000)} key=${SECRET} ${"y".repeat(100_000)}`);
+    const found = await p.scan({ body: { bytes: leak() } });
+    expect(found.verdict).toMatchObject({
+      status: "findings",
+      findings: [{ ruleId: "known-secret", secretName: "TOKEN", location: "body" }],
+    });
+    expect(JSON.stringify(found.verdict)).not.toContain(SECRET);
+    const allowed = await p.scan({ body: { bytes: leak() } }, new Set(["TOKEN"]));
+    expect(allowed.verdict).toEqual({ status: "clean" });
+  });
+
+  it("keeps each verdict with its own request when many are in flight", async () => {
+    const p = pool({ threads: 2 });
+    const bodies = Array.from({ length: 12 }, (_, i) =>
+      Buffer.from(`${"z".repeat(70_000)}${i % 3 === 0 ? SECRET : "clean"}${"z".repeat(i)}`),
+    );
+    const lengths = bodies.map((b) => b.length);
+    const results = await Promise.all(bodies.map((bytes) => p.scan({ body: { bytes } })));
+    expect(results.map((r) => r.verdict.status)).toEqual(
+      bodies.map((_, i) => (i % 3 === 0 ? "findings" : "clean")),
+    );
+    expect(results.map((r) => r.body?.length)).toEqual(lengths);
+  });
+
+  it("copies a body that shares its memory, leaving the neighbours alone", async () => {
+    const p = pool();
+    const backing = Buffer.alloc(200_000, "a");
+    const slice = backing.subarray(1000, 150_000);
+    const result = await p.scan({ body: { bytes: slice } });
+    expect(result.verdict).toEqual({ status: "clean" });
+    expect(backing.length).toBe(200_000);
+    expect(result.body?.length).toBe(149_000);
+  });
+
+  it("fails the scans of a worker that dies, and the next scan starts another", async () => {
+    const crashing = join(dir, "crash.mjs");
+    await writeFile(crashing, "process.exit(3);\n");
+    const p = pool({ entry: pathToFileURL(crashing), threads: 1 });
+    const scan = () => p.scan({ body: { bytes: Buffer.from("anything") } });
+    await expect(scan()).rejects.toThrow("the DLP scan worker exited (code 3)");
+    await expect(scan()).rejects.toThrow("the DLP scan worker exited (code 3)");
+  });
+
+  it("ends its workers at close, and starts one again for a scan that comes after", async () => {
+    const p = pool();
+    const pending = p.scan({ body: { bytes: Buffer.alloc(300_000, "b") } });
+    const closed = p.close();
+    // close() waits for the scan in flight.
+    expect((await pending).verdict).toEqual({ status: "clean" });
+    await closed;
+    const later = await p.scan({ body: { bytes: Buffer.from(`late ${SECRET}`) } });
+    expect(later.verdict.status).toBe("findings");
+  });
+});
