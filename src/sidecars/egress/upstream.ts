@@ -11,7 +11,8 @@ import type { HostPort } from "./egress-settings.js";
 
 export type ConnectFn = (target: HostPort) => net.Socket;
 
-export const connectTcp: ConnectFn = ({ host, port }) => net.connect({ host, port });
+// No Nagle: a request's last small segment must not wait for the ACK of the one before.
+export const connectTcp: ConnectFn = ({ host, port }) => net.connect({ host, port, noDelay: true });
 
 export interface UpstreamOptions {
   proxy: HostPort;

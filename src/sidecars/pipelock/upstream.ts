@@ -38,9 +38,11 @@ export class Upstream {
         ? undefined
         : tls.createSecureContext({ ca: [...tls.rootCertificates, options.extraCa] });
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60 * 1000;
-    this.#http = new http.Agent({ keepAlive: true });
+    // No Nagle: a request's last small segment must not wait for the ACK of the one before.
+    this.#http = new http.Agent({ keepAlive: true, noDelay: true });
     this.#https = new https.Agent({
       keepAlive: true,
+      noDelay: true,
       ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
     });
   }
@@ -65,11 +67,15 @@ export class Upstream {
             ...(fresh
               ? {
                   agent: false,
+                  noDelay: true,
                   ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
                 }
               : { agent: this.#https }),
           })
-        : http.request({ ...common, agent: fresh ? false : this.#http });
+        : http.request({
+            ...common,
+            ...(fresh ? { agent: false, noDelay: true } : { agent: this.#http }),
+          });
     request.on("timeout", () => request.destroy(new Error("upstream idle timeout")));
     return request;
   }
