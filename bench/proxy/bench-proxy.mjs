@@ -15,6 +15,7 @@ import { createServer } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchDlp } from "./dlp-bench.mjs";
+import { findHey, runHeyNewConnections } from "./hey-load.mjs";
 import { createDispatcher, runLoad, summarize } from "./load.mjs";
 import { killAllNow, stopAll } from "./processes.mjs";
 import { dlpTable, scenarioTable, targetsSection } from "./report.mjs";
@@ -43,20 +44,26 @@ const cpuProfDir = option("--cpu-prof") && resolve(option("--cpu-prof"));
 const rounds = Number(option("--rounds") ?? 0) || (quick ? 1 : 2);
 const CONCURRENCY = 50;
 const UPLOAD_BYTES = 1024 * 1024;
-// Each round of a path stops at its count or at this time, whichever comes first: fast paths
-// do many requests, slow ones what they can, and the bench stays within a few minutes.
+// A kept-alive round stops at its request count or at this time, whichever comes first.
 const MAX_RUN_MS = 8_000;
-const MAX_WARMUP_MS = 4_000;
 const scale = quick ? 0.1 : 1;
 const DLP = { mib: quick ? 4 : 32, runs: quick ? 1 : 3 };
 
-// Per round and path: `warmup` requests (connections opened, leaves minted) then `total`,
-// each bounded in time too.
+// Per round and path: `warmup` requests (connections opened, leaves minted) then `total`.
+const PACED_RATE = 20;
 const SCENARIOS = [
   {
+    id: "paced",
+    title: "Small requests, keep-alive, at a steady 1,000 requests/s",
+    describe: `GET of a 3-byte answer; ${CONCURRENCY} concurrent clients, each on its own kept-alive connection and paced to ${PACED_RATE} requests/s (${CONCURRENCY * PACED_RATE} requests/s in all, well under every path's capacity): the latency a request sees when the proxy is not saturated, as an agent's requests find it.`,
+    warmup: 1000,
+    total: 7_000,
+    perClientRate: PACED_RATE,
+  },
+  {
     id: "keepalive",
-    title: "Small requests, keep-alive",
-    describe: `GET of a 3-byte answer; ${CONCURRENCY} concurrent clients, each on its own kept-alive connection.`,
+    title: "Small requests, keep-alive, as fast as they go",
+    describe: `GET of a 3-byte answer; ${CONCURRENCY} concurrent clients in a closed loop, each on its own kept-alive connection: capacity, and latency under saturation.`,
     warmup: 1000,
     total: 10_000,
   },
@@ -73,7 +80,7 @@ const SCENARIOS = [
     title: "1 MiB uploads",
     describe: `POST of 1 MiB of source-like text (clean: pipelock scans it whole and lets it through); ${CONCURRENCY} concurrent clients, keep-alive.`,
     warmup: 50,
-    total: 600,
+    total: 1000,
     upload: true,
   },
 ];
@@ -129,6 +136,17 @@ function countConnects(auditPath) {
   return readFileSync(auditPath, "utf8").split('"method":"CONNECT"').length - 1;
 }
 
+/** CPU time (user + system, every thread) the processes have used so far, from /proc. */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  // USER_HZ, 100 on Linux.
+  return ticks / 100;
+}
+
 /** What the proxies did while measuring, from the outside: upstream TLS connections, CONNECTs. */
 async function counters(stack, path) {
   return {
@@ -138,41 +156,62 @@ async function counters(stack, path) {
 }
 
 /** One round of one path: a warm-up on fresh connections, then the measured requests. */
-async function measureOnce({ scenario, path, stack, body }) {
-  const dispatcher = createDispatcher({
-    proxyPort: path.port,
-    ca: path.ca,
-    concurrency: CONCURRENCY,
-    fresh: scenario.newConnection === true,
-  });
+async function measureOnce({ scenario, path, stack, hey, body }) {
   const load = {
-    dispatcher,
     url: `https://${UPSTREAM_HOST}/`,
     concurrency: CONCURRENCY,
-    maxMs: MAX_RUN_MS,
-    body,
-    newConnection: scenario.newConnection === true,
-    expectToken: path.id === "egress" ? "yes" : "no",
+    // The upstream answers 401 unless the token arrived exactly on the egress path, where
+    // the client's own Authorization must be replaced.
+    headers:
+      path.id === "egress"
+        ? { "x-bench-expect-token": "yes", authorization: "Bearer agent-placeholder" }
+        : { "x-bench-expect-token": "no" },
   };
+  const count = (n) => Math.max(CONCURRENCY, Math.ceil(n * scale));
+  let measure;
+  let dispatcher;
+  if (scenario.newConnection) {
+    const headers = Object.entries(load.headers).map(([name, value]) => `${name}: ${value}`);
+    measure = (total) =>
+      runHeyNewConnections({ ...load, hey, proxyPort: path.port, headers, total });
+  } else {
+    dispatcher = createDispatcher({
+      proxyPort: path.port,
+      ca: path.ca,
+      concurrency: CONCURRENCY,
+    });
+    const options = {
+      ...load,
+      dispatcher,
+      maxMs: MAX_RUN_MS,
+      body: scenario.upload ? body : undefined,
+      perClientRate: scenario.perClientRate,
+    };
+    measure = (total) => runLoad({ ...options, total });
+  }
   try {
-    await runLoad({ ...load, total: Math.ceil(scenario.warmup * scale), maxMs: MAX_WARMUP_MS });
+    await measure(count(scenario.warmup));
     const before = await counters(stack, path);
-    const run = await runLoad({ ...load, total: Math.ceil(scenario.total * scale) });
+    const cpuBefore = cpuSeconds(path.pids);
+    const upstreamBefore = cpuSeconds([stack.upstreamPid]);
+    const run = await measure(count(scenario.total));
+    run.proxiesCpuS = cpuSeconds(path.pids) - cpuBefore;
+    run.upstreamCpuS = cpuSeconds([stack.upstreamPid]) - upstreamBefore;
     const after = await counters(stack, path);
     run.handshakes = after.handshakes - before.handshakes;
     if (path.audit !== undefined) run.connects = after.connects - before.connects;
     return run;
   } finally {
-    await dispatcher.destroy();
+    await dispatcher?.destroy();
   }
 }
 
 /** Paths take turns round by round, so a busy moment of the machine is shared among them. */
-async function measureScenario({ scenario, paths, stack, body }) {
+async function measureScenario({ scenario, paths, stack, hey, body }) {
   const runs = new Map(paths.map((p) => [p.id, []]));
   for (let round = 0; round < rounds; round++) {
     for (const path of paths) {
-      const run = await measureOnce({ scenario, path, stack, body });
+      const run = await measureOnce({ scenario, path, stack, hey, body });
       runs.get(path.id).push(run);
       log(
         `${scenario.id} round ${round + 1}/${rounds} ${path.id}: ${run.done} requests in ${(run.elapsedMs / 1000).toFixed(1)} s, ${run.errors} errors`,
@@ -181,7 +220,7 @@ async function measureScenario({ scenario, paths, stack, body }) {
   }
   return paths.map((path) => {
     const list = runs.get(path.id);
-    const result = summarize(list, body?.length);
+    const result = summarize(list, scenario.upload ? body.length : undefined);
     result.handshakes = list.reduce((n, r) => n + r.handshakes, 0);
     if (path.audit !== undefined) result.connects = list.reduce((n, r) => n + r.connects, 0);
     return { path, result };
@@ -205,6 +244,9 @@ function machineLine({ mitmVersion, loadBefore, loadAfter }) {
 
 async function main(dir) {
   requireBuilt();
+  const hey = findHey();
+  if (hey === undefined)
+    throw new Error("no hey on the PATH: `apt-get install hey` (Debian's package)");
   await requirePort443Free();
   const mitmdump = findMitmdump();
   if (mitmdump === undefined) log("no mitmdump: the mitmproxy rows are left out");
@@ -212,7 +254,7 @@ async function main(dir) {
 
   log(`temp dir ${dir}`);
   const stack = await prepareStack(dir);
-  await startUpstream(stack);
+  stack.upstreamPid = (await startUpstream(stack)).child.pid;
   const nodeArgs = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
   const pipelock = await startPipelock(stack, { name: "pipelock", trust: "system", nodeArgs });
   const pipelockEnv = await startPipelock(stack, {
@@ -224,13 +266,14 @@ async function main(dir) {
   const mitm = mitmdump ? await startMitmdump(stack, mitmdump) : undefined;
   const read = (path) => readFileSync(path, "utf8");
   const paths = [
-    { id: "direct", label: "direct", ca: read(stack.files.upstreamCa) },
+    { id: "direct", label: "direct", ca: read(stack.files.upstreamCa), pids: [] },
     {
       id: "pipelock",
       label: "pipelock",
       port: pipelock.port,
       ca: read(pipelock.ca),
       audit: pipelock.audit,
+      pids: [pipelock.proc.child.pid],
     },
     {
       id: "pipelock-ca-file",
@@ -238,6 +281,7 @@ async function main(dir) {
       port: pipelockEnv.port,
       ca: read(pipelockEnv.ca),
       audit: pipelockEnv.audit,
+      pids: [pipelockEnv.proc.child.pid],
     },
     {
       id: "egress",
@@ -245,12 +289,14 @@ async function main(dir) {
       port: egress.port,
       ca: read(egress.ca),
       audit: pipelock.audit,
+      pids: [egress.proc.child.pid, pipelock.proc.child.pid],
     },
     mitm && {
       id: "mitmproxy",
       label: `mitmproxy ${mitmVersion}`,
       port: mitm.port,
       ca: read(mitm.ca),
+      pids: [mitm.proc.child.pid],
     },
   ].filter(Boolean);
 
@@ -258,8 +304,7 @@ async function main(dir) {
   const results = { concurrency: CONCURRENCY };
   const loadBefore = loadavg()[0];
   for (const scenario of SCENARIOS) {
-    const scenarioBody = scenario.upload ? body : undefined;
-    results[scenario.id] = await measureScenario({ scenario, paths, stack, body: scenarioBody });
+    results[scenario.id] = await measureScenario({ scenario, paths, stack, hey, body });
   }
   const loadAfter = loadavg()[0];
   await stopAll();

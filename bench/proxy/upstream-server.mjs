@@ -1,9 +1,11 @@
 // The bench's HTTPS upstream, run as its own process so it never shares an event loop with the
 // load generator. GET answers a few bytes; POST reads the whole body and answers its length.
-// Every answer says whether it carried the route token (x-bench-token: yes|no), so the bench
-// can check that egress injected it. GET /__bench/handshakes answers how many TLS
-// connections it has accepted, to see whether a proxy reuses its upstream connections. Logs
-// nothing per request.
+// It checks each request and answers 200 only when it is right, so the load generator needs to
+// look at status codes only: a POST body must arrive whole (400 otherwise), and a request
+// with x-bench-expect-token: yes must carry the route's token while one without it must not
+// (401), which proves egress injected the token and nothing else did. GET /__bench/handshakes
+// answers how many TLS connections it has accepted, to see whether a proxy reuses its
+// upstream connections. Logs nothing per request.
 // Usage: node upstream-server.mjs CERT KEY HOST:PORT TOKEN
 import { readFileSync } from "node:fs";
 import * as https from "node:https";
@@ -28,17 +30,25 @@ const server = https.createServer(
       res.writeHead(200, { "content-type": "text/plain" }).end(`${handshakes}\n`);
       return;
     }
-    const tokenSeen = req.headers.authorization === expected ? "yes" : "no";
+    const tokenSeen = req.headers.authorization === expected;
+    const tokenDue = req.headers["x-bench-expect-token"] === "yes";
     let bytes = 0;
     req.on("data", (chunk) => {
       bytes += chunk.length;
     });
     req.on("end", () => {
-      const body = req.method === "POST" ? `${bytes}\n` : "ok\n";
-      res.writeHead(200, {
+      let status = 200;
+      let body = req.method === "POST" ? `${bytes}\n` : "ok\n";
+      if (tokenSeen !== tokenDue) {
+        status = 401;
+        body = tokenDue ? "the route token was not injected\n" : "a token arrived unasked\n";
+      } else if (req.method === "POST" && bytes !== Number(req.headers["content-length"])) {
+        status = 400;
+        body = `read ${bytes} of ${req.headers["content-length"]} bytes\n`;
+      }
+      res.writeHead(status, {
         "content-type": "text/plain",
         "content-length": Buffer.byteLength(body),
-        "x-bench-token": tokenSeen,
       });
       res.end(body);
     });
