@@ -332,6 +332,49 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     ]);
   });
 
+  // Large bodies are scanned in pipelock's worker threads: the same verdicts, the bytes intact.
+  it("blocks the known secret deep in a 3 MiB body, and passes a clean one whole", async () => {
+    const since = new Date();
+    const made = await plane.bottle.exec(
+      [
+        "yes 'const value = compute(input, options);' | head -c 2000000 > /tmp/clean.txt",
+        "cp /tmp/clean.txt /tmp/leak.txt",
+        'printf "token=%s\\n" "$CB_KNOWN_SECRET" >> /tmp/leak.txt',
+        "cat /tmp/clean.txt >> /tmp/leak.txt",
+        "sha256sum /tmp/clean.txt",
+      ].join(" && "),
+    );
+    const cleanSha = made.stdout.trim().split(/\s+/)[0];
+    const clean = await plane.curl([
+      "--data-binary",
+      "@/tmp/clean.txt",
+      "-H",
+      "content-type: text/plain",
+      `https://${ALLOWED}/big/clean`,
+    ]);
+    expect(clean.status, clean.stderr).toBe(200);
+    const leak = await plane.curl([
+      "--data-binary",
+      "@/tmp/leak.txt",
+      "-H",
+      "content-type: text/plain",
+      `https://${ALLOWED}/big/leak`,
+    ]);
+    expect(leak.status, leak.stderr).toBe(403);
+    expect(leak.body).toContain("(rule known-secret) in body");
+    expect(leak.body).not.toContain(KNOWN_SECRET);
+    expect((await plane.seen("/big/")).map((q) => [q.url, q.bodyLength, q.bodySha256])).toEqual([
+      ["/big/clean", 2_000_000, cleanSha],
+    ]);
+    // Two tunnels, two requests.
+    const audit = await plane.auditSince(since, 4);
+    const requests = audit.filter((l) => l.method === "POST");
+    expect(requests.map((l) => [l.path, l.decision, l.rule])).toEqual([
+      ["/big/clean", "allowed", null],
+      ["/big/leak", "dlp_block", "known-secret"],
+    ]);
+  });
+
   // WebSocket messages are a channel of their own: each is scanned, however it is fragmented.
   it("blocks a secret in a WebSocket message, even split across fragments", async () => {
     const since = new Date();

@@ -110,6 +110,7 @@ export interface FakeUpstream {
       host: string | null;
       headers: Record<string, string>;
       bodyLength: number;
+      bodySha256: string;
       tls: boolean;
       /** Chunked-body trailers (absent for WebSocket records). */
       trailers?: Record<string, string>;
