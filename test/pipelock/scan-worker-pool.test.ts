@@ -26,11 +26,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function pool(options: { entry?: URL; threads?: number } = {}): ScanWorkerPool {
+function pool(
+  options: { entry?: URL; threads?: number; scanTimeoutMs?: number } = {},
+): ScanWorkerPool {
   const created = createScanWorkerPool({
     entry: options.entry ?? entry,
     scanner: { knownSecrets: [{ name: "TOKEN", value: SECRET }] },
     threads: options.threads ?? 2,
+    ...(options.scanTimeoutMs === undefined ? {} : { scanTimeoutMs: options.scanTimeoutMs }),
   });
   pools.push(created);
   return created;
@@ -93,6 +96,19 @@ describe("the DLP scan worker pool", () => {
     const scan = () => p.scan({ body: { bytes: Buffer.from("anything") } });
     await expect(scan()).rejects.toThrow("the DLP scan worker exited (code 3)");
     await expect(scan()).rejects.toThrow("the DLP scan worker exited (code 3)");
+  });
+
+  it("ends a worker that does not answer in time, failing its scans", async () => {
+    const silent = join(dir, "silent.mjs");
+    // Takes scans and never answers, as a scan stuck in a loop would.
+    await writeFile(
+      silent,
+      'import { parentPort } from "node:worker_threads";\nparentPort.on("message", () => {});\n',
+    );
+    const p = pool({ entry: pathToFileURL(silent), threads: 1, scanTimeoutMs: 300 });
+    await expect(p.scan({ body: { bytes: Buffer.from("anything") } })).rejects.toThrow(
+      "the DLP scan worker did not answer within 300 ms",
+    );
   });
 
   it("ends its workers at close, and starts one again for a scan that comes after", async () => {

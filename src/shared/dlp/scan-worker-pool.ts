@@ -49,6 +49,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Rejects every pending scan and takes the worker out of the pool. */
+  fail(why: string): void;
 }
 
 export function defaultScanThreads(): number {
@@ -63,8 +65,14 @@ export function createScanWorkerPool(options: {
   entry: URL;
   scanner: WorkerScannerOptions;
   threads?: number;
+  /**
+   * A worker still busy with one scan after this long is ended, failing all of its scans. The
+   * engine is linear (a 40 MiB body takes about 0.1 s), so this is a guard, not a budget.
+   */
+  scanTimeoutMs?: number;
 }): ScanWorkerPool {
   const threads = options.threads ?? defaultScanThreads();
+  const scanTimeoutMs = options.scanTimeoutMs ?? 30_000;
   const slots: (Slot | undefined)[] = new Array(threads).fill(undefined);
   let nextId = 1;
   let idle: (() => void) | undefined;
@@ -78,7 +86,6 @@ export function createScanWorkerPool(options: {
     const worker = new Worker(options.entry, {
       workerData: { role: SCAN_WORKER_ROLE, scanner: options.scanner },
     });
-    const slot: Slot = { worker, pending: new Map() };
     const fail = (why: string) => {
       if (slots[index] === slot) slots[index] = undefined;
       const pending = [...slot.pending.values()];
@@ -86,6 +93,7 @@ export function createScanWorkerPool(options: {
       for (const p of pending) p.reject(new Error(`the DLP scan worker ${why}`));
       settled();
     };
+    const slot: Slot = { worker, pending: new Map(), fail };
     worker.on("message", (reply: ScanReply) => {
       const p = slot.pending.get(reply.id);
       if (p === undefined) return;
@@ -122,11 +130,17 @@ export function createScanWorkerPool(options: {
         target: moved.target,
         allowedSecrets: [...(allowedSecrets ?? [])],
       };
+      let timer: NodeJS.Timeout | undefined;
       return new Promise<ScanResult>((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
         slot.worker.ref();
         slot.worker.postMessage(request, moved.transfer);
+        timer = setTimeout(() => {
+          slot.fail(`did not answer within ${scanTimeoutMs} ms`);
+          void slot.worker.terminate();
+        }, scanTimeoutMs);
       }).finally(() => {
+        clearTimeout(timer);
         if (slot.pending.size === 0) slot.worker.unref();
       });
     },
