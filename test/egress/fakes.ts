@@ -70,7 +70,7 @@ function sniContexts(ca: MintedCa) {
 export interface FakeUpstream extends Closable {
   port: number;
   seen: SeenRequest[];
-  /** Lets GET /sse send its second event and finish. */
+  /** Lets GET /sse send its second event (GET /sse-idle its only one) and finish. */
   releaseSse(): void;
   sseFinished(): boolean;
 }
@@ -97,6 +97,17 @@ function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finish
       const chunk = Buffer.alloc(64 * 1024, "0123456789abcdef");
       for (let i = 0; i < 16; i++) res.write(chunk);
       res.end();
+      return;
+    }
+    if (req.url === "/sse-idle") {
+      // The head now, the one event only once released: a stream with nothing to say yet.
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.flushHeaders();
+      released.then(() => {
+        res.end("data: at last\n\n");
+        sse.finished = true;
+        released = Promise.resolve();
+      });
       return;
     }
     if (req.url === "/sse") {
@@ -176,7 +187,8 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         headers: req.headers,
       },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        // As pipelock does: an idle event stream's head is not held back.
+        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
         up.pipe(res);
       },
     );
@@ -198,7 +210,8 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         headers: req.headers,
       },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        // As pipelock does: an idle event stream's head is not held back.
+        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
         up.pipe(res);
       },
     );

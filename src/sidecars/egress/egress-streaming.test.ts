@@ -52,6 +52,20 @@ describe.each([
     expect(s.upstream.seen[0]?.headers.authorization).toMatch(/^Basic /);
   });
 
+  it("shows an idle event stream's response head before its first event", async () => {
+    const s = await startScenario(cas, cleanup, { intercept });
+    const res = await within(
+      5000,
+      "the response head of an idle stream",
+      request("https://basic.example.test/sse-idle", { dispatcher: s.agent().dispatcher }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/event-stream");
+    expect(s.upstream.sseFinished()).toBe(false);
+    s.upstream.releaseSse();
+    expect(await within(5000, "the event", res.body.text())).toBe("data: at last\n\n");
+  });
+
   it("streams large bodies both ways intact", async () => {
     const s = await startScenario(cas, cleanup, { intercept });
     const agent = s.agent();
