@@ -3,6 +3,8 @@
 // address outside the internal network (the sidecars' egress side, the stand-in upstream,
 // the host behind every bridge, another bottle, IPv6, the Docker engine) takes no TCP, UDP
 // or ICMP at all. A listener on the host's every address would record any leak.
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import {
   makeUpstreamCa,
@@ -36,7 +38,36 @@ import {
   tearDownEscape,
 } from "../support/escape-standins.js";
 
+const execFileAsync = promisify(execFile);
 const TOKEN = "cbtest-reach-route-token-7c1d9e";
+
+function networksOf(container: string): string[] {
+  const out = execFileSync(
+    "docker",
+    [
+      "inspect",
+      "-f",
+      "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}",
+      container,
+    ],
+    { encoding: "utf8" },
+  );
+  return out.trim().split(/\s+/).sort();
+}
+
+/** TCP connects from inside `container` with its own node: "host:port yes|no" each. */
+async function tcpFrom(container: string, targets: [string, number][]): Promise<string[]> {
+  const script = `
+    const net = require("node:net");
+    const one = ([host, port]) => new Promise((done) => {
+      const s = net.connect({ host, port, timeout: 2000 });
+      const end = (ok) => { s.destroy(); done(host + ":" + port + " " + (ok ? "yes" : "no")); };
+      s.on("connect", () => end(true)); s.on("error", () => end(false)); s.on("timeout", () => end(false));
+    });
+    Promise.all(${JSON.stringify(targets)}.map(one)).then((r) => console.log(JSON.stringify(r)));`;
+  const { stdout } = await execFileAsync("docker", ["exec", container, "node", "-e", script]);
+  return JSON.parse(stdout) as string[];
+}
 
 describeWithEngine("escape: reaching what the bottle must not", () => {
   const scope: EscapeScope = newEscapeScope();
@@ -185,11 +216,25 @@ supervise: false
     // Threat: a direct socket to the egress network skips pipelock (no allowlist, no DLP).
     const hosts = [
       ipOn(bottle.pipelockContainer, bottle.egressNetwork),
-      ipOn(`claude-bottle-egress-${bottle.slug}`, bottle.egressNetwork),
       ipOn(upstream.container, bottle.egressNetwork),
     ];
     const ops = everyProtocol(hosts, [443, 80, 8080, 8888]);
     expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    expect(await escapeRequests()).toEqual([]);
+  });
+
+  it("leaves egress, which holds the route tokens, no way out but through pipelock", async () => {
+    // Threat: a subverted egress sending a token straight to a host of its choosing, around
+    // pipelock's allowlist and DLP (which let each token reach its own hosts only).
+    const egress = `claude-bottle-egress-${bottle.slug}`;
+    expect(networksOf(egress)).toEqual([bottle.internalNetwork]);
+    const target = ipOn(upstream.container, bottle.egressNetwork);
+    const tries = await tcpFrom(egress, [
+      [target, 443],
+      [bottle.pipelockContainer, 8888],
+    ]);
+    // The control: pipelock answers on the internal network.
+    expect(tries).toEqual([`${target}:443 no`, `${bottle.pipelockContainer}:8888 yes`]);
     expect(await escapeRequests()).toEqual([]);
   });
 

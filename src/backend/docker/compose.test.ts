@@ -206,12 +206,12 @@ describe("per-service shape", () => {
     });
   });
 
-  it("egress: upstream proxy is pipelock, token slots are bare sorted names", () => {
+  it("egress: internal network only, upstream proxy is pipelock, token slots are bare sorted names", () => {
     expect(spec.services.egress).toEqual({
       image: "claude-bottle/egress:0.1.0",
       build: { context: `${R}/context`, dockerfile: "images/egress.Dockerfile" },
       container_name: "claude-bottle-egress-demo-7f3a",
-      networks: { internal: { aliases: ["egress"] }, egress: null },
+      networks: { internal: { aliases: ["egress"] } },
       environment: [
         "EGRESS_UPSTREAM_PROXY=http://claude-bottle-pipelock-demo-7f3a:8888",
         "HTTPS_PROXY=http://claude-bottle-pipelock-demo-7f3a:8888",

@@ -282,7 +282,10 @@ function egressService(plan: DockerBottlePlan): ComposeService {
     image: EGRESS_IMAGE,
     build: build(plan, EGRESS_DOCKERFILE),
     container_name: egressContainerName(plan.slug),
-    networks: { internal: { aliases: [EGRESS_HOSTNAME] }, egress: null },
+    // Internal only (the seed also attaches the egress network): egress holds the real tokens
+    // and needs nothing but pipelock, so even a subverted egress has no way out around
+    // pipelock's allowlist and DLP, which lets each token reach its own hosts only.
+    networks: { internal: { aliases: [EGRESS_HOSTNAME] } },
     environment,
     volumes: [
       bind(ep.routesPath, EGRESS_ROUTES_IN_CONTAINER),
