@@ -3,12 +3,11 @@
 // processes (start, read, scan) under /usr/bin/time; the engine's in-process scan time is
 // reported beside. Each must find every planted credential, or the numbers mean nothing.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { build } from "esbuild";
+import { timed } from "./processes.mjs";
 import { ROOT } from "./stack.mjs";
-
-const TIME = "/usr/bin/time";
 
 export async function benchDlp({ dir, mib, runs, log }) {
   const tool = join(dir, "dlp-tool.mjs");
@@ -81,20 +80,6 @@ export async function benchDlp({ dir, mib, runs, log }) {
     gitleaks: summarize(gitleaks),
     gitleaksVersion: gitleaksVersion(),
   };
-}
-
-/** Runs `command` under /usr/bin/time when there is one: wall and CPU seconds. */
-function timed(command, args) {
-  const started = process.hrtime.bigint();
-  const withTime = existsSync(TIME);
-  const r = withTime
-    ? spawnSync(TIME, ["-f", "BENCH_TIME %e %U %S", command, ...args], opts)
-    : spawnSync(command, args, opts);
-  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.status !== 0)
-    throw new Error(`${command} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
-  const m = /BENCH_TIME (\S+) (\S+) (\S+)/.exec(r.stderr);
-  return { stdout: r.stdout, wallS, cpuS: m ? Number(m[2]) + Number(m[3]) : Number.NaN };
 }
 
 const opts = { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 };

@@ -7,7 +7,8 @@
 // connections are busy, which turns a saturated keep-alive run into part new-connection run.)
 // hey verifies no certificate, on every path alike; the proxies verify the upstream's. The
 // upstream answers anything but 200 when a request arrived wrong (see upstream-server.mjs).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { timed } from "./processes.mjs";
 
 /** hey's path, or undefined when it is not installed. */
 export function findHey() {
@@ -26,7 +27,7 @@ export function findHey() {
  * @returns like load.mjs's runLoad: latencies in ms of the requests answered 200, the rest
  *   counted as errors, and hey's own CPU seconds
  */
-export async function runHeyNewConnections(options) {
+export function runHeyNewConnections(options) {
   const { hey, url, proxyPort, concurrency, total } = options;
   const args = ["-n", String(total), "-c", String(concurrency), "-t", "30", "-o", "csv"];
   args.push("-disable-keepalive");
@@ -34,11 +35,7 @@ export async function runHeyNewConnections(options) {
   for (const header of options.headers ?? []) args.push("-H", header);
   args.push(url);
 
-  // time(1) reports hey's own CPU time on its last line of stderr.
-  const timed = ["-f", "cpu %U %S", hey, ...args];
-  const { stdout, stderr, code } = await run("/usr/bin/time", timed);
-  if (code !== 0) throw new Error(`hey exited with ${code}: ${stderr.trim().slice(0, 500)}`);
-  const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+  const { stdout, cpuS } = timed(hey, args);
   const latencies = [];
   const statuses = new Map();
   let first = Number.POSITIVE_INFINITY;
@@ -65,24 +62,6 @@ export async function runHeyNewConnections(options) {
     firstError: errors === 0 ? undefined : described.join(", "),
     elapsedMs: Number.isFinite(first) ? (last - first) * 1000 : 0,
     latencies: Float64Array.from(latencies),
-    clientCpuS: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN,
+    clientCpuS: cpuS,
   };
-}
-
-function run(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const out = [];
-    const err = [];
-    child.stdout.on("data", (c) => out.push(c));
-    child.stderr.on("data", (c) => err.push(c));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        code,
-      }),
-    );
-  });
 }

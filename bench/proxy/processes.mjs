@@ -1,8 +1,9 @@
 // The processes the bench starts, and the one place that stops them: each child's output goes
 // to a log file in the bench's temp dir, readiness is "its port accepts a connection", and
 // stopAll() (also run on exit and Ctrl-C) ends every child still running, by its own pid.
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+// timed() runs a command to its end under time(1), for its output and CPU seconds.
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
 
@@ -101,3 +102,20 @@ function tail(entry) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const TIME = "/usr/bin/time";
+const TIMED_OPTIONS = { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 };
+
+/** Runs `command` under /usr/bin/time when there is one: wall and CPU seconds. */
+export function timed(command, args) {
+  const started = process.hrtime.bigint();
+  const withTime = existsSync(TIME);
+  const r = withTime
+    ? spawnSync(TIME, ["-f", "BENCH_TIME %e %U %S", command, ...args], TIMED_OPTIONS)
+    : spawnSync(command, args, TIMED_OPTIONS);
+  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
+  const m = /BENCH_TIME (\S+) (\S+) (\S+)/.exec(r.stderr);
+  return { stdout: r.stdout, wallS, cpuS: m ? Number(m[2]) + Number(m[3]) : Number.NaN };
+}
