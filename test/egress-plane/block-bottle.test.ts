@@ -1,13 +1,13 @@
 // The egress plane of a real bottle with routes, supervision and `dlp: block`: the agent's
 // proxy is egress, which relays to pipelock. Every request is sent from inside the agent to a
 // stand-in upstream that exists only on the bottle's egress network.
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithEngine } from "../support/engine.js";
 import {
   ALLOWED,
   AWS_KEY,
   GITHUB_TOKEN,
+  gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
   type Plane,
@@ -280,43 +280,18 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     ]);
     expect(hex.status).toBe(403);
 
-    const gz = gzipSync(JSON.stringify({ k: KNOWN_SECRET })).toString("latin1");
-    const [first, second] = [KNOWN_SECRET.slice(0, 13), KNOWN_SECRET.slice(13)];
-    const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
-    const r = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: httpRequest(
-                "POST",
-                "/enc/gzip",
-                {
-                  Host: ALLOWED,
-                  "Content-Type": "application/json",
-                  "Content-Encoding": "gzip",
-                  "Content-Length": String(gz.length),
-                },
-                gz,
-              ),
-            },
-          ],
-        },
-        {
-          send: [
-            {
-              text: `${httpRequest("POST", "/enc/chunked", {
-                Host: ALLOWED,
-                "Content-Type": "text/plain",
-                "Transfer-Encoding": "chunked",
-              })}${chunk(`token=${first}`)}`,
-            },
-            { text: `${chunk(second)}0\r\n\r\n`, delayMs: 300 },
-          ],
-        },
-      ],
+    const r = await gzipThenChunked(plane, {
+      host: ALLOWED,
+      gzip: {
+        path: "/enc/gzip",
+        contentType: "application/json",
+        body: JSON.stringify({ k: KNOWN_SECRET }),
+      },
+      chunked: {
+        path: "/enc/chunked",
+        pieces: [`token=${KNOWN_SECRET.slice(0, 13)}`, KNOWN_SECRET.slice(13)],
+        delayMs: 300,
+      },
     });
     expect(r.responses.map((x) => x.status)).toEqual([403, 403]);
 

@@ -6,6 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
 import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import {
@@ -295,6 +296,62 @@ export function httpRequest(
 ): string {
   const lines = Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`);
   return `${method} ${target} HTTP/1.1\r\n${lines.join("")}\r\n${body}`;
+}
+
+/**
+ * Two POSTs on one intercepted tunnel to `host`: a gzip'd body whole, then a chunked body
+ * whose `pieces` are sent as separate chunks, `delayMs` apart (a secret split across chunks).
+ */
+export function gzipThenChunked(
+  plane: Plane,
+  options: {
+    host: string;
+    gzip: { path: string; contentType: string; body: string };
+    chunked: { path: string; pieces: string[]; delayMs: number };
+  },
+): Promise<ExchangeResult> {
+  const { host, gzip, chunked } = options;
+  const gz = gzipSync(gzip.body).toString("latin1");
+  const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
+  const [first = "", ...rest] = chunked.pieces;
+  return plane.exchange({
+    connect: `${host}:443`,
+    tls: {},
+    steps: [
+      {
+        send: [
+          {
+            text: httpRequest(
+              "POST",
+              gzip.path,
+              {
+                Host: host,
+                "Content-Type": gzip.contentType,
+                "Content-Encoding": "gzip",
+                "Content-Length": String(gz.length),
+              },
+              gz,
+            ),
+          },
+        ],
+      },
+      {
+        send: [
+          {
+            text: `${httpRequest("POST", chunked.path, {
+              Host: host,
+              "Content-Type": "text/plain",
+              "Transfer-Encoding": "chunked",
+            })}${chunk(first)}`,
+          },
+          ...rest.map((piece, i) => ({
+            text: i === rest.length - 1 ? `${chunk(piece)}0\r\n\r\n` : chunk(piece),
+            delayMs: chunked.delayMs,
+          })),
+        ],
+      },
+    ],
+  });
 }
 
 /** A client WebSocket frame (masked, as a client must send it), as latin1 text. */

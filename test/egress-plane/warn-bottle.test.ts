@@ -1,12 +1,12 @@
 // The egress plane of a real bottle with `dlp: warn`, no routes and no supervision: the agent
 // talks to pipelock directly. Secrets pass, and every one is logged by rule and place.
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithEngine } from "../support/engine.js";
 import {
   ALLOWED,
   AWS_KEY,
   GITHUB_TOKEN,
+  gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
   type Plane,
@@ -151,43 +151,14 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
       `https://${ALLOWED}/warn-enc/hex/${Buffer.from(KNOWN_SECRET).toString("hex")}`,
     ]);
     expect(hex.status).toBe(200);
-    const gz = gzipSync(`secret=${KNOWN_SECRET}`).toString("latin1");
-    const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
-    const r = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: httpRequest(
-                "POST",
-                "/warn-enc/gzip",
-                {
-                  Host: ALLOWED,
-                  "Content-Type": "text/plain",
-                  "Content-Encoding": "gzip",
-                  "Content-Length": String(gz.length),
-                },
-                gz,
-              ),
-            },
-          ],
-        },
-        {
-          send: [
-            {
-              text: `${httpRequest("POST", "/warn-enc/chunked", {
-                Host: ALLOWED,
-                "Content-Type": "text/plain",
-                "Transfer-Encoding": "chunked",
-              })}${chunk(KNOWN_SECRET.slice(0, 9))}`,
-            },
-            { text: chunk(KNOWN_SECRET.slice(9, 20)), delayMs: 200 },
-            { text: `${chunk(KNOWN_SECRET.slice(20))}0\r\n\r\n`, delayMs: 200 },
-          ],
-        },
-      ],
+    const r = await gzipThenChunked(plane, {
+      host: ALLOWED,
+      gzip: { path: "/warn-enc/gzip", contentType: "text/plain", body: `secret=${KNOWN_SECRET}` },
+      chunked: {
+        path: "/warn-enc/chunked",
+        pieces: [KNOWN_SECRET.slice(0, 9), KNOWN_SECRET.slice(9, 20), KNOWN_SECRET.slice(20)],
+        delayMs: 200,
+      },
     });
     expect(r.responses.map((x) => x.status)).toEqual([200, 200]);
     // Three tunnels, four requests.
