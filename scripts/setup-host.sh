@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs and starts what claude-bottle needs on a Debian 12 host: a Docker engine,
-# Compose v2 and gitleaks (from Debian trixie, pinned low so nothing else upgrades),
-# then imports an offline base image built with debootstrap. Idempotent: every step
-# checks before it acts, so running it twice costs seconds.
+# Compose v2 and gitleaks, then imports an offline base image built with debootstrap.
+# Idempotent: every step checks before it acts, so running it twice costs seconds.
+#
+# The host is left alone: trixie is added pinned at priority 100 and only the four
+# packages are selected from it by name (`pkg/trixie`), which pulls containerd,
+# docker-cli and one Perl library along and nothing else. `-t trixie` would instead
+# raise the whole dependency closure to trixie: libc6, libssl3 removed, python3 3.13.
+# A host that already has a Docker engine and Compose v2 (docker-ce, Docker Desktop)
+# gets no engine packages at all.
 set -euo pipefail
 
 BASE_IMAGE="${CLAUDE_BOTTLE_BASE_IMAGE:-claude-bottle-base:bookworm}"
@@ -14,10 +20,24 @@ die() { printf '[setup-host] error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts dockerd)"
 command -v apt-get >/dev/null || die "needs a Debian-based host with apt-get"
 
+have_engine() {
+  command -v dockerd >/dev/null && docker compose version >/dev/null 2>&1 &&
+    docker buildx version >/dev/null 2>&1
+}
+
 have_packages() {
-  command -v dockerd >/dev/null && command -v gitleaks >/dev/null &&
-    command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null &&
-    docker compose version >/dev/null 2>&1 && docker buildx version >/dev/null 2>&1
+  have_engine && command -v gitleaks >/dev/null &&
+    command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null
+}
+
+# The packages to take from trixie, each by name: never the whole closure.
+trixie_packages() {
+  if have_engine; then
+    log "a Docker engine with Compose v2 and buildx is already installed: not installing one"
+  else
+    printf '%s ' docker.io/trixie docker-compose/trixie docker-buildx/trixie
+  fi
+  command -v gitleaks >/dev/null || printf '%s ' gitleaks/trixie
 }
 
 install_packages() {
@@ -40,9 +60,13 @@ PIN
   log "apt-get update"
   apt-get update -qq
   # buildx: the images use BuildKit features (COPY heredocs).
-  log "installing docker.io, docker-compose, docker-buildx, gitleaks (trixie) and debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-    -t trixie docker.io docker-compose docker-buildx gitleaks >/dev/null
+  local picks
+  picks=$(trixie_packages)
+  if [ -n "$picks" ]; then
+    log "installing from trixie by name: $picks"
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 $picks >/dev/null
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
     debootstrap iptables openssh-client >/dev/null
 }
