@@ -1,6 +1,7 @@
 # The default agent image: Node.js 20, git and the usual tools, and Claude Code from npm.
-# Packages come from trixie like Node.js itself: bookworm's would pull libssl3, which
-# conflicts with trixie's libssl3t64 and makes apt remove nodejs.
+# Packages come from trixie like Node.js itself: the node image already has trixie's libc
+# (Node.js 20 needs it, see node.Dockerfile), and bookworm's git or curl would pull
+# libssl3, which conflicts with trixie's libssl3t64 and makes apt remove nodejs.
 # INSTALL_CLAUDE_CODE=0 builds it without Claude Code, offline (tests, machines without
 # the npm registry). The agent runs as the unprivileged user "agent": it cannot change
 # the system CA store or anything else root owns.

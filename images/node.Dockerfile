@@ -1,5 +1,8 @@
 # The runtime every claude-bottle sidecar and the default agent share: Debian with
 # Node.js 20 (from trixie, pinned low so nothing else moves) and the CA bundle.
+# This image, unlike the host, must take trixie's libc: bookworm ships Node.js 18 only,
+# and trixie's Node.js 20 (libnode115) needs libc6 >= 2.38 and libssl3t64. It is the
+# image's own libc; the host's packages are never touched by a build.
 ARG BASE=claude-bottle-base:bookworm
 FROM ${BASE}
 RUN echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie.list \

@@ -11,6 +11,16 @@
 # gets no engine packages at all.
 set -euo pipefail
 
+# --simulate: add the trixie source and pin, then print what apt-get would do for the
+# engine packages (apt-get -s) and stop: nothing is installed or started. The setup test
+# runs it in a throwaway Debian 12 container to prove the host's libc6 and python3 stay.
+SIMULATE=0
+case "${1:-}" in
+--simulate) SIMULATE=1 ;;
+"") ;;
+*) printf '[setup-host] error: unknown argument %s (the only one is --simulate)\n' "$1" >&2; exit 2 ;;
+esac
+
 BASE_IMAGE="${CLAUDE_BOTTLE_BASE_IMAGE:-claude-bottle-base:bookworm}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/claude-bottle-dockerd.log}"
 
@@ -40,7 +50,7 @@ trixie_packages() {
   command -v gitleaks >/dev/null || printf '%s ' gitleaks/trixie
 }
 
-install_packages() {
+add_trixie_source() {
   local trixie=/etc/apt/sources.list.d/claude-bottle-trixie.sources
   if [ ! -f "$trixie" ]; then
     log "adding the Debian trixie source, pinned to priority 100"
@@ -57,6 +67,10 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
   fi
+}
+
+install_packages() {
+  add_trixie_source
   log "apt-get update"
   apt-get update -qq
   # buildx: the images use BuildKit features (COPY heredocs).
@@ -92,6 +106,15 @@ import_base_image() {
   debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
   tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
 }
+
+if [ "$SIMULATE" = 1 ]; then
+  add_trixie_source
+  apt-get update -qq
+  picks=$(trixie_packages)
+  log "simulating: apt-get install $picks"
+  # shellcheck disable=SC2086 # one word per package
+  exec apt-get -s install $picks
+fi
 
 have_packages || install_packages
 have_packages || die "docker, docker compose, gitleaks or debootstrap still missing after install"
