@@ -62,6 +62,7 @@ describeWithEngine("setup-host.sh on a Debian 12 host", () => {
       "set -e",
       "apt-get update -qq",
       "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null 2>&1",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields
       "dpkg-query -W -f='installed ${Package} ${Version}\\n' libc6 python3 libssl3",
       "bash /setup/setup-host.sh --simulate",
       `echo '${SEPARATOR}'`,
