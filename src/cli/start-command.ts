@@ -1,9 +1,11 @@
 // `claude-bottle start <agent>`: the main job. Shows what the bottle grants, asks, builds,
 // starts, provisions, attaches the agent, and removes everything when it exits.
+import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { checkEngine } from "../backend/docker/docker-client.js";
 import { planStart, runBottle } from "../backend/docker/launch-bottle.js";
 import { renderBottleCompose } from "../backend/docker/prepare-bottle.js";
+import { describeKeptWork, findWorkspace } from "../backend/docker/workspace.js";
 import { loadAgent } from "../manifest/index.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
@@ -25,12 +27,22 @@ export function startCommand(ctx: CliContext): CommandUnknownOpts {
       "run this shell command in the agent container instead of the agent program",
     )
     .option("--keep-state", "keep the state directory (~/.claude-bottle/state/<slug>) after exit")
+    .option(
+      "--workdir <dir>",
+      "the repository to copy into the agent's ~/work (default: the one this is run in)",
+    )
+    .option("--no-workdir", "give the agent an empty ~/work, even inside a repository")
     .addHelpText(
       "after",
       `
 The preflight lists every host, route, secret name and git remote the bottle grants.
 Secrets are passed by name: their values are read from this shell's environment when
 the bottle starts, and never written to disk, argv or the agent's environment.
+
+The agent works on a copy of the repository: its branches, tags and working tree,
+uncommitted changes included (never .git/config, hooks or ignored files). When it exits,
+its new commits become branches claude-bottle/<slug>/<branch> in your repository and its
+uncommitted changes a patch in ~/.claude-bottle/kept/<slug>/; the CLI says where.
 
 Examples:
   claude-bottle start demo --dry-run
@@ -42,7 +54,18 @@ Examples:
       const agent = await loadAgent(name, { repoDir: ctx.cwd, env: ctx.env });
       if (!options.dryRun) await checkEngine(ctx.docker);
       const plan = await planStart(agent, launch, options.dryRun ?? false);
-      const preflight = formatPreflight(preflightOf(plan));
+      const workspace =
+        options.workdir === false
+          ? null
+          : await findWorkspace(
+              options.workdir === undefined ? ctx.cwd : resolve(ctx.cwd, options.workdir),
+              typeof options.workdir === "string",
+            );
+      const preflight = `${formatPreflight(preflightOf(plan))}${
+        workspace === null
+          ? "workspace: none (an empty ~/work)\n"
+          : `workspace: ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
+      }`;
       if (options.dryRun) {
         if (plan.missingEnv.length > 0) {
           ctx.io.stderr(
@@ -75,6 +98,10 @@ Examples:
           keepState: options.keepState ?? false,
           tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
           signal: abort.signal,
+          workspace,
+          onKept: (kept) => {
+            for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
+          },
         });
         ctx.exitCode = code;
       } finally {

@@ -22,6 +22,7 @@ import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from 
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
+import { harvestWorkspace, type KeptWork, seedWorkspace, type Workspace } from "./workspace.js";
 
 export interface LaunchContext {
   docker: DockerClient;
@@ -165,6 +166,10 @@ export interface RunOptions {
   tty: boolean;
   /** Aborted on SIGTERM/SIGHUP: stops the agent program, then the bottle is torn down. */
   signal?: AbortSignal;
+  /** A repository copied into the agent's ~/work, whose changes are kept at the end. */
+  workspace?: Workspace | null;
+  /** Told where the work was kept, also when the run ends in an error. */
+  onKept?: (kept: KeptWork) => void;
 }
 
 /** A bottle that is up and provisioned; `down` removes it (and its state, unless kept). */
@@ -242,7 +247,11 @@ export async function upBottle(
   return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
 }
 
-/** Runs the bottle to completion; returns the agent program's exit code. */
+/**
+ * Runs the bottle to completion; returns the agent program's exit code. The agent's work in
+ * its workspace is taken out before the bottle is removed, whether the program succeeded,
+ * failed or was interrupted, and handed to `onKept`.
+ */
 export async function runBottle(
   plan: StartPlan,
   ctx: LaunchContext,
@@ -252,13 +261,29 @@ export async function runBottle(
     keepStateOnFailure: options.keepState,
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  const workspace = options.workspace ?? null;
+  const container = plan.blueprint.plan.containerName;
+  let seeded = false;
   try {
+    if (workspace !== null) {
+      ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
+      await seedWorkspace(ctx.docker, container, workspace, plan.blueprint.stateDir);
+      seeded = true;
+    }
     return await attachAgent(ctx, plan.blueprint, options);
   } catch (error) {
     throw options.signal?.aborted
       ? new BottleError("interrupted; the bottle was torn down", { cause: error })
       : error;
   } finally {
+    if (seeded && workspace !== null) {
+      ctx.progress("keeping the agent's work…");
+      const kept = await harvestWorkspace(ctx.docker, container, workspace, {
+        slug: bottle.slug,
+        keepDir: join(ctx.home, "kept", bottle.slug),
+      });
+      options.onKept?.(kept);
+    }
     await bottle.down({ keepState: options.keepState });
   }
 }

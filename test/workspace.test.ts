@@ -1,0 +1,164 @@
+// The agent's work survives the bottle: `start --workdir` (here a subdirectory of a
+// repository) copies the repository in, uncommitted changes included and the host's
+// credentials, hooks and ignored files left out; a headless run commits and leaves changes;
+// after exit the commits are a branch in the host repository and the rest a patch beside it.
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "./support/cli-process.js";
+import { leftoversOf, nothingLeft } from "./support/docker-state.js";
+import { describeWithEngine } from "./support/engine.js";
+
+const CREDENTIAL = "cbtest-workspace-credential-5d1e";
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+}
+
+function slugOf(stderr: string): string {
+  const match = /instance\s+(\S+)/.exec(stderr);
+  if (!match?.[1]) throw new Error(`no instance line in:\n${stderr}`);
+  return match[1];
+}
+
+describeWithEngine("the agent's workspace", () => {
+  let t: TestHome;
+  let repo: string;
+  let hostMain: string;
+
+  beforeAll(async () => {
+    t = await makeTestHome();
+    await t.writeManifest("bottles", "ws", "---\nsupervise: false\n---\n");
+    await t.writeManifest("agents", "ws", "---\nbottle: ws\n---\nA test agent.\n");
+    repo = await mkdtemp(join(tmpdir(), "cb-ws-repo-"));
+    git(repo, "init", "-q", "-b", "main");
+    git(repo, "config", "user.name", "Host User");
+    git(repo, "config", "user.email", "host@example.test");
+    await writeFile(join(repo, "README.md"), "# app\n");
+    await writeFile(join(repo, "tracked.txt"), "committed\n");
+    await writeFile(join(repo, "deleted.txt"), "to be deleted\n");
+    await writeFile(join(repo, ".gitignore"), "*.log\n");
+    await mkdir(join(repo, "lib"));
+    await writeFile(join(repo, "lib", "code.js"), "export {};\n");
+    git(repo, "add", "-A");
+    git(repo, "commit", "-qm", "first");
+    git(repo, "branch", "feature");
+    hostMain = git(repo, "rev-parse", "main");
+    // What the host holds that the agent must not get, and uncommitted work it must.
+    git(repo, "remote", "add", "origin", `https://user:${CREDENTIAL}@git.example.test/app.git`);
+    git(repo, "config", "http.extraHeader", `Authorization: Bearer ${CREDENTIAL}`);
+    await writeFile(join(repo, ".git", "hooks", "post-checkout"), "#!/bin/sh\necho hook-ran\n");
+    await writeFile(join(repo, "tracked.txt"), "uncommitted edit\n");
+    await rm(join(repo, "deleted.txt"));
+    await writeFile(join(repo, "untracked.txt"), "new file\n");
+    await writeFile(join(repo, "debug.log"), `ignored ${CREDENTIAL}\n`);
+    await symlink("/etc/hostname", join(repo, "outside-link"));
+  });
+
+  afterAll(async () => {
+    await t?.run(["cleanup", "--yes", "--all"]);
+    await t?.dispose();
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  it("copies the repository in and keeps the agent's commits and changes after exit", async () => {
+    const script = [
+      "set -e",
+      'echo "pwd=$(pwd)"',
+      'echo "branch=$(git symbolic-ref --short HEAD)"',
+      'echo "branches=$(git branch --format="%(refname:short)" | sort | tr "\\n" ,)"',
+      'echo "tracked=$(cat tracked.txt)"',
+      'echo "untracked=$(cat untracked.txt)"',
+      'echo "code=$(cat lib/code.js)"',
+      "test -e deleted.txt && echo deleted=present || echo deleted=gone",
+      "test -e debug.log && echo ignored=present || echo ignored=absent",
+      'echo "link=$(readlink outside-link)"',
+      'echo "origin=$(git config --get remote.origin.url)"',
+      "echo hooks=$(ls .git/hooks | grep -vc sample || true)",
+      `echo "credential-hits=$(grep -rl ${CREDENTIAL} ~ /tmp 2>/dev/null | wc -l)"`,
+      'echo "status=$(git status --porcelain | sort | tr "\\n" ,)"',
+      // The agent's work: a commit of everything, a second branch, then more changes.
+      "git add -A",
+      "git -c user.name=Agent -c user.email=agent@example.test commit -qm 'agent work'",
+      "git branch agent-topic",
+      'echo "more" >> README.md',
+      'echo "scratch" > notes.txt',
+      "exit 3",
+    ].join("\n");
+    const result = await t.run([
+      "start",
+      "ws",
+      "--yes",
+      "--workdir",
+      join(repo, "lib"),
+      "--exec",
+      script,
+    ]);
+    const slug = slugOf(result.stderr);
+    const out = result.stdout;
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`workspace: ${repo} (branch main)`);
+    expect(out).toContain("pwd=/home/agent/work\n");
+    expect(out).toContain("branch=main\n");
+    expect(out).toContain("branches=feature,main,\n");
+    expect(out).toContain("tracked=uncommitted edit\n");
+    expect(out).toContain("untracked=new file\n");
+    expect(out).toContain("code=export {};\n");
+    expect(out).toContain("deleted=gone\n");
+    expect(out).toContain("ignored=absent\n");
+    expect(out).toContain("link=/etc/hostname\n");
+    expect(out).toContain("origin=https://git.example.test/app.git\n");
+    expect(out).toContain("hooks=0\n");
+    expect(out).toContain("credential-hits=0\n");
+    expect(out).toContain(
+      "status= D deleted.txt, M tracked.txt,?? outside-link,?? untracked.txt,\n",
+    );
+
+    // The commits: branches of their own in the host repository; the host's main untouched.
+    const kept = `claude-bottle/${slug}`;
+    expect(result.stderr).toContain(`branch ${kept}/main in `);
+    expect(result.stderr).toContain(`branch ${kept}/agent-topic in `);
+    expect(git(repo, "rev-parse", "main")).toBe(hostMain);
+    expect(git(repo, "log", "-1", "--format=%s %an", `${kept}/main`)).toBe("agent work Agent");
+    expect(git(repo, "rev-parse", `${kept}/main^`)).toBe(hostMain);
+    expect(git(repo, "show", `${kept}/main:tracked.txt`)).toBe("uncommitted edit");
+    expect(git(repo, "show", `${kept}/main:untracked.txt`)).toBe("new file");
+    expect(git(repo, "branch", "--list", `${kept}/feature`)).toBe("");
+    // The host's working tree is as it was.
+    expect(await readFile(join(repo, "tracked.txt"), "utf8")).toBe("uncommitted edit\n");
+
+    // The uncommitted rest: a patch that applies on top of the agent's branch.
+    const patch = join(t.home, "kept", slug, "changes.patch");
+    expect(result.stderr).toContain(`uncommitted changes: ${patch}`);
+    const text = await readFile(patch, "utf8");
+    expect(text).toContain("+more");
+    expect(text).toContain("+scratch");
+    const check = await mkdtemp(join(tmpdir(), "cb-ws-check-"));
+    try {
+      git(repo, "worktree", "add", "-q", check, `${kept}/main`);
+      git(check, "apply", "--check", patch);
+    } finally {
+      git(repo, "worktree", "remove", "--force", check);
+    }
+    expect(leftoversOf(slug)).toEqual(nothingLeft());
+  });
+
+  it("gives an empty ~/work with --no-workdir, and refuses a --workdir outside any repository", async () => {
+    const empty = await t.run(["start", "ws", "--yes", "--no-workdir", "--exec", "ls -A | wc -l"]);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout.trim()).toBe("0");
+    expect(empty.stderr).toContain("workspace: none");
+
+    const outside = await mkdtemp(join(tmpdir(), "cb-ws-plain-"));
+    try {
+      const refused = await t.run(["start", "ws", "--yes", "--workdir", outside, "--exec", "true"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`--workdir ${outside} is not inside a git repository`);
+      expect(refused.stderr).not.toContain("    at ");
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+});
