@@ -9,9 +9,11 @@ import { type CliContext, defaultContext } from "./cli-context.js";
 import { composeCommand } from "./compose-command.js";
 import { demoCommand } from "./demo-command.js";
 import { doctorCommand } from "./doctor-command.js";
+import { infoCommand } from "./info-command.js";
 import { initCommand } from "./init-command.js";
 import type { CliIo } from "./io.js";
 import { listCommand } from "./list-command.js";
+import { resumeCommand } from "./resume-command.js";
 import { startCommand } from "./start-command.js";
 import { stopCommand } from "./stop-command.js";
 import { superviseCommand } from "./supervise-command.js";
@@ -30,7 +32,9 @@ export function buildProgram(ctx: CliContext): Command {
   // addCommand() does not copy these settings the way .command() would.
   const commands = [
     startCommand(ctx),
+    resumeCommand(ctx),
     listCommand(ctx),
+    infoCommand(ctx),
     stopCommand(ctx),
     cleanupCommand(ctx),
     doctorCommand(ctx),

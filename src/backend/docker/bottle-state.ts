@@ -3,6 +3,7 @@
 // from one whose CLI was killed.
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Workspace } from "./workspace.js";
 
 export interface BottleMetadata {
   slug: string;
@@ -13,6 +14,8 @@ export interface BottleMetadata {
   /** The CLI process attached to the bottle. */
   pid: number;
   hostname: string;
+  /** The repository copied into the agent's ~/work, whose changes are kept at the end. */
+  workspace?: Workspace | null;
 }
 
 export const METADATA_FILE = "bottle.json";
@@ -25,6 +28,15 @@ export async function writeMetadata(stateDir: string, metadata: BottleMetadata):
   await writeFile(join(stateDir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, {
     mode: 0o600,
   });
+}
+
+/** Changes some fields of a bottle's metadata; a no-op when there is none. */
+export async function updateMetadata(
+  stateDir: string,
+  changes: Partial<BottleMetadata>,
+): Promise<void> {
+  const current = await readMetadata(stateDir);
+  if (current !== null) await writeMetadata(stateDir, { ...current, ...changes });
 }
 
 export async function readMetadata(stateDir: string): Promise<BottleMetadata | null> {

@@ -15,14 +15,20 @@ import {
 import { SUPERVISE_MCP_SERVER_NAME, superviseMcpUrl } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
 import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
-import { writeMetadata } from "./bottle-state.js";
+import { updateMetadata, writeMetadata } from "./bottle-state.js";
 import { hasGitGate } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
-import { harvestWorkspace, type KeptWork, seedWorkspace, type Workspace } from "./workspace.js";
+import {
+  harvestWorkspace,
+  type KeptWork,
+  keptDirOf,
+  seedWorkspace,
+  type Workspace,
+} from "./workspace.js";
 
 export interface LaunchContext {
   docker: DockerClient;
@@ -269,8 +275,10 @@ export async function runBottle(
       ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
       await seedWorkspace(ctx.docker, container, workspace, plan.blueprint.stateDir);
       seeded = true;
+      // resume takes the work out too, if this CLI dies before the program ends.
+      await updateMetadata(plan.blueprint.stateDir, { workspace });
     }
-    return await attachAgent(ctx, plan.blueprint, options);
+    return await attachAgent(ctx, container, options);
   } catch (error) {
     throw options.signal?.aborted
       ? new BottleError("interrupted; the bottle was torn down", { cause: error })
@@ -280,7 +288,7 @@ export async function runBottle(
       ctx.progress("keeping the agent's work…");
       const kept = await harvestWorkspace(ctx.docker, container, workspace, {
         slug: bottle.slug,
-        keepDir: join(ctx.home, "kept", bottle.slug),
+        keepDir: keptDirOf(ctx.home, bottle.slug),
       });
       options.onKept?.(kept);
     }
@@ -288,10 +296,11 @@ export async function runBottle(
   }
 }
 
-async function attachAgent(
-  ctx: LaunchContext,
-  blueprint: BottleBlueprint,
-  options: RunOptions,
+/** Runs the agent program (or `options.exec`) in the agent container; returns its exit code. */
+export async function attachAgent(
+  ctx: Pick<LaunchContext, "docker" | "progress">,
+  container: string,
+  options: Pick<RunOptions, "exec" | "tty" | "signal">,
 ): Promise<number> {
   const flags = [
     "exec",
@@ -307,7 +316,7 @@ async function attachAgent(
       ? ["claude", "--dangerously-skip-permissions"]
       : ["sh", "-lc", options.exec];
   ctx.progress(options.exec === null ? "attaching Claude Code…" : `running: ${options.exec}`);
-  const result = await ctx.docker.run([...flags, blueprint.plan.containerName, ...command], {
+  const result = await ctx.docker.run([...flags, container, ...command], {
     inherit: true,
     allowFailure: true,
     ...(options.signal ? { signal: options.signal } : {}),

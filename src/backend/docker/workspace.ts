@@ -32,6 +32,11 @@ export interface Workspace {
   originUrl: string | null;
 }
 
+/** Where a bottle's bundle and patch are kept once it is gone: `<home>/kept/<slug>`. */
+export function keptDirOf(home: string, slug: string): string {
+  return join(home, "kept", slug);
+}
+
 /** The agent's work, kept on the host after the bottle is gone. */
 export interface KeptWork {
   repoDir: string;

@@ -1,0 +1,192 @@
+// `claude-bottle info <slug>`: one bottle as it is now: its services and their health, the
+// policy in force (hosts, routes without tokens, remotes, exceptions), the agent's pending
+// requests, and what pipelock refused lately. Reads the engine and the state directory only;
+// changes nothing. Never shows a secret: pipelock's audit lines are redacted at the source.
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { DockerClient } from "../backend/docker/docker-client.js";
+import { didYouMean } from "../shared/did-you-mean.js";
+import { InputError } from "../shared/errors.js";
+import { pipelockContainerName } from "../sidecars/pipelock/constants.js";
+import { scanProposals } from "../supervise/host-queue.js";
+import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
+import { formatAge, printableLine, proposalRow } from "../supervise/proposal-view.js";
+import { supervisedBottle } from "../supervise/supervised-bottle.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+import { formatTable } from "./format-table.js";
+import { bottleSummary } from "./list-command.js";
+
+/** One refusal as pipelock audited it. */
+export interface Refusal {
+  ts: string;
+  decision: string;
+  method: string;
+  host: string;
+  port: number;
+  path: string | null;
+  rule: string | null;
+  location: string | null;
+  status: number | null;
+}
+
+const REFUSED = new Set(["denied", "dlp_block", "error"]);
+/** How far back in pipelock's log to look for refusals. */
+const LOG_LINES = 2000;
+
+export function infoCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("info")
+    .description("show one bottle: services, policy, pending requests and recent refusals")
+    .argument("<slug>", "the bottle's slug, as `claude-bottle list` shows it")
+    .option("--json", "print JSON for scripts")
+    .option("--refusals <n>", "how many recent refusals to show", "10")
+    .action(async (slug, options) => {
+      const count = Number(options.refusals);
+      if (!Number.isInteger(count) || count < 0 || count > 1000) {
+        throw new InputError(`--refusals ${options.refusals}: not a whole number from 0 to 1000`, {
+          hint: "for example --refusals 20",
+        });
+      }
+      const home = launchContextOf(ctx).home;
+      const bottles = await discoverBottles(ctx.docker, home);
+      const bottle = bottles.find((b) => b.slug === slug);
+      if (bottle === undefined) {
+        const known = bottles.map((b) => b.slug);
+        throw new InputError(`no bottle "${slug}"${didYouMean(slug, known)}`, {
+          hint: "run `claude-bottle list` to see the bottles on this machine",
+        });
+      }
+      const { info, pendingRows } = await bottleInfo(ctx.docker, home, bottle, ctx.now(), count);
+      if (options.json) {
+        ctx.io.stdout(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      ctx.io.stdout(formatInfo(info, pendingRows, bottle, ctx.now()));
+    });
+}
+
+async function bottleInfo(
+  docker: DockerClient,
+  home: string,
+  bottle: FoundBottle,
+  now: Date,
+  refusalCount: number,
+) {
+  const supervised = supervisedBottle(home, bottle.slug);
+  const policy =
+    bottle.stateDir === null
+      ? null
+      : await currentPolicySnapshot(supervised, now).catch(() => null);
+  const { proposals } = await scanProposals(bottle.stateDir === null ? [] : [supervised]);
+  const pending = proposals.filter((p) => p.status === "pending" || p.status === "deciding");
+  const info = {
+    ...bottleSummary(bottle),
+    containers: bottle.containers.map((c) => ({
+      service: c.service,
+      state: c.state,
+      status: c.status,
+    })),
+    policy: policy === null ? null : { egress: policy.egress, git: policy.git },
+    pending: pending.map((p) => ({
+      id: p.proposal.id,
+      status: p.status,
+      createdAt: p.proposal.createdAt,
+      request: p.proposal.request,
+      reason: p.proposal.reason,
+    })),
+    refusals: (await recentRefusals(docker, bottle)).slice(-refusalCount),
+  };
+  return { info, pendingRows: pending.map((p) => proposalRow(p, now)) };
+}
+
+/** pipelock's audit lines from its container log, newest last; none when it is gone. */
+async function recentRefusals(docker: DockerClient, bottle: FoundBottle): Promise<Refusal[]> {
+  if (!bottle.containers.some((c) => c.service === "pipelock")) return [];
+  const logs = await docker.run(
+    ["logs", "--tail", String(LOG_LINES), pipelockContainerName(bottle.slug)],
+    { allowFailure: true },
+  );
+  return parseRefusals(logs.stdout);
+}
+
+/** Audit lines that are refusals; anything else on the log (startup text) is passed over. */
+export function parseRefusals(text: string): Refusal[] {
+  const refusals: Refusal[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (typeof event.decision !== "string" || !REFUSED.has(event.decision)) continue;
+    refusals.push({
+      ts: String(event.ts ?? ""),
+      decision: event.decision,
+      method: String(event.method ?? ""),
+      host: String(event.host ?? ""),
+      port: Number(event.port ?? 0),
+      path: typeof event.path === "string" ? event.path : null,
+      rule: typeof event.rule === "string" ? event.rule : null,
+      location: typeof event.location === "string" ? event.location : null,
+      status: typeof event.status === "number" ? event.status : null,
+    });
+  }
+  return refusals;
+}
+
+type Info = Awaited<ReturnType<typeof bottleInfo>>["info"];
+
+function formatInfo(info: Info, pendingRows: string[][], bottle: FoundBottle, now: Date): string {
+  const list = (items: readonly string[]) => (items.length === 0 ? "none" : items.join(", "));
+  const lines = [
+    `bottle ${info.slug}: agent ${info.agent ?? "?"}, bottle ${info.bottle ?? "?"}, ${info.state}` +
+      (info.createdAt ? `, started ${formatAge(info.createdAt, now)} ago` : "") +
+      `, CLI ${info.attached ? "attached" : "gone"}`,
+    `state: ${bottle.stateDir ?? "none"}`,
+    "",
+    formatTable(
+      ["SERVICE", "STATE", "STATUS"],
+      info.containers.map((c) => [c.service, c.state, c.status]),
+    ).trimEnd(),
+    "",
+  ];
+  if (info.policy === null) {
+    lines.push("policy: unknown (no state directory)");
+  } else {
+    const { egress, git } = info.policy;
+    lines.push(`allowed hosts: ${list(egress.allow)}`);
+    lines.push(`dlp: ${egress.dlp ?? "?"}`);
+    lines.push(
+      `routes: ${list(egress.routes.map((r) => `${r.host} ${r.paths.join(",")} ${r.methods === "all" ? "all methods" : r.methods.join(",")}`))}`,
+    );
+    lines.push(`git remotes: ${list(git.remotes.map((r) => `${r.name} ${r.url}`))}`);
+    lines.push(`gitleaks exceptions: ${list(git.gitleaksExceptions)}`);
+  }
+  lines.push("");
+  if (pendingRows.length === 0) lines.push("pending requests: none");
+  else {
+    lines.push("pending requests:");
+    lines.push(
+      formatTable(["ID", "BOTTLE", "STATUS", "AGE", "ASKS FOR", "REASON"], pendingRows).trimEnd(),
+    );
+  }
+  lines.push("");
+  if (info.refusals.length === 0) lines.push("recent refusals: none");
+  else {
+    lines.push("recent refusals:");
+    lines.push(
+      formatTable(
+        ["AGE", "DECISION", "TARGET", "RULE", "WHERE"],
+        info.refusals.map((r) => [
+          r.ts ? formatAge(r.ts, now) : "?",
+          r.decision,
+          printableLine(`${r.method} ${r.host}:${r.port}${r.path ?? ""}`, 70),
+          r.rule ?? "",
+          r.location ?? "",
+        ]),
+      ).trimEnd(),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

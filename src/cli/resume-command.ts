@@ -1,0 +1,88 @@
+// `claude-bottle resume <slug>`: attaches the agent program again to a bottle that is still
+// running. A bottle whose start CLI is gone (killed, its terminal lost) is adopted: this CLI
+// keeps the agent's work and removes the bottle when the program exits, as start would have.
+// A bottle whose CLI is still attached is only joined: its own CLI removes it.
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { agentContainerName } from "../backend/docker/agent-constants.js";
+import { updateMetadata } from "../backend/docker/bottle-state.js";
+import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
+import { attachAgent } from "../backend/docker/launch-bottle.js";
+import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
+import { didYouMean } from "../shared/did-you-mean.js";
+import { BottleError, InputError } from "../shared/errors.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+
+export function resumeCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("resume")
+    .description("attach the agent again to a bottle that is still running")
+    .argument("<slug>", "the bottle's slug, as `claude-bottle list` shows it")
+    .option(
+      "--exec <command>",
+      "run this shell command in the agent container instead of the agent program",
+    )
+    .addHelpText(
+      "after",
+      `
+If the bottle's start CLI is gone, resume takes its place: when the agent program exits,
+the agent's work is kept (as start keeps it) and the bottle is removed. If that CLI is
+still running, resume only joins the bottle, and that CLI removes it.`,
+    )
+    .action(async (slug, options) => {
+      const launch = launchContextOf(ctx);
+      const bottles = await discoverBottles(ctx.docker, launch.home);
+      const bottle = bottles.find((b) => b.slug === slug);
+      if (bottle === undefined) {
+        throw new InputError(
+          `no bottle "${slug}"${didYouMean(
+            slug,
+            bottles.map((b) => b.slug),
+          )}`,
+          {
+            hint: "run `claude-bottle list` to see the bottles on this machine",
+          },
+        );
+      }
+      const agent = bottle.containers.find((c) => c.service === "agent");
+      if (agent?.state !== "running") {
+        throw new BottleError(
+          `bottle ${slug} is not running (agent: ${agent?.state ?? "no container"})`,
+          { hint: `remove what is left of it with \`claude-bottle stop ${slug}\`` },
+        );
+      }
+      const adopt = !bottle.attached;
+      if (adopt && bottle.stateDir !== null) {
+        await updateMetadata(bottle.stateDir, { pid: process.pid });
+      }
+      ctx.io.stderr(
+        adopt
+          ? `• resuming ${slug}: its start CLI is gone, so this one removes the bottle when the agent exits\n`
+          : `• joining ${slug}: its start CLI (pid ${bottle.metadata?.pid}) removes it when its agent exits\n`,
+      );
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.on("SIGTERM", onSignal).on("SIGHUP", onSignal);
+      const container = agentContainerName(slug);
+      try {
+        ctx.exitCode = await attachAgent(launch, container, {
+          exec: options.exec ?? null,
+          tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
+          signal: abort.signal,
+        });
+      } finally {
+        process.off("SIGTERM", onSignal).off("SIGHUP", onSignal);
+        if (adopt) {
+          const workspace = bottle.metadata?.workspace ?? null;
+          if (workspace) {
+            launch.progress("keeping the agent's work…");
+            const kept = await harvestWorkspace(ctx.docker, container, workspace, {
+              slug,
+              keepDir: keptDirOf(launch.home, slug),
+            });
+            for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
+          }
+          launch.progress(`removing ${bottle.project}…`);
+          await removeBottle(ctx.docker, bottle);
+        }
+      }
+    });
+}
