@@ -205,6 +205,11 @@ describeWithEngine("bottle lifecycle", () => {
       }>;
       return bottles.find((b) => b.state === "running" && b.attached)?.slug ?? null;
     }, "a running bottle");
+    // Killed after the program is attached: before, the start guard removes the bottle itself.
+    await waitFor(
+      async () => (cli.output().stderr.includes("running: sleep 300") ? true : null),
+      "the program to be attached",
+    );
     cli.kill("SIGKILL");
     await exited(cli);
     expect(leftoversOf(slug).containers.length).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 // A bottle's metadata in its state directory, and the state directories on disk. The
 // metadata names the CLI process that owns the bottle, so cleanup can tell a live bottle
 // from one whose CLI was killed.
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Workspace } from "./workspace.js";
 
@@ -16,6 +16,8 @@ export interface BottleMetadata {
   hostname: string;
   /** The repository copied into the agent's ~/work, whose changes are kept at the end. */
   workspace?: Workspace | null;
+  /** "starting" until the agent is attached: the start guard removes a bottle still starting. */
+  phase?: "starting" | "running";
 }
 
 export const METADATA_FILE = "bottle.json";
@@ -24,10 +26,12 @@ export function stateRootOf(home: string): string {
   return join(home, "state");
 }
 
+/** Written whole and renamed into place: the start guard reads it while it changes. */
 export async function writeMetadata(stateDir: string, metadata: BottleMetadata): Promise<void> {
-  await writeFile(join(stateDir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, {
-    mode: 0o600,
-  });
+  const path = join(stateDir, METADATA_FILE);
+  const partial = `${path}.${process.pid}.tmp`;
+  await writeFile(partial, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+  await rename(partial, path);
 }
 
 /** Changes some fields of a bottle's metadata; a no-op when there is none. */

@@ -109,7 +109,10 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
  * Removes everything of one bottle: the Compose project, any stray container or network,
  * its state. Found by slug: slugs carry random suffixes, so they do not collide across homes.
  */
-export async function removeBottle(docker: DockerClient, bottle: FoundBottle): Promise<void> {
+export async function removeBottle(
+  docker: DockerClient,
+  bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">,
+): Promise<void> {
   await docker.run(
     ["compose", "-p", bottle.project, "down", "--volumes", "--remove-orphans", "--timeout", "3"],
     {

@@ -22,6 +22,7 @@ import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from 
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
+import { spawnStartGuard } from "./start-guard.js";
 import {
   harvestWorkspace,
   type KeptWork,
@@ -213,7 +214,10 @@ export async function upBottle(
       createdAt: ctx.now().toISOString(),
       pid: process.pid,
       hostname: hostname(),
+      phase: "starting",
     });
+    // compose up goes on if this process is killed: the guard removes what it leaves.
+    spawnStartGuard({ pid: process.pid, slug, project, stateDir: blueprint.stateDir }, ctx.env);
     const images: ImageOptions = {
       docker: ctx.docker,
       buildContext: ctx.buildContext,
@@ -275,9 +279,9 @@ export async function runBottle(
       ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
       await seedWorkspace(ctx.docker, container, workspace, plan.blueprint.stateDir);
       seeded = true;
-      // resume takes the work out too, if this CLI dies before the program ends.
-      await updateMetadata(plan.blueprint.stateDir, { workspace });
     }
+    // From here a bottle without its CLI is one to resume; resume keeps the work too.
+    await updateMetadata(plan.blueprint.stateDir, { phase: "running", workspace });
     return await attachAgent(ctx, container, options);
   } catch (error) {
     throw options.signal?.aborted

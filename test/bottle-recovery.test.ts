@@ -1,6 +1,9 @@
-// A bottle whose start CLI was killed is still there to look at and to go back to: `info`
-// shows its services, policy and what pipelock refused; `resume` attaches the agent again,
-// then removes the bottle as start would have.
+// When the start CLI is killed: before the agent is attached, the start guard removes what
+// `compose up` goes on to make; after, the bottle is there to look at and to go back to:
+// `info` shows its services, policy and what pipelock refused; `resume` attaches the agent
+// again, then removes the bottle as start would have.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTestHome, type TestHome } from "./support/cli-process.js";
@@ -15,7 +18,7 @@ interface InfoJson {
   refusals: Array<{ host: string; rule: string | null; decision: string }>;
 }
 
-describeWithEngine("info and resume", () => {
+describeWithEngine("a start CLI killed: the start guard, info and resume", () => {
   let t: TestHome;
 
   beforeAll(async () => {
@@ -98,6 +101,35 @@ describeWithEngine("info and resume", () => {
     } finally {
       if (cli.exitCode === null) cli.kill("SIGKILL");
     }
+  });
+
+  it("leaves nothing behind when the CLI is killed while the bottle is coming up", async () => {
+    const cli = t.spawn(["start", "ri", "--yes", "--exec", "sleep 600"]);
+    for (let i = 0; i < 600 && !cli.output().stderr.includes("starting bottle"); i++) {
+      await sleep(100);
+    }
+    const slug = /instance\s+(\S+)/.exec(cli.output().stderr)?.[1] ?? "";
+    expect(slug, cli.output().stderr).not.toBe("");
+    const exited = new Promise((resolve) => cli.once("exit", resolve));
+    cli.kill("SIGKILL");
+    await exited;
+    // compose up goes on by itself for a while; the guard takes it all down after it.
+    let left = leftoversOf(slug);
+    for (
+      let i = 0;
+      i < 120 &&
+      (JSON.stringify(left) !== JSON.stringify(nothingLeft()) ||
+        existsSync(join(t.home, "state", slug)));
+      i++
+    ) {
+      await sleep(1000);
+      left = leftoversOf(slug);
+    }
+    expect(left).toEqual(nothingLeft());
+    expect(existsSync(join(t.home, "state", slug))).toBe(false);
+    // And it stays that way: nothing comes up after the guard is done.
+    await sleep(3000);
+    expect(leftoversOf(slug)).toEqual(nothingLeft());
   });
 
   it("names a bottle that is not there, with exit code 2", async () => {
