@@ -145,7 +145,9 @@ describe("egress on a route host", () => {
       headers: { host: "attacker.example.test" },
     });
     expect(res.status).toBe(421);
-    expect(res.body).toContain("the request's Host header names another site");
+    expect(res.body).toBe(
+      'egress routes this tunnel to api.example.test: the request is for api.example.test:443; its Host header "attacker.example.test" names another site\n',
+    );
     expect(s.upstream.seen).toEqual([]);
   });
 

@@ -12,12 +12,19 @@ import {
   mintLeafCertificate,
   type SigningCa,
 } from "../../shared/ca/index.js";
-import { headerCount } from "../../shared/hop-headers.js";
+import { type Authority, hostHeaderProblem, parseAuthority } from "./authority.js";
+import {
+  formMethodOverrides,
+  type MethodOverride,
+  methodProblem,
+  overrideProblem,
+} from "./method-override.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
 import { relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
+import type { TokenForm } from "./token-scrub.js";
 import type { TunnelAgent } from "./upstream.js";
 
 export interface InterceptTarget {
@@ -33,6 +40,8 @@ export interface InterceptorOptions {
   now: () => Date;
   log: (entry: RequestLogEntry) => void;
   redact: (text: string) => string;
+  /** Route token forms taken out of every response relayed from a route host. */
+  scrub: readonly TokenForm[];
 }
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -159,21 +168,84 @@ export class Interceptor {
       refuse(400, "egress expects origin-form request targets (/path) inside a tunnel");
       return;
     }
-    // Node reads the first Host and the rest would be forwarded with the token: one only.
-    if (headerCount(req.rawHeaders, "host") > 1) {
-      refuse(400, "more than one Host header");
+    // One Host, naming exactly the tunnel's site: a Host naming another site on the same
+    // server (domain fronting), or one a server might read otherwise, must not get the token.
+    const hostProblem = hostHeaderProblem(req.rawHeaders, {
+      host: target.host,
+      port: target.port,
+      defaultPort: 443,
+    });
+    if (hostProblem !== undefined) {
+      refuse(
+        hostProblem.status,
+        `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
+      );
       return;
     }
-    // A Host naming another site on the same server (domain fronting) must not receive the token.
-    const hostHeader = req.headers.host;
-    if (hostHeader === undefined || !sameAuthority(hostHeader, target)) {
+    const absolute = absoluteFormAuthority(req.url ?? "");
+    if (
+      absolute !== undefined &&
+      (absolute === null ||
+        absolute.host !== normalizeHost(target.host) ||
+        (absolute.port ?? 443) !== target.port)
+    ) {
       refuse(
         421,
-        `egress routes this tunnel to ${target.host}; the request's Host header names another site (${hostHeader ?? "none"})`,
+        `egress routes this tunnel to ${target.host}; the request target names another site`,
       );
       return;
     }
     const route = matchRoute(this.#options.routes, { host: target.host, method, path });
+    if (route !== undefined) {
+      const problem = overrideProblem(this.#options.routes, route, {
+        host: target.host,
+        path,
+        rawHeaders: req.rawHeaders,
+      });
+      if (problem !== undefined) {
+        refuse(403, problem);
+        return;
+      }
+      if (route.methods !== "all" && mayCarryFormOverride(req)) {
+        readFormBody(req, (error, body) => {
+          if (error !== undefined) {
+            // The rest of the body is still on the wire: this connection cannot go on.
+            res.shouldKeepAlive = false;
+            refuse(error.status, error.message);
+            return;
+          }
+          const formProblem = methodProblem(
+            this.#options.routes,
+            route,
+            { host: target.host, path },
+            formBodyOverrides(req, body),
+          );
+          if (formProblem !== undefined) {
+            refuse(403, formProblem);
+            return;
+          }
+          this.#relay(req, res, { target, route, path, logPath, body });
+        });
+        return;
+      }
+    }
+    this.#relay(req, res, { target, route, path, logPath });
+  }
+
+  #relay(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: {
+      target: InterceptTarget;
+      route: ResolvedRoute | undefined;
+      path: string;
+      logPath: string;
+      body?: Buffer;
+    },
+  ): void {
+    const { redact, log } = this.#options;
+    const { target, route, path, logPath } = request;
+    const method = req.method ?? "GET";
     const headers = upstreamRequestHeaders(req.rawHeaders, route?.header);
     const send = () =>
       https.request({
@@ -190,6 +262,8 @@ export class Interceptor {
       res,
       send,
       redact,
+      scrub: this.#options.scrub,
+      ...(request.body === undefined ? {} : { body: request.body }),
       done: (outcome) =>
         log({
           kind: "intercept",
@@ -215,9 +289,68 @@ function originFormPath(url: string): string | undefined {
   }
 }
 
-function sameAuthority(hostHeader: string, target: InterceptTarget): boolean {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim());
-  if (m === null || m[1] === undefined) return false;
-  const port = m[2] === undefined ? 443 : Number(m[2]);
-  return normalizeHost(m[1]) === normalizeHost(target.host) && port === target.port;
+/**
+ * The authority of an absolute-form target ("https://host/x"): undefined for origin-form,
+ * null when it cannot be read strictly.
+ */
+function absoluteFormAuthority(url: string): Authority | null | undefined {
+  if (url.startsWith("/")) return undefined;
+  const m = /^https?:\/\/([^/?#]*)/i.exec(url);
+  return m === null ? null : (parseAuthority(m[1] ?? "") ?? null);
+}
+
+/** Form bodies are where Rails, Laravel and kin read "_method"; Rack reads untyped POSTs too. */
+function mayCarryFormOverride(req: http.IncomingMessage): boolean {
+  if (
+    req.headers["content-length"] === undefined &&
+    req.headers["transfer-encoding"] === undefined
+  ) {
+    return false;
+  }
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "" || type === FORM_URLENCODED || type === "multipart/form-data";
+}
+
+const FORM_URLENCODED = "application/x-www-form-urlencoded";
+/** A form body to a method-limited route is read whole to look for "_method"; larger ones are refused. */
+export const MAX_FORM_BODY_BYTES = 1024 * 1024;
+
+function readFormBody(
+  req: http.IncomingMessage,
+  done: (error: { status: number; message: string } | undefined, body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const finish = (error: { status: number; message: string } | undefined) => {
+    if (settled) return;
+    settled = true;
+    done(error, Buffer.concat(chunks));
+  };
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_FORM_BODY_BYTES) {
+      req.pause();
+      finish({
+        status: 413,
+        message: `egress reads a form body to a method-limited route whole to check it for _method, and this one is over ${MAX_FORM_BODY_BYTES} bytes`,
+      });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on("end", () => finish(undefined));
+  req.on("error", () => finish({ status: 400, message: "the request body was cut short" }));
+}
+
+/**
+ * "_method" in a urlencoded body; in any other (multipart, or untyped) body, a
+ * "_method" or "%5f" anywhere counts as an override of an unknown method: egress does not
+ * parse multipart, so it refuses what it cannot rule out.
+ */
+function formBodyOverrides(req: http.IncomingMessage, body: Buffer): MethodOverride[] {
+  const text = body.toString("latin1");
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type === FORM_URLENCODED) return formMethodOverrides(text, "form");
+  return /_method|%5f/i.test(text) ? [{ where: "the form body", method: "(unparsed)" }] : [];
 }
