@@ -20,7 +20,7 @@ import {
   overrideProblem,
 } from "./method-override.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
-import { relayExchange, sendErrorPage } from "./relay.js";
+import { rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
@@ -74,11 +74,22 @@ export class Interceptor {
         socket.destroy();
         return;
       }
-      const status =
+      const [status, reason] =
         error.code === "HPE_HEADER_OVERFLOW"
-          ? "431 Request Header Fields Too Large"
-          : "400 Bad Request";
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          ? [431, "Request Header Fields Too Large"]
+          : [400, "Bad Request"];
+      options.log({
+        kind: "refused",
+        routed: false,
+        host: this.#targets.get(socket as net.Socket)?.host ?? "",
+        method: "",
+        path: null,
+        status,
+        error: `unparsable request inside a route host's tunnel (${error.code ?? "parse error"})`,
+      });
+      socket.end(
+        rawErrorResponse(status, reason, "egress could not parse this request inside the tunnel"),
+      );
     });
     this.#server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
       const target = this.#targets.get(req.socket);
