@@ -58,15 +58,27 @@ describe("hostHeaderProblem", () => {
   });
 
   it.each([
-    [[], 400, "the request has no Host header"],
-    [["api.test", "api.test"], 400, "more than one Host header"],
-    [["api.test:"], 400, 'the Host header "api.test:" is not a host[:port] egress can read'],
-    [["[api.test]"], 400, 'the Host header "[api.test]" is not a host[:port] egress can read'],
-    [["other.test"], 421, 'its Host header "other.test" names another site'],
-    [["api.test:8443"], 421, 'its Host header "api.test:8443" names another site'],
-  ])("refuses %j with %i", (values, status, message) => {
+    [[], "unreadable", "the request has no Host header"],
+    [["api.test", "api.test"], "unreadable", "more than one Host header"],
+    [
+      ["api.test:"],
+      "unreadable",
+      'the Host header "api.test:" is not a host[:port] egress can read',
+    ],
+    [
+      ["[api.test]"],
+      "unreadable",
+      'the Host header "[api.test]" is not a host[:port] egress can read',
+    ],
+    [
+      ["other.test"],
+      "other-site",
+      'the Host header names "other.test", another site than api.test:443',
+    ],
+    [["api.test:8443"], "other-site", 'the Host header names "api.test:8443", another site'],
+  ])("refuses %j as %s", (values, kind, message) => {
     const problem = check(...values);
-    expect(problem?.status).toBe(status);
+    expect(problem?.kind).toBe(kind);
     expect(problem?.message).toContain(message);
   });
 });

@@ -47,8 +47,8 @@ export function parseAuthority(text: string): Authority | undefined {
 }
 
 export interface HostHeaderProblem {
-  /** 400 for a missing, repeated or unreadable Host; 421 for one naming another site. */
-  status: 400 | 421;
+  /** A missing, repeated or unreadable Host (answered 400), or one naming another site. */
+  kind: "unreadable" | "other-site";
   message: string;
 }
 
@@ -61,8 +61,8 @@ export function hostHeaderProblem(
   expected: { host: string; port: number; defaultPort: number },
 ): HostHeaderProblem | undefined {
   const count = headerCount(rawHeaders, "host");
-  if (count > 1) return { status: 400, message: "more than one Host header" };
-  if (count === 0) return { status: 400, message: "the request has no Host header" };
+  if (count > 1) return { kind: "unreadable", message: "more than one Host header" };
+  if (count === 0) return { kind: "unreadable", message: "the request has no Host header" };
   let value = "";
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     if (rawHeaders[i]?.toLowerCase() === "host") value = rawHeaders[i + 1] ?? "";
@@ -71,15 +71,15 @@ export function hostHeaderProblem(
   const shown = JSON.stringify(value.slice(0, 200));
   if (parsed === undefined) {
     return {
-      status: 400,
+      kind: "unreadable",
       message: `the Host header ${shown} is not a host[:port] egress can read (a name or [IPv6 address], and a port from 1 to 65535 if any)`,
     };
   }
   const port = parsed.port ?? expected.defaultPort;
   if (parsed.host !== normalizeHost(expected.host) || port !== expected.port) {
     return {
-      status: 421,
-      message: `the request is for ${expected.host}:${expected.port}; its Host header ${shown} names another site`,
+      kind: "other-site",
+      message: `the Host header names ${shown}, another site than ${expected.host}:${expected.port}`,
     };
   }
   return undefined;

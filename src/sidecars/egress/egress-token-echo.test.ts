@@ -136,9 +136,9 @@ describe("the Host header of a plain http:// request", () => {
     ["[::1", 400],
     ["user@plain.example.test", 400],
     ["plain.example.test%2f", 400],
-    ["plain.example.test:81", 421],
-    ["other.example.test", 421],
-    ["127.0.0.1", 421],
+    ["plain.example.test:81", 403],
+    ["other.example.test", 403],
+    ["127.0.0.1", 403],
   ])("Host %j → %i", async (host, status) => {
     const s = await startScenario(cas, cleanup);
     const res = await proxyRequest(s.egress.port, "http://plain.example.test/x", {

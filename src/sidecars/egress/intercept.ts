@@ -188,7 +188,7 @@ export class Interceptor {
     });
     if (hostProblem !== undefined) {
       refuse(
-        hostProblem.status,
+        hostProblem.kind === "unreadable" ? 400 : 421,
         `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
       );
       return;

@@ -277,8 +277,9 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       defaultPort: 80,
     });
     if (hostProblem !== undefined) {
+      // 403 for another site, as pipelock answers the same request: the agent sees one rule.
       refuse(
-        hostProblem.status,
+        hostProblem.kind === "unreadable" ? 400 : 403,
         `egress forwards this request to ${authority.host}:${port}: ${hostProblem.message}`,
       );
       return;
