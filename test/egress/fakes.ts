@@ -136,7 +136,7 @@ function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finish
  * redirect), and in the body as `?as=` says: json (the default; gzip, deflate, br the same
  * JSON compressed; zstd a body egress cannot decode), b64 and hex (the credential encoded at
  * each alignment), split (chunked, the credential cut in two), sse (an event stream, the
- * credential cut across two writes, the second only after a pause).
+ * credential cut across two writes, the second only after a pause), trailer (in a trailer).
  */
 function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
   const as = new URL(req.url ?? "/", "http://x").searchParams.get("as") ?? "json";
@@ -170,6 +170,13 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
     });
     res.writeHead(200, { ...head, "content-type": "text/plain" });
     res.end(forms.join("\n"));
+    return;
+  }
+  if (as === "trailer") {
+    res.writeHead(200, { "content-type": "text/plain", trailer: "x-echo-trailer" });
+    res.write("body\n");
+    res.addTrailers({ "x-echo-trailer": value });
+    res.end();
     return;
   }
   if (as === "split" || as === "sse") {

@@ -115,6 +115,16 @@ describe.each([
     expect(res.body).toBe(`token=${PLACEHOLDER}\n`);
   });
 
+  it("relays no response trailers, so none can carry the token", async () => {
+    const s = await startScenario(cas, cleanup, { intercept });
+    const res = await request("https://api.example.test/v1/echo?as=trailer", {
+      dispatcher: s.agent().dispatcher,
+    });
+    expect(await res.body.text()).toBe("body\n");
+    expect(res.trailers).toEqual({});
+    expect(res.headers.trailer).toBeUndefined();
+  });
+
   it("catches the token cut across the writes of an event stream", async () => {
     const s = await startScenario(cas, cleanup, { intercept });
     const res = await s.agent().fetch("https://api.example.test/v1/echo?as=sse");
