@@ -274,6 +274,10 @@ describe("method overrides on a GET and POST route", () => {
       "multipart/form-data; boundary=b",
       '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n',
     ],
+    ["application/json", '{"a":1,"_method":"DELETE"}'],
+    ["application/json; charset=utf-8", '{"\\u005fMETHOD":"put"}'],
+    ["application/vnd.api+json", '{"_method":"patch"}'],
+    ["application/json", '{"_method":"DELETE"'],
   ])("refuses a %j POST body carrying _method", async (type, body) => {
     const s = await startScenario(cas, cleanup);
     const res = await tunnelled(s, {
@@ -296,6 +300,22 @@ describe("method overrides on a GET and POST route", () => {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: "a=1&method=x",
+      },
+    ],
+    [
+      {
+        path: "/v1/x",
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"method":"DELETE","nested":{"_method":"DELETE"},"_method":"post"}',
+      },
+    ],
+    [
+      {
+        path: "/v1/x",
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: "_method=DELETE",
       },
     ],
   ])("gives the token when the route allows what is asked: %j", async (init) => {

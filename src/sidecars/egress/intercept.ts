@@ -217,8 +217,8 @@ export class Interceptor {
         refuse(403, problem);
         return;
       }
-      if (route.methods !== "all" && mayCarryFormOverride(req)) {
-        readFormBody(req, (error, body) => {
+      if (route.methods !== "all" && mayCarryBodyOverride(req)) {
+        readBody(req, (error, body) => {
           if (error !== undefined) {
             // The rest of the body is still on the wire: this connection cannot go on.
             res.shouldKeepAlive = false;
@@ -229,7 +229,7 @@ export class Interceptor {
             this.#options.routes,
             route,
             { host: target.host, path },
-            formBodyOverrides(req, body),
+            bodyMethodOverrides(req, body),
           );
           if (formProblem !== undefined) {
             refuse(403, formProblem);
@@ -310,23 +310,39 @@ function absoluteFormAuthority(url: string): Authority | null | undefined {
   return m === null ? null : (parseAuthority(m[1] ?? "") ?? null);
 }
 
-/** Form bodies are where Rails, Laravel and kin read "_method"; Rack reads untyped POSTs too. */
-function mayCarryFormOverride(req: http.IncomingMessage): boolean {
+/**
+ * Bodies a framework may read "_method" from: forms (Rails, Laravel, Symfony; Rack reads
+ * untyped POSTs as forms too) and JSON (Express's method-override reading req.body).
+ */
+function mayCarryBodyOverride(req: http.IncomingMessage): boolean {
   if (
     req.headers["content-length"] === undefined &&
     req.headers["transfer-encoding"] === undefined
   ) {
     return false;
   }
-  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  return type === "" || type === FORM_URLENCODED || type === "multipart/form-data";
+  const type = mediaType(req);
+  return (
+    type === "" ||
+    type === FORM_URLENCODED ||
+    type === "multipart/form-data" ||
+    type === "application/json" ||
+    type.endsWith("+json")
+  );
+}
+
+function mediaType(req: http.IncomingMessage): string {
+  return (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
 const FORM_URLENCODED = "application/x-www-form-urlencoded";
-/** A form body to a method-limited route is read whole to look for "_method"; larger ones are refused. */
-export const MAX_FORM_BODY_BYTES = 1024 * 1024;
+/**
+ * A form or JSON body to a method-limited route is read whole to look for "_method"; larger
+ * ones are refused. Generous, so that a model API's image-laden JSON still fits.
+ */
+export const MAX_CHECKED_BODY_BYTES = 16 * 1024 * 1024;
 
-function readFormBody(
+function readBody(
   req: http.IncomingMessage,
   done: (error: { status: number; message: string } | undefined, body: Buffer) => void,
 ): void {
@@ -339,12 +355,13 @@ function readFormBody(
     done(error, Buffer.concat(chunks));
   };
   req.on("data", (chunk: Buffer) => {
+    if (settled) return;
     size += chunk.length;
-    if (size > MAX_FORM_BODY_BYTES) {
+    if (size > MAX_CHECKED_BODY_BYTES) {
       req.pause();
       finish({
         status: 413,
-        message: `egress reads a form body to a method-limited route whole to check it for _method, and this one is over ${MAX_FORM_BODY_BYTES} bytes`,
+        message: `egress reads a form or JSON body to a method-limited route whole to check it for _method, and this one is over ${MAX_CHECKED_BODY_BYTES} bytes`,
       });
       return;
     }
@@ -355,13 +372,30 @@ function readFormBody(
 }
 
 /**
- * "_method" in a urlencoded body; in any other (multipart, or untyped) body, a
- * "_method" or "%5f" anywhere counts as an override of an unknown method: egress does not
- * parse multipart, so it refuses what it cannot rule out.
+ * "_method" in a urlencoded body, or as a top-level key of a JSON object (any case, after
+ * JSON's own escapes). In a multipart or untyped body, a "_method" or "%5f" anywhere counts
+ * as an override of an unknown method, and so does JSON egress cannot parse: egress refuses
+ * what it cannot rule out.
  */
-function formBodyOverrides(req: http.IncomingMessage, body: Buffer): MethodOverride[] {
-  const text = body.toString("latin1");
-  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  if (type === FORM_URLENCODED) return formMethodOverrides(text, "form");
-  return /_method|%5f/i.test(text) ? [{ where: "the form body", method: "(unparsed)" }] : [];
+export function bodyMethodOverrides(req: http.IncomingMessage, body: Buffer): MethodOverride[] {
+  const type = mediaType(req);
+  if (type === FORM_URLENCODED) return formMethodOverrides(body.toString("latin1"), "form");
+  if (type === "application/json" || type.endsWith("+json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch {
+      return [{ where: "a JSON body egress cannot parse", method: "(unparsed)" }];
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return [];
+    return Object.entries(parsed)
+      .filter(([key]) => key.trim().toLowerCase() === "_method")
+      .map(([, value]) => ({
+        where: "a _method JSON member",
+        method: String(value).toUpperCase(),
+      }));
+  }
+  return /_method|%5f/i.test(body.toString("latin1"))
+    ? [{ where: "the form body", method: "(unparsed)" }]
+    : [];
 }
