@@ -7,6 +7,7 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import * as zlib from "node:zlib";
 import {
   LeafCache,
   type MintedCa,
@@ -91,6 +92,10 @@ function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finish
       return;
     }
     req.resume();
+    if (req.url?.includes("/echo")) {
+      echo(req, res);
+      return;
+    }
     if (req.url === "/big") {
       // Chunked, in 64 KiB writes: 1 MiB of a repeating pattern.
       res.writeHead(200, { "content-type": "application/octet-stream" });
@@ -124,6 +129,69 @@ function upstreamHandler(seen: SeenRequest[], sse: { release: () => void; finish
     res.writeHead(200, { "content-type": "application/json", "x-upstream": "fake" });
     res.end(body);
   };
+}
+
+/**
+ * A debug endpoint that hands the request's credential back: in headers (its own, a cookie, a
+ * redirect), and in the body as `?as=` says: json (the default; gzip, deflate, br the same
+ * JSON compressed; zstd a body egress cannot decode), b64 and hex (the credential encoded at
+ * each alignment), split (chunked, the credential cut in two), sse (an event stream, the
+ * credential cut across two writes, the second only after a pause), trailer (in a trailer).
+ */
+function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const as = new URL(req.url ?? "/", "http://x").searchParams.get("as") ?? "json";
+  const credential = req.headers.authorization ?? req.headers["x-api-key"] ?? "";
+  const value = Array.isArray(credential) ? credential.join(",") : credential;
+  const token = value.slice(value.indexOf(" ") + 1);
+  const head: http.OutgoingHttpHeaders = {
+    "x-echo-authorization": value,
+    "set-cookie": [`seen=${token}; Path=/`],
+    location: `/next?auth=${encodeURIComponent(value)}`,
+  };
+  const json = JSON.stringify({ headers: req.headers, token });
+  const coded: Record<string, (b: Buffer) => Buffer> = {
+    gzip: (b) => zlib.gzipSync(b),
+    deflate: (b) => zlib.deflateSync(b),
+    br: (b) => zlib.brotliCompressSync(b),
+    zstd: (b) => b,
+  };
+  const code = coded[as];
+  if (code !== undefined) {
+    res.writeHead(200, { ...head, "content-type": "application/json", "content-encoding": as });
+    res.end(code(Buffer.from(json)));
+    return;
+  }
+  if (as === "b64" || as === "hex") {
+    const forms = ["", "x", "xy"].map((pad) => {
+      const bytes = Buffer.from(`${pad}${token}${pad}`);
+      return as === "hex"
+        ? bytes.toString("hex")
+        : `${bytes.toString("base64")} ${bytes.toString("base64url")}`;
+    });
+    res.writeHead(200, { ...head, "content-type": "text/plain" });
+    res.end(forms.join("\n"));
+    return;
+  }
+  if (as === "trailer") {
+    res.writeHead(200, { "content-type": "text/plain", trailer: "x-echo-trailer" });
+    res.write("body\n");
+    res.addTrailers({ "x-echo-trailer": value });
+    res.end();
+    return;
+  }
+  if (as === "split" || as === "sse") {
+    const cut = Math.floor(token.length / 2);
+    const [before, after] = as === "sse" ? ["data: ", "\n\n"] : ["token=", "\n"];
+    res.writeHead(200, {
+      ...head,
+      "content-type": as === "sse" ? "text/event-stream" : "text/plain",
+    });
+    res.write(`${before}${token.slice(0, cut)}`);
+    setTimeout(() => res.end(`${token.slice(cut)}${after}`), 100);
+    return;
+  }
+  res.writeHead(200, { ...head, "content-type": "application/json" });
+  res.end(json);
 }
 
 /** An HTTPS API that answers every name with a leaf from `ca`. */

@@ -318,6 +318,7 @@ export function tunnelledRequest(
     ca: string;
     method?: string;
     headers?: Record<string, string>;
+    body?: string;
   },
 ): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
@@ -360,7 +361,7 @@ export function tunnelledRequest(
         },
       );
       req.on("error", reject);
-      req.end();
+      req.end(options.body);
     });
     connect.end();
   });

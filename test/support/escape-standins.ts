@@ -164,6 +164,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
 import { createServer as createHttps } from "node:https";
 import { createSecureContext } from "node:tls";
+import { gzipSync } from "node:zlib";
 
 const certs = JSON.parse(readFileSync("/srv/certs.json", "utf8"));
 const contexts = Object.fromEntries(
@@ -186,9 +187,30 @@ function handle(req, res) {
   req.on("end", () => {
     const body = Buffer.concat(chunks);
     note("/tmp/requests.jsonl", { ...describe(req), rawTrailers: req.rawTrailers, body: body.toString("base64") });
+    if (req.url.includes("/echo")) return echo(req, res);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true, url: req.url, bodyLength: body.length }));
   });
+}
+
+// A debug endpoint handing back the Authorization it got: in headers, and in the body as
+// ?as= says (json, gzip, b64, hex; split and sse cut the token across two writes).
+function echo(req, res) {
+  const as = new URL(req.url, "http://x").searchParams.get("as") || "json";
+  const value = req.headers.authorization || "";
+  const token = value.slice(value.indexOf(" ") + 1);
+  const head = { "x-echo-authorization": value, "set-cookie": "seen=" + token, location: "/next?auth=" + encodeURIComponent(value) };
+  if (as === "split" || as === "sse") {
+    const cut = token.length >> 1;
+    res.writeHead(200, { ...head, "content-type": as === "sse" ? "text/event-stream" : "text/plain" });
+    res.write((as === "sse" ? "data: " : "token=") + token.slice(0, cut));
+    setTimeout(() => res.end(token.slice(cut) + (as === "sse" ? "\n\n" : "\n")), 300);
+    return;
+  }
+  const text = as === "b64" ? ["", "x", "xy"].map((p) => Buffer.from(p + token + p).toString("base64")).join("\n")
+    : as === "hex" ? Buffer.from(token).toString("hex") : JSON.stringify({ headers: req.headers, token });
+  res.writeHead(200, { ...head, "content-type": "text/plain", ...(as === "gzip" ? { "content-encoding": "gzip" } : {}) });
+  res.end(as === "gzip" ? gzipSync(text) : text);
 }
 
 function upgrade(req, socket, head) {

@@ -192,3 +192,18 @@ it("survives 150 malformed inputs and still routes afterwards", { timeout: 60_00
   for (const target of s.egress.dialled)
     expect(target).toEqual({ host: "127.0.0.1", port: s.pipelock.port });
 });
+
+it("answers and logs an unparsable request inside a route host's tunnel", async () => {
+  const s = await startScenario(cas, cleanup);
+  const answer = await pokeInsideTunnel(
+    s.egress.port,
+    Buffer.from("GET /v1/x HTTP/1.1\r\nHost api.example.test\r\n\r\n"),
+    true,
+  );
+  expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  expect(answer).toContain("egress could not parse this request inside the tunnel");
+  expect(s.upstream.seen).toEqual([]);
+  expect(s.egress.logs.map((l) => JSON.parse(l))).toContainEqual(
+    expect.objectContaining({ kind: "refused", host: "api.example.test", status: 400 }),
+  );
+});

@@ -145,7 +145,9 @@ describe("egress on a route host", () => {
       headers: { host: "attacker.example.test" },
     });
     expect(res.status).toBe(421);
-    expect(res.body).toContain("the request's Host header names another site");
+    expect(res.body).toBe(
+      'egress routes this tunnel to api.example.test: the Host header names "attacker.example.test", another site than api.example.test:443\n',
+    );
     expect(s.upstream.seen).toEqual([]);
   });
 

@@ -12,12 +12,19 @@ import {
   mintLeafCertificate,
   type SigningCa,
 } from "../../shared/ca/index.js";
-import { headerCount } from "../../shared/hop-headers.js";
+import { type Authority, hostHeaderProblem, parseAuthority } from "./authority.js";
+import {
+  formMethodOverrides,
+  type MethodOverride,
+  methodProblem,
+  overrideProblem,
+} from "./method-override.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
-import { relayExchange, sendErrorPage } from "./relay.js";
+import { rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
+import type { TokenForm } from "./token-scrub.js";
 import type { TunnelAgent } from "./upstream.js";
 
 export interface InterceptTarget {
@@ -33,6 +40,8 @@ export interface InterceptorOptions {
   now: () => Date;
   log: (entry: RequestLogEntry) => void;
   redact: (text: string) => string;
+  /** Route token forms taken out of every response relayed from a route host. */
+  scrub: readonly TokenForm[];
 }
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -65,11 +74,22 @@ export class Interceptor {
         socket.destroy();
         return;
       }
-      const status =
+      const [status, reason] =
         error.code === "HPE_HEADER_OVERFLOW"
-          ? "431 Request Header Fields Too Large"
-          : "400 Bad Request";
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          ? [431, "Request Header Fields Too Large"]
+          : [400, "Bad Request"];
+      options.log({
+        kind: "refused",
+        routed: false,
+        host: this.#targets.get(socket as net.Socket)?.host ?? "",
+        method: "",
+        path: null,
+        status,
+        error: `unparsable request inside a route host's tunnel (${error.code ?? "parse error"})`,
+      });
+      socket.end(
+        rawErrorResponse(status, reason, "egress could not parse this request inside the tunnel"),
+      );
     });
     this.#server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
       const target = this.#targets.get(req.socket);
@@ -159,21 +179,84 @@ export class Interceptor {
       refuse(400, "egress expects origin-form request targets (/path) inside a tunnel");
       return;
     }
-    // Node reads the first Host and the rest would be forwarded with the token: one only.
-    if (headerCount(req.rawHeaders, "host") > 1) {
-      refuse(400, "more than one Host header");
+    // One Host, naming exactly the tunnel's site: a Host naming another site on the same
+    // server (domain fronting), or one a server might read otherwise, must not get the token.
+    const hostProblem = hostHeaderProblem(req.rawHeaders, {
+      host: target.host,
+      port: target.port,
+      defaultPort: 443,
+    });
+    if (hostProblem !== undefined) {
+      refuse(
+        hostProblem.kind === "unreadable" ? 400 : 421,
+        `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
+      );
       return;
     }
-    // A Host naming another site on the same server (domain fronting) must not receive the token.
-    const hostHeader = req.headers.host;
-    if (hostHeader === undefined || !sameAuthority(hostHeader, target)) {
+    const absolute = absoluteFormAuthority(req.url ?? "");
+    if (
+      absolute !== undefined &&
+      (absolute === null ||
+        absolute.host !== normalizeHost(target.host) ||
+        (absolute.port ?? 443) !== target.port)
+    ) {
       refuse(
         421,
-        `egress routes this tunnel to ${target.host}; the request's Host header names another site (${hostHeader ?? "none"})`,
+        `egress routes this tunnel to ${target.host}; the request target names another site`,
       );
       return;
     }
     const route = matchRoute(this.#options.routes, { host: target.host, method, path });
+    if (route !== undefined) {
+      const problem = overrideProblem(this.#options.routes, route, {
+        host: target.host,
+        path,
+        rawHeaders: req.rawHeaders,
+      });
+      if (problem !== undefined) {
+        refuse(403, problem);
+        return;
+      }
+      if (route.methods !== "all" && mayCarryBodyOverride(req)) {
+        readBody(req, (error, body) => {
+          if (error !== undefined) {
+            // The rest of the body is still on the wire: this connection cannot go on.
+            res.shouldKeepAlive = false;
+            refuse(error.status, error.message);
+            return;
+          }
+          const formProblem = methodProblem(
+            this.#options.routes,
+            route,
+            { host: target.host, path },
+            bodyMethodOverrides(req, body),
+          );
+          if (formProblem !== undefined) {
+            refuse(403, formProblem);
+            return;
+          }
+          this.#relay(req, res, { target, route, path, logPath, body });
+        });
+        return;
+      }
+    }
+    this.#relay(req, res, { target, route, path, logPath });
+  }
+
+  #relay(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: {
+      target: InterceptTarget;
+      route: ResolvedRoute | undefined;
+      path: string;
+      logPath: string;
+      body?: Buffer;
+    },
+  ): void {
+    const { redact, log } = this.#options;
+    const { target, route, path, logPath } = request;
+    const method = req.method ?? "GET";
     const headers = upstreamRequestHeaders(req.rawHeaders, route?.header);
     const send = () =>
       https.request({
@@ -190,6 +273,8 @@ export class Interceptor {
       res,
       send,
       redact,
+      scrub: this.#options.scrub,
+      ...(request.body === undefined ? {} : { body: request.body }),
       done: (outcome) =>
         log({
           kind: "intercept",
@@ -215,9 +300,102 @@ function originFormPath(url: string): string | undefined {
   }
 }
 
-function sameAuthority(hostHeader: string, target: InterceptTarget): boolean {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim());
-  if (m === null || m[1] === undefined) return false;
-  const port = m[2] === undefined ? 443 : Number(m[2]);
-  return normalizeHost(m[1]) === normalizeHost(target.host) && port === target.port;
+/**
+ * The authority of an absolute-form target ("https://host/x"): undefined for origin-form,
+ * null when it cannot be read strictly.
+ */
+function absoluteFormAuthority(url: string): Authority | null | undefined {
+  if (url.startsWith("/")) return undefined;
+  const m = /^https?:\/\/([^/?#]*)/i.exec(url);
+  return m === null ? null : (parseAuthority(m[1] ?? "") ?? null);
+}
+
+/**
+ * Bodies a framework may read "_method" from: forms (Rails, Laravel, Symfony; Rack reads
+ * untyped POSTs as forms too) and JSON (Express's method-override reading req.body).
+ */
+function mayCarryBodyOverride(req: http.IncomingMessage): boolean {
+  if (
+    req.headers["content-length"] === undefined &&
+    req.headers["transfer-encoding"] === undefined
+  ) {
+    return false;
+  }
+  const type = mediaType(req);
+  return (
+    type === "" ||
+    type === FORM_URLENCODED ||
+    type === "multipart/form-data" ||
+    type === "application/json" ||
+    type.endsWith("+json")
+  );
+}
+
+function mediaType(req: http.IncomingMessage): string {
+  return (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+const FORM_URLENCODED = "application/x-www-form-urlencoded";
+/**
+ * A form or JSON body to a method-limited route is read whole to look for "_method"; larger
+ * ones are refused. Generous, so that a model API's image-laden JSON still fits.
+ */
+export const MAX_CHECKED_BODY_BYTES = 16 * 1024 * 1024;
+
+function readBody(
+  req: http.IncomingMessage,
+  done: (error: { status: number; message: string } | undefined, body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const finish = (error: { status: number; message: string } | undefined) => {
+    if (settled) return;
+    settled = true;
+    done(error, Buffer.concat(chunks));
+  };
+  req.on("data", (chunk: Buffer) => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > MAX_CHECKED_BODY_BYTES) {
+      req.pause();
+      finish({
+        status: 413,
+        message: `egress reads a form or JSON body to a method-limited route whole to check it for _method, and this one is over ${MAX_CHECKED_BODY_BYTES} bytes`,
+      });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on("end", () => finish(undefined));
+  req.on("error", () => finish({ status: 400, message: "the request body was cut short" }));
+}
+
+/**
+ * "_method" in a urlencoded body, or as a top-level key of a JSON object (any case, after
+ * JSON's own escapes). In a multipart or untyped body, a "_method" or "%5f" anywhere counts
+ * as an override of an unknown method, and so does JSON egress cannot parse: egress refuses
+ * what it cannot rule out.
+ */
+export function bodyMethodOverrides(req: http.IncomingMessage, body: Buffer): MethodOverride[] {
+  const type = mediaType(req);
+  if (type === FORM_URLENCODED) return formMethodOverrides(body.toString("latin1"), "form");
+  if (type === "application/json" || type.endsWith("+json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch {
+      return [{ where: "a JSON body egress cannot parse", method: "(unparsed)" }];
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return [];
+    return Object.entries(parsed)
+      .filter(([key]) => key.trim().toLowerCase() === "_method")
+      .map(([, value]) => ({
+        where: "a _method JSON member",
+        method: String(value).toUpperCase(),
+      }));
+  }
+  return /_method|%5f/i.test(body.toString("latin1"))
+    ? [{ where: "the form body", method: "(unparsed)" }]
+    : [];
 }

@@ -21,12 +21,14 @@ describe("upstreamRequestHeaders", () => {
       host: "api.test",
       accept: ["a", "b"],
       "transfer-encoding": "chunked",
+      "accept-encoding": "identity",
       authorization: "Bearer real",
     });
     expect(upstreamRequestHeaders(raw, { name: "x-api-key", value: "real" })).toEqual({
       host: "api.test",
       accept: ["a", "b"],
       "transfer-encoding": "chunked",
+      "accept-encoding": "identity",
       "x-api-key": "real",
     });
   });
@@ -38,7 +40,22 @@ describe("upstreamRequestHeaders", () => {
       "x-api-key": "agent",
       accept: ["a", "b"],
       "transfer-encoding": "chunked",
+      "accept-encoding": "identity",
     });
+  });
+
+  it.each([
+    [[], "identity"],
+    [["Accept-Encoding", "gzip, deflate, br, zstd"], "gzip, deflate, br"],
+    [["accept-encoding", "zstd", "ACCEPT-ENCODING", "BR;q=0.5"], "br"],
+    [["Accept-Encoding", "gzip;q=0, compress, *"], "identity"],
+    [["Accept-Encoding", "gzip;q=0.0, deflate"], "deflate"],
+  ])("asks the upstream only for codings egress decodes: %j → %s", (agentHeaders, sent) => {
+    const headers = upstreamRequestHeaders(["Host", "a.test", ...agentHeaders], undefined);
+    expect(headers["accept-encoding"]).toBe(sent);
+    expect(Object.keys(headers).filter((k) => k.toLowerCase() === "accept-encoding")).toHaveLength(
+      1,
+    );
   });
 });
 

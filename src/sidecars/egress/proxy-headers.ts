@@ -3,6 +3,7 @@
 // is added. Never log or echo what passes through here.
 import type { OutgoingHttpHeaders } from "node:http";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
+import { codingsIn, DECODABLE_CODINGS } from "./response-scrub.js";
 import type { InjectedHeader } from "./routes-config.js";
 
 /** Stripped from routed requests: whatever the agent holds must not reach the API with the token. */
@@ -20,8 +21,9 @@ export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
   inject: InjectedHeader | undefined,
 ): OutgoingHttpHeaders {
-  // Expect is answered by egress itself: the agent already got its 100 Continue.
-  const drop = ["expect", ...(inject === undefined ? [] : CREDENTIAL_HEADERS)];
+  // Expect is answered by egress itself: the agent already got its 100 Continue. The agent's
+  // Accept-Encoding is replaced below: egress must be able to decode whatever comes back.
+  const drop = ["expect", "accept-encoding", ...(inject === undefined ? [] : CREDENTIAL_HEADERS)];
   const out: Record<string, string | string[]> = {};
   for (const [rawName, value] of headerPairs(endToEndHeaders(rawHeaders, drop))) {
     const name = rawName.toLowerCase();
@@ -34,8 +36,22 @@ export function upstreamRequestHeaders(
   if (headerPairs(rawHeaders).some(([name]) => name.toLowerCase() === "transfer-encoding")) {
     out["transfer-encoding"] = "chunked";
   }
+  out["accept-encoding"] = acceptEncoding(rawHeaders);
   if (inject !== undefined) out[inject.name] = inject.value;
   return out;
+}
+
+/**
+ * What egress asks the upstream for: the codings the agent accepts that egress can decode
+ * (so a response can be checked for route tokens), else identity. An absent Accept-Encoding
+ * would mean "any coding" (RFC 9110 12.5.3), so one is always sent.
+ */
+export function acceptEncoding(rawHeaders: readonly string[]): string {
+  const wanted = codingsIn(rawHeaders, "accept-encoding")
+    .filter((c) => !/;\s*q\s*=\s*0(\.0*)?\s*$/.test(c))
+    .map((c) => (c.split(";")[0] ?? "").trim())
+    .filter((c) => (DECODABLE_CODINGS as readonly string[]).includes(c));
+  return wanted.length === 0 ? "identity" : [...new Set(wanted)].join(", ");
 }
 
 /** The upstream response's headers as a flat raw list for writeHead, minus hop-by-hop ones. */

@@ -6,6 +6,7 @@ import * as http from "node:http";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { createLeafKey, type SigningCa } from "../../shared/ca/index.js";
+import { hostHeaderProblem, parseAuthority } from "./authority.js";
 import { EGRESS_HOSTNAME, EGRESS_LOCAL_PREFIX } from "./constants.js";
 import { Interceptor } from "./intercept.js";
 import { answerLocalEndpoint } from "./local-endpoints.js";
@@ -14,6 +15,7 @@ import { rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { isRouteHost, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
+import { routeSecrets, tokenForms } from "./token-scrub.js";
 import { ForwardAgent, openTunnel, TunnelAgent, type UpstreamOptions } from "./upstream.js";
 
 export interface EgressServerOptions {
@@ -35,10 +37,9 @@ export interface EgressServer {
   close(): Promise<void>;
 }
 
-const AUTHORITY = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
-
 export async function createEgressServer(options: EgressServerOptions): Promise<EgressServer> {
   const { routes, redact, log } = options;
+  const scrub = tokenForms(routeSecrets(routes));
   const agent = new TunnelAgent({ ...options.upstream, ca: options.upstreamCa });
   const forwardAgent = new ForwardAgent(options.upstream);
   const interceptor = new Interceptor({
@@ -49,6 +50,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
     now: options.now,
     log,
     redact,
+    scrub,
   });
   const selfNames = new Set(
     [EGRESS_HOSTNAME, "localhost", "127.0.0.1", "::1", ...(options.selfNames ?? [])].map(
@@ -127,9 +129,8 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
 
   async function onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer) {
     const authority = req.url ?? "";
-    const m = AUTHORITY.exec(authority);
-    const port = Number(m?.[2]);
-    if (m?.[1] === undefined || port < 1 || port > 65535) {
+    const parsed = parseAuthority(authority);
+    if (parsed?.port === undefined) {
       log({
         kind: "refused",
         routed: false,
@@ -142,7 +143,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       answerRaw(socket, 400, "Bad Request", "egress expects CONNECT host:port");
       return;
     }
-    const host = normalizeHost(m[1]);
+    const { host, port } = parsed;
     if (port === 443 && isRouteHost(routes, host)) {
       let context: tls.SecureContext;
       try {
@@ -246,11 +247,41 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       refuse(400, `egress forwards only http:// URLs; use CONNECT for ${url.protocol}//`);
       return;
     }
+    // The target's authority read strictly, and read the same by WHATWG's parser: pipelock
+    // and the server behind it must not be able to see two different hosts in it.
+    const rawAuthority = /^http:\/\/([^/?#]*)/i.exec(target)?.[1];
+    const authority = rawAuthority === undefined ? undefined : parseAuthority(rawAuthority);
+    const port = url.port === "" ? 80 : Number(url.port);
+    if (
+      authority === undefined ||
+      authority.host !== normalizeHost(url.hostname) ||
+      (authority.port ?? 80) !== port
+    ) {
+      refuse(
+        400,
+        "egress forwards only http://host[:port]/path targets (a name or [IPv6 address], no user info, a port from 1 to 65535 if any)",
+      );
+      return;
+    }
     if (
       selfNames.has(normalizeHost(url.hostname)) &&
       url.pathname.startsWith(EGRESS_LOCAL_PREFIX)
     ) {
       answerLocalEndpoint({ req, res, path: url.pathname, routes, redact, log });
+      return;
+    }
+    // pipelock checks the target; the server behind it may route on Host: they must agree.
+    const hostProblem = hostHeaderProblem(req.rawHeaders, {
+      host: authority.host,
+      port,
+      defaultPort: 80,
+    });
+    if (hostProblem !== undefined) {
+      // 403 for another site, as pipelock answers the same request: the agent sees one rule.
+      refuse(
+        hostProblem.kind === "unreadable" ? 400 : 403,
+        `egress forwards this request to ${authority.host}:${port}: ${hostProblem.message}`,
+      );
       return;
     }
     // Plain http:// never carries a token: it would cross to pipelock and beyond in clear text.
@@ -270,6 +301,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       res,
       send,
       redact,
+      scrub,
       done: (outcome) =>
         log({ kind: "forward", routed: false, host, method, path: url.pathname, ...outcome }),
     });

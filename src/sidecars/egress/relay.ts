@@ -2,9 +2,12 @@
 // (server-sent events and chunked responses arrive as the upstream sends them), and the
 // plain-text error pages egress answers with itself.
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { downstreamResponseHeaders } from "./proxy-headers.js";
+import { scrubResponse } from "./response-scrub.js";
 import { errorText } from "./routes-config.js";
+import { scrubText, type TokenForm } from "./token-scrub.js";
 
 export interface RelayOutcome {
   status: number;
@@ -29,9 +32,13 @@ export function relayExchange(options: {
   /** Makes the upstream request; called again for the one retry. */
   send: () => ClientRequest;
   redact: (text: string) => string;
+  /** Route token forms to take out of the response's headers and body. */
+  scrub: readonly TokenForm[];
+  /** The request body when egress has already read it whole; else it is streamed. */
+  body?: Buffer;
   done: (outcome: RelayOutcome) => void;
 }): void {
-  const { req, res, redact } = options;
+  const { req, res, redact, body } = options;
   let outcome: RelayOutcome | undefined;
   const settle = (o: RelayOutcome) => {
     if (outcome !== undefined) return;
@@ -39,7 +46,8 @@ export function relayExchange(options: {
     options.done(o);
   };
   const bodyless =
-    req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
+    body !== undefined ||
+    (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined);
   let retried = !IDEMPOTENT_METHODS.has(req.method ?? "");
   let upstream: ClientRequest | undefined;
 
@@ -54,25 +62,36 @@ export function relayExchange(options: {
     }
     upstream.on("response", onResponse);
     upstream.on("error", onError);
-    if (bodyless) upstream.end();
+    if (body !== undefined) upstream.end(body);
+    else if (bodyless) upstream.end();
     else req.pipe(upstream);
   };
 
   const onResponse = (upstreamRes: IncomingMessage) => {
     const status = upstreamRes.statusCode ?? 502;
-    try {
-      res.writeHead(
-        status,
-        upstreamRes.statusMessage,
-        downstreamResponseHeaders(upstreamRes.rawHeaders),
-      );
-    } catch (error) {
+    const scrubbed = scrubResponse(
+      upstreamRes,
+      downstreamResponseHeaders(upstreamRes.rawHeaders),
+      options.scrub,
+      req.method ?? "GET",
+    );
+    if (!scrubbed.ok) {
       upstreamRes.destroy();
+      sendErrorPage(res, 502, `egress refused the upstream's answer: ${scrubbed.message}`, redact);
+      settle({ status: 502, error: redact(scrubbed.message) });
+      return;
+    }
+    const responseBody: Readable = scrubbed.body;
+    try {
+      const reason = scrubText(options.scrub, upstreamRes.statusMessage ?? "");
+      res.writeHead(status, reason, scrubbed.headers);
+    } catch (error) {
+      responseBody.destroy();
       sendErrorPage(res, 502, `egress could not relay the response: ${errorText(error)}`, redact);
       settle({ status: 502, error: redact(errorText(error)) });
       return;
     }
-    relayResponse(upstreamRes, res, (error) => {
+    relayResponse(responseBody, res, (error) => {
       settle(error ? { status, error: redact(errorText(error)) } : { status });
     });
   };

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { isAmbiguousPath, isRouteHost, matchRoute, pathHasPrefix } from "./route-match.js";
+import {
+  isAmbiguousPath,
+  isRouteHost,
+  matchRoute,
+  pathHasPrefix,
+  pathReadings,
+} from "./route-match.js";
 import type { ResolvedRoute } from "./routes-config.js";
 
 const route = (
@@ -44,6 +50,22 @@ describe("matchRoute", () => {
     ["api.test", "GET", "/v1/x%2Fy"],
     ["api.test", "GET", "/v1/..;/x"],
     ["third.test", "GET", "/v1/x"],
+    ["api.test", "GET", "/v1/%252e%252e/admin"],
+    ["api.test", "GET", "/v1/%252E%252e/admin"],
+    ["api.test", "GET", "/v1/%25252e%25252e/admin"],
+    ["api.test", "GET", "/v1/x%252fy"],
+    ["api.test", "GET", "/v1/x%255cy"],
+    ["api.test", "GET", "/v1/%2500"],
+    ["api.test", "GET", "/v1/%c0%ae%c0%ae/admin"],
+    ["api.test", "GET", "/v1/%e0%80%ae/admin"],
+    ["api.test", "GET", "/v1/%ef%bc%8f..%ef%bc%8fadmin"],
+    ["api.test", "GET", "/v1/%ef%bc%8e%ef%bc%8e/admin"],
+    ["api.test", "GET", "/v1//x"],
+    ["api.test", "GET", "/v1;a=b/x"],
+    ["api.test", "GET", "/v1/x\u00e9"],
+    ["api.test", "GET", "/v1/%0a"],
+    ["api.test", "GET", "/v1/%25%32%65%25%32%65/admin"],
+    ["api.test", "GET", "/v1/%2525252525252e"],
   ])("%s %s %s → nothing", (host, method, path) => {
     expect(matchRoute(routes, { host, method, path })).toBeUndefined();
   });
@@ -70,6 +92,25 @@ describe("path helpers", () => {
     ["/a/b.c", false],
   ])("isAmbiguousPath(%j) is %s", (path, expected) => {
     expect(isAmbiguousPath(path)).toBe(expected);
+  });
+
+  it.each([
+    ["/v1/x", ["/v1/x"]],
+    ["/v1/a%20b", ["/v1/a%20b", "/v1/a b"]],
+    ["/v1/100%", ["/v1/100%"]],
+    ["/v1/x;v=1", ["/v1/x;v=1", "/v1/x"]],
+    ["/v1/%2525", ["/v1/%2525", "/v1/%25", "/v1/%"]],
+  ])("pathReadings(%j) is %j", (path, readings) => {
+    expect(pathReadings(path)).toEqual(readings);
+  });
+
+  it("gives a route on an encoded path that reads the same at every level", () => {
+    expect(
+      matchRoute(routes, { host: "api.test", method: "GET", path: "/v1/a%20b" })?.tokenEnv,
+    ).toBe("T0");
+    expect(
+      matchRoute(routes, { host: "api.test", method: "GET", path: "/v1/x;v=1" })?.tokenEnv,
+    ).toBe("T0");
   });
 
   it("knows route hosts whatever their spelling", () => {
