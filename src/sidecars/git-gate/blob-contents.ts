@@ -1,0 +1,238 @@
+// What a pushed file holds once unpacked: gzip and zlib streams inflated, PNG text chunks
+// (tEXt, zTXt, iTXt, iCCP) and image data read out, tar members split, each recursively, so
+// the scan sees text a reader would get from the file and not only its compressed bytes.
+// Bounded in depth, parts and inflated size (at most `maxRatio` times the file's size), and
+// closed: a file that claims a format and does not unpack within bounds is an error, never
+// passed over, since a lenient reader elsewhere might still get a secret out of it.
+import { gunzipSync, inflateSync } from "node:zlib";
+
+export interface BlobLimits {
+  /** Inflated bytes per file, all layers together. */
+  maxExpandedBytes: number;
+  /** Inflated bytes per byte of the file, all layers together (a floor of 1 MiB applies). */
+  maxRatio: number;
+  /** Layers of packing, e.g. a PNG in a tar in a gzip is three. */
+  maxDepth: number;
+  /** Parts (chunks, members, streams) per file. */
+  maxParts: number;
+}
+
+export const DEFAULT_BLOB_LIMITS: BlobLimits = {
+  maxExpandedBytes: 64 * 1024 * 1024,
+  maxRatio: 1000,
+  maxDepth: 4,
+  maxParts: 4096,
+};
+
+export interface BlobPart {
+  /** Where in the file, e.g. "gzip content", "PNG zTXt chunk in tar member #2 in gzip content". */
+  label: string;
+  bytes: Uint8Array;
+}
+
+export type UnpackedBlob =
+  | { ok: true; parts: BlobPart[] }
+  | { ok: false; label: string; detail: string };
+
+class UnpackError extends Error {
+  constructor(
+    readonly label: string,
+    readonly detail: string,
+  ) {
+    super(`${label}: ${detail}`);
+  }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const FLOOR_BUDGET = 1024 * 1024;
+const TAR_BLOCK = 512;
+
+/** Every packed part of `bytes`, innermost last; none for a file in no known packing. */
+export function unpackBlob(
+  bytes: Uint8Array,
+  limits: BlobLimits = DEFAULT_BLOB_LIMITS,
+): UnpackedBlob {
+  const budget = Math.min(
+    limits.maxExpandedBytes,
+    Math.max(FLOOR_BUDGET, bytes.length * limits.maxRatio),
+  );
+  const state = { parts: [] as BlobPart[], inflated: 0, budget, limits };
+  try {
+    unpack(state, bytes, "", 0);
+    return { ok: true, parts: state.parts };
+  } catch (error) {
+    if (error instanceof UnpackError)
+      return { ok: false, label: error.label, detail: error.detail };
+    throw error;
+  }
+}
+
+interface UnpackState {
+  parts: BlobPart[];
+  inflated: number;
+  budget: number;
+  limits: BlobLimits;
+}
+
+function within(label: string, outer: string): string {
+  return outer === "" ? label : `${label} in ${outer}`;
+}
+
+function unpack(state: UnpackState, bytes: Uint8Array, outer: string, depth: number): void {
+  const format = packingOf(bytes);
+  if (format === undefined) return;
+  if (depth >= state.limits.maxDepth) {
+    throw new UnpackError(within(`${format} content`, outer), "is packed too many layers deep");
+  }
+  if (format === "gzip")
+    addPart(state, within("gzip content", outer), inflate(state, bytes, "gzip", outer), depth);
+  else if (format === "zlib")
+    addPart(state, within("zlib content", outer), inflate(state, bytes, "zlib", outer), depth);
+  else if (format === "PNG") unpackPng(state, bytes, outer, depth);
+  else unpackTar(state, bytes, outer, depth);
+}
+
+type Packing = "gzip" | "zlib" | "PNG" | "tar";
+
+export function packingOf(bytes: Uint8Array): Packing | undefined {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return "gzip";
+  if (isZlibHeader(bytes)) return "zlib";
+  if (bytes.length >= 8 && PNG_SIGNATURE.equals(Buffer.from(bytes.subarray(0, 8)))) return "PNG";
+  if (
+    bytes.length >= TAR_BLOCK &&
+    Buffer.from(bytes.subarray(257, 262)).toString("latin1") === "ustar"
+  ) {
+    return "tar";
+  }
+  return undefined;
+}
+
+/** RFC 1950: deflate (CM 8), a window of at most 32 KiB, no preset dictionary, FCHECK holds. */
+function isZlibHeader(bytes: Uint8Array): boolean {
+  if (bytes.length < 2) return false;
+  const cmf = bytes[0] as number;
+  const flg = bytes[1] as number;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && (flg & 0x20) === 0 && ((cmf << 8) | flg) % 31 === 0;
+}
+
+function addPart(state: UnpackState, label: string, bytes: Uint8Array, depth: number): void {
+  if (state.parts.length >= state.limits.maxParts) {
+    throw new UnpackError(label, `the file holds more than ${state.limits.maxParts} packed parts`);
+  }
+  state.parts.push({ label, bytes });
+  unpack(state, bytes, label, depth + 1);
+}
+
+function inflate(
+  state: UnpackState,
+  bytes: Uint8Array,
+  kind: "gzip" | "zlib",
+  outer: string,
+): Buffer {
+  const label = within(`${kind} content`, outer);
+  const left = state.budget - state.inflated;
+  let out: Buffer;
+  try {
+    const options = { maxOutputLength: Math.max(1, left) };
+    out = kind === "gzip" ? gunzipSync(bytes, options) : inflateSync(bytes, options);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new UnpackError(
+        label,
+        `inflates past ${state.budget} bytes (the most the gate unpacks for this file)`,
+      );
+    }
+    throw new UnpackError(
+      label,
+      `is not valid ${kind} data, so the gate cannot read what it holds`,
+    );
+  }
+  state.inflated += out.length;
+  if (state.inflated > state.budget) {
+    throw new UnpackError(
+      label,
+      `inflates past ${state.budget} bytes (the most the gate unpacks for this file)`,
+    );
+  }
+  return out;
+}
+
+function unpackPng(state: UnpackState, bytes: Uint8Array, outer: string, depth: number): void {
+  const png = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const image: Buffer[] = [];
+  let at = PNG_SIGNATURE.length;
+  let ended = false;
+  while (at < png.length && !ended) {
+    if (at + 12 > png.length)
+      throw new UnpackError(within("PNG", outer), "ends inside a chunk header");
+    const length = png.readUInt32BE(at);
+    const type = png.toString("latin1", at + 4, at + 8);
+    const start = at + 8;
+    const end = start + length;
+    if (!/^[A-Za-z]{4}$/.test(type))
+      throw new UnpackError(within("PNG", outer), "has a chunk with a malformed type");
+    const label = within(`PNG ${type} chunk`, outer);
+    if (end + 4 > png.length) throw new UnpackError(label, "runs past the end of the file");
+    const data = png.subarray(start, end);
+    if (type === "IDAT") image.push(data);
+    else if (type === "fdAT") image.push(data.subarray(Math.min(4, data.length)));
+    else if (type === "zTXt" || type === "iCCP") {
+      const nul = data.indexOf(0);
+      if (nul < 0 || nul + 2 > data.length)
+        throw new UnpackError(label, "has no keyword terminator");
+      addPart(state, label, data.subarray(0, nul), depth);
+      addPart(state, label, inflate(state, data.subarray(nul + 2), "zlib", label), depth);
+    } else if (type === "iTXt") unpackPngInternationalText(state, data, label, depth);
+    else if (type === "tEXt") addPart(state, label, data, depth);
+    else if (type === "IEND") ended = true;
+    else unpack(state, data, label, depth + 1);
+    at = end + 4;
+  }
+  if (image.length > 0) {
+    const label = within("PNG image data", outer);
+    addPart(state, label, inflate(state, Buffer.concat(image), "zlib", label), depth);
+  }
+  if (at < png.length)
+    unpack(state, png.subarray(at), within("data after the PNG end", outer), depth + 1);
+}
+
+/** iTXt: keyword NUL, compression flag, method, language NUL, translated keyword NUL, text. */
+function unpackPngInternationalText(
+  state: UnpackState,
+  data: Buffer,
+  label: string,
+  depth: number,
+): void {
+  const keywordEnd = data.indexOf(0);
+  const languageEnd = keywordEnd < 0 ? -1 : data.indexOf(0, keywordEnd + 3);
+  const translatedEnd = languageEnd < 0 ? -1 : data.indexOf(0, languageEnd + 1);
+  if (translatedEnd < 0) throw new UnpackError(label, "is missing one of its NUL separators");
+  const compressed = data[keywordEnd + 1] !== 0;
+  addPart(state, label, data.subarray(0, translatedEnd), depth);
+  const text = data.subarray(translatedEnd + 1);
+  addPart(state, label, compressed ? inflate(state, text, "zlib", label) : text, depth);
+}
+
+function unpackTar(state: UnpackState, bytes: Uint8Array, outer: string, depth: number): void {
+  const tar = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  let member = 0;
+  while (at + TAR_BLOCK <= tar.length) {
+    const header = tar.subarray(at, at + TAR_BLOCK);
+    if (header.every((b) => b === 0)) break;
+    member += 1;
+    const label = within(`tar member #${member}`, outer);
+    const sizeField = header
+      .toString("latin1", 124, 136)
+      .replace(/[\0 ]+$/, "")
+      .trim();
+    if (!/^[0-7]*$/.test(sizeField))
+      throw new UnpackError(label, "has a size field the gate cannot read");
+    const size = sizeField === "" ? 0 : Number.parseInt(sizeField, 8);
+    const start = at + TAR_BLOCK;
+    if (start + size > tar.length) throw new UnpackError(label, "runs past the end of the archive");
+    // A plain member is already plain in the archive; only a packed one needs unpacking.
+    unpack(state, tar.subarray(start, start + size), label, depth + 1);
+    at = start + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
+  }
+}
