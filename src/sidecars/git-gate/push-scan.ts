@@ -177,7 +177,9 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
   const seenPaths = new Set<string>();
   const seenNames = new Set<string>();
   const scanned = new Set<string>();
-  for (const entry of await repo.diffTree(commits.map((c) => c.id))) {
+  // Oldest first, so a path or file is reported at the commit that brought it.
+  const oldestFirst = commits.map((c) => c.id).reverse();
+  for (const entry of await repo.diffTree(oldestFirst)) {
     if (entry.status === "D") continue;
     const key = entry.path.toString("latin1");
     if (!seenPaths.has(key)) {
