@@ -166,6 +166,24 @@ describe("scanPush", () => {
     ]);
   });
 
+  it("reads a submodule's commit id, which the pusher chooses freely", async () => {
+    fresh();
+    const short = "cbsec-8b"; // 8 bytes: its hex form fits in one 40-digit id
+    const id = `${Buffer.from(short).toString("hex")}${"0".repeat(24)}`;
+    git(work, ["update-index", "--add", "--cacheinfo", `160000,${id},vendor/lib`]);
+    git(work, ["commit", "-q", "-m", "Add a submodule"]);
+    const added = git(work, ["rev-parse", "HEAD"]);
+    git(gate, ["fetch", "-q", work, "attempt"]);
+    const report = await scanPush({
+      updates: [{ oldId: ZERO, newId: added, ref: "refs/heads/attempt" }],
+      repository,
+      knownSecrets: [{ name: "SHORT", value: short }],
+    });
+    expect(renderPushScanReport(report)).toEqual([
+      `commit ${added} submodule vendor/lib commit id (known-secret SHORT as hex)`,
+    ]);
+  });
+
   it("refuses a file it cannot unpack or that is too large to scan", async () => {
     fresh();
     const broken = gzipSync("anything");

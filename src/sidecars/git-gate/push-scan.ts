@@ -187,8 +187,13 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
       for (const part of key.split("/")) seenNames.add(part);
       scanName(entry.path, entry.commit, `path ${shown(entry.path)}`);
     }
+    if (entry.mode === GITLINK_MODE) {
+      // A submodule's commit id is whatever the pusher says: 40 hex digits of free text.
+      scan(full, Buffer.from(entry.blob), entry.commit, `submodule ${shown(entry.path)} commit id`);
+      continue;
+    }
     const size = blobs.get(entry.blob);
-    if (entry.mode === GITLINK_MODE || size === undefined || scanned.has(entry.blob)) continue;
+    if (size === undefined || scanned.has(entry.blob)) continue;
     scanned.add(entry.blob);
     await scanBlob(entry.blob, size, entry.commit, entry.path);
   }
