@@ -8,16 +8,12 @@ FROM ${NODE_IMAGE}
 
 ENV DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
-# gitleaks 8.16 is only packaged from trixie on: take that one package from trixie,
-# pinned low so nothing else is upgraded past bookworm.
-RUN printf 'deb http://deb.debian.org/debian trixie main\n' \
-      >/etc/apt/sources.list.d/trixie.list \
- && printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' \
-      >/etc/apt/preferences.d/trixie \
- && apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-      git openssh-client jq iproute2 ca-certificates >/dev/null \
- && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 gitleaks/trixie >/dev/null \
+# Everything from trixie, like Node.js itself (the Node image lists trixie, pinned low):
+# bookworm's git and ssh would pull libssl3, which conflicts with trixie's libssl3t64.
+# gitleaks 8.16 is only packaged from trixie on anyway.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 -t trixie \
+      git openssh-client jq iproute2 ca-certificates gitleaks >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 
 # gitleaks' built-in config skips whole paths (vendor/, node_modules/, *.svg, *.pdf,

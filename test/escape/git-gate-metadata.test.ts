@@ -5,6 +5,7 @@
 // a gzip file (also a tar.gz, a zlib stream and a gzip with a broken checksum that zcat still
 // reads), a PNG zTXt or iTXt chunk, and a made-up AWS key in a commit message. Each push must
 // be refused with commit, place and rule, and the sshd upstream must not hold its objects.
+// The rule names the secret by the host variable the bottle took it from (CB_GIT_SECRET).
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -213,21 +214,21 @@ supervise: false
 
     it("refuses the secret in a commit message", async () => {
       const result = await attempt(`${GIT} commit -q --allow-empty -m "Deploy with $AGENT_SECRET"`);
-      await expectRefused(result, "commit message", "known-secret AGENT_SECRET");
+      await expectRefused(result, "commit message", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret base64-encoded in a commit message", async () => {
       const result = await attempt(
         `${GIT} commit -q --allow-empty -m "Config: $(printf '%s' "$AGENT_SECRET" | base64 -w0)"`,
       );
-      await expectRefused(result, "commit message", "known-secret AGENT_SECRET as base64");
+      await expectRefused(result, "commit message", "known-secret CB_GIT_SECRET as base64");
     });
 
     it("refuses the secret hex-encoded in a commit message", async () => {
       const result = await attempt(
         `${GIT} commit -q --allow-empty -m "Checksum $(printf '%s' "$AGENT_SECRET" | od -An -tx1 | tr -d ' \\n')"`,
       );
-      await expectRefused(result, "commit message", "known-secret AGENT_SECRET as hex");
+      await expectRefused(result, "commit message", "known-secret CB_GIT_SECRET as hex");
     });
 
     it("refuses an AWS-shaped key in a commit message (a credential rule, not a known secret)", async () => {
@@ -241,14 +242,14 @@ supervise: false
       const result = await attempt(
         `GIT_AUTHOR_NAME="$AGENT_SECRET" ${GIT} commit -q --allow-empty -m 'Tidy up'`,
       );
-      await expectRefused(result, "author name", "known-secret AGENT_SECRET");
+      await expectRefused(result, "author name", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret in the committer email", async () => {
       const result = await attempt(
         `GIT_COMMITTER_EMAIL="$AGENT_SECRET@example.test" ${GIT} commit -q --allow-empty -m 'Tidy up'`,
       );
-      await expectRefused(result, "committer email", "known-secret AGENT_SECRET");
+      await expectRefused(result, "committer email", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret in an annotated tag's message", async () => {
@@ -256,7 +257,7 @@ supervise: false
         `${GIT} commit -q --allow-empty -m 'Release' && ${GIT} tag -f -a v2 -m "Signed off: $AGENT_SECRET"`,
         "refs/tags/v2",
       );
-      await expectRefused(result, "tag v2 message", "known-secret AGENT_SECRET");
+      await expectRefused(result, "tag v2 message", "known-secret CB_GIT_SECRET");
       await inAgent("git tag -d v2");
     });
 
@@ -265,7 +266,7 @@ supervise: false
         `${GIT} commit -q --allow-empty -m 'Start a branch'`,
         `"HEAD:refs/heads/feature-$AGENT_SECRET"`,
       );
-      await expectRefused(result, "branch name", "known-secret AGENT_SECRET");
+      await expectRefused(result, "branch name", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret as a tag name", async () => {
@@ -273,7 +274,7 @@ supervise: false
         `${GIT} commit -q --allow-empty -m 'Mark it'`,
         `"HEAD:refs/tags/build-$AGENT_SECRET"`,
       );
-      await expectRefused(result, "tag name", "known-secret AGENT_SECRET");
+      await expectRefused(result, "tag name", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret as a file name, without printing the name", async () => {
@@ -283,7 +284,7 @@ supervise: false
       await expectRefused(
         result,
         "path [withheld: it matches a rule]",
-        "known-secret AGENT_SECRET",
+        "known-secret CB_GIT_SECRET",
       );
     });
 
@@ -291,21 +292,25 @@ supervise: false
       const result = await attempt(
         `${writePacked("data.gz", "gzipSync", '"token=" + process.env.AGENT_SECRET')} && git add data.gz && ${GIT} commit -qm 'Add data'`,
       );
-      await expectRefused(result, "file data.gz (gzip content)", "known-secret AGENT_SECRET");
+      await expectRefused(result, "file data.gz (gzip content)", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret inside a tar.gz archive", async () => {
       const result = await attempt(
         `printf '%s\\n' "$AGENT_SECRET" >token.txt && tar czf bundle.tar.gz token.txt && rm token.txt && git add bundle.tar.gz && ${GIT} commit -qm 'Add the bundle'`,
       );
-      await expectRefused(result, "file bundle.tar.gz (gzip content)", "known-secret AGENT_SECRET");
+      await expectRefused(
+        result,
+        "file bundle.tar.gz (gzip content)",
+        "known-secret CB_GIT_SECRET",
+      );
     });
 
     it("refuses the secret inside a zlib stream", async () => {
       const result = await attempt(
         `${writePacked("state.bin", "deflateSync", "process.env.AGENT_SECRET")} && git add state.bin && ${GIT} commit -qm 'Save state'`,
       );
-      await expectRefused(result, "file state.bin (zlib content)", "known-secret AGENT_SECRET");
+      await expectRefused(result, "file state.bin (zlib content)", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses a gzip file with a broken checksum that zcat still reads", async () => {
@@ -333,14 +338,14 @@ supervise: false
       const result = await attempt(
         `${writePng("logo.png", "zTXt", "process.env.AGENT_SECRET")} && git add logo.png && ${GIT} commit -qm 'New logo'`,
       );
-      await expectRefused(result, "file logo.png (PNG zTXt chunk)", "known-secret AGENT_SECRET");
+      await expectRefused(result, "file logo.png (PNG zTXt chunk)", "known-secret CB_GIT_SECRET");
     });
 
     it("refuses the secret in a compressed PNG iTXt chunk", async () => {
       const result = await attempt(
         `${writePng("badge.png", "iTXt", "process.env.AGENT_SECRET")} && git add badge.png && ${GIT} commit -qm 'New badge'`,
       );
-      await expectRefused(result, "file badge.png (PNG iTXt chunk)", "known-secret AGENT_SECRET");
+      await expectRefused(result, "file badge.png (PNG iTXt chunk)", "known-secret CB_GIT_SECRET");
     });
 
     it("left no form of the secret in any object the upstream holds", async () => {
