@@ -6,6 +6,7 @@
 export interface RefUpdate {
   oldId: string;
   newId: string;
+  /** The ref's bytes as a latin1 string (git does not promise UTF-8). */
   ref: string;
 }
 

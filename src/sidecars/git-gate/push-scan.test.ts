@@ -131,6 +131,22 @@ describe("scanPush", () => {
     ).toEqual([`commit ${clean} branch name (known-secret AGENT_SECRET)`]);
   });
 
+  it("reads a ref name as the bytes git gave, not re-encoded", async () => {
+    fresh();
+    const id = commit("Fine");
+    git(gate, ["fetch", "-q", work, "attempt"]);
+    const secret = "cl\u00e9-secr\u00e8te-2024";
+    const ref = Buffer.from(`refs/heads/${secret}`).toString("latin1");
+    const report = await scanPush({
+      updates: [{ oldId: ZERO, newId: id, ref }],
+      repository,
+      knownSecrets: [{ name: "ACCENTED", value: secret }],
+    });
+    expect(renderPushScanReport(report)).toEqual([
+      `commit ${id} branch name (known-secret ACCENTED)`,
+    ]);
+  });
+
   it("reads every path the new commits add, renames included, and packed file contents", async () => {
     fresh();
     const renamed = (() => {

@@ -121,7 +121,7 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
   for (const u of pushed) {
     const commit = await repo.peelToCommit(u.newId);
     const kind = u.ref.startsWith("refs/tags/") ? "tag name" : "branch name";
-    scanName(Buffer.from(u.ref, "utf8"), commit, kind);
+    scanName(Buffer.from(u.ref, "latin1"), commit, kind);
   }
   const tips = [...new Set(pushed.map((u) => u.newId))];
   if (tips.length === 0) return report.done();
