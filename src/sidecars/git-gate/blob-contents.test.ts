@@ -1,4 +1,4 @@
-import { crc32, deflateSync, gzipSync } from "node:zlib";
+import { crc32, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type BlobLimits, DEFAULT_BLOB_LIMITS, packingOf, unpackBlob } from "./blob-contents.js";
 
@@ -32,6 +32,50 @@ function tar(members: [name: string, data: Buffer][]): Buffer {
     blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+/** A zip archive; `hidden` members get a local header but no central directory entry. */
+function zip(
+  members: { name: string; data: Buffer; method?: 0 | 8; flags?: number; hidden?: boolean }[],
+): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const method = m.method ?? 8;
+    const data = method === 8 ? deflateRawSync(m.data) : m.data;
+    const name = Buffer.from(m.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(m.flags ?? 0, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt32LE(crc32(m.data), 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(m.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    if (!m.hidden) {
+      const entry = Buffer.alloc(46);
+      entry.writeUInt32LE(0x02014b50, 0);
+      entry.writeUInt16LE(m.flags ?? 0, 8);
+      entry.writeUInt16LE(method, 10);
+      entry.writeUInt32LE(crc32(m.data), 16);
+      entry.writeUInt32LE(data.length, 20);
+      entry.writeUInt32LE(m.data.length, 24);
+      entry.writeUInt16LE(name.length, 28);
+      entry.writeUInt32LE(offset, 42);
+      central.push(entry, name);
+    }
+    locals.push(local, name, data);
+    offset += local.length + name.length + data.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(central.length / 2, 8);
+  end.writeUInt16LE(central.length / 2, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
 }
 
 function parts(bytes: Buffer, limits?: BlobLimits): [string, string][] {
@@ -166,6 +210,36 @@ describe("unpackBlob", () => {
     ]);
     expect(refusal(archive.subarray(0, 520))).toBe(
       "tar member #1 runs past the end of the archive",
+    );
+  });
+
+  it("inflates deflated zip members and looks into stored ones that are packed", () => {
+    const archive = zip([
+      { name: "word/document.xml", data: Buffer.from("<w>document words</w>") },
+      { name: "README", data: Buffer.from("stored plain"), method: 0 },
+      { name: "inner.gz", data: gzipSync("stored packed"), method: 0 },
+    ]);
+    expect(parts(archive)).toEqual([
+      ["zip member #1", "<w>document words</w>"],
+      ["gzip content in zip member #3", "stored packed"],
+    ]);
+  });
+
+  it("refuses a zip member it cannot read or the directory does not list", () => {
+    const plain = { name: "a", data: Buffer.from("words") };
+    expect(refusal(zip([plain, { ...plain, name: "b", hidden: true }]))).toBe(
+      "zip archive holds a member its central directory does not list",
+    );
+    expect(refusal(zip([{ ...plain, flags: 1 }]))).toBe(
+      "zip member #1 is encrypted, so the gate cannot read it",
+    );
+    expect(refusal(zip([{ ...plain, method: 0 }]).subarray(0, 40))).toBe(
+      "zip archive has no end-of-archive record",
+    );
+    const bzip = zip([{ ...plain, method: 0 }]);
+    bzip.writeUInt16LE(12, bzip.indexOf("PK\x01\x02", 0, "latin1") + 10);
+    expect(refusal(bzip)).toBe(
+      "zip member #1 uses compression method 12, which the gate cannot read",
     );
   });
 });

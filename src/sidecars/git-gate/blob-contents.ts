@@ -1,10 +1,10 @@
 // What a pushed file holds once unpacked: gzip and zlib streams inflated, PNG text chunks
-// (tEXt, zTXt, iTXt, iCCP) and image data read out, tar members split, each recursively, so
+// (tEXt, zTXt, iTXt, iCCP) and image data read out, zip and tar members split, recursively, so
 // the scan sees text a reader would get from the file and not only its compressed bytes.
 // Bounded in depth, parts and inflated size (at most `maxRatio` times the file's size), and
 // closed: a file that claims a format and does not unpack within bounds is an error, never
 // passed over, since a lenient reader elsewhere might still get a secret out of it.
-import { gunzipSync, inflateSync } from "node:zlib";
+import { gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 
 export interface BlobLimits {
   /** Inflated bytes per file, all layers together. */
@@ -46,6 +46,9 @@ class UnpackError extends Error {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const FLOOR_BUDGET = 1024 * 1024;
 const TAR_BLOCK = 512;
+const ZIP_LOCAL = 0x04034b50;
+const ZIP_CENTRAL = 0x02014b50;
+const ZIP_END = 0x06054b50;
 
 /** Every packed part of `bytes`, innermost last; none for a file in no known packing. */
 export function unpackBlob(
@@ -89,15 +92,19 @@ function unpack(state: UnpackState, bytes: Uint8Array, outer: string, depth: num
   else if (format === "zlib")
     addPart(state, within("zlib content", outer), inflate(state, bytes, "zlib", outer), depth);
   else if (format === "PNG") unpackPng(state, bytes, outer, depth);
+  else if (format === "zip") unpackZip(state, bytes, outer, depth);
   else unpackTar(state, bytes, outer, depth);
 }
 
-type Packing = "gzip" | "zlib" | "PNG" | "tar";
+type Packing = "gzip" | "zlib" | "PNG" | "zip" | "tar";
 
 export function packingOf(bytes: Uint8Array): Packing | undefined {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return "gzip";
   if (isZlibHeader(bytes)) return "zlib";
   if (bytes.length >= 8 && PNG_SIGNATURE.equals(Buffer.from(bytes.subarray(0, 8)))) return "PNG";
+  if (bytes.length >= 4 && Buffer.from(bytes.subarray(0, 4)).readUInt32LE(0) === ZIP_LOCAL) {
+    return "zip";
+  }
   if (
     bytes.length >= TAR_BLOCK &&
     Buffer.from(bytes.subarray(257, 262)).toString("latin1") === "ustar"
@@ -126,7 +133,7 @@ function addPart(state: UnpackState, label: string, bytes: Uint8Array, depth: nu
 function inflate(
   state: UnpackState,
   bytes: Uint8Array,
-  kind: "gzip" | "zlib",
+  kind: "gzip" | "zlib" | "deflate",
   outer: string,
 ): Buffer {
   const label = within(`${kind} content`, outer);
@@ -134,7 +141,9 @@ function inflate(
   let out: Buffer;
   try {
     const options = { maxOutputLength: Math.max(1, left) };
-    out = kind === "gzip" ? gunzipSync(bytes, options) : inflateSync(bytes, options);
+    if (kind === "gzip") out = gunzipSync(bytes, options);
+    else if (kind === "zlib") out = inflateSync(bytes, options);
+    else out = inflateRawSync(bytes, options);
   } catch (error) {
     if (error instanceof RangeError) {
       throw new UnpackError(
@@ -234,5 +243,63 @@ function unpackTar(state: UnpackState, bytes: Uint8Array, outer: string, depth: 
     // A plain member is already plain in the archive; only a packed one needs unpacking.
     unpack(state, tar.subarray(start, start + size), label, depth + 1);
     at = start + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
+  }
+}
+
+/**
+ * A zip archive by its central directory, as unzip reads it: stored members are looked into
+ * when packed, deflated ones inflated. A member the directory does not list (a reader that
+ * walks local headers would still find it), an encrypted one, ZIP64 or any other method is
+ * refused.
+ */
+function unpackZip(state: UnpackState, bytes: Uint8Array, outer: string, depth: number): void {
+  const zip = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const archive = within("zip archive", outer);
+  let end = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === ZIP_END) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) throw new UnpackError(archive, "has no end-of-archive record");
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  if (count === 0xffff || at === 0xffffffff) {
+    throw new UnpackError(archive, "is a ZIP64 archive, which the gate does not read");
+  }
+  const covered: [start: number, end: number][] = [];
+  for (let n = 1; n <= count; n++) {
+    const label = within(`zip member #${n}`, outer);
+    if (at + 46 > zip.length || zip.readUInt32LE(at) !== ZIP_CENTRAL) {
+      throw new UnpackError(archive, "has a damaged central directory");
+    }
+    const flags = zip.readUInt16LE(at + 8);
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const local = zip.readUInt32LE(at + 42);
+    if (local + 30 > zip.length || zip.readUInt32LE(local) !== ZIP_LOCAL) {
+      throw new UnpackError(label, "has a damaged local header");
+    }
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    if (start + size > zip.length) throw new UnpackError(label, "runs past the end of the archive");
+    if ((flags & 1) !== 0) throw new UnpackError(label, "is encrypted, so the gate cannot read it");
+    covered.push([local, start + size]);
+    const data = zip.subarray(start, start + size);
+    if (method === 0) unpack(state, data, label, depth + 1);
+    else if (method === 8) addPart(state, label, inflate(state, data, "deflate", label), depth);
+    else {
+      throw new UnpackError(label, `uses compression method ${method}, which the gate cannot read`);
+    }
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  for (
+    let i = zip.indexOf("PK\x03\x04", 0, "latin1");
+    i >= 0;
+    i = zip.indexOf("PK\x03\x04", i + 1, "latin1")
+  ) {
+    if (!covered.some(([from, to]) => i >= from && i < to)) {
+      throw new UnpackError(archive, "holds a member its central directory does not list");
+    }
   }
 }
