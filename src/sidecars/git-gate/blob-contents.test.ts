@@ -242,4 +242,16 @@ describe("unpackBlob", () => {
       "zip member #1 uses compression method 12, which the gate cannot read",
     );
   });
+
+  it("refuses packings it recognises and cannot open, at any depth", () => {
+    const xz = Buffer.from("fd377a585a000004e6d6b446", "hex");
+    expect(refusal(xz)).toBe(
+      "xz content is xz data, which the gate cannot unpack to scan; push it as gzip or unpacked",
+    );
+    const bzip2 = Buffer.from("BZh91AY&SY\x00\x01", "latin1");
+    expect(refusal(gzipSync(bzip2))).toMatch(/^bzip2 content in gzip content is bzip2 data/);
+    expect(refusal(Buffer.from("28b52ffd2400", "hex"))).toMatch(/^zstd content is zstd data/);
+    // Text that merely starts like one is not taken for it.
+    expect(parts(Buffer.from("BZh9 is how bzip2 files start"))).toEqual([]);
+  });
 });

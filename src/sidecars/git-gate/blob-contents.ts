@@ -81,7 +81,28 @@ function within(label: string, outer: string): string {
   return outer === "" ? label : `${label} in ${outer}`;
 }
 
+/**
+ * Packings the gate recognises but cannot open. A file in one is refused: passing it would
+ * let `xz <secret >notes.xz` carry anything out.
+ */
+const UNREADABLE: readonly [name: string, magicHex: RegExp][] = [
+  ["xz", /^fd377a585a00/],
+  ["bzip2", /^425a683[1-9]314159265359/],
+  ["zstd", /^28b52ffd/],
+  ["7z", /^377abcaf271c/],
+  ["lzip", /^4c5a4950/],
+  ["RAR", /^526172211a07/],
+];
+
 function unpack(state: UnpackState, bytes: Uint8Array, outer: string, depth: number): void {
+  const head = Buffer.from(bytes.subarray(0, 16)).toString("hex");
+  const unreadable = UNREADABLE.find(([, magic]) => magic.test(head))?.[0];
+  if (unreadable !== undefined) {
+    throw new UnpackError(
+      within(`${unreadable} content`, outer),
+      `is ${unreadable} data, which the gate cannot unpack to scan; push it as gzip or unpacked`,
+    );
+  }
   const format = packingOf(bytes);
   if (format === undefined) return;
   if (depth >= state.limits.maxDepth) {
