@@ -35,6 +35,7 @@ describe("commitFields", () => {
         "author Ada Lovelace <ada@example.test> 1700000000 +0000",
         "committer Bob <bob@example.test> 1700000001 +0100",
         "encoding ISO-8859-1",
+        "x-anything-at-all free text",
         "gpgsig -----BEGIN PGP SIGNATURE-----",
         " line two",
         " -----END PGP SIGNATURE-----",
@@ -51,10 +52,11 @@ describe("commitFields", () => {
       ["committer name", "Bob "],
       ["committer email", "bob@example.test"],
       ["committer date", " 1700000001 +0100"],
-      ["commit header encoding", "ISO-8859-1"],
+      ["commit header encoding", "encoding ISO-8859-1"],
+      ["commit header (unknown)", "x-anything-at-all free text"],
       [
         "commit header gpgsig",
-        "-----BEGIN PGP SIGNATURE-----\nline two\n-----END PGP SIGNATURE-----",
+        "gpgsig -----BEGIN PGP SIGNATURE-----\nline two\n-----END PGP SIGNATURE-----",
       ],
       ["commit message", "Subject\n\nBody."],
     ]);

@@ -88,6 +88,18 @@ function personFields(who: string, value: Buffer): ObjectField[] {
   ];
 }
 
+/** Headers git itself writes; any other name is the pusher's own text, so never shown. */
+const KNOWN_HEADERS = new Set(["encoding", "gpgsig", "gpgsig-sha256", "mergetag"]);
+
+/** Another header, scanned with its name (which may be anything in a crafted object). */
+function otherHeader(prefix: string, h: { name: string; value: Buffer }): ObjectField {
+  const shown = KNOWN_HEADERS.has(h.name) ? h.name : "(unknown)";
+  return {
+    place: `${prefix} ${shown}`,
+    bytes: Buffer.concat([Buffer.from(`${h.name} `, "latin1"), h.value]),
+  };
+}
+
 /** Every field of a commit a person chose: names, emails, message, any other header. */
 export function commitFields(raw: Buffer): ObjectField[] {
   const { headers, message } = splitObject(raw);
@@ -96,7 +108,7 @@ export function commitFields(raw: Buffer): ObjectField[] {
     if (h.name === "tree" || h.name === "parent") continue;
     if (h.name === "author" || h.name === "committer")
       fields.push(...personFields(h.name, h.value));
-    else fields.push({ place: `commit header ${printable(h.name)}`, bytes: h.value });
+    else fields.push(otherHeader("commit header", h));
   }
   fields.push({ place: "commit message", bytes: message });
   return fields;
@@ -121,7 +133,7 @@ export function tagFields(raw: Buffer): ParsedTag {
     if (h.name === "object" || h.name === "type") continue;
     if (h.name === "tag") fields.push({ place: "name", bytes: h.value });
     else if (h.name === "tagger") fields.push(...personFields("tagger", h.value));
-    else fields.push({ place: `header ${printable(h.name)}`, bytes: h.value });
+    else fields.push(otherHeader("header", h));
   }
   fields.push({ place: "message", bytes: message });
   return { name, target, fields };
