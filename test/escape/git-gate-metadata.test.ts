@@ -3,7 +3,8 @@
 // agent, as the agent user: the secret in a commit message (plain, base64, hex), an author
 // name, a committer email, an annotated tag's message, a branch and a tag name, a file name,
 // a gzip file (also a tar.gz, a zlib stream and a gzip with a broken checksum that zcat still
-// reads), a PNG zTXt or iTXt chunk, and a made-up AWS key in a commit message. Each push must
+// reads), a zip member, an xz file, a PNG zTXt or iTXt chunk, and a made-up AWS key in a
+// commit message. Each push must
 // be refused with commit, place and rule, and the sshd upstream must not hold its objects.
 // The rule names the secret by the host variable the bottle took it from (CB_GIT_SECRET).
 import { randomBytes } from "node:crypto";
@@ -330,6 +331,26 @@ supervise: false
         `git-gate: push rejected: commit ${commit} file broken.gz (gzip content) is not valid gzip data`,
       );
       expect(push.code).not.toBe(0);
+      expect(await upstreamRefs()).toBe(result.refsBefore);
+      expect(await upstreamHas(commit)).toBe(false);
+    });
+
+    it("refuses the secret in a deflated zip member", async () => {
+      const result = await attempt(
+        `python3 -c "import os, zipfile; z = zipfile.ZipFile('doc.zip', 'w', zipfile.ZIP_DEFLATED); z.writestr('notes.txt', 'token ' + os.environ['AGENT_SECRET']); z.close()" && git add doc.zip && ${GIT} commit -qm 'Add the document'`,
+      );
+      await expectRefused(result, "file doc.zip (zip member #1)", "known-secret CB_GIT_SECRET");
+    });
+
+    it("refuses an xz file, which the gate cannot open", async () => {
+      const result = await attempt(
+        `python3 -c "import lzma, os; open('notes.xz', 'wb').write(lzma.compress(os.environ['AGENT_SECRET'].encode()))" && git add notes.xz && ${GIT} commit -qm 'Add notes'`,
+      );
+      const { push, commit } = result;
+      expect(push.code).not.toBe(0);
+      expect(push.stdout).toContain(
+        `git-gate: push rejected: commit ${commit} file notes.xz (xz content) is xz data, which the gate cannot unpack to scan`,
+      );
       expect(await upstreamRefs()).toBe(result.refsBefore);
       expect(await upstreamHas(commit)).toBe(false);
     });
