@@ -1,4 +1,5 @@
-// Names and paths of the git-gate sidecar: the gate that scans pushes with gitleaks.
+// Names and paths of the git-gate sidecar: the gate that scans pushes (gitleaks and the DLP
+// engine's push scan) before forwarding them upstream.
 import { VERSION } from "../../shared/version.js";
 
 export const GIT_GATE_IMAGE = `claude-bottle/git-gate:${VERSION}`;
