@@ -1,22 +1,19 @@
 # The git-gate sidecar: serves each declared upstream as a mirrored bare repository over
 # git:// (port 9418), scans pushes with gitleaks and forwards clean refs over SSH.
 # The entrypoint and hooks are bind-mounted at run time (see src/sidecars/git-gate/), so
-# this image holds only tools, the gate user and the scan configuration.
-ARG BASE=claude-bottle-base:bookworm
-FROM ${BASE}
+# this image holds only tools, the gate user, the scan configuration and the push scan
+# (git-gate.mjs, on Node: the DLP engine reads what gitleaks does not).
+ARG NODE_IMAGE=claude-bottle/node:0.1.0
+FROM ${NODE_IMAGE}
 
 ENV DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
-# gitleaks 8.16 is only packaged from trixie on: take that one package from trixie,
-# pinned low so nothing else is upgraded past bookworm.
-RUN printf 'deb http://deb.debian.org/debian trixie main\n' \
-      >/etc/apt/sources.list.d/trixie.list \
- && printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' \
-      >/etc/apt/preferences.d/trixie \
- && apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-      git openssh-client jq iproute2 ca-certificates >/dev/null \
- && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 gitleaks/trixie >/dev/null \
+# Everything from trixie, like Node.js itself (the Node image lists trixie, pinned low):
+# bookworm's git and ssh would pull libssl3, which conflicts with trixie's libssl3t64.
+# gitleaks 8.16 is only packaged from trixie on anyway.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 -t trixie \
+      git openssh-client jq iproute2 ca-certificates gitleaks >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 
 # gitleaks' built-in config skips whole paths (vendor/, node_modules/, *.svg, *.pdf,
@@ -49,6 +46,8 @@ RUN useradd --system --user-group --home-dir /var/lib/git-gate --create-home \
       --shell /usr/sbin/nologin git-gate \
  && install -d -o git-gate -g git-gate -m 0700 /var/lib/git-gate/repos /var/lib/git-gate/ssh \
  && install -d -m 0755 /etc/git-gate /etc/git-gate/hooks /etc/git-gate/creds /etc/git-gate/allow
+
+COPY dist/sidecars/git-gate.mjs /opt/claude-bottle/git-gate.mjs
 
 EXPOSE 9418
 ENTRYPOINT ["/usr/local/bin/git-gate-entrypoint"]

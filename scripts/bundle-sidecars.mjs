@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { build } from "esbuild";
 
-const sidecars = ["pipelock", "egress", "supervise"];
+const sidecars = ["pipelock", "egress", "supervise", "git-gate"];
 const built = [];
 for (const name of sidecars) {
   const entry = `src/sidecars/${name}/main.ts`;

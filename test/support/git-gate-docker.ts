@@ -3,7 +3,9 @@
 // name prefix, so cleanup removes exactly those and can prove nothing is left.
 // It never pulls an image and never starts anything outside that prefix.
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { NODE_IMAGE } from "../../src/backend/docker/images.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BASE_IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle-base:bookworm";
@@ -51,15 +53,21 @@ export function docker(
   });
 }
 
-/** Builds from the package root, as Compose does; a warm cache makes this a check. */
+/**
+ * Builds from the package root, as Compose does; a warm cache makes this a check. An image
+ * on the Node runtime (its Dockerfile names NODE_IMAGE) gets that built first, as images.ts
+ * does for a bottle.
+ */
 export async function buildImage(dockerfile: string, tag: string): Promise<void> {
+  const fromNode = (await readFile(`${REPO_ROOT}${dockerfile}`, "utf8")).includes("NODE_IMAGE");
+  if (fromNode) await buildImage("images/node.Dockerfile", NODE_IMAGE);
   await docker([
     "build",
     "-q",
     "-f",
     `${REPO_ROOT}${dockerfile}`,
     "--build-arg",
-    `BASE=${BASE_IMAGE}`,
+    fromNode ? `NODE_IMAGE=${NODE_IMAGE}` : `BASE=${BASE_IMAGE}`,
     "-t",
     tag,
     REPO_ROOT,

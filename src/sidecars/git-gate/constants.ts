@@ -1,4 +1,5 @@
-// Names and paths of the git-gate sidecar: the gate that scans pushes with gitleaks.
+// Names and paths of the git-gate sidecar: the gate that scans pushes (gitleaks and the DLP
+// engine's push scan) before forwarding them upstream.
 import { VERSION } from "../../shared/version.js";
 
 export const GIT_GATE_IMAGE = `claude-bottle/git-gate:${VERSION}`;
@@ -45,3 +46,10 @@ export const GIT_GATE_SCRIPTS = {
 export function gitGateRepoUrl(slug: string, upstreamName: string): string {
   return `git://${gitGateContainerName(slug)}/${upstreamName}.git`;
 }
+/** The push scan beside gitleaks (bundled from main.ts), run by the pre-receive hook. */
+export const GIT_GATE_SCANNER_IN_IMAGE = "/opt/claude-bottle/git-gate.mjs";
+/**
+ * The bottle's secrets as gitleaks rules, written by the entrypoint from the environment,
+ * readable by the gate user only; the push scan reads the secrets back from it.
+ */
+export const GIT_GATE_BOTTLE_RULES_IN_CONTAINER = "/var/lib/git-gate/gitleaks-bottle.toml";

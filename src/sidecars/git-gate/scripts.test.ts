@@ -7,10 +7,12 @@ import { describe, expect, it } from "vitest";
 import {
   GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
   GIT_GATE_ALLOWLIST_IN_CONTAINER,
+  GIT_GATE_BOTTLE_RULES_IN_CONTAINER,
   GIT_GATE_CREDS_DIR_IN_CONTAINER,
   GIT_GATE_GITLEAKS_CONFIG_IN_IMAGE,
   GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_PORT,
+  GIT_GATE_SCANNER_IN_IMAGE,
   GIT_GATE_SCRIPTS,
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
 } from "./constants.js";
@@ -48,6 +50,15 @@ describe("paths shared with the constants", () => {
     const script = text("hookScript");
     expect(script).toContain(`GITLEAKS_CONFIG=${GIT_GATE_GITLEAKS_CONFIG_IN_IMAGE}\n`);
     expect(script).toContain(`ALLOWLIST=${GIT_GATE_ALLOWLIST_IN_CONTAINER}\n`);
+    expect(script).toContain(`PUSH_SCAN=${GIT_GATE_SCANNER_IN_IMAGE}\n`);
+    expect(script).toContain(`if [ -r ${GIT_GATE_BOTTLE_RULES_IN_CONTAINER} ]`);
+  });
+
+  it("entrypoint writes the bottle's rules where the push scan reads them", () => {
+    const script = text("entrypointScript");
+    expect(GIT_GATE_BOTTLE_RULES_IN_CONTAINER).toBe("/var/lib/git-gate/gitleaks-bottle.toml");
+    expect(script).toContain("STATE_DIR=/var/lib/git-gate\n");
+    expect(script).toContain("rules=$STATE_DIR/gitleaks-bottle.toml\n");
   });
 
   it("the image builds the gitleaks config where the hook reads it", () => {
@@ -56,5 +67,6 @@ describe("paths shared with the constants", () => {
       "utf8",
     );
     expect(dockerfile).toContain(`out=${GIT_GATE_GITLEAKS_CONFIG_IN_IMAGE};`);
+    expect(dockerfile).toContain(`COPY dist/sidecars/git-gate.mjs ${GIT_GATE_SCANNER_IN_IMAGE}\n`);
   });
 });

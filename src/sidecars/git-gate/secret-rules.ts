@@ -37,3 +37,30 @@ function escapeForRe2(text: string): string {
   }
   return out;
 }
+
+/**
+ * The secrets back out of the rules renderSecretRules wrote (the gate's only copy of them):
+ * each rule's first alternative is the value itself. A bottle-secret rule that does not
+ * read back is an error, never a secret quietly dropped.
+ */
+export function parseSecretRules(text: string): { name: string; value: string }[] {
+  const secrets: { name: string; value: string }[] = [];
+  for (const block of text.split(/^\[\[rules\]\]$/m).slice(1)) {
+    if (!/^id = "bottle-secret-\d+"$/m.test(block)) continue;
+    const name = /^description = "a secret this bottle holds \((.*)\)"$/m.exec(block)?.[1];
+    const regex = /^regex = '''(.*)'''$/m.exec(block)?.[1];
+    const first = regex?.split("|")[0];
+    if (
+      name === undefined ||
+      first === undefined ||
+      !/^(?:[A-Za-z0-9]|\\x\{[0-9a-f]+\})+$/.test(first)
+    ) {
+      throw new Error("a bottle-secret rule does not read back as a secret");
+    }
+    const value = first.replace(/\\x\{([0-9a-f]+)\}/g, (_, hex: string) =>
+      String.fromCodePoint(Number.parseInt(hex, 16)),
+    );
+    secrets.push({ name, value });
+  }
+  return secrets;
+}

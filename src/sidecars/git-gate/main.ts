@@ -1,0 +1,49 @@
+// Entry of the git-gate push scan (bundled to git-gate.mjs, run by the pre-receive hook in
+// the repository a push is arriving in): reads the ref updates on stdin, scans what they
+// bring (see push-scan.ts), prints one line per finding on stdout and exits 1, or exits 0
+// when clean. Any error exits 2 with one line on stderr: the hook then refuses the push.
+// It must never print a value it found, and never exit 0 on a push it could not read.
+import { readFileSync } from "node:fs";
+import { GIT_GATE_BOTTLE_RULES_IN_CONTAINER } from "./constants.js";
+import { parseRefUpdates } from "./git-objects.js";
+import { openGitRepository } from "./git-repository.js";
+import { renderPushScanReport, scanPush } from "./push-scan.js";
+import { parseSecretRules } from "./secret-rules.js";
+
+function readBottleSecrets(path: string): { name: string; value: string }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    // No file: the bottle holds no secrets of its own (the entrypoint writes it when it does).
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  return parseSecretRules(text);
+}
+
+async function main(): Promise<number> {
+  const updates = parseRefUpdates(readFileSync(0, "latin1"));
+  const knownSecrets = readBottleSecrets(GIT_GATE_BOTTLE_RULES_IN_CONTAINER);
+  const repository = await openGitRepository();
+  try {
+    const report = await scanPush({ updates, repository, knownSecrets });
+    const lines = renderPushScanReport(report);
+    if (lines.length === 0) return 0;
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return 1;
+  } finally {
+    repository.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${message.replace(/[^\x20-\x7e]/g, "?").slice(0, 300)}\n`);
+    process.exitCode = 2;
+  },
+);
