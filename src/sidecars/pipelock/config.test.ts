@@ -10,7 +10,19 @@ describe("parsePipelockConfig", () => {
       maxBodyBytes: 10 * 1024 * 1024,
       privateUpstreams: "deny",
       supervise: { enabled: false },
+      wildcardLabels: { maxLength: 40, randomMinLength: 16 },
     });
+  });
+
+  it("reads the wildcard label bound, and refuses one no label could meet", () => {
+    const parsed = parsePipelockConfig("wildcardLabels: { maxLength: 20 }", "p.yaml");
+    expect(parsed.wildcardLabels).toEqual({ maxLength: 20, randomMinLength: 16 });
+    expect(() => parsePipelockConfig("wildcardLabels: { maxLength: 64 }", "p.yaml")).toThrow(
+      /maxLength/,
+    );
+    expect(() => parsePipelockConfig("wildcardLabels: { randomMinLength: 0 }", "p.yaml")).toThrow(
+      /randomMinLength/,
+    );
   });
 
   it("accepts what the bottle renderer writes, plus secret grants", () => {

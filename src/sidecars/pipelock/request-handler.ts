@@ -7,6 +7,7 @@ import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { checkTarget, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
+import { checkDnsQuery } from "./dns-over-https.js";
 import {
   bodyTooLarge,
   cannotScan,
@@ -80,6 +81,17 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     respond(res, bodyTooLarge(limit), true);
     return;
   }
+  const dns = checkDnsQuery(
+    policy,
+    { path, query, headers: req.headers, body: body.body },
+    check.shownHost,
+  );
+  if (!dns.ok) {
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    audit(ctx, at, dns.decision, dns.rule, dns.location, dns.refusal.status);
+    respond(res, dns.refusal, false);
+    return;
+  }
 
   let verdict: DlpVerdict;
   let bytes: Uint8Array;
@@ -111,6 +123,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   }
   const findings = [
     ...check.hostFindings,
+    ...dns.findings,
     ...(verdict.status === "findings" ? verdict.findings : []),
   ];
   const at = base(
