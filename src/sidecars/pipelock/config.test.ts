@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePipelockConfig } from "./config.js";
+import { DEFAULT_WILDCARD_LABELS as MANIFEST_DEFAULT } from "../../manifest/resolved-bottle.js";
+import { DEFAULT_WILDCARD_LABELS, parsePipelockConfig } from "./config.js";
 import { buildPolicy } from "./policy.js";
 
 describe("parsePipelockConfig", () => {
@@ -12,6 +13,10 @@ describe("parsePipelockConfig", () => {
       supervise: { enabled: false },
       wildcardLabels: { maxLength: 40, randomMinLength: 16 },
     });
+  });
+
+  it("has the manifest's default wildcard label bound", () => {
+    expect(DEFAULT_WILDCARD_LABELS).toEqual(MANIFEST_DEFAULT);
   });
 
   it("reads the wildcard label bound, and refuses one no label could meet", () => {
