@@ -164,6 +164,7 @@ describe("pipelock: names it cannot read are refused", () => {
       `[allowed.test]:${s.port}`,
       `a@allowed.test:${s.port}`,
       `%61llowed.test:${s.port}`,
+      "[fe80::1%eth0]:443",
     ]) {
       expect(await s.connect(authority), authority).toBe(400);
     }
