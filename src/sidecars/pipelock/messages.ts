@@ -65,17 +65,23 @@ export function nameTooTelling(
     options.pattern === null
       ? `the name "${host}" asked of a DNS-over-HTTPS server`
       : `"${host}", allowed only through "${options.pattern}",`;
-  const ask = options.supervise
-    ? `To reach this exact name, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of the ` +
-      `\`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it.`
-    : `If you need this exact name, ask the user to add "${host}" to egress.allow in this bottle's manifest.`;
+  const raise = "ask the user to raise egress.wildcard_labels in this bottle's manifest";
+  // An exact allowlist entry lifts the bound for a host, never for a name asked by DoH.
+  const ask =
+    options.pattern === null
+      ? `If the bottle needs such names resolved, ${raise}.`
+      : options.supervise
+        ? `To reach this exact name, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of ` +
+          `the \`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
+          `or ${raise}.`
+        : `If you need this exact name, ask the user to add "${host}" to egress.allow in this ` +
+          `bottle's manifest, or to raise egress.wildcard_labels there.`;
   return {
     status: 403,
     text:
       `${PREFIX} blocked this request: ${where} ${what}. A name the bottle does not spell out ` +
       "reaches whoever runs its domain's name server, so long or random-looking labels are " +
-      `refused as a way to carry data out.\n${ask} Or ask the user to raise ` +
-      "egress.wildcard_labels in the manifest.\n",
+      `refused as a way to carry data out.\n${ask}\n`,
   };
 }
 

@@ -309,6 +309,9 @@ describe("pipelock: DNS-over-HTTPS", () => {
       403, 403, 400, 400,
     ]);
     expect(malformed.response).toContain("compression pointer");
+    expect(random.response).toContain(`the name "${BLOB}.exfil.example" asked of a DNS-over-HTTPS`);
+    expect(random.response).toContain("If the bottle needs such names resolved");
+    expect(random.response).not.toContain("egress.allow ");
     expect(s.upstream.seen).toEqual([]);
     expect(s.audit.events.map((e) => e.rule)).toEqual([
       "dns-label-random",
