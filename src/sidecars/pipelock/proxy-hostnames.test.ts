@@ -113,6 +113,35 @@ describe("pipelock: names it cannot read are refused", () => {
     expect(refusals.every((e) => e.status === 400 && e.decision === "denied")).toBe(true);
   });
 
+  it("refuses a WebSocket upgrade whose Host does not parse, or whose name carries the secret", async () => {
+    const s = await scenario(false);
+    const upgrade: [string, string][] = [
+      ["Upgrade", "websocket"],
+      ["Connection", "Upgrade"],
+      ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+      ["Sec-WebSocket-Version", "13"],
+    ];
+    const url = `http://allowed.test:${s.port}/escape-ws`;
+    for (const host of ["allowed.test:", `a@allowed.test:${s.port}`, "[allowed.test]"]) {
+      const r = await s.plain(`GET ${url} HTTP/1.1`, [["Host", host], ...upgrade]);
+      expect(r.status, host).toBe(400);
+    }
+    const secret = `${B32}.wild.test:${s.port}`;
+    const r = await s.plain(`GET http://${secret}/escape-ws HTTP/1.1`, [
+      ["Host", secret],
+      ...upgrade,
+    ]);
+    expect(r.status).toBe(403);
+    expect(s.upstream.seen).toEqual([]);
+    expect(s.audit.events.map((e) => e.rule)).toEqual([
+      "bad-host",
+      "bad-host",
+      "bad-host",
+      "known-secret",
+    ]);
+    s.noSecretLogged();
+  });
+
   it("passes the same name with a trailing dot, and refuses another port or host", async () => {
     const s = await scenario(false);
     const url = `http://allowed.test:${s.port}/control`;
@@ -202,6 +231,9 @@ describe("pipelock: secrets in host names", () => {
     expect(r.status, r.response).toBe(403);
     expect(r.response).toContain("carries what looks like a secret");
     expect(r.response.toLowerCase()).not.toContain(B32);
+    // Refused before the host is checked (the Host does not parse): the log still holds no secret.
+    const early = await s.plain(`GET http://${host}/escape HTTP/1.1`, [["Host", "x:"]]);
+    expect(early.status).toBe(400);
     expect(s.upstream.seen).toEqual([]);
     s.noSecretLogged();
   });
