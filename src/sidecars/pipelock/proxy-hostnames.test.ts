@@ -363,6 +363,11 @@ describe("pipelock: DNS-over-HTTPS", () => {
       ["Accept", "application/dns-json"],
     ]);
     expect(get.status).toBe(200);
-    expect(s.upstream.seen).toHaveLength(2);
+    // A `dns` parameter to an endpoint that is no resolver is just a parameter.
+    const api = await s.plain(`GET http://${host}/api/zones?dns=cloudflare HTTP/1.1`, [
+      ["Host", host],
+    ]);
+    expect(api.status).toBe(200);
+    expect(s.upstream.seen).toHaveLength(3);
   });
 });
