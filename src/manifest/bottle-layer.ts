@@ -20,6 +20,7 @@ import type {
   BottleRoute,
   BottleRuntime,
   DlpAction,
+  WildcardLabelBound,
 } from "./resolved-bottle.js";
 
 export interface BottleLayer {
@@ -32,6 +33,7 @@ export interface BottleLayer {
   allow?: AllowRule[];
   routes?: BottleRoute[];
   dlp?: DlpAction;
+  wildcardLabels?: Partial<WildcardLabelBound>;
   git?: BottleGitUpstream[];
   supervise?: boolean;
   runtime?: BottleRuntime;
@@ -92,6 +94,15 @@ export async function readBottleLayer(
     }));
   }
   if (egress?.dlp !== undefined) layer.dlp = egress.dlp;
+  const labels = egress?.wildcard_labels;
+  if (labels !== undefined) {
+    layer.wildcardLabels = {
+      ...(labels.max_length === undefined ? {} : { maxLength: labels.max_length }),
+      ...(labels.random_min_length === undefined
+        ? {}
+        : { randomMinLength: labels.random_min_length }),
+    };
+  }
   if (raw.git !== undefined) {
     layer.git = raw.git.map((upstream, i) => ({
       name: upstream.name,

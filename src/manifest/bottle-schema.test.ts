@@ -40,7 +40,7 @@ describe("loadBottle: malformed bottles, each with its exact message", () => {
     expect(error.message).toBe(
       [
         '~/.claude-bottle/bottles/dev.md:3:3: egress.alow: unknown key "alow" (did you mean "allow"?)',
-        '~/.claude-bottle/bottles/dev.md:4:3: egress.colour: unknown key "colour" (allowed here: allow, allow_ips, routes, dlp)',
+        '~/.claude-bottle/bottles/dev.md:4:3: egress.colour: unknown key "colour" (allowed here: allow, allow_ips, routes, dlp, wildcard_labels)',
       ].join("\n"),
     );
     expect(error.hint).toBe(HINT);
@@ -334,6 +334,39 @@ egress:
   it("a front matter that is a list", async () => {
     expect(await bottleMessage("---\n- egress\n---\n")).toBe(
       '~/.claude-bottle/bottles/dev.md:2:1: the front matter must be "key: value" lines, got a list',
+    );
+  });
+});
+
+describe("loadBottle: egress.wildcard_labels", () => {
+  it("defaults, folds key by key through extends, and reaches the resolved bottle", async () => {
+    const home = await homes.make({
+      [`${B}/base.md`]:
+        "---\negress:\n  wildcard_labels: {max_length: 24, random_min_length: 20}\n---\n",
+      [`${B}/dev.md`]: "---\nextends: base\negress:\n  wildcard_labels: {max_length: 30}\n---\n",
+      [`${B}/plain.md`]: "---\n---\n",
+    });
+    expect((await loadBottle("dev", home)).egress.wildcardLabels).toEqual({
+      maxLength: 30,
+      randomMinLength: 20,
+    });
+    expect((await loadBottle("plain", home)).egress.wildcardLabels).toEqual({
+      maxLength: 40,
+      randomMinLength: 16,
+    });
+  });
+
+  it("refuses a bound no DNS label could meet, and unknown keys", async () => {
+    expect(
+      await bottleMessage(
+        "---\negress:\n  wildcard_labels: {max_length: 64, random_min_length: 0, entropy: 3}\n---\n",
+      ),
+    ).toBe(
+      [
+        "~/.claude-bottle/bottles/dev.md:3:21: egress.wildcard_labels.max_length: must be a whole number from 1 to 63 (a DNS label holds at most 63 characters)",
+        "~/.claude-bottle/bottles/dev.md:3:37: egress.wildcard_labels.random_min_length: must be a whole number from 1 to 253 (a name holds at most 253)",
+        '~/.claude-bottle/bottles/dev.md:3:59: egress.wildcard_labels.entropy: unknown key "entropy" (allowed here: max_length, random_min_length)',
+      ].join("\n"),
     );
   });
 });

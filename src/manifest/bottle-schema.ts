@@ -87,6 +87,12 @@ const routeSchema = z.strictObject({
   auth: z.strictObject({ scheme: z.enum(AUTH_SCHEMES), token_env: hostVarName }),
 });
 
+/** A whole number of characters from 1 to `max`. */
+function labelCount(max: number, why: string) {
+  const rule = `must be a whole number from 1 to ${max} (${why})`;
+  return z.number({ error: rule }).int(rule).min(1, rule).max(max, rule);
+}
+
 const egressSchema = z.strictObject({
   allow: z.array(parsedWith(parseAllowHost)).optional(),
   allow_ips: z.array(parsedWith(parseAllowIp)).optional(),
@@ -99,6 +105,12 @@ const egressSchema = z.strictObject({
     )
     .optional(),
   dlp: z.enum(DLP_ACTIONS).optional(),
+  wildcard_labels: z
+    .strictObject({
+      max_length: labelCount(63, "a DNS label holds at most 63 characters").optional(),
+      random_min_length: labelCount(253, "a name holds at most 253").optional(),
+    })
+    .optional(),
 });
 
 const gitSchema = z

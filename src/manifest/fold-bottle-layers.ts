@@ -4,12 +4,14 @@
 // key, scalars are overridden; nothing inherited can be removed.
 import type { BottleLayer } from "./bottle-layer.js";
 import { DEFAULT_AGENT_IMAGE } from "./bottle-schema.js";
-import type {
-  AllowRule,
-  BottleEnvValue,
-  BottleGitUpstream,
-  BottleRoute,
-  ResolvedBottle,
+import {
+  type AllowRule,
+  type BottleEnvValue,
+  type BottleGitUpstream,
+  type BottleRoute,
+  DEFAULT_WILDCARD_LABELS,
+  type ResolvedBottle,
+  type WildcardLabelBound,
 } from "./resolved-bottle.js";
 
 export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle {
@@ -20,6 +22,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
   const routes = new Map<string, BottleRoute>();
   const git = new Map<string, BottleGitUpstream>();
   let folded: Pick<BottleLayer, "dlp" | "supervise" | "runtime" | "agent"> = {};
+  let wildcardLabels: WildcardLabelBound = DEFAULT_WILDCARD_LABELS;
   for (const layer of layers) {
     Object.assign(env, layer.env);
     for (const rule of layer.allow ?? [])
@@ -27,6 +30,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
     // Map.set keeps a replaced key where it first appeared: the parent's order survives.
     for (const route of layer.routes ?? []) routes.set(route.host, route);
     for (const upstream of layer.git ?? []) git.set(upstream.name, upstream);
+    wildcardLabels = { ...wildcardLabels, ...layer.wildcardLabels };
     folded = {
       dlp: layer.dlp ?? folded.dlp,
       supervise: layer.supervise ?? folded.supervise,
@@ -58,6 +62,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
       allow: [...allow.values()],
       routes: [...routes.values()],
       dlp: folded.dlp ?? "block",
+      wildcardLabels,
     },
     git: [...git.values()],
     supervise: folded.supervise ?? true,

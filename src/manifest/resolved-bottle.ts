@@ -10,6 +10,16 @@ export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
 export const DLP_ACTIONS = ["block", "warn"] as const;
 export type DlpAction = (typeof DLP_ACTIONS)[number];
 
+/** How much the labels under a "*.domain" rule may say; see docs/manifests.md. */
+export interface WildcardLabelBound {
+  /** The longest label allowed. */
+  maxLength: number;
+  /** Chosen parts with at least this many letters and digits are judged for randomness. */
+  randomMinLength: number;
+}
+
+export const DEFAULT_WILDCARD_LABELS: WildcardLabelBound = { maxLength: 40, randomMinLength: 16 };
+
 export const AUTH_SCHEMES = ["Bearer", "Basic", "token", "x-api-key"] as const;
 export type AuthScheme = (typeof AUTH_SCHEMES)[number];
 
@@ -77,7 +87,12 @@ export interface ResolvedBottle {
   /** Bottle names in the order their keys were applied, ending with this one. */
   chain: string[];
   env: Record<string, BottleEnvValue>;
-  egress: { allow: AllowRule[]; routes: BottleRoute[]; dlp: DlpAction };
+  egress: {
+    allow: AllowRule[];
+    routes: BottleRoute[];
+    dlp: DlpAction;
+    wildcardLabels: WildcardLabelBound;
+  };
   git: BottleGitUpstream[];
   supervise: boolean;
   runtime: BottleRuntime;

@@ -61,6 +61,7 @@ function agent(): ResolvedAgent {
           },
         ],
         dlp: "warn",
+        wildcardLabels: { maxLength: 30, randomMinLength: 20 },
       },
       git: [],
       supervise: true,
@@ -126,6 +127,7 @@ describe("planBottle", () => {
       },
       privateUpstreams: "deny",
       supervise: { enabled: true },
+      wildcardLabels: { maxLength: 30, randomMinLength: 20 },
     });
     expect(bp.plan.proxyPlan.secretEnv).toEqual(["PIPELOCK_SECRET_0", "PIPELOCK_SECRET_1"]);
   });

@@ -39,6 +39,7 @@ export type PipelockPolicy = PipelockConfigInput & {
   };
   privateUpstreams: "deny" | "allow";
   supervise: { enabled: boolean };
+  wildcardLabels: { maxLength: number; randomMinLength: number };
 };
 
 export interface BottleBlueprint {
@@ -174,6 +175,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
       privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
       supervise: { enabled: bottle.supervise },
+      wildcardLabels: { ...bottle.egress.wildcardLabels },
     },
   };
 }

@@ -1,11 +1,14 @@
 // Decides whether a target may be reached at all, before any body is read or any certificate
-// minted: the allowlist, explicit listing of addresses, and secrets smuggled in a host name
-// (DNS labels are an exfiltration channel of their own). Pure: no I/O.
-import type { DlpFinding } from "../../shared/dlp/index.js";
+// minted: the allowlist, explicit listing of addresses, and what a host name can carry out
+// (DNS labels are an exfiltration channel of their own): a known secret in any form a name
+// can hold, and, under a wildcard, labels too long or too random to be a name. The same
+// checks apply to the names a DNS-over-HTTPS query asks for. Pure: no I/O.
+import { type DlpFinding, KNOWN_SECRET_RULE_ID } from "../../shared/dlp/index.js";
 import type { AuditDecision } from "./audit-log.js";
-import { hostNotAllowed, type Refusal, secretFound } from "./messages.js";
+import { hostNotAllowed, nameTooTelling, type Refusal, secretFound } from "./messages.js";
 import type { Policy } from "./policy.js";
-import { formatHostPort, type Target } from "./target.js";
+import { formatHostPort, type NameSpelling, type Target } from "./target.js";
+import { type LabelProblem, labelProblem } from "./wildcard-labels.js";
 
 export const REDACTED = "[redacted]";
 
@@ -21,12 +24,14 @@ export type HostCheck =
     }
   | { ok: true; shownHost: string; hostFindings: DlpFinding[] };
 
-export function checkTarget(policy: Policy, target: Pick<Target, "host" | "port">): HostCheck {
-  const verdict = policy.scanner.scan(
-    { host: target.host.host },
-    { allowedSecrets: policy.secretsAllowedTo(target.host, target.port) },
-  );
-  const hostFindings = verdict.status === "findings" ? verdict.findings : [];
+export function checkTarget(
+  policy: Policy,
+  target: Pick<Target, "host" | "port" | "spellings">,
+): HostCheck {
+  const hostFindings = nameFindings(policy, [
+    { where: "host", text: target.host.host },
+    ...(target.spellings ?? []),
+  ]);
   const shownHost = hostFindings.length > 0 ? REDACTED : target.host.host;
   const supervise = policy.config.supervise.enabled;
   const rule = policy.allowlist.match(target.host, target.port);
@@ -52,10 +57,147 @@ export function checkTarget(policy: Policy, target: Pick<Target, "host" | "port"
       shownHost,
     };
   }
+  if (rule.kind === "wildcard") {
+    // Only what the wildcard stands for: the bottle chose the domain, the agent the rest.
+    const chosen = target.host.host.slice(0, -(rule.host.length + 1));
+    const problem = labelProblem(chosen.split("."), policy.config.wildcardLabels);
+    if (problem !== undefined) {
+      return {
+        ok: false,
+        decision: "denied",
+        rule: labelRule(problem),
+        location: "host",
+        refusal: nameTooTelling(shownHost, describeProblem(problem), {
+          pattern: rule.pattern,
+          supervise,
+        }),
+        shownHost,
+      };
+    }
+  }
   return { ok: true, shownHost, hostFindings };
 }
 
 /** "[redacted]:443" or "api.example.test:443", for messages about a checked target. */
 export function shownTarget(check: HostCheck, target: Pick<Target, "host" | "port">): string {
   return check.shownHost === REDACTED ? `${REDACTED}:${target.port}` : formatHostPort(target);
+}
+
+export type NamesCheck =
+  | { ok: false; decision: AuditDecision; rule: string; location: string; refusal: Refusal }
+  | { ok: true; findings: DlpFinding[] };
+
+/**
+ * The names a DNS-over-HTTPS query asks for (labels as sent), checked like hosts under a
+ * wildcard: any of them reaches its domain's name server, whatever the allowlist says.
+ * `shownHost` is the (checked) host the query is sent to.
+ */
+export function checkDnsNames(
+  policy: Policy,
+  names: readonly (readonly string[])[],
+  shownHost: string,
+): NamesCheck {
+  const location = "dns-question";
+  const supervise = policy.config.supervise.enabled;
+  const findings = nameFindings(
+    policy,
+    names.map((labels) => ({ where: location, text: labels.join(".") })),
+  );
+  if (findings.length > 0 && policy.config.dlp.action === "block") {
+    const first = findings[0] as DlpFinding;
+    return {
+      ok: false,
+      decision: "dlp_block",
+      rule: first.ruleId,
+      location,
+      refusal: secretFound(shownHost, findings),
+    };
+  }
+  for (const labels of names) {
+    const name = labels.join(".");
+    const shown = findings.length > 0 ? REDACTED : name.replace(/[^\x20-\x7e]/g, "?");
+    if (!labels.every((l) => /^[A-Za-z0-9_-]+$/.test(l))) {
+      return {
+        ok: false,
+        decision: "denied",
+        rule: "dns-label-characters",
+        location,
+        refusal: nameTooTelling(shown.slice(0, 255), "holds characters no host name has", {
+          pattern: null,
+          supervise,
+        }),
+      };
+    }
+    const problem = labelProblem(
+      labels.map((l) => l.toLowerCase()),
+      policy.config.wildcardLabels,
+    );
+    if (problem !== undefined) {
+      return {
+        ok: false,
+        decision: "denied",
+        rule: labelRule(problem).replace("wildcard", "dns"),
+        location,
+        refusal: nameTooTelling(shown, describeProblem(problem), { pattern: null, supervise }),
+      };
+    }
+  }
+  return { ok: true, findings };
+}
+
+/** A name's spelling, shown only when it carries nothing secret (it is attacker-chosen text). */
+export function shownName(policy: Policy, text: string): string {
+  return text.length <= 255 && nameFindings(policy, [{ where: "host", text }]).length === 0
+    ? text.replace(/[^\x20-\x7e]/g, "?")
+    : REDACTED;
+}
+
+interface NamedText {
+  where: NameSpelling["where"] | "host" | "dns-question";
+  text: string;
+}
+
+/**
+ * Secrets in names: the general engine on each spelling as written (it is case-sensitive,
+ * and a DNS label or a CONNECT target keeps case), then every host form of the known secrets.
+ * A secret's grant to a host does not cover the host's name: no token belongs in one.
+ */
+function nameFindings(policy: Policy, names: readonly NamedText[]): DlpFinding[] {
+  const findings: DlpFinding[] = [];
+  const seen = new Set<string>();
+  const add = (finding: DlpFinding) => {
+    const key = `${finding.ruleId}\0${finding.location}\0${finding.secretName ?? ""}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    findings.push(finding);
+  };
+  for (const { where, text } of names) {
+    const verdict = policy.scanner.scan({ host: text });
+    if (verdict.status === "findings") {
+      for (const f of verdict.findings) add({ ...f, location: where });
+    } else if (verdict.status === "unscannable") {
+      // Cannot happen for a name (nothing to decode); if it ever does, it is not clean.
+      add({ ruleId: "unscannable", description: verdict.detail, location: where, preview: "" });
+    }
+    for (const match of policy.hostSecrets.find(text)) {
+      add({
+        ruleId: KNOWN_SECRET_RULE_ID,
+        description: `the value of secret ${match.secretName} (${match.encoding}, as a host name holds it)`,
+        location: where,
+        preview: `…(${match.encoding})`,
+        secretName: match.secretName,
+      });
+    }
+  }
+  return findings;
+}
+
+function labelRule(problem: LabelProblem): string {
+  return problem.kind === "too-long" ? "wildcard-label-length" : "wildcard-label-random";
+}
+
+function describeProblem(problem: LabelProblem): string {
+  return problem.kind === "too-long"
+    ? `has a label of ${problem.length} characters, longer than this bottle's bound of ${problem.limit}`
+    : `reads like encoded data rather than a name (${problem.reason}; names of ${problem.limit} letters and digits or more are judged)`;
 }

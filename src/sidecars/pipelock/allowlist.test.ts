@@ -21,7 +21,20 @@ describe("normalizeHost", () => {
   });
 
   it("rejects what is not a host", () => {
-    for (const host of ["", "a b", "exa mple.com", "[example.com]", "a..b", "-a.com", "é.com"]) {
+    for (const host of [
+      "",
+      "a b",
+      "exa mple.com",
+      "[example.com]",
+      "a..b",
+      "-a.com",
+      "é.com",
+      "[fe80::1%eth0]",
+      "fe80::1%25eth0",
+      "[::1",
+      "%61.example.com",
+      "a@example.com",
+    ]) {
       expect(normalizeHost(host), host).toBeUndefined();
     }
   });

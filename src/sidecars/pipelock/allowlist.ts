@@ -30,6 +30,8 @@ const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 export function normalizeHost(raw: string): NormalizedHost | undefined {
   const unbracketed = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
   const lower = unbracketed.toLowerCase();
+  // A zone id ("fe80::1%eth0") names an interface of this machine, and URL cannot read it.
+  if (lower.includes("%")) return undefined;
   if (isIP(lower) !== 0) return { host: canonicalIp(lower), kind: "ip" };
   if (unbracketed !== raw) return undefined;
   const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePipelockConfig } from "./config.js";
+import { DEFAULT_WILDCARD_LABELS as MANIFEST_DEFAULT } from "../../manifest/resolved-bottle.js";
+import { DEFAULT_WILDCARD_LABELS, parsePipelockConfig } from "./config.js";
 import { buildPolicy } from "./policy.js";
 
 describe("parsePipelockConfig", () => {
@@ -10,7 +11,23 @@ describe("parsePipelockConfig", () => {
       maxBodyBytes: 10 * 1024 * 1024,
       privateUpstreams: "deny",
       supervise: { enabled: false },
+      wildcardLabels: { maxLength: 40, randomMinLength: 16 },
     });
+  });
+
+  it("has the manifest's default wildcard label bound", () => {
+    expect(DEFAULT_WILDCARD_LABELS).toEqual(MANIFEST_DEFAULT);
+  });
+
+  it("reads the wildcard label bound, and refuses one no label could meet", () => {
+    const parsed = parsePipelockConfig("wildcardLabels: { maxLength: 20 }", "p.yaml");
+    expect(parsed.wildcardLabels).toEqual({ maxLength: 20, randomMinLength: 16 });
+    expect(() => parsePipelockConfig("wildcardLabels: { maxLength: 64 }", "p.yaml")).toThrow(
+      /maxLength/,
+    );
+    expect(() => parsePipelockConfig("wildcardLabels: { randomMinLength: 0 }", "p.yaml")).toThrow(
+      /randomMinLength/,
+    );
   });
 
   it("accepts what the bottle renderer writes, plus secret grants", () => {

@@ -23,6 +23,14 @@ const secretEnvEntry = z.union([
   z.strictObject({ env: envName, hosts: z.array(allowPattern).default([]) }),
 ]);
 
+/**
+ * The labels a "*.domain" rule admits (and every label of a DNS-over-HTTPS question): at most
+ * 40 characters each (enough for names like github-production-release-asset-2e65be), and
+ * judged for randomness from 16 letters and digits on, where a base32 or hex blob carries a
+ * useful secret. docs/manifests.md explains both.
+ */
+export const DEFAULT_WILDCARD_LABELS = { maxLength: 40, randomMinLength: 16 } as const;
+
 export const PipelockConfigSchema = z.strictObject({
   /** "api.github.com", "*.githubusercontent.com", "api.example.test:8443", "203.0.113.7", "[2001:db8::1]:443". */
   allow: z.array(allowPattern).default([]),
@@ -34,6 +42,17 @@ export const PipelockConfigSchema = z.strictObject({
       secretEnv: z.array(secretEnvEntry).default([]),
     })
     .default({ action: "block", secretEnv: [] }),
+  wildcardLabels: z
+    .strictObject({
+      maxLength: z.number().int().min(1).max(63).default(DEFAULT_WILDCARD_LABELS.maxLength),
+      randomMinLength: z
+        .number()
+        .int()
+        .min(1)
+        .max(253)
+        .default(DEFAULT_WILDCARD_LABELS.randomMinLength),
+    })
+    .default(DEFAULT_WILDCARD_LABELS),
   /** Larger request bodies (and WebSocket messages) are refused with 413. */
   maxBodyBytes: z.number().int().positive().default(PIPELOCK_DEFAULT_MAX_BODY_BYTES),
   /**

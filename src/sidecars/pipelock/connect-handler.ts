@@ -38,11 +38,17 @@ export function handleConnect(
       location: null,
       status: 400,
     });
-    refuseOnSocket(socket, badRequest("CONNECT needs host:port"));
+    refuseOnSocket(
+      socket,
+      badRequest(
+        "CONNECT needs host:port: a plain host name or IP address and a port from 1 to 65535",
+      ),
+    );
     return;
   }
   const policy = ctx.policy();
-  const check = checkTarget(policy, authority);
+  const spellings = [{ where: "connect" as const, text: authority.hostText }];
+  const check = checkTarget(policy, { ...authority, spellings });
   const at = { ...base, host: check.shownHost, port: authority.port, path: null };
   if (!check.ok) {
     ctx.audit.write({
@@ -63,7 +69,10 @@ export function handleConnect(
     location: first?.location ?? null,
     status: 200,
   });
-  const tunnel: Tunnel = { target: { ...authority, scheme: "https" }, client };
+  const tunnel: Tunnel = {
+    target: { host: authority.host, port: authority.port, scheme: "https", spellings },
+    client,
+  };
   openTunnel(ctx, inner, socket, head, tunnel).catch((error: unknown) => {
     const detail = describe(error);
     ctx.audit.write({ ...at, decision: "error", rule: "certificate", location: null, detail });

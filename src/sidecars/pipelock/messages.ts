@@ -52,6 +52,55 @@ export function secretFound(host: string, findings: readonly DlpFinding[]): Refu
   };
 }
 
+/**
+ * A name under a wildcard (or asked of a DNS-over-HTTPS server) that says too much: `what`
+ * is why, e.g. "its label of 52 characters is longer than this bottle's bound of 40".
+ */
+export function nameTooTelling(
+  host: string,
+  what: string,
+  options: { pattern: string | null; supervise: boolean },
+): Refusal {
+  const where =
+    options.pattern === null
+      ? `the name "${host}" asked of a DNS-over-HTTPS server`
+      : `"${host}", allowed only through "${options.pattern}",`;
+  const raise = "ask the user to raise egress.wildcard_labels in this bottle's manifest";
+  // An exact allowlist entry lifts the bound for a host, never for a name asked by DoH.
+  const ask =
+    options.pattern === null
+      ? `If the bottle needs such names resolved, ${raise}.`
+      : options.supervise
+        ? `To reach this exact name, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of ` +
+          `the \`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
+          `or ${raise}.`
+        : `If you need this exact name, ask the user to add "${host}" to egress.allow in this ` +
+          `bottle's manifest, or to raise egress.wildcard_labels there.`;
+  return {
+    status: 403,
+    text:
+      `${PREFIX} blocked this request: ${where} ${what}. A name the bottle does not spell out ` +
+      "reaches whoever runs its domain's name server, so long or random-looking labels are " +
+      `refused as a way to carry data out.\n${ask}\n`,
+  };
+}
+
+/** A name pipelock cannot read as a host (and optional port): refused, never passed unchecked. */
+export function unreadableName(what: string, shown: string): Refusal {
+  return badRequest(
+    `the ${what} "${shown}" is not a host name or IP address with an optional port ` +
+      "(1-65535); send the plain name the request is for",
+  );
+}
+
+/** A DNS-over-HTTPS query pipelock cannot read, so cannot check the names it asks for. */
+export function unreadableDnsQuery(detail: string): Refusal {
+  return badRequest(
+    `this looks like a DNS-over-HTTPS query, but it does not parse (${detail}); pipelock ` +
+      "checks the names a query asks for and refuses one it cannot read",
+  );
+}
+
 export function targetMismatch(what: string, connectHost: string, other: string): Refusal {
   return {
     status: 403,

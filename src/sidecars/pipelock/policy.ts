@@ -1,6 +1,8 @@
 // The policy in force: the config file plus the secret values read from pipelock's own
 // environment. Built whole at start and at each reload, then swapped in one assignment, so a
 // request sees either the old policy or the new one, never a mix.
+
+import { createHostSecretMatcher, type HostSecretMatcher } from "../../shared/dlp/host-forms.js";
 import {
   createDlpScanner,
   createScanWorkerPool,
@@ -17,6 +19,8 @@ export interface Policy {
   config: PipelockConfig;
   allowlist: Allowlist;
   scanner: DlpScanner;
+  /** The bottle's secrets in the forms a host name can carry them. */
+  hostSecrets: HostSecretMatcher;
   /** Names of the secrets host:port may receive. */
   secretsAllowedTo(host: NormalizedHost, port: number): ReadonlySet<string>;
   /**
@@ -74,6 +78,7 @@ export function buildPolicy(
     config,
     allowlist: compileAllowlist(config.allow),
     scanner,
+    hostSecrets: createHostSecretMatcher(secrets),
     secretsAllowedTo(host, port) {
       return new Set(grants.filter((g) => g.allowlist.match(host, port)).map((g) => g.name));
     },

@@ -46,6 +46,8 @@ const SERVER_OPTIONS: http.ServerOptions = {
   headersTimeout: 60_000,
   requestTimeout: 300_000,
   keepAliveTimeout: 30_000,
+  // request-target refuses a missing Host itself, with an explanation and an audit line.
+  requireHostHeader: false,
 };
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {

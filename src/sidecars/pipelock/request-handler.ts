@@ -5,8 +5,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import { relayResponse } from "../../shared/relay-stream.js";
-import { checkTarget, REDACTED } from "./admission.js";
+import { checkTarget, REDACTED, shownName } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
+import { checkDnsQuery } from "./dns-over-https.js";
 import {
   bodyTooLarge,
   cannotScan,
@@ -52,7 +53,10 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   });
   if (resolved.kind === "refused") {
     const path = auditablePath(policy, splitPathAndQuery(req.url ?? "").path);
-    audit(ctx, base(resolved.target, path), "denied", resolved.rule, null, resolved.refusal.status);
+    // Refused before admission: the host was never scanned, so it is shown only if clean.
+    const host = resolved.target && shownName(policy, resolved.target.host.host);
+    const at = base(resolved.target, path, host);
+    audit(ctx, at, "denied", resolved.rule, null, resolved.refusal.status);
     respond(res, resolved.refusal, true);
     return;
   }
@@ -78,6 +82,17 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     }
     audit(ctx, at, "denied", "body-too-large", "body", 413, body.detail);
     respond(res, bodyTooLarge(limit), true);
+    return;
+  }
+  const dns = checkDnsQuery(
+    policy,
+    { path, query, headers: req.headers, body: body.body },
+    check.shownHost,
+  );
+  if (!dns.ok) {
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    audit(ctx, at, dns.decision, dns.rule, dns.location, dns.refusal.status);
+    respond(res, dns.refusal, false);
     return;
   }
 
@@ -111,6 +126,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   }
   const findings = [
     ...check.hostFindings,
+    ...dns.findings,
     ...(verdict.status === "findings" ? verdict.findings : []),
   ];
   const at = base(
@@ -226,9 +242,13 @@ function audit(
   });
 }
 
-/** A path fit for the audit log: redacted when it carries a finding, and bounded. */
+/**
+ * A path fit for the audit log: redacted when it carries a finding (an absolute-form one holds
+ * the host too, so its host forms count), and bounded.
+ */
 export function auditablePath(policy: Policy, path: string): string {
   if (policy.scanner.scan({ path }).status !== "clean") return REDACTED;
+  if (policy.hostSecrets.find(path).length > 0) return REDACTED;
   return path.length > 2048 ? `${path.slice(0, 2047)}…` : path;
 }
 

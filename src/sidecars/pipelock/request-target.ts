@@ -1,19 +1,32 @@
 // Works out which target a request inside or outside a tunnel is for, and refuses requests
 // whose names disagree (domain fronting): the tunnel's CONNECT host, the TLS server name, the
-// request URL and the Host header must all name the same host.
+// request URL and the Host header must all name the same host. A name that does not parse is
+// refused with a 400, never let past the comparison. Every spelling goes along with the
+// target, so that admission can look for secrets in each one as the client wrote it.
 import type { IncomingMessage } from "node:http";
 import { headerCount } from "../../shared/hop-headers.js";
-import { REDACTED } from "./admission.js";
+import { shownName } from "./admission.js";
 import { normalizeHost } from "./allowlist.js";
 import { PIPELOCK_HEALTH_PATH } from "./constants.js";
-import { badRequest, type Refusal, targetMismatch } from "./messages.js";
+import { badRequest, type Refusal, targetMismatch, unreadableName } from "./messages.js";
 import type { Policy } from "./policy.js";
-import { parseAbsoluteUrl, parseAuthority, sameHost, type Target, type Tunnel } from "./target.js";
+import {
+  type NameSpelling,
+  parseAbsoluteUrl,
+  parseAuthority,
+  sameHost,
+  type Target,
+  type Tunnel,
+} from "./target.js";
 
 export type ResolvedRequest =
   | { kind: "health" }
   | { kind: "target"; target: Target; pathAndQuery: string }
   | { kind: "refused"; refusal: Refusal; rule: string; target: Target | undefined };
+
+const MALFORMED_TARGET =
+  "malformed request target: send http://host[:port]/path with a plain host name or IP " +
+  "address (no userinfo, no percent-escapes) and a port from 1 to 65535";
 
 export function resolveRequest(
   req: IncomingMessage,
@@ -38,40 +51,80 @@ export function resolveRequest(
       );
     }
     const line = parseAbsoluteUrl(url);
-    if (line === undefined) return refused(badRequest("malformed request target"), "bad-request");
+    if (line === undefined) return refused(badRequest(MALFORMED_TARGET), "bad-request");
     if (line.target.scheme === "https") {
       return refused(badRequest("use CONNECT for https:// URLs"), "bad-request", line.target);
     }
-    const named =
-      hostHeader === undefined ? undefined : parseAuthority(hostHeader, line.target.port);
-    if (named !== undefined && !sameHost(named.host, line.target.host)) {
+    const named = readHostHeader(hostHeader, line.target, policy);
+    if (!("host" in named)) return named;
+    if (!sameHost(named.host, line.target.host) || named.port !== line.target.port) {
       return mismatch("Host header", line.target, hostHeader ?? "", policy, "host-mismatch");
     }
-    return { kind: "target", target: line.target, pathAndQuery: line.pathAndQuery };
+    const spellings: NameSpelling[] = [
+      { where: "url", text: line.hostText },
+      { where: "header:host", text: named.hostText },
+    ];
+    return {
+      kind: "target",
+      target: { ...line.target, spellings },
+      pathAndQuery: line.pathAndQuery,
+    };
   }
 
   const target = tunnel.target;
+  const spellings: NameSpelling[] = [...(target.spellings ?? [])];
   let pathAndQuery = url;
   if (!url.startsWith("/")) {
     const line = parseAbsoluteUrl(url);
-    if (line === undefined)
-      return refused(badRequest("malformed request target"), "bad-request", target);
+    if (line === undefined) return refused(badRequest(MALFORMED_TARGET), "bad-request", target);
     if (!sameHost(line.target.host, target.host) || line.target.port !== target.port) {
       return mismatch("request URL", target, line.target.host.host, policy, "host-mismatch");
     }
+    spellings.push({ where: "url", text: line.hostText });
     pathAndQuery = line.pathAndQuery;
   }
   if (tunnel.sni !== undefined) {
     const sni = normalizeHost(tunnel.sni);
-    if (sni === undefined || !sameHost(sni, target.host)) {
+    if (sni === undefined) {
+      const shown = shownName(policy, tunnel.sni);
+      return refused(unreadableName("TLS server name (SNI)", shown), "bad-sni", target);
+    }
+    if (!sameHost(sni, target.host)) {
       return mismatch("TLS server name (SNI)", target, tunnel.sni, policy, "sni-mismatch");
     }
+    spellings.push({ where: "sni", text: tunnel.sni });
   }
-  const named = hostHeader === undefined ? undefined : parseAuthority(hostHeader, target.port);
-  if (named === undefined || !sameHost(named.host, target.host) || named.port !== target.port) {
-    return mismatch("Host header", target, hostHeader ?? "(none)", policy, "host-mismatch");
+  const named = readHostHeader(hostHeader, target, policy);
+  if (!("host" in named)) return named;
+  if (!sameHost(named.host, target.host) || named.port !== target.port) {
+    return mismatch("Host header", target, hostHeader ?? "", policy, "host-mismatch");
   }
-  return { kind: "target", target, pathAndQuery };
+  spellings.push({ where: "header:host", text: named.hostText });
+  return { kind: "target", target: { ...target, spellings }, pathAndQuery };
+}
+
+/** The Host header read strictly; a refusal when it is missing or does not parse. */
+function readHostHeader(
+  hostHeader: string | undefined,
+  target: Target,
+  policy: Policy,
+): NonNullable<ReturnType<typeof parseAuthority>> | ResolvedRequest {
+  if (hostHeader === undefined) {
+    return refused(
+      badRequest(`a request needs a Host header naming the host it is for ("${target.host.host}")`),
+      "bad-host",
+      target,
+    );
+  }
+  const named = parseAuthority(hostHeader, target.port);
+  if (named === undefined) {
+    return refused(
+      unreadableName("Host header", shownName(policy, hostHeader)),
+      "bad-host",
+      target,
+    );
+  }
+  return named;
 }
 
 function refused(refusal: Refusal, rule: string, target?: Target): ResolvedRequest {
@@ -86,9 +139,5 @@ function mismatch(
   rule: string,
 ): ResolvedRequest {
   // The other name is attacker-chosen text: show it only if it carries nothing secret.
-  const shown =
-    other.length <= 255 && policy.scanner.scan({ host: other }).status === "clean"
-      ? other.replace(/[^\x20-\x7e]/g, "?")
-      : REDACTED;
-  return refused(targetMismatch(what, target.host.host, shown), rule, target);
+  return refused(targetMismatch(what, target.host.host, shownName(policy, other)), rule, target);
 }

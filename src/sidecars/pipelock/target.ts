@@ -9,6 +9,14 @@ export interface Target {
   port: number;
   /** "https" inside an intercepted tunnel, "http" for forwarded requests and plain tunnels. */
   scheme: "http" | "https";
+  /** Every name the client gave for it, as it wrote them (case and all), to check for secrets. */
+  spellings?: readonly NameSpelling[];
+}
+
+/** Where a client named the target, and how it wrote the host there. */
+export interface NameSpelling {
+  where: "connect" | "sni" | "header:host" | "url";
+  text: string;
 }
 
 /** A CONNECT tunnel pipelock accepted: decided once, consulted by every request inside it. */
@@ -20,42 +28,49 @@ export interface Tunnel {
   sni?: string;
 }
 
-/** "host:port", "[v6]:port", and with `defaultPort` also a bare "host". */
+/**
+ * "host:port", "[v6]:port", and with `defaultPort` also a bare "host". Anything else is
+ * undefined, never a best guess: an empty or out-of-range port, a second colon, userinfo,
+ * spaces, percent-escapes, a bracketed name.
+ */
 export function parseAuthority(
   authority: string,
   defaultPort?: number,
-): { host: NormalizedHost; port: number } | undefined {
-  const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(authority.trim());
+): { host: NormalizedHost; port: number; hostText: string } | undefined {
+  const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(authority);
   if (match === null) return undefined;
   const port = match[2] === undefined ? defaultPort : Number(match[2]);
   if (port === undefined || port < 1 || port > 65535) return undefined;
-  const host = normalizeHost(match[1] as string);
-  return host === undefined ? undefined : { host, port };
+  const hostText = match[1] as string;
+  const host = normalizeHost(hostText);
+  return host === undefined ? undefined : { host, port, hostText };
 }
 
 export interface RequestLine {
   target: Target;
   /** Origin-form path and query as sent. */
   pathAndQuery: string;
+  /** The host as the URL wrote it. */
+  hostText: string;
 }
 
-/** Reads an absolute-form URL ("http://host:port/p?q"); undefined when it is not one. */
+/**
+ * Reads an absolute-form URL ("http://host:port/p?q"); undefined when it is not one. The
+ * authority is read as strictly as a Host header, not the way a browser's URL parser does
+ * (which decodes "%61", maps full-width letters and drops userinfo): a name pipelock reads
+ * one way must not reach a server that reads it another.
+ */
 export function parseAbsoluteUrl(url: string): RequestLine | undefined {
-  if (!/^https?:\/\//i.test(url)) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  const scheme = parsed.protocol === "https:" ? "https" : "http";
-  const host = normalizeHost(parsed.hostname);
-  if (host === undefined || parsed.username !== "" || parsed.password !== "") return undefined;
-  const port = parsed.port === "" ? (scheme === "https" ? 443 : 80) : Number(parsed.port);
+  const match = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (match === null) return undefined;
+  const scheme = (match[1] as string).toLowerCase() === "https" ? "https" : "http";
+  const authority = parseAuthority(match[2] as string, scheme === "https" ? 443 : 80);
+  if (authority === undefined) return undefined;
   // Keep the path exactly as sent: URL would normalise "%2e%2e" and the like.
-  const afterAuthority = url.replace(/^https?:\/\/[^/?#]*/i, "");
-  const pathAndQuery = afterAuthority === "" ? "/" : afterAuthority.replace(/#.*$/, "");
-  return { target: { host, port, scheme }, pathAndQuery };
+  const rest = (match[3] as string).replace(/#.*$/s, "");
+  const pathAndQuery = rest === "" ? "/" : rest.startsWith("?") ? `/${rest}` : rest;
+  const { host, port, hostText } = authority;
+  return { target: { host, port, scheme }, pathAndQuery, hostText };
 }
 
 export function splitPathAndQuery(pathAndQuery: string): { path: string; query: string | null } {
