@@ -174,6 +174,19 @@ describe("ProposalQueue: requests filed at once", () => {
     expect(new Set(filed.map((f) => f.proposal.id)).size).toBe(1);
   });
 
+  it("collapses identical gitleaks exceptions too, but not two findings", async () => {
+    const q = realQueue();
+    const finding = (line: number): ProposalRequest => ({
+      kind: "gitleaks-exception",
+      fingerprint: `0123456789abcdef0123456789abcdef01234567:test/key.pem:private-key:${line}`,
+    });
+    const filed = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => q.submit(finding(i % 3 === 0 ? 2 : 1), "fixture")),
+    );
+    expect(await readdir(queuePaths(dir).proposals)).toHaveLength(2);
+    expect(new Set(filed.map((f) => f.proposal.id)).size).toBe(2);
+  });
+
   it("keys a request by what it asks for: host, port and kind", () => {
     expect(requestKey(host("a.test"))).toBe(requestKey(host("a.test")));
     expect(requestKey(host("a.test"))).not.toBe(
