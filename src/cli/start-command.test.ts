@@ -28,7 +28,7 @@ describe("start with bad manifests", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function start(agent: string) {
+  async function start(agent: string, cwd = repo) {
     let stderr = "";
     const io: CliIo = {
       stdout: () => {},
@@ -45,7 +45,7 @@ describe("start with bad manifests", () => {
     const context = (cliIo: CliIo): CliContext => ({
       ...defaultContext(cliIo),
       docker,
-      cwd: repo,
+      cwd,
       env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
       stdinIsTty: false,
     });
@@ -122,6 +122,23 @@ describe("start with bad manifests", () => {
     const { code, stderr } = await start("a");
     expect(code).toBe(2);
     expect(stderr).toContain("cycle");
+    expect(calls).toEqual([]);
+  });
+
+  it("finds the repository's agent from a subdirectory, and refuses an oversized one", async () => {
+    await mkdir(join(repo, ".git"));
+    await mkdir(join(repo, "src/deep"), { recursive: true });
+    await mkdir(join(repo, ".claude-bottle/agents"), { recursive: true });
+    await writeFile(
+      join(repo, ".claude-bottle/agents/big.md"),
+      `---\nbottle: b\n---\n${"x".repeat(300_000)}\n`,
+    );
+    const { code, stderr } = await start("big", join(repo, "src/deep"));
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      "claude-bottle: ~/repo/.claude-bottle/agents/big.md: 300019 bytes, over the 262144 bytes (256 KiB) a manifest may have\n" +
+        "  hint: a manifest is written by hand and is a few KiB at most; shorten it, or check that this is the file you meant\n",
+    );
     expect(calls).toEqual([]);
   });
 });

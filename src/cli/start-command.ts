@@ -6,7 +6,7 @@ import { checkEngine } from "../backend/docker/docker-client.js";
 import { planStart, runBottle } from "../backend/docker/launch-bottle.js";
 import { renderBottleCompose } from "../backend/docker/prepare-bottle.js";
 import { describeKeptWork, findWorkspace } from "../backend/docker/workspace.js";
-import { loadAgent } from "../manifest/index.js";
+import { findRepoRoot, loadAgent } from "../manifest/index.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
 import { formatPreflight, preflightOf } from "./preflight.js";
@@ -18,7 +18,7 @@ export function startCommand(ctx: CliContext): CommandUnknownOpts {
     )
     .argument(
       "<agent>",
-      "agent name: ~/.claude-bottle/agents/<agent>.md or ./.claude-bottle/agents/<agent>.md",
+      "agent name: ~/.claude-bottle/agents/<agent>.md or <repository>/.claude-bottle/agents/<agent>.md",
     )
     .option("--dry-run", "print the preflight and the compose file; touch nothing")
     .option("-y, --yes", "start without asking for confirmation")
@@ -51,7 +51,9 @@ Examples:
     .action(async (name, options) => {
       const launch = launchContextOf(ctx);
       // Manifests first: a bad one is reported before Docker is asked anything.
-      const agent = await loadAgent(name, { repoDir: ctx.cwd, env: ctx.env });
+      // From a subdirectory too: the repository's agents are at its root.
+      const repoDir = await findRepoRoot(ctx.cwd);
+      const agent = await loadAgent(name, { repoDir, env: ctx.env });
       if (!options.dryRun) await checkEngine(ctx.docker);
       const plan = await planStart(agent, launch, options.dryRun ?? false);
       const workspace =

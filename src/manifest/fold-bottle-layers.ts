@@ -17,7 +17,8 @@ import {
 export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle {
   const self = layers.at(-1);
   if (self === undefined) throw new Error("foldBottleLayers needs at least the bottle itself");
-  const env: Record<string, BottleEnvValue> = {};
+  // Keyed by names from files: no prototype, so no name can reach one.
+  const env: Record<string, BottleEnvValue> = Object.create(null);
   const allow = new Map<string, AllowRule>();
   const routes = new Map<string, BottleRoute>();
   const git = new Map<string, BottleGitUpstream>();

@@ -3,6 +3,7 @@
 // only from the user's home). Everything the resolver needs is exported here.
 
 export { DEFAULT_AGENT_IMAGE, RESERVED_ENV_NAMES } from "./bottle-schema.js";
+export { findRepoRoot } from "./find-repo-root.js";
 export type { AgentEntry } from "./load-agent.js";
 export { listAgents, loadAgent } from "./load-agent.js";
 export type { ManifestEntry } from "./load-bottle.js";

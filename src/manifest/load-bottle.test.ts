@@ -269,3 +269,76 @@ describe("loadBottle: extends errors name the chain", () => {
     expect(error.hint).toBe("bottles you have: dev");
   });
 });
+
+describe("loadBottle: size caps", () => {
+  const envLines = (n: number) =>
+    Array.from({ length: n }, (_, i) => `  VAR_${String(i).padStart(6, "0")}: value${i}`);
+
+  it("refuses a 40,000-key file by its size, before parsing it", async () => {
+    const text = `---\nenv:\n${envLines(40_000).join("\n")}\n---\n`;
+    const error = await bottleError({ [`${B}/dev.md`]: text });
+    expect(error.message).toBe(
+      `~/.claude-bottle/bottles/dev.md: ${Buffer.byteLength(text)} bytes, over the 262144 bytes (256 KiB) a manifest may have`,
+    );
+    expect(error.hint).toBe(
+      "a manifest is written by hand and is a few KiB at most; shorten it, or check that this is the file you meant",
+    );
+  });
+
+  it("refuses more env keys than the cap in a file under the size cap", async () => {
+    const error = await bottleError({
+      [`${B}/dev.md`]: `---\nsupervise: true\nenv:\n${envLines(1001).join("\n")}\n---\n`,
+    });
+    expect(error.message).toBe(
+      "~/.claude-bottle/bottles/dev.md:3:1: env: 1001 entries, more than the 1000 allowed here; remove some",
+    );
+    expect(error.hint).toBe(
+      "files written by hand have capped sizes; docs/manifests.md (Limits) lists them",
+    );
+  });
+
+  it.each([
+    ["egress.allow", 1001, (i: number) => `    - h${i}.example.test`],
+    ["egress.allow_ips", 1001, (i: number) => `    - 10.0.${i >> 8}.${i & 255}`],
+  ])("refuses more %s entries than the cap", async (path, n, line) => {
+    const key = path.split(".")[1];
+    const lines = Array.from({ length: n }, (_, i) => line(i));
+    const error = await bottleError({
+      [`${B}/dev.md`]: `---\negress:\n  ${key}:\n${lines.join("\n")}\n---\n`,
+    });
+    expect(error.message).toBe(
+      `~/.claude-bottle/bottles/dev.md:3:3: ${path}: 1001 entries, more than the 1000 allowed here; remove some`,
+    );
+  });
+
+  it("refuses any other mapping over the default cap (unknown keys by the thousand)", async () => {
+    const keys = Array.from({ length: 101 }, (_, i) => `    k${i}: 1`);
+    const error = await bottleError({
+      [`${B}/dev.md`]: `---\nenv:\n  A: {from_env: B}\n  C:\n${keys.join("\n")}\n---\n`,
+    });
+    expect(error.message).toBe(
+      "~/.claude-bottle/bottles/dev.md:4:3: env.C: 101 entries, more than the 100 allowed here; remove some",
+    );
+  });
+
+  it("loads a file at every cap", async () => {
+    const allow = Array.from({ length: 1000 }, (_, i) => `    - h${i}.example.test`);
+    const ips = Array.from({ length: 1000 }, (_, i) => `    - 10.0.${i >> 8}.${i & 255}`);
+    const text = `---\nenv:\n${envLines(1000).join("\n")}\negress:\n  allow:\n${allow.join("\n")}\n  allow_ips:\n${ips.join("\n")}\n---\n`;
+    expect(Buffer.byteLength(text)).toBeLessThan(262_144);
+    const bottle = await loadBottle("dev", await homes.make({ [`${B}/dev.md`]: text }));
+    expect(Object.keys(bottle.env)).toHaveLength(1000);
+    expect(bottle.env.VAR_000999?.declaredAt.line).toBe(1002);
+    expect(bottle.egress.allow).toHaveLength(2000);
+  });
+
+  it("refuses __proto__ as an env name, and nothing is polluted", async () => {
+    const error = await bottleError({
+      [`${B}/dev.md`]: "---\nenv:\n  TZ: UTC\n  __proto__: {from_env: HOME}\n---\n",
+    });
+    expect(error.message).toBe(
+      `~/.claude-bottle/bottles/dev.md:4:3: env.__proto__: "__proto__" cannot be a key: it names a JavaScript object's internals`,
+    );
+    expect(({} as Record<string, unknown>).from_env).toBeUndefined();
+  });
+});

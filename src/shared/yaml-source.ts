@@ -1,17 +1,18 @@
 // Parses YAML (and JSON, a subset of it) keeping positions, so a validation issue found
 // later on the plain value can be reported as file:line:col. Used for plan files and
-// manifest front matter alike.
+// manifest front matter alike. Every step is linear in the text and bounded: a file from a
+// cloned repository must never be able to stall or crash the CLI that reads it.
 import {
-  type Alias,
-  type Document,
+  isAlias,
   isMap,
   isNode,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
   type Pair,
   parseDocument,
-  visit,
+  type YAMLMap,
 } from "yaml";
 import type { z } from "zod";
 import { InputError } from "./errors.js";
@@ -31,32 +32,82 @@ export interface YamlSource {
   locateKey(path: IssuePath): Position;
 }
 
+export interface YamlLimits {
+  /** Mappings and lists inside one another; the top-level mapping is level 1. */
+  maxDepth: number;
+  /** Alias nodes ("*name") in the document. */
+  maxAliases: number;
+  /** What the aliases may expand to, as yaml's `maxAliasCount` counts it. */
+  maxAliasExpansion: number;
+  /** The most entries the mapping or list at `path` may hold; undefined for no cap. */
+  maxEntries?: (path: IssuePath) => number | undefined;
+}
+
+export const DEFAULT_YAML_LIMITS: YamlLimits = {
+  maxDepth: 32,
+  maxAliases: 50,
+  maxAliasExpansion: 100,
+};
+
 /**
- * @param label how the file is named in errors, e.g. "~/.claude-bottle/bottles/dev.md"
- * @param lineOffset lines before `text` in the file (front matter starts after "---")
+ * Keys that name a JavaScript object's internals. Refused everywhere, so that no object
+ * built from a file's keys can have its prototype replaced or a method shadowed.
  */
-export function parseYamlSource(text: string, label: string, lineOffset = 0): YamlSource {
+export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
+
+export interface YamlSourceOptions {
+  /** Lines before `text` in the file (front matter starts after "---"). */
+  lineOffset?: number;
+  limits?: Partial<YamlLimits>;
+}
+
+const ALIAS_HINT = 'a value starting with "*" is read as an alias: quote it, e.g. "*.example.com"';
+
+/** @param label how the file is named in errors, e.g. "~/.claude-bottle/bottles/dev.md" */
+export function parseYamlSource(
+  text: string,
+  label: string,
+  options: YamlSourceOptions = {},
+): YamlSource {
+  const limits = { ...DEFAULT_YAML_LIMITS, ...options.limits };
+  const lineOffset = options.lineOffset ?? 0;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const at = lineCounter.linePos(first.pos[0]);
-    throw new InputError(
-      `${label}:${at.line + lineOffset}:${at.col}: ${firstLine(first.message)}`,
-      {
-        hint: "fix the syntax at that line; strings with ':' or '#' need quotes",
-      },
-    );
-  }
   const toPosition = (offset: number): Position => {
     const at = lineCounter.linePos(offset);
     return { line: at.line + lineOffset, col: at.col };
   };
+  const refuse = (offset: number, message: string, hint: string): InputError => {
+    const at = toPosition(offset);
+    return new InputError(`${label}:${at.line}:${at.col}: ${message}`, { hint });
+  };
+  // The composer recurses once per nested "[" or "{", so deep flow nesting is refused on
+  // the lexer's tokens first: 10,000 of them would otherwise exhaust the stack.
+  const tooDeep = deepFlowOffset(text, limits.maxDepth);
+  if (tooDeep !== undefined) {
+    const before = text.slice(0, tooDeep).split("\n");
+    const line = before.length + lineOffset;
+    const col = (before.at(-1)?.length ?? 0) + 1;
+    throw new InputError(`${label}:${line}:${col}: ${nestingMessage(limits.maxDepth)}`, {
+      hint: NESTING_HINT,
+    });
+  }
+  // uniqueKeys is off because the library checks each key against every earlier one
+  // (quadratic: 40,000 keys took seconds); checkTree finds duplicates with a Map instead.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    throw refuse(
+      first.pos[0],
+      firstLine(first.message),
+      "fix the syntax at that line; strings with ':' or '#' need quotes",
+    );
+  }
+  const tree = checkTree(doc.contents, limits, refuse);
   const locate = (path: IssuePath): Position => {
     let node: unknown = doc.contents;
     let best = toPosition(rangeStart(node) ?? 0);
     for (const key of path) {
-      const next = childNode(node, key);
+      const next = childNode(tree.keys, node, key);
       if (next === undefined) break;
       node = next;
       const start = rangeStart(node);
@@ -66,14 +117,13 @@ export function parseYamlSource(text: string, label: string, lineOffset = 0): Ya
   };
   let value: unknown;
   try {
-    value = doc.toJS();
+    value = doc.toJS({ maxAliasCount: limits.maxAliasExpansion });
   } catch (cause) {
-    // An alias with no anchor throws here, not above: most often an unquoted "*.example.com".
-    const at = toPosition(rangeStart(unresolvedAlias(doc)) ?? 0);
+    const at = toPosition(rangeStart(tree.firstAlias) ?? 0);
     throw new InputError(
       `${label}:${at.line}:${at.col}: ${firstLine(cause instanceof Error ? cause.message : String(cause))}`,
       {
-        hint: 'a value starting with "*" is read as an alias: quote it, e.g. "*.example.com"',
+        hint: `aliases may expand to at most ${limits.maxAliasExpansion} copies: write the values out`,
         cause,
       },
     );
@@ -83,35 +133,152 @@ export function parseYamlSource(text: string, label: string, lineOffset = 0): Ya
     locate,
     locateKey(path) {
       let parent: unknown = doc.contents;
-      for (const key of path.slice(0, -1)) parent = childNode(parent, key);
+      for (const key of path.slice(0, -1)) parent = childNode(tree.keys, parent, key);
       const last = path[path.length - 1];
-      const start = last === undefined ? undefined : rangeStart(findPair(parent, last)?.key);
+      const pair = last === undefined || !isMap(parent) ? undefined : tree.keys.get(parent);
+      const start = rangeStart(pair?.get(String(last))?.key);
       return start === undefined ? locate(path) : toPosition(start);
     },
   };
 }
 
-function unresolvedAlias(doc: Document): Alias | undefined {
-  let found: Alias | undefined;
-  visit(doc, {
-    Alias(_, node) {
-      if (node.resolve(doc) !== undefined) return undefined;
-      found = node;
-      return visit.BREAK;
-    },
-  });
-  return found;
+const NESTING_HINT =
+  "a manifest or plan is a few levels deep; flatten the structure (mappings and lists inside one another)";
+
+function nestingMessage(max: number): string {
+  return `nested more than ${max} levels deep (mappings and lists inside one another)`;
 }
 
-function findPair(node: unknown, key: PropertyKey): Pair | undefined {
-  if (!isMap(node)) return undefined;
-  return node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+/** The offset of the first "[" or "{" that opens more than `max` levels, if any. */
+function deepFlowOffset(text: string, max: number): number | undefined {
+  let depth = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === "[" || token === "{") {
+      depth += 1;
+      if (depth > max) return offset;
+    } else if ((token === "]" || token === "}") && depth > 0) {
+      depth -= 1;
+    }
+    // The lexer's own markers are not in the text; every other token is a slice of it.
+    if (token !== "\x02" && token !== "\x18" && token !== "\x1f") offset += token.length;
+  }
+  return undefined;
 }
 
-function childNode(node: unknown, key: PropertyKey): unknown {
+interface CheckedTree {
+  /** Each mapping's pairs by key, so that locating an issue is one lookup per level. */
+  keys: Map<YAMLMap, Map<string, Pair>>;
+  firstAlias: unknown;
+}
+
+type Refuse = (offset: number, message: string, hint: string) => InputError;
+
+/**
+ * One pass over the document, in order: caps nesting, entries and aliases; refuses
+ * duplicate, non-scalar and forbidden keys, and aliases that name no earlier anchor or the
+ * collection they sit in (which would make a value that contains itself).
+ */
+function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTree {
+  const keys = new Map<YAMLMap, Map<string, Pair>>();
+  const anchors = new Set<string>();
+  const open: string[] = [];
+  let aliases = 0;
+  let firstAlias: unknown;
+  const at = (node: unknown): number => rangeStart(node) ?? 0;
+  const where = (path: IssuePath): string => {
+    const shown = formatIssuePath(path);
+    return shown === "" ? "" : `${shown}: `;
+  };
+  const visit = (node: unknown, path: IssuePath, depth: number, shownAt: unknown): void => {
+    if (!isNode(node)) return;
+    if (isAlias(node)) {
+      aliases += 1;
+      firstAlias ??= node;
+      if (aliases > limits.maxAliases) {
+        throw refuse(
+          at(node),
+          `more than ${limits.maxAliases} aliases ("*name")`,
+          "write the values out instead of referring to an anchor",
+        );
+      }
+      if (open.includes(node.source)) {
+        throw refuse(
+          at(node),
+          `${where(path)}alias *${node.source} is inside the value it names`,
+          "an alias may only name a value that ends before it",
+        );
+      }
+      if (!anchors.has(node.source)) {
+        throw refuse(
+          at(node),
+          `Unresolved alias (the anchor must be set before the alias): ${node.source}`,
+          ALIAS_HINT,
+        );
+      }
+      return;
+    }
+    const anchor = node.anchor;
+    if (anchor !== undefined) anchors.add(anchor);
+    if (!isMap(node) && !isSeq(node)) return;
+    if (depth > limits.maxDepth) {
+      throw refuse(at(shownAt), `${where(path)}${nestingMessage(limits.maxDepth)}`, NESTING_HINT);
+    }
+    const max = limits.maxEntries?.(path);
+    if (max !== undefined && node.items.length > max) {
+      throw refuse(
+        at(shownAt),
+        `${where(path)}${node.items.length} entries, more than the ${max} allowed here; remove some`,
+        "files written by hand have capped sizes; docs/manifests.md (Limits) lists them",
+      );
+    }
+    if (anchor !== undefined) open.push(anchor);
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        visit(item, [...path, i], depth + 1, item);
+      });
+    } else {
+      const pairs = new Map<string, Pair>();
+      keys.set(node, pairs);
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (!isScalar(key)) {
+          throw refuse(
+            isNode(key) ? at(key) : at(pair.value),
+            `${where(path)}a key must be a plain word or string, not ${isAlias(key) ? "an alias" : key === null ? "empty" : "a list or mapping"}`,
+            'write keys as "name: value"',
+          );
+        }
+        const name = key.value === null ? "" : String(key.value);
+        if (FORBIDDEN_KEYS.includes(name)) {
+          throw refuse(
+            at(key),
+            `${where([...path, name])}"${name}" cannot be a key: it names a JavaScript object's internals`,
+            `rename or remove "${name}"`,
+          );
+        }
+        if (pairs.has(name)) {
+          throw refuse(
+            at(key),
+            `${where([...path, name])}"${name}" is already a key of this mapping, on the line above or earlier; keep one`,
+            "each key may appear once in a mapping",
+          );
+        }
+        pairs.set(name, pair);
+        if (key.anchor !== undefined) anchors.add(key.anchor);
+        visit(pair.value, [...path, name], depth + 1, key);
+      }
+    }
+    if (anchor !== undefined) open.pop();
+  };
+  visit(root, [], 1, root);
+  return { keys, firstAlias };
+}
+
+function childNode(keys: CheckedTree["keys"], node: unknown, key: PropertyKey): unknown {
   if (isMap(node)) {
     // Point at the key, not the value: "unknown key" and "wrong type" both read better there.
-    const pair = findPair(node, key);
+    const pair = keys.get(node)?.get(String(key));
     if (pair === undefined) return undefined;
     return isScalar(pair.value) || pair.value === null ? pair.key : pair.value;
   }

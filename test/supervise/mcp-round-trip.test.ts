@@ -206,6 +206,67 @@ describe("supervise over MCP", () => {
     expect(await resumed).toMatchObject({ status: "approved", id: pending.proposal.id });
   });
 
+  it("collapses 50 concurrent calls, in any spelling of the host, into one proposal; one approval answers all", async () => {
+    const client = await connect((await serve()).url);
+    const spellings = [
+      "flood.example.test",
+      "FLOOD.example.test",
+      "flood.example.test.",
+      "Flood.Example.Test.",
+    ];
+    const progress: string[] = [];
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      call(
+        client,
+        "request_egress_host",
+        { host: spellings[i % spellings.length], reason: `reason ${i}` },
+        progress,
+      ),
+    );
+    // Every call reports its proposal once it is filed: wait for all 50 before deciding.
+    for (let i = 0; i < 400 && progress.length < 50; i++) await sleep(25);
+    expect(progress).toHaveLength(50);
+    const scan = await scanProposals(await listSupervisedBottles(home));
+    expect(scan.proposals).toHaveLength(1);
+    const only = scan.proposals[0] as QueuedProposal;
+    expect(only.proposal.request).toEqual({
+      kind: "egress-host",
+      host: "flood.example.test",
+      port: null,
+    });
+    await decideProposal(host, only, { decision: "approved", reason: "once" });
+    const answers = await Promise.all(calls);
+    expect(answers.map((a) => `${a.status} ${a.id}`)).toEqual(
+      Array(50).fill(`approved ${only.proposal.id}`),
+    );
+  });
+
+  it("refuses new proposals past the cap of 20 waiting, telling the agent why", async () => {
+    const client = await connect((await serve()).url);
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        client
+          .callTool(
+            { name: "request_egress_host", arguments: { host: `h${i}.example.test`, reason: "x" } },
+            undefined,
+            { timeout: 15_000 },
+          )
+          .then(
+            (r) => (r.isError ? JSON.stringify(r.content) : "answered"),
+            () => "still waiting",
+          ),
+      ),
+    );
+    const refused = results.filter((r) => r.includes("already waiting"));
+    expect(refused).toHaveLength(5);
+    expect(refused[0]).toContain(
+      "20 proposals of this bottle are already waiting for the human; nothing more is filed until some are answered.",
+    );
+    expect(results.filter((r) => r === "still waiting")).toHaveLength(20);
+    const scan = await scanProposals(await listSupervisedBottles(home));
+    expect(scan.proposals.filter((p) => p.status === "pending")).toHaveLength(20);
+  });
+
   it("refuses a request whose Host or Origin is not its own", async () => {
     const running = await serve();
     const post = (headers: Record<string, string>) =>

@@ -34,6 +34,11 @@ export const SUPERVISE_ENV = {
   answerTimeoutSeconds: "SUPERVISE_ANSWER_TIMEOUT_SECONDS",
 } as const;
 export const SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS = 600;
+/**
+ * Proposals of one bottle waiting for the human at once. A person reads each one before
+ * deciding; more than this is a flood, not a task's needs, and is refused to the agent.
+ */
+export const SUPERVISE_MAX_PENDING_PROPOSALS = 20;
 /** fs.watch misses changes made on the other side of a bind mount: poll instead. */
 export const SUPERVISE_POLL_INTERVAL_MS = 250;
 
@@ -53,5 +58,10 @@ export const SUPERVISE_TOOLS = {
  */
 export const QUEUE_PROPOSALS_DIR = "proposals";
 export const QUEUE_ANSWERS_DIR = "answers";
+/**
+ * The sidecar's own index: `keys/<request key>[-<earlier id>]` holds the id of the proposal
+ * filed for that request, created with link(2) so that only one filer can ever win it.
+ */
+export const QUEUE_KEYS_DIR = "keys";
 /** The bottle's policy as the agent may see it; also in the current-config dir. */
 export const POLICY_SNAPSHOT_FILE = "policy.json";

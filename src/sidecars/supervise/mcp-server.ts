@@ -12,7 +12,7 @@ import type {
 import { z } from "zod";
 import { VERSION } from "../../shared/version.js";
 import { SUPERVISE_TOOLS } from "./constants.js";
-import type { ProposalQueue, ProposalState } from "./proposal-queue.js";
+import { PendingLimitError, type ProposalQueue, type ProposalState } from "./proposal-queue.js";
 import {
   type Answer,
   describeRequest,
@@ -154,7 +154,13 @@ async function requestAndWait(
   reason: string,
   extra: ToolExtra,
 ): Promise<CallToolResult> {
-  const { proposal } = await options.queue.submit(request, reason);
+  let proposal: Proposal;
+  try {
+    ({ proposal } = await options.queue.submit(request, reason));
+  } catch (error) {
+    if (error instanceof PendingLimitError) return failure(error.message);
+    throw error;
+  }
   const answer = await waitWithProgress(options, proposal, options.answerTimeoutMs, extra);
   return success(statusOf({ proposal, answer }, options.answerTimeoutMs));
 }

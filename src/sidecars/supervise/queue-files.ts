@@ -4,16 +4,22 @@
 // Readers never follow a symlink: the queue is writable from inside a container.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { z } from "zod";
-import { POLICY_SNAPSHOT_FILE, QUEUE_ANSWERS_DIR, QUEUE_PROPOSALS_DIR } from "./constants.js";
+import {
+  POLICY_SNAPSHOT_FILE,
+  QUEUE_ANSWERS_DIR,
+  QUEUE_KEYS_DIR,
+  QUEUE_PROPOSALS_DIR,
+} from "./constants.js";
 import { isProposalId } from "./queue-format.js";
 
 export interface QueuePaths {
   root: string;
   proposals: string;
   answers: string;
+  keys: string;
   policy: string;
 }
 
@@ -22,6 +28,7 @@ export function queuePaths(queueDir: string): QueuePaths {
     root: queueDir,
     proposals: join(queueDir, QUEUE_PROPOSALS_DIR),
     answers: join(queueDir, QUEUE_ANSWERS_DIR),
+    keys: join(queueDir, QUEUE_KEYS_DIR),
     policy: join(queueDir, POLICY_SNAPSHOT_FILE),
   };
 }
@@ -43,6 +50,35 @@ export async function ensureQueueDirs(queueDir: string): Promise<void> {
   const paths = queuePaths(queueDir);
   await mkdir(paths.proposals, { recursive: true, mode: 0o755 });
   await mkdir(paths.answers, { recursive: true, mode: 0o755 });
+  await mkdir(paths.keys, { recursive: true, mode: 0o755 });
+}
+
+/**
+ * Creates `path` holding `text`, complete, unless it exists: false then, and nothing
+ * written. link(2) is atomic and never replaces, so of two filers (threads or processes)
+ * racing for one name exactly one wins, and no reader sees a half-written file.
+ */
+export async function createFileExclusive(path: string, text: string): Promise<boolean> {
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
+  const handle = await open(temp, "wx", 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(temp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 /** Writes `text` to a temporary file beside `path`, flushes it, then renames it into place. */

@@ -131,14 +131,3 @@ export function describeRequest(request: ProposalRequest): string {
   }
   return `gitleaks exception for ${request.fingerprint}`;
 }
-
-/** Two requests for the same thing (a repeated call resumes the pending proposal). */
-export function sameRequest(a: ProposalRequest, b: ProposalRequest): boolean {
-  if (a.kind === "egress-host" && b.kind === "egress-host") {
-    return a.host === b.host && a.port === b.port;
-  }
-  if (a.kind === "gitleaks-exception" && b.kind === "gitleaks-exception") {
-    return a.fingerprint === b.fingerprint;
-  }
-  return false;
-}

@@ -1,0 +1,26 @@
+// Which repository a command runs in, so that `start` finds the repository's agents from
+// any of its subdirectories. Walks up only to the nearest directory holding ".git": never
+// past it into an enclosing repository, never to a directory the user did not start in.
+import { lstat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+/**
+ * The nearest directory at or above `cwd` that holds ".git" (a directory, or the file a
+ * worktree or submodule has); `cwd` itself when no directory above it does.
+ */
+export async function findRepoRoot(cwd: string): Promise<string> {
+  const start = resolve(cwd);
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (await exists(join(dir, ".git"))) return dir;
+    if (dirname(dir) === dir) return start;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
