@@ -60,25 +60,15 @@ describe("hostHeaderProblem", () => {
   it.each([
     [[], "unreadable", "the request has no Host header"],
     [["api.test", "api.test"], "unreadable", "more than one Host header"],
-    [
-      ["api.test:"],
-      "unreadable",
-      'the Host header "api.test:" is not a host[:port] egress can read',
-    ],
-    [
-      ["[api.test]"],
-      "unreadable",
-      'the Host header "[api.test]" is not a host[:port] egress can read',
-    ],
-    [
-      ["other.test"],
-      "other-site",
-      'the Host header names "other.test", another site than api.test:443',
-    ],
-    [["api.test:8443"], "other-site", 'the Host header names "api.test:8443", another site'],
+    [["api.test:"], "unreadable", "the Host header is not a host[:port] egress can read"],
+    [["[api.test]"], "unreadable", "the Host header is not a host[:port] egress can read"],
+    [["other.test"], "other-site", "the Host header names another site than api.test:443"],
+    [["api.test:8443"], "other-site", "the Host header names another site than api.test:443"],
   ])("refuses %j as %s", (values, kind, message) => {
     const problem = check(...values);
     expect(problem?.kind).toBe(kind);
     expect(problem?.message).toContain(message);
+    // The agent's text is never repeated: it may carry a secret into egress's log.
+    for (const value of values) expect(problem?.message).not.toContain(value);
   });
 });

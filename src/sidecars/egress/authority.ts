@@ -68,18 +68,20 @@ export function hostHeaderProblem(
     if (rawHeaders[i]?.toLowerCase() === "host") value = rawHeaders[i + 1] ?? "";
   }
   const parsed = parseAuthority(value.trim());
-  const shown = JSON.stringify(value.slice(0, 200));
+  // The header's text is the agent's and may carry a secret: it is never repeated here, and
+  // so never in egress's log either.
   if (parsed === undefined) {
     return {
       kind: "unreadable",
-      message: `the Host header ${shown} is not a host[:port] egress can read (a name or [IPv6 address], and a port from 1 to 65535 if any)`,
+      message:
+        "the Host header is not a host[:port] egress can read (a name or [IPv6 address], and a port from 1 to 65535 if any)",
     };
   }
   const port = parsed.port ?? expected.defaultPort;
   if (parsed.host !== normalizeHost(expected.host) || port !== expected.port) {
     return {
       kind: "other-site",
-      message: `the Host header names ${shown}, another site than ${expected.host}:${expected.port}`,
+      message: `the Host header names another site than ${expected.host}:${expected.port}`,
     };
   }
   return undefined;
