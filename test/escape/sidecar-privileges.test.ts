@@ -377,7 +377,7 @@ supervise: true
     const state = join(t.home, "state", bottle.slug);
     const owner = `${expected.uid}:${expected.gid}`;
     expect(await modeAndOwner(state)).toBe(`700 ${hostUser().uid}:${hostUser().gid}`);
-    expect(await modeAndOwner(join(state, "pipelock-ca-key.pem"))).toBe(`600 ${owner}`);
+    expect(await modeAndOwner(join(state, "pipelock", "ca-key.pem"))).toBe(`600 ${owner}`);
     expect(await modeAndOwner(join(state, "egress", "ca-key.pem"))).toBe(`600 ${owner}`);
     expect(await modeAndOwner(join(state, "supervise", "queue"))).toBe(`700 ${owner}`);
     // Inside, each key is its sidecar's own and nobody else's.
@@ -532,7 +532,7 @@ supervise: true
       const state = join(userHome.home, "state", mine.slug);
       const owner = `${CLI_USER.uid}:${CLI_USER.gid}`;
       expect(await modeAndOwner(state)).toBe(`700 ${owner}`);
-      expect(await modeAndOwner(join(state, "pipelock-ca-key.pem"))).toBe(`600 ${owner}`);
+      expect(await modeAndOwner(join(state, "pipelock", "ca-key.pem"))).toBe(`600 ${owner}`);
       expect(await modeAndOwner(join(state, "egress", "ca-key.pem"))).toBe(`600 ${owner}`);
       for (const service of ["pipelock", "egress", "supervise"]) {
         const name = container(service, mine.slug);

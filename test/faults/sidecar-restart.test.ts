@@ -167,7 +167,7 @@ supervise: false
 
   it("fails closed while pipelock cannot come back, then recovers by itself", async () => {
     // Threat: while the firewall is down, a request flows unchecked or a direct path opens.
-    const key = join(t.home, "state", bottle.slug, "pipelock-ca-key.pem");
+    const key = join(t.home, "state", bottle.slug, "pipelock", "ca-key.pem");
     const before = inspectState(bottle.pipelockContainer);
     await chmod(key, 0o000);
     try {
