@@ -265,10 +265,11 @@ function confinedNodeSidecar(user: SidecarUser): Confinement {
  * gate user's own, where ssh accepts it; ssh also refuses to run as a uid without a passwd
  * entry, so the gate cannot simply run as the host user. Then setpriv drops to the gate
  * user, whose daemon, hooks, gitleaks and ssh hold no capabilities. The root part keeps
- * only what that step uses: CHOWN and FOWNER (install -o, chmod of the user's files),
- * DAC_OVERRIDE (a key owned by the host user; the gate user's 0700 directories), SETUID
- * and SETGID (setpriv). Its root stays writable: the mirrors live in the image's
- * /var/lib/git-gate, owned by the gate user.
+ * only what that step uses, each of which it cannot start without: CHOWN and FOWNER
+ * (install -o, then chmod of the gate user's files), DAC_OVERRIDE (a key owned by the host
+ * user; writing into the gate user's 0700 directories, which DAC_READ_SEARCH does not
+ * allow), SETUID and SETGID (setpriv). Its root stays writable: the mirrors live in the
+ * image's /var/lib/git-gate, owned by the gate user.
  */
 function confinedGitGate(): Confinement {
   return {
