@@ -1,5 +1,7 @@
 # The runtime every claude-bottle sidecar and the default agent share: Debian with
-# Node.js 20 (from trixie, pinned low so nothing else moves) and the CA bundle.
+# Node.js 20 (from trixie, pinned low so nothing else moves) and the CA bundle, and the
+# fixed unprivileged user 10001 the Node sidecars run as when the CLI runs as root (a
+# CLI run by a user runs them as that user's uid instead: see sidecarUserFor).
 # This image, unlike the host, must take trixie's libc: bookworm ships Node.js 18 only,
 # and trixie's Node.js 20 (libnode115) needs libc6 >= 2.38 and libssl3t64. It is the
 # image's own libc; the host's packages are never touched by a build.
@@ -10,4 +12,7 @@ RUN echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.
  && apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \
       nodejs ca-certificates >/dev/null \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 sidecar \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin sidecar

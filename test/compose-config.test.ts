@@ -10,6 +10,14 @@ import { renderComposeYaml } from "../src/backend/docker/compose-yaml.js";
 import { MATRIX, makePlan, pointLabel } from "./fixtures/plan-fixture.js";
 import { describeWithEngine } from "./support/engine.js";
 
+interface Confined {
+  user?: string;
+  cap_drop?: string[];
+  security_opt?: string[];
+  read_only?: boolean;
+  restart?: string;
+}
+
 function composeConfig(yaml: string, env: NodeJS.ProcessEnv = process.env) {
   return spawnSync("docker", ["compose", "-f", "-", "config", "--format", "json"], {
     input: yaml,
@@ -30,7 +38,12 @@ describeWithEngine("docker compose config", () => {
   it.each(MATRIX.map((p) => [pointLabel(p), p] as const))("accepts %s", (_label, point) => {
     const plan = makePlan(point, dir);
     const result = composeConfig(
-      renderComposeYaml(bottlePlanToCompose(plan, { envFileNonEmpty: false })),
+      renderComposeYaml(
+        bottlePlanToCompose(plan, {
+          envFileNonEmpty: false,
+          sidecarUser: { uid: 1000, gid: 1000 },
+        }),
+      ),
     );
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
@@ -40,6 +53,20 @@ describeWithEngine("docker compose config", () => {
       Object.keys(bottlePlanToCompose(plan).services).sort(),
     );
     expect(config.networks.internal.internal).toBe(true);
+    // Compose keeps every confinement as written: an unknown or dropped key would run the
+    // sidecar as root with Docker's default capabilities.
+    for (const [name, service] of Object.entries(config.services) as [string, Confined][]) {
+      if (name === "agent") {
+        expect(service.restart, name).toBeUndefined();
+        expect(service.user, name).toBeUndefined();
+        continue;
+      }
+      expect(service.restart, name).toBe("on-failure");
+      expect(service.cap_drop, name).toEqual(["ALL"]);
+      expect(service.security_opt, name).toEqual(["no-new-privileges:true"]);
+      expect(service.user, name).toBe(name === "git-gate" ? undefined : "1000:1000");
+      expect(service.read_only, name).toBe(name === "git-gate" ? undefined : true);
+    }
     // The "$x" in the temp dir's name survives interpolation literally (unescaped it would
     // expand to ""); `config` prints it re-escaped as "$$x" so its output stays valid Compose.
     expect(config.services.pipelock.volumes[0].source).toBe(

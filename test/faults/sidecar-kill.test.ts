@@ -1,8 +1,9 @@
 // Faults in a real bottle: a sidecar dies. With pipelock gone the agent's traffic fails
 // closed (egress has no other way out, and the agent none at all) and flows again once
 // pipelock is started by hand; with egress gone no direct path appears, pipelock still
-// decides, and the route's token stays where it was. The bottle's Compose file has no
-// restart policy, so each sidecar is started again with `docker start`.
+// decides, and the route's token stays where it was. `docker kill` is a deliberate stop,
+// which the sidecars' on-failure restart policy leaves down (a crash it brings back: see
+// sidecar-restart.test.ts), so each sidecar is started again with `docker start`.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {

@@ -18,7 +18,8 @@ const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
 describe("official Compose JSON schema", () => {
   it.each(MATRIX.map((p) => [pointLabel(p), p] as const))("accepts %s", (_label, point) => {
-    const yaml = renderComposeYaml(bottlePlanToCompose(makePlan(point), { envFileNonEmpty: true }));
+    const facts = { envFileNonEmpty: true, sidecarUser: { uid: 1000, gid: 1000 } };
+    const yaml = renderComposeYaml(bottlePlanToCompose(makePlan(point), facts));
     const ok = validate(parse(yaml));
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);

@@ -48,18 +48,37 @@ describe("renderComposeYaml", () => {
 });
 
 describe("readComposeFacts", () => {
+  const root = { uid: 0, gid: 0 };
+  const facts = (envFileNonEmpty: boolean) => ({
+    envFileNonEmpty,
+    sidecarUser: { uid: 10001, gid: 10001 },
+  });
+
   it("reports a non-empty env file only when it exists and has content", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cb-facts-"));
     try {
       const plan = makePlan({ git: false, egress: false, supervise: false }, dir);
-      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: false });
+      expect(readComposeFacts(plan, root)).toEqual(facts(false));
       await writeFile(join(dir, "agent.env"), "");
-      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: false });
+      expect(readComposeFacts(plan, root)).toEqual(facts(false));
       await writeFile(join(dir, "agent.env"), "FOO=bar\n");
-      expect(readComposeFacts(plan)).toEqual({ envFileNonEmpty: true });
-      expect(readComposeFacts({ ...plan, envFile: null })).toEqual({ envFileNonEmpty: false });
+      expect(readComposeFacts(plan, root)).toEqual(facts(true));
+      expect(readComposeFacts({ ...plan, envFile: null }, root)).toEqual(facts(false));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs the sidecars as the CLI's user, or as the fixed sidecar user when that is root", () => {
+    const plan = makePlan({ git: false, egress: false, supervise: false });
+    expect(readComposeFacts(plan, { uid: 1000, gid: 1000 }).sidecarUser).toEqual({
+      uid: 1000,
+      gid: 1000,
+    });
+    expect(readComposeFacts(plan, { uid: 1234, gid: 0 }).sidecarUser).toEqual({
+      uid: 1234,
+      gid: 0,
+    });
+    expect(readComposeFacts(plan, root).sidecarUser).toEqual({ uid: 10001, gid: 10001 });
   });
 });

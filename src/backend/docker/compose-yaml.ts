@@ -1,17 +1,34 @@
-// The edge around the pure renderer: reads the one host fact it needs and serialises the
+// The edge around the pure renderer: reads the host facts it needs and serialises the
 // spec to YAML with a real YAML library.
 import { statSync } from "node:fs";
 import { stringify } from "yaml";
 import type { DockerBottlePlan } from "./bottle-plan.js";
-import type { ComposeFacts, ComposeSpec } from "./compose.js";
+import {
+  type ComposeFacts,
+  type ComposeSpec,
+  type SidecarUser,
+  sidecarUserFor,
+} from "./compose.js";
 
-export function readComposeFacts(plan: DockerBottlePlan): ComposeFacts {
-  if (plan.envFile === null) return { envFileNonEmpty: false };
+/** The CLI's own uid and gid (the owner of every file prepare stages). */
+export function hostUser(): SidecarUser {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+}
+
+export function readComposeFacts(
+  plan: DockerBottlePlan,
+  host: SidecarUser = hostUser(),
+): ComposeFacts {
+  return { envFileNonEmpty: envFileNonEmpty(plan), sidecarUser: sidecarUserFor(host) };
+}
+
+function envFileNonEmpty(plan: DockerBottlePlan): boolean {
+  if (plan.envFile === null) return false;
   try {
     const st = statSync(plan.envFile);
-    return { envFileNonEmpty: st.isFile() && st.size > 0 };
+    return st.isFile() && st.size > 0;
   } catch {
-    return { envFileNonEmpty: false };
+    return false;
   }
 }
 

@@ -1,12 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { MATRIX, makePlan, pointLabel } from "../../../test/fixtures/plan-fixture.js";
-import { aggregateExtraHosts, bottlePlanToCompose } from "./compose.js";
+import { aggregateExtraHosts, bottlePlanToCompose, sidecarUserFor } from "./compose.js";
 import { renderComposeYaml } from "./compose-yaml.js";
 
 const R = "/state/demo-7f3a";
 const SLUG_LABELS = {
   "dev.claude-bottle.slug": "demo-7f3a",
   "dev.claude-bottle.home": "/home/dev/.claude-bottle",
+};
+
+const HOST_USER = { uid: 1000, gid: 1000 };
+
+/** What every Node sidecar runs under, as the fixed sidecar user (the CLI is root). */
+const CONFINED_NODE = {
+  user: "10001:10001",
+  cap_drop: ["ALL"],
+  security_opt: ["no-new-privileges:true"],
+  read_only: true,
+  tmpfs: ["/tmp"],
+  restart: "on-failure",
 };
 
 function health(url: string) {
@@ -27,7 +39,7 @@ function health(url: string) {
 
 describe.each(MATRIX)("matrix point %#", (point) => {
   const plan = makePlan(point);
-  const spec = bottlePlanToCompose(plan, { envFileNonEmpty: true });
+  const spec = bottlePlanToCompose(plan, { envFileNonEmpty: true, sidecarUser: HOST_USER });
 
   it(`has exactly the services it needs (${pointLabel(point)})`, () => {
     const expected = ["pipelock"];
@@ -58,6 +70,33 @@ describe.each(MATRIX)("matrix point %#", (point) => {
     for (const service of Object.values(spec.services)) {
       expect(service.init).toBe(true);
       expect(service.labels).toEqual(SLUG_LABELS);
+    }
+  });
+
+  it("confines every sidecar: non-root, no capabilities but git-gate's few, no new privileges, restarted on failure", () => {
+    for (const [name, service] of Object.entries(spec.services)) {
+      if (name === "agent") continue;
+      expect(service.cap_drop, name).toEqual(["ALL"]);
+      expect(service.security_opt, name).toEqual(["no-new-privileges:true"]);
+      expect(service.restart, name).toBe("on-failure");
+      if (name === "git-gate") {
+        // Starts as root only to hand the identity files to its gate user (see compose.ts).
+        expect(service.user).toBeUndefined();
+        expect(service.cap_add).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]);
+        expect(service.read_only).toBeUndefined();
+      } else {
+        expect(service.user, name).toBe("1000:1000");
+        expect(service.cap_add, name).toBeUndefined();
+        expect(service.read_only, name).toBe(true);
+        expect(service.tmpfs, name).toEqual(["/tmp"]);
+      }
+    }
+  });
+
+  it("leaves the agent as its image runs it: its own user, its capabilities, no restart", () => {
+    const agent = spec.services.agent;
+    for (const key of ["user", "cap_drop", "cap_add", "security_opt", "read_only", "restart"]) {
+      expect(agent, key).not.toHaveProperty(key);
     }
   });
 
@@ -144,6 +183,7 @@ describe("per-service shape", () => {
         },
       ],
       healthcheck: health("http://127.0.0.1:8888/__pipelock/healthz"),
+      ...CONFINED_NODE,
       init: true,
       labels: SLUG_LABELS,
     });
@@ -201,6 +241,10 @@ describe("per-service shape", () => {
         },
       ],
       extra_hosts: ["docs.example.test:10.99.0.6", "git.example.test:10.99.0.5"],
+      cap_drop: ["ALL"],
+      cap_add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+      security_opt: ["no-new-privileges:true"],
+      restart: "on-failure",
       init: true,
       labels: SLUG_LABELS,
     });
@@ -249,6 +293,7 @@ describe("per-service shape", () => {
       ],
       depends_on: ["pipelock"],
       healthcheck: health("http://127.0.0.1:8080/__egress/healthz"),
+      ...CONFINED_NODE,
       init: true,
       labels: SLUG_LABELS,
     });
@@ -274,9 +319,46 @@ describe("per-service shape", () => {
         },
       ],
       healthcheck: health("http://127.0.0.1:8765/healthz"),
+      ...CONFINED_NODE,
       init: true,
       labels: SLUG_LABELS,
     });
+  });
+});
+
+describe("sidecar user", () => {
+  const plan = makePlan({ git: true, egress: true, supervise: true });
+  const users = (host: { uid: number; gid: number }) =>
+    Object.fromEntries(
+      Object.entries(
+        bottlePlanToCompose(plan, { envFileNonEmpty: false, sidecarUser: sidecarUserFor(host) })
+          .services,
+      ).map(([name, s]) => [name, s.user ?? null]),
+    );
+
+  it("is the CLI's own user when that is not root, so the 0600 files it staged are readable", () => {
+    expect(users({ uid: 1001, gid: 1002 })).toEqual({
+      pipelock: "1001:1002",
+      "git-gate": null,
+      egress: "1001:1002",
+      supervise: "1001:1002",
+      agent: null,
+    });
+  });
+
+  it("is the fixed user 10001, never root, when the CLI runs as root", () => {
+    expect(sidecarUserFor({ uid: 0, gid: 0 })).toEqual({ uid: 10001, gid: 10001 });
+    expect(users({ uid: 0, gid: 0 })).toEqual({
+      pipelock: "10001:10001",
+      "git-gate": null,
+      egress: "10001:10001",
+      supervise: "10001:10001",
+      agent: null,
+    });
+  });
+
+  it("defaults to the fixed user when no facts are given", () => {
+    expect(bottlePlanToCompose(plan).services.pipelock?.user).toBe("10001:10001");
   });
 });
 
@@ -290,11 +372,14 @@ describe("agent options", () => {
 
   it("adds env_file only when the file is known to be non-empty", () => {
     expect(
-      bottlePlanToCompose(base, { envFileNonEmpty: false }).services.agent?.env_file,
+      bottlePlanToCompose(base, { envFileNonEmpty: false, sidecarUser: HOST_USER }).services.agent
+        ?.env_file,
     ).toBeUndefined();
     expect(
-      bottlePlanToCompose({ ...base, envFile: null }, { envFileNonEmpty: true }).services.agent
-        ?.env_file,
+      bottlePlanToCompose(
+        { ...base, envFile: null },
+        { envFileNonEmpty: true, sidecarUser: HOST_USER },
+      ).services.agent?.env_file,
     ).toBeUndefined();
   });
 });

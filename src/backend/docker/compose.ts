@@ -92,7 +92,22 @@ export interface ComposeService {
   healthcheck?: ComposeHealthcheck;
   init?: boolean;
   labels?: Record<string, string>;
+  user?: string;
+  cap_drop?: string[];
+  cap_add?: string[];
+  security_opt?: string[];
+  read_only?: boolean;
+  tmpfs?: string[];
+  restart?: RestartPolicy;
 }
+
+/**
+ * `on-failure` without a count: a crashed sidecar (non-zero exit, a signal, the OOM killer)
+ * comes back, a clean stop or `docker kill` does not, and Docker never resets a bounded
+ * count, so "on-failure:N" would let a long-lived bottle run out of restarts. The bottle
+ * fails closed while a sidecar is down, so a crash loop costs only its back-off.
+ */
+export type RestartPolicy = "on-failure";
 
 export interface ComposeHealthcheck {
   test: string[];
@@ -117,21 +132,54 @@ export interface ComposeSpec {
   >;
 }
 
+/** A numeric user and group, as Compose's `user:` takes them. */
+export interface SidecarUser {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Who the Node sidecars run as when the CLI runs as root: a fixed unprivileged user that
+ * images/node.Dockerfile creates, to whom prepare hands the files those sidecars read.
+ */
+export const FIXED_SIDECAR_USER: SidecarUser = { uid: 10001, gid: 10001 };
+
+/**
+ * The Node sidecars run as whoever owns the staged files they read, so a 0600 CA key is
+ * readable by exactly its sidecar: a CLI run by a user stages them as that user (who
+ * cannot give them away), and one run as root gives them to the fixed sidecar user
+ * (never root itself).
+ */
+export function sidecarUserFor(host: SidecarUser): SidecarUser {
+  return host.uid === 0 ? FIXED_SIDECAR_USER : host;
+}
+
 /** Facts about the host the renderer may not read itself. */
 export interface ComposeFacts {
   /** The plan's env file exists and is non-empty. */
   envFileNonEmpty: boolean;
+  /** Who the Node sidecars run as (see sidecarUserFor). */
+  sidecarUser: SidecarUser;
 }
+
+export const DEFAULT_COMPOSE_FACTS: ComposeFacts = {
+  envFileNonEmpty: false,
+  sidecarUser: FIXED_SIDECAR_USER,
+};
 
 export function bottlePlanToCompose(
   plan: DockerBottlePlan,
-  facts: ComposeFacts = { envFileNonEmpty: false },
+  facts: ComposeFacts = DEFAULT_COMPOSE_FACTS,
 ): ComposeSpec {
   const services: ComposeSpec["services"] = {};
-  services.pipelock = pipelockService(plan);
-  if (hasGitGate(plan)) services["git-gate"] = gitGateService(plan);
-  if (hasEgress(plan)) services.egress = egressService(plan);
-  if (plan.supervisePlan !== null) services.supervise = superviseService(plan);
+  const confined = confinedNodeSidecar(facts.sidecarUser);
+  services.pipelock = { ...pipelockService(plan), ...confined };
+  if (hasGitGate(plan)) services["git-gate"] = { ...gitGateService(plan), ...confinedGitGate() };
+  if (hasEgress(plan)) services.egress = { ...egressService(plan), ...confined };
+  if (plan.supervisePlan !== null) services.supervise = { ...superviseService(plan), ...confined };
+  // No restart policy and no changes for the agent: it runs as its image's unprivileged
+  // user, and a restarted agent container would come back unprovisioned, outside the
+  // session the CLI is attached to.
   services.agent = agentService(plan, facts);
   // Our own label, besides Compose's: `list` and `cleanup` find every bottle by it, even
   // one whose state directory is gone.
@@ -188,6 +236,57 @@ function httpHealthcheck(url: string): ComposeHealthcheck {
     start_interval: "500ms",
   };
 }
+
+type Confinement = Pick<
+  ComposeService,
+  "user" | "cap_drop" | "cap_add" | "security_opt" | "read_only" | "tmpfs" | "restart"
+>;
+
+/**
+ * pipelock, egress and supervise: a non-root user, no capabilities at all (they listen on
+ * ports above 1024 and read only files their user owns), no way to gain privileges by
+ * exec, and a read-only root with a private /tmp (the only paths they write are the
+ * supervise queue's bind mount).
+ */
+function confinedNodeSidecar(user: SidecarUser): Confinement {
+  return {
+    user: `${user.uid}:${user.gid}`,
+    cap_drop: ["ALL"],
+    security_opt: ["no-new-privileges:true"],
+    read_only: true,
+    tmpfs: ["/tmp"],
+    restart: "on-failure",
+  };
+}
+
+/**
+ * git-gate's entrypoint starts as root for one step: copying each upstream's identity file
+ * (the user's own 0600 key, which the CLI cannot hand to another uid) into a place of the
+ * gate user's own, where ssh accepts it; ssh also refuses to run as a uid without a passwd
+ * entry, so the gate cannot simply run as the host user. Then setpriv drops to the gate
+ * user, whose daemon, hooks, gitleaks and ssh hold no capabilities. The root part keeps
+ * only what that step uses, each of which it cannot start without: CHOWN and FOWNER
+ * (install -o, then chmod of the gate user's files), DAC_OVERRIDE (a key owned by the host
+ * user; writing into the gate user's 0700 directories, which DAC_READ_SEARCH does not
+ * allow), SETUID and SETGID (setpriv). Its root stays writable: the mirrors live in the
+ * image's /var/lib/git-gate, owned by the gate user.
+ */
+function confinedGitGate(): Confinement {
+  return {
+    cap_drop: ["ALL"],
+    cap_add: [...GIT_GATE_CAPABILITIES],
+    security_opt: ["no-new-privileges:true"],
+    restart: "on-failure",
+  };
+}
+
+export const GIT_GATE_CAPABILITIES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "SETGID",
+  "SETUID",
+] as const;
 
 /** Long form, not "src:dst:ro": it survives spaces and colons in host paths. */
 function bind(source: string, target: string, readOnly = true): BindMount {

@@ -1,7 +1,9 @@
 // Writes a bottle's state directory: every file its plan mounts, with private keys 0600
 // and the directory 0700. Touches nothing outside the state directory and never Docker.
-// Secret values are never written: only their names.
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+// Secret values are never written: only their names. The files a Node sidecar reads are
+// owned by the user that sidecar runs as (see sidecarUserFor): the CLI's own user, or,
+// when the CLI runs as root, the fixed sidecar user they are handed to here.
+import { chmod, chown, lchown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { mintCa } from "../../shared/ca/index.js";
@@ -12,8 +14,14 @@ import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config
 import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
 import type { BottleBlueprint } from "./bottle-blueprint.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
-import { bottlePlanToCompose, hasEgress, hasGitGate } from "./compose.js";
-import { renderComposeYaml } from "./compose-yaml.js";
+import {
+  bottlePlanToCompose,
+  hasEgress,
+  hasGitGate,
+  type SidecarUser,
+  sidecarUserFor,
+} from "./compose.js";
+import { hostUser, renderComposeYaml } from "./compose-yaml.js";
 
 export interface PreparedBottle {
   blueprint: BottleBlueprint;
@@ -24,6 +32,8 @@ export interface PreparedBottle {
 
 export interface PrepareOptions {
   now: Date;
+  /** The CLI's uid and gid; the default is this process's. */
+  host?: SidecarUser;
 }
 
 export const STATE_FILES = {
@@ -37,6 +47,12 @@ export async function prepareBottle(
   options: PrepareOptions,
 ): Promise<PreparedBottle> {
   const { plan, stateDir } = blueprint;
+  const host = options.host ?? hostUser();
+  const sidecar = sidecarUserFor(host);
+  // Only root can give a file away; any other CLI already owns what its sidecars read.
+  const owner = sidecar.uid === host.uid && sidecar.gid === host.gid ? null : sidecar;
+  const putSidecar = (path: string, content: string, mode: number) =>
+    put(path, content, mode, owner);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   try {
@@ -44,9 +60,9 @@ export async function prepareBottle(
       commonName: `claude-bottle pipelock ${plan.slug}`,
       now: options.now,
     });
-    await put(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
-    await put(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
-    await put(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
+    await putSidecar(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
+    await putSidecar(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
+    await putSidecar(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
     let agentCaBundle = pemLine(pipelockCa.certPem);
 
     if (hasEgress(plan)) {
@@ -54,9 +70,9 @@ export async function prepareBottle(
         commonName: `claude-bottle egress ${plan.slug}`,
         now: options.now,
       });
-      await put(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
-      await put(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
-      await put(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
+      await putSidecar(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
+      await putSidecar(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
+      await putSidecar(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
       agentCaBundle += pemLine(egressCa.certPem);
     }
     if (hasGitGate(plan)) await stageGitGate(plan);
@@ -65,13 +81,15 @@ export async function prepareBottle(
       await mkdir(plan.supervisePlan.currentConfigDir, { recursive: true, mode: 0o755 });
       // What show_policy answers and the agent can read, before any approval changes it.
       await publishInitialPolicySnapshot(blueprint, options.now);
+      // supervise writes proposals into the queue; the host's answers stay readable to it (0644).
+      if (owner !== null) await chownTree(plan.supervisePlan.queueDir, owner);
     }
     if (plan.envFile !== null)
       await put(plan.envFile, renderEnvFile(blueprint.agentEnvLiterals), 0o600);
     await put(`${stateDir}/${STATE_FILES.agentCa}`, agentCaBundle, 0o644);
 
     const composeFile = `${stateDir}/${STATE_FILES.compose}`;
-    await put(composeFile, renderBottleCompose(blueprint), 0o644);
+    await put(composeFile, renderBottleCompose(blueprint, host), 0o644);
     return { blueprint, composeFile, agentCaBundle };
   } catch (error) {
     // Nothing half-written survives a failed prepare.
@@ -87,12 +105,22 @@ async function stageGitGate(plan: DockerBottlePlan): Promise<void> {
     await put(gp[script], await readFile(gitGateScriptSource(script), "utf8"), 0o755);
   }
   await put(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644);
+  // The hooks read the allowlist as the gate's own user, whatever uid staged it: fingerprints
+  // are no secret, and an unreadable allowlist would silently drop every approved exception.
+  await mkdir(gp.allowlistDir, { recursive: true, mode: 0o755 });
+  await chmod(gp.allowlistDir, 0o755);
   await put(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644);
 }
 
 /** The compose file of a bottle as prepare writes it (the env file holds the literals, if any). */
-export function renderBottleCompose(blueprint: BottleBlueprint): string {
-  const facts = { envFileNonEmpty: Object.keys(blueprint.agentEnvLiterals).length > 0 };
+export function renderBottleCompose(
+  blueprint: BottleBlueprint,
+  host: SidecarUser = hostUser(),
+): string {
+  const facts = {
+    envFileNonEmpty: Object.keys(blueprint.agentEnvLiterals).length > 0,
+    sidecarUser: sidecarUserFor(host),
+  };
   return renderComposeYaml(bottlePlanToCompose(blueprint.plan, facts));
 }
 
@@ -101,10 +129,26 @@ function pemLine(pem: string): string {
   return pem.endsWith("\n") ? pem : `${pem}\n`;
 }
 
-async function put(path: string, content: string, mode: number): Promise<void> {
+async function put(
+  path: string,
+  content: string,
+  mode: number,
+  owner: SidecarUser | null = null,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, content, { mode });
+  // Owner first: the mode is then set on the file as its reader will find it.
+  if (owner !== null) await chown(path, owner.uid, owner.gid);
   await chmod(path, mode);
+}
+
+async function chownTree(path: string, owner: SidecarUser): Promise<void> {
+  await chown(path, owner.uid, owner.gid);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, owner);
+    else await lchown(child, owner.uid, owner.gid);
+  }
 }
 
 export function egressRoutesFile(blueprint: BottleBlueprint) {

@@ -1,0 +1,132 @@
+// Who owns what prepare stages: the files a Node sidecar reads belong to the user it runs
+// as, with private keys 0600, so the sidecar reads them without any capability.
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { ResolvedAgent, SourceLocation } from "../../manifest/index.js";
+import { planBottle } from "./bottle-blueprint.js";
+import { prepareBottle } from "./prepare-bottle.js";
+
+const at: SourceLocation = { file: "/h/bottles/b.md", label: "~/bottles/b.md", line: 1, col: 1 };
+const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+
+function agent(): ResolvedAgent {
+  return {
+    name: "Dev Agent",
+    file: "/h/agents/dev.md",
+    label: "~/agents/dev.md",
+    source: "home",
+    description: null,
+    prompt: "be careful",
+    skills: [],
+    bottle: {
+      name: "b",
+      file: at.file,
+      label: at.label,
+      doc: "",
+      chain: ["b"],
+      env: {},
+      egress: {
+        allow: [
+          {
+            kind: "host",
+            pattern: "api.example.test",
+            host: "api.example.test",
+            port: null,
+            via: "route",
+            declaredAt: at,
+          },
+        ],
+        routes: [
+          {
+            host: "api.example.test",
+            paths: ["/"],
+            methods: "all",
+            auth: { scheme: "Bearer", tokenEnv: "API_TOKEN" },
+            declaredAt: at,
+          },
+        ],
+        dlp: "block",
+      },
+      git: [],
+      supervise: true,
+      runtime: { kind: "image", image: "claude-bottle/agent:0.1.0" },
+      agent: "claude",
+    },
+  };
+}
+
+async function owner(path: string): Promise<string> {
+  const s = await stat(path);
+  return `${(s.mode & 0o777).toString(8)} ${s.uid}:${s.gid}`;
+}
+
+describe("prepareBottle ownership", () => {
+  let home: string;
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), "cb-prepare-"));
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const prepare = (host: { uid: number; gid: number }) =>
+    prepareBottle(
+      planBottle(agent(), {
+        suffix: "beef",
+        home,
+        buildContext: "/pkg",
+        useRunsc: false,
+        installClaudeCode: false,
+        allowPrivateUpstreams: false,
+        upstreamCaPath: null,
+      }),
+      { now: new Date("2026-01-01T00:00:00Z"), host },
+    );
+
+  // One of these two runs, as whoever runs the tests; the escape tests start real bottles both ways.
+  it.skipIf(self.uid === 0)(
+    "leaves a user's files its own and runs the sidecars as that user",
+    async () => {
+      const prepared = await prepare(self);
+      const { plan, stateDir } = prepared.blueprint;
+      const mine = `${self.uid}:${self.gid}`;
+      expect(await owner(stateDir)).toBe(`700 ${mine}`);
+      expect(await owner(plan.proxyPlan.caKeyHostPath)).toBe(`600 ${mine}`);
+      expect(await owner(plan.egressPlan.caKeyHostPath)).toBe(`600 ${mine}`);
+      expect(await owner(plan.supervisePlan?.queueDir ?? "")).toBe(`700 ${mine}`);
+      const { services } = parse(await readFile(prepared.composeFile, "utf8"));
+      for (const name of ["pipelock", "egress", "supervise"]) {
+        expect(services[name].user, name).toBe(mine);
+      }
+    },
+  );
+
+  it.skipIf(self.uid !== 0)(
+    "as root, hands each sidecar's files to the fixed sidecar user and keeps the rest",
+    async () => {
+      const prepared = await prepare({ uid: 0, gid: 0 });
+      const { plan, stateDir } = prepared.blueprint;
+      const sidecar = "10001:10001";
+      expect(await owner(stateDir)).toBe("700 0:0");
+      expect(await owner(plan.proxyPlan.caKeyHostPath)).toBe(`600 ${sidecar}`);
+      expect(await owner(plan.proxyPlan.caCertHostPath)).toBe(`644 ${sidecar}`);
+      expect(await owner(plan.proxyPlan.configPath)).toBe(`644 ${sidecar}`);
+      expect(await owner(plan.egressPlan.caKeyHostPath)).toBe(`600 ${sidecar}`);
+      expect(await owner(plan.egressPlan.routesPath)).toBe(`644 ${sidecar}`);
+      const queue = plan.supervisePlan?.queueDir ?? "";
+      expect(await owner(queue)).toBe(`700 ${sidecar}`);
+      expect(await owner(join(queue, "proposals"))).toBe(`755 ${sidecar}`);
+      expect(await owner(join(queue, "answers"))).toBe(`755 ${sidecar}`);
+      // The agent's CA bundle and the compose file are the CLI's alone.
+      expect(await owner(join(stateDir, "agent", "ca-bundle.pem"))).toBe("644 0:0");
+      expect(await owner(prepared.composeFile)).toBe("644 0:0");
+      const { services } = parse(await readFile(prepared.composeFile, "utf8"));
+      for (const name of ["pipelock", "egress", "supervise"]) {
+        expect(services[name].user, name).toBe(sidecar);
+      }
+    },
+  );
+});
