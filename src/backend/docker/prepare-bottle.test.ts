@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ResolvedAgent, SourceLocation } from "../../manifest/index.js";
+import { DEFAULT_WILDCARD_LABELS } from "../../manifest/resolved-bottle.js";
 import { planBottle } from "./bottle-blueprint.js";
 import { prepareBottle } from "./prepare-bottle.js";
 
@@ -49,6 +50,7 @@ function agent(): ResolvedAgent {
           },
         ],
         dlp: "block",
+        wildcardLabels: DEFAULT_WILDCARD_LABELS,
       },
       git: [],
       supervise: true,
