@@ -10,7 +10,7 @@
 // Usage: npm run build && node bench/proxy/bench-proxy.mjs [--quick] [--rounds N] [--keep]
 //   [--cpu-prof DIR]
 //        node bench/proxy/bench-proxy.mjs --dlp-only [--quick] [--keep]
-//   (the DLP table alone: no build, root, port 443, hey or mitmdump needed)
+//   (the DLP table alone: no root, port 443, hey or mitmdump needed)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
