@@ -304,7 +304,8 @@ supervise: false
     // Threat: each message alone is clean; the server joins them.
     const session = (target: string, frames: Buffer[]): ExchangeOp => ({
       kind: "exchange",
-      proxy: "egress:8080",
+      // This bottle has no routes, so no egress: pipelock is the agent's proxy.
+      proxy: pipelockAddress(bottle),
       connect: `${ALLOWED}:443`,
       tls: true,
       send: [
@@ -343,6 +344,7 @@ supervise: false
       },
     ];
     const results = await probe(bottle.agentContainer, ops);
+    expect(results.map((r) => `${r.outcome} ${r.status}`)).toEqual(ops.map(() => "exchanged 101"));
     for (const r of results) {
       expect(r.status).toBe(101);
       expect(r.response).toContain("hello, clean message");
