@@ -53,6 +53,8 @@ export class TextMatcher {
   readonly #automaton: LiteralAutomaton;
   /** The longest known-secret form, in bytes (0 without secrets). */
   readonly longestForm: number;
+  /** Forms looked for cut between two values, lowercased, with their variants. */
+  readonly #splitForms: readonly { lower: string; variant: SecretVariant }[];
 
   constructor(
     rules: readonly CredentialRule[],
@@ -73,6 +75,9 @@ export class TextMatcher {
       })
       .map((v) => ({ ...v, bytes: Buffer.from(v.text, "latin1") }));
     this.longestForm = this.#variants.reduce((n, v) => Math.max(n, v.bytes.length), 0);
+    this.#splitForms = this.#variants
+      .filter((v) => v.encoding === "verbatim" || v.encoding === "reversed")
+      .map((variant) => ({ lower: variant.text.toLowerCase(), variant }));
     const literals: Literal[] = [];
     const texts: string[] = [];
     rules.forEach((rule, index) => {
@@ -164,12 +169,10 @@ export class TextMatcher {
    * case) and another starts with the rest, in whatever order the values came.
    */
   matchSplit(values: readonly string[]): RawMatch[] {
-    if (values.length < 2 || this.#variants.length === 0) return [];
+    if (values.length < 2 || this.#splitForms.length === 0) return [];
     const lower = values.map((v) => v.toLowerCase());
     const found: RawMatch[] = [];
-    for (const variant of this.#variants) {
-      if (variant.encoding !== "verbatim" && variant.encoding !== "reversed") continue;
-      const form = variant.text.toLowerCase();
+    for (const { lower: form, variant } of this.#splitForms) {
       if (splitBetween(lower, form)) {
         found.push({
           ruleId: KNOWN_SECRET_RULE_ID,
