@@ -39,6 +39,9 @@ const HALF = Math.floor(SECRET.length / 2);
 const REVERSED = [...SECRET].reverse().join("");
 const HEX = [...Buffer.from(SECRET)].map((b) => b.toString(16).padStart(2, "0"));
 
+/** A GitHub token of the right shape, made up per run: a credential the bottle never declared. */
+const TOKEN = `ghp_${[...randomBytes(36)].map((b) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[b % 62]).join("")}`;
+
 /** The secret with every character but its letters and digits removed, lowercased. */
 const squeeze = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, "");
 
@@ -99,6 +102,13 @@ function bodies(value: string): Record<string, Buffer> {
   };
 }
 
+/** base64 of gzip of base64 of gzip ..., `depth` times over. */
+function nest(bytes: Buffer, depth: number): Buffer {
+  let out = bytes;
+  for (let i = 0; i < depth; i++) out = Buffer.from(gzipSync(out).toString("base64"));
+  return out;
+}
+
 describeWithEngine("escape: spelling a secret so the scanner misses it", () => {
   const scope: EscapeScope = newEscapeScope();
   let t: TestHome;
@@ -143,10 +153,24 @@ supervise: false
     });
     upstream = await startRecordingUpstream(scope, bottle, { ca, hostnames: [ALLOWED] });
     // The agent writes its bodies itself; the clean ones, of the same shapes, beside them.
-    const files = [
+    const files: [string, Buffer][] = [
       ...Object.entries(bodies(SECRET)),
-      ...Object.entries(bodies(CLEAN)).map(([name, bytes]) => [`clean-${name}`, bytes] as const),
+      ...Object.entries(bodies(CLEAN)).map(([name, bytes]): [string, Buffer] => [
+        `clean-${name}`,
+        bytes,
+      ]),
     ];
+    // Beside them: a credential the bottle never declared, spelled three ways, and the secret
+    // nested deeper than the scanner reads (refused as unscannable, never passed unread).
+    const extraFiles = {
+      "token-zero-width": Buffer.from([...TOKEN].join("\u200c"), "utf8"),
+      "token-utf16le": Buffer.from(`token=${TOKEN}`, "utf16le"),
+      "token-mime": Buffer.from(
+        `--TB\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(`t=${TOKEN}`).toString("base64")}\r\n--TB--\r\n`,
+      ),
+      "nested-5": nest(Buffer.from(`note: ${SECRET}`), 5),
+    };
+    files.push(...Object.entries(extraFiles));
     const script = files
       .map(([name, bytes]) => `printf %s '${bytes.toString("base64")}' | base64 -d >${name}`)
       .join(" && ");
@@ -257,6 +281,11 @@ supervise: false
         args: `-H 'Content-Type: text/plain' ${file("mime-base64")}`,
       },
       { name: "base64 of base64", url: `${base}/b64b64`, args: file("base64-base64") },
+      {
+        name: "base64 of gzip, 5 deep (past the nesting bound)",
+        url: `${base}/nested-5`,
+        args: file("nested-5"),
+      },
       { name: "hex with ':'", url: `${base}/hex-colon`, args: `--data-binary '${HEX.join(":")}'` },
       {
         name: "hex as \\x",
@@ -276,6 +305,26 @@ supervise: false
     ]);
     expect(passed).toEqual([]);
     expect(leakedForms(await received())).toEqual([]);
+  });
+
+  it("blocks an undeclared credential behind invisible characters, UTF-16 or a MIME part", async () => {
+    // Threat: a token the agent found somewhere, spelled so its pattern does not match.
+    const base = `https://${ALLOWED}/escape`;
+    const file = (name: string) => `--data-binary @/tmp/spell/${name}`;
+    const passed = await notRefused([
+      { name: "zero-width non-joiners", url: `${base}/token-zw`, args: file("token-zero-width") },
+      { name: "UTF-16LE", url: `${base}/token-utf16`, args: file("token-utf16le") },
+      { name: "MIME base64 part", url: `${base}/token-mime`, args: file("token-mime") },
+      {
+        name: "halves in two headers",
+        url: `${base}/token-halves`,
+        args: `-H 'X-A: ${TOKEN.slice(0, 20)}' -H 'X-B: ${TOKEN.slice(20)}'`,
+      },
+    ]);
+    expect(passed).toEqual([]);
+    const all = await received();
+    expect(all.includes(TOKEN.slice(4))).toBe(false);
+    expect(squeeze(all).includes(squeeze(TOKEN))).toBe(false);
   });
 
   it("blocks the secret cut between two headers, adjacent or apart, in either order", async () => {
@@ -364,7 +413,8 @@ supervise: false
     const escapes = (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
     expect(escapes.map((r) => r.url)).toEqual([]);
     const audit = await bottle.pipelockAudit();
-    expect(audit.filter((e) => e.decision === "dlp_block").length).toBeGreaterThanOrEqual(24);
+    expect(audit.filter((e) => e.decision === "dlp_block").length).toBeGreaterThanOrEqual(28);
+    expect(audit.some((e) => e.rule === "unscannable-encoding")).toBe(true);
     expect(leakedForms(JSON.stringify(audit))).toEqual([]);
   });
 });
