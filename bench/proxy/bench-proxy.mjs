@@ -9,6 +9,8 @@
 // Prints markdown tables with ratios. Measures only: the exit code says nothing about speed.
 // Usage: npm run build && node bench/proxy/bench-proxy.mjs [--quick] [--rounds N] [--keep]
 //   [--cpu-prof DIR]
+//        node bench/proxy/bench-proxy.mjs --dlp-only [--quick] [--keep]
+//   (the DLP table alone: no root, port 443, hey or mitmdump needed)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -35,6 +37,7 @@ import {
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const keep = args.includes("--keep");
+const dlpOnly = args.includes("--dlp-only");
 const option = (name) => {
   const at = args.indexOf(name);
   return at === -1 ? undefined : args[at + 1];
@@ -242,7 +245,37 @@ function machineLine({ mitmVersion, loadBefore, loadAfter }) {
   ].join("; ");
 }
 
+async function mainDlpOnly(dir) {
+  log(`temp dir ${dir}`);
+  const loadBefore = loadavg()[0];
+  const dlp = await benchDlp({ dir, mib: DLP.mib, runs: DLP.runs, log });
+  const loadAfter = loadavg()[0];
+  const out = [
+    `## bench/proxy --dlp-only${quick ? " (--quick: a 4 MiB corpus, not for the record)" : ""}`,
+    "",
+    dlpMachineLine({ loadBefore, loadAfter }),
+    "",
+    dlpTable(dlp),
+    "",
+  ];
+  process.stdout.write(out.join("\n"));
+}
+
+function dlpMachineLine({ loadBefore, loadAfter }) {
+  const commit = spawnSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+  });
+  return [
+    `Date: ${new Date().toISOString()}`,
+    `machine: ${availableParallelism()} cores (nproc), ${cpus()[0]?.model ?? "unknown CPU"}`,
+    `Node ${process.version}`,
+    `commit ${commit.stdout.trim() || "unknown"}`,
+    `load average ${loadBefore.toFixed(1)} before the DLP runs, ${loadAfter.toFixed(1)} after`,
+  ].join("; ");
+}
+
 async function main(dir) {
+  if (dlpOnly) return mainDlpOnly(dir);
   requireBuilt();
   const hey = findHey();
   if (hey === undefined)

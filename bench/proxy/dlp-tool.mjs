@@ -3,7 +3,7 @@
 //   corpus DIR MIB   writes MIB MiB of source-like files to DIR, a few with a planted fake
 //                    credential, and DIR/../planted.json naming them
 //   scan DIR         scans every file in DIR as pipelock scans a text/plain request body, and
-//                    prints {files, bytes, scanMs, findings} as JSON
+//                    prints {files, bytes, scanMs, scanCpuMs, findings} as JSON
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -56,6 +56,7 @@ function scanCorpus(dir) {
   const findings = [];
   let bytes = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (const file of files) {
     bytes += file.bytes.length;
     const verdict = scanner.scan({ body: { bytes: file.bytes, contentType: "text/plain" } });
@@ -66,7 +67,11 @@ function scanCorpus(dir) {
     }
   }
   const scanMs = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ files: files.length, bytes, scanMs, findings })}\n`);
+  const cpu = process.cpuUsage(cpuStarted);
+  const scanCpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ files: files.length, bytes, scanMs, scanCpuMs, findings })}\n`,
+  );
 }
 
 const [command, dir, mib] = process.argv.slice(2);

@@ -57,3 +57,17 @@ describe("LiteralAutomaton.anyInJson", () => {
     expect(has('{"k":"\\u00zz"}')).toBe(true);
   });
 });
+
+describe("LiteralAutomaton with foldCase", () => {
+  it("matches ASCII letters in either case, and nothing else more", () => {
+    const a = new LiteralAutomaton(["Secret-1", "xyz"], { foldCase: true });
+    const hits: [number, number][] = [];
+    a.scan("SECRET-1 secret-1 sEcReT-1 XyZ secret_1", (i, end) => hits.push([i, end]));
+    expect(hits).toEqual([
+      [0, 8],
+      [0, 17],
+      [0, 26],
+      [1, 30],
+    ]);
+  });
+});

@@ -14,18 +14,25 @@ export class LiteralAutomaton {
   readonly #table: Int32Array;
   readonly #outputs: readonly (readonly number[])[];
 
-  /** @param literals non-empty strings of characters below 256 (bytes as latin1) */
-  constructor(literals: readonly string[]) {
+  /**
+   * @param literals non-empty strings of characters below 256 (bytes as latin1)
+   * @param options.foldCase ASCII letters match in either case: one class for "a" and "A", so
+   *   it costs nothing per byte
+   */
+  constructor(literals: readonly string[], options: { foldCase?: boolean } = {}) {
     const classOf = new Uint8Array(65536);
+    const fold = options.foldCase === true;
     let classCount = 1;
     for (const literal of literals) {
       for (let i = 0; i < literal.length; i++) {
-        const c = literal.charCodeAt(i);
+        let c = literal.charCodeAt(i);
         if (c > 255) throw new Error("literals must be latin1 strings");
+        if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
         if (classOf[c] === 0) classOf[c] = classCount++;
       }
     }
     if (classCount > 255) throw new Error("too many distinct characters in literals");
+    if (fold) for (let c = 0x41; c <= 0x5a; c++) classOf[c] = classOf[c + 0x20] as number;
     this.#classOf = classOf;
     this.#classCount = classCount;
 

@@ -1,5 +1,8 @@
 // The DLP engine: looks for credentials and the bottle's own secrets in everything a request
-// carries (host, path, query, headers, body after decoding) and says where it found them.
+// carries (host, path, query, headers one by one and all together, body after decoding) and
+// says where it found them. What it scans it also normalises where a marker says so (see
+// normalise.ts), nested up to MAX_NESTING decodes within the decoded-bytes budget; past either
+// the verdict is "unscannable", never a skip. The raw text is always scanned as well.
 // It must never return, log or throw a matched value.
 import {
   decodeContentEncoding,
@@ -11,8 +14,21 @@ import {
 import { CREDENTIAL_RULES, type CredentialRule } from "./credential-rules.js";
 import { type KnownSecret, MIN_SECRET_LENGTH } from "./known-secrets.js";
 import { locateInForm, locateInJson, sanitizeLocation } from "./locate-finding.js";
-import type { DlpFinding, DlpVerdict, ScanBody, ScanTarget } from "./scan-types.js";
-import { type RawMatch, TextMatcher } from "./text-matcher.js";
+import {
+  inflateGzipAt,
+  MARKERS,
+  stripInvisible,
+  transferEncodedParts,
+  utf16Text,
+} from "./normalise.js";
+import type {
+  DlpFinding,
+  DlpVerdict,
+  ScanBody,
+  ScanTarget,
+  UnscannableReason,
+} from "./scan-types.js";
+import { noMarkerHits, type RawMatch, TextMatcher } from "./text-matcher.js";
 
 export interface DlpScannerOptions {
   knownSecrets?: readonly KnownSecret[];
@@ -40,6 +56,11 @@ export interface DlpScanner {
   scan(target: ScanTarget, options?: ScanOptions): DlpVerdict;
   /** Known secrets left out (too short to match safely). */
   readonly skippedSecrets: readonly SkippedSecret[];
+  /**
+   * How many trailing bytes of a stream scanned in pieces (WebSocket messages) must be scanned
+   * again with the start of the next piece, so that nothing split between two goes unseen.
+   */
+  readonly carryBytes: number;
 }
 
 interface Located extends RawMatch {
@@ -48,6 +69,34 @@ interface Located extends RawMatch {
 
 const MAX_FINDINGS = 50;
 const BACKSLASH = 0x5c;
+/** Decodes inside decodes (a MIME part, a gzip stream in it, ...) before refusing. */
+export const MAX_NESTING = 3;
+/** Embedded streams inflated per scan before refusing: bounds the work a body can ask for. */
+const MAX_INFLATES = 256;
+/** A credential match is at most this long (a PEM block's start, a long token). */
+const CREDENTIAL_CARRY = 4096;
+
+/** Thrown inside a scan when part of it cannot be read; the scan answers with it. */
+class Unscannable {
+  constructor(
+    readonly reason: UnscannableReason,
+    readonly detail: string,
+  ) {}
+}
+
+interface ScanState {
+  /** Decoded bytes still allowed in this scan. */
+  budget: number;
+  inflates: number;
+}
+
+interface ViewState {
+  depth: number;
+  stripped: boolean;
+  utf16: boolean;
+}
+
+const ROOT_VIEW: ViewState = { depth: 0, stripped: false, utf16: false };
 
 export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
   const skippedSecrets: SkippedSecret[] = [];
@@ -59,7 +108,7 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     });
     return false;
   });
-  const matcher = new TextMatcher(options.rules ?? CREDENTIAL_RULES, secrets);
+  const matcher = new TextMatcher(options.rules ?? CREDENTIAL_RULES, secrets, MARKERS);
   const latin1Values = new Map(
     secrets.map((s) => [s.name, Buffer.from(s.value, "utf8").toString("latin1")] as const),
   );
@@ -67,29 +116,51 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
 
   return {
     skippedSecrets,
+    carryBytes: Math.max(CREDENTIAL_CARRY, matcher.longestForm),
     scan(target, scanOptions = {}) {
+      const state: ScanState = { budget: maxDecodedBytes, inflates: 0 };
+      const view = (input: Uint8Array | string, location: string) =>
+        scanView(matcher, state, input, location, ROOT_VIEW);
       const found: Located[] = [];
-      const add = (matches: RawMatch[], location: (m: RawMatch) => string) => {
-        for (const m of matches) found.push({ ...m, location: location(m) });
-      };
-      if (target.host !== undefined) add(matcher.match(target.host), () => "host");
-      if (target.path !== undefined) {
-        for (const text of decodedForms(target.path, false)) add(matcher.match(text), () => "path");
-      }
-      if (target.query !== undefined) {
-        for (const text of decodedForms(target.query, true))
-          add(matcher.match(text), () => "query");
-      }
-      for (const [name, value] of target.headers ?? []) {
-        const location = `header:${name.toLowerCase()}`;
-        for (const text of decodedForms(`${name}: ${value}`, false)) {
-          add(matcher.match(text), () => location);
+      try {
+        if (target.host !== undefined) found.push(...view(target.host, "host"));
+        if (target.path !== undefined) {
+          for (const text of decodedForms(target.path, false)) found.push(...view(text, "path"));
         }
-      }
-      if (target.body !== undefined && target.body.bytes.length > 0) {
-        const body = scanBody(matcher, target.body, maxDecodedBytes);
-        if ("status" in body) return body;
-        found.push(...body);
+        if (target.query !== undefined) {
+          for (const text of decodedForms(target.query, true)) found.push(...view(text, "query"));
+        }
+        const values: string[] = [];
+        const inHeaders: Located[] = [];
+        for (const [name, value] of target.headers ?? []) {
+          const location = `header:${name.toLowerCase()}`;
+          for (const text of decodedForms(`${name}: ${value}`, false)) {
+            inHeaders.push(...view(text, location));
+          }
+          values.push(value);
+        }
+        found.push(...inHeaders);
+        if (values.length > 1) {
+          // A value cut in pieces, one per header: adjacent pieces in the joined values, two
+          // pieces of a known secret in any two headers; each only if no one header held it.
+          const across = [
+            ...view(values.join(""), "headers"),
+            ...matcher.matchSplit(values).map((m) => ({ ...m, location: "headers" })),
+          ];
+          found.push(
+            ...across.filter(
+              (m) => !inHeaders.some((h) => h.ruleId === m.ruleId && h.text === m.text),
+            ),
+          );
+        }
+        if (target.body !== undefined && target.body.bytes.length > 0) {
+          found.push(...scanBody(matcher, state, target.body, maxDecodedBytes));
+        }
+      } catch (error) {
+        if (error instanceof Unscannable) {
+          return { status: "unscannable", reason: error.reason, detail: error.detail };
+        }
+        throw error;
       }
       const allowed = scanOptions.allowedSecrets;
       if (allowed === undefined || allowed.size === 0) return toVerdict(found);
@@ -107,40 +178,124 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
 
 function scanBody(
   matcher: TextMatcher,
+  state: ScanState,
   body: ScanBody,
   maxDecodedBytes: number,
-): Located[] | Extract<DlpVerdict, { status: "unscannable" }> {
+): Located[] {
   const label = body.label ?? "body";
   const decoded = decodeContentEncoding(body.bytes, body.contentEncoding, maxDecodedBytes);
-  if (!decoded.ok) return { status: "unscannable", reason: decoded.reason, detail: decoded.detail };
+  if (!decoded.ok) throw new Unscannable(decoded.reason, decoded.detail);
   const bytes = decoded.bytes;
   const latin1 = () =>
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const view = (input: Uint8Array | string) => scanView(matcher, state, input, label, ROOT_VIEW);
 
   if (looksLikeJson(body.contentType, bytes)) {
     // Without a backslash, JSON strings hold exactly their raw bytes: scan those directly.
-    // With one, a decoding prefilter pass rules out most clean bodies before any decoding.
-    let matches: RawMatch[];
-    if (!bytes.includes(BACKSLASH)) matches = matcher.match(bytes);
+    // With one, a decoding prefilter pass rules out most clean bodies before any decoding
+    // (markers count as matches there, so nothing a transform would uncover is ruled out).
+    let matches: Located[];
+    if (!bytes.includes(BACKSLASH)) matches = view(bytes);
     else if (!matcher.mayMatchJson(bytes)) matches = [];
-    else matches = matcher.match(unescapeJsonText(latin1()));
+    else matches = view(unescapeJsonText(latin1()));
     if (matches.length === 0) return [];
     const raw = latin1();
     return matches.map((m) => {
+      if (m.location !== label) return m;
       const path = locateInJson(raw, m.text);
-      return { ...m, location: path === undefined ? label : `${label}.json:${path}` };
+      return path === undefined ? m : { ...m, location: `${label}.json:${path}` };
     });
   }
-  const matches = matcher.match(bytes);
+  const matches = view(bytes);
   if (isFormEncoded(body.contentType)) {
     const raw = latin1();
-    if (/[%+]/.test(raw)) matches.push(...matcher.match(decodePercent(raw, true)));
+    if (/[%+]/.test(raw)) matches.push(...view(decodePercent(raw, true)));
     return matches.map((m) => {
+      if (m.location !== label) return m;
       const field = locateInForm(raw, m.text);
-      return { ...m, location: field === undefined ? label : `${label}.form:${field}` };
+      return field === undefined ? m : { ...m, location: `${label}.form:${field}` };
     });
   }
-  return matches.map((m) => ({ ...m, location: label }));
+  return matches;
+}
+
+/**
+ * Matches in `input`, and in what the transforms its markers call for make of it, each placed
+ * at `location` with the transforms' names appended ("body~base64~gzip").
+ */
+function scanView(
+  matcher: TextMatcher,
+  state: ScanState,
+  input: Uint8Array | string,
+  location: string,
+  view: ViewState,
+): Located[] {
+  const hits = noMarkerHits();
+  const found: Located[] = matcher
+    .match(input, hits)
+    .map((m) => ({ ...m, location }) satisfies Located);
+  if (hits.kinds.size === 0) return found;
+  let text: string | undefined;
+  const latin1 = () => {
+    text ??= typeof input === "string" ? input : bytesToLatin1(input);
+    return text;
+  };
+  const again = (next: Uint8Array | string, suffix: string, nextView: ViewState) =>
+    found.push(...scanView(matcher, state, next, `${location}~${suffix}`, nextView));
+
+  if (hits.kinds.has("invisible") && !view.stripped) {
+    const stripped = stripInvisible(latin1());
+    if (stripped.length !== latin1().length)
+      again(stripped, "invisible", { ...view, stripped: true });
+  }
+  if (hits.kinds.has("nul") && !view.utf16) {
+    const utf16 = utf16Text(typeof input === "string" ? Buffer.from(input, "latin1") : input);
+    if (utf16.length > 0) again(utf16, "utf-16", { ...view, utf16: true });
+  }
+  const decodes = hits.kinds.has("mime") || hits.kinds.has("gzip") || hits.kinds.has("gzip-base64");
+  if (!decodes) return found;
+  if (view.depth >= MAX_NESTING) {
+    throw new Unscannable("encoding", `encodings nested more than ${MAX_NESTING} deep`);
+  }
+  const inner: ViewState = { depth: view.depth + 1, stripped: false, utf16: false };
+  const decoded = (bytes: Uint8Array, suffix: string) => {
+    charge(state, bytes.length);
+    again(bytes, suffix, inner);
+    // A decoded JSON document with escapes: read as its reader would, too.
+    if (bytes.includes(BACKSLASH) && looksLikeJson(undefined, bytes)) {
+      again(unescapeJsonText(bytesToLatin1(bytes)), `${suffix}~json`, inner);
+    }
+  };
+  if (hits.kinds.has("mime")) {
+    for (const part of transferEncodedParts(latin1())) decoded(part.bytes, part.encoding);
+  }
+  for (const [ends, base64, width] of [
+    [hits.gzipEnds, false, 3],
+    [hits.gzipBase64Ends, true, 4],
+  ] as const) {
+    for (const end of ends) {
+      if (++state.inflates > MAX_INFLATES) {
+        throw new Unscannable("encoding", `more than ${MAX_INFLATES} embedded gzip streams`);
+      }
+      const source = base64 || typeof input === "string" ? latin1() : input;
+      const inflated = inflateGzipAt(source, end - width, base64, state.budget);
+      if (inflated.ok) decoded(inflated.bytes, base64 ? "base64~gzip" : "gzip");
+      else if (inflated.reason === "too-large") charge(state, state.budget + 1);
+      // A stream that is not gzip after all: the raw text above was scanned as it is.
+    }
+  }
+  return found;
+}
+
+function charge(state: ScanState, bytes: number) {
+  state.budget -= bytes;
+  if (state.budget < 0) {
+    throw new Unscannable("too-large", "nested encodings decode past the size limit");
+  }
+}
+
+function bytesToLatin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
 /** The text as sent, and percent-decoded when that differs. */

@@ -1,11 +1,14 @@
-// The core match: one prefilter pass for every rule anchor and known-secret form, then each
-// triggered rule's regex over windows around its anchors (or over the whole text when anchors
-// are many). Returns matched text to its caller (the scanner needs it to place
-// and redact findings); the scanner must drop it before anything leaves the engine.
+// The core match: one prefilter pass for every rule anchor, known-secret form and transform
+// marker, then each triggered rule's regex over windows around its anchors (or over the whole
+// text when anchors are many). The prefilter folds ASCII case, so a known secret is found
+// lowercased, uppercased or in mixed case at no cost per byte; rule regexes keep their own
+// case. Returns matched text to its caller (the scanner needs it to place and redact
+// findings); the scanner must drop it before anything leaves the engine.
 import { type CredentialRule, DEFAULT_WINDOW } from "./credential-rules.js";
 import type { KnownSecret, SecretEncoding, SecretVariant } from "./known-secrets.js";
-import { secretVariants } from "./known-secrets.js";
+import { secretSpellings, secretVariants } from "./known-secrets.js";
 import { LiteralAutomaton } from "./literal-automaton.js";
+import type { Marker, MarkerKind } from "./normalise.js";
 
 export interface RawMatch {
   ruleId: string;
@@ -18,8 +21,20 @@ export interface RawMatch {
 }
 
 type Literal =
-  | { kind: "rule"; rule: number; length: number }
-  | { kind: "secret"; variant: number; prefixLength: number };
+  | { kind: "rule"; rule: number; length: number; anchor: Buffer }
+  | { kind: "secret"; variant: number; prefixLength: number }
+  | { kind: "marker"; marker: MarkerKind; text: string };
+
+/** Transform markers the prefilter saw in a text: kinds, and where (end offsets) for gzip. */
+export interface MarkerHits {
+  kinds: Set<MarkerKind>;
+  gzipEnds: number[];
+  gzipBase64Ends: number[];
+}
+
+export function noMarkerHits(): MarkerHits {
+  return { kinds: new Set(), gzipEnds: [], gzipBase64Ends: [] };
+}
 
 /** Known-secret forms enter the automaton by this long a prefix, then are compared in full. */
 const SECRET_PREFIX = 16;
@@ -36,18 +51,43 @@ export class TextMatcher {
   readonly #variants: readonly (SecretVariant & { bytes: Buffer })[];
   readonly #literals: readonly Literal[];
   readonly #automaton: LiteralAutomaton;
+  /** The longest known-secret form, in bytes (0 without secrets). */
+  readonly longestForm: number;
+  /** Forms looked for cut between two values, lowercased, with their variants. */
+  readonly #splitForms: readonly { lower: string; variant: SecretVariant }[];
 
-  constructor(rules: readonly CredentialRule[], secrets: readonly KnownSecret[]) {
+  constructor(
+    rules: readonly CredentialRule[],
+    secrets: readonly KnownSecret[],
+    markers: readonly Marker[] = [],
+  ) {
     this.#rules = rules;
     this.#patterns = rules.map((r) => new RegExp(r.pattern.source, withGlobal(r.pattern.flags)));
+    const seen = new Set<string>();
     this.#variants = secrets
-      .flatMap((s) => secretVariants(s))
+      .flatMap((s) => [...secretVariants(s), ...secretSpellings(s)])
+      .filter((v) => {
+        // The prefilter folds case: forms that differ only in case are one literal.
+        const key = `${v.secretName}\0${v.text.toLowerCase()}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
       .map((v) => ({ ...v, bytes: Buffer.from(v.text, "latin1") }));
+    this.longestForm = this.#variants.reduce((n, v) => Math.max(n, v.bytes.length), 0);
+    this.#splitForms = this.#variants
+      .filter((v) => v.encoding === "verbatim" || v.encoding === "reversed")
+      .map((variant) => ({ lower: variant.text.toLowerCase(), variant }));
     const literals: Literal[] = [];
     const texts: string[] = [];
     rules.forEach((rule, index) => {
       for (const anchor of rule.anchors) {
-        literals.push({ kind: "rule", rule: index, length: anchor.length });
+        literals.push({
+          kind: "rule",
+          rule: index,
+          length: anchor.length,
+          anchor: Buffer.from(anchor, "latin1"),
+        });
         texts.push(anchor);
       }
     });
@@ -56,8 +96,12 @@ export class TextMatcher {
       literals.push({ kind: "secret", variant: index, prefixLength });
       texts.push(variant.text.slice(0, prefixLength));
     });
+    for (const marker of markers) {
+      literals.push({ kind: "marker", marker: marker.kind, text: marker.text });
+      texts.push(marker.text);
+    }
     this.#literals = literals;
-    this.#automaton = new LiteralAutomaton(texts);
+    this.#automaton = new LiteralAutomaton(texts, { foldCase: true });
   }
 
   /** False only when nothing of interest occurs in the JSON-decoded view of `json`. */
@@ -65,8 +109,11 @@ export class TextMatcher {
     return this.#automaton.anyInJson(json);
   }
 
-  /** @param input bytes, or a string of bytes as latin1 */
-  match(input: Uint8Array | string): RawMatch[] {
+  /**
+   * @param input bytes, or a string of bytes as latin1
+   * @param hits filled with the transform markers seen, when given
+   */
+  match(input: Uint8Array | string, hits?: MarkerHits): RawMatch[] {
     // Per rule: anchor [start, end) pairs, or null once there are too many to window.
     const sightings: (number[] | null | undefined)[] = new Array(this.#rules.length);
     let anyRule = false;
@@ -75,6 +122,8 @@ export class TextMatcher {
     this.#automaton.scan(input, (index, end) => {
       const literal = this.#literals[index] as Literal;
       if (literal.kind === "rule") {
+        // The prefilter folds case; anchors keep theirs.
+        if (occursAt(input, literal.anchor, end - literal.length) !== "exact") return;
         anyRule = true;
         const seen = sightings[literal.rule];
         if (seen === undefined) sightings[literal.rule] = [end - literal.length, end];
@@ -84,17 +133,24 @@ export class TextMatcher {
         }
         return;
       }
+      if (literal.kind === "marker") {
+        if (hits !== undefined) recordMarker(hits, literal, input, end);
+        return;
+      }
       if (foundVariants.has(literal.variant)) return;
       const variant = this.#variants[literal.variant] as SecretVariant & { bytes: Buffer };
-      if (!occursAt(input, variant, end - literal.prefixLength)) return;
+      const start = end - literal.prefixLength;
+      const how = occursAt(input, variant.bytes, start);
+      if (how === "no") return;
       foundVariants.add(literal.variant);
       found.push({
         ruleId: KNOWN_SECRET_RULE_ID,
         description: `the value of secret ${variant.secretName}`,
         preview: `…(${variant.text.length} chars)`,
-        text: variant.text,
+        // As it occurs: the scanner compares matches with the values it must not show.
+        text: how === "exact" ? variant.text : slice(input, start, variant.bytes.length),
         secretName: variant.secretName,
-        encoding: variant.encoding,
+        encoding: how === "exact" ? variant.encoding : "case-changed",
       });
     });
     if (!anyRule) return found;
@@ -105,6 +161,29 @@ export class TextMatcher {
       const windows = seen === null ? [0, text.length] : mergeWindows(seen, rule, text.length);
       found.push(...this.#runRule(rule, index, text, windows));
     });
+    return found;
+  }
+
+  /**
+   * Known secrets split between two of `values`: one ends with the start of a secret (any
+   * case) and another starts with the rest, in whatever order the values came.
+   */
+  matchSplit(values: readonly string[]): RawMatch[] {
+    if (values.length < 2 || this.#splitForms.length === 0) return [];
+    const lower = values.map((v) => v.toLowerCase());
+    const found: RawMatch[] = [];
+    for (const { lower: form, variant } of this.#splitForms) {
+      if (splitBetween(lower, form)) {
+        found.push({
+          ruleId: KNOWN_SECRET_RULE_ID,
+          description: `the value of secret ${variant.secretName}`,
+          preview: `…(${variant.text.length} chars)`,
+          text: variant.text,
+          secretName: variant.secretName,
+          encoding: variant.encoding,
+        });
+      }
+    }
     return found;
   }
 
@@ -139,6 +218,24 @@ export class TextMatcher {
   }
 }
 
+function splitBetween(values: readonly string[], form: string): boolean {
+  const first = form[0] as string;
+  for (let a = 0; a < values.length; a++) {
+    const head = values[a] as string;
+    // Each place in head's tail where the form could start and run to head's end.
+    let at = head.indexOf(first, Math.max(0, head.length - form.length + 1));
+    for (; at !== -1; at = head.indexOf(first, at + 1)) {
+      const k = head.length - at;
+      if (!form.startsWith(head.slice(at), 0)) continue;
+      const rest = form.slice(k);
+      for (let b = 0; b < values.length; b++) {
+        if (b !== a && (values[b] as string).startsWith(rest)) return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** Anchor [start, end) pairs in text order → merged [from, to) windows around them. */
 function mergeWindows(sightings: number[], rule: CredentialRule, length: number): number[] {
   const { before, after } = rule.window ?? DEFAULT_WINDOW;
@@ -154,18 +251,48 @@ function mergeWindows(sightings: number[], rule: CredentialRule, length: number)
   return merged;
 }
 
+/** Whether `form` occurs at `start`: byte for byte, with ASCII letters in another case, or not. */
 function occursAt(
   input: Uint8Array | string,
-  variant: { text: string; bytes: Buffer },
+  form: Buffer,
   start: number,
-) {
-  if (start < 0) return false;
-  if (typeof input === "string") return input.startsWith(variant.text, start);
-  if (start + variant.bytes.length > input.length) return false;
-  for (let i = 0; i < variant.bytes.length; i++) {
-    if (input[start + i] !== variant.bytes[i]) return false;
+): "exact" | "case-changed" | "no" {
+  if (start < 0 || start + form.length > input.length) return "no";
+  let exact = true;
+  const isString = typeof input === "string";
+  for (let i = 0; i < form.length; i++) {
+    const a = isString ? input.charCodeAt(start + i) : (input[start + i] as number);
+    const b = form[i] as number;
+    if (a === b) continue;
+    if (foldAscii(a) !== foldAscii(b)) return "no";
+    exact = false;
   }
-  return true;
+  return exact ? "exact" : "case-changed";
+}
+
+function foldAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+}
+
+function slice(input: Uint8Array | string, start: number, length: number): string {
+  return typeof input === "string"
+    ? input.slice(start, start + length)
+    : latin1(input.subarray(start, start + length));
+}
+
+/** Markers match case-insensitively; a gzip magic only counts spelled exactly. */
+function recordMarker(
+  hits: MarkerHits,
+  marker: { marker: MarkerKind; text: string },
+  input: Uint8Array | string,
+  end: number,
+) {
+  if (marker.marker === "gzip" || marker.marker === "gzip-base64") {
+    const start = end - marker.text.length;
+    if (slice(input, start, marker.text.length) !== marker.text) return;
+    (marker.marker === "gzip" ? hits.gzipEnds : hits.gzipBase64Ends).push(end);
+  }
+  hits.kinds.add(marker.marker);
 }
 
 function latin1(bytes: Uint8Array): string {

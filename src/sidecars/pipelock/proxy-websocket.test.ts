@@ -89,6 +89,25 @@ describe("pipelock: WebSocket", () => {
     expect(s.upstream.wsMessages).toEqual([]);
   });
 
+  it("blocks a secret cut in two messages, and keeps relaying clean ones", async () => {
+    const s = await scenario();
+    const ws = new WebSocket(`wss://ws.test:${s.upstream.port}/socket`, { dispatcher: s.agent });
+    closers.push(async () => ws.close());
+    await nextEvent(ws, "open");
+    const half = Math.floor(TOKEN.length / 2);
+    const clean = ["hello", "ghp_ is a prefix", "and so is this"];
+    for (const text of [...clean, `x ${TOKEN.slice(0, half)}`]) {
+      ws.send(text);
+      expect((await nextEvent<MessageEvent>(ws, "message")).data).toBe(text);
+    }
+    const closed = nextEvent<CloseEvent>(ws, "close");
+    ws.send(`${TOKEN.slice(half)} y`);
+    expect((await closed).code).toBe(1008);
+    // Each half alone is not the token; the second never left.
+    expect(s.upstream.wsMessages).toEqual([...clean, `x ${TOKEN.slice(0, half)}`]);
+    expect(s.audit.events.at(-1)).toMatchObject({ decision: "dlp_block", rule: "github-pat" });
+  });
+
   it("refuses upgrades to hosts off the allowlist", async () => {
     const s = await scenario();
     const answer = await rawExchange(

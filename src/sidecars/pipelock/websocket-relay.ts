@@ -1,7 +1,10 @@
 // WebSocket upgrades, forwarded (ws://) or inside a tunnel (wss://): admitted like any request
 // (allowlisted target, names agree, no secret in the handshake), then relayed. Server frames
 // pass untouched; client frames are unmasked, messages reassembled and scanned before a byte of
-// them is forwarded. Extensions are not offered upstream, so no frame is compressed.
+// them is forwarded, each alone and, across the seam, with the tail of what the client sent
+// before it (a secret cut in two messages is whole there). Only the client's side is windowed:
+// what the server sends is what it already has. Extensions are not offered upstream, so no
+// frame is compressed.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
@@ -160,6 +163,8 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
   let message: WsFrame[] = [];
   let messageSize = 0;
   let closed = false;
+  /** The last bytes of every payload the client sent (data and control), in order. */
+  let tail: Buffer = Buffer.alloc(0);
 
   const shut = (code: number, reason: string) => {
     closed = true;
@@ -177,9 +182,26 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
   /** True when the payload may pass. */
   const scan = (payload: Buffer): boolean => {
     const policy = ctx.policy();
-    const verdict = policy.scanner.scan(
+    const allowedSecrets = policy.secretsAllowedTo(relay.target.host, relay.target.port);
+    const carry = policy.scanner.carryBytes;
+    let verdict = policy.scanner.scan(
       { body: { bytes: payload, label: "websocket" } },
-      { allowedSecrets: policy.secretsAllowedTo(relay.target.host, relay.target.port) },
+      { allowedSecrets },
+    );
+    if (verdict.status === "clean" && tail.length > 0) {
+      // Whatever crosses the seam lies within `carry` bytes of it on both sides.
+      const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
+      verdict = policy.scanner.scan(
+        { body: { bytes: seam, label: "websocket" } },
+        { allowedSecrets },
+      );
+    }
+    const joined = tail.length + payload.length;
+    // A copy: a slice would keep the whole (up to maxBodyBytes) payload alive.
+    tail = Buffer.from(
+      payload.length >= carry
+        ? payload.subarray(payload.length - carry)
+        : Buffer.concat([tail, payload], joined).subarray(Math.max(0, joined - carry)),
     );
     if (verdict.status === "clean") return true;
     if (verdict.status === "unscannable") {
