@@ -162,6 +162,8 @@ describe("scanPush", () => {
     const files = commit("Add files");
     expect(await scan("attempt")).toEqual([
       `commit ${renamed} path [withheld: it matches a rule] (known-secret AGENT_SECRET)`,
+      // The DLP engine inflates a gzip stream it meets in raw bytes too: two places, one file.
+      `commit ${files} file data.gz (known-secret AGENT_SECRET)`,
       `commit ${files} file data.gz (gzip content) (known-secret AGENT_SECRET)`,
       `commit ${files} file logo.png (PNG zTXt chunk) (aws-access-token)`,
       `commit ${files} file plain.txt (known-secret AGENT_SECRET)`,
