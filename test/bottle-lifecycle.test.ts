@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "./support/cli-process.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
 import { bridgeGateway, containerIp, leftoversOf, nothingLeft } from "./support/docker-state.js";
 import { describeWithEngine } from "./support/engine.js";
 
@@ -31,12 +31,6 @@ bottle: lifecycle
 ---
 You are a test agent.
 `;
-
-function slugOf(stderr: string): string {
-  const match = /instance\s+(\S+)/.exec(stderr);
-  if (!match?.[1]) throw new Error(`no instance line in:\n${stderr}`);
-  return match[1];
-}
 
 describeWithEngine("bottle lifecycle", () => {
   let t: TestHome;

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "./support/cli-process.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
 import { leftoversOf, nothingLeft } from "./support/docker-state.js";
 import { describeWithEngine } from "./support/engine.js";
 
@@ -52,8 +52,7 @@ describeWithEngine("a start CLI killed: the start guard, info and resume", () =>
     ]);
     // The program is attached once the CLI says it is running it.
     for (let i = 0; i < 600 && !cli.output().stderr.includes("running: "); i++) await sleep(500);
-    const slug = /instance\s+(\S+)/.exec(cli.output().stderr)?.[1] ?? "";
-    expect(slug, cli.output().stderr).not.toBe("");
+    const slug = slugOf(cli.output().stderr);
     try {
       let shown = await info(slug);
       for (
@@ -108,8 +107,7 @@ describeWithEngine("a start CLI killed: the start guard, info and resume", () =>
     for (let i = 0; i < 600 && !cli.output().stderr.includes("starting bottle"); i++) {
       await sleep(100);
     }
-    const slug = /instance\s+(\S+)/.exec(cli.output().stderr)?.[1] ?? "";
-    expect(slug, cli.output().stderr).not.toBe("");
+    const slug = slugOf(cli.output().stderr);
     const exited = new Promise((resolve) => cli.once("exit", resolve));
     cli.kill("SIGKILL");
     await exited;

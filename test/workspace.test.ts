@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "./support/cli-process.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
 import { leftoversOf, nothingLeft } from "./support/docker-state.js";
 import { describeWithEngine } from "./support/engine.js";
 
@@ -15,12 +15,6 @@ const CREDENTIAL = "cbtest-workspace-credential-5d1e";
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
-}
-
-function slugOf(stderr: string): string {
-  const match = /instance\s+(\S+)/.exec(stderr);
-  if (!match?.[1]) throw new Error(`no instance line in:\n${stderr}`);
-  return match[1];
 }
 
 describeWithEngine("the agent's workspace", () => {

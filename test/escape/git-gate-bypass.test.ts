@@ -4,7 +4,7 @@
 // git over SSH straight to the upstream (or through the proxy) instead of through the gate.
 // The upstream is an sshd the test runs on the bottle's egress network.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -12,6 +12,13 @@ import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
 import { makeTestHome, type TestHome } from "../support/cli-process.js";
 import { describeWithEngine } from "../support/engine.js";
 import { pipelockAddress, reachedTargets } from "../support/escape-bottle.js";
+import {
+  APP_URL,
+  type EscapeGitUpstream,
+  gitRemoteYaml,
+  startEscapeGitUpstream,
+  UPSTREAM_HOST,
+} from "../support/escape-git-upstream.js";
 import { type ProbeOp, probe, probeOne } from "../support/escape-probe.js";
 import {
   type EscapeScope,
@@ -19,11 +26,8 @@ import {
   newEscapeScope,
   tearDownEscape,
 } from "../support/escape-standins.js";
-import { buildImage, docker } from "../support/git-gate-docker.js";
+import { docker } from "../support/git-gate-docker.js";
 
-const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
-const UPSTREAM_HOST = "git.upstream.test";
-const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
 
@@ -39,14 +43,13 @@ function fakeAwsKeyId(): string {
 
 describeWithEngine("escape: pushing data out through git", () => {
   const scope: EscapeScope = newEscapeScope();
-  const sshd = scope.name("sshd");
+  let upstream: EscapeGitUpstream;
   let t: TestHome;
   let dir: string;
   let identity = "";
   let bottle: RunningBottle;
 
-  const inUpstream = (script: string) =>
-    docker(["exec", "-u", "git", sshd, "sh", "-c", script], { allowFailure: true });
+  const inUpstream = (script: string) => upstream.exec(script);
   const upstreamRef = async (ref: string) =>
     (
       await inUpstream(`git --git-dir=/srv/git/app.git rev-parse -q --verify '${ref}'`)
@@ -58,50 +61,10 @@ describeWithEngine("escape: pushing data out through git", () => {
   const inAgent = (script: string) => bottle.exec(`cd ~/work && ${script} 2>&1`);
 
   beforeAll(async () => {
-    await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
     t = await makeTestHome();
     dir = await mkdtemp(join(tmpdir(), "cb-escape-git-"));
-    const keys = await docker([
-      "run",
-      "--rm",
-      "--entrypoint",
-      "sh",
-      SSHD_IMAGE,
-      "-c",
-      'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
-    ]);
-    const [, privateKey, publicKey] =
-      /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
-    if (privateKey === undefined || publicKey === undefined) {
-      throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-    }
-    identity = privateKey;
-    const keyFile = join(dir, "app-key");
-    await writeFile(keyFile, privateKey, { mode: 0o600 });
-
-    // The upstream starts on a network of its own; it joins the bottle's once that exists.
-    const parking = scope.name("parking");
-    await docker(["network", "create", ...scope.labels(), "--internal", parking]);
-    await docker([
-      "run",
-      "-d",
-      "--name",
-      sshd,
-      ...scope.labels(),
-      "--network",
-      parking,
-      "-e",
-      `AUTHORIZED_KEY=${publicKey}`,
-      SSHD_IMAGE,
-    ]);
-    const deadline = Date.now() + 30_000;
-    while ((await inUpstream("test -s /run/upstream-sshd.pid")).code !== 0) {
-      if (Date.now() > deadline) throw new Error("the upstream's sshd did not start");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const hostKey = (
-      await docker(["exec", sshd, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
-    ).stdout.trim();
+    upstream = await startEscapeGitUpstream(scope, dir);
+    identity = upstream.identity;
 
     await t.writeManifest(
       "bottles",
@@ -109,19 +72,14 @@ describeWithEngine("escape: pushing data out through git", () => {
       `---
 env:
   AGENT_SECRET: {from_env: CB_GIT_SECRET}
-git:
-  - name: app
-    url: ${APP_URL}
-    identity_file: ${keyFile}
-    known_host_key: ${hostKey}
+${gitRemoteYaml(upstream)}
 supervise: false
 ---
 `,
     );
     await t.writeManifest("agents", "gitout", "---\nbottle: gitout\n---\nagent\n");
     bottle = await startBottle(t, "gitout", { CB_GIT_SECRET: SECRET });
-    await docker(["network", "connect", "--alias", UPSTREAM_HOST, bottle.egressNetwork, sshd]);
-    await docker(["network", "disconnect", parking, sshd]);
+    await upstream.joinBottle(bottle);
   });
 
   afterAll(async () => {
@@ -191,7 +149,7 @@ supervise: false
   it("cannot reach the upstream's SSH except through the gate", async () => {
     // Threat: git over SSH straight to the upstream skips the scan (and needs no identity file
     // to leak data if the server takes anonymous pushes).
-    const upstreamIp = ipOn(sshd, bottle.egressNetwork);
+    const upstreamIp = ipOn(upstream.container, bottle.egressNetwork);
     const gateIp = ipOn(`claude-bottle-git-gate-${bottle.slug}`, bottle.egressNetwork);
     const ops: ProbeOp[] = [
       { kind: "tcp", host: upstreamIp, port: 22 },
@@ -232,7 +190,7 @@ supervise: false
     );
     expect(other.stdout).not.toMatch(/[0-9a-f]{40}\s+refs\//);
     // Every login the upstream saw came from the gate.
-    const logins = (await docker(["logs", sshd], { allowFailure: true })).stderr
+    const logins = (await docker(["logs", upstream.container], { allowFailure: true })).stderr
       .split("\n")
       .filter((l) => l.includes("Accepted publickey"));
     expect(logins.length).toBeGreaterThan(0);

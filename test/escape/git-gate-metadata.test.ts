@@ -8,19 +8,21 @@
 // be refused with commit, place and rule, and the sshd upstream must not hold its objects.
 // The rule names the secret by the host variable the bottle took it from (CB_GIT_SECRET).
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
 import { makeTestHome, type TestHome } from "../support/cli-process.js";
 import { describeWithEngine } from "../support/engine.js";
+import {
+  APP_URL,
+  type EscapeGitUpstream,
+  gitRemoteYaml,
+  startEscapeGitUpstream,
+} from "../support/escape-git-upstream.js";
 import { type EscapeScope, newEscapeScope, tearDownEscape } from "../support/escape-standins.js";
-import { buildImage, docker } from "../support/git-gate-docker.js";
 
-const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
-const UPSTREAM_HOST = "git.upstream.test";
-const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
 /** Every form of the secret the gate's messages must never carry. */
@@ -70,13 +72,12 @@ describeWithEngine(
   "escape: pushing the bottle's secret out through git metadata and packed files",
   () => {
     const scope: EscapeScope = newEscapeScope();
-    const sshd = scope.name("sshd");
+    let upstream: EscapeGitUpstream;
     let t: TestHome;
     let dir: string;
     let bottle: RunningBottle;
 
-    const inUpstream = (script: string) =>
-      docker(["exec", "-u", "git", sshd, "sh", "-c", script], { allowFailure: true });
+    const inUpstream = (script: string) => upstream.exec(script);
     const upstreamRefs = async () =>
       (
         await inUpstream(
@@ -117,49 +118,9 @@ describeWithEngine(
     }
 
     beforeAll(async () => {
-      await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
       t = await makeTestHome();
       dir = await mkdtemp(join(tmpdir(), "cb-escape-gitmeta-"));
-      const keys = await docker([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "sh",
-        SSHD_IMAGE,
-        "-c",
-        'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
-      ]);
-      const [, privateKey, publicKey] =
-        /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
-      if (privateKey === undefined || publicKey === undefined) {
-        throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-      }
-      const keyFile = join(dir, "app-key");
-      await writeFile(keyFile, privateKey, { mode: 0o600 });
-
-      // The upstream starts on a network of its own; it joins the bottle's once that exists.
-      const parking = scope.name("parking");
-      await docker(["network", "create", ...scope.labels(), "--internal", parking]);
-      await docker([
-        "run",
-        "-d",
-        "--name",
-        sshd,
-        ...scope.labels(),
-        "--network",
-        parking,
-        "-e",
-        `AUTHORIZED_KEY=${publicKey}`,
-        SSHD_IMAGE,
-      ]);
-      const deadline = Date.now() + 30_000;
-      while ((await inUpstream("test -s /run/upstream-sshd.pid")).code !== 0) {
-        if (Date.now() > deadline) throw new Error("the upstream's sshd did not start");
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const hostKey = (
-        await docker(["exec", sshd, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
-      ).stdout.trim();
+      upstream = await startEscapeGitUpstream(scope, dir);
 
       await t.writeManifest(
         "bottles",
@@ -167,19 +128,14 @@ describeWithEngine(
         `---
 env:
   AGENT_SECRET: {from_env: CB_GIT_SECRET}
-git:
-  - name: app
-    url: ${APP_URL}
-    identity_file: ${keyFile}
-    known_host_key: ${hostKey}
+${gitRemoteYaml(upstream)}
 supervise: false
 ---
 `,
       );
       await t.writeManifest("agents", "gitmeta", "---\nbottle: gitmeta\n---\nagent\n");
       bottle = await startBottle(t, "gitmeta", { CB_GIT_SECRET: SECRET });
-      await docker(["network", "connect", "--alias", UPSTREAM_HOST, bottle.egressNetwork, sshd]);
-      await docker(["network", "disconnect", parking, sshd]);
+      await upstream.joinBottle(bottle);
       const clone = await bottle.exec(`cd ~/work && git clone -q ${APP_URL} app 2>&1`);
       expect(clone.code, clone.stdout).toBe(0);
     });

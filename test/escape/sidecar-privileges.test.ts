@@ -8,7 +8,7 @@
 // of the sidecars' files can be reached.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +32,12 @@ import {
 import { describeWithEngine } from "../support/engine.js";
 import { curlThrough } from "../support/escape-bottle.js";
 import {
+  APP_URL,
+  type EscapeGitUpstream,
+  gitRemoteYaml,
+  startEscapeGitUpstream,
+} from "../support/escape-git-upstream.js";
+import {
   type EscapeScope,
   headerValues,
   newEscapeScope,
@@ -39,11 +45,8 @@ import {
   startRecordingUpstream,
   tearDownEscape,
 } from "../support/escape-standins.js";
-import { buildImage, docker } from "../support/git-gate-docker.js";
+import { docker } from "../support/git-gate-docker.js";
 
-const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
-const UPSTREAM_HOST = "git.upstream.test";
-const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 const TOKEN = `cbtest-priv-token-${randomBytes(6).toString("hex")}`;
@@ -198,7 +201,7 @@ function modeAndOwner(path: string): Promise<string> {
 
 describeWithEngine("escape: through a sidecar's privileges", () => {
   const scope: EscapeScope = newEscapeScope();
-  const sshd = scope.name("sshd");
+  let git: EscapeGitUpstream;
   const expected = sidecarUserFor(hostUser());
   const asRoot = hostUser().uid === 0;
   let ca: UpstreamCa;
@@ -212,54 +215,16 @@ describeWithEngine("escape: through a sidecar's privileges", () => {
 
   const container = (service: string, slug = bottle.slug) => `claude-bottle-${service}-${slug}`;
   const nodeSidecars = () => ["pipelock", "egress", "supervise"].map((s) => container(s));
-  const inUpstream = (script: string) =>
-    docker(["exec", "-u", "git", sshd, "sh", "-c", script], { allowFailure: true });
+  const inUpstream = (script: string) => git.exec(script);
 
   beforeAll(async () => {
-    await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
     ca = await makeUpstreamCa();
     t = await makeTestHome();
     dir = await mkdtemp(join(tmpdir(), "cb-escape-priv-"));
     client = join(dir, "client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
 
-    const keys = await docker([
-      "run",
-      "--rm",
-      "--entrypoint",
-      "sh",
-      SSHD_IMAGE,
-      "-c",
-      'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
-    ]);
-    const [, privateKey, publicKey] =
-      /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
-    if (privateKey === undefined || publicKey === undefined) {
-      throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-    }
-    const keyFile = join(dir, "app-key");
-    await writeFile(keyFile, privateKey, { mode: 0o600 });
-
-    const parking = scope.name("parking");
-    await docker(["network", "create", ...scope.labels(), "--internal", parking]);
-    await docker([
-      "run",
-      "-d",
-      "--name",
-      sshd,
-      ...scope.labels(),
-      "--network",
-      parking,
-      "-e",
-      `AUTHORIZED_KEY=${publicKey}`,
-      SSHD_IMAGE,
-    ]);
-    await waitFor("the upstream's sshd", async () =>
-      (await inUpstream("test -s /run/upstream-sshd.pid")).code === 0 ? true : null,
-    );
-    const hostKey = (
-      await docker(["exec", sshd, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
-    ).stdout.trim();
+    git = await startEscapeGitUpstream(scope, dir);
 
     await t.writeManifest(
       "bottles",
@@ -270,11 +235,7 @@ egress:
   routes:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
-git:
-  - name: app
-    url: ${APP_URL}
-    identity_file: ${keyFile}
-    known_host_key: ${hostKey}
+${gitRemoteYaml(git)}
 supervise: true
 ---
 `,
@@ -284,8 +245,7 @@ supervise: true
       CB_PRIV_TOKEN: TOKEN,
       CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
     });
-    await docker(["network", "connect", "--alias", UPSTREAM_HOST, bottle.egressNetwork, sshd]);
-    await docker(["network", "disconnect", parking, sshd]);
+    await git.joinBottle(bottle);
     upstream = await startRecordingUpstream(scope, bottle, {
       ca,
       hostnames: [ALLOWED, ROUTE, "approved.test"],

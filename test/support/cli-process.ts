@@ -71,3 +71,10 @@ export async function makeTestHome(): Promise<TestHome> {
     },
   };
 }
+
+/** The bottle's slug from the preflight `start` prints ("instance  <slug>"). */
+export function slugOf(stderr: string): string {
+  const match = /instance\s+(\S+)/.exec(stderr);
+  if (!match?.[1]) throw new Error(`no instance line in:\n${stderr}`);
+  return match[1];
+}
