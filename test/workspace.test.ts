@@ -3,6 +3,7 @@
 // credentials, hooks and ignored files left out; a headless run commits and leaves changes;
 // after exit the commits are a branch in the host repository and the rest a patch beside it.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +154,31 @@ describeWithEngine("the agent's workspace", () => {
       expect(refused.stderr).not.toContain("    at ");
     } finally {
       await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("brings the bottle down when a step after up fails, and says what failed", async () => {
+    // A repository with a missing object: bundling it fails once the bottle is already up.
+    const broken = await mkdtemp(join(tmpdir(), "cb-ws-broken-"));
+    try {
+      git(broken, "init", "-q", "-b", "main");
+      await writeFile(join(broken, "a.txt"), "a\n");
+      git(broken, "add", "a.txt");
+      git(broken, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
+      const blob = git(broken, "rev-parse", "HEAD:a.txt");
+      await rm(join(broken, ".git", "objects", blob.slice(0, 2), blob.slice(2)));
+      const r = await t.run(["start", "ws", "--yes", "--workdir", broken, "--exec", "echo ran"]);
+      const slug = slugOf(r.stderr);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).not.toContain("ran");
+      expect(r.stderr).toContain("starting bottle");
+      expect(r.stderr).toContain("git bundle create");
+      expect(r.stderr).toContain(`removing claude-bottle-${slug}`);
+      expect(r.stderr).not.toContain("    at ");
+      expect(leftoversOf(slug)).toEqual(nothingLeft());
+      expect(existsSync(join(t.home, "state", slug))).toBe(false);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
     }
   });
 });
