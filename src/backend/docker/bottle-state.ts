@@ -16,8 +16,11 @@ export interface BottleMetadata {
   hostname: string;
   /** The repository copied into the agent's ~/work, whose changes are kept at the end. */
   workspace?: Workspace | null;
-  /** "starting" until the agent is attached: the start guard removes a bottle still starting. */
-  phase?: "starting" | "running";
+  /**
+   * "starting" until the agent is attached (the start guard removes a bottle still starting
+   * when its CLI dies), then "running"; "stopped" once it is down with its state kept.
+   */
+  phase?: "starting" | "running" | "stopped";
 }
 
 export const METADATA_FILE = "bottle.json";

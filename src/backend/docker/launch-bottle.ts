@@ -203,7 +203,9 @@ export async function upBottle(
   let upStarted = false;
   const down = async (keepState = false) => {
     if (upStarted) await teardown(ctx, project, prepared.composeFile);
-    if (!keepState) await rm(blueprint.stateDir, { recursive: true, force: true });
+    // A kept state directory outlives this CLI: tell the start guard the bottle is done.
+    if (keepState) await updateMetadata(blueprint.stateDir, { phase: "stopped" });
+    else await rm(blueprint.stateDir, { recursive: true, force: true });
   };
   try {
     await writeMetadata(blueprint.stateDir, {

@@ -62,7 +62,15 @@ describe("guardStart", () => {
       if (polls === 3) void updateMetadata(stateDir, { phase: "running" });
       return true;
     };
-    expect(await guardStart(target(), { docker, pollMs: 5, alive })).toBe("attached");
+    expect(await guardStart(target(), { docker, pollMs: 5, alive })).toBe("left");
+    expect(calls).toEqual([]);
+    expect((await stat(stateDir)).isDirectory()).toBe(true);
+  });
+
+  it("leaves the state of a bottle that went down with --keep-state", async () => {
+    const { docker, calls } = fakeDocker(0);
+    await updateMetadata(stateDir, { phase: "stopped" });
+    expect(await guardStart(target(), { docker, pollMs: 1, alive: () => false })).toBe("left");
     expect(calls).toEqual([]);
     expect((await stat(stateDir)).isDirectory()).toBe(true);
   });
@@ -70,7 +78,7 @@ describe("guardStart", () => {
   it("stops guarding when a failed start removed its own state", async () => {
     const { docker, calls } = fakeDocker(0);
     await rm(stateDir, { recursive: true, force: true });
-    expect(await guardStart(target(), { docker, pollMs: 1, alive: () => false })).toBe("attached");
+    expect(await guardStart(target(), { docker, pollMs: 1, alive: () => false })).toBe("left");
     expect(calls).toEqual([]);
   });
 });

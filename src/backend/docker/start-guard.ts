@@ -38,21 +38,21 @@ export interface GuardOptions {
 }
 
 /**
- * Waits while the CLI lives and the bottle is starting. Returns "attached" when the start
- * finished or failed on its own (the CLI cleans up then), "removed" when the guard removed
- * what a dead CLI left.
+ * Waits while the CLI lives and the bottle is starting. Returns "left" (alone) when the start
+ * finished, or failed and was cleaned up by the CLI, or went down with its state kept;
+ * "removed" when the guard removed what a dead CLI left.
  */
 export async function guardStart(
   target: GuardTarget,
   options: GuardOptions = {},
-): Promise<"attached" | "removed"> {
+): Promise<"left" | "removed"> {
   const docker = options.docker ?? new DockerCli();
   const alive = options.alive ?? isProcessAlive;
   const pollMs = options.pollMs ?? 500;
   for (;;) {
     const metadata = await readMetadata(target.stateDir);
     // Gone (the CLI removed a failed start) or past starting: nothing left to guard.
-    if (metadata === null || metadata.phase !== "starting") return "attached";
+    if (metadata === null || metadata.phase !== "starting") return "left";
     if (!alive(target.pid)) break;
     await sleep(pollMs);
   }
