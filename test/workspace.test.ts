@@ -94,7 +94,7 @@ describeWithEngine("the agent's workspace", () => {
     const slug = slugOf(result.stderr);
     const out = result.stdout;
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(`workspace: ${repo} (branch main)`);
+    expect(result.stderr).toContain(`workspace ${repo} (branch main)`);
     expect(out).toContain("pwd=/home/agent/work\n");
     expect(out).toContain("branch=main\n");
     expect(out).toContain("branches=feature,main,\n");
@@ -144,7 +144,7 @@ describeWithEngine("the agent's workspace", () => {
     const empty = await t.run(["start", "ws", "--yes", "--no-workdir", "--exec", "ls -A | wc -l"]);
     expect(empty.code).toBe(0);
     expect(empty.stdout.trim()).toBe("0");
-    expect(empty.stderr).toContain("workspace: none");
+    expect(empty.stderr).toContain("workspace none");
 
     const outside = await mkdtemp(join(tmpdir(), "cb-ws-plain-"));
     try {

@@ -11,6 +11,8 @@ export interface Preflight {
   runtimeImage: string;
   isolation: string;
   allow: string[];
+  /** How labels under a `*.` rule are bounded; shown only when a wildcard is allowed. */
+  wildcardLabels: { maxLength: number; randomMinLength: number };
   routes: Array<{ host: string; paths: string[]; methods: string; tokenFrom: string }>;
   env: Array<{ name: string; from: string }>;
   git: Array<{ name: string; url: string }>;
@@ -32,6 +34,7 @@ export function preflightOf(plan: StartPlan): Preflight {
     runtimeImage: docker.runtimeImage,
     isolation: plan.runtime.reason,
     allow: bottle.egress.allow.map((rule) => rule.pattern),
+    wildcardLabels: bottle.egress.wildcardLabels,
     routes: bottle.egress.routes.map((r) => ({
       host: r.host,
       paths: r.paths,
@@ -57,6 +60,11 @@ export function formatPreflight(p: Preflight): string {
     `instance  ${p.slug}`,
     `runtime   ${p.runtimeImage}, ${p.isolation}`,
     `hosts     ${list(p.allow)}`,
+    ...(p.allow.some((pattern) => pattern.startsWith("*."))
+      ? [
+          `          under *: labels of at most ${p.wildcardLabels.maxLength} characters; those of ${p.wildcardLabels.randomMinLength} or more must not read as encoded data`,
+        ]
+      : []),
     `routes    ${p.routes.length === 0 ? "none" : ""}`,
     ...p.routes.map(
       (r) =>

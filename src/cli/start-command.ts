@@ -65,8 +65,8 @@ Examples:
             );
       const preflight = `${formatPreflight(preflightOf(plan))}${
         workspace === null
-          ? "workspace: none (an empty ~/work)\n"
-          : `workspace: ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
+          ? "workspace none (an empty ~/work)\n"
+          : `workspace ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
       }`;
       if (options.dryRun) {
         if (plan.missingEnv.length > 0) {
