@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeKeptWork, publicRemoteUrl } from "./workspace.js";
+import { describeKeptWork, keepRegularFiles, publicRemoteUrl } from "./workspace.js";
 
 describe("publicRemoteUrl", () => {
   it.each([
@@ -51,5 +54,25 @@ describe("describeKeptWork", () => {
     expect(describeKeptWork({ ...base, warnings: ["the container is gone"] }, "/src/app")).toEqual([
       "warning: the container is gone",
     ]);
+  });
+});
+
+describe("keepRegularFiles", () => {
+  it("keeps files and removes links and directories the agent put in their place", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cb-kept-"));
+    try {
+      await writeFile(join(dir, "work.bundle"), "bundle");
+      await symlink("/etc/hostname", join(dir, "changes.patch"));
+      await mkdir(join(dir, "branch"));
+      const warnings: string[] = [];
+      expect(await keepRegularFiles(dir, warnings)).toEqual(["work.bundle"]);
+      expect((await readdir(dir)).sort()).toEqual(["work.bundle"]);
+      expect(warnings.sort()).toEqual([
+        'the agent\'s work held "branch", which is not a file: not kept',
+        'the agent\'s work held "changes.patch", which is not a file: not kept',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

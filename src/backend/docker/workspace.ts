@@ -285,7 +285,7 @@ export async function harvestWorkspace(
     kept.warnings.push(`could not copy the agent's work out: ${lastLine(copied.stderr)}`);
     return kept;
   }
-  const files = new Set(await readdir(options.keepDir));
+  const files = new Set(await keepRegularFiles(options.keepDir, kept.warnings));
   const patch = join(options.keepDir, "changes.patch");
   if (files.has("changes.patch") && (await stat(patch)).size > 0) kept.patch = patch;
   else await rm(patch, { force: true });
@@ -306,6 +306,25 @@ export async function harvestWorkspace(
     await rm(options.keepDir, { recursive: true, force: true });
   }
   return kept;
+}
+
+/**
+ * The names of the regular files in `dir`; anything else is removed with a warning. The
+ * agent's processes may outlive its program and swap a harvested file for a symlink (to a
+ * key of the host's, say) before it is copied out: nothing here may read through one.
+ */
+export async function keepRegularFiles(dir: string, warnings: string[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const name of await readdir(dir)) {
+    const info = await lstat(join(dir, name));
+    if (info.isFile()) {
+      names.push(name);
+      continue;
+    }
+    await rm(join(dir, name), { recursive: true, force: true });
+    warnings.push(`the agent's work held ${JSON.stringify(name)}, which is not a file: not kept`);
+  }
+  return names;
 }
 
 /**
