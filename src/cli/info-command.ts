@@ -5,7 +5,6 @@
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
-import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { pipelockContainerName } from "../sidecars/pipelock/constants.js";
 import { scanProposals } from "../supervise/host-queue.js";
@@ -14,7 +13,7 @@ import { formatAge, printableLine, proposalRow } from "../supervise/proposal-vie
 import { supervisedBottle } from "../supervise/supervised-bottle.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
-import { bottleSummary } from "./list-command.js";
+import { bottleNamed, bottleSummary } from "./list-command.js";
 
 /** One refusal as pipelock audited it. */
 export interface Refusal {
@@ -48,13 +47,7 @@ export function infoCommand(ctx: CliContext): CommandUnknownOpts {
       }
       const home = launchContextOf(ctx).home;
       const bottles = await discoverBottles(ctx.docker, home);
-      const bottle = bottles.find((b) => b.slug === slug);
-      if (bottle === undefined) {
-        const known = bottles.map((b) => b.slug);
-        throw new InputError(`no bottle "${slug}"${didYouMean(slug, known)}`, {
-          hint: "run `claude-bottle list` to see the bottles on this machine",
-        });
-      }
+      const bottle = bottleNamed(bottles, slug);
       const { info, pendingRows } = await bottleInfo(ctx.docker, home, bottle, ctx.now(), count);
       if (options.json) {
         ctx.io.stdout(`${JSON.stringify(info, null, 2)}\n`);

@@ -1,6 +1,8 @@
 // `claude-bottle list`: the bottles on this machine, from the engine's labels and the state dirs.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
+import { didYouMean } from "../shared/did-you-mean.js";
+import { InputError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
 
@@ -57,4 +59,19 @@ export function bottleSummary(b: FoundBottle) {
     attached: b.attached,
     createdAt: b.metadata?.createdAt ?? null,
   };
+}
+
+/** The bottle with this slug, or an error naming the nearest one and how to list them. */
+export function bottleNamed(bottles: readonly FoundBottle[], slug: string): FoundBottle {
+  const bottle = bottles.find((b) => b.slug === slug);
+  if (bottle !== undefined) return bottle;
+  throw new InputError(
+    `no bottle "${slug}"${didYouMean(
+      slug,
+      bottles.map((b) => b.slug),
+    )}`,
+    {
+      hint: "run `claude-bottle list` to see the bottles on this machine",
+    },
+  );
 }

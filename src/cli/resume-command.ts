@@ -8,9 +8,9 @@ import { updateMetadata } from "../backend/docker/bottle-state.js";
 import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
 import { attachAgent } from "../backend/docker/launch-bottle.js";
 import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
-import { didYouMean } from "../shared/did-you-mean.js";
-import { BottleError, InputError } from "../shared/errors.js";
+import { BottleError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
+import { bottleNamed } from "./list-command.js";
 
 export function resumeCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("resume")
@@ -30,18 +30,7 @@ still running, resume only joins the bottle, and that CLI removes it.`,
     .action(async (slug, options) => {
       const launch = launchContextOf(ctx);
       const bottles = await discoverBottles(ctx.docker, launch.home);
-      const bottle = bottles.find((b) => b.slug === slug);
-      if (bottle === undefined) {
-        throw new InputError(
-          `no bottle "${slug}"${didYouMean(
-            slug,
-            bottles.map((b) => b.slug),
-          )}`,
-          {
-            hint: "run `claude-bottle list` to see the bottles on this machine",
-          },
-        );
-      }
+      const bottle = bottleNamed(bottles, slug);
       const agent = bottle.containers.find((c) => c.service === "agent");
       if (agent?.state !== "running") {
         throw new BottleError(
