@@ -1,4 +1,4 @@
-import { cp } from "node:fs/promises";
+import { cp, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -150,6 +150,24 @@ describe("loadAgent: the trust boundary, each error with its exact message", () 
       message:
         'agent "dev" is defined twice: ~/.claude-bottle/agents/dev.md and ~/repo/.claude-bottle/agents/dev.md; rename one of them',
       hint: "an agent in a repository never stands in for one of yours, nor yours for the repository's",
+    });
+  });
+
+  it("refuses a repository agent that is a link to a file outside the repository", async () => {
+    const options = await homes.make({
+      ...BASE,
+      "elsewhere/agents/dev.md": "---\nbottle: base\n---\nnot the repository's own\n",
+      "repo/.claude-bottle/README": "",
+    });
+    // The whole agents directory is a link out of the repository.
+    await symlink(join(options.userHome, "elsewhere/agents"), join(options.userHome, REPO_AGENTS));
+    const error = await inputError(
+      loadAgent("dev", { ...options, repoDir: join(options.userHome, "repo") }),
+    );
+    expect({ message: error.message, hint: error.hint }).toEqual({
+      message:
+        "~/repo/.claude-bottle/agents/dev.md leads outside the repository (through a symbolic link)",
+      hint: "an agent from a repository must be a file inside it: replace the link with the file",
     });
   });
 

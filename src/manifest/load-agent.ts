@@ -94,7 +94,10 @@ async function findAgentFile(name: string, paths: ManifestPaths): Promise<FoundA
     const label = displayPath(path, paths.userHome);
     labels.push(label);
     const file = await readManifestFile(path, label);
-    if (file !== undefined) found.push({ file, source });
+    if (file === undefined) continue;
+    if (source === "repo" && paths.repoDir !== null)
+      await assertInsideRepo(path, label, paths.repoDir);
+    found.push({ file, source });
   }
   const [first, second] = found;
   if (first !== undefined && second !== undefined) {
@@ -118,6 +121,19 @@ async function findAgentFile(name: string, paths: ManifestPaths): Promise<FoundA
           : `agents you have: ${known.join(", ")}`,
     },
   );
+}
+
+/**
+ * A repository's agent file must be the repository's own: a symlinked file or agents
+ * directory that leads elsewhere (your home, another checkout) is refused, as its skills are.
+ */
+async function assertInsideRepo(path: string, label: string, repoDir: string): Promise<void> {
+  const inside = relative(await realpath(repoDir), await realpath(path));
+  if (inside.startsWith("..") || isAbsolute(inside)) {
+    throw new InputError(`${label} leads outside the repository (through a symbolic link)`, {
+      hint: "an agent from a repository must be a file inside it: replace the link with the file",
+    });
+  }
 }
 
 async function resolveSkills(
