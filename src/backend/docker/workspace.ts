@@ -234,7 +234,6 @@ fi
 git add -A
 git diff --cached --binary "$base" > "$out/changes.patch"
 rm -f "$out/index"
-git symbolic-ref -q --short HEAD > "$out/branch" || true
 du -sb "$out" | cut -f1`;
 
 /**
@@ -301,7 +300,6 @@ export async function harvestWorkspace(
       return [];
     });
   }
-  await rm(join(options.keepDir, "branch"), { force: true });
   if (kept.branches.length === 0 && kept.patch === null && kept.warnings.length === 0) {
     await rm(options.keepDir, { recursive: true, force: true });
   }
