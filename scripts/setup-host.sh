@@ -15,10 +15,16 @@ set -euo pipefail
 # engine packages (apt-get -s) and stop: nothing is installed or started. The setup test
 # runs it in a throwaway Debian 12 container to prove the host's libc6 and python3 stay.
 SIMULATE=0
+# --with-browser (implied by CI=true): also Debian's own chromium, which the dashboard's
+# browser tests drive. Taken from bookworm by name without its recommends (those would
+# upgrade the host's systemd and perl); nothing already installed moves.
+WITH_BROWSER=0
+[ "${CI:-}" = true ] && WITH_BROWSER=1
 case "${1:-}" in
 --simulate) SIMULATE=1 ;;
+--with-browser) WITH_BROWSER=1 ;;
 "") ;;
-*) printf '[setup-host] error: unknown argument %s (the only one is --simulate)\n' "$1" >&2; exit 2 ;;
+*) printf '[setup-host] error: unknown argument %s (known: --simulate, --with-browser)\n' "$1" >&2; exit 2 ;;
 esac
 
 BASE_IMAGE="${CLAUDE_BOTTLE_BASE_IMAGE:-claude-bottle-base:bookworm}"
@@ -107,6 +113,18 @@ import_base_image() {
   tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
 }
 
+install_browser() {
+  command -v chromium >/dev/null && return
+  log "installing chromium from Debian by name, without recommends"
+  apt-get update -qq
+  # An install that would upgrade a package the host already has is refused, not done.
+  if apt-get -s install --no-install-recommends chromium | grep -Eq '^Inst [^ ]+ \['; then
+    die "installing chromium would upgrade packages this host already has; install it yourself"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+    --no-install-recommends chromium >/dev/null
+}
+
 if [ "$SIMULATE" = 1 ]; then
   add_trixie_source
   apt-get update -qq
@@ -118,6 +136,7 @@ fi
 
 have_packages || install_packages
 have_packages || die "docker, docker compose, gitleaks or debootstrap still missing after install"
+[ "$WITH_BROWSER" = 1 ] && install_browser
 start_engine
 import_base_image
 log "ready: $(docker version --format 'engine {{.Server.Version}}'), $(docker compose version --short | sed 's/^/compose /'), gitleaks $(gitleaks version)"
