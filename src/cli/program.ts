@@ -7,6 +7,7 @@ import { auditCommand } from "./audit-command.js";
 import { cleanupCommand } from "./cleanup-command.js";
 import { type CliContext, defaultContext } from "./cli-context.js";
 import { composeCommand } from "./compose-command.js";
+import { dashboardCommand } from "./dashboard-command.js";
 import { demoCommand } from "./demo-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { infoCommand } from "./info-command.js";
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CliContext): Command {
     composeCommand(ctx),
     superviseCommand(ctx),
     auditCommand(ctx),
+    dashboardCommand(ctx),
   ];
   for (const command of commands) {
     program.addCommand(command.copyInheritedSettings(program));

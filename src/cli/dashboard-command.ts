@@ -1,0 +1,63 @@
+// `claude-bottle dashboard`: a local web page to watch every bottle on this machine (its
+// sidecars, policy and routed traffic), the decisions its sidecars take as they happen, the
+// agents' requests waiting for an answer, and the audit logs. Serves on 127.0.0.1 only and
+// prints a URL whose fragment holds a one-time token; runs until interrupted.
+import { randomBytes } from "node:crypto";
+import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { startDashboardServer } from "../dashboard/dashboard-server.js";
+import { decisionContainers, type ViewContext } from "../dashboard/dashboard-views.js";
+import { DecisionHub } from "../dashboard/decision-hub.js";
+import { LogFollower } from "../dashboard/log-follower.js";
+import { InputError } from "../shared/errors.js";
+import { type CliContext, launchContextOf } from "./cli-context.js";
+import { hostActor } from "./supervise-command.js";
+
+/** How often the bottles are looked up again for logs to follow. */
+const DISCOVER_EVERY_MS = 2000;
+
+export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
+  return new Command("dashboard")
+    .description("serve a local web dashboard of bottles, decisions, requests and audit logs")
+    .option("--port <n>", "port on 127.0.0.1 (0: any free port)", "0")
+    .action(async (options) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw new InputError(`--port ${options.port}: not a port number`, {
+          hint: "for example --port 8377, or 0 for any free port",
+        });
+      }
+      const hub = new DecisionHub();
+      const views: ViewContext = {
+        docker: ctx.docker,
+        home: launchContextOf(ctx).home,
+        now: ctx.now,
+        actor: `dashboard (${hostActor(ctx.env)})`,
+        hub,
+      };
+      const follower = new LogFollower(hub);
+      const token = randomBytes(24).toString("hex");
+      const server = await startDashboardServer({ views, token, port });
+      let stopped = false;
+      const discover = async () => {
+        while (!stopped) {
+          try {
+            follower.follow(await decisionContainers(views));
+          } catch (error) {
+            ctx.io.stderr(`dashboard: cannot list bottles: ${(error as Error).message}\n`);
+          }
+          await new Promise((r) => setTimeout(r, DISCOVER_EVERY_MS));
+        }
+      };
+      const discovering = discover();
+      ctx.io.stdout(`${server.url}\n`);
+      ctx.io.stderr("dashboard: open the URL above (its token works once); Ctrl-C to stop\n");
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop).once("SIGTERM", stop);
+      });
+      stopped = true;
+      follower.stop();
+      await server.close();
+      await discovering;
+    });
+}

@@ -1,0 +1,225 @@
+// The dashboard's HTTP server: the page and its assets (all served from the package), the
+// token-for-cookie exchange, the JSON views, the decision stream (server-sent events) and
+// the approve/deny endpoint. Every request passes the access screen first (Host, Origin,
+// Sec-Fetch-Site); every API call needs the session cookie, every change its CSRF header.
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { type Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { BottleError } from "../shared/errors.js";
+import {
+  CONTENT_SECURITY_POLICY,
+  CSRF_HEADER,
+  type Refusal,
+  type Session,
+  SessionStore,
+  screenRequest,
+  sessionCookie,
+  TOKEN_HEADER,
+} from "./access-control.js";
+import {
+  auditView,
+  bottlesView,
+  decideFromDashboard,
+  proposalsView,
+  type ViewContext,
+} from "./dashboard-views.js";
+import type { DecisionEvent } from "./decision-events.js";
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page-assets.js";
+
+export interface DashboardServerOptions {
+  views: ViewContext;
+  /** The one-time token printed in the URL's fragment. */
+  token: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Events sent together in one SSE message when they arrive faster than this (ms). */
+  flushEveryMs?: number;
+}
+
+export interface RunningDashboard {
+  port: number;
+  /** The URL to open, with the one-time token in its fragment. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** One stream's backlog beyond which the page is cut off and reconnects from its last id. */
+const MAX_BACKLOG = 200_000;
+
+function securityHeaders(c: Context): void {
+  c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cross-Origin-Opener-Policy", "same-origin");
+  c.header("Cross-Origin-Resource-Policy", "same-origin");
+  c.header("Cache-Control", "no-store");
+}
+
+function refuse(c: Context, refusal: Refusal): Response {
+  return c.json({ error: refusal.reason }, refusal.status);
+}
+
+export function dashboardApp(options: DashboardServerOptions, port: () => number) {
+  const sessions = new SessionStore(options.token);
+  const { views } = options;
+  const flushEveryMs = options.flushEveryMs ?? 20;
+  const app = new Hono<{ Variables: { session: Session } }>();
+
+  app.use("*", async (c, next) => {
+    securityHeaders(c);
+    const refusal = screenRequest(
+      {
+        method: c.req.method,
+        host: c.req.header("host"),
+        origin: c.req.header("origin"),
+        fetchSite: c.req.header("sec-fetch-site"),
+      },
+      port(),
+    );
+    if (refusal !== null) return refuse(c, refusal);
+    await next();
+    // A handler may have replaced the response: the headers go on whatever is sent.
+    securityHeaders(c);
+    return undefined;
+  });
+
+  app.get("/", (c) => c.html(PAGE_HTML));
+  app.get("/app.js", (c) =>
+    c.body(PAGE_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
+  );
+  app.get("/app.css", (c) => c.body(PAGE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }));
+
+  app.post("/api/session", (c) => {
+    const session = sessions.exchange(c.req.header(TOKEN_HEADER));
+    if (session === null) return refuse(c, { status: 401, reason: "wrong or already used token" });
+    c.header("Set-Cookie", sessionCookie(session));
+    return c.json({ csrf: session.csrf });
+  });
+
+  app.use("/api/*", async (c, next) => {
+    const verdict = sessions.authorize({
+      method: c.req.method,
+      cookie: c.req.header("cookie"),
+      csrf: c.req.header(CSRF_HEADER),
+    });
+    if ("status" in verdict) return refuse(c, verdict);
+    c.set("session", verdict);
+    await next();
+    return undefined;
+  });
+
+  app.get("/api/csrf", (c) => c.json({ csrf: c.get("session").csrf }));
+  app.get("/api/bottles", async (c) => c.json(await bottlesView(views)));
+  app.get("/api/proposals", async (c) => c.json(await proposalsView(views)));
+  app.get("/api/audit", async (c) => c.json(await auditView(views)));
+
+  app.post("/api/proposals/:slug/:id/decision", async (c) => {
+    let body: { decision?: unknown; reason?: unknown };
+    try {
+      body = (await c.req.json()) as typeof body;
+    } catch {
+      return c.json({ error: "the body must be JSON" }, 400);
+    }
+    if (body.decision !== "approved" && body.decision !== "denied") {
+      return c.json({ error: 'decision must be "approved" or "denied"' }, 400);
+    }
+    const reason = typeof body.reason === "string" ? body.reason.slice(0, 2000) : null;
+    try {
+      const outcome = await decideFromDashboard(views, {
+        slug: c.req.param("slug"),
+        id: c.req.param("id"),
+        decision: body.decision,
+        reason,
+      });
+      return c.json(outcome);
+    } catch (error) {
+      if (error instanceof BottleError) {
+        return c.json({ error: error.message, hint: error.hint ?? null }, 409);
+      }
+      throw error;
+    }
+  });
+
+  app.get("/api/events", (c) => {
+    const lastId = Number(c.req.header("last-event-id") ?? c.req.query("after") ?? "0");
+    const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
+    return streamSSE(c, async (stream) => {
+      let backlog: DecisionEvent[] = [];
+      let wake: (() => void) | null = null;
+      let done = false;
+      const unsubscribe = views.hub.subscribe((event) => {
+        backlog.push(event);
+        if (backlog.length > MAX_BACKLOG) done = true;
+        wake?.();
+      });
+      stream.onAbort(() => {
+        done = true;
+        wake?.();
+      });
+      try {
+        const kept = views.hub.since(after);
+        if (!kept.complete) {
+          await stream.writeSSE({ event: "gap", data: JSON.stringify({ after }) });
+        }
+        const seen = kept.events.at(-1)?.seq ?? after;
+        backlog = [...kept.events, ...backlog.filter((e) => e.seq > seen)];
+        while (!done) {
+          if (backlog.length === 0) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              // A comment now and then keeps proxies and the browser from timing out.
+              setTimeout(resolve, 15_000);
+            });
+            wake = null;
+            if (backlog.length === 0 && !done) await stream.write(": keep-alive\n\n");
+            continue;
+          }
+          const batch = backlog;
+          backlog = [];
+          const last = batch.at(-1) as DecisionEvent;
+          await stream.writeSSE({
+            event: "decisions",
+            id: String(last.seq),
+            data: JSON.stringify(batch),
+          });
+          // Let a burst gather into one message instead of one write per event.
+          if (flushEveryMs > 0) await stream.sleep(flushEveryMs);
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  app.notFound((c) => c.json({ error: "not found" }, 404));
+  app.onError((error, c) => {
+    process.stderr.write(`dashboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}
+
+/** Serves the dashboard on 127.0.0.1 only. */
+export async function startDashboardServer(
+  options: DashboardServerOptions,
+): Promise<RunningDashboard> {
+  let bound = options.port;
+  const app = dashboardApp(options, () => bound);
+  const server = serve({ fetch: app.fetch, port: options.port, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", () => resolve());
+    server.once("error", reject);
+  });
+  bound = (server.address() as AddressInfo).port;
+  return {
+    port: bound,
+    url: `http://127.0.0.1:${bound}/#token=${options.token}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      }),
+  };
+}

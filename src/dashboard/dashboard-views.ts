@@ -1,0 +1,215 @@
+// What the dashboard shows, read the way the CLI reads it: bottles from the engine's labels
+// and the state directories (as `list` and `info`), proposals from the supervise queues (as
+// `supervise`), and each bottle's hash-chained audit log with its verification (as `audit
+// verify`). Decisions go through decideProposal, as the CLI's, with the dashboard named as
+// the one who decided. Never returns a token's value: routes carry the env name only.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { discoverBottles } from "../backend/docker/discover-bottles.js";
+import type { DockerClient } from "../backend/docker/docker-client.js";
+import { bottleSummary } from "../cli/list-command.js";
+import { InputError } from "../shared/errors.js";
+import { readTextNoFollow } from "../sidecars/supervise/queue-files.js";
+import {
+  type Decision,
+  describeRequest,
+  isProposalId,
+  type ProposalRequest,
+} from "../sidecars/supervise/queue-format.js";
+import { allowPatternFor } from "../supervise/apply-approval.js";
+import { auditLogPath, readAuditEntries, verifyAuditLog } from "../supervise/audit-log.js";
+import {
+  auditProposals,
+  type DecisionOutcome,
+  decideProposal,
+} from "../supervise/decide-proposal.js";
+import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
+import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
+import { proposalView } from "../supervise/proposal-view.js";
+import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
+import type { DecisionHub } from "./decision-hub.js";
+import type { FollowedContainer } from "./log-follower.js";
+
+export interface ViewContext {
+  docker: DockerClient;
+  home: string;
+  now: () => Date;
+  /** Recorded in the audit log and told to the agent: "dashboard (alice@laptop)". */
+  actor: string;
+  hub: DecisionHub;
+}
+
+/** "Up 5 minutes (healthy)" → healthy; no health check → null. */
+export function healthOf(status: string): "healthy" | "unhealthy" | "starting" | null {
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status);
+  if (m === null) return null;
+  return m[1] === "health: starting" ? "starting" : (m[1] as "healthy" | "unhealthy");
+}
+
+/** Each route's host and the env name of its token, from the routes file egress reads. */
+export function routeTokenNames(
+  yamlText: string | null,
+): Array<{ host: string; tokenEnv: string }> {
+  if (yamlText === null) return [];
+  try {
+    const doc = parse(yamlText) as {
+      routes?: Array<{ host?: unknown; auth?: { tokenEnv?: unknown } }>;
+    };
+    return (doc?.routes ?? []).map((r) => ({
+      host: String(r.host ?? ""),
+      tokenEnv: String(r.auth?.tokenEnv ?? ""),
+    }));
+  } catch {
+    return [];
+  }
+}
+
+export async function bottlesView(ctx: ViewContext) {
+  const now = ctx.now();
+  const found = await discoverBottles(ctx.docker, ctx.home);
+  return Promise.all(
+    found.map(async (b) => {
+      const summary = bottleSummary(b);
+      const supervised = supervisedBottle(ctx.home, b.slug);
+      const policy =
+        b.stateDir === null ? null : await currentPolicySnapshot(supervised, now).catch(() => null);
+      const tokens = routeTokenNames(
+        b.stateDir === null
+          ? null
+          : await readTextNoFollow(supervised.egressRoutes).catch(() => null),
+      );
+      const traffic = ctx.hub.trafficOf(b.slug);
+      return {
+        slug: summary.slug,
+        agent: summary.agent,
+        bottle: summary.bottle,
+        state: summary.state,
+        attached: summary.attached,
+        createdAt: summary.createdAt,
+        uptimeSeconds:
+          summary.createdAt === null
+            ? null
+            : Math.max(0, Math.round((now.getTime() - Date.parse(summary.createdAt)) / 1000)),
+        sidecars: b.containers
+          .map((c) => ({ service: c.service, state: c.state, health: healthOf(c.status) }))
+          .sort((x, y) => x.service.localeCompare(y.service)),
+        hosts: policy?.egress.allow ?? [],
+        dlp: policy?.egress.dlp ?? null,
+        routes: (policy?.egress.routes ?? []).map((r) => ({
+          host: r.host,
+          paths: r.paths,
+          methods: r.methods,
+          tokenEnv: tokens.find((t) => t.host === r.host)?.tokenEnv ?? null,
+          requests: traffic.find((t) => t.host === r.host)?.requests ?? 0,
+        })),
+        remotes: (policy?.git.remotes ?? []).map((r) => ({ name: r.name, url: r.url })),
+        gitleaksExceptions: policy?.git.gitleaksExceptions ?? [],
+      };
+    }),
+  );
+}
+
+/** The running pipelock and egress containers whose decisions the dashboard follows. */
+export async function decisionContainers(ctx: ViewContext): Promise<FollowedContainer[]> {
+  const found = await discoverBottles(ctx.docker, ctx.home);
+  const followed: FollowedContainer[] = [];
+  for (const b of found) {
+    for (const c of b.containers) {
+      if (c.state !== "running") continue;
+      if (c.service === "pipelock" || c.service === "egress") {
+        followed.push({ slug: b.slug, source: c.service, container: c.name });
+      }
+    }
+  }
+  return followed;
+}
+
+/** What approving would put in force, in the words the audit log will use. */
+export function changesIfApproved(request: ProposalRequest): string {
+  if (request.kind === "egress-host") {
+    return `add ${allowPatternFor(request.host, request.port)} to pipelock's allowlist and reload it`;
+  }
+  return `add ${request.fingerprint} to the git gate's gitleaks allowlist`;
+}
+
+export async function proposalsView(ctx: ViewContext) {
+  const bottles = await listSupervisedBottles(ctx.home);
+  const scan = await scanProposals(bottles);
+  // The host records each proposal in the audit log the first time it sees it, as the CLI.
+  for (const bottle of bottles) {
+    const mine = scan.proposals.filter((p) => p.bottle.slug === bottle.slug);
+    await auditProposals(
+      ctx,
+      bottle,
+      mine.map((p) => p.proposal),
+    );
+  }
+  return {
+    proposals: scan.proposals
+      .map((p) => ({
+        ...proposalView(p),
+        asksFor: describeRequest(p.proposal.request),
+        wouldChange: changesIfApproved(p.proposal.request),
+      }))
+      .reverse(),
+    problems: scan.problems,
+  };
+}
+
+export async function decideFromDashboard(
+  ctx: ViewContext,
+  wanted: { slug: string; id: string; decision: Decision; reason: string | null },
+): Promise<DecisionOutcome> {
+  // The slug and id name files: take them only from what the queues list.
+  const bottle = (await listSupervisedBottles(ctx.home)).find((b) => b.slug === wanted.slug);
+  if (bottle === undefined) throw new InputError(`no supervised bottle "${wanted.slug}"`);
+  if (!isProposalId(wanted.id)) throw new InputError(`"${wanted.id}" is not a proposal id`);
+  const queued = await readQueuedProposal(bottle, wanted.id);
+  if (queued === null) throw new InputError(`no proposal ${wanted.id} in bottle ${wanted.slug}`);
+  return decideProposal(ctx, queued, { decision: wanted.decision, reason: wanted.reason });
+}
+
+const AUDIT_ENTRIES_SHOWN = 200;
+
+export async function auditView(ctx: ViewContext) {
+  let files: string[] = [];
+  try {
+    files = (await readdir(join(ctx.home, "audit"))).filter((f) => f.endsWith(".jsonl"));
+  } catch {
+    files = [];
+  }
+  const slugs = files.map((f) => f.slice(0, -".jsonl".length)).sort();
+  return Promise.all(
+    slugs.map(async (slug) => {
+      const path = auditLogPath(ctx.home, slug);
+      const verification = await verifyAuditLog(path);
+      const entries = await readAuditEntries(path);
+      return {
+        slug,
+        verification:
+          verification === null
+            ? { ok: false, entries: 0, message: "no log" }
+            : verification.ok
+              ? { ok: true, entries: verification.entries, message: "verified" }
+              : {
+                  ok: false,
+                  entries: verification.entries,
+                  message: `line ${verification.line}: ${verification.problem}: ${verification.message}`,
+                },
+        entries: entries.slice(-AUDIT_ENTRIES_SHOWN).map((e) => ({
+          seq: e.seq,
+          at: e.at,
+          event: e.event,
+          id: typeof e.id === "string" ? e.id : null,
+          request: e.request ?? null,
+          decision: typeof e.decision === "string" ? e.decision : null,
+          by: typeof e.by === "string" ? e.by : null,
+          reason: typeof e.reason === "string" ? e.reason : null,
+          changes: Array.isArray(e.changes) ? e.changes.map(String) : [],
+          hash: e.hash,
+        })),
+      };
+    }),
+  );
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { LineSplitter, parseEgressLine, parsePipelockLine } from "./decision-events.js";
+
+describe("parsePipelockLine", () => {
+  it("reads a refusal with its rule and place", () => {
+    const line = JSON.stringify({
+      ts: "2030-01-01T00:00:00.000Z",
+      client: "10.0.0.2:5000",
+      method: "POST",
+      host: "api.example.test",
+      port: 443,
+      path: "[redacted]",
+      decision: "dlp_block",
+      rule: "aws-access-key",
+      location: "body",
+      status: 403,
+      detail: "free text the dashboard does not show",
+    });
+    expect(parsePipelockLine(line, "demo-1234")).toEqual({
+      slug: "demo-1234",
+      source: "pipelock",
+      at: "2030-01-01T00:00:00.000Z",
+      kind: "dlp",
+      verdict: "dlp_block",
+      method: "POST",
+      host: "api.example.test",
+      port: 443,
+      path: "[redacted]",
+      rule: "aws-access-key",
+      place: "body",
+      status: 403,
+      routed: false,
+    });
+  });
+
+  it.each([
+    ["allowed", "allow"],
+    ["denied", "refuse"],
+    ["dlp_warn", "dlp"],
+    ["error", "error"],
+  ])("maps %s to %s", (decision, kind) => {
+    expect(parsePipelockLine(JSON.stringify({ decision, host: "h" }), "s")?.kind).toBe(kind);
+  });
+
+  it("passes over what is not an audit line", () => {
+    for (const line of [
+      "pipelock: listening on 0.0.0.0:8888",
+      "{not json",
+      "[1,2]",
+      JSON.stringify({ decision: "maybe" }),
+      JSON.stringify({ event: "request" }),
+      "",
+    ]) {
+      expect(parsePipelockLine(line, "s")).toBeNull();
+    }
+  });
+});
+
+describe("parseEgressLine", () => {
+  const line = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      time: "2030-01-01T00:00:00.000Z",
+      event: "request",
+      method: "POST",
+      ...fields,
+    });
+
+  it("keeps routed calls and refusals, not tunnels, forwards or health checks", () => {
+    expect(
+      parseEgressLine(
+        line({ kind: "intercept", routed: true, host: "api.anthropic.com", status: 200 }),
+        "s",
+      ),
+    ).toMatchObject({
+      source: "egress",
+      kind: "allow",
+      rule: "route",
+      routed: true,
+      host: "api.anthropic.com",
+    });
+    expect(
+      parseEgressLine(
+        line({ kind: "refused", routed: false, host: null, status: 502, error: "bad-request" }),
+        "s",
+      ),
+    ).toMatchObject({ kind: "refuse", rule: "bad-request", routed: false, host: null });
+    for (const kind of ["tunnel", "forward", "local"]) {
+      expect(
+        parseEgressLine(line({ kind, routed: false, host: null, status: 200 }), "s"),
+      ).toBeNull();
+    }
+  });
+});
+
+describe("LineSplitter", () => {
+  it("joins a line cut across chunks and keeps the partial end", () => {
+    const s = new LineSplitter();
+    expect(s.push('{"a"')).toEqual([]);
+    expect(s.push(':1}\n{"b":2}\r\n{"c"')).toEqual(['{"a":1}', '{"b":2}']);
+    expect(s.push(":3}\n")).toEqual(['{"c":3}']);
+    expect(s.push("")).toEqual([]);
+  });
+
+  it("drops an overlong line whole, and only it", () => {
+    const s = new LineSplitter(10);
+    expect(s.push("short\n0123456789AB")).toEqual(["short"]);
+    expect(s.push("CDEF")).toEqual([]);
+    expect(s.push("GH\nnext\n")).toEqual(["next"]);
+    expect(s.push("0123456789ABC\nok\n")).toEqual(["ok"]);
+    expect(s.dropped).toBe(2);
+  });
+});

@@ -1,0 +1,143 @@
+// The decisions the sidecars log, as the dashboard shows them: pipelock's audit lines (every
+// allow, refusal and DLP hit) and egress's request lines (routed calls and its own refusals),
+// each read from its container's output one JSON line at a time. Only named fields are kept,
+// and those are already redacted at the source; any other text on the log is passed over.
+
+export type DecisionSource = "pipelock" | "egress";
+/** allow: let through; refuse: stopped by policy; dlp: a DLP rule matched; error: failed. */
+export type DecisionKind = "allow" | "refuse" | "dlp" | "error";
+
+export interface DecisionEvent {
+  /** Assigned by the hub, increasing by one: a gap means a lost event. */
+  seq: number;
+  slug: string;
+  source: DecisionSource;
+  at: string;
+  kind: DecisionKind;
+  /** The sidecar's own word: allowed, denied, dlp_block, intercept, refused, … */
+  verdict: string;
+  method: string;
+  host: string | null;
+  port: number | null;
+  path: string | null;
+  /** The rule that decided: a DLP rule id, "not-allowlisted", "route", … */
+  rule: string | null;
+  /** Where in the request a DLP rule matched: header, body, query, … */
+  place: string | null;
+  status: number | null;
+  /** egress: a route matched and its token was added. */
+  routed: boolean;
+}
+
+export type ParsedDecision = Omit<DecisionEvent, "seq">;
+
+const PIPELOCK_KINDS: Record<string, DecisionKind> = {
+  allowed: "allow",
+  denied: "refuse",
+  dlp_block: "dlp",
+  dlp_warn: "dlp",
+  error: "error",
+};
+
+function jsonObject(line: string): Record<string, unknown> | null {
+  if (!line.startsWith("{")) return null;
+  try {
+    const value = JSON.parse(line) as unknown;
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+const text = (v: unknown, max = 512): string | null =>
+  typeof v === "string" ? (v.length > max ? `${v.slice(0, max)}…` : v) : null;
+const int = (v: unknown): number | null => (Number.isInteger(v) ? (v as number) : null);
+
+/** One line of pipelock's audit log, or null when it is not one. */
+export function parsePipelockLine(line: string, slug: string): ParsedDecision | null {
+  const e = jsonObject(line);
+  if (e === null || typeof e.decision !== "string") return null;
+  const kind = PIPELOCK_KINDS[e.decision];
+  if (kind === undefined) return null;
+  return {
+    slug,
+    source: "pipelock",
+    at: text(e.ts, 64) ?? "",
+    kind,
+    verdict: e.decision,
+    method: text(e.method, 32) ?? "",
+    host: text(e.host, 256),
+    port: int(e.port),
+    path: text(e.path),
+    rule: text(e.rule, 128),
+    place: text(e.location, 128),
+    status: int(e.status),
+    routed: false,
+  };
+}
+
+/**
+ * One line of egress's request log, or null. Its own endpoints (health checks) are left out;
+ * tunnels and plain forwards are left out too, since pipelock logs the same request with
+ * its verdict: egress adds its refusals and the routed calls it put a token on.
+ */
+export function parseEgressLine(line: string, slug: string): ParsedDecision | null {
+  const e = jsonObject(line);
+  if (e === null || e.event !== "request" || typeof e.kind !== "string") return null;
+  if (e.kind !== "refused" && e.kind !== "intercept") return null;
+  const refused = e.kind === "refused";
+  return {
+    slug,
+    source: "egress",
+    at: text(e.time, 64) ?? "",
+    kind: refused ? "refuse" : "allow",
+    verdict: e.kind,
+    method: text(e.method, 32) ?? "",
+    host: text(e.host, 256),
+    port: null,
+    path: null,
+    rule: refused ? (text(e.error, 128) ?? "refused") : e.routed === true ? "route" : null,
+    place: null,
+    status: int(e.status),
+    routed: e.routed === true,
+  };
+}
+
+/**
+ * Splits a byte stream into lines, keeping a partial last line for the next chunk. A line
+ * longer than `maxLine` is dropped whole (and counted): a decision line is never that long.
+ */
+export class LineSplitter {
+  private partial = "";
+  private skipping = false;
+  dropped = 0;
+
+  constructor(private readonly maxLine = 64 * 1024) {}
+
+  push(chunk: string): string[] {
+    const parts = chunk.split("\n");
+    const last = parts.pop() ?? "";
+    const lines: string[] = [];
+    for (const part of parts) {
+      if (this.skipping) {
+        this.skipping = false;
+        this.partial = "";
+        continue;
+      }
+      const line = this.partial + part;
+      this.partial = "";
+      if (line.length > this.maxLine) this.dropped += 1;
+      else lines.push(line.endsWith("\r") ? line.slice(0, -1) : line);
+    }
+    if (this.skipping) return lines;
+    this.partial += last;
+    if (this.partial.length > this.maxLine) {
+      this.partial = "";
+      this.skipping = true;
+      this.dropped += 1;
+    }
+    return lines;
+  }
+}

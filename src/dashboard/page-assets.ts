@@ -1,0 +1,296 @@
+// The dashboard's page, its script and its stylesheet, shipped inside the package and served
+// by the dashboard itself: no CDN, nothing fetched from anywhere else (the Content Security
+// Policy forbids it anyway). The script builds every node with textContent, never HTML
+// from data: hosts, paths and reasons are the agent's to choose.
+
+export const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>claude-bottle dashboard</title>
+<link rel="stylesheet" href="/app.css">
+<script src="/app.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>claude-bottle</h1>
+  <nav>
+    <button data-view="bottles" class="active">Bottles</button>
+    <button data-view="decisions">Decisions</button>
+    <button data-view="approvals">Approvals <span id="pending-count"></span></button>
+    <button data-view="audit">Audit</button>
+  </nav>
+  <span id="status">connecting…</span>
+</header>
+<main>
+  <section id="bottles" class="view active"><p class="empty">loading…</p></section>
+  <section id="decisions" class="view">
+    <div class="filters">
+      <label>bottle <select id="filter-slug"><option value="">all</option></select></label>
+      <label>kind <select id="filter-kind">
+        <option value="">all</option><option value="allow">allowed</option>
+        <option value="refuse">refused</option><option value="dlp">DLP</option>
+        <option value="error">error</option></select></label>
+      <span id="decision-count">0 decisions</span>
+    </div>
+    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th>verdict</th>
+      <th>request</th><th>rule</th><th>place</th><th>status</th></tr></thead>
+      <tbody id="decision-rows"></tbody></table>
+  </section>
+  <section id="approvals" class="view">
+    <h2>Pending</h2><div id="pending"><p class="empty">none</p></div>
+    <h2>History</h2><table><thead><tr><th>id</th><th>bottle</th><th>asked for</th><th>reason</th>
+      <th>decision</th><th>by</th><th>note</th></tr></thead><tbody id="history"></tbody></table>
+  </section>
+  <section id="audit" class="view"><p class="empty">loading…</p></section>
+</main>
+</body>
+</html>
+`;
+
+export const PAGE_CSS = `
+:root { font-family: system-ui, sans-serif; font-size: 14px; color: #1d2330; background: #f5f6f8; }
+body { margin: 0; }
+header { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.2rem; background: #1d2330; color: #fff; }
+header h1 { font-size: 1.1rem; margin: 0; }
+nav button { background: none; border: 0; color: #c9cfdb; font-size: .95rem; padding: .4rem .7rem; cursor: pointer; border-radius: 4px; }
+nav button.active { background: #3a4358; color: #fff; }
+#status { margin-left: auto; font-size: .85rem; color: #9fd39f; }
+#status.bad { color: #f29b9b; }
+main { padding: 1rem 1.2rem; }
+.view { display: none; }
+.view.active { display: block; }
+.card { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: .8rem 1rem; margin-bottom: .8rem; }
+.card h3 { margin: 0 0 .4rem; font-size: 1rem; }
+.meta { color: #5b6478; font-size: .85rem; }
+.chips span { display: inline-block; background: #eef1f6; border-radius: 3px; padding: 0 .4rem; margin: .1rem .2rem .1rem 0; font-family: ui-monospace, monospace; font-size: .8rem; }
+.healthy, .ok, .allow { color: #1d7a36; }
+.unhealthy, .bad, .refuse, .dlp, .error { color: #b3261e; }
+.starting { color: #9a6700; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: .4rem 0 0; }
+dt { color: #5b6478; }
+dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; background: #fff; font-size: .85rem; }
+th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #e6e9ef; vertical-align: top; }
+td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
+.filters { display: flex; gap: 1rem; align-items: center; margin-bottom: .6rem; }
+.proposal textarea { width: 100%; min-height: 2.5rem; box-sizing: border-box; }
+.proposal button { margin: .4rem .4rem 0 0; padding: .3rem .9rem; }
+.empty { color: #5b6478; }
+.reason { white-space: pre-wrap; }
+`;
+
+export const PAGE_JS = `"use strict";
+(() => {
+  let csrf = null;
+  const MAX_ROWS = 500;
+  const $ = (id) => document.getElementById(id);
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined) continue;
+      if (k === "class") node.className = v; else node.setAttribute(k, String(v));
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+  function setStatus(text, bad) {
+    const s = $("status");
+    s.textContent = text;
+    s.classList.toggle("bad", Boolean(bad));
+  }
+  async function api(path, init) {
+    const headers = Object.assign({}, (init && init.headers) || {});
+    if (init && init.method && init.method !== "GET") {
+      headers["X-CSRF-Token"] = csrf || "";
+      headers["Content-Type"] = "application/json";
+    }
+    const res = await fetch(path, Object.assign({}, init, { headers, credentials: "same-origin" }));
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status, hint: body.hint });
+    return body;
+  }
+  async function signIn() {
+    const m = /(?:^|[#&])token=([0-9a-f]+)/.exec(location.hash);
+    // The token is spent on first use; drop it from the address bar and the history.
+    if (location.hash) history.replaceState(null, "", location.pathname);
+    if (m) {
+      const res = await fetch("/api/session", { method: "POST", headers: { "X-Dashboard-Token": m[1] }, credentials: "same-origin" });
+      if (res.ok) { csrf = (await res.json()).csrf; return true; }
+    }
+    try { csrf = (await api("/api/csrf")).csrf; return true; } catch { return false; }
+  }
+  function age(seconds) {
+    if (seconds === null || seconds === undefined) return "?";
+    if (seconds < 60) return seconds + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + "h " + Math.floor((seconds % 3600) / 60) + "m";
+    return Math.floor(seconds / 86400) + "d";
+  }
+  const chips = (items) => items.length === 0 ? el("span", { class: "empty" }, "none") : el("span", { class: "chips" }, ...items.map((i) => el("span", {}, i)));
+
+  function renderBottles(bottles) {
+    const root = $("bottles");
+    root.replaceChildren();
+    if (bottles.length === 0) { root.append(el("p", { class: "empty" }, "no bottles on this machine")); return; }
+    for (const b of bottles) {
+      root.append(el("div", { class: "card", "data-testid": "bottle", "data-slug": b.slug },
+        el("h3", {}, b.slug),
+        el("div", { class: "meta" }, "agent " + (b.agent || "?") + " · bottle " + (b.bottle || "?") + " · " + b.state + " · up " + age(b.uptimeSeconds) + " · CLI " + (b.attached ? "attached" : "gone")),
+        el("dl", {},
+          el("dt", {}, "sidecars"), el("dd", {}, ...b.sidecars.map((s) => el("span", { class: (s.health || (s.state === "running" ? "ok" : "bad")) + " sidecar" }, s.service + " " + (s.health || s.state) + "  "))),
+          el("dt", {}, "hosts"), el("dd", {}, chips(b.hosts)),
+          el("dt", {}, "DLP"), el("dd", {}, b.dlp || "?"),
+          el("dt", {}, "routes"), el("dd", {}, b.routes.length === 0 ? el("span", { class: "empty" }, "none") :
+            el("table", {}, el("tbody", {}, ...b.routes.map((r) => el("tr", {},
+              el("td", { class: "mono" }, r.host), el("td", { class: "mono" }, r.paths.join(", ")),
+              el("td", {}, r.methods === "all" ? "all methods" : r.methods.join(",")),
+              el("td", { class: "mono" }, "token " + (r.tokenEnv || "?")),
+              el("td", {}, r.requests + " requests")))))),
+          el("dt", {}, "git remotes"), el("dd", {}, chips(b.remotes.map((r) => r.name + " " + r.url))),
+          el("dt", {}, "exceptions"), el("dd", {}, chips(b.gitleaksExceptions)))));
+    }
+  }
+
+  const seenSlugs = new Set();
+  let total = 0;
+  let lastSeq = 0;
+  let gaps = 0;
+  function matches(e) {
+    const slug = $("filter-slug").value, kind = $("filter-kind").value;
+    return (!slug || e.slug === slug) && (!kind || e.kind === kind);
+  }
+  const held = [];
+  function decisionRow(e) {
+    const target = (e.method ? e.method + " " : "") + (e.host || "?") + (e.port ? ":" + e.port : "") + (e.path || "");
+    return el("tr", { "data-testid": "decision", "data-kind": e.kind, "data-slug": e.slug, "data-seq": e.seq },
+      el("td", {}, (e.at || "").replace("T", " ").replace(/\\.\\d+Z$/, "")),
+      el("td", { class: "mono" }, e.slug), el("td", {}, e.source),
+      el("td", { class: e.kind }, e.kind), el("td", {}, e.verdict),
+      el("td", { class: "mono" }, target), el("td", { class: "mono" }, e.rule || ""),
+      el("td", {}, e.place || ""), el("td", {}, e.status === null ? "" : e.status));
+  }
+  function addDecisions(events) {
+    const frag = document.createDocumentFragment();
+    for (const e of events) {
+      if (lastSeq && e.seq !== lastSeq + 1 && e.seq > lastSeq) gaps += e.seq - lastSeq - 1;
+      if (e.seq <= lastSeq) continue;
+      lastSeq = e.seq;
+      total++;
+      held.push(e);
+      if (!seenSlugs.has(e.slug)) { seenSlugs.add(e.slug); $("filter-slug").append(el("option", { value: e.slug }, e.slug)); }
+      if (matches(e)) frag.prepend(decisionRow(e));
+    }
+    if (held.length > 5000) held.splice(0, held.length - 5000);
+    const body = $("decision-rows");
+    body.prepend(frag);
+    while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
+    $("decision-count").textContent = total + " decisions" + (gaps ? ", " + gaps + " missed" : "");
+    $("decision-count").dataset.total = String(total);
+    $("decision-count").dataset.lastSeq = String(lastSeq);
+  }
+  function refilter() {
+    const body = $("decision-rows");
+    body.replaceChildren(...held.filter(matches).slice(-MAX_ROWS).reverse().map(decisionRow));
+  }
+  function connectStream() {
+    const source = new EventSource("/api/events");
+    source.addEventListener("open", () => setStatus("live"));
+    source.addEventListener("error", () => setStatus("reconnecting…", true));
+    source.addEventListener("decisions", (m) => addDecisions(JSON.parse(m.data)));
+  }
+
+  function renderProposals(data) {
+    const pending = data.proposals.filter((p) => p.status === "pending" || p.status === "deciding");
+    $("pending-count").textContent = pending.length ? "(" + pending.length + ")" : "";
+    const root = $("pending");
+    // Redraw only when the pending set changes: a redraw under the user's cursor loses focus.
+    const key = pending.map((p) => p.id + ":" + p.status).join(",");
+    if (root.dataset.key !== key) {
+    root.dataset.key = key;
+    const drafts = new Map([...root.querySelectorAll("textarea")].map((t) => [t.dataset.id, t.value]));
+    root.replaceChildren();
+    if (pending.length === 0) root.append(el("p", { class: "empty" }, "none"));
+    for (const p of pending) {
+      const note = el("textarea", { placeholder: "reason (told to the agent; required to deny)", "data-id": p.id });
+      note.value = drafts.get(p.id) || "";
+      const out = el("div", { class: "meta" });
+      const decide = (decision) => async () => {
+        out.textContent = "…";
+        try {
+          const r = await api("/api/proposals/" + encodeURIComponent(p.slug) + "/" + encodeURIComponent(p.id) + "/decision",
+            { method: "POST", body: JSON.stringify({ decision, reason: note.value }) });
+          out.textContent = r.decision + ": " + r.changes.join("; ");
+          refreshProposals();
+        } catch (e) { out.textContent = "refused: " + e.message + (e.hint ? " (" + e.hint + ")" : ""); }
+      };
+      const approve = el("button", { "data-testid": "approve" }, "Approve");
+      const deny = el("button", { "data-testid": "deny" }, "Deny");
+      approve.addEventListener("click", decide("approved"));
+      deny.addEventListener("click", decide("denied"));
+      root.append(el("div", { class: "card proposal", "data-testid": "proposal", "data-id": p.id, "data-slug": p.slug },
+        el("h3", {}, p.asksFor),
+        el("div", { class: "meta" }, "bottle " + p.slug + " · " + p.id + " · " + p.status + " · filed " + p.createdAt),
+        el("dl", {}, el("dt", {}, "agent's reason"), el("dd", { class: "reason" }, p.reason),
+          el("dt", {}, "approving would"), el("dd", {}, p.wouldChange)),
+        note, approve, deny, out));
+    }
+    }
+    const decided = data.proposals.filter((p) => p.answer);
+    $("history").replaceChildren(...decided.map((p) => el("tr", { "data-testid": "history", "data-id": p.id },
+      el("td", { class: "mono" }, p.id), el("td", { class: "mono" }, p.slug), el("td", { class: "mono" }, p.asksFor),
+      el("td", { class: "reason" }, p.reason), el("td", { class: p.answer.decision === "approved" ? "ok" : "bad" }, p.answer.decision),
+      el("td", {}, p.answer.by), el("td", { class: "reason" }, p.answer.reason || ""))));
+  }
+
+  function renderAudit(logs) {
+    const root = $("audit");
+    root.replaceChildren();
+    if (logs.length === 0) { root.append(el("p", { class: "empty" }, "no audit logs yet")); return; }
+    for (const log of logs) {
+      root.append(el("div", { class: "card", "data-testid": "audit", "data-slug": log.slug },
+        el("h3", {}, log.slug + " ", el("span", { class: log.verification.ok ? "ok" : "bad", "data-testid": "verification" },
+          (log.verification.ok ? "chain verified" : "chain broken: " + log.verification.message) + " (" + log.verification.entries + " entries)")),
+        el("table", {}, el("tbody", {}, ...log.entries.slice().reverse().map((e) => el("tr", {},
+          el("td", {}, e.seq), el("td", {}, e.at.replace("T", " ").replace(/\\.\\d+Z$/, "")), el("td", {}, e.event),
+          el("td", { class: "mono" }, e.id || ""), el("td", { class: "mono" }, e.request ? JSON.stringify(e.request) : ""),
+          el("td", {}, e.decision || ""), el("td", {}, e.by || ""), el("td", { class: "reason" }, e.reason || ""),
+          el("td", { class: "mono" }, e.hash.slice(0, 12))))))));
+    }
+  }
+
+  const refreshBottles = () => api("/api/bottles").then(renderBottles).catch((e) => setStatus(e.message, true));
+  const refreshProposals = () => api("/api/proposals").then(renderProposals).catch((e) => setStatus(e.message, true));
+  const refreshAudit = () => api("/api/audit").then(renderAudit).catch((e) => setStatus(e.message, true));
+
+  function show(view) {
+    for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.view === view);
+    for (const s of document.querySelectorAll(".view")) s.classList.toggle("active", s.id === view);
+    if (view === "audit") refreshAudit();
+  }
+
+  async function main() {
+    for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
+    $("filter-slug").addEventListener("change", refilter);
+    $("filter-kind").addEventListener("change", refilter);
+    if (!(await signIn())) {
+      setStatus("not signed in", true);
+      $("bottles").replaceChildren(el("p", { class: "bad", "data-testid": "signed-out" },
+        "Not signed in: open the URL that claude-bottle dashboard printed (its token works once)."));
+      return;
+    }
+    setStatus("signed in");
+    connectStream();
+    await Promise.all([refreshBottles(), refreshProposals()]);
+    setInterval(refreshBottles, 3000);
+    setInterval(refreshProposals, 1500);
+    setInterval(() => { if ($("audit").classList.contains("active")) refreshAudit(); }, 5000);
+  }
+  main();
+})();
+`;
