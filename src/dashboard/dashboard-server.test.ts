@@ -1,0 +1,212 @@
+// The dashboard's HTTP surface, in process (app.fetch, no socket), over a home with one
+// supervised bottle whose agent filed a proposal; the docker seam records the reload signal.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
+import { verifyAuditLog } from "../supervise/audit-log.js";
+import { makeSupervisedBottle, RecordingDocker } from "../supervise/supervise-fixture.js";
+import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
+import { dashboardApp } from "./dashboard-server.js";
+import { DecisionHub } from "./decision-hub.js";
+
+const PORT = 8377;
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const TOKEN = "ab".repeat(24);
+let home: string;
+let bottle: SupervisedBottle;
+let app: ReturnType<typeof dashboardApp>;
+let hub: DecisionHub;
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), "cb-dashboard-"));
+  bottle = await makeSupervisedBottle(home);
+  await new ProposalQueue({
+    queueDir: bottle.queueDir,
+    slug: bottle.slug,
+    now: () => new Date("2030-01-01T12:00:00.000Z"),
+    newId: () => "host0001",
+  }).submit({ kind: "egress-host", host: "docs.example.test", port: null }, "read the docs");
+  hub = new DecisionHub();
+  app = dashboardApp(
+    {
+      views: {
+        docker: new RecordingDocker(),
+        home,
+        now: () => new Date("2030-01-01T12:05:00.000Z"),
+        actor: "dashboard (alice@laptop)",
+        hub,
+      },
+      token: TOKEN,
+      port: PORT,
+    },
+    () => PORT,
+  );
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function call(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+  return app.fetch(
+    new Request(`http://127.0.0.1:${PORT}${path}`, {
+      ...init,
+      headers: { host: `127.0.0.1:${PORT}`, ...init.headers },
+    }),
+  );
+}
+
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const res = await call("/api/session", {
+    method: "POST",
+    headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+  });
+  expect(res.status).toBe(200);
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  return { cookie, csrf: ((await res.json()) as { csrf: string }).csrf };
+}
+
+describe("the dashboard server", () => {
+  it("serves the page with a strict CSP and no external asset", async () => {
+    const res = await call("/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script>|\sstyle=|\son[a-z]+=/i);
+  });
+
+  it("refuses every API call without the session, the stream included", async () => {
+    for (const path of ["/api/bottles", "/api/proposals", "/api/audit", "/api/events"]) {
+      expect((await call(path)).status).toBe(401);
+    }
+  });
+
+  it("exchanges the token once", async () => {
+    await signIn();
+    const again = await call("/api/session", {
+      method: "POST",
+      headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+    });
+    expect(again.status).toBe(401);
+    expect(again.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("refuses a session's request from another origin or through another Host", async () => {
+    const { cookie } = await signIn();
+    const other = await call("/api/events", {
+      headers: { cookie, origin: "http://127.0.0.1:9999", "sec-fetch-site": "same-site" },
+    });
+    expect(other.status).toBe(403);
+    const rebound = await app.fetch(
+      new Request(`http://evil.test:${PORT}/api/bottles`, {
+        headers: { host: `evil.test:${PORT}`, cookie },
+      }),
+    );
+    expect(rebound.status).toBe(403);
+  });
+
+  it("lists the proposal with what approving would change, then approves it as the dashboard", async () => {
+    const { cookie, csrf } = await signIn();
+    const listed = (await (await call("/api/proposals", { headers: { cookie } })).json()) as {
+      proposals: Array<{ id: string; status: string; wouldChange: string }>;
+    };
+    expect(listed.proposals).toMatchObject([
+      {
+        id: "host0001",
+        status: "pending",
+        wouldChange: "add docs.example.test to pipelock's allowlist and reload it",
+      },
+    ]);
+    const decide = (headers: Record<string, string>) =>
+      call("/api/proposals/demo-7f3a/host0001/decision", {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/json", ...headers },
+        body: JSON.stringify({ decision: "approved", reason: "docs only" }),
+      });
+    expect((await decide({})).status).toBe(403);
+    expect((await decide({ "x-csrf-token": "0".repeat(64) })).status).toBe(403);
+    const approved = await decide({ "x-csrf-token": csrf });
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({
+      decision: "approved",
+      changes: ["added docs.example.test to pipelock's allowlist"],
+    });
+    expect(await readFile(bottle.pipelockConfig, "utf8")).toContain("docs.example.test");
+    const answer = JSON.parse(
+      await readFile(join(bottle.queueDir, "answers", "host0001.json"), "utf8"),
+    );
+    expect(answer.by).toBe("dashboard (alice@laptop)");
+    const audit = (await (await call("/api/audit", { headers: { cookie } })).json()) as Array<{
+      slug: string;
+      verification: { ok: boolean; entries: number };
+      entries: Array<{ event: string; by: string | null }>;
+    }>;
+    expect(audit).toMatchObject([{ slug: "demo-7f3a", verification: { ok: true, entries: 2 } }]);
+    expect(audit[0]?.entries.map((e) => [e.event, e.by])).toEqual([
+      ["proposed", null],
+      ["decided", "dashboard (alice@laptop)"],
+    ]);
+    expect(await verifyAuditLog(bottle.auditLog)).toMatchObject({ ok: true });
+    // Decided once: a second approval is refused and says by whom.
+    const twice = await decide({ "x-csrf-token": csrf });
+    expect(twice.status).toBe(409);
+    expect(((await twice.json()) as { error: string }).error).toContain(
+      "already approved by dashboard (alice@laptop)",
+    );
+  });
+
+  it("refuses a decision for a slug or id that is not a queued proposal", async () => {
+    const { cookie, csrf } = await signIn();
+    for (const path of [
+      "/api/proposals/..%2F..%2Fetc/host0001/decision",
+      "/api/proposals/demo-7f3a/..%2Fx/decision",
+      "/api/proposals/other-0000/host0001/decision",
+    ]) {
+      const res = await call(path, {
+        method: "POST",
+        headers: {
+          cookie,
+          origin: ORIGIN,
+          "x-csrf-token": csrf,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ decision: "approved" }),
+      });
+      expect(res.status).toBe(409);
+    }
+  });
+
+  it("streams decisions, resuming after the last id the page saw", async () => {
+    const { cookie } = await signIn();
+    const base = {
+      slug: "demo-7f3a",
+      source: "pipelock" as const,
+      at: "2030-01-01T12:00:00.000Z",
+      kind: "refuse" as const,
+      verdict: "denied",
+      method: "CONNECT",
+      host: "evil.test",
+      port: 443,
+      path: null,
+      rule: "not-allowlisted",
+      place: null,
+      status: 403,
+      routed: false,
+    };
+    hub.publish(base);
+    hub.publish({ ...base, host: "second.test" });
+    const res = await call("/api/events", { headers: { cookie, "last-event-id": "1" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain("event: decisions");
+    expect(first).toContain("id: 2");
+    expect(first).toContain('"host":"second.test"');
+    expect(first).not.toContain("evil.test");
+    await reader.cancel();
+  });
+});
