@@ -36,7 +36,12 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
       };
       const follower = new LogFollower(hub);
       const token = randomBytes(24).toString("hex");
-      const server = await startDashboardServer({ views, token, port });
+      const server = await startDashboardServer({
+        views,
+        token,
+        port,
+        log: (line) => ctx.io.stderr(`dashboard: ${line}\n`),
+      });
       let stopped = false;
       const discover = async () => {
         while (!stopped) {

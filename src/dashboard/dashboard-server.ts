@@ -35,6 +35,8 @@ export interface DashboardServerOptions {
   port: number;
   /** Events sent together in one SSE message when they arrive faster than this (ms). */
   flushEveryMs?: number;
+  /** Told of every refused request, one line each (never a token or cookie). */
+  log?: (line: string) => void;
 }
 
 export interface RunningDashboard {
@@ -57,15 +59,19 @@ function securityHeaders(c: Context): void {
   c.header("Cache-Control", "no-store");
 }
 
-function refuse(c: Context, refusal: Refusal): Response {
-  return c.json({ error: refusal.reason }, refusal.status);
-}
+const printablePath = (path: string) => path.replace(/[^\x21-\x7e]/g, "?").slice(0, 200);
 
 export function dashboardApp(options: DashboardServerOptions, port: () => number) {
   const sessions = new SessionStore(options.token);
   const { views } = options;
   const flushEveryMs = options.flushEveryMs ?? 20;
   const app = new Hono<{ Variables: { session: Session } }>();
+  const refuse = (c: Context, refusal: Refusal): Response => {
+    options.log?.(
+      `refused ${c.req.method} ${printablePath(c.req.path)} (${refusal.status}): ${refusal.reason}`,
+    );
+    return c.json({ error: refusal.reason }, refusal.status);
+  };
 
   app.use("*", async (c, next) => {
     securityHeaders(c);

@@ -79,6 +79,7 @@ td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
 .proposal textarea { width: 100%; min-height: 2.5rem; box-sizing: border-box; }
 .proposal button { margin: .4rem .4rem 0 0; padding: .3rem .9rem; }
 .empty { color: #5b6478; }
+.sidecar { margin-right: 1.2rem; white-space: nowrap; }
 .reason { white-space: pre-wrap; }
 `;
 
@@ -143,7 +144,7 @@ export const PAGE_JS = `"use strict";
         el("h3", {}, b.slug),
         el("div", { class: "meta" }, "agent " + (b.agent || "?") + " · bottle " + (b.bottle || "?") + " · " + b.state + " · up " + age(b.uptimeSeconds) + " · CLI " + (b.attached ? "attached" : "gone")),
         el("dl", {},
-          el("dt", {}, "sidecars"), el("dd", {}, ...b.sidecars.map((s) => el("span", { class: (s.health || (s.state === "running" ? "ok" : "bad")) + " sidecar" }, s.service + " " + (s.health || s.state) + "  "))),
+          el("dt", {}, "sidecars"), el("dd", {}, ...b.sidecars.map((s) => el("span", { class: (s.health || (s.state === "running" ? "ok" : "bad")) + " sidecar" }, s.service + " " + (s.health || s.state)))),
           el("dt", {}, "hosts"), el("dd", {}, chips(b.hosts)),
           el("dt", {}, "DLP"), el("dd", {}, b.dlp || "?"),
           el("dt", {}, "routes"), el("dd", {}, b.routes.length === 0 ? el("span", { class: "empty" }, "none") :

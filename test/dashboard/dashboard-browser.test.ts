@@ -1,0 +1,315 @@
+// The dashboard in a real browser (Debian's chromium, driven by playwright-core) over a real
+// bottle: the page lists it; a request pipelock refuses shows in the decision stream within
+// a second; an agent's request for a host shows in the inbox, is approved in the page, and
+// the agent's retry goes through; a page of another origin (on 127.0.0.1 too, so same-site:
+// the session cookie would go with its requests) can neither read the stream nor approve;
+// without the token, or with a spent one, nothing is shown.
+// With CLAUDE_BOTTLE_DASHBOARD_SCREENSHOTS=<dir>, each view is saved there as a PNG.
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { copyIntoAgent, type RunningBottle, startBottle } from "../support/bottle-harness.js";
+import { bundleForNode } from "../support/bundle.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
+import { describeWithEngine } from "../support/engine.js";
+
+const BOTTLE = `---
+egress:
+  allow:
+    - allowed.test
+supervise: true
+---
+A supervised bottle for the dashboard tests.
+`;
+const AGENT = `---
+bottle: watched
+---
+You are a test agent.
+`;
+const CHROMIUM = process.env.CLAUDE_BOTTLE_CHROMIUM ?? "/usr/bin/chromium";
+const CLIENT_IN_AGENT = "/tmp/cb-ask-host.mjs";
+const SHOTS = process.env.CLAUDE_BOTTLE_DASHBOARD_SCREENSHOTS;
+
+async function waitFor<T>(probe: () => Promise<T | null>, what: string, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== null) return value;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  if (SHOTS === undefined) return;
+  await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: false });
+}
+
+describeWithEngine("the dashboard in a browser, over a real bottle", () => {
+  let t: TestHome;
+  let work: string;
+  let bottle: RunningBottle;
+  let dashboard: ChildProcess & { output: () => { stdout: string; stderr: string } };
+  let url: string;
+  let origin: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  /** Runs the bundled MCP client in the agent, in the background; its answer lands in a file. */
+  function askForHost(host: string): string {
+    const out = `/tmp/ask-${host}.out`;
+    execFileSync("docker", [
+      "exec",
+      "-d",
+      "-u",
+      "agent",
+      bottle.agentContainer,
+      "sh",
+      "-c",
+      `node ${CLIENT_IN_AGENT} ${host} > ${out} 2>&1`,
+    ]);
+    return out;
+  }
+
+  async function answerOf(out: string): Promise<Record<string, unknown>> {
+    return waitFor(async () => {
+      const r = await bottle.exec(`cat ${out} 2>/dev/null`);
+      const line = /RESULT (.*)/.exec(r.stdout)?.[1];
+      return line === undefined ? null : (JSON.parse(line) as Record<string, unknown>);
+    }, `the agent's answer in ${out}`);
+  }
+
+  const curlStatus = (host: string) =>
+    bottle.exec(
+      `curl -sS -m 5 -o /dev/null -w 'status=%{http_code}' https://${host}/ 2>&1 | head -c 200`,
+    );
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no chromium at ${CHROMIUM}: run scripts/setup-host.sh --with-browser`);
+    }
+    t = await makeTestHome();
+    await t.writeManifest("bottles", "watched", BOTTLE);
+    await t.writeManifest("agents", "watched", AGENT);
+    work = await mkdtemp(join(tmpdir(), "cb-dashboard-e2e-"));
+    const client = join(work, "ask-host.mjs");
+    await bundleForNode(join(PACKAGE_ROOT, "test/dashboard/ask-host-client.ts"), client);
+    bottle = await startBottle(t, "watched");
+    copyIntoAgent(bottle, client, CLIENT_IN_AGENT);
+    dashboard = t.spawn(["dashboard"]);
+    url = await waitFor(
+      async () =>
+        /(http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{48})\n/.exec(dashboard.output().stdout)?.[1] ??
+        null,
+      "the dashboard's URL",
+      30_000,
+    );
+    origin = new URL(url).origin;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    dashboard?.kill("SIGTERM");
+    await bottle?.stop();
+    await t?.run(["cleanup", "--yes", "--all"]);
+    await t?.dispose();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("lists the bottle with its sidecars and hosts, and drops the token from the address", async () => {
+    await page.goto(url);
+    const card = page.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`);
+    await card.waitFor({ timeout: 20_000 });
+    const text = (await card.textContent()) ?? "";
+    expect(text).toContain("agent watched");
+    expect(text).toContain("allowed.test");
+    for (const service of ["agent", "pipelock", "supervise"]) expect(text).toContain(service);
+    expect(page.url()).toBe(`${origin}/`);
+    const cookies = await context.cookies(origin);
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
+      ["cb_dashboard", true, "Strict"],
+    ]);
+    await shoot(page, "bottles");
+  });
+
+  it("shows a refused request in the decision stream within a second", async () => {
+    await page.locator("nav button[data-view=decisions]").click();
+    await page.locator("#status", { hasText: /^live$/ }).waitFor({ timeout: 10_000 });
+    const host = `refused-${Date.now()}.test`;
+    const curl = await curlStatus(host);
+    expect(curl.stdout).toContain("403");
+    const refusedAt = Date.now();
+    const row = page.locator("[data-testid=decision][data-kind=refuse]", { hasText: host });
+    await row.first().waitFor({ timeout: 1000 });
+    expect(Date.now() - refusedAt).toBeLessThan(1000);
+    const text = (await row.first().textContent()) ?? "";
+    expect(text).toContain(bottle.slug);
+    expect(text).toContain("pipelock");
+    expect(text).toContain("not-allowlisted");
+    // The kind filter hides it; the bottle filter keeps it.
+    await page.selectOption("#filter-kind", "allow");
+    expect(await row.count()).toBe(0);
+    await page.selectOption("#filter-kind", "");
+    await page.selectOption("#filter-slug", bottle.slug);
+    expect(await row.count()).toBe(1);
+    await shoot(page, "decisions");
+  });
+
+  it("approves an agent's request in the page, and the agent's retry goes through", async () => {
+    expect((await curlStatus("approved.test")).stdout).toMatch(
+      /CONNECT tunnel failed, response 403/,
+    );
+    const out = askForHost("approved.test");
+    await page.locator("nav button[data-view=approvals]").click();
+    const card = page.locator(`[data-testid=proposal][data-slug="${bottle.slug}"]`, {
+      hasText: "approved.test",
+    });
+    await card.waitFor({ timeout: 30_000 });
+    const text = (await card.textContent()) ?? "";
+    expect(text).toContain("fetch the docs on approved.test");
+    expect(text).toContain("add approved.test to pipelock's allowlist and reload it");
+    await shoot(page, "approvals");
+    await card.locator("textarea").fill("docs only");
+    await card.locator("[data-testid=approve]").click();
+    const answer = await answerOf(out);
+    expect(answer).toMatchObject({
+      status: "approved",
+      reason: "docs only",
+      changes: ["added approved.test to pipelock's allowlist"],
+    });
+    const after = (await curlStatus("approved.test")).stdout;
+    expect(after).toMatch(/status=\d{3}$/);
+    expect(after).not.toContain("CONNECT tunnel failed");
+    expect(after).not.toContain("status=403");
+    // The history shows the decision and who took it.
+    const row = page.locator("[data-testid=history]", { hasText: "approved.test" });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).toContain("dashboard (");
+    // The audit chain records the dashboard as the one who decided, and verifies.
+    const log = (await readFile(join(t.home, "audit", `${bottle.slug}.jsonl`), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; by?: string });
+    expect(log.find((e) => e.event === "decided")?.by).toMatch(/^dashboard \(.+@.+\)$/);
+    await page.locator("nav button[data-view=audit]").click();
+    const verified = page.locator(
+      `[data-testid=audit][data-slug="${bottle.slug}"] [data-testid=verification]`,
+    );
+    await verified.waitFor({ timeout: 10_000 });
+    expect(await verified.textContent()).toBe("chain verified (2 entries)");
+    await shoot(page, "audit");
+  });
+
+  it("refuses a page of another origin: it reads nothing and approves nothing", async () => {
+    const out = askForHost("crossorigin.test");
+    const pending = await waitFor(async () => {
+      const listed = (await page.evaluate(async () => {
+        const r = await fetch("/api/proposals");
+        return r.json();
+      })) as {
+        proposals: Array<{ id: string; slug: string; status: string; request: { host?: string } }>;
+      };
+      return listed.proposals.find((p) => p.request.host === "crossorigin.test") ?? null;
+    }, "the cross-origin proposal");
+    const evil = await servePage(evilPage(origin, pending.slug, pending.id));
+    try {
+      // Same browser, same profile: the session cookie exists and 127.0.0.1 is the same site.
+      const attacker = await context.newPage();
+      const before = dashboard.output().stderr.length;
+      await attacker.goto(evil.url);
+      // A string, evaluated in the page: this file has no DOM types.
+      const report = await attacker.waitForFunction("window.report", undefined, {
+        timeout: 20_000,
+      });
+      const seen = (await report.jsonValue()) as Record<string, string>;
+      expect(seen.read).toMatch(/^refused:/);
+      expect(seen.stream).toBe("error, no data");
+      expect(seen.approve).toMatch(/^(refused:|opaque)/);
+      expect(seen.navigateStatus).toBe("done");
+      // The server itself refused each one, not only the browser's CORS check.
+      const refused = dashboard.output().stderr.slice(before);
+      expect(refused).toContain("dashboard: refused GET /api/proposals (403)");
+      expect(refused).toContain("dashboard: refused GET /api/events (403)");
+      expect(refused).toContain(
+        `dashboard: refused POST /api/proposals/${pending.slug}/${pending.id}/decision (403)`,
+      );
+      expect(refused).toContain("dashboard: refused GET / (403)");
+      await attacker.close();
+    } finally {
+      await new Promise<void>((resolve) => evil.server.close(() => resolve()));
+    }
+    const still = (await page.evaluate(async (id) => {
+      const r = await fetch("/api/proposals");
+      const body = (await r.json()) as { proposals: Array<{ id: string; status: string }> };
+      return body.proposals.find((p) => p.id === id)?.status;
+    }, pending.id)) as string;
+    expect(still).toBe("pending");
+    expect((await curlStatus("crossorigin.test")).stdout).toMatch(/response 403/);
+    // Let the waiting agent go: deny it from the dashboard's own page.
+    await page.locator("nav button[data-view=approvals]").click();
+    const card = page.locator(`[data-testid=proposal][data-id="${pending.id}"]`);
+    await card.locator("textarea").fill("not needed");
+    await card.locator("[data-testid=deny]").click();
+    expect(await answerOf(out)).toMatchObject({ status: "denied", reason: "not needed" });
+  });
+
+  it("shows nothing without the token, with a wrong one, or with the spent one", async () => {
+    for (const address of [`${origin}/`, `${origin}/#token=${"0".repeat(48)}`, url]) {
+      const fresh = await browser.newContext();
+      const p = await fresh.newPage();
+      await p.goto(address);
+      await p.locator("[data-testid=signed-out]").waitFor({ timeout: 10_000 });
+      expect(await p.locator("[data-testid=bottle]").count()).toBe(0);
+      const api = await fresh.request.get(`${origin}/api/bottles`);
+      expect(api.status()).toBe(401);
+      expect(await api.text()).not.toContain(bottle.slug);
+      await fresh.close();
+    }
+  });
+});
+
+/** The attacker's page: tries to read, to follow the stream and to approve. */
+function evilPage(target: string, slug: string, id: string): string {
+  return `<!doctype html><html><body><script>
+const report = {};
+const done = () => { if (["read", "stream", "approve", "navigateStatus"].every((k) => k in report)) window.report = report; };
+fetch(${JSON.stringify(`${target}/api/proposals`)}, { credentials: "include" })
+  .then((r) => r.text()).then((t) => { report.read = "read: " + t; done(); })
+  .catch((e) => { report.read = "refused: " + e.message; done(); });
+const es = new EventSource(${JSON.stringify(`${target}/api/events`)}, { withCredentials: true });
+let got = false;
+es.onmessage = () => { got = true; };
+es.addEventListener("decisions", () => { got = true; });
+es.onerror = () => { es.close(); report.stream = got ? "error after data" : "error, no data"; done(); };
+fetch(${JSON.stringify(`${target}/api/proposals/${slug}/${id}/decision`)}, {
+  method: "POST", mode: "no-cors", credentials: "include",
+  headers: { "Content-Type": "text/plain" },
+  body: JSON.stringify({ decision: "approved", reason: "from elsewhere" }),
+}).then((r) => { report.approve = r.type === "opaque" ? "opaque" : "answered " + r.status; done(); })
+  .catch((e) => { report.approve = "refused: " + e.message; done(); });
+const frame = document.createElement("iframe");
+frame.src = ${JSON.stringify(`${target}/`)};
+frame.onload = () => { report.navigateStatus = "done"; done(); };
+document.body.append(frame);
+</script></body></html>`;
+}
+
+async function servePage(html: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
