@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { healthOf, routeTokenNames } from "./dashboard-views.js";
+import type { ParsedDecision } from "./decision-events.js";
+import { DecisionHub } from "./decision-hub.js";
+
+const event = (over: Partial<ParsedDecision> = {}): ParsedDecision => ({
+  slug: "a-0001",
+  source: "egress",
+  at: "2030-01-01T00:00:00.000Z",
+  kind: "allow",
+  verdict: "intercept",
+  method: "POST",
+  host: "api.anthropic.com",
+  port: null,
+  path: null,
+  rule: "route",
+  place: null,
+  status: 200,
+  routed: true,
+  ...over,
+});
+
+describe("DecisionHub", () => {
+  it("numbers events, hands them to subscribers and counts routed requests per route", () => {
+    const hub = new DecisionHub();
+    const seen: number[] = [];
+    const stop = hub.subscribe((e) => seen.push(e.seq));
+    hub.publish(event());
+    hub.publish(event({ slug: "b-0002" }));
+    hub.publish(event({ routed: false, host: null, kind: "refuse", verdict: "refused" }));
+    stop();
+    hub.publish(event());
+    expect(seen).toEqual([1, 2, 3]);
+    expect(hub.trafficOf("a-0001")).toEqual([{ host: "api.anthropic.com", requests: 2 }]);
+    expect(hub.trafficOf("b-0002")).toEqual([{ host: "api.anthropic.com", requests: 1 }]);
+    expect(hub.trafficOf("c-0003")).toEqual([]);
+  });
+
+  it("replays what it kept after an id, and says when older ones were dropped", () => {
+    const hub = new DecisionHub(4);
+    for (let i = 0; i < 10; i++) hub.publish(event());
+    const kept = hub.since(0);
+    expect(kept.complete).toBe(false);
+    expect(kept.events.map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+    expect(hub.since(6)).toEqual({ events: kept.events, complete: true });
+    expect(hub.since(5).complete).toBe(false);
+    expect(hub.since(10)).toEqual({ events: [], complete: true });
+  });
+});
+
+describe("the bottle view's helpers", () => {
+  it("reads health from docker's status", () => {
+    expect(healthOf("Up 5 minutes (healthy)")).toBe("healthy");
+    expect(healthOf("Up 1 second (health: starting)")).toBe("starting");
+    expect(healthOf("Up 2 hours (unhealthy)")).toBe("unhealthy");
+    expect(healthOf("Up 2 hours")).toBeNull();
+  });
+
+  it("takes a route's token env name, never anything else of the file", () => {
+    const yaml =
+      "routes:\n  - host: api.anthropic.com\n    auth: { scheme: x-api-key, tokenEnv: EGRESS_TOKEN_0 }\n";
+    expect(routeTokenNames(yaml)).toEqual([
+      { host: "api.anthropic.com", tokenEnv: "EGRESS_TOKEN_0" },
+    ]);
+    expect(routeTokenNames("{ unclosed")).toEqual([]);
+    expect(routeTokenNames(null)).toEqual([]);
+  });
+});
