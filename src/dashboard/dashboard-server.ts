@@ -48,6 +48,8 @@ export interface RunningDashboard {
 
 /** One stream's backlog beyond which the page is cut off and reconnects from its last id. */
 const MAX_BACKLOG = 200_000;
+/** How many of the latest decisions a newly opened page is sent. */
+const FIRST_REPLAY = 500;
 
 function securityHeaders(c: Context): void {
   c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
@@ -149,8 +151,13 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   });
 
   app.get("/api/events", (c) => {
-    const lastId = Number(c.req.header("last-event-id") ?? c.req.query("after") ?? "0");
-    const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
+    // A page that reconnects says the last id it saw and gets everything after it; a new
+    // page gets the latest few hundred, as many as it shows.
+    const lastId = Number(c.req.header("last-event-id") ?? Number.NaN);
+    const after =
+      Number.isInteger(lastId) && lastId >= 0
+        ? lastId
+        : Math.max(0, views.hub.lastSeq - FIRST_REPLAY);
     return streamSSE(c, async (stream) => {
       let backlog: DecisionEvent[] = [];
       let wake: (() => void) | null = null;
