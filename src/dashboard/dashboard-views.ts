@@ -110,14 +110,14 @@ export async function bottlesView(ctx: ViewContext) {
   );
 }
 
-/** The running pipelock and egress containers whose decisions the dashboard follows. */
+/** The running pipelock, egress and git-gate containers whose decisions the dashboard follows. */
 export async function decisionContainers(ctx: ViewContext): Promise<FollowedContainer[]> {
   const found = await discoverBottles(ctx.docker, ctx.home);
   const followed: FollowedContainer[] = [];
   for (const b of found) {
     for (const c of b.containers) {
       if (c.state !== "running") continue;
-      if (c.service === "pipelock" || c.service === "egress") {
+      if (c.service === "pipelock" || c.service === "egress" || c.service === "git-gate") {
         followed.push({ slug: b.slug, source: c.service, container: c.name });
       }
     }

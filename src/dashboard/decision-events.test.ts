@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { LineSplitter, parseEgressLine, parsePipelockLine } from "./decision-events.js";
+import {
+  LineSplitter,
+  parseEgressLine,
+  parseGitGateLine,
+  parsePipelockLine,
+} from "./decision-events.js";
 
 describe("parsePipelockLine", () => {
   it("reads a refusal with its rule and place", () => {
@@ -108,5 +113,53 @@ describe("LineSplitter", () => {
     expect(s.push("GH\nnext\n")).toEqual(["next"]);
     expect(s.push("0123456789ABC\nok\n")).toEqual(["ok"]);
     expect(s.dropped).toBe(2);
+  });
+});
+
+describe("parseGitGateLine", () => {
+  const line = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      event: "git-gate-verdict",
+      ts: "2030-01-01T00:00:00Z",
+      upstream: "app",
+      ...fields,
+    });
+
+  it("reads a push's verdict, its rule and how many findings", () => {
+    expect(
+      parseGitGateLine(line({ verdict: "rejected", rule: "gitleaks", findings: 2 }), "s"),
+    ).toEqual({
+      slug: "s",
+      source: "git-gate",
+      at: "2030-01-01T00:00:00Z",
+      kind: "dlp",
+      verdict: "rejected",
+      method: "push",
+      host: "app",
+      port: null,
+      path: null,
+      rule: "gitleaks",
+      place: "2 findings",
+      status: null,
+      routed: false,
+    });
+    expect(
+      parseGitGateLine(line({ verdict: "forwarded", rule: "clean", findings: 0 }), "s"),
+    ).toMatchObject({
+      kind: "allow",
+      place: null,
+    });
+    expect(
+      parseGitGateLine(line({ verdict: "rejected", rule: "octopus-merge", findings: 0 }), "s")
+        ?.kind,
+    ).toBe("refuse");
+  });
+
+  it("passes over the gate's other lines", () => {
+    expect(
+      parseGitGateLine("git-gate: serving 1 upstream(s) on 0.0.0.0 port 9418", "s"),
+    ).toBeNull();
+    expect(parseGitGateLine(line({ verdict: "maybe" }), "s")).toBeNull();
+    expect(parseGitGateLine(JSON.stringify({ decision: "denied" }), "s")).toBeNull();
   });
 });

@@ -1,9 +1,10 @@
 // The decisions the sidecars log, as the dashboard shows them: pipelock's audit lines (every
-// allow, refusal and DLP hit) and egress's request lines (routed calls and its own refusals),
-// each read from its container's output one JSON line at a time. Only named fields are kept,
+// allow, refusal and DLP hit), egress's request lines (routed calls and its own refusals) and
+// git-gate's verdict lines (one per push), each read from its container's output one JSON
+// line at a time. Only named fields are kept,
 // and those are already redacted at the source; any other text on the log is passed over.
 
-export type DecisionSource = "pipelock" | "egress";
+export type DecisionSource = "pipelock" | "egress" | "git-gate";
 /** allow: let through; refuse: stopped by policy; dlp: a DLP rule matched; error: failed. */
 export type DecisionKind = "allow" | "refuse" | "dlp" | "error";
 
@@ -102,6 +103,35 @@ export function parseEgressLine(line: string, slug: string): ParsedDecision | nu
     place: null,
     status: int(e.status),
     routed: e.routed === true,
+  };
+}
+
+/** One git-gate verdict line (on the gate's stderr), or null. */
+export function parseGitGateLine(line: string, slug: string): ParsedDecision | null {
+  const e = jsonObject(line);
+  if (e === null || e.event !== "git-gate-verdict") return null;
+  if (e.verdict !== "forwarded" && e.verdict !== "rejected") return null;
+  const findings = int(e.findings);
+  return {
+    slug,
+    source: "git-gate",
+    at: text(e.ts, 64) ?? "",
+    kind:
+      e.verdict === "forwarded"
+        ? "allow"
+        : e.rule === "gitleaks" || e.rule === "push-scan"
+          ? "dlp"
+          : "refuse",
+    verdict: e.verdict,
+    method: "push",
+    host: text(e.upstream, 128),
+    port: null,
+    path: null,
+    rule: text(e.rule, 64),
+    place:
+      findings !== null && findings > 0 ? `${findings} finding${findings === 1 ? "" : "s"}` : null,
+    status: null,
+    routed: false,
   };
 }
 

@@ -1,5 +1,5 @@
 // Follows the decision logs of every running bottle: pipelock and egress write theirs on
-// their container's stdout, so each is read with `docker logs --follow`, split into whole
+// their container's stdout, git-gate its push verdicts on stderr, so each is read with `docker logs --follow`, split into whole
 // lines (a line cut between two chunks is joined), parsed, and published to the hub. The
 // bottles are looked up again every few seconds; a stream that ends (the bottle stopped,
 // the container restarted) is picked up again from where it stopped.
@@ -10,6 +10,7 @@ import {
   LineSplitter,
   type ParsedDecision,
   parseEgressLine,
+  parseGitGateLine,
   parsePipelockLine,
 } from "./decision-events.js";
 import type { DecisionHub } from "./decision-hub.js";
@@ -21,23 +22,29 @@ export interface LogStream {
   ended: Promise<void>;
 }
 
-/** Opens a container's stdout log, from `since` (RFC 3339) or its last `tail` lines. */
+/** Where a sidecar writes its decisions: pipelock and egress on stdout, git-gate on stderr. */
+export type LogChannel = "stdout" | "stderr";
+
+/** Opens one channel of a container's log, from `since` (RFC 3339) or its last `tail` lines. */
 export type OpenLog = (
   container: string,
-  from: { since: string | null; tail: number },
+  from: { since: string | null; tail: number; channel: LogChannel },
 ) => LogStream;
 
-/** `docker logs --follow`; only stdout is read: the sidecars write their decisions there. */
+/** `docker logs --follow`, reading only the channel the decisions are written on. */
 export const dockerLogs: OpenLog = (container, from) => {
   const args = ["logs", "--follow"];
   if (from.since !== null) args.push("--since", from.since);
   else args.push("--tail", String(from.tail));
-  const child = spawn("docker", [...args, container], { stdio: ["ignore", "pipe", "ignore"] });
+  const stdio: ["ignore", "pipe" | "ignore", "pipe" | "ignore"] =
+    from.channel === "stdout" ? ["ignore", "pipe", "ignore"] : ["ignore", "ignore", "pipe"];
+  const child = spawn("docker", [...args, container], { stdio });
+  const out = (from.channel === "stdout" ? child.stdout : child.stderr) as Readable;
   const ended = new Promise<void>((resolve) => {
     child.on("close", () => resolve());
     child.on("error", () => resolve());
   });
-  return { stdout: child.stdout, stop: () => child.kill("SIGTERM"), ended };
+  return { stdout: out, stop: () => child.kill("SIGTERM"), ended };
 };
 
 export interface FollowedContainer {
@@ -49,6 +56,7 @@ export interface FollowedContainer {
 const PARSERS: Record<DecisionSource, (line: string, slug: string) => ParsedDecision | null> = {
   pipelock: parsePipelockLine,
   egress: parseEgressLine,
+  "git-gate": parseGitGateLine,
 };
 
 /** Keeps one log stream open per container it is given. */
@@ -84,7 +92,8 @@ export class LogFollower {
 
   private start(c: FollowedContainer): void {
     const since = this.endedAt.get(c.container) ?? null;
-    const stream = this.openLog(c.container, { since, tail: this.options.tail });
+    const channel: LogChannel = c.source === "git-gate" ? "stderr" : "stdout";
+    const stream = this.openLog(c.container, { since, tail: this.options.tail, channel });
     this.open.set(c.container, stream);
     const lines = new LineSplitter();
     const parse = PARSERS[c.source];
