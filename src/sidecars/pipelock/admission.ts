@@ -3,6 +3,7 @@
 // (DNS labels are an exfiltration channel of their own): a known secret in any form a name
 // can hold, and, under a wildcard, labels too long or too random to be a name. The same
 // checks apply to the names a DNS-over-HTTPS query asks for. Pure: no I/O.
+import { isIP } from "node:net";
 import { type DlpFinding, KNOWN_SECRET_RULE_ID } from "../../shared/dlp/index.js";
 import type { AuditDecision } from "./audit-log.js";
 import { hostNotAllowed, nameTooTelling, type Refusal, secretFound } from "./messages.js";
@@ -21,6 +22,14 @@ export type HostCheck =
       refusal: Refusal;
       /** The host as it may be logged. */
       shownHost: string;
+      /**
+       * A CONNECT refused here may be answered inside the tunnel, over TLS with a leaf minted
+       * for the host, so that clients show the refusal's text. Only for what the allowlist
+       * alone refused, and only for a name that carries nothing (a leaf, its cache and the
+       * log would hold it) and is not an address spelled as a name ("127.1"), which no
+       * client checks a certificate against.
+       */
+      answerInTunnel: boolean;
     }
   | { ok: true; shownHost: string; hostFindings: DlpFinding[] };
 
@@ -44,6 +53,7 @@ export function checkTarget(
       location: null,
       refusal: hostNotAllowed(shownHost, target.port, { ip, supervise }),
       shownHost,
+      answerInTunnel: hostFindings.length === 0 && (!ip || isIP(target.host.host) !== 0),
     };
   }
   const first = hostFindings[0];
@@ -55,6 +65,7 @@ export function checkTarget(
       location: first.location,
       refusal: secretFound(REDACTED, hostFindings),
       shownHost,
+      answerInTunnel: false,
     };
   }
   if (rule.kind === "wildcard") {
@@ -72,6 +83,7 @@ export function checkTarget(
           supervise,
         }),
         shownHost,
+        answerInTunnel: false,
       };
     }
   }

@@ -1,7 +1,10 @@
-// CONNECT: the allow decision is taken here, on the authority alone, before a byte of TLS, so a
-// denied host never gets a certificate. An accepted tunnel is intercepted: TLS with a leaf for
-// the CONNECT host (or plain HTTP when the client speaks it), handed to the inner HTTP server,
-// which checks every request inside against the tunnel and the policy in force.
+// CONNECT: the allow decision is taken here, on the authority alone, before a byte of TLS. A
+// host the allowlist alone refused gets a tunnel that answers every request with the refusal
+// (refused-tunnel.ts: its leaf comes from a minter of its own, and it never goes upstream);
+// every other refusal is a plain 403 on the CONNECT, and its host never gets a certificate.
+// An accepted tunnel is intercepted: TLS with a leaf for the CONNECT host (or plain HTTP when
+// the client speaks it), handed to the inner HTTP server, which checks every request inside
+// against the tunnel and the policy in force.
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
@@ -58,7 +61,16 @@ export function handleConnect(
       location: check.location,
       status: check.refusal.status,
     });
-    refuseOnSocket(socket, check.refusal);
+    if (check.answerInTunnel) {
+      ctx.refusedTunnels.open(socket, head, {
+        target: { ...authority, spellings },
+        client,
+        shownHost: check.shownHost,
+        refusal: check.refusal,
+      });
+    } else {
+      refuseOnSocket(socket, check.refusal);
+    }
     return;
   }
   const first = check.hostFindings[0];

@@ -9,6 +9,20 @@ export interface Refusal {
   text: string;
 }
 
+/** The header every refusal carries, so a client that shows no body still shows why. */
+export const REFUSAL_HEADER = "X-Claude-Bottle-Refusal";
+
+/**
+ * The refusal's text as one header line: whitespace folded, anything outside printable ASCII
+ * replaced. The text holds no secret (see above), so neither does the header.
+ */
+export function refusalHeaderValue(refusal: Refusal): string {
+  return refusal.text
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/[^\x20-\x7e]/g, "?");
+}
+
 const PREFIX = "pipelock (this bottle's egress firewall)";
 
 function askForHost(host: string, ip: boolean, supervise: boolean): string {

@@ -258,7 +258,8 @@ describe("pipelock: labels under a wildcard", () => {
     const s = await scenario(true);
     expect(await s.connect(`${BLOB}.wild.test:${s.port}`)).toBe(403);
     expect(await s.connect(`${"objects".repeat(6)}.wild.test:${s.port}`)).toBe(403);
-    expect(await s.connect(`${BLOB}.allowed.test:${s.port}`)).toBe(403);
+    // Not under the wildcard: refused by the allowlist, and told inside the tunnel.
+    expect(await s.connect(`${BLOB}.allowed.test:${s.port}`)).toBe(200);
     const socket = await s.tunnel("us-east-1.my-bucket-name.wild.test");
     const ok = await exchangeOn(
       socket,
@@ -266,9 +267,10 @@ describe("pipelock: labels under a wildcard", () => {
     );
     socket.destroy();
     expect(ok.status).toBe(200);
-    expect(s.audit.events.map((e) => e.rule).slice(0, 2)).toEqual([
+    expect(s.audit.events.map((e) => e.rule).slice(0, 3)).toEqual([
       "wildcard-label-random",
       "wildcard-label-length",
+      "not-allowlisted",
     ]);
   });
 

@@ -5,7 +5,6 @@ import {
   type FakeUpstream,
   type FilePipelock,
   mintTestCas,
-  rawExchange,
   startFilePipelock,
   startUpstream,
   tlsTunnel,
@@ -65,8 +64,11 @@ describe("pipelock: live policy reload", () => {
     const refused = await ask("/after");
     expect(refused.status).toBe(403);
     expect(refused.body).toContain(`"${api}" is not on this bottle's egress allowlist`);
-    const connect = await rawExchange(port, `CONNECT ${api} HTTP/1.1\r\nHost: ${api}\r\n\r\n`);
-    expect(connect).toMatch(/^HTTP\/1\.1 403/);
+    const reopened = await tlsTunnel(port, api, { ca: cas.bottle.certPem });
+    closers.push(async () => reopened.destroy());
+    const again = await exchangeOn(reopened, `GET /again HTTP/1.1\r\nHost: ${api}\r\n\r\n`);
+    expect(again.status).toBe(403);
+    expect(again.body).toContain(`"${api}" is not on this bottle's egress allowlist`);
     expect(up.seen.map((r) => r.url)).toEqual(["/before", "/new", "/still"]);
   });
 

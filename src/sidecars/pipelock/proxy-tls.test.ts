@@ -71,18 +71,19 @@ describe("pipelock: allowlist and interception", () => {
     expect(s.upstream.seen.map((r) => r.url)).toEqual(["/a", "/b", "/c"]);
   });
 
-  it("refuses an unlisted host at CONNECT with an explanation, and mints nothing", async () => {
+  it("refuses an unlisted host inside its tunnel with an explanation, and never goes upstream", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
-    const answer = await rawExchange(
-      s.proxy.address.port,
-      "CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n",
+    const res = await get(s, "https://evil.test/");
+    expect(res.statusCode).toBe(403);
+    expect(res.headers["x-claude-bottle-refusal"]).toBe(
+      `pipelock (this bottle's egress firewall) blocked this request: "evil.test:443" is not on this bottle's egress allowlist. If you need it, ask the user to add "evil.test" to egress.allow in this bottle's manifest.`,
     );
-    expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
-    expect(answer).toContain(
+    expect(await res.body.text()).toBe(
       `pipelock (this bottle's egress firewall) blocked this request: "evil.test:443" is not on this bottle's egress allowlist.\nIf you need it, ask the user to add "evil.test" to egress.allow in this bottle's manifest.\n`,
     );
-    await expect(get(s, "https://evil.test/")).rejects.toThrow(/403/);
     expect(s.proxy.mintedHosts()).toEqual([]);
+    expect(s.proxy.refusalHosts()).toEqual(["evil.test"]);
+    expect(s.upstream.seen).toEqual([]);
     expect(s.audit.events[0]).toMatchObject({
       method: "CONNECT",
       host: "evil.test",
@@ -97,29 +98,44 @@ describe("pipelock: allowlist and interception", () => {
     closers.push(() => upstream.close());
     const s = await startTestProxy(cas, { allow: [], supervise: { enabled: true } });
     closers.push(() => s.proxy.close());
-    const answer = await rawExchange(
-      s.proxy.address.port,
-      "CONNECT evil.test:443 HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
-    expect(answer).toContain(
-      'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "evil.test" and why you need it',
-    );
+    const tunnel = await tlsTunnel(s.proxy.address.port, "evil.test:443", {
+      ca: cas.bottle.certPem,
+    });
+    closers.push(async () => tunnel.destroy());
+    const answer = await exchangeOn(tunnel, "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+    const ask =
+      'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "evil.test" and why you need it';
+    expect(answer.body).toContain(ask);
+    expect(answer.head).toContain(ask);
   });
 
   it("denies IP literals unless listed, whatever wildcards say", async () => {
     const s = await scenario((port) => [`api.test:${port}`, "*.test"]);
     for (const authority of ["127.0.0.1:443", "[::1]:443", "2130706433:443", "127.1:443"]) {
-      const answer = await rawExchange(
-        s.proxy.address.port,
-        `CONNECT ${authority} HTTP/1.1\r\nHost: x\r\n\r\n`,
-      );
-      expect(answer, authority).toMatch(/^HTTP\/1\.1 403/);
+      const spelledAsName = !authority.startsWith("[") && !/^\d+\.\d+\.\d+\.\d+:/.test(authority);
+      const answer = spelledAsName
+        ? await rawExchange(
+            s.proxy.address.port,
+            `CONNECT ${authority} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          )
+        : (
+            await exchangeOn(
+              await tlsTunnel(s.proxy.address.port, authority, {
+                ca: cas.bottle.certPem,
+                servername: "",
+                checkName: false,
+              }),
+              `GET / HTTP/1.1\r\nHost: ${authority}\r\n\r\n`,
+            )
+          ).body;
+      if (spelledAsName) expect(answer, authority).toMatch(/^HTTP\/1\.1 403/);
       expect(answer, authority).toContain(
         "is an IP address, and addresses are reachable only when listed one by one",
       );
       expect(answer, authority).toContain("egress.allow_ips");
     }
     expect(s.audit.events.every((e) => e.rule === "ip-literal")).toBe(true);
+    expect(s.upstream.seen).toEqual([]);
   });
 
   it("reaches a listed IP address", async () => {

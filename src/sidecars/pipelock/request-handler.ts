@@ -12,7 +12,9 @@ import {
   bodyTooLarge,
   cannotScan,
   privateUpstream,
+  REFUSAL_HEADER,
   type Refusal,
+  refusalHeaderValue,
   scanFailed,
   secretFound,
   upstreamFailed,
@@ -262,6 +264,7 @@ export function respond(res: ServerResponse, refusal: Refusal, close: boolean): 
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(refusal.text),
     "x-pipelock": "refused",
+    [REFUSAL_HEADER]: refusalHeaderValue(refusal),
   };
   if (close) headers.connection = "close";
   res.writeHead(refusal.status, headers).end(refusal.text);
