@@ -1,31 +1,23 @@
 import { ProxyAgent, request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  type Cas,
   exchangeOn,
-  mintTestCas,
   rawExchange,
   startTestProxy,
   startUpstream,
   tlsTunnel,
-} from "./proxy-fixture.js";
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 async function scenario(allow: (port: number) => string[]) {
-  const upstream = await startUpstream(cas);
-  closers.push(() => upstream.close());
-  const started = await startTestProxy(cas, { allow: allow(upstream.port) });
-  closers.push(() => started.proxy.close());
-  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: cas.bottle.certPem } });
-  closers.push(() => agent.close());
+  const upstream = await startUpstream(scope.cas);
+  scope.closeAfter(() => upstream.close());
+  const started = await startTestProxy(scope.cas, { allow: allow(upstream.port) });
+  scope.closeAfter(() => started.proxy.close());
+  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: scope.cas.bottle.certPem } });
+  scope.closeAfter(() => agent.close());
   return { upstream, ...started, agent };
 }
 
@@ -50,8 +42,10 @@ describe("pipelock: allowlist and interception", () => {
   it("shows an idle event stream's response head at once, before any event", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     const res = await exchangeOn(tunnel, `GET /idle-stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     expect(res.status).toBe(200);
     expect(res.head).toMatch(/content-type: text\/event-stream/i);
@@ -61,8 +55,10 @@ describe("pipelock: allowlist and interception", () => {
   it("keeps an intercepted connection alive across requests", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     for (const path of ["/a", "/b", "/c"]) {
       const res = await exchangeOn(tunnel, `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       expect(res.status).toBe(200);
@@ -94,14 +90,14 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("names the supervise tool when supervision is on", async () => {
-    const upstream = await startUpstream(cas);
-    closers.push(() => upstream.close());
-    const s = await startTestProxy(cas, { allow: [], supervise: { enabled: true } });
-    closers.push(() => s.proxy.close());
+    const upstream = await startUpstream(scope.cas);
+    scope.closeAfter(() => upstream.close());
+    const s = await startTestProxy(scope.cas, { allow: [], supervise: { enabled: true } });
+    scope.closeAfter(() => s.proxy.close());
     const tunnel = await tlsTunnel(s.proxy.address.port, "evil.test:443", {
-      ca: cas.bottle.certPem,
+      ca: scope.cas.bottle.certPem,
     });
-    closers.push(async () => tunnel.destroy());
+    scope.closeAfter(async () => tunnel.destroy());
     const answer = await exchangeOn(tunnel, "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n");
     const ask =
       'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "evil.test" and why you need it';
@@ -121,7 +117,7 @@ describe("pipelock: allowlist and interception", () => {
         : (
             await exchangeOn(
               await tlsTunnel(s.proxy.address.port, authority, {
-                ca: cas.bottle.certPem,
+                ca: scope.cas.bottle.certPem,
                 servername: "",
                 checkName: false,
               }),
@@ -141,7 +137,7 @@ describe("pipelock: allowlist and interception", () => {
   it("reaches a listed IP address", async () => {
     const s = await scenario((port) => [`127.0.0.1:${port}`]);
     const socket = await tlsTunnel(s.proxy.address.port, `127.0.0.1:${s.upstream.port}`, {
-      ca: cas.bottle.certPem,
+      ca: scope.cas.bottle.certPem,
       servername: "",
       checkName: false,
     }).catch((e: Error) => e);
@@ -157,7 +153,7 @@ describe("pipelock: allowlist and interception", () => {
   it("refuses a request whose SNI or Host disagrees with the CONNECT target", async () => {
     const s = await scenario((port) => [`api.test:${port}`, `other.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const ca = cas.bottle.certPem;
+    const ca = scope.cas.bottle.certPem;
 
     const sni = await tlsTunnel(s.proxy.address.port, authority, {
       ca,
@@ -189,10 +185,10 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("forwards absolute-form http:// requests to allowlisted hosts only", async () => {
-    const plain = await startUpstream(cas, false);
-    closers.push(() => plain.close());
-    const s = await startTestProxy(cas, { allow: [`api.test:${plain.port}`] });
-    closers.push(() => s.proxy.close());
+    const plain = await startUpstream(scope.cas, false);
+    scope.closeAfter(() => plain.close());
+    const s = await startTestProxy(scope.cas, { allow: [`api.test:${plain.port}`] });
+    scope.closeAfter(() => s.proxy.close());
     const ok = await rawExchange(
       s.proxy.address.port,
       `GET http://api.test:${plain.port}/hello HTTP/1.1\r\nHost: api.test:${plain.port}\r\nConnection: close\r\n\r\n`,
@@ -213,8 +209,8 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("answers its health check on its own address", async () => {
-    const s = await startTestProxy(cas, { allow: [] });
-    closers.push(() => s.proxy.close());
+    const s = await startTestProxy(scope.cas, { allow: [] });
+    scope.closeAfter(() => s.proxy.close());
     const res = await request(`${s.url}/__pipelock/healthz`);
     expect(res.statusCode).toBe(200);
     expect(await res.body.text()).toBe("ok\n");

@@ -2,53 +2,45 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import * as tls from "node:tls";
 import { ProxyAgent, request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { base32 } from "../../shared/dlp/host-forms.js";
-import { PipelockConfigSchema } from "./config.js";
-import { buildPolicy } from "./policy.js";
+import { describe, expect, it } from "vitest";
+import { base32 } from "../../src/shared/dlp/host-forms.js";
+import { PipelockConfigSchema } from "../../src/sidecars/pipelock/config.js";
+import { buildPolicy } from "../../src/sidecars/pipelock/policy.js";
 import {
-  type Cas,
   exchangeOn,
-  mintTestCas,
   rawExchange,
   startTestProxy,
   startUpstream,
   tlsTunnel,
-} from "./proxy-fixture.js";
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
 const SECRET = "Zq7+Secret/Value_Kp9=Wm";
 const B32 = base32(Buffer.from(SECRET));
 const EXPLAINED = "is not on this bottle's egress allowlist";
 const TOOL = "`request_egress_host`";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 async function scenario(supervise = true) {
-  const upstream = await startUpstream(cas);
-  closers.push(() => upstream.close());
+  const upstream = await startUpstream(scope.cas);
+  scope.closeAfter(() => upstream.close());
   const config = {
     allow: [`allowed.test:${upstream.port}`, `*.wild.test:${upstream.port}`],
     dlp: { action: "block" as const, secretEnv: ["AGENT_SECRET"] },
     supervise: { enabled: supervise },
   };
   const env = { AGENT_SECRET: SECRET };
-  const started = await startTestProxy(cas, config, env);
-  closers.push(() => started.proxy.close());
+  const started = await startTestProxy(scope.cas, config, env);
+  scope.closeAfter(() => started.proxy.close());
   const proxyPort = started.proxy.address.port;
   const unlisted = `unlisted.test:${upstream.port}`;
   const tunnel = async (authority = unlisted, servername?: string) => {
     const socket = await tlsTunnel(proxyPort, authority, {
-      ca: cas.bottle.certPem,
+      ca: scope.cas.bottle.certPem,
       ...(servername === undefined ? {} : { servername }),
     });
-    closers.push(async () => socket.destroy());
+    scope.closeAfter(async () => socket.destroy());
     return socket;
   };
   const noSecretLogged = () => {
@@ -154,8 +146,8 @@ describe("pipelock: a refused host's tunnel tells the refusal", () => {
 
   it("shows the refusal to fetch-style clients (undici through the proxy)", async () => {
     const s = await scenario(false);
-    const agent = new ProxyAgent({ uri: s.url, requestTls: { ca: cas.bottle.certPem } });
-    closers.push(() => agent.close());
+    const agent = new ProxyAgent({ uri: s.url, requestTls: { ca: scope.cas.bottle.certPem } });
+    scope.closeAfter(() => agent.close());
     const res = await request(`https://${s.unlisted}/page`, { dispatcher: agent });
     expect(res.statusCode).toBe(403);
     expect(res.headers["x-claude-bottle-refusal"]).toContain(
@@ -247,8 +239,8 @@ describe("pipelock: a refused host's tunnel tells the refusal", () => {
       socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       const [first] = (await once(socket, "data")) as [Buffer];
       expect(first.toString("latin1")).toMatch(/^HTTP\/1\.1 200/);
-      const secure = tls.connect({ socket, ca: cas.bottle.certPem, host: ip });
-      closers.push(async () => secure.destroy());
+      const secure = tls.connect({ socket, ca: scope.cas.bottle.certPem, host: ip });
+      scope.closeAfter(async () => secure.destroy());
       await once(secure, "secureConnect");
       const r = await exchangeOn(secure, `GET / HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       expect(r.status, authority).toBe(403);
