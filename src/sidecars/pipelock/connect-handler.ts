@@ -8,7 +8,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { checkTarget } from "./admission.js";
+import { admit } from "./admission.js";
 import { badRequest, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
@@ -49,38 +49,25 @@ export function handleConnect(
     );
     return;
   }
-  const policy = ctx.policy();
   const spellings = [{ where: "connect" as const, text: authority.hostText }];
-  const check = checkTarget(policy, { ...authority, spellings });
-  const at = { ...base, host: check.shownHost, port: authority.port, path: null };
-  if (!check.ok) {
-    ctx.audit.write({
-      ...at,
-      decision: check.decision,
-      rule: check.rule,
-      location: check.location,
-      status: check.refusal.status,
-    });
-    if (check.answerInTunnel) {
-      ctx.refusedTunnels.open(socket, head, {
-        target: { ...authority, spellings },
-        client,
-        shownHost: check.shownHost,
-        refusal: check.refusal,
-      });
+  const target = { ...authority, spellings };
+  const admission = admit(ctx.policy(), {
+    target,
+    client,
+    method: "CONNECT",
+    auditPath: () => null,
+  });
+  ctx.audit.write(admission.auditEvent);
+  if (!admission.admitted) {
+    if (admission.answerInTunnel) {
+      const { shownHost, refusal } = admission;
+      ctx.refusedTunnels.open(socket, head, { target, client, shownHost, refusal });
     } else {
-      refuseOnSocket(socket, check.refusal);
+      refuseOnSocket(socket, admission.refusal);
     }
     return;
   }
-  const first = check.hostFindings[0];
-  ctx.audit.write({
-    ...at,
-    decision: first === undefined ? "allowed" : "dlp_warn",
-    rule: first?.ruleId ?? null,
-    location: first?.location ?? null,
-    status: 200,
-  });
+  const at = { ...base, host: admission.shownHost, port: authority.port, path: null };
   const tunnel: Tunnel = {
     target: { host: authority.host, port: authority.port, scheme: "https", spellings },
     client,
@@ -88,7 +75,10 @@ export function handleConnect(
   openTunnel(ctx, inner, socket, head, tunnel).catch((error: unknown) => {
     const detail = describe(error);
     ctx.audit.write({ ...at, decision: "error", rule: "certificate", location: null, detail });
-    refuseOnSocket(socket, upstreamFailed(check.shownHost, `cannot mint a certificate: ${detail}`));
+    refuseOnSocket(
+      socket,
+      upstreamFailed(admission.shownHost, `cannot mint a certificate: ${detail}`),
+    );
   });
 }
 

@@ -124,6 +124,16 @@ export function targetMismatch(what: string, connectHost: string, other: string)
   };
 }
 
+/** A request in a tunnel opened while its host was refused, which is allowed since. */
+export function retryElsewhere(host: string): Refusal {
+  return {
+    status: 503,
+    text:
+      `${PREFIX}: "${host}" is allowed now, but this connection was opened while it was ` +
+      "not. Retry on a new connection.\n",
+  };
+}
+
 export function bodyTooLarge(limit: number): Refusal {
   return {
     status: 413,

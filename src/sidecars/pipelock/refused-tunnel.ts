@@ -9,11 +9,10 @@ import type * as http from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { checkTarget, type HostCheck, shownName } from "./admission.js";
+import { type Admission, admit, shownName } from "./admission.js";
 import { normalizeHost } from "./allowlist.js";
-import type { AuditEvent } from "./audit-log.js";
 import type { LeafContexts } from "./leaf-contexts.js";
-import type { Refusal } from "./messages.js";
+import { type Refusal, retryElsewhere } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
 import { auditablePath, describe, respond } from "./request-handler.js";
@@ -52,36 +51,31 @@ export function serveRefusedTunnels(
    * approved since the tunnel opened is told to retry on a new connection, where it is
    * admitted; this tunnel stays refused.
    */
-  const answerFor = (refused: RefusedConnect): { check: HostCheck; refusal: Refusal } => {
-    const check = checkTarget(ctx.policy(), refused.target);
-    const refusal = check.ok
-      ? {
-          status: 503,
-          text:
-            `pipelock (this bottle's egress firewall): "${check.shownHost}" is allowed now, ` +
-            "but this connection was opened while it was not. Retry on a new connection.\n",
-        }
-      : check.refusal;
-    return { check, refusal };
-  };
-  const auditRequest = (
+  const answerFor = (
     refused: RefusedConnect,
     req: http.IncomingMessage,
-    answer: { check: HostCheck; refusal: Refusal },
-  ) => {
-    const { check, refusal } = answer;
-    const event: AuditEvent = {
+  ): { admission: Admission; refusal: Refusal } => {
+    const policy = ctx.policy();
+    const admission = admit(policy, {
+      target: refused.target,
       client: refused.client,
       method: req.method ?? "GET",
-      host: check.shownHost,
-      port: refused.target.port,
-      path: auditablePath(ctx.policy(), splitPathAndQuery(req.url ?? "").path),
+      auditPath: () => auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
+    });
+    if (!admission.admitted) {
+      ctx.audit.write(admission.auditEvent);
+      return { admission, refusal: admission.refusal };
+    }
+    const refusal = retryElsewhere(admission.shownHost);
+    ctx.audit.write({
+      ...admission.auditEvent,
+      path: auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
       decision: "denied",
-      rule: check.ok ? "refused-tunnel" : check.rule,
-      location: check.ok ? null : check.location,
+      rule: "refused-tunnel",
+      location: null,
       status: refusal.status,
-    };
-    ctx.audit.write(event);
+    });
+    return { admission, refusal };
   };
 
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -91,14 +85,13 @@ export function serveRefusedTunnels(
       res.destroy();
       return;
     }
-    const answer = answerFor(refused);
-    auditRequest(refused, req, answer);
+    const answer = answerFor(refused, req);
     // A body is left unread: close after the answer rather than read it to keep the
     // connection; and a tunnel whose host is allowed now ends so the client reconnects.
     const hasBody =
       req.headers["transfer-encoding"] !== undefined ||
       (req.headers["content-length"] ?? "0") !== "0";
-    respond(res, answer.refusal, hasBody || answer.check.ok);
+    respond(res, answer.refusal, hasBody || answer.admission.admitted);
   });
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
     ctx.track(socket);
@@ -108,9 +101,7 @@ export function serveRefusedTunnels(
       socket.destroy();
       return;
     }
-    const answer = answerFor(refused);
-    auditRequest(refused, req, answer);
-    refuseOnSocket(socket, answer.refusal);
+    refuseOnSocket(socket, answerFor(refused, req).refusal);
   });
 
   const intercept = (socket: Socket, refused: RefusedConnect, context: tls.SecureContext) => {
@@ -130,10 +121,15 @@ export function serveRefusedTunnels(
         const shown =
           sni === undefined
             ? shownName(policy, name)
-            : checkTarget(policy, {
-                host: sni,
-                port: refused.target.port,
-                spellings: [{ where: "sni", text: name }],
+            : admit(policy, {
+                target: {
+                  host: sni,
+                  port: refused.target.port,
+                  spellings: [{ where: "sni", text: name }],
+                },
+                client: refused.client,
+                method: "CONNECT",
+                auditPath: () => null,
               }).shownHost;
         ctx.audit.write({
           client: refused.client,
