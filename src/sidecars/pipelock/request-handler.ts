@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
+import { REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { admit, REDACTED, shownName } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
@@ -12,9 +13,7 @@ import {
   bodyTooLarge,
   cannotScan,
   privateUpstream,
-  REFUSAL_HEADER,
   type Refusal,
-  refusalHeaderValue,
   scanFailed,
   secretFound,
   upstreamFailed,
@@ -268,7 +267,7 @@ export function respond(res: ServerResponse, refusal: Refusal, close: boolean): 
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(refusal.text),
     "x-pipelock": "refused",
-    [REFUSAL_HEADER]: refusalHeaderValue(refusal),
+    [REFUSAL_HEADER]: refusalHeaderValue(refusal.text),
   };
   if (close) headers.connection = "close";
   res.writeHead(refusal.status, headers).end(refusal.text);
