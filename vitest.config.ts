@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 const jsonDir = process.env.CLAUDE_BOTTLE_TEST_JSON_DIR;
 // Restarts the Docker engine under everything: runs alone, after the rest (npm test).
 const ENGINE_RESTART = "test/faults/engine-restart.test.ts";
+// Tests under test/ that need no engine (in-process components): run with the unit tests.
+const NO_ENGINE = "test/**/*.unit.test.ts";
 const engineTests = {
   // Engine tests share one Docker daemon on a 2-core machine: run files one by one.
   fileParallelism: false,
@@ -19,12 +21,12 @@ export default defineConfig({
       ? ["default", ["json", { outputFile: join(jsonDir, `vitest-${process.pid}.json`) }]]
       : ["default"],
     projects: [
-      { test: { name: "unit", include: ["src/**/*.test.ts"] } },
+      { test: { name: "unit", include: ["src/**/*.test.ts", NO_ENGINE] } },
       {
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
-          exclude: [ENGINE_RESTART],
+          exclude: [ENGINE_RESTART, NO_ENGINE],
           ...engineTests,
         },
       },

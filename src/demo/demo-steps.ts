@@ -2,6 +2,7 @@
 // attack or a use that the bottle must answer the right way. A step passes only when the
 // bottle behaved: an unexpected success is a failure.
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { SUPERVISE_TOOLS } from "../sidecars/supervise/constants.js";
 import { DEMO_HOSTS } from "./demo-manifests.js";
 
 export interface DemoStepResult {
@@ -46,12 +47,16 @@ export async function allowlistedCall(rig: DemoRig): Promise<DemoStepResult> {
 }
 
 export async function unlistedHost(rig: DemoRig): Promise<DemoStepResult> {
+  // HTTPS, as agents reach nearly everything: the refusal's text must reach them there too.
   const r = await inAgent(
     rig,
-    `curl -sS -m 15 http://${DEMO_HOSTS.unlisted}/ -w '\\n%{http_code}'`,
+    `curl -sS -m 15 https://${DEMO_HOSTS.unlisted}/ -w '\\n%{http_code}'`,
   );
   const status = lastLine(r.stdout);
-  const ok = status === "403" && r.stdout.includes(DEMO_HOSTS.unlisted);
+  const ok =
+    status === "403" &&
+    r.stdout.includes(DEMO_HOSTS.unlisted) &&
+    r.stdout.includes(SUPERVISE_TOOLS.requestEgressHost);
   return {
     title: `unlisted ${DEMO_HOSTS.unlisted} is refused`,
     ok,

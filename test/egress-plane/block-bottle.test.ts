@@ -6,11 +6,13 @@ import { describeWithEngine } from "../support/engine.js";
 import {
   ALLOWED,
   AWS_KEY,
+  type ExchangeResult,
   GITHUB_TOKEN,
   gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
   type Plane,
+  type RawResponse,
   ROUTE_HOST,
   ROUTE_TOKEN,
   secretForms,
@@ -101,13 +103,20 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // An agent that hits a wall must learn which host and how to ask for it, at CONNECT and for http.
   it("refuses an unlisted host with a 403 naming it and the supervise tool", async () => {
     const since = new Date();
-    const tunnel = await plane.exchange({ connect: `${UNLISTED}:443`, tls: {}, steps: [] });
-    expect(tunnel.connect?.status).toBe(403);
-    expect(tunnel.connect?.body).toContain(
-      `"${UNLISTED}:443" is not on this bottle's egress allowlist`,
-    );
-    expect(tunnel.connect?.body).toContain("`request_egress_host`");
-    expect(tunnel.connect?.body).toContain(`host "${UNLISTED}"`);
+    const tunnel = await plane.exchange({
+      connect: `${UNLISTED}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }) }] }],
+    });
+    // Through egress too: pipelock's tunnel, certificate and answer, relayed untouched.
+    expect(tunnel.connect?.status).toBe(200);
+    expect(tunnel.peer).toMatchObject({ subject: UNLISTED, authorized: true });
+    const inside = tunnel.responses[0];
+    expect(inside?.status).toBe(403);
+    expect(inside?.body).toContain(`"${UNLISTED}:443" is not on this bottle's egress allowlist`);
+    expect(inside?.body).toContain("`request_egress_host`");
+    expect(inside?.body).toContain(`host "${UNLISTED}"`);
+    expect(inside?.head).toMatch(/\r\nx-claude-bottle-refusal: [^\r\n]*`request_egress_host`/i);
 
     const forward = await plane.curl([`http://${UNLISTED}/unlisted-forward`]);
     expect(forward.status).toBe(403);
@@ -115,8 +124,8 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(forward.body).toContain("`request_egress_host`");
 
     expect(await plane.seen("/unlisted")).toEqual([]);
-    // CONNECT refused, GET refused.
-    const audit = await plane.auditSince(since, 2);
+    // CONNECT refused, the GET inside it refused, the forwarded GET refused.
+    const audit = await plane.auditSince(since, 3);
     expect(audit).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -141,16 +150,35 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   it("refuses the upstream's own IP address, in any spelling, by CONNECT and by http", async () => {
     const ip = plane.upstreamIp;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const tunnel = await plane.exchange({ connect: `${ip}:443`, tls: {}, steps: [] });
-    expect(tunnel.connect?.status).toBe(403);
-    expect(tunnel.connect?.body).toContain(`"${ip}:443" is an IP address`);
+    const ask = (authority: string) =>
+      plane.exchange({
+        connect: authority,
+        tls: { verifyHost: false },
+        steps: [
+          { send: [{ text: httpRequest("GET", "/ip-literal-tunnel", { Host: authority }) }] },
+        ],
+      });
+    const tunnel = await ask(`${ip}:443`);
+    // An address is told inside a tunnel (its certificate names the address) ...
+    expect(tunnel.connect?.status).toBe(200);
+    expect(refusalOf(tunnel)?.status).toBe(403);
+    expect(refusalOf(tunnel)?.body).toContain(`"${ip}:443" is an IP address`);
     // Resolvers read these as the same address: decimal, hex, IPv4-mapped IPv6, trailing dot.
+    // ... an address spelled as a name only on the CONNECT: no client checks a certificate
+    // against "3232235778".
     const number = ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-    for (const spelling of [`${number}`, `0x${number.toString(16)}`, `[::ffff:${ip}]`, `${ip}.`]) {
-      const other = await plane.exchange({ connect: `${spelling}:443`, tls: {}, steps: [] });
-      expect(other.connect?.status, spelling).toBe(403);
-      expect(other.connect?.body).toContain("is an IP address");
+    for (const [spelling, connect] of [
+      [`${number}`, 403],
+      [`0x${number.toString(16)}`, 403],
+      [`[::ffff:${ip}]`, 200],
+      [`${ip}.`, 200],
+    ] as const) {
+      const other = await ask(`${spelling}:443`);
+      expect(other.connect?.status, spelling).toBe(connect);
+      expect(refusalOf(other)?.status, spelling).toBe(403);
+      expect(refusalOf(other)?.body).toContain("is an IP address");
     }
+    expect(await plane.seen("/ip-literal-tunnel")).toEqual([]);
     const forward = await plane.curl([`http://${ip}/ip-literal`]);
     expect(forward.status).toBe(403);
     expect(forward.body).toContain(`"${ip}:80" is an IP address`);
@@ -224,15 +252,20 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // An allowed name is not an open door: other ports of the same host stay closed.
   it("refuses a CONNECT to another port of an allowed host", async () => {
     for (const port of [8443, 22]) {
-      const r = await plane.exchange({ connect: `${ALLOWED}:${port}`, tls: {}, steps: [] });
-      expect(r.connect?.status).toBe(403);
-      expect(r.connect?.body).toContain(
+      const r = await plane.exchange({
+        connect: `${ALLOWED}:${port}`,
+        tls: {},
+        steps: [{ send: [{ text: httpRequest("GET", "/other-port", { Host: ALLOWED }) }] }],
+      });
+      expect(r.connect?.status).toBe(200);
+      expect(refusalOf(r)?.status).toBe(403);
+      expect(refusalOf(r)?.body).toContain(
         `"${ALLOWED}:${port}" is not on this bottle's egress allowlist`,
       );
     }
     const viaUrl = await plane.curl([`https://${ALLOWED}:8443/other-port`]);
-    expect(viaUrl.status).toBe(0);
-    expect(viaUrl.stderr).toContain("CONNECT tunnel failed, response 403");
+    expect(viaUrl.status).toBe(403);
+    expect(viaUrl.body).toContain(`"${ALLOWED}:8443" is not on this bottle's egress allowlist`);
     expect(await plane.seen("/other-port")).toEqual([]);
   });
 
@@ -484,8 +517,10 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
       connect: `${KNOWN_SECRET}.leak.example.test:443`,
       steps: [],
     });
+    // A name carrying a secret is never minted: the plain 403, on the CONNECT.
     expect(named.connect?.status).toBe(403);
     expect(named.connect?.body).not.toContain(KNOWN_SECRET);
+    expect(named.connect?.head).not.toContain(KNOWN_SECRET);
     const lines = await waitFor("egress to log all three", async () => {
       const found = (await requestLines()).slice(before);
       return found.length >= 3 ? found : undefined;
@@ -497,3 +532,8 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     }
   });
 });
+
+/** A refusal as the agent reads it: inside the tunnel pipelock answered, else on the CONNECT. */
+function refusalOf(r: ExchangeResult): RawResponse | undefined {
+  return r.connect?.status === 200 ? r.responses[0] : r.connect;
+}

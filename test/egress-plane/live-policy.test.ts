@@ -48,7 +48,9 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
   // Approving a host must not cut the agent's work in progress, and must take effect at once.
   it("adds a host on reload while a keep-alive connection and a long request stay up", async () => {
     const refused = await plane.curl([`https://${ADDED}/before-reload`]);
-    expect(refused.stderr).toContain("CONNECT tunnel failed, response 403");
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain(`"${ADDED}:443" is not on this bottle's egress allowlist`);
+    expect(await plane.seen("/before-reload")).toEqual([]);
 
     const reloaded = "/tmp/policy-gained-a-host";
     const keepAlive = plane.exchange({
@@ -112,7 +114,8 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
       `"${ADDED}:443" is not on this bottle's egress allowlist`,
     );
     const fresh = await plane.curl([`https://${ADDED}/removed/new`]);
-    expect(fresh.stderr).toContain("CONNECT tunnel failed, response 403");
+    expect(fresh.status).toBe(403);
+    expect(fresh.body).toContain(`"${ADDED}:443" is not on this bottle's egress allowlist`);
     expect(await plane.seen("/removed/after")).toEqual([]);
     expect(await plane.seen("/removed/new")).toEqual([]);
     expect((await plane.curl([`https://${ALLOWED}/still-there`])).status).toBe(200);

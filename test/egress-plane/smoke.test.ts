@@ -65,11 +65,15 @@ supervise: false
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, url: "/hello" });
   });
 
-  it("refuses an unlisted host at CONNECT", async () => {
+  it("refuses an unlisted host, telling why inside the tunnel", async () => {
     const r = await bottle.exec(
-      "curl -sS -m 10 https://unlisted.example.test/ 2>&1; echo; curl -sS -m 10 -x '' -p -o /dev/null -w '%{http_code}' https://unlisted.example.test/ 2>&1 || true",
+      "curl -sS -m 10 -w '\\n%{http_connect} %{http_code}' https://unlisted.example.test/smoke 2>&1",
     );
-    expect(r.stdout).toContain("CONNECT tunnel failed, response 403");
+    expect(r.stdout).toContain(
+      '"unlisted.example.test:443" is not on this bottle\'s egress allowlist',
+    );
+    expect(r.stdout).toMatch(/\n200 403$/);
+    expect((await upstream.requests()).filter((q) => q.url === "/smoke")).toEqual([]);
   });
 
   it("injects the route token upstream and strips the agent's own", async () => {

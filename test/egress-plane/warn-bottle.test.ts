@@ -55,9 +55,19 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
 
   // Unsupervised, a refusal must say which manifest key a person would edit.
   it("refuses an unlisted host with a 403 telling the agent to ask the user", async () => {
-    const tunnel = await plane.exchange({ connect: `${UNLISTED}:443`, tls: {}, steps: [] });
-    expect(tunnel.connect?.status).toBe(403);
-    expect(tunnel.connect?.body).toBe(
+    const tunnel = await plane.exchange({
+      connect: `${UNLISTED}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }) }] }],
+    });
+    // Told inside a tunnel whose certificate the agent trusts, so every client shows it.
+    expect(tunnel.connect?.status).toBe(200);
+    expect(tunnel.peer?.authorized).toBe(true);
+    expect(tunnel.responses[0]?.status).toBe(403);
+    expect(tunnel.responses[0]?.head).toMatch(
+      /\r\nx-claude-bottle-refusal: [^\r\n]*ask the user to add/i,
+    );
+    expect(tunnel.responses[0]?.body).toBe(
       `pipelock (this bottle's egress firewall) blocked this request: "${UNLISTED}:443" is not on this bottle's egress allowlist.\n` +
         `If you need it, ask the user to add "${UNLISTED}" to egress.allow in this bottle's manifest.\n`,
     );
@@ -71,9 +81,15 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
   // A raw address is refused in warn mode too: warn relaxes DLP, never the allowlist.
   it("refuses the upstream's own IP address and points at egress.allow_ips", async () => {
     const ip = plane.upstreamIp;
-    const tunnel = await plane.exchange({ connect: `${ip}:443`, tls: {}, steps: [] });
-    expect(tunnel.connect?.status).toBe(403);
-    expect(tunnel.connect?.body).toContain(`to egress.allow_ips`);
+    const tunnel = await plane.exchange({
+      connect: `${ip}:443`,
+      tls: {},
+      steps: [{ send: [{ text: httpRequest("GET", "/ip-literal-tunnel", { Host: ip }) }] }],
+    });
+    expect(tunnel.connect?.status).toBe(200);
+    expect(tunnel.responses[0]?.status).toBe(403);
+    expect(tunnel.responses[0]?.body).toContain(`to egress.allow_ips`);
+    expect(await plane.seen("/ip-literal-tunnel")).toEqual([]);
     const forward = await plane.curl([`http://${ip}/ip-literal`]);
     expect(forward.status).toBe(403);
     expect(await plane.seen("/ip-literal")).toEqual([]);

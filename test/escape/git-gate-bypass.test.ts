@@ -174,7 +174,9 @@ supervise: false
     );
     expect(direct.stdout.match(/rc=\d+/g)).toEqual(["rc=128", "rc=128", "rc=255"]);
 
-    // Through the proxy: a CONNECT to port 22 is refused before anything is dialled.
+    // Through the proxy: a CONNECT to port 22 is refused before anything is dialled; pipelock
+    // answers the tunnel itself, and what the client sends (an SSH banner) gets the refusal
+    // as HTTP before the tunnel closes.
     for (const authority of [`${UPSTREAM_HOST}:22`, `${upstreamIp}:22`]) {
       const tunnel = await probeOne(bottle.agentContainer, {
         kind: "exchange",
@@ -182,7 +184,11 @@ supervise: false
         connect: authority,
         send: [Buffer.from("SSH-2.0-OpenSSH_9.2\r\n")],
       });
-      expect(tunnel.connectStatus, authority).toBe(403);
+      expect(tunnel.connectStatus, authority).toBe(200);
+      expect(tunnel.response, authority).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+      expect(tunnel.response, authority).toContain(
+        "pipelock (this bottle's egress firewall) blocked",
+      );
     }
     // The gate serves the declared repository only, not the upstream behind it.
     const other = await inAgent(

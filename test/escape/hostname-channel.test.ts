@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { base32 } from "../../src/shared/dlp/host-forms.js";
-import { dnsQuery } from "../../src/sidecars/pipelock/dns-query-fixture.js";
+
 import {
   makeUpstreamCa,
   type RunningBottle,
@@ -28,6 +28,7 @@ import {
   startRecordingUpstream,
   tearDownEscape,
 } from "../support/escape-standins.js";
+import { dnsQuery } from "../support/sidecars/pipelock-dns-query.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** Mixed case: verbatim it never fits a name, so only its host forms can leak. */

@@ -358,7 +358,11 @@ supervise: true
     expect(received.filter((q) => q.url === "/priv-allowed")).toHaveLength(1);
     const routed = received.filter((q) => q.url === "/v1/priv-route");
     expect(routed.map((q) => headerValues(q, "authorization"))).toEqual([[`Bearer ${TOKEN}`]]);
-    expect((await curlThrough(bottle, "https://unlisted.example.test/")).connect).toBe(403);
+    expect(await curlThrough(bottle, "https://unlisted.example.test/")).toMatchObject({
+      http: 403,
+      body: expect.stringContaining("not on this bottle's egress allowlist"),
+    });
+    expect(await upstream.requests()).toHaveLength(received.length);
 
     // git-gate reads the identity and forwards a clean push.
     const push = await bottle.exec(

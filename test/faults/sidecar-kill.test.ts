@@ -68,6 +68,11 @@ describeWithEngine("faults: a sidecar dies", () => {
   let egressContainer: string;
 
   const received = async () => (await upstream.requests()).length;
+  /** What reached the stand-in for the unlisted name (it answers on it, so a leak lands). */
+  const unlistedArrivals = async () =>
+    (await upstream.requests())
+      .filter((q) => [q.sni, ...headerValues(q, "host")].some((h) => h?.startsWith("unlisted.")))
+      .map((q) => `${q.method} ${q.url}`);
   /** The agent's usual requests: an allowed host, plain http, and the route. */
   const usual = async () => ({
     https: (await curlThrough(bottle, `https://${ALLOWED}/fault`)).http,
@@ -140,7 +145,11 @@ supervise: false
     execFileSync("docker", ["start", bottle.pipelockContainer], { stdio: "ignore" });
     await waitForState(bottle.pipelockContainer, "running healthy");
     expect(await usual()).toEqual({ https: 200, http: 200, route: 200 });
-    expect((await curlThrough(bottle, "https://unlisted.example.test/fault")).connect).toBe(403);
+    expect(await curlThrough(bottle, "https://unlisted.example.test/fault")).toMatchObject({
+      http: 403,
+      body: expect.stringContaining("not on this bottle's egress allowlist"),
+    });
+    expect(await unlistedArrivals()).toEqual([]);
     const routed = (await upstream.requests()).filter((q) => q.url === "/v1/fault").at(-1);
     expect(routed === undefined ? [] : headerValues(routed, "authorization")).toEqual([
       `Bearer ${TOKEN}`,
@@ -157,8 +166,9 @@ supervise: false
     // pipelock is the agent's other way in, and it is still the firewall.
     const viaPipelock = { proxy: pipelockProxy(bottle) };
     expect(
-      (await curlThrough(bottle, "https://unlisted.example.test/fault", viaPipelock)).connect,
-    ).toBe(403);
+      await curlThrough(bottle, "https://unlisted.example.test/fault", viaPipelock),
+    ).toMatchObject({ http: 403, body: expect.stringContaining("egress allowlist") });
+    expect(await unlistedArrivals()).toEqual([]);
     expect((await curlThrough(bottle, `https://${ROUTE}/v1/no-egress`, viaPipelock)).http).toBe(
       200,
     );

@@ -161,7 +161,10 @@ supervise: false
     expect((await viaEgress("/after-crash")).http).toBe(200);
     expect((await viaPipelock("/after-crash-direct")).http).toBe(200);
     // Still the firewall it was: its policy and CA came back with it.
-    expect((await curlThrough(bottle, "https://unlisted.example.test/")).connect).toBe(403);
+    expect(await curlThrough(bottle, "https://unlisted.example.test/")).toMatchObject({
+      http: 403,
+      body: expect.stringContaining("not on this bottle's egress allowlist"),
+    });
     expect(await paths()).toEqual(["/control", "/after-crash", "/after-crash-direct"]);
   });
 

@@ -1,8 +1,8 @@
-// Strict parsing of the "host[:port]" that CONNECT targets, absolute-form URLs and Host headers
-// carry, and the one comparison egress makes with them: the site a request names in its Host
+// The "host[:port]" that CONNECT targets, absolute-form URLs and Host headers carry, read by
+// the project's one strict parser, and the one comparison egress makes with them: the site a request names in its Host
 // header must be the site it is sent to. Anything this parser does not understand is refused
 // by its callers, never passed on unchecked: a server may read an odd authority differently.
-import { isIPv6 } from "node:net";
+import { parseHostPort } from "../../shared/authority.js";
 import { headerCount } from "../../shared/hop-headers.js";
 import { normalizeHost } from "./route-match.js";
 
@@ -13,37 +13,13 @@ export interface Authority {
   port?: number;
 }
 
-// A DNS-style name or dotted IPv4: letters, digits, "-", "_" and "." only (no userinfo, no
-// percent-encoding, no "%zone", no brackets around a name).
-const NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_.])?$/;
-const PORT = /^[0-9]{1,5}$/;
-
-/** `text` as host and optional port; undefined for anything but a plain name or [IPv6]. */
+/** `text` as host and optional port (src/shared/authority.ts); undefined for anything else. */
 export function parseAuthority(text: string): Authority | undefined {
-  let host: string;
-  let rest: string;
-  if (text.startsWith("[")) {
-    const close = text.indexOf("]");
-    if (close === -1) return undefined;
-    const literal = text.slice(1, close);
-    if (!isIPv6(literal) || literal.includes("%")) return undefined;
-    host = literal;
-    rest = text.slice(close + 1);
-    if (rest !== "" && !rest.startsWith(":")) return undefined;
-  } else {
-    const colon = text.indexOf(":");
-    host = colon === -1 ? text : text.slice(0, colon);
-    rest = colon === -1 ? "" : text.slice(colon);
-    if (!NAME.test(host) || host.includes("..")) return undefined;
-  }
-  if (rest === "") return { host: normalizeHost(host) };
-  const portText = rest.slice(1);
-  // An empty port ("host:") is legal in RFC 3986 and read as the default by some servers and
-  // as an error by others: refused, so no two readings can differ.
-  if (!PORT.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: normalizeHost(host), port };
+  const parsed = parseHostPort(text);
+  if (parsed === undefined) return undefined;
+  return parsed.port === undefined
+    ? { host: normalizeHost(parsed.host) }
+    : { host: normalizeHost(parsed.host), port: parsed.port };
 }
 
 export interface HostHeaderProblem {

@@ -3,6 +3,7 @@
 // plain-text error pages egress answers with itself.
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { formatRefusal, REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { downstreamResponseHeaders } from "./proxy-headers.js";
 import { scrubResponse } from "./response-scrub.js";
@@ -138,23 +139,25 @@ export function sendErrorPage(
     res.destroy();
     return;
   }
-  const body = `${redact(message)}\n`;
+  const body = formatRefusal({ reason: redact(message) });
   res.writeHead(status, {
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     "x-claude-bottle-egress": "error",
+    [REFUSAL_HEADER]: refusalHeaderValue(body),
   });
   res.end(body);
 }
 
 /** The same page on a raw socket, for answers given before any HTTP exchange exists. */
 export function rawErrorResponse(status: number, reason: string, message: string): string {
-  const body = `${message}\n`;
+  const body = formatRefusal({ reason: message });
   return [
     `HTTP/1.1 ${status} ${reason}`,
     "content-type: text/plain; charset=utf-8",
     `content-length: ${Buffer.byteLength(body)}`,
     "x-claude-bottle-egress: error",
+    `${REFUSAL_HEADER}: ${refusalHeaderValue(body)}`,
     "connection: close",
     "",
     body,

@@ -1,18 +1,20 @@
 // Decides whether a target may be reached at all, before any body is read or any certificate
 // minted: the allowlist, explicit listing of addresses, and what a host name can carry out
 // (DNS labels are an exfiltration channel of their own): a known secret in any form a name
-// can hold, and, under a wildcard, labels too long or too random to be a name. The same
-// checks apply to the names a DNS-over-HTTPS query asks for. Pure: no I/O.
+// can hold, and, under a wildcard, labels too long or too random to be a name. `admit` is the
+// one decision CONNECTs, plain requests and WebSocket upgrades all take, with the audit line
+// it writes; the same checks apply to the names a DNS-over-HTTPS query asks for. Pure: no I/O.
+import { isIP } from "node:net";
 import { type DlpFinding, KNOWN_SECRET_RULE_ID } from "../../shared/dlp/index.js";
-import type { AuditDecision } from "./audit-log.js";
+import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { hostNotAllowed, nameTooTelling, type Refusal, secretFound } from "./messages.js";
 import type { Policy } from "./policy.js";
-import { formatHostPort, type NameSpelling, type Target } from "./target.js";
+import type { NameSpelling, Target } from "./target.js";
 import { type LabelProblem, labelProblem } from "./wildcard-labels.js";
 
 export const REDACTED = "[redacted]";
 
-export type HostCheck =
+type HostCheck =
   | {
       ok: false;
       decision: AuditDecision;
@@ -21,10 +23,93 @@ export type HostCheck =
       refusal: Refusal;
       /** The host as it may be logged. */
       shownHost: string;
+      /**
+       * A CONNECT refused here may be answered inside the tunnel, over TLS with a leaf minted
+       * for the host, so that clients show the refusal's text. Only for what the allowlist
+       * alone refused, and only for a name that carries nothing (a leaf, its cache and the
+       * log would hold it) and is not an address spelled as a name ("127.1"), which no
+       * client checks a certificate against.
+       */
+      answerInTunnel: boolean;
     }
   | { ok: true; shownHost: string; hostFindings: DlpFinding[] };
 
-export function checkTarget(
+/** Who asks for a target, and how the audit line names the request. */
+export interface AdmissionRequest {
+  target: Pick<Target, "host" | "port" | "spellings">;
+  /** The client's address:port. */
+  client: string;
+  method: string;
+  /**
+   * The path as it may be logged (null for CONNECT). Called only for a refusal, so that an
+   * admitted request pays for no scan of its path here.
+   */
+  auditPath: () => string | null;
+}
+
+export type Admission =
+  | {
+      admitted: true;
+      /** The host as it may be logged. */
+      shownHost: string;
+      /** Findings in the host's spellings, under `dlp.action: warn`. */
+      hostFindings: DlpFinding[];
+      /** The line for a decision taken here alone (a CONNECT); requests log after forwarding. */
+      auditEvent: AuditEvent;
+    }
+  | {
+      admitted: false;
+      status: number;
+      refusal: Refusal;
+      shownHost: string;
+      /** See HostCheck: whether a CONNECT may be told the refusal inside its tunnel. */
+      answerInTunnel: boolean;
+      auditEvent: AuditEvent;
+    };
+
+/** The allow decision for one target, as CONNECT, plain requests and upgrades all take it. */
+export function admit(policy: Policy, request: AdmissionRequest): Admission {
+  const check = checkTarget(policy, request.target);
+  const at = {
+    client: request.client,
+    method: request.method,
+    host: check.shownHost,
+    port: request.target.port,
+  };
+  if (!check.ok) {
+    return {
+      admitted: false,
+      status: check.refusal.status,
+      refusal: check.refusal,
+      shownHost: check.shownHost,
+      answerInTunnel: check.answerInTunnel,
+      auditEvent: {
+        ...at,
+        path: request.auditPath(),
+        decision: check.decision,
+        rule: check.rule,
+        location: check.location,
+        status: check.refusal.status,
+      },
+    };
+  }
+  const first = check.hostFindings[0];
+  return {
+    admitted: true,
+    shownHost: check.shownHost,
+    hostFindings: check.hostFindings,
+    auditEvent: {
+      ...at,
+      path: null,
+      decision: first === undefined ? "allowed" : "dlp_warn",
+      rule: first?.ruleId ?? null,
+      location: first?.location ?? null,
+      status: 200,
+    },
+  };
+}
+
+function checkTarget(
   policy: Policy,
   target: Pick<Target, "host" | "port" | "spellings">,
 ): HostCheck {
@@ -44,6 +129,7 @@ export function checkTarget(
       location: null,
       refusal: hostNotAllowed(shownHost, target.port, { ip, supervise }),
       shownHost,
+      answerInTunnel: hostFindings.length === 0 && (!ip || isIP(target.host.host) !== 0),
     };
   }
   const first = hostFindings[0];
@@ -55,6 +141,7 @@ export function checkTarget(
       location: first.location,
       refusal: secretFound(REDACTED, hostFindings),
       shownHost,
+      answerInTunnel: false,
     };
   }
   if (rule.kind === "wildcard") {
@@ -72,15 +159,11 @@ export function checkTarget(
           supervise,
         }),
         shownHost,
+        answerInTunnel: false,
       };
     }
   }
   return { ok: true, shownHost, hostFindings };
-}
-
-/** "[redacted]:443" or "api.example.test:443", for messages about a checked target. */
-export function shownTarget(check: HostCheck, target: Pick<Target, "host" | "port">): string {
-  return check.shownHost === REDACTED ? `${REDACTED}:${target.port}` : formatHostPort(target);
 }
 
 export type NamesCheck =

@@ -1,11 +1,14 @@
-// CONNECT: the allow decision is taken here, on the authority alone, before a byte of TLS, so a
-// denied host never gets a certificate. An accepted tunnel is intercepted: TLS with a leaf for
-// the CONNECT host (or plain HTTP when the client speaks it), handed to the inner HTTP server,
-// which checks every request inside against the tunnel and the policy in force.
+// CONNECT: the allow decision is taken here, on the authority alone, before a byte of TLS. A
+// host the allowlist alone refused gets a tunnel that answers every request with the refusal
+// (refused-tunnel.ts: its leaf comes from a minter of its own, and it never goes upstream);
+// every other refusal is a plain 403 on the CONNECT, and its host never gets a certificate.
+// An accepted tunnel is intercepted: TLS with a leaf for the CONNECT host (or plain HTTP when
+// the client speaks it), handed to the inner HTTP server, which checks every request inside
+// against the tunnel and the policy in force.
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { checkTarget } from "./admission.js";
+import { admit } from "./admission.js";
 import { badRequest, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
@@ -46,29 +49,25 @@ export function handleConnect(
     );
     return;
   }
-  const policy = ctx.policy();
   const spellings = [{ where: "connect" as const, text: authority.hostText }];
-  const check = checkTarget(policy, { ...authority, spellings });
-  const at = { ...base, host: check.shownHost, port: authority.port, path: null };
-  if (!check.ok) {
-    ctx.audit.write({
-      ...at,
-      decision: check.decision,
-      rule: check.rule,
-      location: check.location,
-      status: check.refusal.status,
-    });
-    refuseOnSocket(socket, check.refusal);
+  const target = { ...authority, spellings };
+  const admission = admit(ctx.policy(), {
+    target,
+    client,
+    method: "CONNECT",
+    auditPath: () => null,
+  });
+  ctx.audit.write(admission.auditEvent);
+  if (!admission.admitted) {
+    if (admission.answerInTunnel) {
+      const { shownHost, refusal } = admission;
+      ctx.refusedTunnels.open(socket, head, { target, client, shownHost, refusal });
+    } else {
+      refuseOnSocket(socket, admission.refusal);
+    }
     return;
   }
-  const first = check.hostFindings[0];
-  ctx.audit.write({
-    ...at,
-    decision: first === undefined ? "allowed" : "dlp_warn",
-    rule: first?.ruleId ?? null,
-    location: first?.location ?? null,
-    status: 200,
-  });
+  const at = { ...base, host: admission.shownHost, port: authority.port, path: null };
   const tunnel: Tunnel = {
     target: { host: authority.host, port: authority.port, scheme: "https", spellings },
     client,
@@ -76,7 +75,10 @@ export function handleConnect(
   openTunnel(ctx, inner, socket, head, tunnel).catch((error: unknown) => {
     const detail = describe(error);
     ctx.audit.write({ ...at, decision: "error", rule: "certificate", location: null, detail });
-    refuseOnSocket(socket, upstreamFailed(check.shownHost, `cannot mint a certificate: ${detail}`));
+    refuseOnSocket(
+      socket,
+      upstreamFailed(admission.shownHost, `cannot mint a certificate: ${detail}`),
+    );
   });
 }
 

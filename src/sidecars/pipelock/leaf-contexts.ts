@@ -1,5 +1,6 @@
 // TLS server contexts for intercepted hosts, one per host, minted from the bottle CA on first
-// use and cached. Only hosts that passed the allowlist ever get here.
+// use and cached. pipelock keeps two: one for the hosts it intercepts, one for the hosts whose
+// refusal it tells inside a tunnel (admission lets only names that carry nothing get there).
 import { createSecureContext, type SecureContext } from "node:tls";
 import {
   createLeafKey,
@@ -37,6 +38,8 @@ export class LeafContexts {
     const cached = await this.#cache.getOrMint(host, now, async () => {
       const leaf = await mintLeafCertificate(this.#ca, host, { now, key: this.#key });
       this.#minted.push(host);
+      // A record, not a cache: bounded, since refused names are the agent's to invent.
+      if (this.#minted.length > 1000) this.#minted.shift();
       return {
         context: createSecureContext({ cert: leaf.chainPem, key: leaf.keyPem }),
         notAfter: leaf.notAfter,
@@ -45,7 +48,7 @@ export class LeafContexts {
     return cached.context;
   }
 
-  /** Every host a certificate was minted for, in order (repeats after expiry). */
+  /** The hosts a certificate was minted for, in order (repeats after expiry), the last 1000. */
   mintedHosts(): readonly string[] {
     return this.#minted;
   }

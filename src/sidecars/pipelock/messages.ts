@@ -2,6 +2,7 @@
 // and what to do about it, for a person and for an agent alike. They must never echo a secret:
 // no paths, no queries, no header values, only hosts, rule ids and locations.
 import type { DlpFinding } from "../../shared/dlp/index.js";
+import { callTool, formatRefusal } from "../../shared/refusal-text.js";
 import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_TOOLS } from "../supervise/constants.js";
 
 export interface Refusal {
@@ -9,13 +10,17 @@ export interface Refusal {
   text: string;
 }
 
-const PREFIX = "pipelock (this bottle's egress firewall)";
+const BY = "pipelock (this bottle's egress firewall)";
+const ASK_FOR_HOST = { name: SUPERVISE_TOOLS.requestEgressHost, server: SUPERVISE_MCP_SERVER_NAME };
+
+function refusal(status: number, reason: string, next?: string): Refusal {
+  return { status, text: formatRefusal({ by: BY, reason, next }) };
+}
 
 function askForHost(host: string, ip: boolean, supervise: boolean): string {
   if (supervise) {
     return (
-      `To ask for it, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of the ` +
-      `\`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
+      `To ask for it, ${callTool(ASK_FOR_HOST, `with host "${host}" and why you need it`)}; ` +
       "once a person approves, it works without a restart."
     );
   }
@@ -31,10 +36,11 @@ export function hostNotAllowed(
   const what = options.ip
     ? `${hostPort(host, port)} is an IP address, and addresses are reachable only when listed one by one`
     : `${hostPort(host, port)} is not on this bottle's egress allowlist`;
-  return {
-    status: 403,
-    text: `${PREFIX} blocked this request: ${what}.\n${askForHost(host, options.ip, options.supervise)}\n`,
-  };
+  return refusal(
+    403,
+    `blocked this request: ${what}.`,
+    askForHost(host, options.ip, options.supervise),
+  );
 }
 
 export function secretFound(host: string, findings: readonly DlpFinding[]): Refusal {
@@ -42,14 +48,12 @@ export function secretFound(host: string, findings: readonly DlpFinding[]): Refu
     .slice(0, 5)
     .map((f) => `  - ${f.description} (rule ${f.ruleId}) in ${f.location}`);
   if (findings.length > 5) lines.push(`  - and ${findings.length - 5} more`);
-  return {
-    status: 403,
-    text:
-      `${PREFIX} blocked this request to ${host}: it carries what looks like a secret:\n` +
-      `${lines.join("\n")}\n` +
-      "Secrets must not leave the bottle. Remove it from the request and retry. If it is not " +
-      "a secret, ask the user to review pipelock's audit log for this request.\n",
-  };
+  return refusal(
+    403,
+    `blocked this request to ${host}: it carries what looks like a secret:\n${lines.join("\n")}`,
+    "Secrets must not leave the bottle. Remove it from the request and retry. If it is not " +
+      "a secret, ask the user to review pipelock's audit log for this request.",
+  );
 }
 
 /**
@@ -71,18 +75,17 @@ export function nameTooTelling(
     options.pattern === null
       ? `If the bottle needs such names resolved, ${raise}.`
       : options.supervise
-        ? `To reach this exact name, call the MCP tool \`${SUPERVISE_TOOLS.requestEgressHost}\` of ` +
-          `the \`${SUPERVISE_MCP_SERVER_NAME}\` server with host "${host}" and why you need it; ` +
+        ? `To reach this exact name, ${callTool(ASK_FOR_HOST, `with host "${host}" and why you need it`)}; ` +
           `or ${raise}.`
         : `If you need this exact name, ask the user to add "${host}" to egress.allow in this ` +
           `bottle's manifest, or to raise egress.wildcard_labels there.`;
-  return {
-    status: 403,
-    text:
-      `${PREFIX} blocked this request: ${where} ${what}. A name the bottle does not spell out ` +
+  return refusal(
+    403,
+    `blocked this request: ${where} ${what}. A name the bottle does not spell out ` +
       "reaches whoever runs its domain's name server, so long or random-looking labels are " +
-      `refused as a way to carry data out.\n${ask}\n`,
-  };
+      "refused as a way to carry data out.",
+    ask,
+  );
 }
 
 /** A name pipelock cannot read as a host (and optional port): refused, never passed unchecked. */
@@ -102,53 +105,59 @@ export function unreadableDnsQuery(detail: string): Refusal {
 }
 
 export function targetMismatch(what: string, connectHost: string, other: string): Refusal {
-  return {
-    status: 403,
-    text:
-      `${PREFIX} blocked this request: the tunnel was opened to "${connectHost}" but the ` +
-      `${what} names "${other}". The CONNECT target, TLS server name and Host header must agree.\n`,
-  };
+  return refusal(
+    403,
+    `blocked this request: the tunnel was opened to "${connectHost}" but the ${what} names ` +
+      `"${other}". The CONNECT target, TLS server name and Host header must agree.`,
+  );
+}
+
+/** A request in a tunnel opened while its host was refused, which is allowed since. */
+export function retryElsewhere(host: string): Refusal {
+  return refusal(
+    503,
+    `did not send this request: "${host}" is allowed now, but this connection was opened ` +
+      "while it was not.",
+    "Retry on a new connection.",
+  );
 }
 
 export function bodyTooLarge(limit: number): Refusal {
-  return {
-    status: 413,
-    text:
-      `${PREFIX} refused this request: its body is larger than ${limit} bytes, the most it ` +
-      "scans for secrets. Send less at a time, or ask the user to raise the bottle's limit.\n",
-  };
+  return refusal(
+    413,
+    `refused this request: its body is larger than ${limit} bytes, the most it scans for secrets.`,
+    "Send less at a time, or ask the user to raise the bottle's limit.",
+  );
 }
 
 export function cannotScan(host: string, detail: string): Refusal {
-  return {
-    status: 403,
-    text:
-      `${PREFIX} blocked this request to ${host}: it cannot check the body for secrets ` +
-      `(${detail}). Send it uncompressed or gzip/deflate/br-encoded.\n`,
-  };
+  return refusal(
+    403,
+    `blocked this request to ${host}: it cannot check the body for secrets (${detail}).`,
+    "Send it uncompressed or gzip/deflate/br-encoded.",
+  );
 }
 
 /** The scan itself failed (its worker died): the request was not sent, and may be retried. */
 export function scanFailed(host: string): Refusal {
-  return {
-    status: 503,
-    text:
-      `${PREFIX} did not send this request to ${host}: its check for secrets failed before ` +
-      "it finished. Nothing was sent; retry the request.\n",
-  };
+  return refusal(
+    503,
+    `did not send this request to ${host}: its check for secrets failed before it finished.`,
+    "Nothing was sent; retry the request.",
+  );
 }
 
 export function badRequest(detail: string): Refusal {
-  return { status: 400, text: `${PREFIX}: ${detail}\n` };
+  return refusal(400, `refused this request: ${detail}`);
 }
 
 /** A name that resolved to a private or local address: refused, not merely unreachable. */
 export function privateUpstream(detail: string): Refusal {
-  return { status: 403, text: `${PREFIX} blocked this request: ${detail}\n` };
+  return refusal(403, `blocked this request: ${detail}`);
 }
 
 export function upstreamFailed(host: string, detail: string): Refusal {
-  return { status: 502, text: `${PREFIX} could not reach ${host}: ${detail}\n` };
+  return refusal(502, `could not reach ${host}: ${detail}`);
 }
 
 function hostPort(host: string, port: number): string {

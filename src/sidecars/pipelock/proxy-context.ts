@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { AuditLog } from "./audit-log.js";
 import type { LeafContexts } from "./leaf-contexts.js";
 import type { Policy } from "./policy.js";
+import type { RefusedTunnels } from "./refused-tunnel.js";
 import type { Tunnel } from "./target.js";
 import type { Upstream } from "./upstream.js";
 
@@ -12,6 +13,8 @@ export interface ProxyContext {
   audit: AuditLog;
   upstream: Upstream;
   leaves: LeafContexts;
+  /** Where CONNECTs the allowlist refused are answered, over TLS, with the refusal. */
+  refusedTunnels: RefusedTunnels;
   /** The tunnel each intercepted (or plain) tunnel socket belongs to. */
   tunnels: WeakMap<Duplex, Tunnel>;
   /** Every socket pipelock opened or accepted, so close() can end them. */

@@ -6,12 +6,14 @@ import * as http from "node:http";
 import type { LookupFunction, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { SigningCa } from "../../shared/ca/index.js";
+import { REFUSAL_HEADER } from "../../shared/refusal-text.js";
 import type { AuditLog } from "./audit-log.js";
 import { handleConnect } from "./connect-handler.js";
 import { LeafContexts } from "./leaf-contexts.js";
 import type { Policy } from "./policy.js";
 import { guardLookup } from "./private-address.js";
 import type { ProxyContext } from "./proxy-context.js";
+import { serveRefusedTunnels } from "./refused-tunnel.js";
 import { handleRequest } from "./request-handler.js";
 import type { Tunnel } from "./target.js";
 import { Upstream } from "./upstream.js";
@@ -35,8 +37,10 @@ export interface ProxyServer {
   readonly policy: Policy;
   /** Takes effect for the next request, including requests inside open tunnels. */
   setPolicy(policy: Policy): void;
-  /** Hosts a certificate was minted for. */
+  /** Hosts a certificate was minted for, to intercept their traffic. */
   mintedHosts(): readonly string[];
+  /** Hosts a certificate was minted for, to tell their refusal inside the tunnel. */
+  refusalHosts(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -57,11 +61,19 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     lookup: guardLookup(() => policy.config.privateUpstreams === "allow", options.lookup),
     extraCa: options.upstreamCa,
   });
+  const now = options.now ?? (() => new Date());
+  const refusalLeaves = await LeafContexts.create(options.ca, now);
+  const refusals = http.createServer(SERVER_OPTIONS);
   const ctx: ProxyContext = {
     policy: () => policy,
     audit: options.audit,
     upstream,
-    leaves: await LeafContexts.create(options.ca, options.now ?? (() => new Date())),
+    leaves: await LeafContexts.create(options.ca, now),
+    refusedTunnels: serveRefusedTunnels(
+      { policy: () => policy, audit: options.audit, track: (s) => ctx.track(s) },
+      refusals,
+      refusalLeaves,
+    ),
     tunnels: new WeakMap<Duplex, Tunnel>(),
     track(socket) {
       if (sockets.has(socket)) return;
@@ -79,6 +91,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       answerClientError(error, socket);
     });
   }
+  refusals.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    answerClientError(error, socket);
+  });
   outer.on("connection", (socket: Socket) => {
     ctx.track(socket);
     socket.on("error", () => socket.destroy());
@@ -103,10 +118,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       policy = next;
     },
     mintedHosts: () => ctx.leaves.mintedHosts(),
+    refusalHosts: () => refusalLeaves.mintedHosts(),
     async close() {
       const closed = new Promise<void>((resolve) => outer.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       inner.closeAllConnections();
+      refusals.closeAllConnections();
       outer.closeAllConnections();
       upstream.destroy();
       await closed;
@@ -129,7 +146,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   const text = `pipelock: ${status === 431 ? "request headers too large" : "malformed request"}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\n` +
-      `Content-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+      `Content-Type: text/plain\r\nContent-Length: ${text.length}\r\n` +
+      `${REFUSAL_HEADER}: ${text.trim()}\r\nConnection: close\r\n\r\n${text}`,
   );
   // A peer that never closes its side must not hold the socket.
   setTimeout(() => socket.destroy(), 2000).unref();

@@ -1,6 +1,7 @@
 // Refusals written straight to a socket, for CONNECT and Upgrade requests, where node's
 // response object is not available.
 import type { Duplex } from "node:stream";
+import { REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import type { Refusal } from "./messages.js";
 
 const REASONS: Record<number, string> = {
@@ -20,6 +21,7 @@ export function refuseOnSocket(socket: Duplex, refusal: Refusal): void {
       "Content-Type: text/plain; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(refusal.text)}\r\n` +
       "X-Pipelock: refused\r\n" +
+      `${REFUSAL_HEADER}: ${refusalHeaderValue(refusal.text)}\r\n` +
       "Connection: close\r\n\r\n" +
       refusal.text,
   );

@@ -4,8 +4,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DlpFinding, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
+import { REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import { relayResponse } from "../../shared/relay-stream.js";
-import { checkTarget, REDACTED, shownName } from "./admission.js";
+import { admit, REDACTED, shownName } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { checkDnsQuery } from "./dns-over-https.js";
 import {
@@ -63,10 +64,14 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
 
   const { target, pathAndQuery } = resolved;
   const { path, query } = splitPathAndQuery(pathAndQuery);
-  const check = checkTarget(policy, target);
-  if (!check.ok) {
-    const at = base(target, auditablePath(policy, path), check.shownHost);
-    audit(ctx, at, check.decision, check.rule, check.location, check.refusal.status);
+  const check = admit(policy, {
+    target,
+    client: tunnel?.client ?? clientOf(req),
+    method,
+    auditPath: () => auditablePath(policy, path),
+  });
+  if (!check.admitted) {
+    ctx.audit.write(check.auditEvent);
     respond(res, check.refusal, true);
     return;
   }
@@ -262,6 +267,7 @@ export function respond(res: ServerResponse, refusal: Refusal, close: boolean): 
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(refusal.text),
     "x-pipelock": "refused",
+    [REFUSAL_HEADER]: refusalHeaderValue(refusal.text),
   };
   if (close) headers.connection = "close";
   res.writeHead(refusal.status, headers).end(refusal.text);

@@ -2,6 +2,7 @@
 // authority, the TLS server name and the Host header (or an absolute-form URL). pipelock
 // decides on the CONNECT target and refuses requests whose other names disagree with it.
 import type { IncomingMessage } from "node:http";
+import { parseHostPort } from "../../shared/authority.js";
 import { type NormalizedHost, normalizeHost } from "./allowlist.js";
 
 export interface Target {
@@ -29,21 +30,21 @@ export interface Tunnel {
 }
 
 /**
- * "host:port", "[v6]:port", and with `defaultPort` also a bare "host". Anything else is
+ * "host:port", "[v6]:port", and with `defaultPort` also a bare "host", read by the project's
+ * one parser (src/shared/authority.ts), then as pipelock matches hosts. Anything else is
  * undefined, never a best guess: an empty or out-of-range port, a second colon, userinfo,
- * spaces, percent-escapes, a bracketed name.
+ * spaces, percent-escapes, a bracketed name, a zone id.
  */
 export function parseAuthority(
   authority: string,
   defaultPort?: number,
 ): { host: NormalizedHost; port: number; hostText: string } | undefined {
-  const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(authority);
-  if (match === null) return undefined;
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (port === undefined || port < 1 || port > 65535) return undefined;
-  const hostText = match[1] as string;
-  const host = normalizeHost(hostText);
-  return host === undefined ? undefined : { host, port, hostText };
+  const parsed = parseHostPort(authority);
+  if (parsed === undefined) return undefined;
+  const port = parsed.port ?? defaultPort;
+  if (port === undefined) return undefined;
+  const host = normalizeHost(parsed.text);
+  return host === undefined ? undefined : { host, port, hostText: parsed.text };
 }
 
 export interface RequestLine {

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
-import { checkTarget } from "./admission.js";
+import { admit } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { badRequest, secretFound, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
@@ -56,11 +56,18 @@ export function handleUpgrade(
     return;
   }
   const { target, pathAndQuery } = resolved;
-  const check = checkTarget(policy, target);
+  const auditPath = at.path;
+  const check = admit(policy, {
+    target,
+    client: at.client,
+    method: at.method,
+    auditPath: () => auditPath,
+  });
   at.host = check.shownHost;
   at.port = target.port;
-  if (!check.ok) {
-    deny(check.decision, check.rule, check.location, check.refusal);
+  if (!check.admitted) {
+    ctx.audit.write(check.auditEvent);
+    refuseOnSocket(socket, check.refusal);
     return;
   }
   const { path, query } = splitPathAndQuery(pathAndQuery);

@@ -1,29 +1,21 @@
 import { gzipSync } from "node:zlib";
 import { ProxyAgent, request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "../../shared/dlp/fake-credentials.js";
-import type { PipelockConfigInput } from "./config.js";
+import { describe, expect, it } from "vitest";
+import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
+import type { PipelockConfigInput } from "../../src/sidecars/pipelock/config.js";
 import {
-  type Cas,
   exchangeOn,
-  mintTestCas,
   startTestProxy,
   startUpstream,
   tlsTunnel,
-} from "./proxy-fixture.js";
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
 const TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";
 const SECRET = "correct-horse-battery-staple-42";
 const ENV = { DB_PASSWORD: SECRET, MODEL_TOKEN: FAKE_CREDENTIALS["anthropic-api-key"]?.hit ?? "" };
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 type Dlp = PipelockConfigInput["dlp"];
 
@@ -31,17 +23,17 @@ async function scenario(
   dlp: Dlp | ((port: number) => Dlp),
   extra: Partial<PipelockConfigInput> = {},
 ) {
-  const upstream = await startUpstream(cas);
-  closers.push(() => upstream.close());
+  const upstream = await startUpstream(scope.cas);
+  scope.closeAfter(() => upstream.close());
   const config: PipelockConfigInput = {
     allow: [`api.test:${upstream.port}`],
     dlp: typeof dlp === "function" ? dlp(upstream.port) : dlp,
     ...extra,
   };
-  const started = await startTestProxy(cas, config, ENV);
-  closers.push(() => started.proxy.close());
-  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: cas.bottle.certPem } });
-  closers.push(() => agent.close());
+  const started = await startTestProxy(scope.cas, config, ENV);
+  scope.closeAfter(() => started.proxy.close());
+  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: scope.cas.bottle.certPem } });
+  scope.closeAfter(() => agent.close());
   const base = `https://api.test:${upstream.port}`;
   const send = (path: string, init: Parameters<typeof request>[1] = {}) =>
     request(`${base}${path}`, { method: "POST", ...init, dispatcher: agent });
@@ -131,8 +123,10 @@ describe("pipelock: DLP on requests", () => {
   it("reassembles a chunked body whose chunks split the secret", async () => {
     const s = await scenario(BLOCK);
     const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     const [a, b] = [SECRET.slice(0, 10), SECRET.slice(10)];
     const chunk = (t: string) => `${Buffer.byteLength(t).toString(16)}\r\n${t}\r\n`;
     const res = await exchangeOn(

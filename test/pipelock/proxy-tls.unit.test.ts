@@ -1,31 +1,23 @@
 import { ProxyAgent, request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  type Cas,
   exchangeOn,
-  mintTestCas,
   rawExchange,
   startTestProxy,
   startUpstream,
   tlsTunnel,
-} from "./proxy-fixture.js";
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 async function scenario(allow: (port: number) => string[]) {
-  const upstream = await startUpstream(cas);
-  closers.push(() => upstream.close());
-  const started = await startTestProxy(cas, { allow: allow(upstream.port) });
-  closers.push(() => started.proxy.close());
-  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: cas.bottle.certPem } });
-  closers.push(() => agent.close());
+  const upstream = await startUpstream(scope.cas);
+  scope.closeAfter(() => upstream.close());
+  const started = await startTestProxy(scope.cas, { allow: allow(upstream.port) });
+  scope.closeAfter(() => started.proxy.close());
+  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: scope.cas.bottle.certPem } });
+  scope.closeAfter(() => agent.close());
   return { upstream, ...started, agent };
 }
 
@@ -50,8 +42,10 @@ describe("pipelock: allowlist and interception", () => {
   it("shows an idle event stream's response head at once, before any event", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     const res = await exchangeOn(tunnel, `GET /idle-stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     expect(res.status).toBe(200);
     expect(res.head).toMatch(/content-type: text\/event-stream/i);
@@ -61,8 +55,10 @@ describe("pipelock: allowlist and interception", () => {
   it("keeps an intercepted connection alive across requests", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     for (const path of ["/a", "/b", "/c"]) {
       const res = await exchangeOn(tunnel, `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       expect(res.status).toBe(200);
@@ -71,18 +67,19 @@ describe("pipelock: allowlist and interception", () => {
     expect(s.upstream.seen.map((r) => r.url)).toEqual(["/a", "/b", "/c"]);
   });
 
-  it("refuses an unlisted host at CONNECT with an explanation, and mints nothing", async () => {
+  it("refuses an unlisted host inside its tunnel with an explanation, and never goes upstream", async () => {
     const s = await scenario((port) => [`api.test:${port}`]);
-    const answer = await rawExchange(
-      s.proxy.address.port,
-      "CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n",
+    const res = await get(s, "https://evil.test/");
+    expect(res.statusCode).toBe(403);
+    expect(res.headers["x-claude-bottle-refusal"]).toBe(
+      `pipelock (this bottle's egress firewall) blocked this request: "evil.test:443" is not on this bottle's egress allowlist. If you need it, ask the user to add "evil.test" to egress.allow in this bottle's manifest.`,
     );
-    expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
-    expect(answer).toContain(
+    expect(await res.body.text()).toBe(
       `pipelock (this bottle's egress firewall) blocked this request: "evil.test:443" is not on this bottle's egress allowlist.\nIf you need it, ask the user to add "evil.test" to egress.allow in this bottle's manifest.\n`,
     );
-    await expect(get(s, "https://evil.test/")).rejects.toThrow(/403/);
     expect(s.proxy.mintedHosts()).toEqual([]);
+    expect(s.proxy.refusalHosts()).toEqual(["evil.test"]);
+    expect(s.upstream.seen).toEqual([]);
     expect(s.audit.events[0]).toMatchObject({
       method: "CONNECT",
       host: "evil.test",
@@ -93,39 +90,54 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("names the supervise tool when supervision is on", async () => {
-    const upstream = await startUpstream(cas);
-    closers.push(() => upstream.close());
-    const s = await startTestProxy(cas, { allow: [], supervise: { enabled: true } });
-    closers.push(() => s.proxy.close());
-    const answer = await rawExchange(
-      s.proxy.address.port,
-      "CONNECT evil.test:443 HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
-    expect(answer).toContain(
-      'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "evil.test" and why you need it',
-    );
+    const upstream = await startUpstream(scope.cas);
+    scope.closeAfter(() => upstream.close());
+    const s = await startTestProxy(scope.cas, { allow: [], supervise: { enabled: true } });
+    scope.closeAfter(() => s.proxy.close());
+    const tunnel = await tlsTunnel(s.proxy.address.port, "evil.test:443", {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
+    const answer = await exchangeOn(tunnel, "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+    const ask =
+      'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "evil.test" and why you need it';
+    expect(answer.body).toContain(ask);
+    expect(answer.head).toContain(ask);
   });
 
   it("denies IP literals unless listed, whatever wildcards say", async () => {
     const s = await scenario((port) => [`api.test:${port}`, "*.test"]);
     for (const authority of ["127.0.0.1:443", "[::1]:443", "2130706433:443", "127.1:443"]) {
-      const answer = await rawExchange(
-        s.proxy.address.port,
-        `CONNECT ${authority} HTTP/1.1\r\nHost: x\r\n\r\n`,
-      );
-      expect(answer, authority).toMatch(/^HTTP\/1\.1 403/);
+      const spelledAsName = !authority.startsWith("[") && !/^\d+\.\d+\.\d+\.\d+:/.test(authority);
+      const answer = spelledAsName
+        ? await rawExchange(
+            s.proxy.address.port,
+            `CONNECT ${authority} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          )
+        : (
+            await exchangeOn(
+              await tlsTunnel(s.proxy.address.port, authority, {
+                ca: scope.cas.bottle.certPem,
+                servername: "",
+                checkName: false,
+              }),
+              `GET / HTTP/1.1\r\nHost: ${authority}\r\n\r\n`,
+            )
+          ).body;
+      if (spelledAsName) expect(answer, authority).toMatch(/^HTTP\/1\.1 403/);
       expect(answer, authority).toContain(
         "is an IP address, and addresses are reachable only when listed one by one",
       );
       expect(answer, authority).toContain("egress.allow_ips");
     }
     expect(s.audit.events.every((e) => e.rule === "ip-literal")).toBe(true);
+    expect(s.upstream.seen).toEqual([]);
   });
 
   it("reaches a listed IP address", async () => {
     const s = await scenario((port) => [`127.0.0.1:${port}`]);
     const socket = await tlsTunnel(s.proxy.address.port, `127.0.0.1:${s.upstream.port}`, {
-      ca: cas.bottle.certPem,
+      ca: scope.cas.bottle.certPem,
       servername: "",
       checkName: false,
     }).catch((e: Error) => e);
@@ -141,7 +153,7 @@ describe("pipelock: allowlist and interception", () => {
   it("refuses a request whose SNI or Host disagrees with the CONNECT target", async () => {
     const s = await scenario((port) => [`api.test:${port}`, `other.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
-    const ca = cas.bottle.certPem;
+    const ca = scope.cas.bottle.certPem;
 
     const sni = await tlsTunnel(s.proxy.address.port, authority, {
       ca,
@@ -173,10 +185,10 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("forwards absolute-form http:// requests to allowlisted hosts only", async () => {
-    const plain = await startUpstream(cas, false);
-    closers.push(() => plain.close());
-    const s = await startTestProxy(cas, { allow: [`api.test:${plain.port}`] });
-    closers.push(() => s.proxy.close());
+    const plain = await startUpstream(scope.cas, false);
+    scope.closeAfter(() => plain.close());
+    const s = await startTestProxy(scope.cas, { allow: [`api.test:${plain.port}`] });
+    scope.closeAfter(() => s.proxy.close());
     const ok = await rawExchange(
       s.proxy.address.port,
       `GET http://api.test:${plain.port}/hello HTTP/1.1\r\nHost: api.test:${plain.port}\r\nConnection: close\r\n\r\n`,
@@ -197,8 +209,8 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("answers its health check on its own address", async () => {
-    const s = await startTestProxy(cas, { allow: [] });
-    closers.push(() => s.proxy.close());
+    const s = await startTestProxy(scope.cas, { allow: [] });
+    scope.closeAfter(() => s.proxy.close());
     const res = await request(`${s.url}/__pipelock/healthz`);
     expect(res.statusCode).toBe(200);
     expect(await res.body.text()).toBe("ok\n");

@@ -1,4 +1,4 @@
-// Test fixture for pipelock (not shipped): a bottle CA, an "internet" CA for fake upstreams,
+// Test fixture for pipelock's component tests: a bottle CA, an "internet" CA for fake upstreams,
 // HTTPS/HTTP/WebSocket upstreams on loopback, a lookup that maps *.test to 127.0.0.1, and raw
 // clients for what undici will not send. Everything listens on 127.0.0.1 only.
 import { createHash } from "node:crypto";
@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import * as tls from "node:tls";
+import { afterEach, beforeAll } from "vitest";
 import { stringify } from "yaml";
 import {
   type CaPem,
@@ -18,13 +19,16 @@ import {
   type MintedCa,
   mintCa,
   mintLeafCertificate,
-} from "../../shared/ca/index.js";
-import { type AuditEvent, createAuditLog } from "./audit-log.js";
-import { type PipelockConfigInput, PipelockConfigSchema } from "./config.js";
-import { buildPolicy } from "./policy.js";
-import { type ProxyServer, startProxyServer } from "./proxy-server.js";
-import { type RunningPipelock, runPipelock } from "./run-pipelock.js";
-import { WsFrameReader } from "./websocket-frames.js";
+} from "../../../src/shared/ca/index.js";
+import { type AuditEvent, createAuditLog } from "../../../src/sidecars/pipelock/audit-log.js";
+import {
+  type PipelockConfigInput,
+  PipelockConfigSchema,
+} from "../../../src/sidecars/pipelock/config.js";
+import { buildPolicy } from "../../../src/sidecars/pipelock/policy.js";
+import { type ProxyServer, startProxyServer } from "../../../src/sidecars/pipelock/proxy-server.js";
+import { type RunningPipelock, runPipelock } from "../../../src/sidecars/pipelock/run-pipelock.js";
+import { WsFrameReader } from "../../../src/sidecars/pipelock/websocket-frames.js";
 
 export interface Cas {
   bottle: MintedCa;
@@ -38,6 +42,37 @@ export async function mintTestCas(): Promise<Cas> {
     mintCa({ commonName: "pipelock test internet", now }),
   ]);
   return { bottle, internet };
+}
+
+export interface PipelockTestScope {
+  /** The test CAs, minted once per file: read them inside a test or a hook. */
+  readonly cas: Cas;
+  /** Runs `close` after the current test, whatever its outcome. */
+  closeAfter(close: () => Promise<unknown>): void;
+}
+
+/**
+ * The setup every pipelock component test file shares, registered as vitest hooks: CAs
+ * minted once, and everything a test opened closed after it.
+ */
+export function usePipelockTestScope(): PipelockTestScope {
+  let cas: Cas | undefined;
+  const closers: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    cas = await mintTestCas();
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+  return {
+    get cas() {
+      if (cas === undefined) throw new Error("the test CAs are minted in beforeAll");
+      return cas;
+    },
+    closeAfter(close) {
+      closers.push(close);
+    },
+  };
 }
 
 /** Resolves every *.test name to loopback, and nothing else. */

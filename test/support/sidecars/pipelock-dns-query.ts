@@ -1,4 +1,4 @@
-// Test fixture (not shipped): DNS queries in wire format, as a DNS-over-HTTPS client sends them.
+// DNS queries in wire format, as a DNS-over-HTTPS client sends them.
 
 /** A DNS query for `names` (one question each), with an EDNS OPT record when `opt`. */
 export function dnsQuery(names: readonly string[], opt = false): Buffer {

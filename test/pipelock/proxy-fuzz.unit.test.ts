@@ -1,16 +1,13 @@
 import { connect } from "node:net";
 import { ProxyAgent, request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Cas, mintTestCas, startTestProxy, startUpstream } from "./proxy-fixture.js";
+import { describe, expect, it } from "vitest";
+import {
+  startTestProxy,
+  startUpstream,
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 /** A small deterministic PRNG: the same 1,000 inputs on every run. */
 function prng(seed: number) {
@@ -123,14 +120,14 @@ describe("pipelock: robustness", () => {
   it("survives 1,000 malformed inputs and still serves a normal request", {
     timeout: 60_000,
   }, async () => {
-    const upstream = await startUpstream(cas);
-    closers.push(() => upstream.close());
-    const plain = await startUpstream(cas, false);
-    closers.push(() => plain.close());
-    const s = await startTestProxy(cas, {
+    const upstream = await startUpstream(scope.cas);
+    scope.closeAfter(() => upstream.close());
+    const plain = await startUpstream(scope.cas, false);
+    scope.closeAfter(() => plain.close());
+    const s = await startTestProxy(scope.cas, {
       allow: [`api.test:${upstream.port}`, `plain.test:${plain.port}`],
     });
-    closers.push(() => s.proxy.close());
+    scope.closeAfter(() => s.proxy.close());
 
     const inputs = malformedInputs(1000, `plain.test:${plain.port}`);
     const started = Date.now();
@@ -139,8 +136,8 @@ describe("pipelock: robustness", () => {
     }
     expect(Date.now() - started).toBeLessThan(45_000);
 
-    const agent = new ProxyAgent({ uri: s.url, requestTls: { ca: cas.bottle.certPem } });
-    closers.push(() => agent.close());
+    const agent = new ProxyAgent({ uri: s.url, requestTls: { ca: scope.cas.bottle.certPem } });
+    scope.closeAfter(() => agent.close());
     const res = await request(`https://api.test:${upstream.port}/after-fuzz`, {
       dispatcher: agent,
     });

@@ -1,16 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { base32 } from "../../shared/dlp/host-forms.js";
-import type { PipelockConfigInput } from "./config.js";
-import { dnsQuery } from "./dns-query-fixture.js";
+import { describe, expect, it } from "vitest";
+import { base32 } from "../../src/shared/dlp/host-forms.js";
+import type { PipelockConfigInput } from "../../src/sidecars/pipelock/config.js";
+import { dnsQuery } from "../support/sidecars/pipelock-dns-query.js";
 import {
-  type Cas,
   exchangeOn,
-  mintTestCas,
   rawExchange,
   startTestProxy,
   startUpstream,
   tlsTunnel,
-} from "./proxy-fixture.js";
+  usePipelockTestScope,
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
 /** Mixed case and characters no host name holds: only its host forms fit in a name. */
 const SECRET = "Zq7+Secret/Value_Kp9=Wm";
@@ -20,21 +19,14 @@ const B32 = base32(Buffer.from(SECRET));
 /** A random-looking label that is no known secret. */
 const BLOB = "q3x7kd2mzr8vw4jf6tnb";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 async function scenario(secure: boolean, extra: Partial<PipelockConfigInput> = {}) {
-  const upstream = await startUpstream(cas, secure);
-  closers.push(() => upstream.close());
+  const upstream = await startUpstream(scope.cas, secure);
+  scope.closeAfter(() => upstream.close());
   const port = upstream.port;
   const started = await startTestProxy(
-    cas,
+    scope.cas,
     {
       allow: [`allowed.test:${port}`, `*.wild.test:${port}`],
       dlp: { action: "block", secretEnv: ["AGENT_SECRET"] },
@@ -42,7 +34,7 @@ async function scenario(secure: boolean, extra: Partial<PipelockConfigInput> = {
     },
     ENV,
   );
-  closers.push(() => started.proxy.close());
+  scope.closeAfter(() => started.proxy.close());
   const proxyPort = started.proxy.address.port;
   const statusOf = (response: string) => Number(response.split(" ")[1] ?? 0);
   /** One raw request straight to pipelock, as an HTTP proxy client sends it. */
@@ -59,7 +51,7 @@ async function scenario(secure: boolean, extra: Partial<PipelockConfigInput> = {
   };
   const tunnel = (host: string, servername?: string) =>
     tlsTunnel(proxyPort, `${host}:${port}`, {
-      ca: cas.bottle.certPem,
+      ca: scope.cas.bottle.certPem,
       ...(servername === undefined ? {} : { servername, checkName: false }),
     });
   const connect = async (authority: string) =>
@@ -258,7 +250,8 @@ describe("pipelock: labels under a wildcard", () => {
     const s = await scenario(true);
     expect(await s.connect(`${BLOB}.wild.test:${s.port}`)).toBe(403);
     expect(await s.connect(`${"objects".repeat(6)}.wild.test:${s.port}`)).toBe(403);
-    expect(await s.connect(`${BLOB}.allowed.test:${s.port}`)).toBe(403);
+    // Not under the wildcard: refused by the allowlist, and told inside the tunnel.
+    expect(await s.connect(`${BLOB}.allowed.test:${s.port}`)).toBe(200);
     const socket = await s.tunnel("us-east-1.my-bucket-name.wild.test");
     const ok = await exchangeOn(
       socket,
@@ -266,9 +259,10 @@ describe("pipelock: labels under a wildcard", () => {
     );
     socket.destroy();
     expect(ok.status).toBe(200);
-    expect(s.audit.events.map((e) => e.rule).slice(0, 2)).toEqual([
+    expect(s.audit.events.map((e) => e.rule).slice(0, 3)).toEqual([
       "wildcard-label-random",
       "wildcard-label-length",
+      "not-allowlisted",
     ]);
   });
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { wsFrame } from "./proxy-fixture.js";
-import { closeFrame, WsFrameReader, WsProtocolError } from "./websocket-frames.js";
+import {
+  closeFrame,
+  WsFrameReader,
+  WsProtocolError,
+} from "../../src/sidecars/pipelock/websocket-frames.js";
+import { wsFrame } from "../support/sidecars/pipelock-proxy-fixture.js";
 
 describe("WsFrameReader", () => {
   it("unmasks payloads and keeps raw frames, across arbitrary chunk boundaries", () => {

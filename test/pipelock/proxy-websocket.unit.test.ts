@@ -1,35 +1,27 @@
 import { once } from "node:events";
 import { type CloseEvent, type MessageEvent, ProxyAgent, WebSocket } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "../../shared/dlp/fake-credentials.js";
+import { describe, expect, it } from "vitest";
+import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import {
-  type Cas,
-  mintTestCas,
   rawExchange,
   startTestProxy,
   startUpstream,
   tlsTunnel,
+  usePipelockTestScope,
   wsFrame,
-} from "./proxy-fixture.js";
+} from "../support/sidecars/pipelock-proxy-fixture.js";
 
 const TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";
 
-let cas: Cas;
-const closers: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  cas = await mintTestCas();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const scope = usePipelockTestScope();
 
 async function scenario() {
-  const upstream = await startUpstream(cas);
-  closers.push(() => upstream.close());
-  const started = await startTestProxy(cas, { allow: [`ws.test:${upstream.port}`] });
-  closers.push(() => started.proxy.close());
-  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: cas.bottle.certPem } });
-  closers.push(() => agent.close());
+  const upstream = await startUpstream(scope.cas);
+  scope.closeAfter(() => upstream.close());
+  const started = await startTestProxy(scope.cas, { allow: [`ws.test:${upstream.port}`] });
+  scope.closeAfter(() => started.proxy.close());
+  const agent = new ProxyAgent({ uri: started.url, requestTls: { ca: scope.cas.bottle.certPem } });
+  scope.closeAfter(() => agent.close());
   return { upstream, ...started, agent };
 }
 
@@ -43,7 +35,7 @@ describe("pipelock: WebSocket", () => {
   it("relays to an allowlisted host and blocks a message that carries a secret", async () => {
     const s = await scenario();
     const ws = new WebSocket(`wss://ws.test:${s.upstream.port}/socket`, { dispatcher: s.agent });
-    closers.push(async () => ws.close());
+    scope.closeAfter(async () => ws.close());
     await nextEvent(ws, "open");
     ws.send("hello");
     const echo = await nextEvent<MessageEvent>(ws, "message");
@@ -66,8 +58,10 @@ describe("pipelock: WebSocket", () => {
   it("reassembles fragmented messages before scanning them", async () => {
     const s = await scenario();
     const authority = `ws.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, { ca: cas.bottle.certPem });
-    closers.push(async () => tunnel.destroy());
+    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
+      ca: scope.cas.bottle.certPem,
+    });
+    scope.closeAfter(async () => tunnel.destroy());
     tunnel.write(
       `GET /s HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
@@ -92,7 +86,7 @@ describe("pipelock: WebSocket", () => {
   it("blocks a secret cut in two messages, and keeps relaying clean ones", async () => {
     const s = await scenario();
     const ws = new WebSocket(`wss://ws.test:${s.upstream.port}/socket`, { dispatcher: s.agent });
-    closers.push(async () => ws.close());
+    scope.closeAfter(async () => ws.close());
     await nextEvent(ws, "open");
     const half = Math.floor(TOKEN.length / 2);
     const clean = ["hello", "ghp_ is a prefix", "and so is this"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeDnsParameter, parseDnsQuery } from "./dns-message.js";
-import { dnsQuery, encodeName } from "./dns-query-fixture.js";
+import { decodeDnsParameter, parseDnsQuery } from "../../src/sidecars/pipelock/dns-message.js";
+import { dnsQuery, encodeName } from "../support/sidecars/pipelock-dns-query.js";
 
 describe("parseDnsQuery", () => {
   it("reads every question and the additional records' names", () => {
