@@ -4,7 +4,7 @@ import {
   inputError,
   type UserHomes,
   userHomes,
-} from "../../test/fixtures/user-home-fixture.js";
+} from "../../test/support/fixtures/user-home-fixture.js";
 import { loadBottle } from "./load-bottle.js";
 
 // A valid ed25519 public key line (made-up key bytes; the blob is well formed).

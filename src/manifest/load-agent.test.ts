@@ -8,7 +8,7 @@ import {
   inputError,
   type UserHomes,
   userHomes,
-} from "../../test/fixtures/user-home-fixture.js";
+} from "../../test/support/fixtures/user-home-fixture.js";
 import { listAgents, loadAgent } from "./load-agent.js";
 
 let homes: UserHomes;

@@ -2,7 +2,7 @@
 // proxy is egress, which relays to pipelock. Every request is sent from inside the agent to a
 // stand-in upstream that exists only on the bottle's egress network.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ALLOWED,
   AWS_KEY,

@@ -3,7 +3,7 @@
 // CLI does, and the pipelock container must neither restart nor drop what it holds open.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ADDED,
   ALLOWED,

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
 import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
   type FakeUpstream,
@@ -18,9 +19,8 @@ import {
   startBottle,
   startFakeUpstream,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { leftoversOf, nothingLeft } from "../support/docker-state.js";
+} from "../support/docker/bottle-harness.js";
+import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 
 const run = promisify(execFile);
 

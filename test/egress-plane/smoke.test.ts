@@ -1,6 +1,7 @@
 // The egress plane in a real bottle: intercepted TLS to an allowlisted stand-in upstream,
 // a refused unlisted host, and a route's token injected while the agent never holds it.
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   type FakeUpstream,
   makeUpstreamCa,
@@ -9,9 +10,8 @@ import {
   startBottle,
   startFakeUpstream,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 
 const TOKEN = "cbtest-api-token-5e4d3c2b1a09";
 

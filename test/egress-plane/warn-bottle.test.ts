@@ -1,7 +1,7 @@
 // The egress plane of a real bottle with `dlp: warn`, no routes and no supervision: the agent
 // talks to pipelock directly. Secrets pass, and every one is logged by rule and place.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ALLOWED,
   AWS_KEY,

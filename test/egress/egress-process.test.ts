@@ -6,9 +6,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bundleForNode } from "../support/bundle.js";
-import { newCa } from "./fakes.js";
-import { proxyRequest, TOKEN_VALUES, TOKENS, writeEgressFiles } from "./harness.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
+import { newCa } from "../support/sidecars/egress-fakes.js";
+import {
+  proxyRequest,
+  TOKEN_VALUES,
+  TOKENS,
+  writeEgressFiles,
+} from "../support/sidecars/egress-harness.js";
 
 let dir: string;
 let bundle: string;

@@ -6,22 +6,22 @@
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress, pipelockProxy } from "../support/escape-bottle.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockAddress, pipelockProxy } from "../support/docker/escape-bottle.js";
 import {
   type ExchangeOp,
   httpRequest,
   probe,
   webSocketFrame,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
+} from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   everythingReceived,
@@ -29,7 +29,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const TOKEN = `cbtest-dlp-route-token-${randomBytes(4).toString("hex")}`;

@@ -7,22 +7,22 @@
 // log must show that no query for an outside name left the bottle.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { bridgeGateway } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { bridgeGateway } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   EGRESS_PROXY,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { type ProbeOp, probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
 import {
   buildCaptureImage,
   type Capture,
@@ -37,7 +37,7 @@ import {
   startHostCapture,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(8).toString("hex")}`;
 const HEX = Buffer.from(SECRET).toString("hex");

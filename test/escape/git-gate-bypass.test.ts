@@ -8,25 +8,25 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { pipelockAddress, reachedTargets } from "../support/escape-bottle.js";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
+import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { pipelockAddress, reachedTargets } from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe, probeOne } from "../support/docker/escape-probe.js";
+import { docker } from "../support/docker/git-gate-docker.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
   gitRemoteYaml,
   startEscapeGitUpstream,
   UPSTREAM_HOST,
-} from "../support/escape-git-upstream.js";
-import { type ProbeOp, probe, probeOne } from "../support/escape-probe.js";
+} from "../support/standins/escape-git-upstream.js";
 import {
   type EscapeScope,
   ipOn,
   newEscapeScope,
   tearDownEscape,
-} from "../support/escape-standins.js";
-import { docker } from "../support/git-gate-docker.js";
+} from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";

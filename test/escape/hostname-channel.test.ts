@@ -9,16 +9,21 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { base32 } from "../../src/shared/dlp/host-forms.js";
 import { dnsQuery } from "../../src/sidecars/pipelock/dns-query-fixture.js";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress } from "../support/escape-bottle.js";
-import { type ExchangeOp, httpRequest, type ProbeResult, probe } from "../support/escape-probe.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockAddress } from "../support/docker/escape-bottle.js";
+import {
+  type ExchangeOp,
+  httpRequest,
+  type ProbeResult,
+  probe,
+} from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   everythingReceived,
@@ -27,7 +32,7 @@ import {
   type StandInRequest,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** Mixed case: verbatim it never fits a name, so only its host forms can leak. */

@@ -6,23 +6,23 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { bridgeGateway } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { bridgeGateway } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   EGRESS_PROXY,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { type ProbeOp, probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
 import {
   createIpv6Network,
   type EscapeScope,
@@ -36,7 +36,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "cbtest-reach-route-token-7c1d9e";

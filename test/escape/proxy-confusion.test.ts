@@ -4,21 +4,21 @@
 // second request for an unlisted host inside the first. The stand-in upstream answers every
 // name on one address, so any request that slipped through would be recorded there.
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   type ExchangeOp,
   httpRequest,
   probe,
   probeOne,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
+} from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   headerValues,
@@ -27,7 +27,7 @@ import {
   type StandInRequest,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-confusion-route-token-4b8e2a";
 const ALLOWED = "allowed.example.test";

@@ -6,16 +6,16 @@
 // agent must only ever read the placeholder, and the recording stand-in must only ever get
 // the token on requests the route covers.
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, EGRESS_PROXY } from "../support/escape-bottle.js";
-import { httpRequest, probeOne } from "../support/escape-probe.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, EGRESS_PROXY } from "../support/docker/escape-bottle.js";
+import { httpRequest, probeOne } from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   headerValues,
@@ -24,7 +24,7 @@ import {
   type StandInRequest,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-echo-route-token-7c1d9e3f5a";
 /** egress's placeholder: its pattern, cut to the token's length. */

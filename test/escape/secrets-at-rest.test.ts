@@ -4,15 +4,15 @@
 // and nothing the agent can write changes whom anything else trusts.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockProxy } from "../support/escape-bottle.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockProxy } from "../support/docker/escape-bottle.js";
 import {
   type EscapeScope,
   headerValues,
@@ -20,7 +20,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
 const ROUTE = "api.example.test";

@@ -16,27 +16,28 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { sidecarUserFor } from "../../src/backend/docker/compose.js";
 import { hostUser } from "../../src/backend/docker/compose-yaml.js";
 import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import {
   CLI,
   type CliResult,
   makeTestHome,
   PACKAGE_ROOT,
   type TestHome,
-} from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough } from "../support/escape-bottle.js";
+} from "../support/cli/cli-process.js";
+import {
+  makeUpstreamCa,
+  type RunningBottle,
+  startBottle,
+  type UpstreamCa,
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough } from "../support/docker/escape-bottle.js";
+import { docker } from "../support/docker/git-gate-docker.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
   gitRemoteYaml,
   startEscapeGitUpstream,
-} from "../support/escape-git-upstream.js";
+} from "../support/standins/escape-git-upstream.js";
 import {
   type EscapeScope,
   headerValues,
@@ -44,8 +45,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
-import { docker } from "../support/git-gate-docker.js";
+} from "../support/standins/escape-standins.js";
 
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";

@@ -6,21 +6,21 @@
 // sidecar-restart.test.ts), so each sidecar is started again with `docker start`.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { probe } from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   headerValues,
@@ -29,7 +29,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-faults-route-token-93d1c7";
 const ALLOWED = "allowed.example.test";

@@ -8,21 +8,21 @@ import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import {
   makeUpstreamCa,
   type RunningBottle,
   startBottle,
   type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { probe } from "../support/docker/escape-probe.js";
 import {
   type EscapeScope,
   headerValues,
@@ -31,7 +31,7 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-restart-route-token-4be2a0";
 const ALLOWED = "allowed.example.test";

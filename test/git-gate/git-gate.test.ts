@@ -22,13 +22,13 @@ import {
 } from "../../src/sidecars/git-gate/constants.js";
 import { gitGateScriptSource } from "../../src/sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../src/sidecars/git-gate/upstreams-config.js";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   buildImage,
   DockerScratch,
   docker,
   type ProcessResult,
-} from "../support/git-gate-docker.js";
+} from "../support/docker/git-gate-docker.js";
 
 const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 const APP_URL = "ssh://git@git.upstream.test/srv/git/app.git";

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startBottle } from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { leftoversOf, nothingLeft } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { startBottle } from "../support/docker/bottle-harness.js";
+import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const BOTTLE = `---
 egress:

@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { request } from "undici";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import type { Closable } from "../support/sidecars/egress-fakes.js";
 import {
   closeAll,
   newTestCas,
   startScenario,
   type TestCas,
   TOKENS,
-} from "../../../test/egress/harness.js";
+} from "../support/sidecars/egress-harness.js";
 
 let cas: TestCas;
 const cleanup: Closable[] = [];

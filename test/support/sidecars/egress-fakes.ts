@@ -13,7 +13,7 @@ import {
   type MintedCa,
   mintCa,
   mintLeafCertificate,
-} from "../../src/shared/ca/index.js";
+} from "../../../src/shared/ca/index.js";
 
 export interface Closable {
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 import * as net from "node:net";
 import { request } from "undici";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import { placeholderOf } from "../../src/sidecars/egress/token-scrub.js";
+import type { Closable } from "../support/sidecars/egress-fakes.js";
 import {
   closeAll,
   newTestCas,
@@ -11,8 +12,7 @@ import {
   type TestCas,
   TOKENS,
   tunnelledRequest,
-} from "../../../test/egress/harness.js";
-import { placeholderOf } from "./token-scrub.js";
+} from "../support/sidecars/egress-harness.js";
 
 let cas: TestCas;
 const cleanup: Closable[] = [];

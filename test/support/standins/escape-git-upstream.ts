@@ -4,9 +4,9 @@
 // UPSTREAM_HOST once the bottle is up. Everything carries the escape scope's labels.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunningBottle } from "./bottle-harness.js";
+import type { RunningBottle } from "../docker/bottle-harness.js";
+import { buildImage, docker } from "../docker/git-gate-docker.js";
 import type { EscapeScope } from "./escape-standins.js";
-import { buildImage, docker } from "./git-gate-docker.js";
 
 export const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 export const UPSTREAM_HOST = "git.upstream.test";

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import type { Closable } from "../support/sidecars/egress-fakes.js";
 import {
   closeAll,
   newTestCas,
@@ -9,7 +9,7 @@ import {
   type TestCas,
   TOKEN_VALUES,
   TOKENS,
-} from "../../../test/egress/harness.js";
+} from "../support/sidecars/egress-harness.js";
 
 let cas: TestCas;
 const cleanup: Closable[] = [];

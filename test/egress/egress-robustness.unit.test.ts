@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { afterEach, beforeAll, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import type { Closable } from "../support/sidecars/egress-fakes.js";
 import {
   closeAll,
   newTestCas,
@@ -10,7 +10,7 @@ import {
   type TestCas,
   TOKEN_VALUES,
   TOKENS,
-} from "../../../test/egress/harness.js";
+} from "../support/sidecars/egress-harness.js";
 
 let cas: TestCas;
 const cleanup: Closable[] = [];

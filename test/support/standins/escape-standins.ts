@@ -13,11 +13,11 @@ import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { NODE_IMAGE } from "../../src/backend/docker/images.js";
-import { loadCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
-import type { RunningBottle, UpstreamCa } from "./bottle-harness.js";
-import { leftoversOf } from "./docker-state.js";
-import { BASE_IMAGE, docker } from "./git-gate-docker.js";
+import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
+import { loadCa, mintLeafCertificate } from "../../../src/shared/ca/index.js";
+import type { RunningBottle, UpstreamCa } from "../docker/bottle-harness.js";
+import { leftoversOf } from "../docker/docker-state.js";
+import { BASE_IMAGE, docker } from "../docker/git-gate-docker.js";
 
 const run = promisify(execFile);
 

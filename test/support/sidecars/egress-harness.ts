@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { type Dispatcher, ProxyAgent, request } from "undici";
-import type { MintedCa } from "../../src/shared/ca/index.js";
-import type { HostPort } from "../../src/sidecars/egress/egress-settings.js";
-import { type RunningEgress, startEgress } from "../../src/sidecars/egress/start-egress.js";
-import { connectTcp } from "../../src/sidecars/egress/upstream.js";
+import type { MintedCa } from "../../../src/shared/ca/index.js";
+import type { HostPort } from "../../../src/sidecars/egress/egress-settings.js";
+import { type RunningEgress, startEgress } from "../../../src/sidecars/egress/start-egress.js";
+import { connectTcp } from "../../../src/sidecars/egress/upstream.js";
 import {
   type Closable,
   type FakePipelock,
@@ -22,7 +22,7 @@ import {
   startFakePipelock,
   startHttpsUpstream,
   startHttpUpstream,
-} from "./fakes.js";
+} from "./egress-fakes.js";
 
 export interface TestEgress {
   port: number;

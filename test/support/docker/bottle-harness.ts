@@ -6,10 +6,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DockerCli } from "../../src/backend/docker/docker-client.js";
-import { startHttpsStub, writeStubCerts } from "../../src/demo/demo-stubs.js";
-import { type CaPem, mintCa } from "../../src/shared/ca/index.js";
-import { PACKAGE_ROOT, type TestHome } from "./cli-process.js";
+import { DockerCli } from "../../../src/backend/docker/docker-client.js";
+import { startHttpsStub, writeStubCerts } from "../../../src/demo/demo-stubs.js";
+import { type CaPem, mintCa } from "../../../src/shared/ca/index.js";
+import { PACKAGE_ROOT, type TestHome } from "../cli/cli-process.js";
 
 const run = promisify(execFile);
 const TEST_LABEL = "dev.claude-bottle.test";

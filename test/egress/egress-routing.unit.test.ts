@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import type { Closable } from "../support/sidecars/egress-fakes.js";
 import {
   closeAll,
   connectRequest,
@@ -10,7 +10,7 @@ import {
   type TestCas,
   TOKENS,
   tunnelledRequest,
-} from "../../../test/egress/harness.js";
+} from "../support/sidecars/egress-harness.js";
 
 let cas: TestCas;
 const cleanup: Closable[] = [];

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = join(PACKAGE_ROOT, "dist/cli/main.js");
 
 export interface CliResult {
