@@ -6,13 +6,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/docker/bottle-harness.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { bridgeGateway } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import {
@@ -23,19 +17,16 @@ import {
   reachedTargets,
 } from "../support/docker/escape-bottle.js";
 import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import {
   createIpv6Network,
-  type EscapeScope,
   gatewayOf,
   type HostListener,
   hostAddresses,
   ipOn,
   ipv6On,
   listenOnHost,
-  newEscapeScope,
   type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
 } from "../support/standins/escape-standins.js";
 
 const execFileAsync = promisify(execFile);
@@ -70,9 +61,7 @@ async function tcpFrom(container: string, targets: [string, number][]): Promise<
 }
 
 describeWithEngine("escape: reaching what the bottle must not", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let neighbour: RunningBottle;
   let upstream: RecordingUpstream;
@@ -83,38 +72,28 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "reach",
-      `---
+    [bottle, neighbour] = await Promise.all([
+      suite.startBottle("reach", {
+        bottle: `
 egress:
   allow: [allowed.example.test]
   routes:
     - host: api.example.test
       auth: { scheme: Bearer, token_env: CB_REACH_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest(
-      "bottles",
-      "neighbour",
-      "---\negress:\n  allow: [allowed.example.test]\nsupervise: true\n---\n",
-    );
-    await t.writeManifest("agents", "reach", "---\nbottle: reach\n---\nagent\n");
-    await t.writeManifest("agents", "neighbour", "---\nbottle: neighbour\n---\nagent\n");
-    [bottle, neighbour] = await Promise.all([
-      startBottle(t, "reach", { CB_REACH_TOKEN: TOKEN, CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile }),
-      startBottle(t, "neighbour"),
+        env: { CB_REACH_TOKEN: TOKEN },
+      }),
+      suite.startBottle("neighbour", {
+        bottle: "egress:\n  allow: [allowed.example.test]\nsupervise: true",
+      }),
     ]);
-    v6Network = await createIpv6Network(scope);
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: ["allowed.example.test", "api.example.test", "unlisted.example.test"],
-      extraNetworks: [v6Network],
-    });
+    v6Network = await createIpv6Network(suite.scope);
+    upstream = await suite.startUpstream(
+      bottle,
+      ["allowed.example.test", "api.example.test", "unlisted.example.test"],
+      [v6Network],
+    );
     listener = await listenOnHost();
   });
 
@@ -123,11 +102,7 @@ supervise: false
   });
 
   afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle, neighbour]);
     await listener?.close();
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("reaches an allowlisted host through its proxy (the control for every refusal here)", async () => {

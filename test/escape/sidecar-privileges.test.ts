@@ -8,44 +8,32 @@
 // of the sidecars' files can be reached.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { sidecarUserFor } from "../../src/backend/docker/compose.js";
 import { hostUser } from "../../src/backend/docker/compose-yaml.js";
 import {
   CLI,
-  type CliResult,
   makeTestHome,
   PACKAGE_ROOT,
   type TestHome,
+  withOutput,
 } from "../support/cli/cli-process.js";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/docker/bottle-harness.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough } from "../support/docker/escape-bottle.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import { docker } from "../support/docker/git-gate-docker.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
   gitRemoteYaml,
-  startEscapeGitUpstream,
 } from "../support/standins/escape-git-upstream.js";
-import {
-  type EscapeScope,
-  headerValues,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/standins/escape-standins.js";
+import { headerValues, type RecordingUpstream } from "../support/standins/escape-standins.js";
+import type { UpstreamCa } from "../support/tls/test-ca.js";
 
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
@@ -148,18 +136,9 @@ async function homeRunAs(user: { uid: number; gid: number }): Promise<TestHome> 
       ],
       { env: { ...env, ...extraEnv }, cwd: t.home, stdio: ["ignore", "pipe", "pipe"] },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    return Object.assign(child, {
-      output: (): CliResult => ({ code: child.exitCode, stdout, stderr }),
-    });
+    return withOutput(child);
   };
+
   const giveAway = async (path: string): Promise<void> => {
     await chown(path, user.uid, user.gid);
     for (const entry of await readdir(path, { withFileTypes: true })) {
@@ -200,16 +179,13 @@ function modeAndOwner(path: string): Promise<string> {
 }
 
 describeWithEngine("escape: through a sidecar's privileges", () => {
-  const scope: EscapeScope = newEscapeScope();
+  const suite = escapeSuite();
   let git: EscapeGitUpstream;
   const expected = sidecarUserFor(hostUser());
   const asRoot = hostUser().uid === 0;
   let ca: UpstreamCa;
   let t: TestHome;
-  let userHome: TestHome | undefined;
-  let dir: string;
   let bottle: RunningBottle;
-  let userBottle: RunningBottle | undefined;
   let upstream: RecordingUpstream;
   let client: string;
 
@@ -218,18 +194,14 @@ describeWithEngine("escape: through a sidecar's privileges", () => {
   const inUpstream = (script: string) => git.exec(script);
 
   beforeAll(async () => {
-    ca = await makeUpstreamCa();
-    t = await makeTestHome();
-    dir = await mkdtemp(join(tmpdir(), "cb-escape-priv-"));
-    client = join(dir, "client.mjs");
+    ca = suite.ca;
+    t = suite.home;
+    client = join(suite.dir, "client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
 
-    git = await startEscapeGitUpstream(scope, dir);
-
-    await t.writeManifest(
-      "bottles",
-      "priv",
-      `---
+    git = await suite.startGitUpstream();
+    bottle = await suite.startBottle("priv", {
+      bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
@@ -237,28 +209,11 @@ egress:
       auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
 ${gitRemoteYaml(git)}
 supervise: true
----
 `,
-    );
-    await t.writeManifest("agents", "priv", "---\nbottle: priv\n---\nagent\n");
-    bottle = await startBottle(t, "priv", {
-      CB_PRIV_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_PRIV_TOKEN: TOKEN },
     });
     await git.joinBottle(bottle);
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, ROUTE, "approved.test"],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle, userBottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    await userHome?.dispose();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, "approved.test"]);
   });
 
   it("runs pipelock, egress and supervise as the files' owner, never root, with no capabilities", async () => {
@@ -466,29 +421,24 @@ supervise: true
   it.skipIf(!asRoot)(
     "works with the CLI run by an unprivileged user: sidecars run as that user and read its 0600 keys",
     async () => {
-      userHome = await homeRunAs(CLI_USER);
-      await userHome.writeManifest(
-        "bottles",
-        "mine",
-        `---
+      const userHome = await homeRunAs(CLI_USER);
+      suite.disposeAfter(userHome);
+      // The upstream CA must be readable by the CLI's user, as a user's own file would be.
+      await chown(ca.dir, CLI_USER.uid, CLI_USER.gid);
+      await chown(ca.caFile, CLI_USER.uid, CLI_USER.gid);
+      const mine = await suite.startBottle("mine", {
+        bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
 supervise: true
----
 `,
-      );
-      await userHome.writeManifest("agents", "mine", "---\nbottle: mine\n---\nagent\n");
-      // The upstream CA must be readable by the CLI's user, as a user's own file would be.
-      await chown(ca.dir, CLI_USER.uid, CLI_USER.gid);
-      await chown(ca.caFile, CLI_USER.uid, CLI_USER.gid);
-      userBottle = await startBottle(userHome, "mine", {
-        CB_PRIV_TOKEN: TOKEN,
-        CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+        env: { CB_PRIV_TOKEN: TOKEN },
+        home: userHome,
       });
-      const mine = userBottle;
+
       const state = join(userHome.home, "state", mine.slug);
       const owner = `${CLI_USER.uid}:${CLI_USER.gid}`;
       expect(await modeAndOwner(state)).toBe(`700 ${owner}`);
@@ -503,7 +453,7 @@ supervise: true
           expect([p.capEff, p.capBnd], where).toEqual([0n, 0n]);
         }
       }
-      const theirs = await startRecordingUpstream(scope, mine, { ca, hostnames: [ALLOWED, ROUTE] });
+      const theirs = await suite.startUpstream(mine, [ALLOWED, ROUTE]);
       expect((await curlThrough(mine, `https://${ALLOWED}/as-user`)).http).toBe(200);
       expect((await curlThrough(mine, `https://${ROUTE}/v1/as-user`)).http).toBe(200);
       const got = await theirs.requests();

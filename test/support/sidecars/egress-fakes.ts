@@ -8,12 +8,8 @@ import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import * as zlib from "node:zlib";
-import {
-  LeafCache,
-  type MintedCa,
-  mintCa,
-  mintLeafCertificate,
-} from "../../../src/shared/ca/index.js";
+import type { MintedCa } from "../../../src/shared/ca/index.js";
+import { sniContexts } from "../tls/test-ca.js";
 
 export interface Closable {
   close(): Promise<void>;
@@ -25,10 +21,6 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-}
-
-export function newCa(commonName: string): Promise<MintedCa> {
-  return mintCa({ commonName, now: new Date() });
 }
 
 async function listen(server: net.Server): Promise<number> {
@@ -47,25 +39,6 @@ function closer(server: net.Server, sockets: Set<net.Socket>): () => Promise<voi
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
-}
-
-/** A TLS server context per SNI name, minted from `ca`. */
-function sniContexts(ca: MintedCa) {
-  const cache = new LeafCache<{ context: tls.SecureContext; notAfter: Date }>();
-  return (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-    cache
-      .getOrMint(name, new Date(), async () => {
-        const leaf = await mintLeafCertificate(ca, name, { now: new Date() });
-        return {
-          context: tls.createSecureContext({ cert: leaf.chainPem, key: leaf.keyPem }),
-          notAfter: leaf.notAfter,
-        };
-      })
-      .then(
-        (v) => cb(null, v.context),
-        (e: Error) => cb(e),
-      );
-  };
 }
 
 export interface FakeUpstream extends Closable {

@@ -14,10 +14,10 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
-import { loadCa, mintLeafCertificate } from "../../../src/shared/ca/index.js";
-import type { RunningBottle, UpstreamCa } from "../docker/bottle-harness.js";
+import type { RunningBottle } from "../docker/bottle-harness.js";
 import { leftoversOf } from "../docker/docker-state.js";
 import { BASE_IMAGE, docker } from "../docker/git-gate-docker.js";
+import { leafPems, type UpstreamCa } from "../tls/test-ca.js";
 
 const run = promisify(execFile);
 
@@ -300,12 +300,7 @@ export async function startRecordingUpstream(
 ): Promise<RecordingUpstream> {
   const dir = await mkdtemp(join(tmpdir(), "cb-escape-upstream-"));
   try {
-    const signing = await loadCa(options.ca.ca);
-    const certs: Record<string, { cert: string; key: string }> = {};
-    for (const host of options.hostnames) {
-      const leaf = await mintLeafCertificate(signing, host, { now: new Date() });
-      certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
-    }
+    const certs = await leafPems(options.ca.ca, options.hostnames);
     await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
     await writeFile(join(dir, "server.mjs"), UPSTREAM_PROGRAM);
     const container = scope.name(`upstream-${bottle.slug}`);
