@@ -22,6 +22,7 @@ import {
   webSocketUpgrade,
 } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
@@ -29,19 +30,6 @@ const TOKEN = `cbtest-dlp-route-token-${randomBytes(4).toString("hex")}`;
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 const HEX = Buffer.from(SECRET).toString("hex");
-
-/** Every spelling of the secret a leak could take: what the stand-in must never receive. */
-function secretForms(value: string): string[] {
-  const bytes = Buffer.from(value);
-  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    // The middle of the encoding, which does not depend on the bytes around the secret.
-    const b64 = Buffer.from(pad + value).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
 
 /** Random credentials of well-known shapes, made up per run. */
 function fakeAwsKeyId(): string {
@@ -264,7 +252,7 @@ supervise: false
       tunnelTo(ROUTE, send(ROUTE, "/trailer-route")),
     ]);
     const received = everythingReceived(await upstream.requests(), []);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
   });
 
   it("blocks a secret in a WebSocket message, a fragmented message and a ping, but relays clean ones", async () => {
@@ -306,7 +294,7 @@ supervise: false
     const payloads = frames.map((f) => Buffer.from(f.payload, "base64").toString("latin1"));
     expect(payloads.filter((p) => p.includes("hello, clean message"))).toHaveLength(ops.length);
     const received = everythingReceived([], frames);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
     expect(payloads.filter((p) => p.includes(SECRET.slice(0, half)))).toEqual([]);
   });
 
@@ -361,11 +349,11 @@ supervise: false
   it("the stand-in never received the secret, in any form, anywhere", async () => {
     const received = everythingReceived(await upstream.requests(), await upstream.frames());
     expect(received.length).toBeGreaterThan(0);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
     // pipelock's audit log records every refusal, and never the value it refused.
     const audit = await bottle.pipelockAudit();
     expect(audit.some((e) => e.decision === "dlp_block")).toBe(true);
     const logged = JSON.stringify(audit);
-    expect(secretForms(SECRET).filter((f) => logged.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => logged.includes(f))).toEqual([]);
   });
 });

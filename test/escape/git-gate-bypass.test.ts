@@ -14,7 +14,6 @@ import { docker } from "../support/docker/git-gate-docker.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
-  gitRemoteYaml,
   UPSTREAM_HOST,
 } from "../support/standins/escape-git-upstream.js";
 import { ipOn } from "../support/standins/escape-standins.js";
@@ -50,18 +49,8 @@ describeWithEngine("escape: pushing data out through git", () => {
   const inAgent = (script: string) => bottle.exec(`cd ~/work && ${script} 2>&1`);
 
   beforeAll(async () => {
-    upstream = await suite.startGitUpstream();
+    ({ bottle, upstream } = await suite.startGitBottle("gitout", SECRET));
     identity = upstream.identity;
-    bottle = await suite.startBottle("gitout", {
-      bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_GIT_SECRET}
-${gitRemoteYaml(upstream)}
-supervise: false
-`,
-      env: { CB_GIT_SECRET: SECRET },
-    });
-    await upstream.joinBottle(bottle);
   });
 
   it("clones through the gate and pushes a clean commit upstream (the control)", async () => {

@@ -12,11 +12,7 @@ import { beforeAll, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
-import {
-  APP_URL,
-  type EscapeGitUpstream,
-  gitRemoteYaml,
-} from "../support/standins/escape-git-upstream.js";
+import { APP_URL, type EscapeGitUpstream } from "../support/standins/escape-git-upstream.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
@@ -111,17 +107,8 @@ describeWithEngine(
     }
 
     beforeAll(async () => {
-      upstream = await suite.startGitUpstream();
-      bottle = await suite.startBottle("gitmeta", {
-        bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_GIT_SECRET}
-${gitRemoteYaml(upstream)}
-supervise: false
-`,
-        env: { CB_GIT_SECRET: SECRET },
-      });
-      await upstream.joinBottle(bottle);
+      ({ bottle, upstream } = await suite.startGitBottle("gitmeta", SECRET));
+
       const clone = await bottle.exec(`cd ~/work && git clone -q ${APP_URL} app 2>&1`);
       expect(clone.code, clone.stdout).toBe(0);
     });

@@ -11,6 +11,7 @@ import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, EGRESS_PROXY } from "../support/docker/escape-bottle.js";
 import { httpRequest, probeOne } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
   headerValues,
   type RecordingUpstream,
@@ -23,20 +24,8 @@ const PLACEHOLDER = "egress-placeholder-".repeat(2).slice(0, TOKEN.length);
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 
-/** Every spelling of the token an echo could carry: none may reach the agent. */
-function tokenForms(value: string): string[] {
-  const bytes = Buffer.from(value);
-  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    const b64 = Buffer.from(pad + value).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
-
 function tokenIn(text: string): string[] {
-  return tokenForms(TOKEN).filter((form) => text.includes(form));
+  return encodedForms(TOKEN).filter((form) => text.includes(form));
 }
 
 /** The body of curl -i output: after the last blank line (the proxy's CONNECT answer comes first). */

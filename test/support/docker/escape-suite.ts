@@ -8,7 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { makeTestHome, type TestHome, writeAgentBottle } from "../cli/cli-process.js";
-import { type EscapeGitUpstream, startEscapeGitUpstream } from "../standins/escape-git-upstream.js";
+import {
+  type EscapeGitUpstream,
+  gitRemoteYaml,
+  startEscapeGitUpstream,
+} from "../standins/escape-git-upstream.js";
 import {
   type EscapeScope,
   newEscapeScope,
@@ -44,6 +48,14 @@ export interface EscapeSuite {
   ): Promise<RecordingUpstream>;
   /** The git upstream, its key file in the suite's directory. */
   startGitUpstream(): Promise<EscapeGitUpstream>;
+  /**
+   * The git upstream and bottle `name` pushing to it, the agent holding `secret` as
+   * $AGENT_SECRET (forwarded from CB_GIT_SECRET), the upstream joined to the bottle.
+   */
+  startGitBottle(
+    name: string,
+    secret: string,
+  ): Promise<{ bottle: RunningBottle; upstream: EscapeGitUpstream }>;
   /**
    * Call in the describe body: a beforeEach marks where each test starts in the upstream's
    * record, and the function returned gives what it received since.
@@ -115,6 +127,21 @@ export function escapeSuite(): EscapeSuite {
     startGitUpstream() {
       return startEscapeGitUpstream(scope, ready(dir, "directory"));
     },
+    async startGitBottle(name, secret) {
+      const upstream = await this.startGitUpstream();
+      const bottle = await this.startBottle(name, {
+        bottle: `
+env:
+  AGENT_SECRET: {from_env: CB_GIT_SECRET}
+${gitRemoteYaml(upstream)}
+supervise: false
+`,
+        env: { CB_GIT_SECRET: secret },
+      });
+      await upstream.joinBottle(bottle);
+      return { bottle, upstream };
+    },
+
     receivedInEachTest(upstream) {
       let seenBefore = 0;
       beforeEach(async () => {
