@@ -10,7 +10,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chown, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, expect, it } from "vitest";
 import { sidecarUserFor } from "../../src/backend/docker/compose.js";
 import { hostUser } from "../../src/backend/docker/compose-yaml.js";
@@ -26,6 +25,7 @@ import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough } from "../support/docker/escape-bottle.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { docker } from "../support/docker/git-gate-docker.js";
+import { waitFor } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
   APP_URL,
@@ -162,16 +162,6 @@ async function homeRunAs(user: { uid: number; gid: number }): Promise<TestHome> 
       });
     },
   };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function modeAndOwner(path: string): Promise<string> {
