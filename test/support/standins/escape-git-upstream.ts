@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningBottle } from "../docker/bottle-harness.js";
 import { buildImage, docker } from "../docker/git-gate-docker.js";
-import type { EscapeScope } from "./escape-standins.js";
+import { type EscapeScope, runDetached } from "./escape-standins.js";
 
 export const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 export const UPSTREAM_HOST = "git.upstream.test";
@@ -54,13 +54,7 @@ export async function startEscapeGitUpstream(
   const parking = scope.name("parking");
   await docker(["network", "create", ...scope.labels(), "--internal", parking]);
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    parking,
+    ...runDetached(scope, container, parking),
     "-e",
     `AUTHORIZED_KEY=${publicKey}`,
     SSHD_IMAGE,

@@ -44,6 +44,11 @@ export function newEscapeScope(): EscapeScope {
   };
 }
 
+/** `docker run -d` arguments for a stand-in named `container`, labelled in `scope`, on `network`. */
+export function runDetached(scope: EscapeScope, container: string, network: string): string[] {
+  return ["run", "-d", "--name", container, ...scope.labels(), "--network", network];
+}
+
 /** Removes the run's containers and networks (networks after the containers using them). */
 export async function removeEscapeStandIns(scope: EscapeScope): Promise<void> {
   const filter = `label=${RUN_LABEL}=${scope.id}`;
@@ -434,13 +439,7 @@ process.on("SIGTERM", () => process.exit(0));
 export async function startDnsStandIn(scope: EscapeScope, network: string): Promise<DnsStandIn> {
   const container = scope.name("dns");
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    network,
+    ...runDetached(scope, container, network),
     "--entrypoint",
     "node",
     NODE_IMAGE,
@@ -506,13 +505,7 @@ export interface Capture {
 export async function startHostCapture(scope: EscapeScope, filter: string): Promise<Capture> {
   const container = scope.name(`capture-${randomBytes(2).toString("hex")}`);
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    "host",
+    ...runDetached(scope, container, "host"),
     "--cap-add",
     "NET_RAW",
     "--cap-add",
