@@ -68,6 +68,16 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
   let listener: HostListener;
   let v6Network: string;
 
+  /** The host's IPv4 addresses as the bottle can see them: gateways and its own interfaces. */
+  const hostSide = () => [
+    ...new Set([
+      gatewayOf(bottle.internalNetwork),
+      gatewayOf(bottle.egressNetwork),
+      bridgeGateway(),
+      ...hostAddresses().v4,
+    ]),
+  ];
+
   const escapeRequests = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
 
@@ -215,14 +225,7 @@ supervise: false
 
   it("takes no TCP, UDP or ICMP to the host, at any bridge gateway or host address", async () => {
     // Threat: the host itself (its sshd, databases, dev servers on 0.0.0.0) is one hop away.
-    const hosts = [
-      ...new Set([
-        gatewayOf(bottle.internalNetwork),
-        gatewayOf(bottle.egressNetwork),
-        bridgeGateway(),
-        ...hostAddresses().v4,
-      ]),
-    ];
+    const hosts = hostSide();
     const ops = everyProtocol(hosts, [listener.port]);
     const reachedHost = reachedTargets(ops, await probe(bottle.agentContainer, ops));
     expect({ reachedHost, arrivedAtHostListener: listener.arrivals() }).toEqual({
@@ -284,14 +287,7 @@ supervise: false
       "for s in /var/run/docker.sock /run/docker.sock; do test -e $s && echo present $s; done; find / -xdev -type s 2>/dev/null; true",
     );
     expect(sockets.stdout).toBe("");
-    const hosts = [
-      ...new Set([
-        gatewayOf(bottle.internalNetwork),
-        gatewayOf(bottle.egressNetwork),
-        bridgeGateway(),
-        ...hostAddresses().v4,
-      ]),
-    ];
+    const hosts = hostSide();
     const ops = hosts.flatMap((host): ProbeOp[] => [
       { kind: "tcp", host, port: 2375 },
       { kind: "tcp", host, port: 2376 },

@@ -39,6 +39,12 @@ const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 const TOKEN = `cbtest-priv-token-${randomBytes(6).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
+/** The egress part of both bottles here: ALLOWED, and ROUTE with CB_PRIV_TOKEN. */
+const ROUTED = `egress:
+  allow: [${ALLOWED}]
+  routes:
+    - host: ${ROUTE}
+      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }`;
 const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 /** An unprivileged CLI user that is neither the agent (1000) nor the fixed sidecar user. */
 const CLI_USER = { uid: 4242, gid: 4242 };
@@ -192,11 +198,7 @@ describeWithEngine("escape: through a sidecar's privileges", () => {
     git = await suite.startGitUpstream();
     bottle = await suite.startBottle("priv", {
       bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
+${ROUTED}
 ${gitRemoteYaml(git)}
 supervise: true
 `,
@@ -418,11 +420,7 @@ supervise: true
       await chown(ca.caFile, CLI_USER.uid, CLI_USER.gid);
       const mine = await suite.startBottle("mine", {
         bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
+${ROUTED}
 supervise: true
 `,
         env: { CB_PRIV_TOKEN: TOKEN },

@@ -23,6 +23,14 @@ export interface SeenRequest {
   headers: http.IncomingHttpHeaders;
 }
 
+/** Relays an upstream answer to `res`; as pipelock does, an idle event stream's head is not held back. */
+function relayTo(res: http.ServerResponse): (up: http.IncomingMessage) => void {
+  return (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
+    up.pipe(res);
+  };
+}
+
 async function listen(server: net.Server): Promise<number> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -227,11 +235,7 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         path: `${url.pathname}${url.search}`,
         headers: req.headers,
       },
-      (up) => {
-        // As pipelock does: an idle event stream's head is not held back.
-        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
-        up.pipe(res);
-      },
+      relayTo(res),
     );
     out.on("error", () => res.destroy());
     req.pipe(out);
@@ -250,11 +254,7 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         path: req.url,
         headers: req.headers,
       },
-      (up) => {
-        // As pipelock does: an idle event stream's head is not held back.
-        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
-        up.pipe(res);
-      },
+      relayTo(res),
     );
     out.on("error", () => res.destroy());
     req.pipe(out);
