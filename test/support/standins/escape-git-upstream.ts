@@ -5,10 +5,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningBottle } from "../docker/bottle-harness.js";
-import { buildImage, docker } from "../docker/git-gate-docker.js";
+import { buildImage, docker, SSHD_IMAGE, sshKeyPairs } from "../docker/git-gate-docker.js";
 import { type EscapeScope, runDetached } from "./escape-standins.js";
 
-export const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 export const UPSTREAM_HOST = "git.upstream.test";
 export const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
 
@@ -34,20 +33,10 @@ export async function startEscapeGitUpstream(
 ): Promise<EscapeGitUpstream> {
   await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
   const container = scope.name("sshd");
-  const keys = await docker([
-    "run",
-    "--rm",
-    "--entrypoint",
-    "sh",
-    SSHD_IMAGE,
-    "-c",
-    'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
-  ]);
-  const [, identity, publicKey] =
-    /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
-  if (identity === undefined || publicKey === undefined) {
-    throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-  }
+  const [pair] = await sshKeyPairs(["gate"]);
+  if (pair === undefined) throw new Error("ssh-keygen made no key");
+  const { privateKey: identity, publicKey } = pair;
+
   const keyFile = join(dir, "app-key");
   await writeFile(keyFile, identity, { mode: 0o600 });
 
