@@ -6,8 +6,9 @@ import { defineConfig } from "vitest/config";
 const jsonDir = process.env.CLAUDE_BOTTLE_TEST_JSON_DIR;
 // Restarts the Docker engine under everything: runs alone, after the rest (npm test).
 const ENGINE_RESTART = "test/faults/engine-restart.test.ts";
-// Tests under test/ that need no engine (in-process components): run with the unit tests.
-const NO_ENGINE = "test/**/*.unit.test.ts";
+// Component tests under test/ that need no engine (in-process sidecars against loopback
+// fakes, renderers fed test fixtures): fast, so they run with the unit tests.
+const COMPONENT = "test/**/*.unit.test.ts";
 const engineTests = {
   // Engine tests share one Docker daemon on a 2-core machine: run files one by one.
   fileParallelism: false,
@@ -21,12 +22,12 @@ export default defineConfig({
       ? ["default", ["json", { outputFile: join(jsonDir, `vitest-${process.pid}.json`) }]]
       : ["default"],
     projects: [
-      { test: { name: "unit", include: ["src/**/*.test.ts", NO_ENGINE] } },
+      { test: { name: "unit", include: ["src/**/*.test.ts", COMPONENT] } },
       {
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
-          exclude: [ENGINE_RESTART, NO_ENGINE],
+          exclude: [ENGINE_RESTART, COMPONENT],
           ...engineTests,
         },
       },

@@ -4,9 +4,14 @@ import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
-import { bridgeGateway, containerIp, leftoversOf, nothingLeft } from "./support/docker-state.js";
-import { describeWithEngine } from "./support/engine.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import {
+  bridgeGateway,
+  containerIp,
+  leftoversOf,
+  nothingLeft,
+} from "./support/docker/docker-state.js";
+import { describeWithEngine } from "./support/docker/engine.js";
 
 const ROUTE_TOKEN = "cbtest-route-token-9f8e7d6c5b4a";
 const TARGET = "cbtest-lifecycle-target";

@@ -6,9 +6,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
-import { leftoversOf, nothingLeft } from "./support/docker-state.js";
-import { describeWithEngine } from "./support/engine.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import { leftoversOf, nothingLeft } from "./support/docker/docker-state.js";
+import { describeWithEngine } from "./support/docker/engine.js";
 
 interface InfoJson {
   slug: string;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { bottlePlanToCompose } from "../src/backend/docker/compose.js";
 import { renderComposeYaml } from "../src/backend/docker/compose-yaml.js";
-import { MATRIX, makePlan, pointLabel } from "./fixtures/plan-fixture.js";
-import { describeWithEngine } from "./support/engine.js";
+import { describeWithEngine } from "./support/docker/engine.js";
+import { MATRIX, makePlan, pointLabel } from "./support/fixtures/plan-fixture.js";
 
 interface Confined {
   user?: string;

@@ -2,8 +2,8 @@
 // behave, and nothing of it may be left behind.
 import { execFileSync } from "node:child_process";
 import { expect, it } from "vitest";
-import { makeTestHome } from "./support/cli-process.js";
-import { describeWithEngine } from "./support/engine.js";
+import { makeTestHome } from "./support/cli/cli-process.js";
+import { describeWithEngine } from "./support/docker/engine.js";
 
 describeWithEngine("claude-bottle demo", () => {
   it("passes every step offline and removes everything it started", async () => {

@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli-process.js";
-import { leftoversOf, nothingLeft } from "./support/docker-state.js";
-import { describeWithEngine } from "./support/engine.js";
+import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import { leftoversOf, nothingLeft } from "./support/docker/docker-state.js";
+import { describeWithEngine } from "./support/docker/engine.js";
 
 const CREDENTIAL = "cbtest-workspace-credential-5d1e";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { planJson } from "../../test/fixtures/plan-fixture.js";
+import { planJson } from "../../test/support/fixtures/plan-fixture.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";
 

@@ -4,9 +4,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  makeSupervisedBottle,
+  RecordingDocker,
+} from "../../test/support/sidecars/supervise-fixture.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { verifyAuditLog } from "../supervise/audit-log.js";
-import { makeSupervisedBottle, RecordingDocker } from "../supervise/supervise-fixture.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
 import { dashboardApp } from "./dashboard-server.js";
 import { DecisionHub } from "./decision-hub.js";

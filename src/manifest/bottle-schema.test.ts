@@ -1,25 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BOTTLES as B,
-  inputError,
-  type UserHomes,
-  userHomes,
-} from "../../test/fixtures/user-home-fixture.js";
+  bottleError as loadError,
+  useUserHomes,
+} from "../../test/support/fixtures/user-home-fixture.js";
 import { loadBottle } from "./load-bottle.js";
 
 // A valid ed25519 public key line (made-up key bytes; the blob is well formed).
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAHDhUcIyoxOD9GTVRbYmlwd36FjJOaoaivtr3Ey9LZ";
 const HINT = "docs/manifests.md describes every key; examples/manifests/ has complete manifests";
 
-let homes: UserHomes;
-beforeAll(async () => {
-  homes = await userHomes();
-});
-afterAll(() => homes.cleanup());
+const homes = useUserHomes();
 
-async function bottleError(files: Record<string, string>) {
-  return inputError(loadBottle("dev", await homes.make(files)));
-}
+const bottleError = (files: Record<string, string>) => loadError(homes, files);
 
 /** The message of loading bottle "dev" written as `text`. */
 async function bottleMessage(text: string): Promise<string> {

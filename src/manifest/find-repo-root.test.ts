@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENTS } from "../../test/fixtures/user-home-fixture.js";
+import { AGENTS } from "../../test/support/fixtures/user-home-fixture.js";
 import { findRepoRoot } from "./find-repo-root.js";
 import { loadAgent } from "./load-agent.js";
 

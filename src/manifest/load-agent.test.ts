@@ -1,21 +1,16 @@
 import { cp, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AGENTS,
   BOTTLES,
   inputError,
-  type UserHomes,
-  userHomes,
-} from "../../test/fixtures/user-home-fixture.js";
+  useUserHomes,
+} from "../../test/support/fixtures/user-home-fixture.js";
 import { listAgents, loadAgent } from "./load-agent.js";
 
-let homes: UserHomes;
-beforeAll(async () => {
-  homes = await userHomes();
-});
-afterAll(() => homes.cleanup());
+const homes = useUserHomes();
 
 const REPO_AGENTS = "repo/.claude-bottle/agents";
 const BASE = { [`${BOTTLES}/base.md`]: "---\negress:\n  allow: [api.anthropic.com]\n---\n" };

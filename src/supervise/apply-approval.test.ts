@@ -2,8 +2,12 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import {
+  makeSupervisedBottle,
+  PIPELOCK_YAML,
+  RecordingDocker,
+} from "../../test/support/sidecars/supervise-fixture.js";
 import { addAllowLine, addAllowPattern, allowPatternFor, applyApproval } from "./apply-approval.js";
-import { makeSupervisedBottle, PIPELOCK_YAML, RecordingDocker } from "./supervise-fixture.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 describe("pipelock policy edits", () => {

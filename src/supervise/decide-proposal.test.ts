@@ -3,12 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import {
+  makeSupervisedBottle,
+  RecordingDocker,
+} from "../../test/support/sidecars/supervise-fixture.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { answerPath, claimPath, toJsonText } from "../sidecars/supervise/queue-files.js";
 import { readAuditEntries, verifyAuditLog } from "./audit-log.js";
 import { type DecideContext, decideProposal } from "./decide-proposal.js";
 import { findProposal, scanProposals } from "./host-queue.js";
-import { makeSupervisedBottle, RecordingDocker } from "./supervise-fixture.js";
 import { listSupervisedBottles, type SupervisedBottle } from "./supervised-bottle.js";
 
 let home: string;

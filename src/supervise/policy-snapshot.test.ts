@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { planJson } from "../../test/fixtures/plan-fixture.js";
+import { planJson } from "../../test/support/fixtures/plan-fixture.js";
 import type { BottleBlueprint } from "../backend/docker/bottle-blueprint.js";
 import { DockerBottlePlanSchema } from "../backend/docker/bottle-plan.js";
 import { withFileLock } from "./file-lock.js";

@@ -15,10 +15,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { copyIntoAgent, type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import {
+  copyIntoAgent,
+  type RunningBottle,
+  startBottle,
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const BOTTLE = `---
 egress:

@@ -9,16 +9,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
+import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
   gitRemoteYaml,
   startEscapeGitUpstream,
-} from "../support/escape-git-upstream.js";
-import { type EscapeScope, newEscapeScope, tearDownEscape } from "../support/escape-standins.js";
+} from "../support/standins/escape-git-upstream.js";
+import {
+  type EscapeScope,
+  newEscapeScope,
+  tearDownEscape,
+} from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";

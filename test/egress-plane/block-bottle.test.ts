@@ -1,23 +1,24 @@
 // The egress plane of a real bottle with routes, supervision and `dlp: block`: the agent's
 // proxy is egress, which relays to pipelock. Every request is sent from inside the agent to a
 // stand-in upstream that exists only on the bottle's egress network.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
+import { expect, it } from "vitest";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ALLOWED,
   AWS_KEY,
   type ExchangeResult,
+  frontedTunnels,
   GITHUB_TOKEN,
   gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
-  type Plane,
   type RawResponse,
   ROUTE_HOST,
   ROUTE_TOKEN,
   secretForms,
-  startPlane,
+  secretPlaces,
   UNLISTED,
+  usePlane,
   waitFor,
   wsClientFrame,
   wsServerFrames,
@@ -35,27 +36,7 @@ egress:
 supervise: true
 `;
 
-/** Where a request can carry a secret, and the curl arguments that put `secret` there. */
-const PLACES: Array<{ where: string; location: string; args: (secret: string) => string[] }> = [
-  {
-    where: "body",
-    location: "body.json:$.note",
-    args: (s) => [
-      "-H",
-      "content-type: application/json",
-      "--data-binary",
-      JSON.stringify({ note: s }),
-      `https://${ALLOWED}/dlp/body`,
-    ],
-  },
-  {
-    where: "header",
-    location: "header:x-note",
-    args: (s) => ["-H", `X-Note: ${s}`, `https://${ALLOWED}/dlp/header`],
-  },
-  { where: "query", location: "query", args: (s) => [`https://${ALLOWED}/dlp/query?note=${s}`] },
-  { where: "path", location: "path", args: (s) => [`https://${ALLOWED}/dlp/path/${s}`] },
-];
+const PLACES = secretPlaces("dlp");
 
 const SECRETS = [
   { name: "an AWS key", value: AWS_KEY, rule: "aws-access-token" },
@@ -64,18 +45,10 @@ const SECRETS = [
 ];
 
 describeWithEngine("egress plane: dlp block, routes, supervision", () => {
-  let plane: Plane;
-
-  beforeAll(async () => {
-    plane = await startPlane({
-      name: "plane-block",
-      bottleYaml: BOTTLE,
-      upstreamHosts: [ALLOWED, ROUTE_HOST, UNLISTED],
-    });
-  });
-
-  afterAll(async () => {
-    await plane?.dispose();
+  const plane = usePlane({
+    name: "plane-block",
+    bottleYaml: BOTTLE,
+    upstreamHosts: [ALLOWED, ROUTE_HOST, UNLISTED],
   });
 
   // Interception must be pipelock's own: a leaf from the bottle CA, trusted by the agent only.
@@ -188,19 +161,9 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // Domain fronting: a tunnel to an allowed host must not carry a request for another one.
   it("refuses a TLS server name or Host header that disagrees with the CONNECT host", async () => {
     const since = new Date();
-    const sni = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: { servername: UNLISTED, verifyHost: false },
-      steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
-    });
+    const { sni, host } = await frontedTunnels(plane);
     expect(sni.responses[0]?.status).toBe(403);
     expect(sni.responses[0]?.body).toContain(`TLS server name (SNI) names "${UNLISTED}"`);
-
-    const host = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
-    });
     expect(host.responses[0]?.status).toBe(403);
     expect(host.responses[0]?.body).toContain(`the Host header names "${UNLISTED}"`);
 

@@ -2,17 +2,9 @@
 // garbage: the agent talks to pipelock directly, the policy file is rewritten in place as the
 // CLI does, and the pipelock container must neither restart nor drop what it holds open.
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
-import {
-  ADDED,
-  ALLOWED,
-  httpRequest,
-  type Plane,
-  rewritePolicy,
-  startPlane,
-  waitFor,
-} from "./plane-fixture.js";
+import { beforeAll, expect, it } from "vitest";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { ADDED, ALLOWED, httpRequest, rewritePolicy, usePlane, waitFor } from "./plane-fixture.js";
 
 const BOTTLE = `egress:
   allow: [${ALLOWED}]
@@ -29,20 +21,15 @@ function lifeOf(container: string): string {
 }
 
 describeWithEngine("egress plane: live policy and malformed input", () => {
-  let plane: Plane;
+  const plane = usePlane({
+    name: "plane-live",
+    bottleYaml: BOTTLE,
+    upstreamHosts: [ALLOWED, ADDED],
+  });
   let life: string;
 
   beforeAll(async () => {
-    plane = await startPlane({
-      name: "plane-live",
-      bottleYaml: BOTTLE,
-      upstreamHosts: [ALLOWED, ADDED],
-    });
     life = lifeOf(plane.bottle.pipelockContainer);
-  });
-
-  afterAll(async () => {
-    await plane?.dispose();
   });
 
   // Approving a host must not cut the agent's work in progress, and must take effect at once.

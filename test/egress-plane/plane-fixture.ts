@@ -7,20 +7,20 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll } from "vitest";
 import { parse, stringify } from "yaml";
 import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
+import { makeTestHome, type TestHome, writeAgentBottle } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
   type FakeUpstream,
-  makeUpstreamCa,
   type RunningBottle,
   removeTestContainers,
   startBottle,
   startFakeUpstream,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { leftoversOf, nothingLeft } from "../support/docker-state.js";
+} from "../support/docker/bottle-harness.js";
+import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
 const run = promisify(execFile);
 
@@ -44,6 +44,40 @@ export function secretForms(): string[] {
     Buffer.from(s).toString("base64"),
     Buffer.from(s).toString("hex"),
   ]);
+}
+
+export interface SecretPlace {
+  /** The place in words, also the last segment of the request's path. */
+  where: "body" | "header" | "query" | "path";
+  /** Where pipelock's audit line says it found the secret. */
+  location: string;
+  /** curl's arguments that put `secret` there, on a path under `/<prefix>/`. */
+  args(secret: string): string[];
+}
+
+/** Where a request to ALLOWED can carry a secret: body, header, query and path. */
+export function secretPlaces(prefix: string): SecretPlace[] {
+  const url = `https://${ALLOWED}/${prefix}`;
+  return [
+    {
+      where: "body",
+      location: "body.json:$.note",
+      args: (s) => [
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        JSON.stringify({ note: s }),
+        `${url}/body`,
+      ],
+    },
+    {
+      where: "header",
+      location: "header:x-note",
+      args: (s) => ["-H", `X-Note: ${s}`, `${url}/header`],
+    },
+    { where: "query", location: "query", args: (s) => [`${url}/query?note=${s}`] },
+    { where: "path", location: "path", args: (s) => [`${url}/path/${s}`] },
+  ];
 }
 
 export interface Plane {
@@ -121,6 +155,26 @@ export interface FloodSpec {
 const CLIENT_SOURCE = fileURLToPath(new URL("./agent-net-client.mjs", import.meta.url));
 const CLIENT_IN_AGENT = "/tmp/agent-net-client.mjs";
 
+/**
+ * Call in a describe body: the plane starts before the file's tests and is disposed of after
+ * them. Its members are read through to the started plane, so use them in hooks and tests.
+ */
+export function usePlane(options: Parameters<typeof startPlane>[0]): Plane {
+  let plane: Plane | undefined;
+  beforeAll(async () => {
+    plane = await startPlane(options);
+  });
+  afterAll(async () => {
+    await plane?.dispose();
+  });
+  return new Proxy({} as Plane, {
+    get(_, key) {
+      if (plane === undefined) throw new Error("the plane starts in the file's beforeAll");
+      return plane[key as keyof Plane];
+    },
+  });
+}
+
 /** A home with the bottle and its agent, the bottle started, and the stand-in upstream attached. */
 export async function startPlane(options: {
   name: string;
@@ -132,8 +186,7 @@ export async function startPlane(options: {
   let bottle: RunningBottle | undefined;
   try {
     ca = await makeUpstreamCa();
-    await t.writeManifest("bottles", options.name, `---\n${options.bottleYaml}---\n`);
-    await t.writeManifest("agents", options.name, `---\nbottle: ${options.name}\n---\nagent\n`);
+    await writeAgentBottle(t, options.name, options.bottleYaml);
     bottle = await startBottle(t, options.name, {
       CB_PLANE_KNOWN: KNOWN_SECRET,
       CB_PLANE_TOKEN: ROUTE_TOKEN,
@@ -247,6 +300,26 @@ async function makePlane(
       }
     },
   };
+}
+
+/**
+ * Domain fronting in a tunnel to ALLOWED: a TLS server name naming UNLISTED (GET
+ * /fronting-sni), then a Host header naming it (GET /fronting-host).
+ */
+export async function frontedTunnels(
+  plane: Pick<Plane, "exchange">,
+): Promise<{ sni: ExchangeResult; host: ExchangeResult }> {
+  const sni = await plane.exchange({
+    connect: `${ALLOWED}:443`,
+    tls: { servername: UNLISTED, verifyHost: false },
+    steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
+  });
+  const host = await plane.exchange({
+    connect: `${ALLOWED}:443`,
+    tls: {},
+    steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
+  });
+  return { sni, host };
 }
 
 export function shellQuote(arg: string): string {

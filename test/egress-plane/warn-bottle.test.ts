@@ -1,18 +1,19 @@
 // The egress plane of a real bottle with `dlp: warn`, no routes and no supervision: the agent
 // talks to pipelock directly. Secrets pass, and every one is logged by rule and place.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithEngine } from "../support/engine.js";
+import { expect, it } from "vitest";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ALLOWED,
   AWS_KEY,
+  frontedTunnels,
   GITHUB_TOKEN,
   gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
-  type Plane,
   secretForms,
-  startPlane,
+  secretPlaces,
   UNLISTED,
+  usePlane,
 } from "./plane-fixture.js";
 
 const BOTTLE = `env:
@@ -30,18 +31,10 @@ const SECRETS = [
 ];
 
 describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
-  let plane: Plane;
-
-  beforeAll(async () => {
-    plane = await startPlane({
-      name: "plane-warn",
-      bottleYaml: BOTTLE,
-      upstreamHosts: [ALLOWED, UNLISTED],
-    });
-  });
-
-  afterAll(async () => {
-    await plane?.dispose();
+  const plane = usePlane({
+    name: "plane-warn",
+    bottleYaml: BOTTLE,
+    upstreamHosts: [ALLOWED, UNLISTED],
   });
 
   // Without routes the agent's proxy is pipelock itself, and it still intercepts with the bottle CA.
@@ -97,41 +90,15 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
 
   // Domain fronting is refused whatever the DLP action.
   it("refuses an SNI or Host header that disagrees with the CONNECT host", async () => {
-    const sni = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: { servername: UNLISTED, verifyHost: false },
-      steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
-    });
+    const { sni, host } = await frontedTunnels(plane);
     expect(sni.responses[0]?.status).toBe(403);
-    const host = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
-    });
     expect(host.responses[0]?.status).toBe(403);
     expect(await plane.seen("/fronting")).toEqual([]);
   });
 
   // Under warn a secret goes out, but a person can see what left, where, and by which rule.
   it("passes a secret in body, header, query and path, and logs rule and place only", async () => {
-    const places = [
-      {
-        location: "body.json:$.note",
-        args: (s: string) => [
-          "-H",
-          "content-type: application/json",
-          "--data-binary",
-          JSON.stringify({ note: s }),
-          `https://${ALLOWED}/warn/body`,
-        ],
-      },
-      {
-        location: "header:x-note",
-        args: (s: string) => ["-H", `X-Note: ${s}`, `https://${ALLOWED}/warn/header`],
-      },
-      { location: "query", args: (s: string) => [`https://${ALLOWED}/warn/query?note=${s}`] },
-      { location: "path", args: (s: string) => [`https://${ALLOWED}/warn/path/${s}`] },
-    ];
+    const places = secretPlaces("warn");
     for (const place of places) {
       for (const secret of SECRETS) {
         const since = new Date();

@@ -1,24 +1,18 @@
-// The egress bundle as its image runs it: one file, `node egress.mjs`, no arguments, no
-// node_modules next to it. Needs no Docker engine.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bundleForNode } from "../support/bundle.js";
-import { newCa } from "./fakes.js";
-import { proxyRequest, TOKEN_VALUES, TOKENS, writeEgressFiles } from "./harness.js";
+import { rm } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  proxyRequest,
+  TOKEN_VALUES,
+  TOKENS,
+  writeEgressFiles,
+} from "../support/sidecars/egress-harness.js";
+import { useSidecarBundle } from "../support/sidecars/sidecar-process.js";
+import { newCa } from "../support/tls/test-ca.js";
 
-let dir: string;
-let bundle: string;
+const egress = useSidecarBundle("src/sidecars/egress/main.ts", "egress");
 let files: Awaited<ReturnType<typeof writeEgressFiles>>;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "egress-bundle-"));
-  bundle = join(dir, "egress.mjs");
-  await bundleForNode("src/sidecars/egress/main.ts", bundle);
   files = await writeEgressFiles({
     routesYaml: `routes:
   - host: api.example.test
@@ -28,56 +22,34 @@ beforeAll(async () => {
     egressCa: await newCa("egress CA"),
     upstreamCaPem: (await newCa("pipelock CA")).certPem,
   });
-}, 60_000);
-
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await once(child, "exit");
-    }
-  }
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
   await rm(files.dir, { recursive: true, force: true });
 });
 
 function runEgress(env: Record<string, string>) {
-  const child = spawn(process.execPath, [bundle], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      EGRESS_LISTEN: "127.0.0.1:0",
-      EGRESS_ROUTES_FILE: files.routes,
-      EGRESS_CA_FILE: files.ca,
-      EGRESS_CA_KEY_FILE: files.caKey,
-      EGRESS_UPSTREAM_CA: files.upstreamCa,
-      EGRESS_UPSTREAM_PROXY: "http://127.0.0.1:9",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const run = egress.run([], {
+    EGRESS_LISTEN: "127.0.0.1:0",
+    EGRESS_ROUTES_FILE: files.routes,
+    EGRESS_CA_FILE: files.ca,
+    EGRESS_CA_KEY_FILE: files.caKey,
+    EGRESS_UPSTREAM_CA: files.upstreamCa,
+    EGRESS_UPSTREAM_PROXY: "http://127.0.0.1:9",
+    ...env,
   });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = once(child, "exit").then(([code]) => code as number | null);
   const listening = new Promise<number>((resolve, reject) => {
-    child.stdout?.on("data", () => {
-      const line = stdout.split("\n").find((l) => l.includes('"event":"listening"'));
+    run.child.stdout?.on("data", () => {
+      const line = run
+        .output()
+        .stdout.split("\n")
+        .find((l) => l.includes('"event":"listening"'));
       if (line !== undefined) resolve(Number(JSON.parse(line).address.split(":").pop()));
     });
-    exited.then(() => reject(new Error(`egress exited: ${stderr}`)));
+    run.exited.then(() => reject(new Error(`egress exited: ${run.output().stderr}`)));
   });
   listening.catch(() => {});
-  return { child, exited, listening, output: () => ({ stdout, stderr }) };
+  return { ...run, listening };
 }
 
 describe("the egress bundle", () => {

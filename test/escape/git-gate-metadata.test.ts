@@ -8,20 +8,11 @@
 // be refused with commit, place and rule, and the sshd upstream must not hold its objects.
 // The rule names the secret by the host variable the bottle took it from (CB_GIT_SECRET).
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import {
-  APP_URL,
-  type EscapeGitUpstream,
-  gitRemoteYaml,
-  startEscapeGitUpstream,
-} from "../support/escape-git-upstream.js";
-import { type EscapeScope, newEscapeScope, tearDownEscape } from "../support/escape-standins.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { APP_URL, type EscapeGitUpstream } from "../support/standins/escape-git-upstream.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
@@ -71,10 +62,8 @@ function writePacked(file: string, pack: "gzipSync" | "deflateSync", text: strin
 describeWithEngine(
   "escape: pushing the bottle's secret out through git metadata and packed files",
   () => {
-    const scope: EscapeScope = newEscapeScope();
+    const suite = escapeSuite();
     let upstream: EscapeGitUpstream;
-    let t: TestHome;
-    let dir: string;
     let bottle: RunningBottle;
 
     const inUpstream = (script: string) => upstream.exec(script);
@@ -118,33 +107,10 @@ describeWithEngine(
     }
 
     beforeAll(async () => {
-      t = await makeTestHome();
-      dir = await mkdtemp(join(tmpdir(), "cb-escape-gitmeta-"));
-      upstream = await startEscapeGitUpstream(scope, dir);
+      ({ bottle, upstream } = await suite.startGitBottle("gitmeta", SECRET));
 
-      await t.writeManifest(
-        "bottles",
-        "gitmeta",
-        `---
-env:
-  AGENT_SECRET: {from_env: CB_GIT_SECRET}
-${gitRemoteYaml(upstream)}
-supervise: false
----
-`,
-      );
-      await t.writeManifest("agents", "gitmeta", "---\nbottle: gitmeta\n---\nagent\n");
-      bottle = await startBottle(t, "gitmeta", { CB_GIT_SECRET: SECRET });
-      await upstream.joinBottle(bottle);
       const clone = await bottle.exec(`cd ~/work && git clone -q ${APP_URL} app 2>&1`);
       expect(clone.code, clone.stdout).toBe(0);
-    });
-
-    afterAll(async () => {
-      const left = await tearDownEscape(scope, [bottle]);
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-      await t?.dispose();
-      expect(left).toEqual([]);
     });
 
     it("lands a clean push with a tag, a gzip file and PNG text chunks (the control)", async () => {

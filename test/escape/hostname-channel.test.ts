@@ -6,29 +6,20 @@
 // comparison with the URL. From inside a real bottle, as the agent user, through pipelock
 // and egress: each is refused, and the recording stand-in never sees the secret in any form.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { base32 } from "../../src/shared/dlp/host-forms.js";
-
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress } from "../support/escape-bottle.js";
-import { type ExchangeOp, httpRequest, type ProbeResult, probe } from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  everythingReceived,
-  newEscapeScope,
-  type RecordingUpstream,
-  type StandInRequest,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+  type ExchangeOp,
+  httpRequest,
+  type ProbeResult,
+  probe,
+} from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import { dnsQuery } from "../support/sidecars/pipelock-dns-query.js";
+import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** Mixed case: verbatim it never fits a name, so only its host forms can leak. */
@@ -67,17 +58,13 @@ function secretForms(): string[] {
 }
 
 describeWithEngine("escape: host names as a channel", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let pipelock: string;
-  let seenBefore = 0;
 
   /** What the stand-in received during this test. */
-  const received = async (): Promise<StandInRequest[]> =>
-    (await upstream.requests()).slice(seenBefore);
+  const received = suite.receivedInEachTest(() => upstream);
   /** Requests for `/escape…`, and anything carrying the secret in any form. */
   const leaks = async (): Promise<string[]> => {
     const requests = await received();
@@ -124,12 +111,8 @@ describeWithEngine("escape: host names as a channel", () => {
     r.connectStatus !== undefined && r.connectStatus !== 200 ? r.connectStatus : (r.status ?? 0);
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "hostnames",
-      `---
+    bottle = await suite.startBottle("hostnames", {
+      bottle: `
 env:
   AGENT_SECRET: {from_env: CB_HOSTNAME_SECRET}
 egress:
@@ -138,42 +121,25 @@ egress:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_HOSTNAME_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "hostnames", "---\nbottle: hostnames\n---\nagent\n");
-    bottle = await startBottle(t, "hostnames", {
-      CB_HOSTNAME_SECRET: SECRET,
-      CB_HOSTNAME_TOKEN: `cbtest-hostname-route-token-${randomBytes(4).toString("hex")}`,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: {
+        CB_HOSTNAME_SECRET: SECRET,
+        CB_HOSTNAME_TOKEN: `cbtest-hostname-route-token-${randomBytes(4).toString("hex")}`,
+      },
     });
     pipelock = pipelockAddress(bottle);
     // Every name a leak would use answers on the stand-in, so a leak lands there and no name
     // is ever looked up outside the machine.
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [
-        ALLOWED,
-        ROUTE,
-        CONTROL,
-        CONTROL_PLAIN,
-        RANDOM,
-        LONG,
-        `${LOWER}.${WILD}`,
-        `${B32}.${WILD}`,
-      ],
-    });
-  });
-
-  beforeEach(async () => {
-    seenBefore = upstream === undefined ? 0 : (await upstream.requests()).length;
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [
+      ALLOWED,
+      ROUTE,
+      CONTROL,
+      CONTROL_PLAIN,
+      RANDOM,
+      LONG,
+      `${LOWER}.${WILD}`,
+      `${B32}.${WILD}`,
+    ]);
   });
 
   it("holds the secret, and reaches name-like hosts under the wildcard (the control)", async () => {

@@ -6,37 +6,28 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { bridgeGateway } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { bridgeGateway } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   EGRESS_PROXY,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { type ProbeOp, probe } from "../support/escape-probe.js";
+} from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import {
   createIpv6Network,
-  type EscapeScope,
   gatewayOf,
   type HostListener,
   hostAddresses,
   ipOn,
   ipv6On,
   listenOnHost,
-  newEscapeScope,
   type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "cbtest-reach-route-token-7c1d9e";
@@ -70,51 +61,49 @@ async function tcpFrom(container: string, targets: [string, number][]): Promise<
 }
 
 describeWithEngine("escape: reaching what the bottle must not", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let neighbour: RunningBottle;
   let upstream: RecordingUpstream;
   let listener: HostListener;
   let v6Network: string;
 
+  /** The host's IPv4 addresses as the bottle can see them: gateways and its own interfaces. */
+  const hostSide = () => [
+    ...new Set([
+      gatewayOf(bottle.internalNetwork),
+      gatewayOf(bottle.egressNetwork),
+      bridgeGateway(),
+      ...hostAddresses().v4,
+    ]),
+  ];
+
   const escapeRequests = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "reach",
-      `---
+    [bottle, neighbour] = await Promise.all([
+      suite.startBottle("reach", {
+        bottle: `
 egress:
   allow: [allowed.example.test]
   routes:
     - host: api.example.test
       auth: { scheme: Bearer, token_env: CB_REACH_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest(
-      "bottles",
-      "neighbour",
-      "---\negress:\n  allow: [allowed.example.test]\nsupervise: true\n---\n",
-    );
-    await t.writeManifest("agents", "reach", "---\nbottle: reach\n---\nagent\n");
-    await t.writeManifest("agents", "neighbour", "---\nbottle: neighbour\n---\nagent\n");
-    [bottle, neighbour] = await Promise.all([
-      startBottle(t, "reach", { CB_REACH_TOKEN: TOKEN, CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile }),
-      startBottle(t, "neighbour"),
+        env: { CB_REACH_TOKEN: TOKEN },
+      }),
+      suite.startBottle("neighbour", {
+        bottle: "egress:\n  allow: [allowed.example.test]\nsupervise: true",
+      }),
     ]);
-    v6Network = await createIpv6Network(scope);
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: ["allowed.example.test", "api.example.test", "unlisted.example.test"],
-      extraNetworks: [v6Network],
-    });
+    v6Network = await createIpv6Network(suite.scope);
+    upstream = await suite.startUpstream(
+      bottle,
+      ["allowed.example.test", "api.example.test", "unlisted.example.test"],
+      [v6Network],
+    );
     listener = await listenOnHost();
   });
 
@@ -123,11 +112,7 @@ supervise: false
   });
 
   afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle, neighbour]);
     await listener?.close();
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("reaches an allowlisted host through its proxy (the control for every refusal here)", async () => {
@@ -246,14 +231,7 @@ supervise: false
 
   it("takes no TCP, UDP or ICMP to the host, at any bridge gateway or host address", async () => {
     // Threat: the host itself (its sshd, databases, dev servers on 0.0.0.0) is one hop away.
-    const hosts = [
-      ...new Set([
-        gatewayOf(bottle.internalNetwork),
-        gatewayOf(bottle.egressNetwork),
-        bridgeGateway(),
-        ...hostAddresses().v4,
-      ]),
-    ];
+    const hosts = hostSide();
     const ops = everyProtocol(hosts, [listener.port]);
     const reachedHost = reachedTargets(ops, await probe(bottle.agentContainer, ops));
     expect({ reachedHost, arrivedAtHostListener: listener.arrivals() }).toEqual({
@@ -316,14 +294,7 @@ supervise: false
       "for s in /var/run/docker.sock /run/docker.sock; do test -e $s && echo present $s; done; find / -xdev -type s 2>/dev/null; true",
     );
     expect(sockets.stdout).toBe("");
-    const hosts = [
-      ...new Set([
-        gatewayOf(bottle.internalNetwork),
-        gatewayOf(bottle.egressNetwork),
-        bridgeGateway(),
-        ...hostAddresses().v4,
-      ]),
-    ];
+    const hosts = hostSide();
     const ops = hosts.flatMap((host): ProbeOp[] => [
       { kind: "tcp", host, port: 2375 },
       { kind: "tcp", host, port: 2376 },

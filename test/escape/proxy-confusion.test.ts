@@ -3,31 +3,22 @@
 // request smuggling (Content-Length against Transfer-Encoding, pipelining) that hides a
 // second request for an unlisted host inside the first. The stand-in upstream answers every
 // name on one address, so any request that slipped through would be recorded there.
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   type ExchangeOp,
   httpRequest,
   probe,
   probeOne,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
+} from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import {
-  type EscapeScope,
   headerValues,
-  newEscapeScope,
   type RecordingUpstream,
   type StandInRequest,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-confusion-route-token-4b8e2a";
 const ALLOWED = "allowed.example.test";
@@ -45,28 +36,24 @@ interface Way {
 }
 
 describeWithEngine("escape: confusing the proxies", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let ways: Way[];
-  let seenBefore = 0;
+  const received = suite.receivedInEachTest(() => upstream);
 
   /**
    * Requests the upstream got during this test for `/escape…`, or under a name other than
    * the one it was sent to.
    */
   const strays = async (): Promise<StandInRequest[]> =>
-    (await upstream.requests())
-      .slice(seenBefore)
-      .filter(
-        (r) =>
-          r.url.startsWith("/escape") ||
-          r.sni === UNLISTED ||
-          headerValues(r, "host").some((h) => h.startsWith(UNLISTED)) ||
-          headerValues(r, "host").length !== 1,
-      );
+    (await received()).filter(
+      (r) =>
+        r.url.startsWith("/escape") ||
+        r.sni === UNLISTED ||
+        headerValues(r, "host").some((h) => h.startsWith(UNLISTED)) ||
+        headerValues(r, "host").length !== 1,
+    );
 
   const exchange = (way: Way, send: Buffer[], extra: Partial<ExchangeOp> = {}) =>
     probeOne(bottle.agentContainer, {
@@ -82,30 +69,18 @@ describeWithEngine("escape: confusing the proxies", () => {
   const target = (way: Way, path: string) => (way.tunnel ? path : `http://${way.host}${path}`);
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "confusion",
-      `---
+    bottle = await suite.startBottle("confusion", {
+      bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_CONFUSION_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "confusion", "---\nbottle: confusion\n---\nagent\n");
-    bottle = await startBottle(t, "confusion", {
-      CB_CONFUSION_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_CONFUSION_TOKEN: TOKEN },
     });
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, ROUTE, UNLISTED],
-    });
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, UNLISTED]);
     const pipelock = `${bottle.pipelockContainer}:8888`;
     ways = [
       { name: "tunnel through pipelock", proxy: pipelock, host: ALLOWED, tunnel: true },
@@ -114,17 +89,6 @@ supervise: false
       { name: "plain http through pipelock", proxy: pipelock, host: ALLOWED, tunnel: false },
       { name: "plain http through egress", proxy: "egress:8080", host: ALLOWED, tunnel: false },
     ];
-  });
-
-  beforeEach(async () => {
-    seenBefore = upstream === undefined ? 0 : (await upstream.requests()).length;
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("passes a well-formed request on every way in (the control)", async () => {

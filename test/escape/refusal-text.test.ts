@@ -11,24 +11,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { base32 } from "../../src/shared/dlp/host-forms.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
-  makeUpstreamCa,
   type RunningBottle,
   startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockAddress } from "../support/escape-bottle.js";
+} from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
   type ExchangeOp,
   httpRequest,
   probe,
   webSocketFrame,
   webSocketUpgrade,
-} from "../support/escape-probe.js";
+} from "../support/docker/escape-probe.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
   type EscapeScope,
   everythingReceived,
@@ -37,7 +35,8 @@ import {
   type RecordingUpstream,
   startRecordingUpstream,
   tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
+import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
 const ALLOWED = "allowed.example.test";
 const UNLISTED = "unlisted.example.test";

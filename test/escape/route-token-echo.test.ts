@@ -5,26 +5,18 @@
 // server resolves outside the route's prefix, a Host header the proxies cannot read. The
 // agent must only ever read the placeholder, and the recording stand-in must only ever get
 // the token on requests the route covers.
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, EGRESS_PROXY } from "../support/docker/escape-bottle.js";
+import { httpRequest, probeOne } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, EGRESS_PROXY } from "../support/escape-bottle.js";
-import { httpRequest, probeOne } from "../support/escape-probe.js";
-import {
-  type EscapeScope,
   headerValues,
-  newEscapeScope,
   type RecordingUpstream,
   type StandInRequest,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-echo-route-token-7c1d9e3f5a";
 /** egress's placeholder: its pattern, cut to the token's length. */
@@ -32,20 +24,8 @@ const PLACEHOLDER = "egress-placeholder-".repeat(2).slice(0, TOKEN.length);
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 
-/** Every spelling of the token an echo could carry: none may reach the agent. */
-function tokenForms(value: string): string[] {
-  const bytes = Buffer.from(value);
-  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    const b64 = Buffer.from(pad + value).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
-
 function tokenIn(text: string): string[] {
-  return tokenForms(TOKEN).filter((form) => text.includes(form));
+  return encodedForms(TOKEN).filter((form) => text.includes(form));
 }
 
 /** The body of curl -i output: after the last blank line (the proxy's CONNECT answer comes first). */
@@ -54,16 +34,12 @@ function bodyOf(output: string): string {
 }
 
 describeWithEngine("escape: a route's token handed back, or a route widened", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
-  let seenBefore = 0;
 
   /** What the stand-in received during this test. */
-  const received = async (): Promise<StandInRequest[]> =>
-    (await upstream.requests()).slice(seenBefore);
+  const received = suite.receivedInEachTest(() => upstream);
   const withToken = (r: StandInRequest) =>
     headerValues(r, "authorization").includes(`Bearer ${TOKEN}`);
 
@@ -72,12 +48,8 @@ describeWithEngine("escape: a route's token handed back, or a route widened", ()
     curlThrough(bottle, url, { proxy: EGRESS_PROXY, args: `-i --path-as-is ${args}` });
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "echo",
-      `---
+    bottle = await suite.startBottle("echo", {
+      bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
@@ -86,26 +58,10 @@ egress:
       methods: [GET]
       auth: { scheme: Bearer, token_env: CB_ECHO_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "echo", "---\nbottle: echo\n---\nagent\n");
-    bottle = await startBottle(t, "echo", {
-      CB_ECHO_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_ECHO_TOKEN: TOKEN },
     });
-    upstream = await startRecordingUpstream(scope, bottle, { ca, hostnames: [ALLOWED, ROUTE] });
-  });
-
-  beforeEach(async () => {
-    seenBefore = upstream === undefined ? 0 : (await upstream.requests()).length;
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE]);
   });
 
   it("carries the real token to the upstream on a routed GET (the control)", async () => {

@@ -3,24 +3,12 @@
 // a real bottle nothing of them can be read (environment, /proc, files, egress's own pages)
 // and nothing the agent can write changes whom anything else trusts.
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough, pipelockProxy } from "../support/escape-bottle.js";
-import {
-  type EscapeScope,
-  headerValues,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough, pipelockProxy } from "../support/docker/escape-bottle.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { headerValues, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
 const ROUTE = "api.example.test";
@@ -34,19 +22,13 @@ function inContainer(container: string, command: string): string {
 }
 
 describeWithEngine("escape: secrets at rest in the bottle", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "rest",
-      `---
+    bottle = await suite.startBottle("rest", {
+      bottle: `
 egress:
   allow: [allowed.example.test]
   routes:
@@ -54,25 +36,10 @@ egress:
       paths: ["/v1/"]
       auth: { scheme: Bearer, token_env: CB_REST_TOKEN }
 supervise: true
----
 `,
-    );
-    await t.writeManifest("agents", "rest", "---\nbottle: rest\n---\nagent\n");
-    bottle = await startBottle(t, "rest", {
-      CB_REST_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_REST_TOKEN: TOKEN },
     });
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: ["allowed.example.test", ROUTE],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, ["allowed.example.test", ROUTE]);
   });
 
   it("uses the route token on the agent's behalf (the control)", async () => {

@@ -8,49 +8,43 @@
 // of the sidecars' files can be reached.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { sidecarUserFor } from "../../src/backend/docker/compose.js";
 import { hostUser } from "../../src/backend/docker/compose-yaml.js";
 import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import {
   CLI,
-  type CliResult,
   makeTestHome,
   PACKAGE_ROOT,
   type TestHome,
-} from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
-import { curlThrough } from "../support/escape-bottle.js";
+  withOutput,
+} from "../support/cli/cli-process.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { curlThrough } from "../support/docker/escape-bottle.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { docker } from "../support/docker/git-gate-docker.js";
+import { waitFor } from "../support/docker/wait-for.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
   gitRemoteYaml,
-  startEscapeGitUpstream,
-} from "../support/escape-git-upstream.js";
-import {
-  type EscapeScope,
-  headerValues,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
-import { docker } from "../support/git-gate-docker.js";
+} from "../support/standins/escape-git-upstream.js";
+import { headerValues, type RecordingUpstream } from "../support/standins/escape-standins.js";
+import type { UpstreamCa } from "../support/tls/test-ca.js";
 
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
 const TOKEN = `cbtest-priv-token-${randomBytes(6).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
+/** The egress part of both bottles here: ALLOWED, and ROUTE with CB_PRIV_TOKEN. */
+const ROUTED = `egress:
+  allow: [${ALLOWED}]
+  routes:
+    - host: ${ROUTE}
+      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }`;
 const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 /** An unprivileged CLI user that is neither the agent (1000) nor the fixed sidecar user. */
 const CLI_USER = { uid: 4242, gid: 4242 };
@@ -148,18 +142,9 @@ async function homeRunAs(user: { uid: number; gid: number }): Promise<TestHome> 
       ],
       { env: { ...env, ...extraEnv }, cwd: t.home, stdio: ["ignore", "pipe", "pipe"] },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    return Object.assign(child, {
-      output: (): CliResult => ({ code: child.exitCode, stdout, stderr }),
-    });
+    return withOutput(child);
   };
+
   const giveAway = async (path: string): Promise<void> => {
     await chown(path, user.uid, user.gid);
     for (const entry of await readdir(path, { withFileTypes: true })) {
@@ -185,31 +170,18 @@ async function homeRunAs(user: { uid: number; gid: number }): Promise<TestHome> 
   };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function modeAndOwner(path: string): Promise<string> {
   return stat(path).then((s) => `${(s.mode & 0o777).toString(8)} ${s.uid}:${s.gid}`);
 }
 
 describeWithEngine("escape: through a sidecar's privileges", () => {
-  const scope: EscapeScope = newEscapeScope();
+  const suite = escapeSuite();
   let git: EscapeGitUpstream;
   const expected = sidecarUserFor(hostUser());
   const asRoot = hostUser().uid === 0;
   let ca: UpstreamCa;
   let t: TestHome;
-  let userHome: TestHome | undefined;
-  let dir: string;
   let bottle: RunningBottle;
-  let userBottle: RunningBottle | undefined;
   let upstream: RecordingUpstream;
   let client: string;
 
@@ -218,47 +190,22 @@ describeWithEngine("escape: through a sidecar's privileges", () => {
   const inUpstream = (script: string) => git.exec(script);
 
   beforeAll(async () => {
-    ca = await makeUpstreamCa();
-    t = await makeTestHome();
-    dir = await mkdtemp(join(tmpdir(), "cb-escape-priv-"));
-    client = join(dir, "client.mjs");
+    ca = suite.ca;
+    t = suite.home;
+    client = join(suite.dir, "client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
 
-    git = await startEscapeGitUpstream(scope, dir);
-
-    await t.writeManifest(
-      "bottles",
-      "priv",
-      `---
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
+    git = await suite.startGitUpstream();
+    bottle = await suite.startBottle("priv", {
+      bottle: `
+${ROUTED}
 ${gitRemoteYaml(git)}
 supervise: true
----
 `,
-    );
-    await t.writeManifest("agents", "priv", "---\nbottle: priv\n---\nagent\n");
-    bottle = await startBottle(t, "priv", {
-      CB_PRIV_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_PRIV_TOKEN: TOKEN },
     });
     await git.joinBottle(bottle);
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, ROUTE, "approved.test"],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle, userBottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    await userHome?.dispose();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, "approved.test"]);
   });
 
   it("runs pipelock, egress and supervise as the files' owner, never root, with no capabilities", async () => {
@@ -470,29 +417,20 @@ supervise: true
   it.skipIf(!asRoot)(
     "works with the CLI run by an unprivileged user: sidecars run as that user and read its 0600 keys",
     async () => {
-      userHome = await homeRunAs(CLI_USER);
-      await userHome.writeManifest(
-        "bottles",
-        "mine",
-        `---
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_PRIV_TOKEN }
-supervise: true
----
-`,
-      );
-      await userHome.writeManifest("agents", "mine", "---\nbottle: mine\n---\nagent\n");
+      const userHome = await homeRunAs(CLI_USER);
+      suite.disposeAfter(userHome);
       // The upstream CA must be readable by the CLI's user, as a user's own file would be.
       await chown(ca.dir, CLI_USER.uid, CLI_USER.gid);
       await chown(ca.caFile, CLI_USER.uid, CLI_USER.gid);
-      userBottle = await startBottle(userHome, "mine", {
-        CB_PRIV_TOKEN: TOKEN,
-        CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      const mine = await suite.startBottle("mine", {
+        bottle: `
+${ROUTED}
+supervise: true
+`,
+        env: { CB_PRIV_TOKEN: TOKEN },
+        home: userHome,
       });
-      const mine = userBottle;
+
       const state = join(userHome.home, "state", mine.slug);
       const owner = `${CLI_USER.uid}:${CLI_USER.gid}`;
       expect(await modeAndOwner(state)).toBe(`700 ${owner}`);
@@ -507,7 +445,7 @@ supervise: true
           expect([p.capEff, p.capBnd], where).toEqual([0n, 0n]);
         }
       }
-      const theirs = await startRecordingUpstream(scope, mine, { ca, hostnames: [ALLOWED, ROUTE] });
+      const theirs = await suite.startUpstream(mine, [ALLOWED, ROUTE]);
       expect((await curlThrough(mine, `https://${ALLOWED}/as-user`)).http).toBe(200);
       expect((await curlThrough(mine, `https://${ROUTE}/v1/as-user`)).http).toBe(200);
       const got = await theirs.requests();

@@ -10,11 +10,15 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SUPERVISE_MAX_PENDING_PROPOSALS } from "../../src/sidecars/supervise/constants.js";
-import { copyIntoAgent, type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { leftoversOf } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import {
+  copyIntoAgent,
+  type RunningBottle,
+  startBottle,
+} from "../support/docker/bottle-harness.js";
+import { leftoversOf } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const CLIENT_IN_AGENT = "/tmp/cb-flood-client.mjs";
 

@@ -8,10 +8,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type RunningBottle, startBottle } from "../support/bottle-harness.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { leftoversOf, nothingLeft } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
+import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 
 const DOCKER_PID_FILE = "/var/run/docker.pid";
 

@@ -5,31 +5,18 @@
 // which the sidecars' on-failure restart policy leaves down (a crash it brings back: see
 // sidecar-restart.test.ts), so each sidecar is started again with `docker start`.
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { probe } from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  headerValues,
-  ipOn,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/docker/escape-bottle.js";
+import { probe } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { headerValues, ipOn, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-faults-route-token-93d1c7";
 const ALLOWED = "allowed.example.test";
@@ -60,9 +47,7 @@ async function waitForState(container: string, wanted: string): Promise<void> {
 }
 
 describeWithEngine("faults: a sidecar dies", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let egressContainer: string;
@@ -87,38 +72,19 @@ describeWithEngine("faults: a sidecar dies", () => {
   };
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "faults",
-      `---
+    bottle = await suite.startBottle("faults", {
+      bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_FAULTS_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "faults", "---\nbottle: faults\n---\nagent\n");
-    bottle = await startBottle(t, "faults", {
-      CB_FAULTS_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_FAULTS_TOKEN: TOKEN },
     });
     egressContainer = `claude-bottle-egress-${bottle.slug}`;
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, ROUTE, "unlisted.example.test"],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, "unlisted.example.test"]);
   });
 
   it("works before anything fails (the control)", async () => {

@@ -7,31 +7,18 @@ import { execFileSync } from "node:child_process";
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  makeUpstreamCa,
-  type RunningBottle,
-  startBottle,
-  type UpstreamCa,
-} from "../support/bottle-harness.js";
-import { makeTestHome, type TestHome } from "../support/cli-process.js";
-import { describeWithEngine } from "../support/engine.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   curlThrough,
   everyProtocol,
   pipelockProxy,
   reachedTargets,
-} from "../support/escape-bottle.js";
-import { probe } from "../support/escape-probe.js";
-import {
-  type EscapeScope,
-  headerValues,
-  ipOn,
-  newEscapeScope,
-  type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
-} from "../support/escape-standins.js";
+} from "../support/docker/escape-bottle.js";
+import { probe } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { headerValues, ipOn, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-restart-route-token-4be2a0";
 const ALLOWED = "allowed.example.test";
@@ -94,9 +81,7 @@ function crashMainProcess(container: string): number {
 }
 
 describeWithEngine("faults: a sidecar crashes and its restart policy brings it back", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let egress: string;
@@ -111,38 +96,19 @@ describeWithEngine("faults: a sidecar crashes and its restart policy brings it b
   };
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "restarts",
-      `---
+    bottle = await suite.startBottle("restarts", {
+      bottle: `
 egress:
   allow: [${ALLOWED}]
   routes:
     - host: ${ROUTE}
       auth: { scheme: Bearer, token_env: CB_RESTART_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "restarts", "---\nbottle: restarts\n---\nagent\n");
-    bottle = await startBottle(t, "restarts", {
-      CB_RESTART_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_RESTART_TOKEN: TOKEN },
     });
     egress = `claude-bottle-egress-${bottle.slug}`;
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, ROUTE],
-    });
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE]);
   });
 
   it("serves an allowed request before anything crashes (the control)", async () => {
@@ -170,7 +136,7 @@ supervise: false
 
   it("fails closed while pipelock cannot come back, then recovers by itself", async () => {
     // Threat: while the firewall is down, a request flows unchecked or a direct path opens.
-    const key = join(t.home, "state", bottle.slug, "pipelock", "ca-key.pem");
+    const key = join(suite.home.home, "state", bottle.slug, "pipelock", "ca-key.pem");
     const before = inspectState(bottle.pipelockContainer);
     await chmod(key, 0o000);
     try {

@@ -22,15 +22,16 @@ import {
 } from "../../src/sidecars/git-gate/constants.js";
 import { gitGateScriptSource } from "../../src/sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../src/sidecars/git-gate/upstreams-config.js";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 import {
   buildImage,
   DockerScratch,
   docker,
   type ProcessResult,
-} from "../support/git-gate-docker.js";
+  SSHD_IMAGE,
+  sshKeyPairs,
+} from "../support/docker/git-gate-docker.js";
 
-const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 const APP_URL = "ssh://git@git.upstream.test/srv/git/app.git";
 /** Same upstream under another name, pinned to a host key it does not have. */
 const FORGED_URL = "ssh://git@forged.upstream.test/srv/git/app.git";
@@ -81,21 +82,10 @@ describeWithEngine("git-gate", () => {
     egress = await scratch.createNetwork("egress", { internal: false });
 
     // The gate's identity key, and a second host key to pin wrongly.
-    const keys = await docker([
-      "run",
-      "--rm",
-      "--entrypoint",
-      "sh",
-      SSHD_IMAGE,
-      "-c",
-      'for k in id forged; do ssh-keygen -q -t ed25519 -N "" -C "$k" -f /tmp/$k; done; ' +
-        "cat /tmp/id; cat /tmp/id.pub /tmp/forged.pub",
-    ]);
-    const [, privateKey, publicKey, forgedHostKey] =
-      /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n(.*)\n$/.exec(keys.stdout) ?? [];
-    if (privateKey === undefined || publicKey === undefined || forgedHostKey === undefined) {
-      throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-    }
+    const [own, forged] = await sshKeyPairs(["id", "forged"]);
+    if (own === undefined || forged === undefined) throw new Error("ssh-keygen made no keys");
+    const { privateKey, publicKey } = own;
+    const forgedHostKey = forged.publicKey;
     identity = privateKey;
     await writeFile(join(dir, "app-key"), privateKey, { mode: 0o600 });
     await writeFile(join(dir, "forged-key"), privateKey, { mode: 0o600 });

@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { ProxyAgent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type MintedCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
-import { bundleForNode } from "../support/bundle.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const SECRET = "process-level-secret-value";
 let dir: string;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScanWorkerPool, type ScanWorkerPool } from "../../src/shared/dlp/index.js";
-import { bundleForNode } from "../support/bundle.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const SECRET = "pool-test-secret-value-0123";
 let dir: string;

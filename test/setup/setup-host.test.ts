@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { OFFLINE_BASE_IMAGE } from "../../src/backend/docker/images.js";
-import { describeWithEngine } from "../support/engine.js";
+import { describeWithEngine } from "../support/docker/engine.js";
 
 const run = promisify(execFile);
 const SCRIPTS = resolve(import.meta.dirname, "../../scripts");

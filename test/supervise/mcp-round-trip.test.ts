@@ -19,11 +19,11 @@ import {
   scanProposals,
 } from "../../src/supervise/host-queue.js";
 import { refreshPolicySnapshot } from "../../src/supervise/policy-snapshot.js";
-import { makeSupervisedBottle, RecordingDocker } from "../../src/supervise/supervise-fixture.js";
 import {
   listSupervisedBottles,
   type SupervisedBottle,
 } from "../../src/supervise/supervised-bottle.js";
+import { makeSupervisedBottle, RecordingDocker } from "../support/sidecars/supervise-fixture.js";
 
 let home: string;
 let bottle: SupervisedBottle;

@@ -6,13 +6,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startBottle } from "../support/bottle-harness.js";
-import { bundleForNode } from "../support/bundle.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli-process.js";
-import { leftoversOf, nothingLeft } from "../support/docker-state.js";
-import { describeWithEngine } from "../support/engine.js";
+import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { startBottle } from "../support/docker/bottle-harness.js";
+import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { waitFor as waitForValue } from "../support/docker/wait-for.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const BOTTLE = `---
 egress:
@@ -31,15 +31,8 @@ You are a test agent.
 
 const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 
-async function waitFor<T>(probe: () => Promise<T | null>, what: string, ms = 240_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = <T>(probe: () => Promise<T | null>, what: string) =>
+  waitForValue(what, probe, 240_000);
 
 describeWithEngine("supervision in a real bottle", () => {
   let t: TestHome;

@@ -11,8 +11,8 @@ import type { CliIo } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/program.js";
 import { hostActor, reviewInteractively } from "../../src/cli/supervise-command.js";
 import { ProposalQueue } from "../../src/sidecars/supervise/proposal-queue.js";
-import { makeSupervisedBottle, RecordingDocker } from "../../src/supervise/supervise-fixture.js";
 import type { SupervisedBottle } from "../../src/supervise/supervised-bottle.js";
+import { makeSupervisedBottle, RecordingDocker } from "../support/sidecars/supervise-fixture.js";
 
 let home: string;
 let bottle: SupervisedBottle;

@@ -1,74 +1,31 @@
 import { describe, expect, it } from "vitest";
-import type { ResolvedAgent, SourceLocation } from "../../manifest/index.js";
+import {
+  AT,
+  allowHost,
+  resolvedAgent,
+  route,
+} from "../../../test/support/fixtures/agent-fixture.js";
+import type { ResolvedAgent } from "../../manifest/index.js";
 import { PipelockConfigSchema } from "../../sidecars/pipelock/config.js";
 import { makeSlug, planBottle } from "./bottle-blueprint.js";
 import { DockerBottlePlanSchema } from "./bottle-plan.js";
 
-const at: SourceLocation = { file: "/h/bottles/b.md", label: "~/bottles/b.md", line: 1, col: 1 };
-
 function agent(): ResolvedAgent {
-  return {
-    name: "Dev Agent",
-    file: "/h/agents/dev.md",
-    label: "~/agents/dev.md",
-    source: "home",
-    description: null,
-    prompt: "be careful",
-    skills: [],
-    bottle: {
-      name: "b",
-      file: at.file,
-      label: at.label,
-      doc: "",
-      chain: ["b"],
-      env: {
-        TZ: { kind: "literal", value: "UTC", declaredAt: at },
-        GH_TOKEN: { kind: "fromEnv", hostName: "MY_GH", declaredAt: at },
-      },
-      egress: {
-        allow: [
-          {
-            kind: "host",
-            pattern: "github.com",
-            host: "github.com",
-            port: null,
-            via: "allow",
-            declaredAt: at,
-          },
-          {
-            kind: "host",
-            pattern: "api.example.test",
-            host: "api.example.test",
-            port: null,
-            via: "route",
-            declaredAt: at,
-          },
-        ],
-        routes: [
-          {
-            host: "api.example.test",
-            paths: ["/v1/"],
-            methods: ["GET"],
-            auth: { scheme: "Bearer", tokenEnv: "API_TOKEN" },
-            declaredAt: at,
-          },
-          {
-            host: "up.example.test",
-            paths: ["/"],
-            methods: "all",
-            auth: { scheme: "token", tokenEnv: "API_TOKEN" },
-            declaredAt: at,
-          },
-        ],
-        dlp: "warn",
-        wildcardLabels: { maxLength: 30, randomMinLength: 20 },
-      },
-      git: [],
-      supervise: true,
-      runtime: { kind: "image", image: "claude-bottle/agent:0.1.0" },
-      agent: "claude",
+  return resolvedAgent({
+    env: {
+      TZ: { kind: "literal", value: "UTC", declaredAt: AT },
+      GH_TOKEN: { kind: "fromEnv", hostName: "MY_GH", declaredAt: AT },
     },
-  };
+    egress: {
+      allow: [allowHost("github.com"), allowHost("api.example.test", "route")],
+      routes: [
+        route("api.example.test", { paths: ["/v1/"], methods: ["GET"] }),
+        route("up.example.test", { auth: { scheme: "token", tokenEnv: "API_TOKEN" } }),
+      ],
+      dlp: "warn",
+      wildcardLabels: { maxLength: 30, randomMinLength: 20 },
+    },
+  });
 }
 
 const options = {

@@ -5,59 +5,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { ResolvedAgent, SourceLocation } from "../../manifest/index.js";
-import { DEFAULT_WILDCARD_LABELS } from "../../manifest/resolved-bottle.js";
+import { allowHost, resolvedAgent, route } from "../../../test/support/fixtures/agent-fixture.js";
+import type { ResolvedAgent } from "../../manifest/index.js";
 import { planBottle } from "./bottle-blueprint.js";
 import { prepareBottle } from "./prepare-bottle.js";
 
-const at: SourceLocation = { file: "/h/bottles/b.md", label: "~/bottles/b.md", line: 1, col: 1 };
 const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
 function agent(): ResolvedAgent {
-  return {
-    name: "Dev Agent",
-    file: "/h/agents/dev.md",
-    label: "~/agents/dev.md",
-    source: "home",
-    description: null,
-    prompt: "be careful",
-    skills: [],
-    bottle: {
-      name: "b",
-      file: at.file,
-      label: at.label,
-      doc: "",
-      chain: ["b"],
-      env: {},
-      egress: {
-        allow: [
-          {
-            kind: "host",
-            pattern: "api.example.test",
-            host: "api.example.test",
-            port: null,
-            via: "route",
-            declaredAt: at,
-          },
-        ],
-        routes: [
-          {
-            host: "api.example.test",
-            paths: ["/"],
-            methods: "all",
-            auth: { scheme: "Bearer", tokenEnv: "API_TOKEN" },
-            declaredAt: at,
-          },
-        ],
-        dlp: "block",
-        wildcardLabels: DEFAULT_WILDCARD_LABELS,
-      },
-      git: [],
-      supervise: true,
-      runtime: { kind: "image", image: "claude-bottle/agent:0.1.0" },
-      agent: "claude",
+  return resolvedAgent({
+    egress: {
+      allow: [allowHost("api.example.test", "route")],
+      routes: [route("api.example.test")],
     },
-  };
+  });
 }
 
 async function owner(path: string): Promise<string> {

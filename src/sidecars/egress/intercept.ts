@@ -20,7 +20,7 @@ import {
   overrideProblem,
 } from "./method-override.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
-import { rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
+import { answerUnparsable, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
@@ -70,26 +70,11 @@ export class Interceptor {
       }
     });
     this.#server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-      if (error.code === "ECONNRESET" || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const [status, reason] =
-        error.code === "HPE_HEADER_OVERFLOW"
-          ? [431, "Request Header Fields Too Large"]
-          : [400, "Bad Request"];
-      options.log({
-        kind: "refused",
-        routed: false,
+      answerUnparsable(error, socket, {
+        log: options.log,
         host: this.#targets.get(socket as net.Socket)?.host ?? "",
-        method: "",
-        path: null,
-        status,
-        error: `unparsable request inside a route host's tunnel (${error.code ?? "parse error"})`,
+        inside: { log: "a route host's tunnel", page: "the tunnel" },
       });
-      socket.end(
-        rawErrorResponse(status, reason, "egress could not parse this request inside the tunnel"),
-      );
     });
     this.#server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
       const target = this.#targets.get(req.socket);

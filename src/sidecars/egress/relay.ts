@@ -2,10 +2,11 @@
 // (server-sent events and chunked responses arrive as the upstream sends them), and the
 // plain-text error pages egress answers with itself.
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { formatRefusal, REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { downstreamResponseHeaders } from "./proxy-headers.js";
+import type { RequestLogEntry } from "./request-log.js";
 import { scrubResponse } from "./response-scrub.js";
 import { errorText } from "./routes-config.js";
 import { scrubText, type TokenForm } from "./token-scrub.js";
@@ -162,4 +163,45 @@ export function rawErrorResponse(status: number, reason: string, message: string
     "",
     body,
   ].join("\r\n");
+}
+
+/**
+ * A request Node's parser rejected: 431 for oversized headers, 400 for the rest, logged, and
+ * the socket ends; a reset or an unwritable socket is just closed. `inside` names the
+ * tunnel for requests parsed inside one.
+ */
+export function answerUnparsable(
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+  options: {
+    log: (entry: RequestLogEntry) => void;
+    host: string;
+    inside?: { log: string; page: string };
+  },
+): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large"]
+      : [400, "Bad Request"];
+  const inside = options.inside;
+  options.log({
+    kind: "refused",
+    routed: false,
+    host: options.host,
+    method: "",
+    path: null,
+    status,
+    error: `unparsable request${inside ? ` inside ${inside.log}` : ""} (${error.code ?? "parse error"})`,
+  });
+  socket.end(
+    rawErrorResponse(
+      status,
+      reason,
+      `egress could not parse this request${inside ? ` inside ${inside.page}` : ""}`,
+    ),
+  );
 }

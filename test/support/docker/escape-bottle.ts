@@ -73,6 +73,22 @@ export async function curlThrough(
   return { connect: connect ?? 0, http: http ?? 0, body: lines.join("\n") };
 }
 
+/** Runs curl cases in the agent and returns those not refused with 403, with their statuses. */
+export async function notRefused(
+  bottle: RunningBottle,
+  cases: ReadonlyArray<{ name: string; url: string; args?: string; proxy?: string }>,
+): Promise<string[]> {
+  const passed: string[] = [];
+  for (const c of cases) {
+    const r = await curlThrough(bottle, c.url, {
+      ...(c.args === undefined ? {} : { args: c.args }),
+      ...(c.proxy === undefined ? {} : { proxy: c.proxy }),
+    });
+    if (r.connect !== 403 && r.http !== 403) passed.push(`${c.name}: ${r.connect} ${r.http}`);
+  }
+  return passed;
+}
+
 /** pipelock's proxy URL as the agent can dial it, bypassing egress. */
 export function pipelockProxy(bottle: RunningBottle): string {
   return `http://${pipelockAddress(bottle)}`;

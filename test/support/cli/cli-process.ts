@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = join(PACKAGE_ROOT, "dist/cli/main.js");
 
 export interface CliResult {
@@ -42,15 +42,7 @@ export async function makeTestHome(): Promise<TestHome> {
       cwd: home,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    return Object.assign(child, { output: () => ({ code: child.exitCode, stdout, stderr }) });
+    return withOutput(child);
   };
   return {
     home,
@@ -70,6 +62,33 @@ export async function makeTestHome(): Promise<TestHome> {
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** The child with `output()`: its exit code so far and everything it has written. */
+export function withOutput(child: ChildProcess): ChildProcess & { output: () => CliResult } {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  return Object.assign(child, { output: () => ({ code: child.exitCode, stdout, stderr }) });
+}
+
+/**
+ * Writes bottle `name`
+ (its front matter, without the `---` lines) and an agent of the same
+ * name that uses it, through `home.writeManifest` (so a home that owns its files keeps them).
+ */
+export async function writeAgentBottle(
+  home: Pick<TestHome, "writeManifest">,
+  name: string,
+  frontMatter: string,
+): Promise<void> {
+  await home.writeManifest("bottles", name, `---\n${frontMatter.trim()}\n---\n`);
+  await home.writeManifest("agents", name, `---\nbottle: ${name}\n---\nagent\n`);
 }
 
 /** The bottle's slug from the preflight `start` prints ("instance  <slug>"). */

@@ -1,21 +1,9 @@
 import { createHash } from "node:crypto";
 import { request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
-import {
-  closeAll,
-  newTestCas,
-  startScenario,
-  type TestCas,
-  TOKENS,
-} from "../../../test/egress/harness.js";
+import { describe, expect, it } from "vitest";
+import { TOKENS, useEgressBench } from "../support/sidecars/egress-harness.js";
 
-let cas: TestCas;
-const cleanup: Closable[] = [];
-beforeAll(async () => {
-  cas = await newTestCas();
-});
-afterEach(() => closeAll(cleanup));
+const bench = useEgressBench();
 
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -30,7 +18,7 @@ describe.each([
   ["an intercepting pipelock", true],
 ])("egress through %s", (_name, intercept) => {
   it("streams server-sent events: the first arrives before the upstream finishes", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await within(
       5000,
       "the response head",
@@ -53,7 +41,7 @@ describe.each([
   });
 
   it("shows an idle event stream's response head before its first event", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await within(
       5000,
       "the response head of an idle stream",
@@ -67,7 +55,7 @@ describe.each([
   });
 
   it("streams large bodies both ways intact", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const agent = s.agent();
     const big = await request("https://gh.example.test/big", { dispatcher: agent.dispatcher });
     const bytes = Buffer.from(await big.body.arrayBuffer());
@@ -86,7 +74,7 @@ describe.each([
 
 describe("egress's trust in pipelock", () => {
   it("trusts pipelock's CA from EGRESS_UPSTREAM_CA, and pipelock sees the injected token", async () => {
-    const s = await startScenario(cas, cleanup, { intercept: true });
+    const s = await bench.startScenario({ intercept: true });
     const res = await s.agent().fetch("https://api.example.test/v1/x");
     expect(res.status).toBe(200);
     expect(s.pipelock.seen[0]).toMatchObject({ host: "api.example.test", url: "/v1/x" });
@@ -95,9 +83,9 @@ describe("egress's trust in pipelock", () => {
   });
 
   it("refuses an intercepting pipelock whose CA it was not given, before sending anything", async () => {
-    const s = await startScenario(cas, cleanup, {
+    const s = await bench.startScenario({
       intercept: true,
-      upstreamCaPem: cas.upstream.certPem,
+      upstreamCaPem: bench.cas.upstream.certPem,
     });
     const res = await s.agent().fetch("https://api.example.test/v1/x");
     expect(res.status).toBe(502);

@@ -2,14 +2,14 @@
 // running, run commands inside its agent container, attach stand-in upstreams to its
 // egress network, and remove everything afterwards.
 import { type ChildProcess, execFile, execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DockerCli } from "../../src/backend/docker/docker-client.js";
-import { startHttpsStub, writeStubCerts } from "../../src/demo/demo-stubs.js";
-import { type CaPem, mintCa } from "../../src/shared/ca/index.js";
-import { PACKAGE_ROOT, type TestHome } from "./cli-process.js";
+import { DockerCli } from "../../../src/backend/docker/docker-client.js";
+import { startHttpsStub, writeStubCerts } from "../../../src/demo/demo-stubs.js";
+import { PACKAGE_ROOT, type TestHome } from "../cli/cli-process.js";
+import type { UpstreamCa } from "../tls/test-ca.js";
 
 const run = promisify(execFile);
 const TEST_LABEL = "dev.claude-bottle.test";
@@ -117,23 +117,6 @@ export interface FakeUpstream {
     }>
   >;
   remove(): Promise<void>;
-}
-
-export interface UpstreamCa {
-  /** PEM file to export as CLAUDE_BOTTLE_UPSTREAM_CA. */
-  caFile: string;
-  ca: CaPem;
-  dir: string;
-  dispose(): Promise<void>;
-}
-
-/** A CA for stand-in upstreams, written where a bottle can be told to trust it. */
-export async function makeUpstreamCa(): Promise<UpstreamCa> {
-  const dir = await mkdtemp(join(tmpdir(), "cb-upstream-ca-"));
-  const ca = await mintCa({ commonName: "claude-bottle test upstreams", now: new Date() });
-  const caFile = join(dir, "ca.pem");
-  await writeFile(caFile, ca.certPem);
-  return { caFile, ca, dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Runs the stand-in upstream on the bottle's egress network under the given hostnames. */

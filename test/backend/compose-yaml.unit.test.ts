@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { makePlan } from "../../../test/fixtures/plan-fixture.js";
-import { bottlePlanToCompose } from "./compose.js";
-import { readComposeFacts, renderComposeYaml } from "./compose-yaml.js";
+import { bottlePlanToCompose } from "../../src/backend/docker/compose.js";
+import { readComposeFacts, renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
+import { makePlan } from "../support/fixtures/plan-fixture.js";
 
 describe("renderComposeYaml", () => {
   it("round-trips through a YAML parser to the same spec", () => {

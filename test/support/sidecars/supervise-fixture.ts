@@ -2,9 +2,16 @@
 // lays it out, and a docker seam that records its calls instead of running them.
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { DockerClient, RunOptions, RunResult } from "../backend/docker/docker-client.js";
-import { ensureQueueDirs } from "../sidecars/supervise/queue-files.js";
-import { type SupervisedBottle, supervisedBottle } from "./supervised-bottle.js";
+import type {
+  DockerClient,
+  RunOptions,
+  RunResult,
+} from "../../../src/backend/docker/docker-client.js";
+import { ensureQueueDirs } from "../../../src/sidecars/supervise/queue-files.js";
+import {
+  type SupervisedBottle,
+  supervisedBottle,
+} from "../../../src/supervise/supervised-bottle.js";
 
 export const PIPELOCK_YAML = `# staged by prepare
 allow:

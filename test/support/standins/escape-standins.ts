@@ -13,11 +13,11 @@ import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { NODE_IMAGE } from "../../src/backend/docker/images.js";
-import { loadCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
-import type { RunningBottle, UpstreamCa } from "./bottle-harness.js";
-import { leftoversOf } from "./docker-state.js";
-import { BASE_IMAGE, docker } from "./git-gate-docker.js";
+import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
+import type { RunningBottle } from "../docker/bottle-harness.js";
+import { leftoversOf } from "../docker/docker-state.js";
+import { BASE_IMAGE, docker } from "../docker/git-gate-docker.js";
+import { leafPems, type UpstreamCa } from "../tls/test-ca.js";
 
 const run = promisify(execFile);
 
@@ -42,6 +42,11 @@ export function newEscapeScope(): EscapeScope {
     name: (suffix) => `cbtest-escape-${id}-${suffix}`,
     labels: () => ["--label", `${TEST_LABEL}=1`, "--label", `${RUN_LABEL}=${id}`],
   };
+}
+
+/** `docker run -d` arguments for a stand-in named `container`, labelled in `scope`, on `network`. */
+export function runDetached(scope: EscapeScope, container: string, network: string): string[] {
+  return ["run", "-d", "--name", container, ...scope.labels(), "--network", network];
 }
 
 /** Removes the run's containers and networks (networks after the containers using them). */
@@ -300,12 +305,7 @@ export async function startRecordingUpstream(
 ): Promise<RecordingUpstream> {
   const dir = await mkdtemp(join(tmpdir(), "cb-escape-upstream-"));
   try {
-    const signing = await loadCa(options.ca.ca);
-    const certs: Record<string, { cert: string; key: string }> = {};
-    for (const host of options.hostnames) {
-      const leaf = await mintLeafCertificate(signing, host, { now: new Date() });
-      certs[host] = { cert: leaf.chainPem, key: leaf.keyPem };
-    }
+    const certs = await leafPems(options.ca.ca, options.hostnames);
     await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
     await writeFile(join(dir, "server.mjs"), UPSTREAM_PROGRAM);
     const container = scope.name(`upstream-${bottle.slug}`);
@@ -439,13 +439,7 @@ process.on("SIGTERM", () => process.exit(0));
 export async function startDnsStandIn(scope: EscapeScope, network: string): Promise<DnsStandIn> {
   const container = scope.name("dns");
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    network,
+    ...runDetached(scope, container, network),
     "--entrypoint",
     "node",
     NODE_IMAGE,
@@ -511,13 +505,7 @@ export interface Capture {
 export async function startHostCapture(scope: EscapeScope, filter: string): Promise<Capture> {
   const container = scope.name(`capture-${randomBytes(2).toString("hex")}`);
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    "host",
+    ...runDetached(scope, container, "host"),
     "--cap-add",
     "NET_RAW",
     "--cap-add",

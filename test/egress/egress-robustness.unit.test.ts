@@ -1,23 +1,14 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { afterEach, beforeAll, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import { expect, it } from "vitest";
 import {
-  closeAll,
-  newTestCas,
   proxyRequest,
-  startScenario,
-  type TestCas,
   TOKEN_VALUES,
   TOKENS,
-} from "../../../test/egress/harness.js";
+  useEgressBench,
+} from "../support/sidecars/egress-harness.js";
 
-let cas: TestCas;
-const cleanup: Closable[] = [];
-beforeAll(async () => {
-  cas = await newTestCas();
-});
-afterEach(() => closeAll(cleanup));
+const bench = useEgressBench();
 
 /** mulberry32: the same cases on every run. */
 function random(seed: number): () => number {
@@ -107,7 +98,7 @@ function pokeInsideTunnel(port: number, garbage: Buffer, handshake: boolean): Pr
       const secure = tls.connect({
         socket: raw,
         servername: "api.example.test",
-        ca: cas.egress.certPem,
+        ca: bench.cas.egress.certPem,
       });
       socket = secure;
       secure.on("error", finish);
@@ -144,7 +135,7 @@ function mutate(next: () => number, template: string): Buffer {
 }
 
 it("survives 150 malformed inputs and still routes afterwards", { timeout: 60_000 }, async () => {
-  const s = await startScenario(cas, cleanup);
+  const s = await bench.startScenario();
   const next = random(20250601);
   const randomBytes = (max: number) =>
     Buffer.from(
@@ -194,7 +185,7 @@ it("survives 150 malformed inputs and still routes afterwards", { timeout: 60_00
 });
 
 it("answers and logs an unparsable request inside a route host's tunnel", async () => {
-  const s = await startScenario(cas, cleanup);
+  const s = await bench.startScenario();
   const answer = await pokeInsideTunnel(
     s.egress.port,
     Buffer.from("GET /v1/x HTTP/1.1\r\nHost api.example.test\r\n\r\n"),

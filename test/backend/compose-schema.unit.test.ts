@@ -4,9 +4,9 @@ import { createRequire } from "node:module";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { MATRIX, makePlan, pointLabel } from "../../../test/fixtures/plan-fixture.js";
-import { bottlePlanToCompose } from "./compose.js";
-import { renderComposeYaml } from "./compose-yaml.js";
+import { bottlePlanToCompose } from "../../src/backend/docker/compose.js";
+import { renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
+import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const require = createRequire(import.meta.url);
 const schema = JSON.parse(

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MATRIX, makePlan, pointLabel } from "../../../test/fixtures/plan-fixture.js";
-import { aggregateExtraHosts, bottlePlanToCompose, sidecarUserFor } from "./compose.js";
-import { renderComposeYaml } from "./compose-yaml.js";
+import {
+  aggregateExtraHosts,
+  bottlePlanToCompose,
+  sidecarUserFor,
+} from "../../src/backend/docker/compose.js";
+import { renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
+import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const R = "/state/demo-7f3a";
 const SLUG_LABELS = {

@@ -10,19 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { type Dispatcher, ProxyAgent, request } from "undici";
-import type { MintedCa } from "../../src/shared/ca/index.js";
-import type { HostPort } from "../../src/sidecars/egress/egress-settings.js";
-import { type RunningEgress, startEgress } from "../../src/sidecars/egress/start-egress.js";
-import { connectTcp } from "../../src/sidecars/egress/upstream.js";
+import { afterEach, beforeAll } from "vitest";
+import type { MintedCa } from "../../../src/shared/ca/index.js";
+import type { HostPort } from "../../../src/sidecars/egress/egress-settings.js";
+import { type RunningEgress, startEgress } from "../../../src/sidecars/egress/start-egress.js";
+import { connectTcp } from "../../../src/sidecars/egress/upstream.js";
+import { newCa } from "../tls/test-ca.js";
 import {
   type Closable,
   type FakePipelock,
   type FakeUpstream,
-  newCa,
   startFakePipelock,
   startHttpsUpstream,
   startHttpUpstream,
-} from "./fakes.js";
+} from "./egress-fakes.js";
 
 export interface TestEgress {
   port: number;
@@ -237,7 +238,38 @@ export async function newTestCas(): Promise<TestCas> {
   return { upstream, egress, pipelock };
 }
 
+export interface EgressBench {
+  /** The file's CAs; set once its beforeAll has run. */
+  readonly cas: TestCas;
+  /** A scenario whose parts are all closed after the test that started it. */
+  startScenario(options?: Parameters<typeof startScenario>[2]): Promise<Scenario>;
+}
+
+/**
+ * Call at a test file's top level: mints the CAs once for the file and closes everything a
+ * test's scenarios started after each test.
+ */
+export function useEgressBench(): EgressBench {
+  let cas: TestCas | undefined;
+  const cleanup: Closable[] = [];
+  beforeAll(async () => {
+    cas = await newTestCas();
+  });
+  afterEach(() => closeAll(cleanup));
+  const ready = () => {
+    if (cas === undefined) throw new Error("the egress bench's CAs are minted in beforeAll");
+    return cas;
+  };
+  return {
+    get cas() {
+      return ready();
+    },
+    startScenario: (options) => startScenario(ready(), cleanup, options),
+  };
+}
+
 /** Closes in reverse start order; for afterEach. */
+
 export async function closeAll(cleanup: Closable[]): Promise<void> {
   for (const c of cleanup.splice(0).reverse()) await c.close();
 }

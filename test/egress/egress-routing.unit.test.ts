@@ -1,23 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import { describe, expect, it } from "vitest";
 import {
-  closeAll,
   connectRequest,
-  newTestCas,
   proxyRequest,
   type Scenario,
-  startScenario,
-  type TestCas,
   TOKENS,
   tunnelledRequest,
-} from "../../../test/egress/harness.js";
+  useEgressBench,
+} from "../support/sidecars/egress-harness.js";
 
-let cas: TestCas;
-const cleanup: Closable[] = [];
-beforeAll(async () => {
-  cas = await newTestCas();
-});
-afterEach(() => closeAll(cleanup));
+const bench = useEgressBench();
 
 // undici refuses Proxy-Authorization per request (tunnelledRequest covers that header), and
 // adds Host to the object it is given: pass copies.
@@ -40,7 +31,7 @@ function lastLog(s: Scenario): Record<string, unknown> {
 
 describe("egress on a route host", () => {
   it("replaces the agent's credentials with the route's token, only through pipelock", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await s.agent().fetch("https://api.example.test/v1/messages?beta=1", {
       method: "POST",
       headers: { ...AGENT_CREDENTIALS, "content-type": "application/json", "x-other": "kept" },
@@ -78,7 +69,7 @@ describe("egress on a route host", () => {
     ["gh.example.test", "authorization", `token ${TOKENS.EGRESS_TOKEN_2}`],
     ["key.example.test", "x-api-key", TOKENS.EGRESS_TOKEN_3],
   ])("injects %s's scheme as %s", async (host, header, value) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await s
       .agent()
       .fetch(`https://${host}/any/path`, { headers: { ...AGENT_CREDENTIALS } });
@@ -90,7 +81,7 @@ describe("egress on a route host", () => {
   });
 
   it("sends a Basic token that is already base64 as it is", async () => {
-    const s = await startScenario(cas, cleanup, {
+    const s = await bench.startScenario({
       routesYaml:
         "routes:\n  - host: basic.example.test\n    auth: { scheme: Basic, tokenEnv: B64 }\n",
       env: { B64: "cm9ib3Q6cGFzcw==" },
@@ -108,13 +99,13 @@ describe("egress on a route host", () => {
     ["GET", "/v1/../admin", "a dot segment"],
     ["GET", "/v1/.;x/admin", "a dot segment with parameters"],
   ])("passes %s %s unchanged and without the token (%s)", async (method, path) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     // By hand: undici would resolve dot segments before sending.
     const res = await tunnelledRequest(s.egress.port, {
       host: "api.example.test",
       method,
       path,
-      ca: cas.egress.certPem,
+      ca: bench.cas.egress.certPem,
       headers: AGENT_CREDENTIALS,
     });
     expect(res.status).toBe(200);
@@ -126,7 +117,7 @@ describe("egress on a route host", () => {
   });
 
   it("matches whole segments of a prefix without a trailing slash", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const agent = s.agent();
     await agent.fetch("https://api.example.test/v2/models");
     await agent.fetch("https://api.example.test/v2/models/x");
@@ -137,11 +128,11 @@ describe("egress on a route host", () => {
   });
 
   it("refuses a request whose Host names another site (no domain fronting)", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelledRequest(s.egress.port, {
       host: "api.example.test",
       path: "/v1/x",
-      ca: cas.egress.certPem,
+      ca: bench.cas.egress.certPem,
       headers: { host: "attacker.example.test" },
     });
     expect(res.status).toBe(421);
@@ -152,7 +143,7 @@ describe("egress on a route host", () => {
   });
 
   it("keeps connections alive on both sides", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const agent = s.agent();
     for (let i = 0; i < 3; i++) {
       expect((await agent.fetch(`https://api.example.test/v1/${i}`)).status).toBe(200);
@@ -162,7 +153,7 @@ describe("egress on a route host", () => {
   });
 
   it("retries an idempotent request once when pipelock dropped the idle connection", async () => {
-    const s = await startScenario(cas, cleanup, { resetIdleTunnelsMs: 100 });
+    const s = await bench.startScenario({ resetIdleTunnelsMs: 100 });
     const agent = s.agent();
     expect((await agent.fetch("https://api.example.test/v1/a")).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -179,10 +170,10 @@ describe("egress on a route host", () => {
 
 describe("egress off its routes", () => {
   it("tunnels a non-route host untouched: no leaf, the agent's own headers", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     // Trusting only the upstream's CA: an interception by egress would fail the handshake.
     const res = await s
-      .agent(cas.upstream.certPem)
+      .agent(bench.cas.upstream.certPem)
       .fetch("https://other.example.test/v1/x", { headers: { ...AGENT_CREDENTIALS } });
     expect(res.status).toBe(200);
     expect(s.upstream.seen[0]?.headers.authorization).toBe(AGENT_CREDENTIALS.authorization);
@@ -201,8 +192,10 @@ describe("egress off its routes", () => {
   });
 
   it("tunnels a route host on another port without intercepting it", async () => {
-    const s = await startScenario(cas, cleanup);
-    const res = await s.agent(cas.upstream.certPem).fetch("https://api.example.test:8443/v1/x");
+    const s = await bench.startScenario();
+    const res = await s
+      .agent(bench.cas.upstream.certPem)
+      .fetch("https://api.example.test:8443/v1/x");
     expect(res.status).toBe(200);
     expect(s.upstream.seen[0]?.headers.authorization).toBeUndefined();
     expect(s.egress.running.hasLeafFor("api.example.test")).toBe(false);
@@ -210,7 +203,7 @@ describe("egress off its routes", () => {
   });
 
   it("relays pipelock's refusal of a CONNECT as pipelock wrote it", async () => {
-    const s = await startScenario(cas, cleanup, { deny: ["blocked.example.test:443"] });
+    const s = await bench.startScenario({ deny: ["blocked.example.test:443"] });
     const res = await connectRequest(s.egress.port, "blocked.example.test:443");
     expect(res).toEqual({
       status: 403,
@@ -220,7 +213,7 @@ describe("egress off its routes", () => {
   });
 
   it("passes on pipelock's refusal of a route host's tunnel in its 502", async () => {
-    const s = await startScenario(cas, cleanup, { deny: ["api.example.test:443"] });
+    const s = await bench.startScenario({ deny: ["api.example.test:443"] });
     const res = await s.agent().fetch("https://api.example.test/v1/x");
     expect(res).toMatchObject({
       status: 502,
@@ -232,7 +225,7 @@ describe("egress off its routes", () => {
   });
 
   it("forwards plain http:// to pipelock with the agent's headers and never a token", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await proxyRequest(s.egress.port, "http://api.example.test/v1/x?q=1", {
       headers: {
         host: "api.example.test",

@@ -5,10 +5,38 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { NODE_IMAGE } from "../../src/backend/docker/images.js";
+import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const BASE_IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle-base:bookworm";
+
+export const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
+
+export interface SshKeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+/**
+ * ed25519 key pairs made in the sshd image (the host needs no ssh-keygen), one per
+ * comment, in order. Build SSHD_IMAGE first.
+ */
+export async function sshKeyPairs(comments: readonly string[]): Promise<SshKeyPair[]> {
+  const script = comments
+    .map(
+      (c, i) =>
+        `ssh-keygen -q -t ed25519 -N "" -C '${c}' -f /tmp/k${i} && cat /tmp/k${i} /tmp/k${i}.pub`,
+    )
+    .join(" && ");
+  const out = await docker(["run", "--rm", "--entrypoint", "sh", SSHD_IMAGE, "-c", script]);
+  const pairs = [...out.stdout.matchAll(/(-----BEGIN[\s\S]+?-----END[^\n]*\n)([^\n]*)\n/g)].map(
+    (m) => ({ privateKey: m[1] ?? "", publicKey: m[2] ?? "" }),
+  );
+  if (pairs.length !== comments.length || pairs.some((p) => p.publicKey === "")) {
+    throw new Error(`unexpected ssh-keygen output:\n${out.stdout}`);
+  }
+  return pairs;
+}
 
 export interface ProcessResult {
   code: number;

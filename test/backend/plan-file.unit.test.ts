@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { planJson } from "../../../test/fixtures/plan-fixture.js";
-import { InputError } from "../../shared/errors.js";
-import { loadPlanFile, parsePlanText } from "./plan-file.js";
+import { loadPlanFile, parsePlanText } from "../../src/backend/docker/plan-file.js";
+import { InputError } from "../../src/shared/errors.js";
+import { planJson } from "../support/fixtures/plan-fixture.js";
 
 function errorOf(fn: () => unknown): InputError {
   try {

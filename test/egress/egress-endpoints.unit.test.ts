@@ -1,22 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import { describe, expect, it } from "vitest";
 import {
-  closeAll,
-  newTestCas,
   proxyRequest,
-  startScenario,
   startTestEgress,
-  type TestCas,
   TOKEN_VALUES,
   TOKENS,
-} from "../../../test/egress/harness.js";
+  useEgressBench,
+} from "../support/sidecars/egress-harness.js";
 
-let cas: TestCas;
-const cleanup: Closable[] = [];
-beforeAll(async () => {
-  cas = await newTestCas();
-});
-afterEach(() => closeAll(cleanup));
+const bench = useEgressBench();
 
 const PUBLIC_ROUTES = {
   routes: [
@@ -60,7 +51,7 @@ describe("egress's own endpoints", () => {
     ["absolute-form, as a proxy client sends it", "http://egress:8080/__egress/routes"],
     ["origin-form, addressed directly", "/__egress/routes"],
   ])("lists routes without token values (%s)", async (_how, target) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await proxyRequest(s.egress.port, target, { headers: { host: "egress:8080" } });
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/json");
@@ -71,7 +62,7 @@ describe("egress's own endpoints", () => {
   });
 
   it("answers healthz for Compose healthchecks", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const direct = await proxyRequest(s.egress.port, "/__egress/healthz");
     expect(direct).toMatchObject({ status: 200, body: "ok\n" });
     const viaProxy = await proxyRequest(s.egress.port, "http://127.0.0.1:8080/__egress/healthz");
@@ -79,7 +70,7 @@ describe("egress's own endpoints", () => {
   });
 
   it("explains unknown endpoints, wrong methods and non-proxy requests", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     expect(await proxyRequest(s.egress.port, "/__egress/nope")).toMatchObject({
       status: 404,
       body: "egress serves /__egress/routes and /__egress/healthz\n",
@@ -97,7 +88,7 @@ describe("egress's own endpoints", () => {
   });
 
   it("logs one JSON line per request with no header, query, path or token", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const agent = s.agent();
     await agent.fetch("https://api.example.test/v1/x?secret=query", {
       headers: { authorization: "Bearer agent-own-value", cookie: "session=abc" },
@@ -144,7 +135,7 @@ describe("egress's own endpoints", () => {
   });
 
   it("never shows a token in an error page", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     // pipelock is gone: the routed request fails upstream after the token was added.
     await s.pipelock.close();
     const res = await s.agent().fetch("https://api.example.test/v1/x");
@@ -169,9 +160,9 @@ describe("starting egress", () => {
     auth: { scheme: token, tokenEnv: EGRESS_TOKEN_2 }
 `,
       env: { ...withoutFirst, EGRESS_TOKEN_3: "" },
-      egressCa: cas.egress,
+      egressCa: bench.cas.egress,
       pipelockPort: 1,
-      upstreamCaPem: cas.pipelock.certPem,
+      upstreamCaPem: bench.cas.pipelock.certPem,
     });
     await expect(start).rejects.toThrow(
       [
@@ -185,9 +176,9 @@ describe("starting egress", () => {
     const start = startTestEgress({
       routesYaml: "routes:\n  - host: a.test\n    auth: { scheme: Bearer, tokenEnv: T }\n",
       env: { T: "abc\r\nX-Injected: 1" },
-      egressCa: cas.egress,
+      egressCa: bench.cas.egress,
       pipelockPort: 1,
-      upstreamCaPem: cas.pipelock.certPem,
+      upstreamCaPem: bench.cas.pipelock.certPem,
     });
     const error = await start.then(
       () => undefined,
@@ -204,9 +195,9 @@ describe("starting egress", () => {
       routesYaml:
         "routes:\n  - host: a.test\n    auth: { scheme: Bearer, tokenEnv: T }\n    method: [GET]\n",
       env: { T: "x" },
-      egressCa: cas.egress,
+      egressCa: bench.cas.egress,
       pipelockPort: 1,
-      upstreamCaPem: cas.pipelock.certPem,
+      upstreamCaPem: bench.cas.pipelock.certPem,
     });
     await expect(start).rejects.toThrow(
       /routes\.yaml:4:13: routes\[0\]\.method: unknown key "method"$/,

@@ -1,43 +1,23 @@
 import * as net from "node:net";
 import { request } from "undici";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Closable } from "../../../test/egress/fakes.js";
+import { describe, expect, it } from "vitest";
+import { placeholderOf } from "../../src/sidecars/egress/token-scrub.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
-  closeAll,
-  newTestCas,
   proxyRequest,
   type Scenario,
-  startScenario,
-  type TestCas,
   TOKENS,
   tunnelledRequest,
-} from "../../../test/egress/harness.js";
-import { placeholderOf } from "./token-scrub.js";
+  useEgressBench,
+} from "../support/sidecars/egress-harness.js";
 
-let cas: TestCas;
-const cleanup: Closable[] = [];
-beforeAll(async () => {
-  cas = await newTestCas();
-});
-afterEach(() => closeAll(cleanup));
+const bench = useEgressBench();
 
 const TOKEN = TOKENS.EGRESS_TOKEN_0;
 const PLACEHOLDER = placeholderOf(TOKEN.length);
 
-/** The token as an echo may carry it: what the agent must never read. */
-function tokenForms(token: string): string[] {
-  const bytes = Buffer.from(token);
-  const forms = [token, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    const b64 = Buffer.from(pad + token).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
-
 function expectNoToken(text: string) {
-  for (const form of tokenForms(TOKEN)) expect(text).not.toContain(form);
+  for (const form of encodedForms(TOKEN)) expect(text).not.toContain(form);
 }
 
 function everything(res: { headers: Record<string, unknown>; body: string }): string {
@@ -53,7 +33,7 @@ describe.each([
   ["an intercepting pipelock", true],
 ])("an upstream echoing the route's token, through %s", (_name, intercept) => {
   it("hands the agent the placeholder in headers and a JSON body, the upstream the token", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await s.agent().fetch("https://api.example.test/v1/echo");
     expect(s.upstream.seen[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
@@ -70,7 +50,7 @@ describe.each([
   it.each(["gzip", "deflate", "br"])(
     "decodes a %s body, replaces the token, and sends it plain",
     async (coding) => {
-      const s = await startScenario(cas, cleanup, { intercept });
+      const s = await bench.startScenario({ intercept });
       const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${coding}`, {
         headers: { "accept-encoding": "gzip, deflate, br" },
       });
@@ -83,7 +63,7 @@ describe.each([
   );
 
   it("refuses a body in a coding it cannot decode, and asks upstreams for decodable ones only", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await s.agent().fetch("https://api.example.test/v1/echo?as=zstd", {
       headers: { "accept-encoding": "zstd, gzip" },
     });
@@ -97,7 +77,7 @@ describe.each([
   });
 
   it.each(["b64", "hex"])("replaces %s forms at every alignment", async (as) => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${as}`);
     expectNoToken(everything(res));
     const decoded = res.body
@@ -110,13 +90,13 @@ describe.each([
   });
 
   it("catches the token cut across the chunks of a chunked body", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await s.agent().fetch("https://api.example.test/v1/echo?as=split");
     expect(res.body).toBe(`token=${PLACEHOLDER}\n`);
   });
 
   it("relays no response trailers, so none can carry the token", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await request("https://api.example.test/v1/echo?as=trailer", {
       dispatcher: s.agent().dispatcher,
     });
@@ -126,7 +106,7 @@ describe.each([
   });
 
   it("catches the token cut across the writes of an event stream", async () => {
-    const s = await startScenario(cas, cleanup, { intercept });
+    const s = await bench.startScenario({ intercept });
     const res = await s.agent().fetch("https://api.example.test/v1/echo?as=sse");
     expect(res.headers["content-type"]).toBe("text/event-stream");
     expect(res.body).toBe(`data: ${PLACEHOLDER}\n\n`);
@@ -150,7 +130,7 @@ describe("the Host header of a plain http:// request", () => {
     ["other.example.test", 403],
     ["127.0.0.1", 403],
   ])("Host %j → %i", async (host, status) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await proxyRequest(s.egress.port, "http://plain.example.test/x", {
       headers: { host },
     });
@@ -168,7 +148,7 @@ describe("the Host header of a plain http:// request", () => {
     "http://plain.example.test\\@other.example.test/x",
     "http://0x7f.1/x",
   ])("refuses the target %s whose authority could be read two ways", async (target) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await proxyRequest(s.egress.port, target, {
       headers: { host: "plain.example.test" },
     });
@@ -180,7 +160,7 @@ describe("the Host header of a plain http:// request", () => {
   });
 
   it("refuses a request with no Host or with two", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const send = (head: string) =>
       new Promise<string>((resolve) => {
         const socket = net.connect({ host: "127.0.0.1", port: s.egress.port });
@@ -210,11 +190,11 @@ describe("the Host header inside a route host's tunnel", () => {
     ["api.example.test:8443", 421],
     ["api.example.test.evil.test", 421],
   ])("Host %j → %i", async (host, status) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelledRequest(s.egress.port, {
       host: "api.example.test",
       path: "/v1/x",
-      ca: cas.egress.certPem,
+      ca: bench.cas.egress.certPem,
       headers: { host },
     });
     expect(res.status).toBe(status);
@@ -222,11 +202,11 @@ describe("the Host header inside a route host's tunnel", () => {
   });
 
   it("refuses an absolute-form target naming another site", async () => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelledRequest(s.egress.port, {
       host: "api.example.test",
       path: "https://other.example.test/v1/x",
-      ca: cas.egress.certPem,
+      ca: bench.cas.egress.certPem,
     });
     expect(res.status).toBe(421);
     expect(s.upstream.seen).toEqual([]);
@@ -241,7 +221,7 @@ describe("method overrides on a GET and POST route", () => {
     tunnelledRequest(s.egress.port, {
       host: init.path.startsWith("gh:") ? "gh.example.test" : "api.example.test",
       path: init.path.replace(/^gh:/, ""),
-      ca: cas.egress.certPem,
+      ca: bench.cas.egress.certPem,
       ...(init.method === undefined ? {} : { method: init.method }),
       ...(init.headers === undefined ? {} : { headers: init.headers }),
       ...(init.body === undefined ? {} : { body: init.body }),
@@ -259,7 +239,7 @@ describe("method overrides on a GET and POST route", () => {
     [{ "X-Original-URL": "/admin" }, "/v1/x"],
     [{ "X-Rewrite-URL": "/v1/x" }, "/v1/x"],
   ])("refuses %j on %s, sending nothing", async (headers, path) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelled(s, { path, headers });
     expect(res.status).toBe(403);
     expect(s.upstream.seen).toEqual([]);
@@ -279,7 +259,7 @@ describe("method overrides on a GET and POST route", () => {
     ["application/vnd.api+json", '{"_method":"patch"}'],
     ["application/json", '{"_method":"DELETE"'],
   ])("refuses a %j POST body carrying _method", async (type, body) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelled(s, {
       path: "/v1/x",
       method: "POST",
@@ -319,7 +299,7 @@ describe("method overrides on a GET and POST route", () => {
       },
     ],
   ])("gives the token when the route allows what is asked: %j", async (init) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await tunnelled(s, init);
     expect(res.status).toBe(200);
     expect(s.upstream.seen[0]?.headers.authorization).toMatch(/^(Bearer|token) /);
@@ -339,7 +319,7 @@ describe("paths a server may read otherwise", () => {
     "/v1/%ef%bc%8e%ef%bc%8e/admin",
     "/v1/%5c..%5cadmin",
   ])("%s goes without the token", async (path) => {
-    const s = await startScenario(cas, cleanup);
+    const s = await bench.startScenario();
     const res = await request(`https://api.example.test${path}`, {
       dispatcher: s.agent().dispatcher,
     });

@@ -8,12 +8,8 @@ import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import * as zlib from "node:zlib";
-import {
-  LeafCache,
-  type MintedCa,
-  mintCa,
-  mintLeafCertificate,
-} from "../../src/shared/ca/index.js";
+import type { MintedCa } from "../../../src/shared/ca/index.js";
+import { sniContexts } from "../tls/test-ca.js";
 
 export interface Closable {
   close(): Promise<void>;
@@ -27,8 +23,12 @@ export interface SeenRequest {
   headers: http.IncomingHttpHeaders;
 }
 
-export function newCa(commonName: string): Promise<MintedCa> {
-  return mintCa({ commonName, now: new Date() });
+/** Relays an upstream answer to `res`; as pipelock does, an idle event stream's head is not held back. */
+function relayTo(res: http.ServerResponse): (up: http.IncomingMessage) => void {
+  return (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
+    up.pipe(res);
+  };
 }
 
 async function listen(server: net.Server): Promise<number> {
@@ -47,25 +47,6 @@ function closer(server: net.Server, sockets: Set<net.Socket>): () => Promise<voi
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
-}
-
-/** A TLS server context per SNI name, minted from `ca`. */
-function sniContexts(ca: MintedCa) {
-  const cache = new LeafCache<{ context: tls.SecureContext; notAfter: Date }>();
-  return (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-    cache
-      .getOrMint(name, new Date(), async () => {
-        const leaf = await mintLeafCertificate(ca, name, { now: new Date() });
-        return {
-          context: tls.createSecureContext({ cert: leaf.chainPem, key: leaf.keyPem }),
-          notAfter: leaf.notAfter,
-        };
-      })
-      .then(
-        (v) => cb(null, v.context),
-        (e: Error) => cb(e),
-      );
-  };
 }
 
 export interface FakeUpstream extends Closable {
@@ -254,11 +235,7 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         path: `${url.pathname}${url.search}`,
         headers: req.headers,
       },
-      (up) => {
-        // As pipelock does: an idle event stream's head is not held back.
-        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
-        up.pipe(res);
-      },
+      relayTo(res),
     );
     out.on("error", () => res.destroy());
     req.pipe(out);
@@ -277,11 +254,7 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
         path: req.url,
         headers: req.headers,
       },
-      (up) => {
-        // As pipelock does: an idle event stream's head is not held back.
-        res.writeHead(up.statusCode ?? 502, up.headers).flushHeaders();
-        up.pipe(res);
-      },
+      relayTo(res),
     );
     out.on("error", () => res.destroy());
     req.pipe(out);

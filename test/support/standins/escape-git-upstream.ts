@@ -4,11 +4,10 @@
 // UPSTREAM_HOST once the bottle is up. Everything carries the escape scope's labels.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunningBottle } from "./bottle-harness.js";
-import type { EscapeScope } from "./escape-standins.js";
-import { buildImage, docker } from "./git-gate-docker.js";
+import type { RunningBottle } from "../docker/bottle-harness.js";
+import { buildImage, docker, SSHD_IMAGE, sshKeyPairs } from "../docker/git-gate-docker.js";
+import { type EscapeScope, runDetached } from "./escape-standins.js";
 
-export const SSHD_IMAGE = "claude-bottle-test/sshd-upstream:latest";
 export const UPSTREAM_HOST = "git.upstream.test";
 export const APP_URL = `ssh://git@${UPSTREAM_HOST}/srv/git/app.git`;
 
@@ -34,33 +33,17 @@ export async function startEscapeGitUpstream(
 ): Promise<EscapeGitUpstream> {
   await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
   const container = scope.name("sshd");
-  const keys = await docker([
-    "run",
-    "--rm",
-    "--entrypoint",
-    "sh",
-    SSHD_IMAGE,
-    "-c",
-    'ssh-keygen -q -t ed25519 -N "" -C gate -f /tmp/id && cat /tmp/id /tmp/id.pub',
-  ]);
-  const [, identity, publicKey] =
-    /^(-----BEGIN[\s\S]+?-----END[^\n]*\n)(.*)\n$/.exec(keys.stdout) ?? [];
-  if (identity === undefined || publicKey === undefined) {
-    throw new Error(`unexpected ssh-keygen output:\n${keys.stdout}`);
-  }
+  const [pair] = await sshKeyPairs(["gate"]);
+  if (pair === undefined) throw new Error("ssh-keygen made no key");
+  const { privateKey: identity, publicKey } = pair;
+
   const keyFile = join(dir, "app-key");
   await writeFile(keyFile, identity, { mode: 0o600 });
 
   const parking = scope.name("parking");
   await docker(["network", "create", ...scope.labels(), "--internal", parking]);
   await docker([
-    "run",
-    "-d",
-    "--name",
-    container,
-    ...scope.labels(),
-    "--network",
-    parking,
+    ...runDetached(scope, container, parking),
     "-e",
     `AUTHORIZED_KEY=${publicKey}`,
     SSHD_IMAGE,
