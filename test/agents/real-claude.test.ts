@@ -25,6 +25,8 @@ describeWithEngine("real Claude Code in a bottle, against the stand-in model API
         ANTHROPIC_BASE_URL: `https://${HOSTS.model}`,
         ANTHROPIC_API_KEY: PLACEHOLDER_KEY,
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        // MCP tools declared in full from the first request, not deferred behind ToolSearch.
+        ENABLE_TOOL_SEARCH: "false",
       },
       routeAuth: "{ scheme: x-api-key, token_env: CB_MODEL_KEY }",
       prepare: "true",
@@ -49,6 +51,8 @@ describeWithEngine("real Claude Code in a bottle, against the stand-in model API
     expect(turns.every((r) => r.provider === "anthropic" && r.body?.stream === true)).toBe(true);
     // One request per scripted turn, the last one answered with the final text.
     expect(turns.map((r) => r.reply.turnIndex)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // Every turn found the tool it meant among the tools Claude Code declared.
+    expect(result.requests.filter((r) => r.reply.kind === "error")).toEqual([]);
   });
 
   it("holds the placeholder; every model request arrived with the real key in x-api-key", () => {

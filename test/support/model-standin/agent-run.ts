@@ -7,7 +7,7 @@
 // network before the CLI brings the bottle down. Meanwhile the test approves, through the
 // `claude-bottle supervise` CLI, the host the agent asks for.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunningBottle } from "../bottle-harness.js";
@@ -66,7 +66,10 @@ export function standardTurns(pushMarker: string): ScriptTurn[] {
       shell: `curl -sS -m 20 https://${HOSTS.allowed}/hello -w ' CONNECT:%{http_connect} HTTP:%{http_code}' 2>&1`,
     },
     {
-      shell: `curl -sS -m 20 https://${HOSTS.unlisted}/hello -w ' CONNECT:%{http_connect} HTTP:%{http_code}' 2>&1`,
+      // Plain HTTP shows the refusal's body; HTTPS only the refused CONNECT.
+      shell:
+        `curl -sS -m 20 http://${HOSTS.unlisted}/hello -w ' HTTP:%{http_code}' 2>&1; echo; ` +
+        `curl -sS -m 20 https://${HOSTS.unlisted}/hello -w ' CONNECT:%{http_connect} HTTP:%{http_code}' 2>&1`,
     },
     { shell: "env | sort" },
     {
@@ -209,6 +212,10 @@ supervise: true
       stderr: await read("/tmp/agent-err"),
     };
     const requests = await standIn.requests();
+    // For reading a failed run: the whole record, credentials and all (a test key).
+    if (process.env.CB_STANDIN_DUMP) {
+      await writeFile(process.env.CB_STANDIN_DUMP, JSON.stringify({ requests, agent }, null, 1));
+    }
     const upstreamLog = (
       await upstream.exec("git --git-dir=/srv/git/app.git log --format=%s --all 2>&1")
     ).stdout;

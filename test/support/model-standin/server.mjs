@@ -463,12 +463,14 @@ function handle(req, res) {
       if (parseError !== null) {
         outcome = jsonError(res, 400, `body is not JSON: ${parseError}`);
       } else if (req.method !== "POST" || provider === null) {
-        // Anything else an agent asks at start-up (a model list, a health probe): an empty
-        // success, recorded like the rest.
+        // Anything else (a model list an agent asks for at start-up, a plain page under a
+        // non-model host name): a small JSON answer, recorded like the rest.
         json(
           res,
           req.method === "GET" ? 200 : 404,
-          url.pathname.endsWith("/models") ? { data: [], models: [] } : {},
+          url.pathname.endsWith("/models")
+            ? { data: [], models: [] }
+            : { ok: req.method === "GET", host: req.headers.host ?? null, path: url.pathname },
         );
         outcome = { kind: "other", turnIndex: null };
       } else if (provider === "anthropic") {

@@ -127,33 +127,37 @@ export function turnRequests(requests: readonly ModelRequest[]): ModelRequest[] 
 }
 
 /**
- * What the agent sent back as the result of turn `index`: the text of every tool result in
- * the first request that played turn `index + 1`, whatever the provider's shape.
+ * What the agent sent back as the result of turn `index`: the newest tool result in the
+ * conversation of the first request that played turn `index + 1` (each turn makes one tool
+ * call, so the newest result is that turn's), whatever the provider's shape. Agents may put
+ * other messages after it (Claude Code adds system notes), so it is looked for, not assumed
+ * last.
  */
 export function toolResultOf(requests: readonly ModelRequest[], index: number): string {
   const next = turnRequests(requests).find((r) => r.reply.turnIndex === index + 1);
   if (next === undefined) return "";
   const body = next.body ?? {};
-  const parts: string[] = [];
+  const results: string[] = [];
   if (next.provider === "anthropic") {
-    const last = (body.messages ?? []).at(-1);
-    for (const c of Array.isArray(last?.content) ? last.content : []) {
-      if (c.type === "tool_result") parts.push(flatten(c.content));
+    for (const m of body.messages ?? []) {
+      for (const c of Array.isArray(m.content) ? m.content : []) {
+        if (c.type === "tool_result") results.push(flatten(c.content));
+      }
     }
   } else if (next.provider === "openai") {
-    const input = Array.isArray(body.input) ? body.input : [];
-    const last = input.filter((i: { type?: string }) =>
-      ["function_call_output", "custom_tool_call_output"].includes(i.type ?? ""),
-    );
-    const item = last.at(-1);
-    if (item !== undefined) parts.push(flatten(item.output));
+    for (const i of Array.isArray(body.input) ? body.input : []) {
+      if (i.type === "function_call_output" || i.type === "custom_tool_call_output") {
+        results.push(flatten(i.output));
+      }
+    }
   } else if (next.provider === "gemini") {
-    const last = (body.contents ?? []).at(-1);
-    for (const p of last?.parts ?? []) {
-      if (p.functionResponse) parts.push(flatten(p.functionResponse.response));
+    for (const c of body.contents ?? []) {
+      for (const p of c.parts ?? []) {
+        if (p.functionResponse) results.push(flatten(p.functionResponse.response));
+      }
     }
   }
-  return parts.join("\n");
+  return results.at(-1) ?? "";
 }
 
 function flatten(value: unknown): string {
