@@ -243,3 +243,9 @@ supervise: true
     await t.dispose();
   }
 }
+
+/** A shell command that writes `content` to `path` (under the agent's home), quoting-proof. */
+export function writeFileCommand(path: string, content: string): string {
+  const b64 = Buffer.from(content).toString("base64");
+  return `mkdir -p "$(dirname ${path})" && echo ${b64} | base64 -d >${path}`;
+}

@@ -101,7 +101,7 @@ function resolveTool(provider, turn, declared) {
   const wanted = turn.tool;
   const name =
     declared.find((n) => n === wanted) ??
-    declared.find((n) => n.endsWith(`__${wanted}`) || n.endsWith(`_${wanted}`));
+    declared.find((n) => [".", "__", "_"].some((sep) => n.endsWith(`${sep}${wanted}`)));
   if (name === undefined) {
     return new Error(`no declared tool named ${wanted}: ${declared.join(", ")}`);
   }
@@ -230,8 +230,16 @@ function serveAnthropic(res, body) {
 // ---------------------------------------------------------------------------------------
 // OpenAI Responses
 
+/**
+ * Declared tool names; a namespace's tools (Codex groups each MCP server's tools in one,
+ * e.g. "mcp__supervise") as "<namespace>.<tool>", called with the namespace beside the name.
+ */
 function openaiDeclared(body) {
-  return (body.tools ?? []).map((t) => t.name ?? t.type).filter(Boolean);
+  return (body.tools ?? []).flatMap((t) =>
+    t.type === "namespace"
+      ? (t.tools ?? []).map((c) => `${t.name}.${c.name}`)
+      : [t.name ?? t.type].filter(Boolean),
+  );
 }
 
 const OPENAI_CALL_TYPES = new Set([
@@ -267,7 +275,12 @@ function serveOpenai(res, body) {
           type: "function_call",
           id: nextId("fc"),
           call_id: nextId("call"),
-          name: reply.name,
+          ...(reply.name.includes(".")
+            ? {
+                namespace: reply.name.slice(0, reply.name.indexOf(".")),
+                name: reply.name.slice(reply.name.indexOf(".") + 1),
+              }
+            : { name: reply.name }),
           arguments: JSON.stringify(reply.args),
           status: "completed",
         }
