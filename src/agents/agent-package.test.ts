@@ -168,13 +168,16 @@ describe("ensureAgentPackage", () => {
           "npm error code ECONNREFUSED\nnpm error network request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
       },
     });
-    const error = await ensureAgentPackage({
+    const error = (await ensureAgentPackage({
       provider: "gemini",
       version: "0.61.1",
       home: home(),
       npm,
       progress: quiet,
-    }).catch((e: unknown) => e as Error & { hint?: string });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as Error & { hint?: string };
     expect(error.message).toBe(
       "npm pack @google/gemini-cli@0.61.1 failed: network request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED",
     );
