@@ -273,3 +273,23 @@ describe("integrity and npm pack output", () => {
     expect(() => packedFilename("not json", "a")).toThrow("did not say");
   });
 });
+
+describe("a cache others can write", () => {
+  it("is refused, not used", async () => {
+    const h = home();
+    const query = { provider: "gemini" as const, version: "0.61.1", home: h };
+    const pkg = await ensureAgentPackage({
+      ...query,
+      npm: fakeNpm({ integrity: integrityOf(GEMINI_TGZ) }),
+      progress: quiet,
+    });
+    const { chmod } = await import("node:fs/promises");
+    await chmod(join(pkg.dir, ".."), 0o777);
+    await expect(findAgentPackage(query)).rejects.toThrow(
+      "is writable by group or others; the agent program there cannot be trusted",
+    );
+    await chmod(join(pkg.dir, ".."), 0o755);
+    await chmod(join(h, "cache/agents"), 0o775);
+    await expect(findAgentPackage(query)).rejects.toThrow("writable by group or others");
+  });
+});

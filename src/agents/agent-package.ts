@@ -6,8 +6,18 @@
 // package. Never runs a package's scripts, never runs the program on the host.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
 import { AGENT_VERSION } from "../manifest/bottle-schema.js";
 import type { AgentProvider } from "../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../shared/errors.js";
@@ -103,6 +113,9 @@ export async function findAgentPackage(query: AgentPackageQuery): Promise<AgentP
   }
   if (record.spec !== source.spec || record.binary !== source.binary) return null;
   const packageDir = join(dir, "package");
+  // Whoever can write here chooses the program every bottle runs: refuse, never skip.
+  const root = agentCacheRoot(query.home, query.env);
+  for (const path of [root, join(dir, ".."), dir, packageDir]) await assertOwnDir(path);
   const binary = join(packageDir, source.binary);
   try {
     if (!(await stat(binary)).isFile()) return null;
@@ -134,7 +147,11 @@ export async function ensureAgentPackage(
   const npm = options.npm ?? new NpmCli();
   const dir = agentPackageDir(options);
   const parent = join(dir, "..");
-  await mkdir(parent, { recursive: true, mode: 0o755 });
+  // A umask of 002 would leave the new directories group-writable, which findAgentPackage refuses.
+  const created = await mkdir(parent, { recursive: true, mode: 0o755 });
+  if (created !== undefined) {
+    for (let d = parent; d.length >= created.length; d = dirname(d)) await chmod(d, 0o755);
+  }
   const work = await mkdtemp(join(parent, `.fetch-${version}-`));
   await chmod(work, 0o755);
   const run = (args: string[]) =>
@@ -168,6 +185,10 @@ export async function ensureAgentPackage(
     const unpacked = join(work, "package");
     await mkdir(unpacked, { mode: 0o755 });
     await untarPackage(tarball, unpacked, { stripRoot: "package", maxBytes: MAX_UNPACKED_BYTES });
+    for (const entry of await readdir(unpacked, { withFileTypes: true, recursive: true })) {
+      if (entry.isDirectory()) await chmod(join(entry.parentPath, entry.name), 0o755);
+    }
+    await chmod(unpacked, 0o755);
     await rm(tarball, { force: true });
     const binary = join(unpacked, source.binary);
     if (!(await stat(binary).catch(() => null))?.isFile()) {
@@ -219,6 +240,17 @@ async function registryIntegrity(
     );
   }
   return value;
+}
+
+async function assertOwnDir(path: string): Promise<void> {
+  const st = await stat(path);
+  const uid = typeof process.getuid === "function" ? process.getuid() : st.uid;
+  if ((st.mode & 0o022) !== 0 || (st.uid !== uid && st.uid !== 0)) {
+    throw new BottleError(
+      `${path} is writable by ${st.uid !== uid && st.uid !== 0 ? "another user" : "group or others"}; the agent program there cannot be trusted`,
+      { hint: `run: chmod go-w ${path} (and check who changed it), or remove it to fetch again` },
+    );
+  }
 }
 
 /** The tarball's file name from `npm pack --json`. */
