@@ -81,7 +81,6 @@ describe("prepareBottle ownership", () => {
         home,
         buildContext: "/pkg",
         useRunsc: false,
-        installClaudeCode: false,
         allowPrivateUpstreams: false,
         upstreamCaPath: null,
       }),
