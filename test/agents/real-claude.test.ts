@@ -24,8 +24,8 @@ describeWithEngine("real Claude Code in a bottle, against the stand-in model API
       env: {
         ANTHROPIC_BASE_URL: `https://${HOSTS.model}`,
         ANTHROPIC_API_KEY: PLACEHOLDER_KEY,
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        // MCP tools declared in full from the first request, not deferred behind ToolSearch.
+        // MCP tools declared in full from the first request, not deferred behind ToolSearch
+        // (which the stand-in does not play: it would have to answer a tool search first).
         ENABLE_TOOL_SEARCH: "false",
       },
       routeAuth: "{ scheme: x-api-key, token_env: CB_MODEL_KEY }",

@@ -1,7 +1,7 @@
 // The real Codex CLI (`codex exec`), headless in a real bottle, driven by the stand-in OpenAI
 // Responses API (streaming SSE) behind a route. Codex is pointed at the stand-in by a model
-// provider of its own in ~/.codex/config.toml (a custom provider speaks HTTP and SSE, never
-// the Responses WebSocket), and at supervise by an MCP server entry there.
+// provider of its own added to ~/.codex/config.toml (a custom provider speaks HTTP and SSE,
+// never the Responses WebSocket); the bottle's own entry there registers supervise.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithEngine } from "../support/engine.js";
 import {
@@ -16,19 +16,25 @@ import {
 import { expectCommonCases } from "../support/model-standin/cases.js";
 import { toolResultOf, turnRequests } from "../support/model-standin/standin.js";
 
-const CONFIG = `model = "gpt-5-codex"
+// Added around the config.toml the bottle wrote (which registers supervise): top-level keys
+// must come before its tables, the provider's table after them.
+const TOP = `model = "gpt-5-codex"
 model_provider = "standin"
-
+`;
+const PROVIDER = `
 [model_providers.standin]
 name = "standin"
 base_url = "https://${HOSTS.model}/v1"
 env_key = "OPENAI_API_KEY"
 wire_api = "responses"
-
-[mcp_servers.supervise]
-url = "http://supervise:8765/mcp"
-tool_timeout_sec = 600
 `;
+const PREPARE = [
+  writeFileCommand("/tmp/codex-top.toml", TOP),
+  writeFileCommand("/tmp/codex-provider.toml", PROVIDER),
+  "grep -q '^\\[mcp_servers.supervise\\]' ~/.codex/config.toml",
+  "cat /tmp/codex-top.toml ~/.codex/config.toml /tmp/codex-provider.toml >/tmp/codex-config.toml",
+  "cp /tmp/codex-config.toml ~/.codex/config.toml",
+].join(" && ");
 
 describeWithEngine("real Codex in a bottle, against the stand-in Responses API", () => {
   let result: AgentRunResult;
@@ -38,7 +44,7 @@ describeWithEngine("real Codex in a bottle, against the stand-in Responses API",
       program: "codex",
       env: { OPENAI_API_KEY: PLACEHOLDER_KEY },
       routeAuth: "{ scheme: Bearer, token_env: CB_MODEL_KEY }",
-      prepare: writeFileCommand("$HOME/.codex/config.toml", CONFIG),
+      prepare: PREPARE,
       command: `codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox '${PROMPT}'`,
     });
   }, 900_000);

@@ -6,10 +6,16 @@
 // up), and after the program exits it waits for a done file, so the stand-ins leave that
 // network before the CLI brings the bottle down. Meanwhile the test approves, through the
 // `claude-bottle supervise` CLI, the host the agent asks for.
+//
+// The program is the bottle's own (`agent: <provider>`, mounted from the agent cache):
+// `start --exec` never fetches, so the run fills the cache first with the host's npm, in a
+// cache shared by every run (CLAUDE_BOTTLE_AGENT_CACHE, default ~/.cache/claude-bottle-test).
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureAgentPackage } from "../../../src/agents/index.js";
+import type { AgentProvider } from "../../../src/manifest/resolved-bottle.js";
 import type { RunningBottle } from "../bottle-harness.js";
 import { makeUpstreamCa } from "../bottle-harness.js";
 import { makeTestHome } from "../cli-process.js";
@@ -17,7 +23,6 @@ import { leftoversOf } from "../docker-state.js";
 import { APP_URL, gitRemoteYaml, startEscapeGitUpstream } from "../escape-git-upstream.js";
 import { escapeLeftovers, newEscapeScope, removeEscapeStandIns } from "../escape-standins.js";
 import { docker } from "../git-gate-docker.js";
-import { type AgentProgram, installAgentProgram } from "./agent-packages.js";
 import { type ModelRequest, type ScriptTurn, startModelStandIn } from "./standin.js";
 
 export const HOSTS = {
@@ -36,12 +41,13 @@ export const PLACEHOLDER_KEY = "standin-placeholder-model-key";
 
 /** How one program is pointed at the stand-in and run headless. */
 export interface AgentSetup {
-  program: AgentProgram;
+  /** The bottle's `agent:`; its package is mounted into the bottle from the agent cache. */
+  program: AgentProvider;
   /** Literal env values the bottle gives the agent (base URL, placeholder key, switches). */
   env: Record<string, string>;
   /** The route's `auth:` as YAML flow, holding the token from CB_MODEL_KEY. */
   routeAuth: string;
-  /** Shell run as the agent first, in ~/work: writes the program's own config files. */
+  /** Shell run as the agent first, in ~/work: adds to the program's own config files. */
   prepare: string;
   /** The headless run, prompt included. */
   command: string;
@@ -122,7 +128,16 @@ export async function runRealAgent(setup: AgentSetup): Promise<AgentRunResult> {
   const dir = await mkdtemp(join(tmpdir(), "cb-real-agent-"));
   let slug = "";
   let cliExit: Promise<void> | undefined;
+  const agentCache =
+    process.env.CLAUDE_BOTTLE_AGENT_CACHE ??
+    join(homedir(), ".cache", "claude-bottle-test", "agents");
   try {
+    await ensureAgentPackage({
+      provider: setup.program,
+      home: t.home,
+      env: { CLAUDE_BOTTLE_AGENT_CACHE: agentCache },
+      progress: () => {},
+    });
     const upstream = await startEscapeGitUpstream(scope, dir);
     const env = Object.entries(setup.env)
       .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
@@ -133,6 +148,7 @@ export async function runRealAgent(setup: AgentSetup): Promise<AgentRunResult> {
       `---
 env:
 ${env}
+agent: ${setup.program}
 egress:
   allow: [${HOSTS.allowed}]
   routes:
@@ -151,6 +167,7 @@ supervise: true
     const cli = t.spawn(["start", "real", "--yes", "--exec", exec], {
       CB_MODEL_KEY: key,
       CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      CLAUDE_BOTTLE_AGENT_CACHE: agentCache,
     });
     cliExit = new Promise((resolve) => {
       if (cli.exitCode !== null) resolve();
@@ -174,7 +191,6 @@ supervise: true
       turns: standardTurns(pushMarker),
     });
     await upstream.joinBottle({ egressNetwork } as RunningBottle);
-    await installAgentProgram(agentContainer, setup.program);
     await docker(["exec", "-u", "0", agentContainer, "touch", "/tmp/standin-go"]);
 
     let approved: AgentRunResult["approved"] = null;
