@@ -31,6 +31,12 @@ describeWithEngine("real Gemini CLI in a bottle, against the stand-in Gemini API
       routeAuth: "{ header: x-goog-api-key, token_env: CB_MODEL_KEY }",
       prepare: "grep -q '\"gemini-api-key\"' ~/.gemini/settings.json",
       command: `gemini --yolo -p '${PROMPT}'`,
+      // Gemini CLI 0.61 runs every shell command with its "safe git" environment:
+      // GIT_CONFIG_GLOBAL=/dev/null (so the bottle's ~/.gitconfig rewrite of the remote to
+      // git-gate is not read) and core.sshCommand="" (so git "cannot run" ssh at all). A
+      // plain clone fails; the scripted model drops those variables first, as a model
+      // would after seeing the error. The push still has only one way out: the gate.
+      gitPrefix: "unset GIT_CONFIG_GLOBAL GIT_CONFIG_SYSTEM GIT_CONFIG_NOSYSTEM GIT_CONFIG_COUNT; ",
     });
   }, 900_000);
 

@@ -51,6 +51,12 @@ export interface AgentSetup {
   prepare: string;
   /** The headless run, prompt included. */
   command: string;
+  /**
+   * Shell put before the scripted clone and push, for a program whose shell tool changes
+   * git's environment (Gemini CLI hides ~/.gitconfig, where the bottle's rewrite to the
+   * gate lives, and empties core.sshCommand): what a model would run to undo that.
+   */
+  gitPrefix?: string;
 }
 
 export const PROMPT = "Follow the scripted steps.";
@@ -66,7 +72,8 @@ export const TURNS = {
   push: 5,
 } as const;
 
-export function standardTurns(pushMarker: string): ScriptTurn[] {
+/** `gitPrefix` runs before the clone and push (see AgentSetup.gitPrefix). */
+export function standardTurns(pushMarker: string, gitPrefix = ""): ScriptTurn[] {
   return [
     {
       shell: `curl -sS -m 20 https://${HOSTS.allowed}/hello -w ' CONNECT:%{http_connect} HTTP:%{http_code}' 2>&1`,
@@ -87,7 +94,7 @@ export function standardTurns(pushMarker: string): ScriptTurn[] {
     },
     {
       shell:
-        `cd ~/work && git clone -q ${APP_URL} app 2>&1 && cd app && echo '${pushMarker}' >>README.md && ` +
+        `${gitPrefix}cd ~/work && git clone -q ${APP_URL} app 2>&1 && cd app && echo '${pushMarker}' >>README.md && ` +
         `${GIT} commit -qam '${pushMarker}' && git push origin HEAD 2>&1; echo PUSH-EXIT:$?`,
     },
     { text: "All steps done." },
@@ -188,7 +195,7 @@ supervise: true
       network: egressNetwork,
       ca,
       hostnames: Object.values(HOSTS),
-      turns: standardTurns(pushMarker),
+      turns: standardTurns(pushMarker, setup.gitPrefix),
     });
     await upstream.joinBottle({ egressNetwork } as RunningBottle);
     await docker(["exec", "-u", "0", agentContainer, "touch", "/tmp/standin-go"]);
