@@ -25,7 +25,9 @@
 //   Claude Code 2.1:  ANTHROPIC_BASE_URL=<origin> ANTHROPIC_API_KEY=<key>
 //                     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 //                     claude -p PROMPT --dangerously-skip-permissions --output-format json
-//                     The key arrives as x-api-key. Tool "Bash" { command }.
+//                     The key arrives as x-api-key. Tool "Bash" { command }. With MCP servers
+//                     set ENABLE_TOOL_SEARCH=false: otherwise their tools are deferred behind
+//                     ToolSearch, which this stand-in does not play.
 //   Codex 0.171:      ~/.codex/config.toml:
 //                       model = "gpt-5-codex"
 //                       model_provider = "standin"
@@ -38,6 +40,8 @@
 //                       --dangerously-bypass-approvals-and-sandbox PROMPT </dev/null
 //                     (a custom provider speaks HTTP+SSE, never the Responses WebSocket).
 //                     The key arrives as "authorization: Bearer". Tool "exec_command" { cmd }.
+//                     MCP tools come inside a "namespace" tool (e.g. "mcp__supervise") and
+//                     are called as a function_call with that namespace beside the bare name.
 //   Gemini CLI 0.61:  ~/.gemini/settings.json:
 //                       {"security":{"auth":{"selectedType":"gemini-api-key"}},
 //                        "privacy":{"usageStatisticsEnabled":false},"telemetry":{"enabled":false}}
