@@ -17,7 +17,6 @@ const home = mkdtempSync(join(tmpdir(), "cb-bench-start-"));
 const env = {
   ...process.env,
   CLAUDE_BOTTLE_HOME: home,
-  CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE: "0",
   BENCH_TOKEN: "bench-token-value",
 };
 

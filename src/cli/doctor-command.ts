@@ -2,10 +2,13 @@
 // it cannot.
 import { stat } from "node:fs/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { findAgentPackage } from "../agents/agent-package.js";
+import { NPM_FIX_HINT, NpmCli, npmLastLine } from "../agents/npm-client.js";
+import { agentProviderModule, hostArch } from "../agents/registry.js";
 import { checkEngine } from "../backend/docker/docker-client.js";
 import { chooseBaseImage, NODE_IMAGE } from "../backend/docker/images.js";
 import { probeRunsc } from "../backend/docker/runsc-probe.js";
-import { DEFAULT_AGENT_IMAGE } from "../manifest/index.js";
+import { AGENT_PROVIDERS, DEFAULT_AGENT_IMAGE } from "../manifest/index.js";
 import { BottleError } from "../shared/errors.js";
 import { PIPELOCK_IMAGE } from "../sidecars/pipelock/constants.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
@@ -20,7 +23,9 @@ interface Check {
 
 export function doctorCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("doctor")
-    .description("check the Docker engine, Compose, gVisor, images and the home directory")
+    .description(
+      "check the Docker engine, Compose, gVisor, images, the home directory and which agent programs are ready",
+    )
     .option("--json", "print the checks as JSON")
     .action(async (options) => {
       const checks = await runChecks(ctx);
@@ -51,6 +56,7 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
       detail: `${e.message}${e.hint ? `; ${e.hint}` : ""}`,
     });
     checks.push(await homeCheck(ctx));
+    checks.push(...(await agentChecks(ctx)));
     return checks;
   }
   const base = await chooseBaseImage(ctx.docker, ctx.env);
@@ -66,6 +72,56 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     });
   }
   checks.push(await homeCheck(ctx));
+  checks.push(...(await agentChecks(ctx)));
+  return checks;
+}
+
+/** Each provider's pinned program: cached, fetchable with this host's npm, or not. */
+async function agentChecks(ctx: CliContext): Promise<Check[]> {
+  const home = launchContextOf(ctx).home;
+  const npm = new NpmCli();
+  const checks: Check[] = [];
+  for (const provider of AGENT_PROVIDERS) {
+    const module = agentProviderModule(provider);
+    const name = `agent ${provider}`;
+    try {
+      const cached = await findAgentPackage({ provider, home, env: ctx.env });
+      if (cached !== null) {
+        checks.push({
+          name,
+          ok: true,
+          required: false,
+          detail: `${module.title} ${cached.version} cached in ${cached.dir}`,
+        });
+        continue;
+      }
+      const spec = module.packageFor(module.defaultVersion, hostArch()).spec;
+      const viewed = await npm.run(["view", spec, "dist.integrity", "--json"], { cwd: home });
+      checks.push(
+        viewed.exitCode === 0
+          ? {
+              name,
+              ok: true,
+              required: false,
+              detail: `${module.title} ${module.defaultVersion} not cached, fetchable: claude-bottle fetch ${provider}`,
+            }
+          : {
+              name,
+              ok: false,
+              required: false,
+              detail: `${module.title} not cached and not fetchable: npm view ${spec} failed: ${npmLastLine(viewed)}; ${NPM_FIX_HINT}`,
+            },
+      );
+    } catch (error) {
+      const e = error instanceof BottleError ? error : new BottleError(String(error));
+      checks.push({
+        name,
+        ok: false,
+        required: false,
+        detail: `${e.message}${e.hint ? `; ${e.hint}` : ""}`,
+      });
+    }
+  }
   return checks;
 }
 

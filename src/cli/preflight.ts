@@ -39,7 +39,10 @@ export function preflightOf(plan: StartPlan): Preflight {
       host: r.host,
       paths: r.paths,
       methods: r.methods === "all" ? "all" : r.methods.join(","),
-      tokenFrom: `${r.auth.scheme} $${r.auth.tokenEnv}`,
+      tokenFrom:
+        r.auth.scheme === "header"
+          ? `${r.auth.header}: $${r.auth.tokenEnv}`
+          : `${r.auth.scheme} $${r.auth.tokenEnv}`,
     })),
     env: Object.entries(bottle.env).map(([name, v]) => ({
       name,

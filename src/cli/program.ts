@@ -10,6 +10,7 @@ import { composeCommand } from "./compose-command.js";
 import { dashboardCommand } from "./dashboard-command.js";
 import { demoCommand } from "./demo-command.js";
 import { doctorCommand } from "./doctor-command.js";
+import { fetchCommand } from "./fetch-command.js";
 import { infoCommand } from "./info-command.js";
 import { initCommand } from "./init-command.js";
 import type { CliIo } from "./io.js";
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
     stopCommand(ctx),
     cleanupCommand(ctx),
     doctorCommand(ctx),
+    fetchCommand(ctx),
     initCommand(ctx),
     demoCommand(ctx),
     composeCommand(ctx),

@@ -2,8 +2,9 @@
 // starts, provisions, attaches the agent, and removes everything when it exits.
 import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { agentProviderModule } from "../agents/registry.js";
 import { checkEngine } from "../backend/docker/docker-client.js";
-import { planStart, runBottle } from "../backend/docker/launch-bottle.js";
+import { planStart, runBottle, type StartPlan } from "../backend/docker/launch-bottle.js";
 import { renderBottleCompose } from "../backend/docker/prepare-bottle.js";
 import { describeKeptWork, findWorkspace } from "../backend/docker/workspace.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
@@ -63,7 +64,7 @@ Examples:
               options.workdir === undefined ? ctx.cwd : resolve(ctx.cwd, options.workdir),
               typeof options.workdir === "string",
             );
-      const preflight = `${formatPreflight(preflightOf(plan))}${
+      const preflight = `${formatPreflight(preflightOf(plan))}${programLine(plan, options.exec)}${
         workspace === null
           ? "workspace none (an empty ~/work)\n"
           : `workspace ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
@@ -110,4 +111,19 @@ Examples:
         process.off("SIGTERM", onSignal).off("SIGHUP", onSignal).off("SIGINT", onInterrupt);
       }
     });
+}
+
+/** Which agent program the bottle runs, and whether it must be fetched first. */
+export function programLine(plan: StartPlan, exec: string | undefined): string {
+  const bottle = plan.blueprint.agent.bottle;
+  const module = agentProviderModule(bottle.agent);
+  const pkg = plan.blueprint.plan.agentPackage;
+  const version = pkg?.version ?? bottle.agentVersion ?? module.defaultVersion;
+  const state =
+    pkg !== null
+      ? `cached, mounted read-only from ${pkg.hostDir}`
+      : exec === undefined
+        ? "not cached: fetched with this host's npm after you confirm"
+        : `not cached: the command runs without it (\`claude-bottle fetch ${bottle.agent}\` adds it)`;
+  return `program   ${module.title} ${version}, ${state}\n`;
 }

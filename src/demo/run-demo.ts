@@ -118,8 +118,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
       CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
       // The stand-ins are containers on a private Docker network.
       CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
-      // The demo never runs Claude Code: the image without it builds offline.
-      CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE: "0",
       [DEMO_TOKEN_ENV]: token,
     };
     const demoLaunch: LaunchContext = { ...launch, env, home, userHome: work };

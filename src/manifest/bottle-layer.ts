@@ -38,6 +38,8 @@ export interface BottleLayer {
   supervise?: boolean;
   runtime?: BottleRuntime;
   agent?: AgentProvider;
+  /** Only with `agent`: a version pinned alongside the provider. */
+  agentVersion?: string;
 }
 
 /** Validates a bottle file and checks the host files it names; throws on any issue. */
@@ -89,7 +91,14 @@ export async function readBottleLayer(
       host: route.host,
       paths: route.paths ?? ["/"],
       methods: route.methods ?? "all",
-      auth: { scheme: route.auth.scheme, tokenEnv: route.auth.token_env },
+      auth:
+        route.auth.header === undefined
+          ? { scheme: route.auth.scheme ?? "Bearer", tokenEnv: route.auth.token_env }
+          : {
+              scheme: "header" as const,
+              header: route.auth.header,
+              tokenEnv: route.auth.token_env,
+            },
       declaredAt: at(["egress", "routes", i]),
     }));
   }
@@ -119,7 +128,11 @@ export async function readBottleLayer(
   if (raw.runtime?.dockerfile !== undefined) {
     layer.runtime = { kind: "dockerfile", dockerfile: expand(raw.runtime.dockerfile) };
   }
-  if (raw.agent !== undefined) layer.agent = raw.agent;
+  if (typeof raw.agent === "string") layer.agent = raw.agent;
+  else if (raw.agent !== undefined) {
+    layer.agent = raw.agent.provider;
+    if (raw.agent.version !== undefined) layer.agentVersion = raw.agent.version;
+  }
   await checkHostFiles(layer, userHome);
   return layer;
 }

@@ -363,3 +363,83 @@ describe("loadBottle: egress.wildcard_labels", () => {
     );
   });
 });
+
+describe("loadBottle: a route whose token goes in a header it names", () => {
+  const route = (auth: string) =>
+    `---\negress:\n  routes:\n    - host: gen.example.test\n      auth: ${auth}\n---\n`;
+
+  it("resolves to the header scheme with the name lower-cased", async () => {
+    const home = await homes.make({
+      [`${B}/dev.md`]: route("{header: X-Goog-Api-Key, token_env: GEMINI_API_KEY}"),
+    });
+    expect((await loadBottle("dev", home)).egress.routes[0]?.auth).toEqual({
+      scheme: "header",
+      header: "x-goog-api-key",
+      tokenEnv: "GEMINI_API_KEY",
+    });
+  });
+
+  it.each([
+    ["Host", "frames or routes the request"],
+    ["Content-Length", "frames or routes the request"],
+    ["transfer-encoding", "frames or routes the request"],
+    ["Connection", "frames or routes the request"],
+    ["Proxy-Authorization", "frames or routes the request"],
+    ["proxy-x", "frames or routes the request"],
+    ['"x goog key"', "is not a header name"],
+    ['"x-key:"', "is not a header name"],
+  ])("refuses header %s with a clear reason", async (header, reason) => {
+    const message = await bottleMessage(route(`{header: ${header}, token_env: GEMINI_API_KEY}`));
+    expect(message).toContain("egress.routes[0].auth.header: ");
+    expect(message).toContain(reason);
+  });
+
+  it("takes exactly one of scheme and header", async () => {
+    const both = await bottleMessage(
+      route("{scheme: Bearer, header: x-goog-api-key, token_env: GEMINI_API_KEY}"),
+    );
+    const neither = await bottleMessage(route("{token_env: GEMINI_API_KEY}"));
+    for (const message of [both, neither]) {
+      expect(message).toBe(
+        "~/.claude-bottle/bottles/dev.md:5:7: egress.routes[0].auth: give exactly one of scheme: (Bearer, Basic, token or x-api-key) or header: NAME (the token is the whole value, e.g. header: x-goog-api-key)",
+      );
+    }
+  });
+});
+
+describe("loadBottle: agent", () => {
+  it("takes a provider, or a provider with a pinned version, folded through extends", async () => {
+    const home = await homes.make({
+      [`${B}/base.md`]: "---\nagent: {provider: codex, version: 0.170.2}\n---\n",
+      [`${B}/same.md`]: "---\nextends: base\nsupervise: false\n---\n",
+      [`${B}/other.md`]: "---\nextends: base\nagent: gemini\n---\n",
+      [`${B}/plain.md`]: "---\n---\n",
+    });
+    expect(await loadBottle("same", home)).toMatchObject({
+      agent: "codex",
+      agentVersion: "0.170.2",
+    });
+    // A version belongs to the provider named with it.
+    const other = await loadBottle("other", home);
+    expect(other.agent).toBe("gemini");
+    expect(other.agentVersion).toBeUndefined();
+    const plain = await loadBottle("plain", home);
+    expect([plain.agent, plain.agentVersion]).toEqual(["claude", undefined]);
+  });
+
+  it.each([
+    ["agent: cursor", 'agent: "cursor" is not one of claude, codex, gemini'],
+    ["agent: {provider: codex, version: latest}", "agent.version: must be a version like 1.2.3"],
+    [
+      "agent: {provider: codex, version: '1.2.3; rm -rf /'}",
+      "agent.version: must be a version like 1.2.3",
+    ],
+    [
+      "agent: {provider: codex, version: 1.2.3/../x}",
+      "agent.version: must be a version like 1.2.3",
+    ],
+    ["agent: {version: 1.2.3}", "agent"],
+  ])("refuses %s", async (line, message) => {
+    expect(await bottleMessage(`---\n${line}\n---\n`)).toContain(message);
+  });
+});

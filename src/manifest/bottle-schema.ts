@@ -6,6 +6,7 @@ import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js"
 import { bottleHostPath, bottleName, envKey, hostVarName } from "./manifest-fields.js";
 import type { ParseResult } from "./parse-result.js";
 import { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
+import { routeHeaderProblem } from "./route-header.js";
 import { literalSecretKind } from "./secret-shape.js";
 import { parseHostKey } from "./ssh-host-key.js";
 import { parseSshUrl } from "./ssh-url.js";
@@ -24,6 +25,7 @@ export const RESERVED_ENV_NAMES: readonly string[] = [
   "NODE_EXTRA_CA_CERTS",
   "SSL_CERT_FILE",
   "REQUESTS_CA_BUNDLE",
+  "CODEX_CA_CERTIFICATE",
 ];
 
 const NOT_EMPTY = "must list at least one entry, or leave the key out";
@@ -84,8 +86,52 @@ const routeSchema = z.strictObject({
   host: parsedWith(parseRouteHost),
   paths: z.array(pathPrefix).min(1, NOT_EMPTY).optional(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1, NOT_EMPTY).optional(),
-  auth: z.strictObject({ scheme: z.enum(AUTH_SCHEMES), token_env: hostVarName }),
+  auth: z
+    .strictObject({
+      scheme: z.enum(AUTH_SCHEMES).optional(),
+      header: z
+        .string()
+        .superRefine((name, ctx) => {
+          const problem = routeHeaderProblem(name);
+          if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .transform((name) => name.toLowerCase())
+        .optional(),
+      token_env: hostVarName,
+    })
+    .superRefine((auth, ctx) => {
+      if ((auth.scheme === undefined) === (auth.header === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "give exactly one of scheme: (Bearer, Basic, token or x-api-key) or header: NAME (the token is the whole value, e.g. header: x-goog-api-key)",
+        });
+      }
+    }),
 });
+
+/** A pinned version of an agent program: npm's semver, e.g. 2.1.336 or 0.172.0-alpha.1. */
+export const AGENT_VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?$/;
+
+const agentProvider = z.enum(AGENT_PROVIDERS, {
+  error: `must be one of ${AGENT_PROVIDERS.join(", ")}`,
+});
+
+const agentSchema = z.union(
+  [
+    agentProvider,
+    z.strictObject({
+      provider: agentProvider,
+      version: z
+        .string()
+        .regex(AGENT_VERSION, "must be a version like 1.2.3 (the npm package's version)")
+        .optional(),
+    }),
+  ],
+  {
+    error: `must be a provider (${AGENT_PROVIDERS.join(", ")}) or {provider: NAME, version: X.Y.Z}`,
+  },
+);
 
 /** A whole number of characters from 1 to `max`. */
 function labelCount(max: number, why: string) {
@@ -166,7 +212,7 @@ export const BottleFileSchema = z.strictObject({
   git: gitSchema.optional(),
   supervise: z.boolean().optional(),
   runtime: runtimeSchema.optional(),
-  agent: z.enum(AGENT_PROVIDERS).optional(),
+  agent: agentSchema.optional(),
 });
 
 function flagDuplicates<K extends string, T extends Record<K, string>>(

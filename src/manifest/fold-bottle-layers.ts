@@ -22,7 +22,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
   const allow = new Map<string, AllowRule>();
   const routes = new Map<string, BottleRoute>();
   const git = new Map<string, BottleGitUpstream>();
-  let folded: Pick<BottleLayer, "dlp" | "supervise" | "runtime" | "agent"> = {};
+  let folded: Pick<BottleLayer, "dlp" | "supervise" | "runtime" | "agent" | "agentVersion"> = {};
   let wildcardLabels: WildcardLabelBound = DEFAULT_WILDCARD_LABELS;
   for (const layer of layers) {
     Object.assign(env, layer.env);
@@ -37,6 +37,8 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
       supervise: layer.supervise ?? folded.supervise,
       runtime: layer.runtime ?? folded.runtime,
       agent: layer.agent ?? folded.agent,
+      // A version belongs to the provider named with it: a child naming a provider drops it.
+      agentVersion: layer.agent === undefined ? folded.agentVersion : layer.agentVersion,
     };
   }
   // A route's host is allowed by the route itself: listing it twice would only let the two drift.
@@ -69,5 +71,6 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
     supervise: folded.supervise ?? true,
     runtime: folded.runtime ?? { kind: "image", image: DEFAULT_AGENT_IMAGE },
     agent: folded.agent ?? "claude",
+    ...(folded.agentVersion === undefined ? {} : { agentVersion: folded.agentVersion }),
   };
 }

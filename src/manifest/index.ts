@@ -2,7 +2,7 @@
 // validates them strictly, folds `extends`, and enforces the trust boundary (bottles come
 // only from the user's home). Everything the resolver needs is exported here.
 
-export { DEFAULT_AGENT_IMAGE, RESERVED_ENV_NAMES } from "./bottle-schema.js";
+export { AGENT_VERSION, DEFAULT_AGENT_IMAGE, RESERVED_ENV_NAMES } from "./bottle-schema.js";
 export { findRepoRoot } from "./find-repo-root.js";
 export type { AgentEntry } from "./load-agent.js";
 export { listAgents, loadAgent } from "./load-agent.js";
@@ -24,6 +24,8 @@ export type {
   HttpMethod,
   ResolvedAgent,
   ResolvedBottle,
+  RouteAuth,
   SourceLocation,
 } from "./resolved-bottle.js";
 export { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
+export { routeHeaderProblem } from "./route-header.js";

@@ -273,7 +273,7 @@ describe("examples/manifests", () => {
     const examples = fileURLToPath(new URL("../../examples/manifests", import.meta.url));
     await cp(examples, join(options.userHome, ".claude-bottle"), { recursive: true });
     const agent = await loadAgent("demo", options);
-    expect(agent.bottle.chain).toEqual(["base", "demo"]);
+    expect(agent.bottle.chain).toEqual(["base", "claude", "demo"]);
     expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual([
       "*.example.test",
       "downloads.example.test:8443",
@@ -288,4 +288,31 @@ describe("examples/manifests", () => {
     expect(agent.bottle.env.ANTHROPIC_API_KEY).toMatchObject({ kind: "literal" });
     expect(agent.prompt).toMatch(/^You are running inside a claude-bottle/);
   });
+
+  it.each([
+    ["claude", "api.anthropic.com", { scheme: "x-api-key", tokenEnv: "ANTHROPIC_API_KEY" }],
+    ["codex", "api.openai.com", { scheme: "Bearer", tokenEnv: "OPENAI_API_KEY" }],
+    [
+      "gemini",
+      "generativelanguage.googleapis.com",
+      { scheme: "header", header: "x-goog-api-key", tokenEnv: "GEMINI_API_KEY" },
+    ],
+  ])(
+    "has a %s agent whose bottle routes its model API and gives it only a placeholder",
+    async (name, host, auth) => {
+      const options = await homes.make({});
+      const examples = fileURLToPath(new URL("../../examples/manifests", import.meta.url));
+      await cp(examples, join(options.userHome, ".claude-bottle"), { recursive: true });
+      const agent = await loadAgent(name, options);
+      expect(agent.bottle.agent).toBe(name);
+      expect(agent.bottle.chain).toEqual(["base", name]);
+      expect(agent.bottle.egress.routes.map((r) => [r.host, r.auth])).toEqual([[host, auth]]);
+      expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual([host]);
+      expect(agent.bottle.env[auth.tokenEnv]).toMatchObject({
+        kind: "literal",
+        value: "placeholder-egress-injects-the-real-key",
+      });
+      expect(agent.bottle.supervise).toBe(true);
+    },
+  );
 });

@@ -4,7 +4,8 @@
 import type { AllowRuleKind } from "./host-pattern.js";
 import type { HostKeyType } from "./ssh-host-key.js";
 
-export const AGENT_PROVIDERS = ["claude"] as const;
+/** The agent programs a bottle can run; src/agents/ holds one module per provider. */
+export const AGENT_PROVIDERS = ["claude", "codex", "gemini"] as const;
 export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
 
 export const DLP_ACTIONS = ["block", "warn"] as const;
@@ -22,6 +23,15 @@ export const DEFAULT_WILDCARD_LABELS: WildcardLabelBound = { maxLength: 40, rand
 
 export const AUTH_SCHEMES = ["Bearer", "Basic", "token", "x-api-key"] as const;
 export type AuthScheme = (typeof AUTH_SCHEMES)[number];
+
+/**
+ * How a route's token goes on a request: in Authorization (or X-Api-Key) by scheme, or as
+ * the whole value of a header the manifest names (`auth: {header: x-goog-api-key, …}`).
+ */
+export type RouteAuth =
+  | { scheme: AuthScheme; tokenEnv: string }
+  /** `header` is lowercase and passed routeHeaderProblem. */
+  | { scheme: "header"; header: string; tokenEnv: string };
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -58,7 +68,7 @@ export interface BottleRoute {
   /** Path prefixes, each starting with "/". */
   paths: string[];
   methods: HttpMethod[] | "all";
-  auth: { scheme: AuthScheme; tokenEnv: string };
+  auth: RouteAuth;
   declaredAt: SourceLocation;
 }
 
@@ -97,6 +107,8 @@ export interface ResolvedBottle {
   supervise: boolean;
   runtime: BottleRuntime;
   agent: AgentProvider;
+  /** The provider's version when the manifest pins one; else its module's default. */
+  agentVersion?: string;
 }
 
 export type AgentSkill =

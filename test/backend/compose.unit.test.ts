@@ -119,6 +119,8 @@ describe.each(MATRIX)("matrix point %#", (point) => {
       "NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle.crt",
       "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
       "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+      "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+      "DISABLE_AUTOUPDATER=1",
       ...(point.supervise ? ["MCP_TOOL_TIMEOUT=660000"] : []),
       "ANTHROPIC_BASE_URL",
       "CLAUDE_CODE_OAUTH_TOKEN",
@@ -385,6 +387,45 @@ describe("agent options", () => {
         { envFileNonEmpty: true, sidecarUser: HOST_USER },
       ).services.agent?.env_file,
     ).toBeUndefined();
+  });
+});
+
+describe("agent program", () => {
+  const base = makePlan({ git: false, egress: false, supervise: true });
+  const pkg = {
+    version: "0.171.0",
+    hostDir: "/h/cache/agents/codex/0.171.0-linux-x64/package",
+    binary: "vendor/x86_64-unknown-linux-musl/bin/codex",
+    interpreter: null,
+    pathDirs: ["vendor/x86_64-unknown-linux-musl/codex-path"],
+  };
+  const envOf = (plan: typeof base) => bottlePlanToCompose(plan).services.agent?.environment ?? [];
+
+  it("mounts the cached package read-only at one place, and nothing without one", () => {
+    const plan = { ...base, agentProvider: "codex" as const, agentPackage: pkg };
+    expect(bottlePlanToCompose(plan).services.agent?.volumes).toContainEqual({
+      type: "bind",
+      source: pkg.hostDir,
+      target: "/opt/claude-bottle/agent",
+      read_only: true,
+    });
+    const none = bottlePlanToCompose(base).services.agent?.volumes ?? [];
+    expect(none.map((v) => v.target)).not.toContain("/opt/claude-bottle/agent");
+  });
+
+  it("sets each provider's own variables beside the common CA ones", () => {
+    const codex = envOf({ ...base, agentProvider: "codex" });
+    expect(codex).toContain("CODEX_CA_CERTIFICATE=/etc/ssl/certs/ca-certificates.crt");
+    expect(codex).toContain(
+      "NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle.crt",
+    );
+    expect(codex.some((e) => e.startsWith("MCP_TOOL_TIMEOUT="))).toBe(false);
+    const gemini = envOf({ ...base, agentProvider: "gemini" });
+    expect(gemini).toContain(
+      "NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle.crt",
+    );
+    expect(gemini.some((e) => /^(CODEX_|MCP_TOOL|DISABLE_AUTOUPDATER)/.test(e))).toBe(false);
+    expect(envOf({ ...base, agentProvider: "claude" })).toContain("MCP_TOOL_TIMEOUT=660000");
   });
 });
 

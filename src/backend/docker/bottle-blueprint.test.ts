@@ -33,7 +33,6 @@ const options = {
   home: "/h",
   buildContext: "/pkg",
   useRunsc: false,
-  installClaudeCode: true,
   allowPrivateUpstreams: false,
   upstreamCaPath: null,
 };
@@ -90,12 +89,56 @@ describe("planBottle", () => {
   });
 });
 
-describe("agent image", () => {
-  it("uses a separate tag for the built-in image without Claude Code", () => {
+describe("agent image and program", () => {
+  it("runs the one built-in image, whatever the provider", () => {
     expect(planBottle(agent(), options).plan.runtimeImage).toBe("claude-bottle/agent:0.1.0");
-    expect(planBottle(agent(), { ...options, installClaudeCode: false }).plan.runtimeImage).toBe(
-      "claude-bottle/agent:0.1.0-bare",
-    );
+  });
+
+  it("plans the provider and, when cached, its package as the container needs it", () => {
+    const codex = agent();
+    codex.bottle.agent = "codex";
+    expect(planBottle(codex, options).plan).toMatchObject({
+      agentProvider: "codex",
+      agentPackage: null,
+    });
+    const plan = planBottle(codex, {
+      ...options,
+      agentPackage: {
+        provider: "codex",
+        version: "0.171.0",
+        arch: "arm64",
+        spec: "@openai/codex@0.171.0-linux-arm64",
+        dir: "/h/cache/agents/codex/0.171.0-linux-arm64/package",
+        binary:
+          "/h/cache/agents/codex/0.171.0-linux-arm64/package/vendor/aarch64-unknown-linux-musl/bin/codex",
+        relativeBinary: "vendor/aarch64-unknown-linux-musl/bin/codex",
+      },
+    }).plan;
+    expect(plan.agentPackage).toEqual({
+      version: "0.171.0",
+      hostDir: "/h/cache/agents/codex/0.171.0-linux-arm64/package",
+      binary: "vendor/aarch64-unknown-linux-musl/bin/codex",
+      interpreter: null,
+      pathDirs: ["vendor/aarch64-unknown-linux-musl/codex-path"],
+    });
+    expect(DockerBottlePlanSchema.safeParse(plan).success).toBe(true);
+  });
+
+  it("refuses a package of another provider than the bottle's", () => {
+    expect(() =>
+      planBottle(agent(), {
+        ...options,
+        agentPackage: {
+          provider: "gemini",
+          version: "0.61.0",
+          arch: "x64",
+          spec: "@google/gemini-cli@0.61.0",
+          dir: "/c/gemini/package",
+          binary: "/c/gemini/package/bundle/gemini.js",
+          relativeBinary: "bundle/gemini.js",
+        },
+      }),
+    ).toThrow(/gemini package for a claude bottle/);
   });
 });
 

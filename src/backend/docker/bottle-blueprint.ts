@@ -3,12 +3,13 @@
 // directory) and the contents of every file prepare will stage. Pure: the slug's random
 // suffix, the state root and the host environment come in as parameters.
 import { join } from "node:path";
-import { DEFAULT_AGENT_IMAGE } from "../../manifest/bottle-schema.js";
+import type { AgentPackage } from "../../agents/agent-package.js";
+import { agentProviderModule } from "../../agents/registry.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import type { PipelockConfigInput } from "../../sidecars/pipelock/config.js";
 import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
 import { agentContainerName } from "./agent-constants.js";
-import type { DockerBottlePlan } from "./bottle-plan.js";
+import type { AgentPackagePlan, DockerBottlePlan } from "./bottle-plan.js";
 import { stateRootOf } from "./bottle-state.js";
 
 export interface BlueprintOptions {
@@ -19,8 +20,11 @@ export interface BlueprintOptions {
   /** Package root: the build context of the sidecar images. */
   buildContext: string;
   useRunsc: boolean;
-  /** Build the built-in agent image with Claude Code (CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE != 0). */
-  installClaudeCode: boolean;
+  /**
+   * The agent program's package in the host's cache, mounted read-only into the agent;
+   * absent or null when it is not cached (the bottle starts without it).
+   */
+  agentPackage?: AgentPackage | null;
   /**
    * Let allowlisted names resolve to private addresses (CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS=1):
    * for upstreams on the local network, and local stand-ins in tests and the demo.
@@ -68,6 +72,11 @@ export function makeSlug(agentName: string, suffix: string): string {
 
 export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): BottleBlueprint {
   const bottle = agent.bottle;
+  if (options.agentPackage && options.agentPackage.provider !== bottle.agent) {
+    throw new Error(
+      `planBottle: a ${options.agentPackage.provider} package for a ${bottle.agent} bottle`,
+    );
+  }
   const slug = makeSlug(agent.name, options.suffix);
   const stateDir = join(stateRootOf(options.home), slug);
   const at = (...parts: string[]) => join(stateDir, ...parts);
@@ -115,7 +124,9 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
   const plan: DockerBottlePlan = {
     slug,
     containerName: agentContainerName(slug),
-    runtimeImage: runtimeImageOf(agent, options.installClaudeCode),
+    runtimeImage: runtimeImageOf(agent),
+    agentProvider: bottle.agent,
+    agentPackage: agentPackagePlan(options.agentPackage ?? null),
     useRunsc: options.useRunsc,
     envFile: at("agent", "agent.env"),
     forwardedEnv: forwardedEnv.sort(),
@@ -149,7 +160,7 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
         host: r.host,
         pathPrefixes: r.paths,
         methods: r.methods === "all" ? [] : [...r.methods],
-        auth: { scheme: r.auth.scheme, tokenEnv: slotOf.get(r.auth.tokenEnv) ?? "" },
+        auth: { ...r.auth, tokenEnv: slotOf.get(r.auth.tokenEnv) ?? "" },
       })),
       tokenEnvMap,
       routesPath: at("egress", "routes.yaml"),
@@ -180,17 +191,27 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
   };
 }
 
-/** The built-in agent image without Claude Code: its own tag, so neither build replaces the other. */
-export const BARE_AGENT_IMAGE = `${DEFAULT_AGENT_IMAGE}-bare`;
-
 /**
  * A bottle's own Dockerfile is built under a tag named for the bottle, shared by its
- * instances; the built-in image comes with or without Claude Code.
+ * instances. The built-in image holds no agent program: that is mounted from the cache.
  */
-export function runtimeImageOf(agent: ResolvedAgent, installClaudeCode: boolean): string {
+export function runtimeImageOf(agent: ResolvedAgent): string {
   const runtime = agent.bottle.runtime;
   if (runtime.kind === "dockerfile") return `claude-bottle/agent-${agent.bottle.name}:local`;
-  return runtime.image === DEFAULT_AGENT_IMAGE && !installClaudeCode
-    ? BARE_AGENT_IMAGE
-    : runtime.image;
+  return runtime.image;
+}
+
+/** What the plan keeps of a cached package. */
+export function agentPackagePlan(pkg: AgentPackage): AgentPackagePlan;
+export function agentPackagePlan(pkg: AgentPackage | null): AgentPackagePlan | null;
+export function agentPackagePlan(pkg: AgentPackage | null): AgentPackagePlan | null {
+  if (pkg === null) return null;
+  const source = agentProviderModule(pkg.provider).packageFor(pkg.version, pkg.arch);
+  return {
+    version: pkg.version,
+    hostDir: pkg.dir,
+    binary: pkg.relativeBinary,
+    interpreter: source.interpreter,
+    pathDirs: [...source.pathDirs],
+  };
 }

@@ -2,6 +2,8 @@
 // decided ahead of time (slug, names, host paths of staged files). The zod schemas are
 // the single source of both the TypeScript types and the validation of plan files.
 import { z } from "zod";
+import { AGENT_PROVIDERS } from "../../manifest/resolved-bottle.js";
+import { routeHeaderProblem } from "../../manifest/route-header.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 /** Host paths must be absolute: Compose resolves relative ones against the compose file. */
@@ -59,14 +61,43 @@ export const GitGatePlanSchema = z.strictObject({
   allowlistDir: hostPath,
 });
 
+/** A header that carries a route's token as its whole value (see routeHeaderProblem). */
+const routeHeader = z.string().superRefine((name, ctx) => {
+  const problem = routeHeaderProblem(name);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  else if (name !== name.toLowerCase())
+    ctx.addIssue({ code: "custom", message: "must be lowercase" });
+});
+
 export const EgressRouteSchema = z.strictObject({
   host: hostname,
   pathPrefixes: z.array(z.string().startsWith("/", "must start with /")).default(["/"]),
   methods: z.array(z.string().regex(/^[A-Z]+$/, "must be an uppercase HTTP method")).default([]),
-  auth: z.strictObject({
-    scheme: z.enum(["Bearer", "Basic", "token", "x-api-key"]),
-    tokenEnv: envName,
-  }),
+  auth: z.discriminatedUnion("scheme", [
+    z.strictObject({
+      scheme: z.enum(["Bearer", "Basic", "token", "x-api-key"]),
+      tokenEnv: envName,
+    }),
+    z.strictObject({ scheme: z.literal("header"), header: routeHeader, tokenEnv: envName }),
+  ]),
+});
+
+const packagePath = nonEmpty.refine(
+  (p) => !p.startsWith("/") && !p.split("/").includes("..") && /^[A-Za-z0-9@._/+-]+$/.test(p),
+  "must be a relative path inside the package",
+);
+
+/** The agent program's package from the host's cache, mounted read-only into the agent. */
+export const AgentPackagePlanSchema = z.strictObject({
+  version: nonEmpty,
+  /** The unpacked npm package on the host. */
+  hostDir: hostPath,
+  /** The program inside the package, relative to its root ("claude", "bundle/gemini.js"). */
+  binary: packagePath,
+  /** "node": a JavaScript entry the container's node runs; null: a native executable. */
+  interpreter: z.literal("node").nullable().default(null),
+  /** Package directories put on the program's PATH. */
+  pathDirs: z.array(packagePath).default([]),
 });
 
 export const EgressPlanSchema = z.strictObject({
@@ -93,6 +124,10 @@ export const DockerBottlePlanSchema = z
     /** The agent's container name. */
     containerName: nonEmpty,
     runtimeImage: nonEmpty,
+    /** The agent program the bottle runs (src/agents/). */
+    agentProvider: z.enum(AGENT_PROVIDERS).default("claude"),
+    /** Null: not in the cache; the bottle starts without it (an --exec run needs none). */
+    agentPackage: AgentPackagePlanSchema.nullable().default(null),
     useRunsc: z.boolean().default(false),
     /** Literal env for the agent, written by prepare; used only when it exists and is non-empty. */
     envFile: hostPath.nullable().default(null),
@@ -150,4 +185,5 @@ export type GitGatePlan = z.infer<typeof GitGatePlanSchema>;
 export type EgressRoute = z.infer<typeof EgressRouteSchema>;
 export type EgressPlan = z.infer<typeof EgressPlanSchema>;
 export type SupervisePlan = z.infer<typeof SupervisePlanSchema>;
+export type AgentPackagePlan = z.infer<typeof AgentPackagePlanSchema>;
 export type DockerBottlePlan = z.infer<typeof DockerBottlePlanSchema>;

@@ -3,6 +3,8 @@
 // Pure: no I/O, no clock, no randomness. The one fact that needs the file system (is the
 // env file non-empty?) is read by the caller and passed in as `facts`.
 
+import { AGENT_PACKAGE_IN_CONTAINER, type SuperviseMcp } from "../../agents/agent-provider.js";
+import { agentProviderModule } from "../../agents/registry.js";
 import {
   EGRESS_CA_IN_CONTAINER,
   EGRESS_CA_KEY_IN_CONTAINER,
@@ -49,8 +51,10 @@ import {
   SUPERVISE_HEALTH_PATH,
   SUPERVISE_HOSTNAME,
   SUPERVISE_IMAGE,
+  SUPERVISE_MCP_SERVER_NAME,
   SUPERVISE_PORT,
   superviseContainerName,
+  superviseMcpUrl,
 } from "../../sidecars/supervise/constants.js";
 import {
   AGENT_CA_BUNDLE,
@@ -416,11 +420,13 @@ function superviseService(plan: DockerBottlePlan): ComposeService {
   };
 }
 
-const AGENT_MCP_TOOL_TIMEOUT_MS = (SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS + 60) * 1000;
-
 function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeService {
   const proxyUrl = agentProxyUrl(plan);
   const noProxy = agentNoProxy(plan);
+  const providerEnv = agentProviderModule(plan.agentProvider).environment(
+    { caCert: AGENT_CA_PATH, caBundle: AGENT_CA_BUNDLE },
+    superviseMcpOf(plan),
+  );
   const service: ComposeService = {
     image: plan.runtimeImage,
     container_name: plan.containerName,
@@ -437,24 +443,42 @@ function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeServi
       `NODE_EXTRA_CA_CERTS=${AGENT_CA_PATH}`,
       `SSL_CERT_FILE=${AGENT_CA_BUNDLE}`,
       `REQUESTS_CA_BUNDLE=${AGENT_CA_BUNDLE}`,
-      // Claude Code would drop a supervise call that waits for a human before supervise
-      // itself answers timed_out: give the tool call a minute more than the answer.
-      ...(plan.supervisePlan === null ? [] : [`MCP_TOOL_TIMEOUT=${AGENT_MCP_TOOL_TIMEOUT_MS}`]),
+      // The provider's own: its CA variable, update and telemetry switches, MCP timeouts.
+      ...Object.entries(providerEnv)
+        .map(([name, value]) => `${name}=${value}`)
+        .sort(),
       // Bare names: values are inherited from the `compose up` process env.
       ...[...plan.forwardedEnv].sort(),
     ],
   };
   if (plan.useRunsc) service.runtime = "runsc";
   if (plan.envFile !== null && facts.envFileNonEmpty) service.env_file = [plan.envFile];
+  const volumes: BindMount[] = [];
   if (plan.supervisePlan !== null) {
-    service.volumes = [bind(plan.supervisePlan.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT)];
+    volumes.push(bind(plan.supervisePlan.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT));
   }
+  // The agent program, from the host's cache: read-only, shared by every bottle that runs it.
+  if (plan.agentPackage !== null) {
+    volumes.push(bind(plan.agentPackage.hostDir, AGENT_PACKAGE_IN_CONTAINER));
+  }
+  if (volumes.length > 0) service.volumes = volumes;
   const dependsOn: ServiceName[] = ["pipelock"];
   if (hasGitGate(plan)) dependsOn.push("git-gate");
   if (hasEgress(plan)) dependsOn.push("egress");
   if (plan.supervisePlan !== null) dependsOn.push("supervise");
   service.depends_on = dependsOn;
   return service;
+}
+
+/** The supervise MCP server as the agent program registers it, or null without supervision. */
+export function superviseMcpOf(plan: DockerBottlePlan): SuperviseMcp | null {
+  if (plan.supervisePlan === null) return null;
+  return {
+    name: SUPERVISE_MCP_SERVER_NAME,
+    url: superviseMcpUrl(),
+    // A call that waits for a human must outlive supervise's own answer timeout.
+    toolTimeoutSeconds: SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS + 60,
+  };
 }
 
 /** With routes the agent goes through egress (which goes through pipelock); else straight to pipelock. */

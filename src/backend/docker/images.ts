@@ -9,7 +9,6 @@ import { dirname, join } from "node:path";
 import { DEFAULT_AGENT_IMAGE } from "../../manifest/bottle-schema.js";
 import type { BottleRuntime } from "../../manifest/resolved-bottle.js";
 import { VERSION } from "../../shared/version.js";
-import { BARE_AGENT_IMAGE } from "./bottle-blueprint.js";
 import type { DockerBottlePlan } from "./bottle-plan.js";
 import { bottlePlanToCompose } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
@@ -74,13 +73,12 @@ export async function imagesForPlan(
       args: {},
     });
   } else if (runtime.image === DEFAULT_AGENT_IMAGE) {
-    // The bare variant has no Claude Code: it builds offline.
-    const install = plan.runtimeImage === BARE_AGENT_IMAGE ? "0" : "1";
+    // No agent program inside: it is mounted from the host's cache, so this builds offline.
     builds.push({
       tag: plan.runtimeImage,
       dockerfile: join(options.buildContext, "images/agent.Dockerfile"),
       context: options.buildContext,
-      args: { INSTALL_CLAUDE_CODE: install, NODE_IMAGE },
+      args: { NODE_IMAGE },
       parent: node,
     });
   }

@@ -5,6 +5,9 @@
 import { access, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
+import { ensureAgentPackage, findAgentPackage } from "../../agents/agent-package.js";
+import { AGENT_LAUNCHER } from "../../agents/agent-provider.js";
+import type { NpmClient } from "../../agents/npm-client.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
@@ -12,11 +15,10 @@ import {
   GIT_GATE_SECRET_RULES_ENV,
   renderSecretRules,
 } from "../../sidecars/git-gate/secret-rules.js";
-import { SUPERVISE_MCP_SERVER_NAME, superviseMcpUrl } from "../../sidecars/supervise/constants.js";
 import { composeProjectName } from "./agent-constants.js";
-import { type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
+import { agentPackagePlan, type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
 import { updateMetadata, writeMetadata } from "./bottle-state.js";
-import { hasGitGate } from "./compose.js";
+import { hasGitGate, superviseMcpOf } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
@@ -44,6 +46,8 @@ export interface LaunchContext {
   /** Random hex for the slug. */
   suffix: () => string;
   progress: (line: string) => void;
+  /** The host's npm, which fetches agent programs; default the npm on PATH. */
+  npm?: NpmClient;
 }
 
 export interface StartPlan {
@@ -74,8 +78,8 @@ export async function planStart(
     home: ctx.home,
     buildContext: ctx.buildContext,
     useRunsc: runtime.use,
-    // CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE=0: the agent image without Claude Code, for offline machines.
-    installClaudeCode: ctx.env.CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE !== "0",
+    // Only a cached program: fetching waits until the start is confirmed (see runBottle).
+    agentPackage: await findAgentPackage(agentPackageQuery(agent, ctx)),
     upstreamCaPath: await upstreamCaOf(ctx.env),
     allowPrivateUpstreams: ctx.env.CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS === "1",
   });
@@ -88,6 +92,34 @@ export async function planStart(
     missingEnv,
     skills: await locateSkills(agent, ctx),
   };
+}
+
+function agentPackageQuery(agent: ResolvedAgent, ctx: Pick<LaunchContext, "home" | "env">) {
+  return {
+    provider: agent.bottle.agent,
+    ...(agent.bottle.agentVersion === undefined ? {} : { version: agent.bottle.agentVersion }),
+    home: ctx.home,
+    env: ctx.env,
+  };
+}
+
+/**
+ * Fetches the agent program into the host's cache when the plan has none and mounts it:
+ * an attached session needs the program; an --exec run goes without when it is not cached.
+ */
+export async function ensurePlanAgentPackage(
+  plan: StartPlan,
+  ctx: LaunchContext,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (plan.blueprint.plan.agentPackage !== null) return;
+  const pkg = await ensureAgentPackage({
+    ...agentPackageQuery(plan.blueprint.agent, ctx),
+    progress: ctx.progress,
+    ...(ctx.npm ? { npm: ctx.npm } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  plan.blueprint.plan.agentPackage = agentPackagePlan(pkg);
 }
 
 /** The environment of `compose up`: every slot from its host variable, plus the gate's rules. */
@@ -241,14 +273,15 @@ export async function upBottle(
     await provisionAgent(ctx.docker, {
       container: blueprint.plan.containerName,
       caBundle: prepared.agentCaBundle,
+      provider: blueprint.plan.agentProvider,
       prompt: blueprint.agent.prompt,
       skills: plan.skills,
       gitconfig: hasGitGate(blueprint.plan)
         ? renderAgentGitConfig(slug, blueprint.plan.gitGatePlan.upstreams)
         : null,
-      mcpServers: blueprint.plan.supervisePlan
-        ? { [SUPERVISE_MCP_SERVER_NAME]: { type: "http", url: superviseMcpUrl() } }
-        : null,
+      supervise: superviseMcpOf(blueprint.plan),
+      literalEnv: blueprint.agentEnvLiterals,
+      agentPackage: blueprint.plan.agentPackage,
     });
   } catch (error) {
     await down(options.keepStateOnFailure ?? false);
@@ -269,6 +302,7 @@ export async function runBottle(
   ctx: LaunchContext,
   options: RunOptions,
 ): Promise<number> {
+  if (options.exec === null) await ensurePlanAgentPackage(plan, ctx, options.signal);
   const bottle = await upBottle(plan, ctx, {
     keepStateOnFailure: options.keepState,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -317,11 +351,9 @@ export async function attachAgent(
     "-w",
     `${AGENT_HOME}/work`,
   ];
-  const command =
-    options.exec === null
-      ? ["claude", "--dangerously-skip-permissions"]
-      : ["sh", "-lc", options.exec];
-  ctx.progress(options.exec === null ? "attaching Claude Code…" : `running: ${options.exec}`);
+  // The launcher provisioning wrote runs the bottle's provider, whichever it is.
+  const command = options.exec === null ? [AGENT_LAUNCHER] : ["sh", "-lc", options.exec];
+  ctx.progress(options.exec === null ? "attaching the agent…" : `running: ${options.exec}`);
   const result = await ctx.docker.run([...flags, container, ...command], {
     inherit: true,
     allowFailure: true,

@@ -42,7 +42,6 @@ describe("prepareBottle ownership", () => {
         home,
         buildContext: "/pkg",
         useRunsc: false,
-        installClaudeCode: false,
         allowPrivateUpstreams: false,
         upstreamCaPath: null,
       }),

@@ -1,6 +1,16 @@
 // Makes a started agent container ready for its program: trusts the bottle's CAs
-// system-wide, receives its prompt, skills, git rewrites and MCP configuration. Runs
-// after `compose up`, before the agent program is attached. Never copies a secret in.
+// system-wide, receives its prompt, skills, git rewrites and MCP configuration in its
+// provider's own files, and the commands that run the program mounted from the host's
+// cache. Runs after `compose up`, before the agent program is attached. Never copies a
+// secret in.
+import { AGENT_LAUNCHER, type SuperviseMcp } from "../../agents/agent-provider.js";
+import {
+  agentLauncher,
+  agentProviderModule,
+  commandWrapper,
+  type MountedAgentPackage,
+} from "../../agents/registry.js";
+import type { AgentProvider } from "../../manifest/resolved-bottle.js";
 import { AGENT_CA_BUNDLE, AGENT_CA_PATH } from "./agent-constants.js";
 import type { DockerClient } from "./docker-client.js";
 
@@ -10,13 +20,18 @@ export const AGENT_HOME = "/home/agent";
 export interface AgentProvision {
   container: string;
   caBundle: string;
+  provider: AgentProvider;
   prompt: string;
-  /** Host directories copied to ~/.claude/skills/<name>. */
+  /** Host directories copied to the provider's skills directory, as <name>. */
   skills: Array<{ name: string; hostDir: string }>;
   /** ~/.gitconfig content (insteadOf rewrites to the gate), or null. */
   gitconfig: string | null;
-  /** MCP servers for ~/.claude.json, or null. */
-  mcpServers: Record<string, { type: "http"; url: string }> | null;
+  /** The supervise MCP server to register in the provider's config, or null. */
+  supervise: SuperviseMcp | null;
+  /** The bottle's literal env (placeholders): some providers want a key in a file too. */
+  literalEnv: Readonly<Record<string, string>>;
+  /** The program mounted from the cache, or null when the bottle runs without it. */
+  agentPackage: MountedAgentPackage | null;
 }
 
 /** A file to place in the agent container. */
@@ -46,10 +61,22 @@ done
 
 export function agentFiles(p: AgentProvision): AgentFile[] {
   const mine = `${AGENT_USER}:${AGENT_USER}`;
+  const module = agentProviderModule(p.provider);
   const files: AgentFile[] = [
     { path: AGENT_CA_PATH, mode: "644", owner: "root:root", content: p.caBundle },
-    { path: `${AGENT_HOME}/.claude/CLAUDE.md`, mode: "644", owner: mine, content: p.prompt },
   ];
+  for (const file of module.homeFiles({
+    prompt: p.prompt,
+    supervise: p.supervise,
+    literalEnv: p.literalEnv,
+  })) {
+    files.push({
+      path: `${AGENT_HOME}/${file.path}`,
+      mode: file.mode,
+      owner: mine,
+      content: file.content,
+    });
+  }
   if (p.gitconfig !== null) {
     files.push({
       path: `${AGENT_HOME}/.gitconfig`,
@@ -58,10 +85,21 @@ export function agentFiles(p: AgentProvision): AgentFile[] {
       content: p.gitconfig,
     });
   }
-  if (p.mcpServers !== null) {
-    const config = `${JSON.stringify({ mcpServers: p.mcpServers }, null, 2)}\n`;
-    files.push({ path: `${AGENT_HOME}/.claude.json`, mode: "600", owner: mine, content: config });
+  // Root's, so the agent cannot swap the program it is run as.
+  if (p.agentPackage !== null) {
+    files.push({
+      path: `/usr/local/bin/${module.command}`,
+      mode: "755",
+      owner: "root:root",
+      content: commandWrapper(p.provider, p.agentPackage),
+    });
   }
+  files.push({
+    path: AGENT_LAUNCHER,
+    mode: "755",
+    owner: "root:root",
+    content: agentLauncher(p.provider),
+  });
   return files;
 }
 
@@ -73,7 +111,7 @@ export async function provisionAgent(docker: DockerClient, p: AgentProvision): P
     input,
   });
   for (const skill of p.skills) {
-    const target = `${AGENT_HOME}/.claude/skills/${skill.name}`;
+    const target = `${AGENT_HOME}/${agentProviderModule(p.provider).skillsDir}/${skill.name}`;
     await docker.run(["exec", "-u", AGENT_USER, p.container, "mkdir", "-p", target]);
     await docker.run(["cp", `${skill.hostDir}/.`, `${p.container}:${target}`]);
     await docker.run([

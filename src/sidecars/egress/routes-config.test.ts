@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { upstreamRequestHeaders } from "./proxy-headers.js";
 import {
   parseRoutesFile,
   publicRoutes,
@@ -6,6 +7,7 @@ import {
   resolveRoutes,
   secretRedactor,
 } from "./routes-config.js";
+import { routeSecrets } from "./token-scrub.js";
 
 const file = (routes: unknown[]): RoutesFile =>
   parseRoutesFile(JSON.stringify({ routes }), "r.yaml");
@@ -139,5 +141,84 @@ describe("secretRedactor", () => {
     expect(redact(`x secret-a y Bearer secret-a z user:pw ${b64}`)).toBe(
       "x [redacted] y [redacted] z [redacted] [redacted]",
     );
+  });
+});
+
+describe("the header scheme", () => {
+  const env = { T: "g-token-value-123" };
+
+  it("puts the token, whole, in the named header, lower-cased", () => {
+    const routes = resolveRoutes(
+      file([
+        { host: "gen.test", auth: { scheme: "header", header: "X-Goog-Api-Key", tokenEnv: "T" } },
+      ]),
+      env,
+    );
+    expect(routes[0]?.header).toEqual({ name: "x-goog-api-key", value: "g-token-value-123" });
+    expect(publicRoutes(routes)).toEqual([
+      {
+        host: "gen.test",
+        paths: ["/"],
+        methods: "all",
+        scheme: "header",
+        header: "x-goog-api-key",
+        tokenEnv: "T",
+      },
+    ]);
+  });
+
+  it("replaces the agent's own value of that header, in any case, and drops its other credentials", () => {
+    const [route] = resolveRoutes(
+      file([
+        { host: "gen.test", auth: { scheme: "header", header: "x-goog-api-key", tokenEnv: "T" } },
+      ]),
+      env,
+    );
+    const headers = upstreamRequestHeaders(
+      ["X-GOOG-API-KEY", "placeholder", "x-goog-api-key", "second", "Authorization", "Bearer p"],
+      route?.header,
+    );
+    expect(headers["x-goog-api-key"]).toBe("g-token-value-123");
+    expect(headers.authorization).toBeUndefined();
+  });
+
+  it("is redacted and scrubbed whole from what egress writes and relays", () => {
+    const routes = resolveRoutes(
+      file([
+        { host: "gen.test", auth: { scheme: "header", header: "x-goog-api-key", tokenEnv: "T" } },
+      ]),
+      env,
+    );
+    expect(secretRedactor(routes, env)("echo g-token-value-123!")).toBe("echo [redacted]!");
+    expect(routeSecrets(routes)).toEqual(["g-token-value-123"]);
+  });
+
+  it.each([
+    ["Host", "frames or routes"],
+    ["content-length", "frames or routes"],
+    ["Transfer-Encoding", "frames or routes"],
+    ["connection", "frames or routes"],
+    ["keep-alive", "frames or routes"],
+    ["te", "frames or routes"],
+    ["upgrade", "frames or routes"],
+    ["Proxy-Authorization", "frames or routes"],
+    ["proxy-anything", "frames or routes"],
+    ["x goog", "is not a header name"],
+    ["x-goog:key", "is not a header name"],
+    ["x-goog\r\nhost", "is not a header name"],
+    ["", "is not a header name"],
+  ])("refuses the header %j", (header, message) => {
+    expect(() =>
+      file([{ host: "gen.test", auth: { scheme: "header", header, tokenEnv: "T" } }]),
+    ).toThrow(message);
+  });
+
+  it("needs the header's name, and takes no name with the other schemes", () => {
+    expect(() => file([{ host: "gen.test", auth: { scheme: "header", tokenEnv: "T" } }])).toThrow(
+      "routes[0].auth.header",
+    );
+    expect(() =>
+      file([{ host: "gen.test", auth: { scheme: "Bearer", header: "x-k", tokenEnv: "T" } }]),
+    ).toThrow('unknown key "header"');
   });
 });

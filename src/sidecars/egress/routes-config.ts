@@ -4,6 +4,7 @@
 // header a matching request carries upstream.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { routeHeaderProblem } from "../../manifest/route-header.js";
 import { BottleError } from "../../shared/errors.js";
 import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
 
@@ -31,6 +32,14 @@ const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like EGRESS_TOKEN_0");
 
+const headerName = z
+  .string()
+  .superRefine((name, ctx) => {
+    const problem = routeHeaderProblem(name);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .transform((name) => name.toLowerCase());
+
 export const RouteEntrySchema = z.strictObject({
   host: hostname,
   /** Path prefixes; "/v1/" matches "/v1/x", "/v1" matches "/v1" and "/v1/x" but not "/v1x". */
@@ -38,11 +47,15 @@ export const RouteEntrySchema = z.strictObject({
   methods: z
     .union([z.literal("all"), z.array(z.enum(HTTP_METHODS)).min(1, "must list a method")])
     .default("all"),
-  auth: z.strictObject({
-    scheme: z.enum(AUTH_SCHEMES),
-    /** Name of egress's env var holding the token; for Basic, "user:pass" or its base64. */
-    tokenEnv: envName,
-  }),
+  auth: z.discriminatedUnion("scheme", [
+    z.strictObject({
+      scheme: z.enum(AUTH_SCHEMES),
+      /** Name of egress's env var holding the token; for Basic, "user:pass" or its base64. */
+      tokenEnv: envName,
+    }),
+    /** The token is the whole value of `header`, e.g. x-goog-api-key. */
+    z.strictObject({ scheme: z.literal("header"), header: headerName, tokenEnv: envName }),
+  ]),
 });
 
 export const RoutesFileSchema = z.strictObject({
@@ -54,15 +67,19 @@ export type RoutesFile = z.infer<typeof RoutesFileSchema>;
 
 /** The header a matching request carries instead of the agent's credentials. */
 export interface InjectedHeader {
-  name: "authorization" | "x-api-key";
+  /** Lowercase: "authorization", "x-api-key" or the route's own header. */
+  name: string;
   value: string;
 }
+
+/** "header": the token is the whole value of the route's own header. */
+export type RouteScheme = AuthScheme | "header";
 
 export interface ResolvedRoute {
   host: string;
   paths: readonly string[];
   methods: readonly string[] | "all";
-  scheme: AuthScheme;
+  scheme: RouteScheme;
   tokenEnv: string;
   header: InjectedHeader;
 }
@@ -72,7 +89,9 @@ export interface PublicRoute {
   host: string;
   paths: string[];
   methods: string[] | "all";
-  scheme: AuthScheme;
+  scheme: RouteScheme;
+  /** Only for scheme "header": the header that carries the token. */
+  header?: string;
   tokenEnv: string;
 }
 
@@ -110,6 +129,7 @@ export function resolveRoutes(
   const routes: ResolvedRoute[] = [];
   for (const entry of file.routes) {
     const { scheme, tokenEnv } = entry.auth;
+    const custom = entry.auth.scheme === "header" ? entry.auth.header : undefined;
     const token = env[tokenEnv];
     if (token === undefined || token === "") {
       problems.push(
@@ -129,7 +149,10 @@ export function resolveRoutes(
       methods: entry.methods,
       scheme,
       tokenEnv,
-      header: injectedHeader(scheme, token),
+      header:
+        custom === undefined
+          ? injectedHeader(scheme as AuthScheme, token)
+          : { name: custom, value: token },
     });
   }
   if (problems.length > 0) {
@@ -161,6 +184,7 @@ export function publicRoutes(routes: readonly ResolvedRoute[]): PublicRoute[] {
     paths: [...r.paths],
     methods: r.methods === "all" ? "all" : [...r.methods],
     scheme: r.scheme,
+    ...(r.scheme === "header" ? { header: r.header.name } : {}),
     tokenEnv: r.tokenEnv,
   }));
 }
@@ -178,6 +202,7 @@ export function secretRedactor(
     const token = env[r.tokenEnv];
     if (token) secrets.add(token);
     secrets.add(r.header.value);
+    // The credential after "Bearer ", "Basic "; a header-scheme value is all credential.
     secrets.add(r.header.value.slice(r.header.value.indexOf(" ") + 1));
   }
   // Longest first, so a header value is replaced whole before its token part.

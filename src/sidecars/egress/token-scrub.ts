@@ -31,7 +31,9 @@ export function routeSecrets(routes: readonly ResolvedRoute[]): string[] {
   const secrets = new Set<string>();
   for (const r of routes) {
     const value = r.header.value;
-    const credential = r.header.name === "x-api-key" ? value : value.slice(value.indexOf(" ") + 1);
+    // Only Authorization carries "<scheme> <credential>"; other headers carry it whole.
+    const credential =
+      r.header.name === "authorization" ? value.slice(value.indexOf(" ") + 1) : value;
     secrets.add(credential);
     if (r.scheme === "Basic") {
       const decoded = Buffer.from(credential, "base64");

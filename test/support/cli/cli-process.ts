@@ -31,8 +31,6 @@ export async function makeTestHome(): Promise<TestHome> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CLAUDE_BOTTLE_HOME: home,
-    // Tests build the agent image offline, without Claude Code.
-    CLAUDE_BOTTLE_INSTALL_CLAUDE_CODE: "0",
     // Stand-in upstreams live on Docker's private networks.
     CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
   };
