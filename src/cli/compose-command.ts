@@ -1,8 +1,8 @@
 // `claude-bottle compose --plan FILE.json`: prints the Compose spec a plan renders to.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { bottlePlanToCompose } from "../backend/docker/compose.js";
 import { readComposeFacts, renderComposeYaml } from "../backend/docker/compose-yaml.js";
 import { loadPlanFile } from "../backend/docker/plan-file.js";
+import { bottlePlanToCompose } from "../core/compose.js";
 import type { CliContext } from "./cli-context.js";
 
 export function composeCommand(ctx: CliContext): CommandUnknownOpts {

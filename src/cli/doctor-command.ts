@@ -8,9 +8,9 @@ import { agentProviderModule, hostArch } from "../agents/registry.js";
 import { checkEngine } from "../backend/docker/docker-client.js";
 import { chooseBaseImage, NODE_IMAGE } from "../backend/docker/images.js";
 import { probeRunsc } from "../backend/docker/runsc-probe.js";
+import { PIPELOCK_IMAGE } from "../contracts/pipelock.js";
 import { AGENT_PROVIDERS, DEFAULT_AGENT_IMAGE } from "../manifest/index.js";
 import { BottleError } from "../shared/errors.js";
-import { PIPELOCK_IMAGE } from "../sidecars/pipelock/constants.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
 interface Check {

@@ -5,8 +5,8 @@
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { pipelockContainerName } from "../contracts/pipelock.js";
 import { InputError } from "../shared/errors.js";
-import { pipelockContainerName } from "../sidecars/pipelock/constants.js";
 import { scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { formatAge, printableLine, proposalRow } from "../supervise/proposal-view.js";

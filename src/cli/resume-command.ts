@@ -3,11 +3,11 @@
 // keeps the agent's work and removes the bottle when the program exits, as start would have.
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { agentContainerName } from "../backend/docker/agent-constants.js";
 import { updateMetadata } from "../backend/docker/bottle-state.js";
 import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
 import { attachAgent } from "../backend/docker/launch-bottle.js";
 import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
+import { agentContainerName } from "../contracts/agent.js";
 import { BottleError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { bottleNamed } from "./list-command.js";

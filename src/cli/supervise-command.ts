@@ -6,8 +6,8 @@ import { hostname, userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { Decision } from "../contracts/queue-format.js";
 import { InputError } from "../shared/errors.js";
-import type { Decision } from "../sidecars/supervise/queue-format.js";
 import {
   auditProposals,
   type DecideContext,

@@ -9,14 +9,14 @@ import { parse } from "yaml";
 import { discoverBottles } from "../backend/docker/discover-bottles.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
 import { bottleSummary } from "../cli/list-command.js";
-import { InputError } from "../shared/errors.js";
-import { readTextNoFollow } from "../sidecars/supervise/queue-files.js";
 import {
   type Decision,
   describeRequest,
   isProposalId,
   type ProposalRequest,
-} from "../sidecars/supervise/queue-format.js";
+} from "../contracts/queue-format.js";
+import { InputError } from "../shared/errors.js";
+import { readTextNoFollow } from "../shared/queue-files.js";
 import { allowPatternFor } from "../supervise/apply-approval.js";
 import { auditLogPath, readAuditEntries, verifyAuditLog } from "../supervise/audit-log.js";
 import {

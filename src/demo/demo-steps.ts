@@ -2,7 +2,7 @@
 // attack or a use that the bottle must answer the right way. A step passes only when the
 // bottle behaved: an unexpected success is a failure.
 import type { DockerClient } from "../backend/docker/docker-client.js";
-import { SUPERVISE_TOOLS } from "../sidecars/supervise/constants.js";
+import { SUPERVISE_TOOLS } from "../contracts/supervise.js";
 import { DEMO_HOSTS } from "./demo-manifests.js";
 
 export interface DemoStepResult {

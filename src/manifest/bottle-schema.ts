@@ -1,12 +1,12 @@
 // The front matter of a bottle manifest, as written (snake_case). No defaults here: a key
 // left out must stay "unset" so that `extends` can tell it from a value the child chose.
 import { z } from "zod";
+import { routeHeaderProblem } from "../shared/route-header.js";
 import { VERSION } from "../shared/version.js";
 import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
 import { bottleHostPath, bottleName, envKey, hostVarName } from "./manifest-fields.js";
 import type { ParseResult } from "./parse-result.js";
 import { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
-import { routeHeaderProblem } from "./route-header.js";
 import { literalSecretKind } from "./secret-shape.js";
 import { parseHostKey } from "./ssh-host-key.js";
 import { parseSshUrl } from "./ssh-url.js";

@@ -2,6 +2,7 @@
 // validates them strictly, folds `extends`, and enforces the trust boundary (bottles come
 // only from the user's home). Everything the resolver needs is exported here.
 
+export { routeHeaderProblem } from "../shared/route-header.js";
 export { AGENT_VERSION, DEFAULT_AGENT_IMAGE, RESERVED_ENV_NAMES } from "./bottle-schema.js";
 export { findRepoRoot } from "./find-repo-root.js";
 export type { AgentEntry } from "./load-agent.js";
@@ -28,4 +29,3 @@ export type {
   SourceLocation,
 } from "./resolved-bottle.js";
 export { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
-export { routeHeaderProblem } from "./route-header.js";

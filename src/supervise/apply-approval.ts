@@ -8,14 +8,11 @@ import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { pipelockContainerName } from "../contracts/pipelock.js";
+import type { ProposalRequest } from "../contracts/queue-format.js";
+import { validateEgressHost, validateFingerprint } from "../contracts/request-validation.js";
 import { BottleError } from "../shared/errors.js";
-import { pipelockContainerName } from "../sidecars/pipelock/constants.js";
-import { readTextNoFollow, writeFileAtomic } from "../sidecars/supervise/queue-files.js";
-import type { ProposalRequest } from "../sidecars/supervise/queue-format.js";
-import {
-  validateEgressHost,
-  validateFingerprint,
-} from "../sidecars/supervise/request-validation.js";
+import { readTextNoFollow, writeFileAtomic } from "../shared/queue-files.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 /** pipelock's allowlist pattern for one host and port ("[v6]:port" needs the brackets). */

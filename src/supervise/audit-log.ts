@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { readTextNoFollow, writeFileAtomic } from "../sidecars/supervise/queue-files.js";
+import { readTextNoFollow, writeFileAtomic } from "../shared/queue-files.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 

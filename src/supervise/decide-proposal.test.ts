@@ -7,8 +7,8 @@ import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
+import { answerPath, claimPath, toJsonText } from "../shared/queue-files.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
-import { answerPath, claimPath, toJsonText } from "../sidecars/supervise/queue-files.js";
 import { readAuditEntries, verifyAuditLog } from "./audit-log.js";
 import { type DecideContext, decideProposal } from "./decide-proposal.js";
 import { findProposal, scanProposals } from "./host-queue.js";

@@ -6,13 +6,6 @@
 import { open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { DockerClient } from "../backend/docker/docker-client.js";
-import { BottleError, InputError } from "../shared/errors.js";
-import {
-  answerPath,
-  claimPath,
-  toJsonText,
-  writeFileAtomic,
-} from "../sidecars/supervise/queue-files.js";
 import {
   type Answer,
   AnswerSchema,
@@ -21,7 +14,9 @@ import {
   type Decision,
   type Proposal,
   type ProposalRequest,
-} from "../sidecars/supervise/queue-format.js";
+} from "../contracts/queue-format.js";
+import { BottleError, InputError } from "../shared/errors.js";
+import { answerPath, claimPath, toJsonText, writeFileAtomic } from "../shared/queue-files.js";
 import { applyApproval } from "./apply-approval.js";
 import { appendAuditEntries, readAuditEntries } from "./audit-log.js";
 import { withFileLock } from "./file-lock.js";

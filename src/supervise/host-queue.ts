@@ -2,6 +2,14 @@
 // answer, and what state that puts it in. Read-only; a file that fails validation is
 // reported as a problem and skipped, never acted on.
 
+import {
+  type Answer,
+  AnswerSchema,
+  type Claim,
+  ClaimSchema,
+  type Proposal,
+  ProposalSchema,
+} from "../contracts/queue-format.js";
 import { InputError } from "../shared/errors.js";
 import {
   answerPath,
@@ -10,15 +18,7 @@ import {
   proposalPath,
   QueueFileError,
   readQueueFile,
-} from "../sidecars/supervise/queue-files.js";
-import {
-  type Answer,
-  AnswerSchema,
-  type Claim,
-  ClaimSchema,
-  type Proposal,
-  ProposalSchema,
-} from "../sidecars/supervise/queue-format.js";
+} from "../shared/queue-files.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 /** "deciding": claimed by a host process that has not written the answer (yet, or ever). */

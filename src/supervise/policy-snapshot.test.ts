@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { planJson } from "../../test/support/fixtures/plan-fixture.js";
-import type { BottleBlueprint } from "../backend/docker/bottle-blueprint.js";
-import { DockerBottlePlanSchema } from "../backend/docker/bottle-plan.js";
+import type { BottleBlueprint } from "../core/bottle-blueprint.js";
+import { DockerBottlePlanSchema } from "../core/bottle-plan.js";
 import { withFileLock } from "./file-lock.js";
 import { initialPolicySnapshot, publishInitialPolicySnapshot } from "./policy-snapshot.js";
 

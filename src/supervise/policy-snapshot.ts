@@ -7,9 +7,10 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { BottleBlueprint } from "../backend/docker/bottle-blueprint.js";
-import { gitGateRepoUrl } from "../sidecars/git-gate/constants.js";
-import { POLICY_SNAPSHOT_FILE } from "../sidecars/supervise/constants.js";
+import { gitGateRepoUrl } from "../contracts/git-gate.js";
+import { type PolicySnapshot, PolicySnapshotSchema } from "../contracts/queue-format.js";
+import { POLICY_SNAPSHOT_FILE } from "../contracts/supervise.js";
+import type { BottleBlueprint } from "../core/bottle-blueprint.js";
 import {
   ensureQueueDirs,
   queuePaths,
@@ -17,8 +18,7 @@ import {
   readTextNoFollow,
   toJsonText,
   writeFileAtomic,
-} from "../sidecars/supervise/queue-files.js";
-import { type PolicySnapshot, PolicySnapshotSchema } from "../sidecars/supervise/queue-format.js";
+} from "../shared/queue-files.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 type Routes = PolicySnapshot["egress"]["routes"];

@@ -1,7 +1,7 @@
 // How a proposal is shown to the human: as JSON for scripts, as text for a terminal. Every
 // string that came from the agent is made printable first: a reason holding terminal escape
 // sequences or bidi overrides must not be able to redraw what the human reads before deciding.
-import { describeRequest } from "../sidecars/supervise/queue-format.js";
+import { describeRequest } from "../contracts/queue-format.js";
 import type { QueuedProposal } from "./host-queue.js";
 
 /** The JSON shape of a proposal in `--json` output. */

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { bottlePlanToCompose } from "../../src/backend/docker/compose.js";
 import { readComposeFacts, renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
+import { bottlePlanToCompose } from "../../src/core/compose.js";
 import { makePlan } from "../support/fixtures/plan-fixture.js";
 
 describe("renderComposeYaml", () => {

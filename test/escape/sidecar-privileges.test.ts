@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { chown, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
-import { sidecarUserFor } from "../../src/backend/docker/compose.js";
 import { hostUser } from "../../src/backend/docker/compose-yaml.js";
+import { sidecarUserFor } from "../../src/core/compose.js";
 import {
   CLI,
   makeTestHome,

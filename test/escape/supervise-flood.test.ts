@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { SUPERVISE_MAX_PENDING_PROPOSALS } from "../../src/sidecars/supervise/constants.js";
+import { SUPERVISE_MAX_PENDING_PROPOSALS } from "../../src/contracts/supervise.js";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,

@@ -6,7 +6,6 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { renderAgentGitConfig } from "../../src/sidecars/git-gate/agent-gitconfig.js";
 import {
   GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
   GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER,
@@ -19,7 +18,8 @@ import {
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
   gitGateIdentityPath,
-} from "../../src/sidecars/git-gate/constants.js";
+} from "../../src/contracts/git-gate.js";
+import { renderAgentGitConfig } from "../../src/sidecars/git-gate/agent-gitconfig.js";
 import { gitGateScriptSource } from "../../src/sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../src/sidecars/git-gate/upstreams-config.js";
 import { describeWithEngine } from "../support/docker/engine.js";

@@ -3,6 +3,7 @@
 // from one whose CLI was killed.
 import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { METADATA_FILE, stateRootOf } from "../../core/state-layout.js";
 import type { Workspace } from "./workspace.js";
 
 export interface BottleMetadata {
@@ -21,12 +22,6 @@ export interface BottleMetadata {
    * when its CLI dies), then "running"; "stopped" once it is down with its state kept.
    */
   phase?: "starting" | "running" | "stopped";
-}
-
-export const METADATA_FILE = "bottle.json";
-
-export function stateRootOf(home: string): string {
-  return join(home, "state");
 }
 
 /** Written whole and renamed into place: the start guard reads it while it changes. */

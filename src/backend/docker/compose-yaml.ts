@@ -2,13 +2,13 @@
 // spec to YAML with a real YAML library.
 import { statSync } from "node:fs";
 import { stringify } from "yaml";
-import type { DockerBottlePlan } from "./bottle-plan.js";
+import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import {
   type ComposeFacts,
   type ComposeSpec,
   type SidecarUser,
   sidecarUserFor,
-} from "./compose.js";
+} from "../../core/compose.js";
 
 /** The CLI's own uid and gid (the owner of every file prepare stages). */
 export function hostUser(): SidecarUser {

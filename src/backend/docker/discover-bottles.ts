@@ -5,13 +5,13 @@
 import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "./agent-constants.js";
+import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
+import { stateRootOf } from "../../core/state-layout.js";
 import {
   type BottleMetadata,
   isProcessAlive,
   listStateDirs,
   readMetadata,
-  stateRootOf,
 } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 

@@ -6,11 +6,11 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { DockerBottlePlan } from "../../core/bottle-plan.js";
+import { bottlePlanToCompose } from "../../core/compose.js";
 import { DEFAULT_AGENT_IMAGE } from "../../manifest/bottle-schema.js";
 import type { BottleRuntime } from "../../manifest/resolved-bottle.js";
 import { VERSION } from "../../shared/version.js";
-import type { DockerBottlePlan } from "./bottle-plan.js";
-import { bottlePlanToCompose } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
 
 export const NODE_IMAGE = `claude-bottle/node:${VERSION}`;

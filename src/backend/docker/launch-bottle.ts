@@ -8,17 +8,15 @@ import { basename, isAbsolute, join } from "node:path";
 import { ensureAgentPackage, findAgentPackage } from "../../agents/agent-package.js";
 import { AGENT_LAUNCHER } from "../../agents/agent-provider.js";
 import type { NpmClient } from "../../agents/npm-client.js";
+import { composeProjectName } from "../../contracts/agent.js";
+import { GIT_GATE_SECRET_RULES_ENV } from "../../contracts/git-gate.js";
+import { agentPackagePlan, type BottleBlueprint, planBottle } from "../../core/bottle-blueprint.js";
+import { hasGitGate, superviseMcpOf } from "../../core/compose.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
-import {
-  GIT_GATE_SECRET_RULES_ENV,
-  renderSecretRules,
-} from "../../sidecars/git-gate/secret-rules.js";
-import { composeProjectName } from "./agent-constants.js";
-import { agentPackagePlan, type BottleBlueprint, planBottle } from "./bottle-blueprint.js";
+import { renderSecretRules } from "../../sidecars/git-gate/secret-rules.js";
 import { updateMetadata, writeMetadata } from "./bottle-state.js";
-import { hasGitGate, superviseMcpOf } from "./compose.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";

@@ -1,9 +1,9 @@
 // Reads a DockerBottlePlan from a JSON file (`claude-bottle compose --plan`), with errors
 // that name the file, line, field and what was expected.
 import { readFile } from "node:fs/promises";
+import { type DockerBottlePlan, DockerBottlePlanSchema } from "../../core/bottle-plan.js";
 import { InputError } from "../../shared/errors.js";
 import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
-import { type DockerBottlePlan, DockerBottlePlanSchema } from "./bottle-plan.js";
 
 export async function loadPlanFile(path: string): Promise<DockerBottlePlan> {
   let text: string;

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allowHost, resolvedAgent, route } from "../../../test/support/fixtures/agent-fixture.js";
+import { planBottle } from "../../core/bottle-blueprint.js";
 import type { ResolvedAgent } from "../../manifest/index.js";
-import { planBottle } from "./bottle-blueprint.js";
 import { prepareBottle } from "./prepare-bottle.js";
 
 const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };

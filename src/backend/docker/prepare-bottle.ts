@@ -6,21 +6,21 @@
 import { chmod, chown, lchown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
-import { mintCa } from "../../shared/ca/index.js";
-import { InputError } from "../../shared/errors.js";
-import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../sidecars/git-gate/constants.js";
-import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
-import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
-import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
-import type { BottleBlueprint } from "./bottle-blueprint.js";
-import type { DockerBottlePlan } from "./bottle-plan.js";
+import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../contracts/git-gate.js";
+import type { BottleBlueprint } from "../../core/bottle-blueprint.js";
+import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import {
   bottlePlanToCompose,
   hasEgress,
   hasGitGate,
   type SidecarUser,
   sidecarUserFor,
-} from "./compose.js";
+} from "../../core/compose.js";
+import { mintCa } from "../../shared/ca/index.js";
+import { InputError } from "../../shared/errors.js";
+import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
+import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
+import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
 import { hostUser, renderComposeYaml } from "./compose-yaml.js";
 
 export interface PreparedBottle {

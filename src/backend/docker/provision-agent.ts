@@ -10,8 +10,8 @@ import {
   commandWrapper,
   type MountedAgentPackage,
 } from "../../agents/registry.js";
+import { AGENT_CA_BUNDLE, AGENT_CA_PATH } from "../../contracts/agent.js";
 import type { AgentProvider } from "../../manifest/resolved-bottle.js";
-import { AGENT_CA_BUNDLE, AGENT_CA_PATH } from "./agent-constants.js";
 import type { DockerClient } from "./docker-client.js";
 
 export const AGENT_USER = "agent";

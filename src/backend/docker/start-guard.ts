@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BOTTLE_SLUG_LABEL } from "./agent-constants.js";
+import { BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
 import { isProcessAlive, readMetadata } from "./bottle-state.js";
 import { removeBottle } from "./discover-bottles.js";
 import { DockerCli, type DockerClient } from "./docker-client.js";

@@ -6,13 +6,13 @@
 //   EGRESS_ROUTES_FILE, EGRESS_CA_FILE, EGRESS_CA_KEY_FILE   override the mounted files
 // Route tokens are read separately, by the names the routes file gives (EGRESS_TOKEN_<n>).
 import { isIP } from "node:net";
-import { BottleError } from "../../shared/errors.js";
 import {
   EGRESS_CA_IN_CONTAINER,
   EGRESS_CA_KEY_IN_CONTAINER,
   EGRESS_PORT,
   EGRESS_ROUTES_IN_CONTAINER,
-} from "./constants.js";
+} from "../../contracts/egress.js";
+import { BottleError } from "../../shared/errors.js";
 
 export interface HostPort {
   host: string;

@@ -1,7 +1,11 @@
 // egress's own endpoints under /__egress/: the routes it holds (never their tokens) for the
 // agent to discover, and a health check for Compose.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { EGRESS_HEALTHZ_ENDPOINT, EGRESS_HOSTNAME, EGRESS_ROUTES_ENDPOINT } from "./constants.js";
+import {
+  EGRESS_HEALTHZ_ENDPOINT,
+  EGRESS_HOSTNAME,
+  EGRESS_ROUTES_ENDPOINT,
+} from "../../contracts/egress.js";
 import { sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { publicRoutes, type ResolvedRoute } from "./routes-config.js";

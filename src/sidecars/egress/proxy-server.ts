@@ -4,9 +4,9 @@
 // out of an event handler: a bad client costs its own connection, never the process.
 import * as http from "node:http";
 import type * as net from "node:net";
+import { EGRESS_HOSTNAME } from "../../contracts/egress.js";
 import { createLeafKey, type SigningCa } from "../../shared/ca/index.js";
 import { handleConnect } from "./connect-handler.js";
-import { EGRESS_HOSTNAME } from "./constants.js";
 import { answerOnSocket, type EgressContext } from "./egress-context.js";
 import { Interceptor } from "./intercept.js";
 import { answerUnparsable, sendErrorPage } from "./relay.js";

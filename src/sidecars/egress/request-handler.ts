@@ -4,8 +4,8 @@
 // strictly so that pipelock and the server behind it cannot see two different hosts in it.
 import * as http from "node:http";
 import type * as net from "node:net";
+import { EGRESS_LOCAL_PREFIX } from "../../contracts/egress.js";
 import { hostHeaderProblem, parseAuthority } from "./authority.js";
-import { EGRESS_LOCAL_PREFIX } from "./constants.js";
 import { answerOnSocket, type EgressContext } from "./egress-context.js";
 import { answerLocalEndpoint } from "./local-endpoints.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";

@@ -4,8 +4,8 @@
 // header a matching request carries upstream.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { routeHeaderProblem } from "../../manifest/route-header.js";
 import { BottleError } from "../../shared/errors.js";
+import { routeHeaderProblem } from "../../shared/route-header.js";
 import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
 
 // The same lists as a bottle manifest's routes; the routes file is written from those.

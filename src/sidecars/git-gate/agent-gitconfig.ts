@@ -2,7 +2,7 @@
 // declared upstream's ssh URL is rewritten (insteadOf, for fetch and push alike) to the
 // gate's git:// URL, so `git clone ssh://…` inside the agent just works. Pure. It must
 // never name an identity file: the agent holds no credential for any upstream.
-import { gitGateRepoUrl } from "./constants.js";
+import { gitGateRepoUrl } from "../../contracts/git-gate.js";
 
 export interface AgentGitUpstream {
   name: string;

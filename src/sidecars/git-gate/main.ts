@@ -4,7 +4,7 @@
 // when clean. Any error exits 2 with one line on stderr: the hook then refuses the push.
 // It must never print a value it found, and never exit 0 on a push it could not read.
 import { readFileSync } from "node:fs";
-import { GIT_GATE_BOTTLE_RULES_IN_CONTAINER } from "./constants.js";
+import { GIT_GATE_BOTTLE_RULES_IN_CONTAINER } from "../../contracts/git-gate.js";
 import { parseRefUpdates } from "./git-objects.js";
 import { openGitRepository } from "./git-repository.js";
 import { renderPushScanReport, scanPush } from "./push-scan.js";

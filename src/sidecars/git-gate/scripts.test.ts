@@ -15,7 +15,7 @@ import {
   GIT_GATE_SCANNER_IN_IMAGE,
   GIT_GATE_SCRIPTS,
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
-} from "./constants.js";
+} from "../../contracts/git-gate.js";
 
 import { type GitGateScript, gitGateScriptSource } from "./scripts.js";
 

@@ -2,7 +2,7 @@
 // module, so src/sidecars/git-gate/ when run from source and dist/sidecars/git-gate/
 // once built (the build must copy them there: tsc emits only JavaScript).
 import { fileURLToPath } from "node:url";
-import { GIT_GATE_SCRIPTS } from "./constants.js";
+import { GIT_GATE_SCRIPTS } from "../../contracts/git-gate.js";
 
 export type GitGateScript = keyof typeof GIT_GATE_SCRIPTS;
 

@@ -4,8 +4,6 @@
 // by `compose up` from its own environment) and is written only inside the gate container.
 import { secretVariants } from "../../shared/dlp/index.js";
 
-export const GIT_GATE_SECRET_RULES_ENV = "GIT_GATE_SECRET_RULES";
-
 /** One [[rules]] table per secret; empty when there are none. */
 export function renderSecretRules(secrets: ReadonlyArray<{ name: string; value: string }>): string {
   return secrets

@@ -1,13 +1,14 @@
 // pipelock's argv: two commands, a handful of flags, written by our own renderer. Hand-parsed
 // to keep the bundle free of a CLI library.
-import { InputError } from "../../shared/errors.js";
+
 import {
   PIPELOCK_CA_CERT_IN_CONTAINER,
   PIPELOCK_CA_KEY_IN_CONTAINER,
   PIPELOCK_CONFIG_IN_CONTAINER,
   PIPELOCK_HEALTH_URL,
   PIPELOCK_PORT,
-} from "./constants.js";
+} from "../../contracts/pipelock.js";
+import { InputError } from "../../shared/errors.js";
 
 export type PipelockCommand =
   | {

@@ -3,10 +3,10 @@
 // env vars pipelock reads them from.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { PIPELOCK_DEFAULT_MAX_BODY_BYTES } from "../../contracts/pipelock.js";
 import { InputError } from "../../shared/errors.js";
 import { parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
 import { parseAllowPattern } from "./allowlist.js";
-import { PIPELOCK_DEFAULT_MAX_BODY_BYTES } from "./constants.js";
 
 const allowPattern = z.string().superRefine((text, ctx) => {
   const parsed = parseAllowPattern(text);

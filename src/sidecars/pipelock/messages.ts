@@ -1,9 +1,10 @@
 // The plain-text answers pipelock gives when it refuses a request. Each names what was refused
 // and what to do about it, for a person and for an agent alike. They must never echo a secret:
 // no paths, no queries, no header values, only hosts, rule ids and locations.
+
+import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_TOOLS } from "../../contracts/supervise.js";
 import type { DlpFinding } from "../../shared/dlp/index.js";
 import { callTool, formatRefusal } from "../../shared/refusal-text.js";
-import { SUPERVISE_MCP_SERVER_NAME, SUPERVISE_TOOLS } from "../supervise/constants.js";
 
 export interface Refusal {
   status: number;

@@ -4,10 +4,10 @@
 // refused with a 400, never let past the comparison. Every spelling goes along with the
 // target, so that admission can look for secrets in each one as the client wrote it.
 import type { IncomingMessage } from "node:http";
+import { PIPELOCK_HEALTH_PATH } from "../../contracts/pipelock.js";
 import { headerCount } from "../../shared/hop-headers.js";
 import { shownName } from "./admission.js";
 import { normalizeHost } from "./allowlist.js";
-import { PIPELOCK_HEALTH_PATH } from "./constants.js";
 import { badRequest, type Refusal, targetMismatch, unreadableName } from "./messages.js";
 import type { Policy } from "./policy.js";
 import {

@@ -4,12 +4,12 @@
 import { readFile } from "node:fs/promises";
 import type { LookupFunction } from "node:net";
 import type { Writable } from "node:stream";
+import { PIPELOCK_UPSTREAM_CA_FILE_ENV } from "../../contracts/pipelock.js";
 import { loadCa, type SigningCa } from "../../shared/ca/index.js";
 import { BottleError } from "../../shared/errors.js";
 import { type AuditLog, createAuditLog } from "./audit-log.js";
 import { loadPipelockConfig } from "./config.js";
 import { type ConfigWatcher, watchConfigFile } from "./config-watcher.js";
-import { PIPELOCK_UPSTREAM_CA_FILE_ENV } from "./constants.js";
 import { buildPolicy } from "./policy.js";
 import { type ProxyServer, startProxyServer } from "./proxy-server.js";
 

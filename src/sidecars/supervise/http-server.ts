@@ -6,7 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { SUPERVISE_HEALTH_PATH, SUPERVISE_HOSTNAME, SUPERVISE_MCP_PATH } from "./constants.js";
+import {
+  SUPERVISE_HEALTH_PATH,
+  SUPERVISE_HOSTNAME,
+  SUPERVISE_MCP_PATH,
+} from "../../contracts/supervise.js";
 
 export const ALLOWED_HOSTNAMES: readonly string[] = [SUPERVISE_HOSTNAME, "localhost", "127.0.0.1"];
 

@@ -3,7 +3,7 @@
 // healthcheck` GETs the health path and exits 0 or 1, for a Compose healthcheck in an image
 // without curl. Prints a refusal to start on stderr and exits 1.
 import { request } from "node:http";
-import { SUPERVISE_ENV, SUPERVISE_HEALTH_PATH, SUPERVISE_PORT } from "./constants.js";
+import { SUPERVISE_ENV, SUPERVISE_HEALTH_PATH, SUPERVISE_PORT } from "../../contracts/supervise.js";
 import { readSidecarConfig, startSupervise } from "./start-supervise.js";
 
 function healthcheck(port: number): void {

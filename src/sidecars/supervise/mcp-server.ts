@@ -10,16 +10,16 @@ import type {
   ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { VERSION } from "../../shared/version.js";
-import { SUPERVISE_TOOLS } from "./constants.js";
-import { PendingLimitError, type ProposalQueue, type ProposalState } from "./proposal-queue.js";
 import {
   type Answer,
   describeRequest,
   type Proposal,
   type ProposalRequest,
-} from "./queue-format.js";
-import { normalizeEgressHost, validateFingerprint } from "./request-validation.js";
+} from "../../contracts/queue-format.js";
+import { normalizeEgressHost, validateFingerprint } from "../../contracts/request-validation.js";
+import { SUPERVISE_TOOLS } from "../../contracts/supervise.js";
+import { VERSION } from "../../shared/version.js";
+import { PendingLimitError, type ProposalQueue, type ProposalState } from "./proposal-queue.js";
 
 export interface SuperviseServerOptions {
   queue: ProposalQueue;

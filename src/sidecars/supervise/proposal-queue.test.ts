@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Answer, ProposalRequest } from "../../contracts/queue-format.js";
+import { answerPath, queuePaths, toJsonText, writeFileAtomic } from "../../shared/queue-files.js";
 import { PendingLimitError, ProposalQueue, requestKey } from "./proposal-queue.js";
-import { answerPath, queuePaths, toJsonText, writeFileAtomic } from "./queue-files.js";
-import type { Answer, ProposalRequest } from "./queue-format.js";
 
 let dir: string;
 let ids: string[];

@@ -10,19 +10,6 @@ import { createHash } from "node:crypto";
 import { access, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SUPERVISE_MAX_PENDING_PROPOSALS, SUPERVISE_POLL_INTERVAL_MS } from "./constants.js";
-import {
-  answerPath,
-  createFileExclusive,
-  ensureQueueDirs,
-  listProposalIds,
-  proposalPath,
-  queuePaths,
-  readQueueFile,
-  readTextNoFollow,
-  toJsonText,
-  writeFileAtomic,
-} from "./queue-files.js";
 import {
   type Answer,
   AnswerSchema,
@@ -34,7 +21,23 @@ import {
   type ProposalRequest,
   ProposalRequestSchema,
   ProposalSchema,
-} from "./queue-format.js";
+} from "../../contracts/queue-format.js";
+import {
+  SUPERVISE_MAX_PENDING_PROPOSALS,
+  SUPERVISE_POLL_INTERVAL_MS,
+} from "../../contracts/supervise.js";
+import {
+  answerPath,
+  createFileExclusive,
+  ensureQueueDirs,
+  listProposalIds,
+  proposalPath,
+  queuePaths,
+  readQueueFile,
+  readTextNoFollow,
+  toJsonText,
+  writeFileAtomic,
+} from "../../shared/queue-files.js";
 
 /** The agent has as many proposals waiting as a person can be asked to read; told, not filed. */
 export class PendingLimitError extends Error {

@@ -4,11 +4,11 @@ import {
   SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS,
   SUPERVISE_ENV,
   SUPERVISE_PORT,
-} from "./constants.js";
+} from "../../contracts/supervise.js";
+import { ensureQueueDirs } from "../../shared/queue-files.js";
 import { type RunningHttpServer, startSuperviseHttpServer } from "./http-server.js";
 import { createSuperviseMcpServer } from "./mcp-server.js";
 import { ProposalQueue } from "./proposal-queue.js";
-import { ensureQueueDirs } from "./queue-files.js";
 
 export interface SidecarConfig {
   slug: string;

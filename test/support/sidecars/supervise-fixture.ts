@@ -7,7 +7,7 @@ import type {
   RunOptions,
   RunResult,
 } from "../../../src/backend/docker/docker-client.js";
-import { ensureQueueDirs } from "../../../src/sidecars/supervise/queue-files.js";
+import { ensureQueueDirs } from "../../../src/shared/queue-files.js";
 import {
   type SupervisedBottle,
   supervisedBottle,

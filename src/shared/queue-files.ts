@@ -7,13 +7,13 @@ import { constants } from "node:fs";
 import { link, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { z } from "zod";
+import { isProposalId } from "../contracts/queue-format.js";
 import {
   POLICY_SNAPSHOT_FILE,
   QUEUE_ANSWERS_DIR,
   QUEUE_KEYS_DIR,
   QUEUE_PROPOSALS_DIR,
-} from "./constants.js";
-import { isProposalId } from "./queue-format.js";
+} from "../contracts/supervise.js";
 
 export interface QueuePaths {
   root: string;

@@ -1,5 +1,5 @@
 // Names and paths of the pipelock sidecar: the egress firewall every bottle has.
-import { VERSION } from "../../shared/version.js";
+import { VERSION } from "../shared/version.js";
 
 export const PIPELOCK_IMAGE = `claude-bottle/pipelock:${VERSION}`;
 export const PIPELOCK_DOCKERFILE = "images/pipelock.Dockerfile";

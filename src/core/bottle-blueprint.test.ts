@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  AT,
-  allowHost,
-  resolvedAgent,
-  route,
-} from "../../../test/support/fixtures/agent-fixture.js";
-import type { ResolvedAgent } from "../../manifest/index.js";
-import { PipelockConfigSchema } from "../../sidecars/pipelock/config.js";
+import { AT, allowHost, resolvedAgent, route } from "../../test/support/fixtures/agent-fixture.js";
+import type { ResolvedAgent } from "../manifest/index.js";
+import { PipelockConfigSchema } from "../sidecars/pipelock/config.js";
 import { makeSlug, planBottle } from "./bottle-blueprint.js";
 import { DockerBottlePlanSchema } from "./bottle-plan.js";
 

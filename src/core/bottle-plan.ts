@@ -2,8 +2,8 @@
 // decided ahead of time (slug, names, host paths of staged files). The zod schemas are
 // the single source of both the TypeScript types and the validation of plan files.
 import { z } from "zod";
-import { AGENT_PROVIDERS } from "../../manifest/resolved-bottle.js";
-import { routeHeaderProblem } from "../../manifest/route-header.js";
+import { AGENT_PROVIDERS } from "../manifest/resolved-bottle.js";
+import { routeHeaderProblem } from "../shared/route-header.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 /** Host paths must be absolute: Compose resolves relative ones against the compose file. */

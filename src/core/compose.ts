@@ -3,8 +3,15 @@
 // Pure: no I/O, no clock, no randomness. The one fact that needs the file system (is the
 // env file non-empty?) is read by the caller and passed in as `facts`.
 
-import { AGENT_PACKAGE_IN_CONTAINER, type SuperviseMcp } from "../../agents/agent-provider.js";
-import { agentProviderModule } from "../../agents/registry.js";
+import { AGENT_PACKAGE_IN_CONTAINER, type SuperviseMcp } from "../agents/agent-provider.js";
+import { agentProviderModule } from "../agents/registry.js";
+import {
+  AGENT_CA_BUNDLE,
+  AGENT_CA_PATH,
+  BOTTLE_HOME_LABEL,
+  BOTTLE_SLUG_LABEL,
+  composeProjectName,
+} from "../contracts/agent.js";
 import {
   EGRESS_CA_IN_CONTAINER,
   EGRESS_CA_KEY_IN_CONTAINER,
@@ -17,7 +24,7 @@ import {
   EGRESS_ROUTES_IN_CONTAINER,
   egressContainerName,
   egressProxyUrl,
-} from "../../sidecars/egress/constants.js";
+} from "../contracts/egress.js";
 import {
   GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
   GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER,
@@ -25,11 +32,11 @@ import {
   GIT_GATE_ENTRYPOINT_IN_CONTAINER,
   GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_IMAGE,
+  GIT_GATE_SECRET_RULES_ENV,
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
   gitGateIdentityPath,
-} from "../../sidecars/git-gate/constants.js";
-import { GIT_GATE_SECRET_RULES_ENV } from "../../sidecars/git-gate/secret-rules.js";
+} from "../contracts/git-gate.js";
 import {
   PIPELOCK_CA_CERT_IN_CONTAINER,
   PIPELOCK_CA_KEY_IN_CONTAINER,
@@ -42,7 +49,7 @@ import {
   PIPELOCK_UPSTREAM_CA_IN_CONTAINER,
   pipelockContainerName,
   pipelockProxyUrl,
-} from "../../sidecars/pipelock/constants.js";
+} from "../contracts/pipelock.js";
 import {
   CURRENT_CONFIG_DIR_IN_AGENT,
   QUEUE_DIR_IN_CONTAINER,
@@ -55,14 +62,7 @@ import {
   SUPERVISE_PORT,
   superviseContainerName,
   superviseMcpUrl,
-} from "../../sidecars/supervise/constants.js";
-import {
-  AGENT_CA_BUNDLE,
-  AGENT_CA_PATH,
-  BOTTLE_HOME_LABEL,
-  BOTTLE_SLUG_LABEL,
-  composeProjectName,
-} from "./agent-constants.js";
+} from "../contracts/supervise.js";
 import type { DockerBottlePlan, GitUpstream } from "./bottle-plan.js";
 
 export type ServiceName = "agent" | "pipelock" | "egress" | "git-gate" | "supervise";

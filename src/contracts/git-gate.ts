@@ -1,6 +1,6 @@
 // Names and paths of the git-gate sidecar: the gate that scans pushes (gitleaks and the DLP
 // engine's push scan) before forwarding them upstream.
-import { VERSION } from "../../shared/version.js";
+import { VERSION } from "../shared/version.js";
 
 export const GIT_GATE_IMAGE = `claude-bottle/git-gate:${VERSION}`;
 export const GIT_GATE_DOCKERFILE = "images/git-gate.Dockerfile";
@@ -53,3 +53,5 @@ export const GIT_GATE_SCANNER_IN_IMAGE = "/opt/claude-bottle/git-gate.mjs";
  * readable by the gate user only; the push scan reads the secrets back from it.
  */
 export const GIT_GATE_BOTTLE_RULES_IN_CONTAINER = "/var/lib/git-gate/gitleaks-bottle.toml";
+
+export const GIT_GATE_SECRET_RULES_ENV = "GIT_GATE_SECRET_RULES";

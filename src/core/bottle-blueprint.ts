@@ -3,14 +3,14 @@
 // directory) and the contents of every file prepare will stage. Pure: the slug's random
 // suffix, the state root and the host environment come in as parameters.
 import { join } from "node:path";
-import type { AgentPackage } from "../../agents/agent-package.js";
-import { agentProviderModule } from "../../agents/registry.js";
-import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
-import type { PipelockConfigInput } from "../../sidecars/pipelock/config.js";
-import { pipelockProxyUrl } from "../../sidecars/pipelock/constants.js";
-import { agentContainerName } from "./agent-constants.js";
+import type { AgentPackage } from "../agents/agent-package.js";
+import { agentProviderModule } from "../agents/registry.js";
+import { agentContainerName } from "../contracts/agent.js";
+import { pipelockProxyUrl } from "../contracts/pipelock.js";
+import type { ResolvedAgent } from "../manifest/resolved-bottle.js";
+import type { PipelockConfigInput } from "../sidecars/pipelock/config.js";
 import type { AgentPackagePlan, DockerBottlePlan } from "./bottle-plan.js";
-import { stateRootOf } from "./bottle-state.js";
+import { stateRootOf } from "./state-layout.js";
 
 export interface BlueprintOptions {
   /** Random hex that makes the slug unique per instance, e.g. "7f3a". */

@@ -1,5 +1,5 @@
 // Names and paths of the egress sidecar: the proxy that injects route tokens.
-import { VERSION } from "../../shared/version.js";
+import { VERSION } from "../shared/version.js";
 
 export const EGRESS_IMAGE = `claude-bottle/egress:${VERSION}`;
 export const EGRESS_DOCKERFILE = "images/egress.Dockerfile";

@@ -1,5 +1,5 @@
 // Names and paths of the supervise sidecar: the MCP server through which the agent asks.
-import { VERSION } from "../../shared/version.js";
+import { VERSION } from "../shared/version.js";
 
 export const SUPERVISE_IMAGE = `claude-bottle/supervise:${VERSION}`;
 export const SUPERVISE_DOCKERFILE = "images/supervise.Dockerfile";
