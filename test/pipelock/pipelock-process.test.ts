@@ -1,32 +1,28 @@
 // The pipelock bundle as its image runs it: one file, `node pipelock.mjs run …`, no
 // node_modules next to it, reloading on SIGHUP, stopping on SIGTERM. Needs no Docker engine;
 // everything listens on 127.0.0.1.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ProxyAgent, request } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MintedCa, mintCa, mintLeafCertificate } from "../../src/shared/ca/index.js";
-import { bundleForNode } from "../support/sidecars/bundle.js";
+import { useSidecarBundle } from "../support/sidecars/sidecar-process.js";
 
 const SECRET = "process-level-secret-value";
+const pipelock = useSidecarBundle("src/sidecars/pipelock/main.ts", "pipelock");
 let dir: string;
-let bundle: string;
 let bottleCa: MintedCa;
 let upstream: Server;
 let upstreamPort: number;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pipelock-bundle-"));
-  bundle = join(dir, "pipelock.mjs");
-  await bundleForNode("src/sidecars/pipelock/main.ts", bundle);
+  dir = pipelock.dir;
   const now = new Date();
   bottleCa = await mintCa({ commonName: "bottle", now });
   const internet = await mintCa({ commonName: "internet", now });
@@ -50,18 +46,8 @@ beforeAll(async () => {
   await writeFile(join(dir, "internet.pem"), internet.certPem);
 }, 60_000);
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await once(child, "exit");
-    }
-  }
-});
-
-afterAll(async () => {
+afterAll(() => {
   upstream?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 interface Started {
@@ -74,10 +60,8 @@ interface Started {
 async function runPipelock(config: string): Promise<Started> {
   const configPath = join(dir, "pipelock.yaml");
   await writeFile(configPath, config);
-  const child = spawn(
-    process.execPath,
+  const p = pipelock.run(
     [
-      bundle,
       "run",
       "--config",
       configPath,
@@ -88,30 +72,11 @@ async function runPipelock(config: string): Promise<Started> {
       "--ca-key",
       join(dir, "ca-key.pem"),
     ],
-    {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? "",
-        PIPELOCK_UPSTREAM_CA_FILE: join(dir, "internet.pem"),
-        PIPELOCK_SECRET_0: SECRET,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { PIPELOCK_UPSTREAM_CA_FILE: join(dir, "internet.pem"), PIPELOCK_SECRET_0: SECRET },
   );
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const port = await waitFor(
-    () => /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1],
-    () => err,
-  );
-  return { child, port: Number(port), stdout: () => out, stderr: () => err };
+  const err = () => p.output().stderr;
+  const port = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(err())?.[1], err);
+  return { child: p.child, port: Number(port), stdout: () => p.output().stdout, stderr: err };
 }
 
 async function waitFor<T>(probe: () => T | undefined, context: () => string): Promise<T> {
@@ -148,9 +113,7 @@ async function fetchVia(
 }
 
 function runHealthcheck(url: string): Promise<number | null> {
-  const child = spawn(process.execPath, [bundle, "healthcheck", "--url", url], { stdio: "ignore" });
-  children.push(child);
-  return once(child, "exit").then(([code]) => code as number | null);
+  return pipelock.run(["healthcheck", "--url", url], {}).exited;
 }
 
 describe("pipelock bundle", () => {
@@ -229,19 +192,9 @@ describe("pipelock bundle", () => {
   it("exits 2 with the file position on a bad policy", async () => {
     const configPath = join(dir, "bad.yaml");
     await writeFile(configPath, "allow: ['*']\n");
-    const child = spawn(
-      process.execPath,
-      [bundle, "run", "--config", configPath, "--listen", "127.0.0.1:0"],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-    children.push(child);
-    let err = "";
-    child.stderr?.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    const [code] = await once(child, "exit");
+    const run = pipelock.run(["run", "--config", configPath, "--listen", "127.0.0.1:0"], {});
+    const code = await run.exited;
+    const err = run.output().stderr;
     expect(code).toBe(2);
     expect(err).toContain(
       `${configPath}:1:9: allow[0]: "*" would allow every host; list hosts one by one`,

@@ -1,9 +1,82 @@
 // The cases every real agent program must pass in a bottle, whatever its provider: the
 // allowlist seen from its shell tool, the key it never holds, a host asked for through
 // supervise and approved from the host, and a push through git-gate.
-import { expect, it } from "vitest";
-import { type AgentRunResult, HOSTS, TURNS } from "./agent-run.js";
-import { toolResultOf } from "./standin.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWithEngine } from "../../docker/engine.js";
+import {
+  type AgentRunResult,
+  type AgentSetup,
+  HOSTS,
+  PLACEHOLDER_KEY,
+  runRealAgent,
+  TURNS,
+} from "./agent-run.js";
+import { type ModelRequest, type Provider, toolResultOf, turnRequests } from "./standin.js";
+
+/** One real agent program against its stand-in: how to run it and what its protocol looks like. */
+export interface RealAgentSuite {
+  title: string;
+  setup: AgentSetup;
+  /** The stand-in's name for the protocol the program must speak. */
+  provider: Provider;
+  /** What a scripted turn's request must look like ("Messages with streaming"…). */
+  protocol: { name: string; matches: (turn: ModelRequest) => boolean };
+  /** The header the real key must arrive in, and its value for a key. */
+  keyHeader: { name: string; value: (key: string) => string };
+  /** The variable holding the placeholder in the agent's environment. */
+  placeholderEnv: string;
+  /** The program exited well and printed the script's final answer. */
+  expectFinished: (result: AgentRunResult) => void;
+}
+
+/** The whole suite for one program: one real run in a bottle, then every claim about it. */
+export function describeRealAgent(suite: RealAgentSuite): void {
+  describeWithEngine(suite.title, () => {
+    let result: AgentRunResult;
+
+    beforeAll(async () => {
+      result = await runRealAgent(suite.setup);
+    }, 900_000);
+
+    afterAll(() => {
+      expect(result?.leftovers ?? []).toEqual([]);
+    });
+
+    it("finishes the script and prints the final answer", () => {
+      expect(result.agent.code, result.agent.stderr).toBe(0);
+      suite.expectFinished(result);
+      expect(result.cli.code).toBe(0);
+    });
+
+    it(`spoke ${suite.protocol.name} to the stand-in`, () => {
+      const turns = turnRequests(result.requests);
+      expect(turns.every((r) => r.provider === suite.provider && suite.protocol.matches(r))).toBe(
+        true,
+      );
+      // One request per scripted turn, the last one answered with the final text.
+      expect(turns.map((r) => r.reply.turnIndex)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      // Every turn found the tool it meant among the tools the program declared.
+      expect(result.requests.filter((r) => r.reply.kind === "error")).toEqual([]);
+    });
+
+    it(`holds the placeholder; every model request arrived with the real key in ${suite.keyHeader.name}`, () => {
+      const model = result.requests.filter((r) => r.provider === suite.provider);
+      expect(model.length).toBeGreaterThan(0);
+      for (const r of model) {
+        expect(r.host).toBe(HOSTS.model);
+        expect(r.headers[suite.keyHeader.name]).toBe(suite.keyHeader.value(result.key));
+        if (suite.keyHeader.name !== "authorization") {
+          expect(r.headers.authorization).toBeUndefined();
+        }
+      }
+      expect(toolResultOf(result.requests, TURNS.env)).toContain(
+        `${suite.placeholderEnv}=${PLACEHOLDER_KEY}`,
+      );
+    });
+
+    expectCommonCases(() => result);
+  });
+}
 
 export function expectCommonCases(run: () => AgentRunResult): void {
   it("(a) reaches the allowlisted host: its shell tool saw 200 and the stand-in the request", () => {
