@@ -84,7 +84,7 @@ describeWithEngine("bottle lifecycle", () => {
       'echo "bundle-has-ca=$(grep -c -F "$(sed -n 2p /usr/local/share/ca-certificates/claude-bottle.crt)" /etc/ssl/certs/ca-certificates.crt)"',
       // TLS clients can load the bundle with the bottle's CAs in it.
       `python3 -c 'import ssl; ssl.create_default_context(cafile="/etc/ssl/certs/ca-certificates.crt"); print("bundle-loads=ok")'`,
-      "curl -sS -m 5 https://unlisted.test/ 2>&1 | head -c 200; echo",
+      "curl -sS -m 5 https://unlisted.test/ 2>&1 | head -c 600; echo",
       "echo ---env---; env; tr '\\0' '\\n' < /proc/1/environ; echo ---end---",
       probe(targetIp, TARGET_PORT),
       probe(gateway, 22),
@@ -104,8 +104,8 @@ describeWithEngine("bottle lifecycle", () => {
       expect(out).toContain("whoami=agent\n");
       expect(out).toContain("bundle-has-ca=1\n");
       expect(out).toContain("bundle-loads=ok\n");
-      // pipelock answers an unlisted host at CONNECT, before any TLS.
-      expect(out).toContain("CONNECT tunnel failed, response 403");
+      // pipelock answers an unlisted host inside a tunnel of its own, with why.
+      expect(out).toContain('"unlisted.test:443" is not on this bottle\'s egress allowlist');
 
       // The agent trusts exactly the bottle's CAs: pipelock's, then egress's.
       const state = join(t.home, "state", slug);
