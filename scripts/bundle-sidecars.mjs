@@ -33,4 +33,5 @@ for (const script of ["entrypoint.sh", "pre-receive", "access-hook"]) {
 // The demo's stand-in server runs in a container from beside the compiled demo module.
 mkdirSync("dist/demo", { recursive: true });
 copyFileSync("src/demo/stub-upstream-server.mjs", "dist/demo/stub-upstream-server.mjs");
+copyFileSync("src/demo/model-standin-server.mjs", "dist/demo/model-standin-server.mjs");
 process.stderr.write(`bundled sidecars: ${built.join(", ") || "(none)"}\n`);

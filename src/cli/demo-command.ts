@@ -19,7 +19,10 @@ Builds what it needs, starts a bottle from built-in manifests with a stand-in mo
 (HTTPS) and an sshd git host as local containers, and runs each step inside the agent:
 intercepted TLS to an allowed host, an unlisted host refused, a credential blocked by
 DLP, a route token injected that the agent never sees, a secret push rejected by gitleaks
-and a clean one landing, and a supervise approval opening a host live. Needs no internet.
+and a clean one landing, a supervise approval opening a host live, and the real Claude Code run headless against a
+stand-in model API (its program is taken from the agent cache, fetched once with this
+host's npm when missing; the step says so and is skipped when it cannot be had). Needs
+no internet otherwise.
 Everything it creates is removed at the end; your ~/.claude-bottle is not touched.
 Exits non-zero if any step does not behave.`,
     )
@@ -31,7 +34,9 @@ Exits non-zero if any step does not behave.`,
           new URL("../demo/stub-upstream-server.mjs", import.meta.url),
         ),
         onStep: (step) =>
-          ctx.io.stderr(`${step.ok ? "✔" : "✘"} ${step.title}\n    ${step.detail}\n`),
+          ctx.io.stderr(
+            `${step.skipped ? "–" : step.ok ? "✔" : "✘"} ${step.title}\n    ${step.detail}\n`,
+          ),
       });
       if (options.json) ctx.io.stdout(`${JSON.stringify(results, null, 2)}\n`);
       else ctx.io.stdout(`\n${summary(results)}`);
@@ -40,10 +45,12 @@ Exits non-zero if any step does not behave.`,
 }
 
 function summary(results: DemoStepResult[]): string {
-  const passed = results.filter((r) => r.ok).length;
+  const run = results.filter((r) => !r.skipped);
+  const passed = run.filter((r) => r.ok).length;
+  const skipped = results.length - run.length;
   const table = formatTable(
     ["", "STEP", "OBSERVED"],
-    results.map((r) => [r.ok ? "ok" : "FAIL", r.title, r.detail]),
+    results.map((r) => [r.skipped ? "skip" : r.ok ? "ok" : "FAIL", r.title, r.detail]),
   );
-  return `${table}\n${passed} of ${results.length} steps behaved${passed === results.length ? "" : ": see FAIL above"}\n`;
+  return `${table}\n${passed} of ${run.length} steps behaved${skipped > 0 ? `, ${skipped} skipped` : ""}${passed === run.length ? "" : ": see FAIL above"}\n`;
 }

@@ -13,6 +13,8 @@ export const DEMO_HOSTS = {
   later: "later.demo.test",
   /** The sshd git host. */
   git: "git.demo.test",
+  /** The stand-in Anthropic API the real Claude Code talks to, through an x-api-key route. */
+  claude: "claude.demo.test",
 } as const;
 
 export const DEMO_TOKEN_ENV = "DEMO_MODEL_TOKEN";
@@ -23,8 +25,14 @@ export interface DemoManifestInput {
   gitHostKey: string;
 }
 
+/** All the agent ever holds for the model's key: egress puts the real one on the way out. */
+export const DEMO_PLACEHOLDER_KEY = "placeholder-egress-injects-the-real-key";
+
 export function demoBottle(input: DemoManifestInput): string {
   return `---
+agent: claude
+env:
+  ANTHROPIC_API_KEY: ${DEMO_PLACEHOLDER_KEY}
 egress:
   allow:
     - ${DEMO_HOSTS.docs}
@@ -32,6 +40,8 @@ egress:
     - host: ${DEMO_HOSTS.model}
       paths: ["/v1/"]
       auth: { scheme: Bearer, token_env: ${DEMO_TOKEN_ENV} }
+    - host: ${DEMO_HOSTS.claude}
+      auth: { scheme: x-api-key, token_env: ${DEMO_TOKEN_ENV} }
   dlp: block
 git:
   - name: app

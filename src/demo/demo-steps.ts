@@ -10,6 +10,8 @@ export interface DemoStepResult {
   ok: boolean;
   /** What was observed, one line. */
   detail: string;
+  /** Not run, for the reason in `detail` (counts as behaving: nothing misbehaved). */
+  skipped?: boolean;
 }
 
 export interface DemoRig {

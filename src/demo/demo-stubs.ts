@@ -12,6 +12,7 @@ export const DEMO_LABEL = "dev.claude-bottle.demo";
 export const DEMO_GIT_IMAGE = `claude-bottle/demo-git:${VERSION}`;
 
 export interface DemoCa {
+  ca: CaPem;
   caFile: string;
   /** Certificates for the HTTPS stand-in, by hostname. */
   certsFile: string;
@@ -26,7 +27,7 @@ export async function makeDemoCa(
   const ca = await mintCa({ commonName: "claude-bottle demo upstreams", now });
   const caFile = join(dir, "upstream-ca.pem");
   await writeFile(caFile, ca.certPem);
-  return { caFile, certsFile: await writeStubCerts(dir, ca, hostnames, now) };
+  return { ca, caFile, certsFile: await writeStubCerts(dir, ca, hostnames, now) };
 }
 
 /** The HTTPS stand-in's certificates, one per hostname signed by `ca`, as certs.json in `dir`. */
@@ -58,6 +59,8 @@ export async function startHttpsStub(
     certsFile: string;
     /** Labels to find it by; the demo's own by default. */
     labels?: Record<string, string>;
+    /** The server's environment (paths under /srv, where its directory is mounted). */
+    env?: Record<string, string>;
   },
 ): Promise<string> {
   const dir = join(options.certsFile, "..");
@@ -75,6 +78,7 @@ export async function startHttpsStub(
     "--network",
     options.network,
     ...options.hostnames.flatMap((h) => ["--network-alias", h]),
+    ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
     "-v",
     `${dir}:/srv:ro`,
     "--entrypoint",

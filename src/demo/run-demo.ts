@@ -18,6 +18,12 @@ import {
 } from "../backend/docker/launch-bottle.js";
 import { loadAgent } from "../manifest/index.js";
 import { BottleError } from "../shared/errors.js";
+import {
+  claudeCodeCache,
+  realClaudeCode,
+  skippedClaudeCode,
+  startClaudeStandIn,
+} from "./demo-claude.js";
 import { DEMO_AGENT, DEMO_HOSTS, DEMO_TOKEN_ENV, demoBottle } from "./demo-manifests.js";
 import {
   allowlistedCall,
@@ -61,6 +67,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
   };
   let bottle: StartedBottle | undefined;
   try {
+    launch.progress(
+      "looking for Claude Code in the agent cache (fetched once with npm when missing)…",
+    );
+    const claude = await claudeCodeCache(launch);
     launch.progress("building the stand-in images (cached after the first run)…");
     const base = await chooseBaseImage(docker, launch.env);
     const node = {
@@ -119,6 +129,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
       // The stand-ins are containers on a private Docker network.
       CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
       [DEMO_TOKEN_ENV]: token,
+      // The user's agent cache, so the bottle mounts the Claude Code found or fetched above.
+      ...(claude.cache === null ? {} : { CLAUDE_BOTTLE_AGENT_CACHE: claude.cache }),
     };
     const demoLaunch: LaunchContext = { ...launch, env, home, userHome: work };
     const agent = await loadAgent("demo", { home, env });
@@ -136,6 +148,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
       certsFile: ca.certsFile,
     });
 
+    const claudeStandIn =
+      claude.cache === null
+        ? null
+        : await startClaudeStandIn(launch, {
+            dir: join(work, "claude-standin"),
+            ca: ca.ca,
+            network: egressNetwork,
+            name: `claude-bottle-demo-claude-${suffix}`,
+          });
+
     const rig: DemoRig = {
       docker,
       agentContainer: plan.blueprint.plan.containerName,
@@ -150,6 +172,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     record(await routeInjectsToken(rig));
     for (const step of await gitPushes(rig)) record(step);
     record(await superviseApproval(rig, { home, slug: bottle.slug, launch: demoLaunch }));
+    record(
+      claudeStandIn === null
+        ? skippedClaudeCode(claude.skipped ?? "")
+        : await realClaudeCode(rig, claudeStandIn),
+    );
     return results;
   } catch (error) {
     if (error instanceof BottleError) throw error;

@@ -126,6 +126,14 @@ interface ListedProposal {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The agent cache every test run shares (CLAUDE_BOTTLE_AGENT_CACHE, else ~/.cache/claude-bottle-test). */
+export function sharedAgentCache(): string {
+  return (
+    process.env.CLAUDE_BOTTLE_AGENT_CACHE ??
+    join(homedir(), ".cache", "claude-bottle-test", "agents")
+  );
+}
+
 export async function runRealAgent(setup: AgentSetup): Promise<AgentRunResult> {
   const key = `cbtest-real-model-key-${randomBytes(12).toString("hex")}`;
   const pushMarker = `standin-push-${randomBytes(4).toString("hex")}`;
@@ -135,9 +143,7 @@ export async function runRealAgent(setup: AgentSetup): Promise<AgentRunResult> {
   const dir = await mkdtemp(join(tmpdir(), "cb-real-agent-"));
   let slug = "";
   let cliExit: Promise<void> | undefined;
-  const agentCache =
-    process.env.CLAUDE_BOTTLE_AGENT_CACHE ??
-    join(homedir(), ".cache", "claude-bottle-test", "agents");
+  const agentCache = sharedAgentCache();
   try {
     await ensureAgentPackage({
       provider: setup.program,

@@ -1,4 +1,4 @@
-// The model stand-in (server.mjs beside this file) as a container on a bottle's egress
+// The model stand-in (src/demo/model-standin-server.mjs) as a container on a bottle's egress
 // network, under the hostnames a test gives it, with a certificate per name from the test's
 // upstream CA; and what it recorded, read back.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,7 +11,9 @@ import { docker } from "../../docker/git-gate-docker.js";
 import type { UpstreamCa } from "../../tls/test-ca.js";
 import type { EscapeScope } from "../escape-standins.js";
 
-export const STANDIN_SERVER = fileURLToPath(new URL("./server.mjs", import.meta.url));
+export const STANDIN_SERVER = fileURLToPath(
+  new URL("../../../../src/demo/model-standin-server.mjs", import.meta.url),
+);
 
 /** A turn of the script: a shell command, a declared tool by name (or its end), or the answer. */
 export type ScriptTurn =
