@@ -261,7 +261,7 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
       return body.proposals.find((p) => p.id === id)?.status;
     }, pending.id)) as string;
     expect(still).toBe("pending");
-    expect((await curlStatus("crossorigin.test")).stdout).toMatch(/response 403/);
+    expect((await curlStatus("crossorigin.test")).stdout).toMatch(/status=403$/);
     // Let the waiting agent go: deny it from the dashboard's own page.
     await page.locator("nav button[data-view=approvals]").click();
     const card = page.locator(`[data-testid=proposal][data-id="${pending.id}"]`);
