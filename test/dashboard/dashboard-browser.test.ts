@@ -12,7 +12,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
@@ -22,7 +21,9 @@ import {
   startBottle,
 } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { waitFor } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
+import { startDashboard } from "./dashboard-process.js";
 
 const BOTTLE = `---
 egress:
@@ -40,16 +41,6 @@ You are a test agent.
 const CHROMIUM = process.env.CLAUDE_BOTTLE_CHROMIUM ?? "/usr/bin/chromium";
 const CLIENT_IN_AGENT = "/tmp/cb-ask-host.mjs";
 const SHOTS = process.env.CLAUDE_BOTTLE_DASHBOARD_SCREENSHOTS;
-
-async function waitFor<T>(probe: () => Promise<T | null>, what: string, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function shoot(page: Page, name: string): Promise<void> {
   if (SHOTS === undefined) return;
@@ -84,11 +75,16 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
   }
 
   async function answerOf(out: string): Promise<Record<string, unknown>> {
-    return waitFor(async () => {
-      const r = await bottle.exec(`cat ${out} 2>/dev/null`);
-      const line = /RESULT (.*)/.exec(r.stdout)?.[1];
-      return line === undefined ? null : (JSON.parse(line) as Record<string, unknown>);
-    }, `the agent's answer in ${out}`);
+    return waitFor(
+      `the agent's answer in ${out}`,
+      async () => {
+        const r = await bottle.exec(`cat ${out} 2>/dev/null`);
+        const line = /RESULT (.*)/.exec(r.stdout)?.[1];
+        return line === undefined ? null : (JSON.parse(line) as Record<string, unknown>);
+      },
+      120_000,
+      250,
+    );
   }
 
   const curlStatus = (host: string) =>
@@ -108,15 +104,7 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     await bundleForNode(join(PACKAGE_ROOT, "test/dashboard/ask-host-client.ts"), client);
     bottle = await startBottle(t, "watched");
     copyIntoAgent(bottle, client, CLIENT_IN_AGENT);
-    dashboard = t.spawn(["dashboard"]);
-    url = await waitFor(
-      async () =>
-        /(http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{48})\n/.exec(dashboard.output().stdout)?.[1] ??
-        null,
-      "the dashboard's URL",
-      30_000,
-    );
-    origin = new URL(url).origin;
+    ({ process: dashboard, url, origin } = await startDashboard(t));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
@@ -219,15 +207,25 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
 
   it("refuses a page of another origin: it reads nothing and approves nothing", async () => {
     const out = askForHost("crossorigin.test");
-    const pending = await waitFor(async () => {
-      const listed = (await page.evaluate(async () => {
-        const r = await fetch("/api/proposals");
-        return r.json();
-      })) as {
-        proposals: Array<{ id: string; slug: string; status: string; request: { host?: string } }>;
-      };
-      return listed.proposals.find((p) => p.request.host === "crossorigin.test") ?? null;
-    }, "the cross-origin proposal");
+    const pending = await waitFor(
+      "the cross-origin proposal",
+      async () => {
+        const listed = (await page.evaluate(async () => {
+          const r = await fetch("/api/proposals");
+          return r.json();
+        })) as {
+          proposals: Array<{
+            id: string;
+            slug: string;
+            status: string;
+            request: { host?: string };
+          }>;
+        };
+        return listed.proposals.find((p) => p.request.host === "crossorigin.test") ?? null;
+      },
+      120_000,
+      250,
+    );
     const evil = await servePage(evilPage(origin, pending.slug, pending.id));
     try {
       // Same browser, same profile: the session cookie exists and 127.0.0.1 is the same site.

@@ -4,25 +4,14 @@
 // message as rejected by the push scan. The stream never carries the secret or the key,
 // in any spelling, nor the branch names the agent chose.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
-import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
+import type { TestHome } from "../support/cli/cli-process.js";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
-import {
-  APP_URL,
-  type EscapeGitUpstream,
-  gitRemoteYaml,
-  startEscapeGitUpstream,
-} from "../support/standins/escape-git-upstream.js";
-import {
-  type EscapeScope,
-  newEscapeScope,
-  tearDownEscape,
-} from "../support/standins/escape-standins.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { APP_URL } from "../support/standins/escape-git-upstream.js";
+import { startDashboard } from "./dashboard-process.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
@@ -47,10 +36,7 @@ interface StreamedDecision {
 }
 
 describeWithEngine("git-gate verdicts in the dashboard's stream", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let upstream: EscapeGitUpstream;
-  let t: TestHome;
-  let dir: string;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let dashboard: ReturnType<TestHome["spawn"]>;
   let streamed = "";
@@ -74,39 +60,13 @@ describeWithEngine("git-gate verdicts in the dashboard's stream", () => {
   const lastSeq = () => decisions().at(-1)?.seq ?? 0;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    dir = await mkdtemp(join(tmpdir(), "cb-dashboard-git-"));
-    upstream = await startEscapeGitUpstream(scope, dir);
-    await t.writeManifest(
-      "bottles",
-      "gitwatch",
-      `---
-env:
-  AGENT_SECRET: {from_env: CB_GIT_SECRET}
-${gitRemoteYaml(upstream)}
-supervise: false
----
-`,
-    );
-    await t.writeManifest("agents", "gitwatch", "---\nbottle: gitwatch\n---\nagent\n");
-    bottle = await startBottle(t, "gitwatch", { CB_GIT_SECRET: SECRET });
-    await upstream.joinBottle(bottle);
+    ({ bottle } = await suite.startGitBottle("gitwatch", SECRET));
     const clone = await bottle.exec(`cd ~/work && git clone -q ${APP_URL} app 2>&1`);
     expect(clone.code, clone.stdout).toBe(0);
 
-    dashboard = t.spawn(["dashboard"]);
-    const deadline = Date.now() + 30_000;
-    let url: string | undefined;
-    while (url === undefined && Date.now() < deadline) {
-      url = /(http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{48})\n/.exec(
-        dashboard.output().stdout,
-      )?.[1];
-      await sleep(100);
-    }
-    if (url === undefined)
-      throw new Error(`no URL from the dashboard:\n${dashboard.output().stderr}`);
-    const { origin } = new URL(url);
-    const token = new URL(url).hash.replace("#token=", "");
+    const started = await startDashboard(suite.home);
+    dashboard = started.process;
+    const { origin, token } = started;
     const session = await fetch(`${origin}/api/session`, {
       method: "POST",
       headers: { origin, "x-dashboard-token": token },
@@ -137,10 +97,6 @@ supervise: false
   afterAll(async () => {
     stopStream();
     dashboard?.kill("SIGTERM");
-    const left = await tearDownEscape(scope, [bottle]);
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    await t?.dispose();
-    expect(left).toEqual([]);
   });
 
   it("shows a clean push as forwarded", async () => {

@@ -6,17 +6,11 @@
 // no TLS at all, another server name) reaches the recording stand-in, which answers on every
 // name used here; and a name carrying a secret still gets only the plain 403.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { base32 } from "../../src/shared/dlp/host-forms.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
-import {
-  copyIntoAgent,
-  type RunningBottle,
-  startBottle,
-} from "../support/docker/bottle-harness.js";
+import { PACKAGE_ROOT } from "../support/cli/cli-process.js";
+import { copyIntoAgent, type RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
@@ -26,17 +20,13 @@ import {
   webSocketFrame,
   webSocketUpgrade,
 } from "../support/docker/escape-probe.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import {
-  type EscapeScope,
   everythingReceived,
   ipOn,
-  newEscapeScope,
   type RecordingUpstream,
-  startRecordingUpstream,
-  tearDownEscape,
 } from "../support/standins/escape-standins.js";
-import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
 const ALLOWED = "allowed.example.test";
 const UNLISTED = "unlisted.example.test";
@@ -50,18 +40,15 @@ const ASK = `call the MCP tool ${TOOL} of the \`supervise\` server with host "${
 const HEADER = /\r?\nx-claude-bottle-refusal: ([^\r\n]*)/i;
 
 describeWithEngine("escape: a refused host says why, and stays unreachable", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
   let pipelock: string;
-  let seenBefore = 0;
-  let clientDir: string;
+  const receivedRequests = suite.receivedInEachTest(() => upstream);
 
   /** Everything the stand-in received during this test, as "METHOD url". */
   const received = async (): Promise<string[]> =>
-    (await upstream.requests()).slice(seenBefore).map((r) => `${r.method} ${r.url}`);
+    (await receivedRequests()).map((r) => `${r.method} ${r.url}`);
   const tunnel = (send: Buffer[], options: Partial<ExchangeOp> = {}): ExchangeOp => ({
     kind: "exchange",
     proxy: pipelock,
@@ -75,47 +62,22 @@ describeWithEngine("escape: a refused host says why, and stays unreachable", () 
     httpRequest(`GET ${path} HTTP/${version}`, [["Host", UNLISTED]]);
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "refusal",
-      `---
+    bottle = await suite.startBottle("refusal", {
+      bottle: `
 env:
   AGENT_SECRET: {from_env: CB_REFUSAL_SECRET}
 egress:
   allow: [${ALLOWED}]
 supervise: true
----
 `,
-    );
-    await t.writeManifest("agents", "refusal", "---\nbottle: refusal\n---\nagent\n");
-    bottle = await startBottle(t, "refusal", {
-      CB_REFUSAL_SECRET: SECRET,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_REFUSAL_SECRET: SECRET },
     });
     pipelock = pipelockAddress(bottle);
     // Every name used here answers on the stand-in: a request let through lands there.
-    upstream = await startRecordingUpstream(scope, bottle, {
-      ca,
-      hostnames: [ALLOWED, UNLISTED, SECRET_HOST],
-    });
-    clientDir = await mkdtemp(join(tmpdir(), "cb-refusal-client-"));
-    const client = join(clientDir, "fetch-client.mjs");
+    upstream = await suite.startUpstream(bottle, [ALLOWED, UNLISTED, SECRET_HOST]);
+    const client = join(suite.dir, "fetch-client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/escape/refusal-fetch-client.ts"), client);
     copyIntoAgent(bottle, client, "/tmp/fetch-client.mjs");
-  });
-
-  beforeEach(async () => {
-    seenBefore = upstream === undefined ? 0 : (await upstream.requests()).length;
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    if (clientDir !== undefined) await rm(clientDir, { recursive: true, force: true });
-    expect(left).toEqual([]);
   });
 
   it("reaches the allowlisted host (the control)", async () => {

@@ -3,61 +3,37 @@
 // the real token only in that header, only on the route's host, once, whatever the agent
 // sent there itself (another spelling, twice, or nothing), and the agent must never read
 // it back from an echo. Everything is asserted on what the recording stand-in received.
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
-import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
+import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, EGRESS_PROXY } from "../support/docker/escape-bottle.js";
+import { escapeSuite } from "../support/docker/escape-suite.js";
+import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
-  type EscapeScope,
   everythingReceived,
   headerValues,
-  newEscapeScope,
   type RecordingUpstream,
   type StandInRequest,
-  startRecordingUpstream,
-  tearDownEscape,
 } from "../support/standins/escape-standins.js";
-import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
 const TOKEN = "cbtest-header-route-token-4e8a2c6b1d";
 const PLACEHOLDER = "egress-placeholder-".repeat(2).slice(0, TOKEN.length);
 const ROUTE = "gen.example.test";
 const OTHER = "other.example.test";
 
-function tokenForms(value: string): string[] {
-  const bytes = Buffer.from(value);
-  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
-  for (const pad of ["", "x", "xy"]) {
-    const b64 = Buffer.from(pad + value).toString("base64");
-    const core = b64.slice(pad === "" ? 0 : pad.length + 1, -4);
-    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
-  return forms;
-}
-
-const tokenIn = (text: string) => tokenForms(TOKEN).filter((form) => text.includes(form));
+const tokenIn = (text: string) => encodedForms(TOKEN).filter((form) => text.includes(form));
 
 describeWithEngine("escape: a route whose token goes in a header it names", () => {
-  const scope: EscapeScope = newEscapeScope();
-  let t: TestHome;
-  let ca: UpstreamCa;
+  const suite = escapeSuite();
   let bottle: RunningBottle;
   let upstream: RecordingUpstream;
-  let seenBefore = 0;
-
-  const received = async (): Promise<StandInRequest[]> =>
-    (await upstream.requests()).slice(seenBefore);
+  const received = suite.receivedInEachTest(() => upstream);
   const curl = (url: string, args = "") =>
     curlThrough(bottle, url, { proxy: EGRESS_PROXY, args: `-i ${args}` });
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    ca = await makeUpstreamCa();
-    await t.writeManifest(
-      "bottles",
-      "hdr",
-      `---
+    bottle = await suite.startBottle("hdr", {
+      bottle: `
 env:
   GEMINI_API_KEY: placeholder-egress-injects-the-real-key
 egress:
@@ -66,26 +42,10 @@ egress:
     - host: ${ROUTE}
       auth: { header: X-Goog-Api-Key, token_env: CB_HEADER_TOKEN }
 supervise: false
----
 `,
-    );
-    await t.writeManifest("agents", "hdr", "---\nbottle: hdr\n---\nagent\n");
-    bottle = await startBottle(t, "hdr", {
-      CB_HEADER_TOKEN: TOKEN,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+      env: { CB_HEADER_TOKEN: TOKEN },
     });
-    upstream = await startRecordingUpstream(scope, bottle, { ca, hostnames: [ROUTE, OTHER] });
-  });
-
-  beforeEach(async () => {
-    seenBefore = upstream === undefined ? 0 : (await upstream.requests()).length;
-  });
-
-  afterAll(async () => {
-    const left = await tearDownEscape(scope, [bottle]);
-    await ca?.dispose();
-    await t?.dispose();
-    expect(left).toEqual([]);
+    upstream = await suite.startUpstream(bottle, [ROUTE, OTHER]);
   });
 
   it("puts the token in the named header on the route's host, replacing the agent's placeholder (the control)", async () => {
