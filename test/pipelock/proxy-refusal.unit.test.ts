@@ -9,6 +9,7 @@ import { buildPolicy } from "../../src/sidecars/pipelock/policy.js";
 import {
   exchangeOn,
   rawExchange,
+  readUntilQuiet,
   startTestProxy,
   startUpstream,
   tlsTunnel,
@@ -52,23 +53,6 @@ async function scenario(supervise = true) {
 }
 
 /** Reads from `socket` until it closes or stays quiet for `quietMs`. */
-async function readAll(socket: tls.TLSSocket, quietMs = 500): Promise<string> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve) => {
-    let timer = setTimeout(() => socket.destroy(), quietMs);
-    socket.on("data", (c: Buffer) => {
-      chunks.push(c);
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), quietMs);
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("latin1"));
-    });
-  });
-}
-
 describe("pipelock: a refused host's tunnel tells the refusal", () => {
   it("completes TLS for the host and answers each request, kept alive, with the 403 text", async () => {
     const s = await scenario();
@@ -122,7 +106,7 @@ describe("pipelock: a refused host's tunnel tells the refusal", () => {
     const socket = await s.tunnel();
     const one = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ${s.unlisted}\r\n\r\n`;
     socket.write(`${one("/a")}${one("/b")}GET /c HTTP/1.0\r\nHost: ${s.unlisted}\r\n\r\n`);
-    const all = await readAll(socket);
+    const all = await readUntilQuiet(socket, 500);
     expect(all.match(/HTTP\/1\.[01] 403 /g)).toHaveLength(3);
     expect(all.match(/\r\nX-Claude-Bottle-Refusal: /gi)).toHaveLength(3);
     expect(s.upstream.seen).toEqual([]);
@@ -136,7 +120,7 @@ describe("pipelock: a refused host's tunnel tells the refusal", () => {
       `GET /socket HTTP/1.1\r\nHost: ${s.unlisted}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     );
-    const answer = await readAll(socket);
+    const answer = await readUntilQuiet(socket, 500);
     expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
     expect(answer).toContain(EXPLAINED);
     expect(answer).toMatch(/\r\nX-Claude-Bottle-Refusal: /i);

@@ -294,8 +294,15 @@ async function writeCa(dir: string, ca: CaPem): Promise<void> {
 
 /** Sends `text` on a fresh connection to the proxy and reads until it closes or goes quiet. */
 export function rawExchange(port: number, text: string | Buffer, quietMs = 300): Promise<string> {
+  const socket = connect(port, "127.0.0.1");
+  const answer = readUntilQuiet(socket, quietMs);
+  socket.write(text);
+  return answer;
+}
+
+/** Everything `socket` receives until it closes or stays quiet for `quietMs`, as latin1. */
+export function readUntilQuiet(socket: Socket, quietMs: number): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
     let timer = setTimeout(() => socket.destroy(), quietMs);
     socket.on("data", (c: Buffer) => {
@@ -308,7 +315,6 @@ export function rawExchange(port: number, text: string | Buffer, quietMs = 300):
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString("latin1"));
     });
-    socket.write(text);
   });
 }
 
