@@ -14,9 +14,7 @@ import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
 import { describe } from "./request-handler.js";
 import { clientOf, parseAuthority, type Tunnel } from "./target.js";
-
-const TLS_HANDSHAKE = 0x16;
-const FIRST_BYTE_TIMEOUT_MS = 60_000;
+import { answerTunnel } from "./tunnel-open.js";
 
 export function handleConnect(
   ctx: ProxyContext,
@@ -92,16 +90,9 @@ async function openTunnel(
   // Minted before answering, so a failure can still be told as a 502.
   const context = await ctx.leaves.contextFor(tunnel.target.host.host);
   if (socket.destroyed) return;
-  if (head.length > 0) socket.unshift(head);
-  socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-  // A tunnel nobody speaks into is not kept: once it does, the inner server's timeouts apply.
-  socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
   // Peek at the first byte: a TLS handshake, or plain HTTP sent through the tunnel.
-  socket.once("data", (chunk: Buffer) => {
-    socket.setTimeout(0);
-    socket.pause();
-    socket.unshift(chunk);
-    if (chunk[0] === TLS_HANDSHAKE) {
+  answerTunnel(socket, head, (isTls) => {
+    if (isTls) {
       intercept(ctx, inner, socket, tunnel, context);
     } else {
       tunnel.target = { ...tunnel.target, scheme: "http" };

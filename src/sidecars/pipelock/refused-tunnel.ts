@@ -17,9 +17,7 @@ import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
 import { auditablePath, describe, respond } from "./request-handler.js";
 import { splitPathAndQuery, type Target } from "./target.js";
-
-const TLS_HANDSHAKE = 0x16;
-const FIRST_BYTE_TIMEOUT_MS = 60_000;
+import { answerTunnel } from "./tunnel-open.js";
 
 export interface RefusedConnect {
   target: Pick<Target, "host" | "port" | "spellings">;
@@ -156,14 +154,8 @@ export function serveRefusedTunnels(
       leaves.contextFor(refused.target.host.host).then(
         (context) => {
           if (socket.destroyed) return;
-          if (head.length > 0) socket.unshift(head);
-          socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-          socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
-          socket.once("data", (chunk: Buffer) => {
-            socket.setTimeout(0);
-            socket.pause();
-            socket.unshift(chunk);
-            if (chunk[0] === TLS_HANDSHAKE) {
+          answerTunnel(socket, head, (isTls) => {
+            if (isTls) {
               intercept(socket, refused, context);
               return;
             }
