@@ -106,6 +106,8 @@ describe("egress's own endpoints", () => {
         method: "GET",
         path: null,
         status: 200,
+        requestBytes: 0,
+        responseBytes: JSON.stringify({ ok: true, path: "/v1/x?secret=query" }).length,
       },
       {
         time: expect.any(String),
@@ -116,6 +118,8 @@ describe("egress's own endpoints", () => {
         method: "GET",
         path: null,
         status: 200,
+        requestBytes: 0,
+        responseBytes: JSON.stringify({ ok: true, path: "/v3/y" }).length,
       },
       {
         time: expect.any(String),

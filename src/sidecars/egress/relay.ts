@@ -16,6 +16,14 @@ export interface RelayOutcome {
   error?: string;
 }
 
+/** What went through: body bytes only, counted as they streamed (never buffered to count). */
+export interface RelayedBytes {
+  /** The request body as sent upstream. */
+  requestBytes: number;
+  /** The response body as the upstream sent it, before egress decodes or scrubs it. */
+  responseBytes: number;
+}
+
 // A kept-alive socket the peer closed while idle fails like this on reuse.
 const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** RFC 9110 §9.2.2: sending these twice has the effect of sending them once. */
@@ -38,14 +46,15 @@ export function relayExchange(options: {
   scrub: readonly TokenForm[];
   /** The request body when egress has already read it whole; else it is streamed. */
   body?: Buffer;
-  done: (outcome: RelayOutcome) => void;
+  done: (outcome: RelayOutcome & RelayedBytes) => void;
 }): void {
   const { req, res, redact, body } = options;
   let outcome: RelayOutcome | undefined;
+  const bytes: RelayedBytes = { requestBytes: 0, responseBytes: 0 };
   const settle = (o: RelayOutcome) => {
     if (outcome !== undefined) return;
     outcome = o;
-    options.done(o);
+    options.done({ ...o, ...bytes });
   };
   const bodyless =
     body !== undefined ||
@@ -64,9 +73,17 @@ export function relayExchange(options: {
     }
     upstream.on("response", onResponse);
     upstream.on("error", onError);
-    if (body !== undefined) upstream.end(body);
-    else if (bodyless) upstream.end();
-    else req.pipe(upstream);
+    if (body !== undefined) {
+      bytes.requestBytes = body.length;
+      upstream.end(body);
+    } else if (bodyless) upstream.end();
+    else {
+      req.pipe(upstream);
+      // A second listener beside pipe's: it sees each chunk as pipe hands it on.
+      req.on("data", (chunk: Buffer) => {
+        bytes.requestBytes += chunk.length;
+      });
+    }
   };
 
   const onResponse = (upstreamRes: IncomingMessage) => {
@@ -83,6 +100,9 @@ export function relayExchange(options: {
       settle({ status: 502, error: redact(scrubbed.message) });
       return;
     }
+    upstreamRes.on("data", (chunk: Buffer) => {
+      bytes.responseBytes += chunk.length;
+    });
     const responseBody: Readable = scrubbed.body;
     try {
       const reason = scrubText(options.scrub, upstreamRes.statusMessage ?? "");

@@ -24,6 +24,12 @@ export interface RequestLogEntry {
   status: number;
   /** Why egress answered with an error. */
   error?: string;
+  /**
+   * Relayed exchanges (intercept, forward), once over: the request body's bytes sent
+   * upstream and the response body's bytes as the upstream sent them. Absent on other lines.
+   */
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export interface RequestLogLine extends Omit<RequestLogEntry, "host"> {
