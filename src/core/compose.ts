@@ -3,7 +3,7 @@
 // Pure: no I/O, no clock, no randomness. The one fact that needs the file system (is the
 // env file non-empty?) is read by the caller and passed in as `facts`.
 
-import { AGENT_PACKAGE_IN_CONTAINER, type SuperviseMcp } from "../agents/agent-provider.js";
+import type { SuperviseMcp } from "../agents/agent-provider.js";
 import { agentProviderModule } from "../agents/registry.js";
 import {
   AGENT_CA_BUNDLE,
@@ -13,33 +13,22 @@ import {
   composeProjectName,
 } from "../contracts/agent.js";
 import {
-  EGRESS_CA_IN_CONTAINER,
-  EGRESS_CA_KEY_IN_CONTAINER,
   EGRESS_DOCKERFILE,
   EGRESS_HEALTHZ_ENDPOINT,
   EGRESS_HOSTNAME,
   EGRESS_IMAGE,
   EGRESS_PIPELOCK_CA_IN_CONTAINER,
   EGRESS_PORT,
-  EGRESS_ROUTES_IN_CONTAINER,
   egressContainerName,
   egressProxyUrl,
 } from "../contracts/egress.js";
 import {
-  GIT_GATE_ACCESS_HOOK_IN_CONTAINER,
-  GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER,
   GIT_GATE_DOCKERFILE,
-  GIT_GATE_ENTRYPOINT_IN_CONTAINER,
-  GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_IMAGE,
   GIT_GATE_SECRET_RULES_ENV,
-  GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
-  gitGateIdentityPath,
 } from "../contracts/git-gate.js";
 import {
-  PIPELOCK_CA_CERT_IN_CONTAINER,
-  PIPELOCK_CA_KEY_IN_CONTAINER,
   PIPELOCK_CONFIG_IN_CONTAINER,
   PIPELOCK_DOCKERFILE,
   PIPELOCK_HEALTH_URL,
@@ -51,7 +40,6 @@ import {
   pipelockProxyUrl,
 } from "../contracts/pipelock.js";
 import {
-  CURRENT_CONFIG_DIR_IN_AGENT,
   QUEUE_DIR_IN_CONTAINER,
   SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS,
   SUPERVISE_DOCKERFILE,
@@ -63,9 +51,9 @@ import {
   superviseContainerName,
   superviseMcpUrl,
 } from "../contracts/supervise.js";
+import { hasEgress, hasGitGate, mountsOf, type ServiceName } from "./bottle-mounts.js";
 import type { DockerBottlePlan, GitUpstream } from "./bottle-plan.js";
 
-export type ServiceName = "agent" | "pipelock" | "egress" | "git-gate" | "supervise";
 export type NetworkName = "internal" | "egress";
 
 export interface BindMount {
@@ -213,14 +201,6 @@ export function bottlePlanToCompose(
   };
 }
 
-export function hasGitGate(plan: DockerBottlePlan): boolean {
-  return plan.gitGatePlan.upstreams.length > 0;
-}
-
-export function hasEgress(plan: DockerBottlePlan): boolean {
-  return plan.egressPlan.routes.length > 0;
-}
-
 /**
  * `up --wait` returns once every sidecar answers its own health URL. Checked every half
  * second while starting, then every 30 s: a node process per check is not free.
@@ -293,8 +273,14 @@ export const GIT_GATE_CAPABILITIES = [
 ] as const;
 
 /** Long form, not "src:dst:ro": it survives spaces and colons in host paths. */
-function bind(source: string, target: string, readOnly = true): BindMount {
-  return { type: "bind", source, target, read_only: readOnly };
+/** Compose reaches every mount of the table by a bind from the host's disk. */
+function bindsOf(plan: DockerBottlePlan, service: ServiceName): BindMount[] {
+  return mountsOf(plan, service).map((m) => ({
+    type: "bind",
+    source: m.source,
+    target: m.target,
+    read_only: !m.writable,
+  }));
 }
 
 function build(plan: DockerBottlePlan, dockerfile: string): ComposeBuild {
@@ -324,14 +310,7 @@ function pipelockService(plan: DockerBottlePlan): ComposeService {
     ],
     networks: { internal: { aliases: [name] }, egress: null },
     ...(environment.length > 0 ? { environment } : {}),
-    volumes: [
-      bind(pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER),
-      bind(pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER),
-      bind(pp.caKeyHostPath, PIPELOCK_CA_KEY_IN_CONTAINER),
-      ...(pp.upstreamCaPath === null
-        ? []
-        : [bind(pp.upstreamCaPath, PIPELOCK_UPSTREAM_CA_IN_CONTAINER)]),
-    ],
+    volumes: bindsOf(plan, "pipelock"),
     healthcheck: httpHealthcheck(PIPELOCK_HEALTH_URL),
   };
 }
@@ -346,14 +325,7 @@ function gitGateService(plan: DockerBottlePlan): ComposeService {
     networks: { internal: { aliases: [name] }, egress: null },
     // Bare name: gitleaks rules for the bottle's own secrets, inherited from `compose up`.
     environment: [GIT_GATE_SECRET_RULES_ENV],
-    volumes: [
-      bind(gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER),
-      bind(gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER),
-      bind(gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER),
-      bind(gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER),
-      bind(gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER),
-      ...gp.upstreams.map((u) => bind(u.identityFile, gitGateIdentityPath(u.name))),
-    ],
+    volumes: bindsOf(plan, "git-gate"),
   };
   const extraHosts = aggregateExtraHosts(gp.upstreams);
   if (extraHosts.length > 0) service.extra_hosts = extraHosts;
@@ -390,12 +362,7 @@ function egressService(plan: DockerBottlePlan): ComposeService {
     // pipelock's allowlist and DLP, which lets each token reach its own hosts only.
     networks: { internal: { aliases: [EGRESS_HOSTNAME] } },
     environment,
-    volumes: [
-      bind(ep.routesPath, EGRESS_ROUTES_IN_CONTAINER),
-      bind(ep.caCertHostPath, EGRESS_CA_IN_CONTAINER),
-      bind(ep.caKeyHostPath, EGRESS_CA_KEY_IN_CONTAINER),
-      bind(ep.pipelockCaHostPath, EGRESS_PIPELOCK_CA_IN_CONTAINER),
-    ],
+    volumes: bindsOf(plan, "egress"),
     depends_on: ["pipelock"],
     healthcheck: httpHealthcheck(`http://127.0.0.1:${EGRESS_PORT}${EGRESS_HEALTHZ_ENDPOINT}`),
   };
@@ -415,7 +382,7 @@ function superviseService(plan: DockerBottlePlan): ComposeService {
       `SUPERVISE_QUEUE_DIR=${QUEUE_DIR_IN_CONTAINER}`,
       `SUPERVISE_PORT=${SUPERVISE_PORT}`,
     ],
-    volumes: [bind(sp.queueDir, QUEUE_DIR_IN_CONTAINER, false)],
+    volumes: bindsOf(plan, "supervise"),
     healthcheck: httpHealthcheck(`http://127.0.0.1:${SUPERVISE_PORT}${SUPERVISE_HEALTH_PATH}`),
   };
 }
@@ -453,14 +420,7 @@ function agentService(plan: DockerBottlePlan, facts: ComposeFacts): ComposeServi
   };
   if (plan.useRunsc) service.runtime = "runsc";
   if (plan.envFile !== null && facts.envFileNonEmpty) service.env_file = [plan.envFile];
-  const volumes: BindMount[] = [];
-  if (plan.supervisePlan !== null) {
-    volumes.push(bind(plan.supervisePlan.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT));
-  }
-  // The agent program, from the host's cache: read-only, shared by every bottle that runs it.
-  if (plan.agentPackage !== null) {
-    volumes.push(bind(plan.agentPackage.hostDir, AGENT_PACKAGE_IN_CONTAINER));
-  }
+  const volumes = bindsOf(plan, "agent");
   if (volumes.length > 0) service.volumes = volumes;
   const dependsOn: ServiceName[] = ["pipelock"];
   if (hasGitGate(plan)) dependsOn.push("git-gate");
