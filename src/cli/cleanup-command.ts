@@ -1,7 +1,7 @@
 // `claude-bottle cleanup`: removes every bottle whose CLI is gone (killed, crashed, or the
 // machine rebooted): its Compose project, stray containers and networks, and state dir.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
 import { bottleSummary } from "./list-command.js";
@@ -12,8 +12,10 @@ export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
     .option("-y, --yes", "remove without asking")
     .option("--all", "also remove bottles whose CLI is still attached")
     .option("--json", "print what was removed as JSON")
+    .addOption(backendOption())
     .action(async (options) => {
-      const bottles = await discoverBottles(ctx.docker, launchContextOf(ctx).home);
+      const backend = backendFor(launchContextOf(ctx), options);
+      const bottles = await backend.list();
       const doomed = bottles.filter((b) => options.all || !b.attached);
       const kept = bottles.length - doomed.length;
       if (doomed.length === 0) {
@@ -39,7 +41,7 @@ export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
         return;
       }
       for (const b of doomed) {
-        await removeBottle(ctx.docker, b);
+        await backend.down(b);
         ctx.io.stderr(`removed ${b.slug}\n`);
       }
       if (options.json) ctx.io.stdout(`${JSON.stringify(doomed.map(bottleSummary), null, 2)}\n`);

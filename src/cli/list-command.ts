@@ -1,8 +1,9 @@
 // `claude-bottle list`: the bottles on this machine, from the engine's labels and the state dirs.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { FoundBottle } from "../backend/docker/discover-bottles.js";
 import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
 
@@ -11,8 +12,9 @@ export function listCommand(ctx: CliContext): CommandUnknownOpts {
     .alias("ls")
     .description("list the bottles on this machine (running, stopped, or left behind)")
     .option("--json", "print JSON for scripts")
+    .addOption(backendOption())
     .action(async (options) => {
-      const bottles = await discoverBottles(ctx.docker, launchContextOf(ctx).home);
+      const bottles = await backendFor(launchContextOf(ctx), options).list();
       if (options.json) {
         ctx.io.stdout(`${JSON.stringify(bottles.map(bottleSummary), null, 2)}\n`);
         return;

@@ -4,11 +4,10 @@
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { updateMetadata } from "../backend/docker/bottle-state.js";
-import { discoverBottles, removeBottle } from "../backend/docker/discover-bottles.js";
-import { attachAgent } from "../backend/docker/launch-bottle.js";
 import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
 import { agentContainerName } from "../contracts/agent.js";
 import { BottleError } from "../shared/errors.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { bottleNamed } from "./list-command.js";
 
@@ -27,9 +26,11 @@ If the bottle's start CLI is gone, resume takes its place: when the agent progra
 the agent's work is kept (as start keeps it) and the bottle is removed. If that CLI is
 still running, resume only joins the bottle, and that CLI removes it.`,
     )
+    .addOption(backendOption())
     .action(async (slug, options) => {
       const launch = launchContextOf(ctx);
-      const bottles = await discoverBottles(ctx.docker, launch.home);
+      const backend = backendFor(launch, options);
+      const bottles = await backend.list();
       const bottle = bottleNamed(bottles, slug);
       const agent = bottle.containers.find((c) => c.service === "agent");
       if (agent?.state !== "running") {
@@ -52,7 +53,7 @@ still running, resume only joins the bottle, and that CLI removes it.`,
       process.on("SIGTERM", onSignal).on("SIGHUP", onSignal);
       const container = agentContainerName(slug);
       try {
-        ctx.exitCode = await attachAgent(launch, container, {
+        ctx.exitCode = await backend.exec(bottle, {
           exec: options.exec ?? null,
           tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
           signal: abort.signal,
@@ -70,7 +71,7 @@ still running, resume only joins the bottle, and that CLI removes it.`,
             for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
           }
           launch.progress(`removing ${bottle.project}…`);
-          await removeBottle(ctx.docker, bottle);
+          await backend.down(bottle);
         }
       }
     });

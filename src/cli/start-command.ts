@@ -3,11 +3,10 @@
 import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { agentProviderModule } from "../agents/registry.js";
-import { checkEngine } from "../backend/docker/docker-client.js";
 import { planStart, runBottle, type StartPlan } from "../backend/docker/launch-bottle.js";
-import { renderBottleCompose } from "../backend/docker/prepare-bottle.js";
 import { describeKeptWork, findWorkspace } from "../backend/docker/workspace.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
 import { formatPreflight, preflightOf } from "./preflight.js";
@@ -33,6 +32,7 @@ export function startCommand(ctx: CliContext): CommandUnknownOpts {
       "the repository to copy into the agent's ~/work (default: the one this is run in)",
     )
     .option("--no-workdir", "give the agent an empty ~/work, even inside a repository")
+    .addOption(backendOption())
     .addHelpText(
       "after",
       `
@@ -55,7 +55,8 @@ Examples:
       // From a subdirectory too: the repository's agents are at its root.
       const repoDir = await findRepoRoot(ctx.cwd);
       const agent = await loadAgent(name, { repoDir, env: ctx.env });
-      if (!options.dryRun) await checkEngine(ctx.docker);
+      const backend = backendFor(launch, options);
+      if (!options.dryRun) await backend.preflight();
       const plan = await planStart(agent, launch, options.dryRun ?? false);
       const workspace =
         options.workdir === false
@@ -75,9 +76,10 @@ Examples:
             `warning: not set on this host, start would fail: ${plan.missingEnv.join(", ")}\n`,
           );
         }
-        ctx.io.stdout(
-          `${preflight}\n# ${plan.blueprint.stateDir}/compose.yaml\n${renderBottleCompose(plan.blueprint)}`,
-        );
+        const files = backend
+          .render(plan)
+          .map((f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`);
+        ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
         return;
       }
       ctx.io.stderr(preflight);
@@ -96,16 +98,21 @@ Examples:
       };
       process.on("SIGTERM", onSignal).on("SIGHUP", onSignal).on("SIGINT", onInterrupt);
       try {
-        const code = await runBottle(plan, launch, {
-          exec: options.exec ?? null,
-          keepState: options.keepState ?? false,
-          tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
-          signal: abort.signal,
-          workspace,
-          onKept: (kept) => {
-            for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
+        const code = await runBottle(
+          plan,
+          launch,
+          {
+            exec: options.exec ?? null,
+            keepState: options.keepState ?? false,
+            tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
+            signal: abort.signal,
+            workspace,
+            onKept: (kept) => {
+              for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
+            },
           },
-        });
+          backend,
+        );
         ctx.exitCode = code;
       } finally {
         process.off("SIGTERM", onSignal).off("SIGHUP", onSignal).off("SIGINT", onInterrupt);

@@ -11,11 +11,13 @@ import type { NpmClient } from "../../agents/npm-client.js";
 import { composeProjectName } from "../../contracts/agent.js";
 import { GIT_GATE_SECRET_RULES_ENV } from "../../contracts/git-gate.js";
 import { agentPackagePlan, type BottleBlueprint, planBottle } from "../../core/bottle-blueprint.js";
-import { hasGitGate, superviseMcpOf } from "../../core/compose.js";
+import { hasGitGate } from "../../core/bottle-mounts.js";
+import { superviseMcpOf } from "../../core/compose.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
 import { renderSecretRules } from "../../sidecars/git-gate/secret-rules.js";
+import type { Backend } from "../backend.js";
 import { updateMetadata, writeMetadata } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
@@ -299,9 +301,10 @@ export async function runBottle(
   plan: StartPlan,
   ctx: LaunchContext,
   options: RunOptions,
+  backend: Pick<Backend, "up" | "exec">,
 ): Promise<number> {
   if (options.exec === null) await ensurePlanAgentPackage(plan, ctx, options.signal);
-  const bottle = await upBottle(plan, ctx, {
+  const bottle = await backend.up(plan, {
     keepStateOnFailure: options.keepState,
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -316,7 +319,7 @@ export async function runBottle(
     }
     // From here a bottle without its CLI is one to resume; resume keeps the work too.
     await updateMetadata(plan.blueprint.stateDir, { phase: "running", workspace });
-    return await attachAgent(ctx, container, options);
+    return await backend.exec(bottle, options);
   } catch (error) {
     throw options.signal?.aborted
       ? new BottleError("interrupted; the bottle was torn down", { cause: error })

@@ -8,14 +8,9 @@ import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../contracts/git-gate.js";
 import type { BottleBlueprint } from "../../core/bottle-blueprint.js";
+import { hasEgress, hasGitGate } from "../../core/bottle-mounts.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
-import {
-  bottlePlanToCompose,
-  hasEgress,
-  hasGitGate,
-  type SidecarUser,
-  sidecarUserFor,
-} from "../../core/compose.js";
+import { bottlePlanToCompose, type SidecarUser, sidecarUserFor } from "../../core/compose.js";
 import { mintCa } from "../../shared/ca/index.js";
 import { InputError } from "../../shared/errors.js";
 import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";

@@ -1,0 +1,23 @@
+// The engines a bottle can run on, by the name `--backend` takes.
+import { didYouMean } from "../shared/did-you-mean.js";
+import { InputError } from "../shared/errors.js";
+import type { Backend } from "./backend.js";
+import { ComposeBackend } from "./docker/compose-backend.js";
+import type { LaunchContext } from "./docker/launch-bottle.js";
+
+const BACKENDS: Record<string, (ctx: LaunchContext) => Backend> = {
+  compose: (ctx) => new ComposeBackend(ctx),
+};
+
+export const BACKEND_NAMES: readonly string[] = Object.keys(BACKENDS);
+export const DEFAULT_BACKEND = "compose";
+
+export function backendNamed(name: string, ctx: LaunchContext): Backend {
+  const make = BACKENDS[name];
+  if (make === undefined) {
+    throw new InputError(`unknown backend "${name}"${didYouMean(name, BACKEND_NAMES)}`, {
+      hint: `use one of: ${BACKEND_NAMES.join(", ")} (--backend or CLAUDE_BOTTLE_BACKEND)`,
+    });
+  }
+  return make(ctx);
+}
