@@ -198,6 +198,8 @@ describe("the dashboard server", () => {
       place: null,
       status: 403,
       routed: false,
+      requestBytes: null,
+      responseBytes: null,
     };
     hub.publish(base);
     hub.publish({ ...base, host: "second.test" });

@@ -28,7 +28,7 @@ import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { proposalView } from "../supervise/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
-import type { DecisionHub } from "./decision-hub.js";
+import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
 import type { FollowedContainer } from "./log-follower.js";
 
 export interface ViewContext {
@@ -63,6 +63,15 @@ export function routeTokenNames(
   } catch {
     return [];
   }
+}
+
+function trafficThrough(traffic: readonly RouteTraffic[], host: string) {
+  const t = traffic.find((x) => x.host === host);
+  return {
+    requests: t?.requests ?? 0,
+    requestBytes: t?.requestBytes ?? 0,
+    responseBytes: t?.responseBytes ?? 0,
+  };
 }
 
 export async function bottlesView(ctx: ViewContext) {
@@ -101,7 +110,8 @@ export async function bottlesView(ctx: ViewContext) {
           paths: r.paths,
           methods: r.methods,
           tokenEnv: tokens.find((t) => t.host === r.host)?.tokenEnv ?? null,
-          requests: traffic.find((t) => t.host === r.host)?.requests ?? 0,
+          // egress's lines name the host, not the route: routes sharing a host share its count.
+          ...trafficThrough(traffic, r.host),
         })),
         remotes: (policy?.git.remotes ?? []).map((r) => ({ name: r.name, url: r.url })),
         gitleaksExceptions: policy?.git.gitleaksExceptions ?? [],

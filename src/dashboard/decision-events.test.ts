@@ -35,6 +35,8 @@ describe("parsePipelockLine", () => {
       place: "body",
       status: 403,
       routed: false,
+      requestBytes: null,
+      responseBytes: null,
     });
   });
 
@@ -69,6 +71,20 @@ describe("parseEgressLine", () => {
       method: "POST",
       ...fields,
     });
+
+  it("reads the bytes an exchange moved, and none from lines written before egress counted", () => {
+    const routed = { kind: "intercept", routed: true, host: "api.anthropic.com", status: 200 };
+    expect(
+      parseEgressLine(line({ ...routed, requestBytes: 1234, responseBytes: 56789 }), "s"),
+    ).toMatchObject({ requestBytes: 1234, responseBytes: 56789 });
+    expect(parseEgressLine(line(routed), "s")).toMatchObject({
+      requestBytes: null,
+      responseBytes: null,
+    });
+    expect(
+      parseEgressLine(line({ ...routed, requestBytes: -1, responseBytes: "12" }), "s"),
+    ).toMatchObject({ requestBytes: null, responseBytes: null });
+  });
 
   it("keeps routed calls and refusals, not tunnels, forwards or health checks", () => {
     expect(
@@ -142,6 +158,8 @@ describe("parseGitGateLine", () => {
       place: "2 findings",
       status: null,
       routed: false,
+      requestBytes: null,
+      responseBytes: null,
     });
     expect(
       parseGitGateLine(line({ verdict: "forwarded", rule: "clean", findings: 0 }), "s"),

@@ -28,6 +28,10 @@ export interface DecisionEvent {
   status: number | null;
   /** egress: a route matched and its token was added. */
   routed: boolean;
+  /** egress: the request body's bytes sent upstream; null when the line does not say. */
+  requestBytes: number | null;
+  /** egress: the response body's bytes as the upstream sent them; null when not said. */
+  responseBytes: number | null;
 }
 
 export type ParsedDecision = Omit<DecisionEvent, "seq">;
@@ -76,8 +80,16 @@ export function parsePipelockLine(line: string, slug: string): ParsedDecision | 
     place: text(e.location, 128),
     status: int(e.status),
     routed: false,
+    requestBytes: null,
+    responseBytes: null,
   };
 }
+
+/** A byte count as egress writes it; older egress lines have none. */
+const byteCount = (v: unknown): number | null => {
+  const n = int(v);
+  return n !== null && n >= 0 ? n : null;
+};
 
 /**
  * One line of egress's request log, or null. Its own endpoints (health checks) are left out;
@@ -103,6 +115,8 @@ export function parseEgressLine(line: string, slug: string): ParsedDecision | nu
     place: null,
     status: int(e.status),
     routed: e.routed === true,
+    requestBytes: byteCount(e.requestBytes),
+    responseBytes: byteCount(e.responseBytes),
   };
 }
 
@@ -132,6 +146,8 @@ export function parseGitGateLine(line: string, slug: string): ParsedDecision | n
       findings !== null && findings > 0 ? `${findings} finding${findings === 1 ? "" : "s"}` : null,
     status: null,
     routed: false,
+    requestBytes: null,
+    responseBytes: null,
   };
 }
 

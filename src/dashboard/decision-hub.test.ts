@@ -17,11 +17,20 @@ const event = (over: Partial<ParsedDecision> = {}): ParsedDecision => ({
   place: null,
   status: 200,
   routed: true,
+  requestBytes: 100,
+  responseBytes: 2000,
   ...over,
 });
 
+const traffic = (host: string, requests: number, requestBytes: number, responseBytes: number) => ({
+  host,
+  requests,
+  requestBytes,
+  responseBytes,
+});
+
 describe("DecisionHub", () => {
-  it("numbers events, hands them to subscribers and counts routed requests per route", () => {
+  it("numbers events, hands them to subscribers and counts routed traffic per route", () => {
     const hub = new DecisionHub();
     const seen: number[] = [];
     const stop = hub.subscribe((e) => seen.push(e.seq));
@@ -29,11 +38,30 @@ describe("DecisionHub", () => {
     hub.publish(event({ slug: "b-0002" }));
     hub.publish(event({ routed: false, host: null, kind: "refuse", verdict: "refused" }));
     stop();
-    hub.publish(event());
+    hub.publish(event({ requestBytes: 5, responseBytes: 7 }));
     expect(seen).toEqual([1, 2, 3]);
-    expect(hub.trafficOf("a-0001")).toEqual([{ host: "api.anthropic.com", requests: 2 }]);
-    expect(hub.trafficOf("b-0002")).toEqual([{ host: "api.anthropic.com", requests: 1 }]);
+    expect(hub.trafficOf("a-0001")).toEqual([traffic("api.anthropic.com", 2, 105, 2007)]);
+    expect(hub.trafficOf("b-0002")).toEqual([traffic("api.anthropic.com", 1, 100, 2000)]);
     expect(hub.trafficOf("c-0003")).toEqual([]);
+  });
+
+  it("adds up each route of a bottle apart; a line without byte counts adds a request only", () => {
+    const hub = new DecisionHub();
+    hub.publish(event({ host: "api.openai.com" }));
+    hub.publish(event({ requestBytes: null, responseBytes: null }));
+    hub.publish(event({ routed: false, verdict: "intercept" }));
+    expect(hub.trafficOf("a-0001")).toEqual([
+      traffic("api.anthropic.com", 1, 0, 0),
+      traffic("api.openai.com", 1, 100, 2000),
+    ]);
+  });
+
+  it("counts a line once: counted as read back, then published without counting again", () => {
+    const hub = new DecisionHub();
+    hub.countTraffic(event());
+    hub.publish(event(), { counted: true });
+    expect(hub.lastSeq).toBe(1);
+    expect(hub.trafficOf("a-0001")).toEqual([traffic("api.anthropic.com", 1, 100, 2000)]);
   });
 
   it("replays what it kept after an id, and says when older ones were dropped", () => {

@@ -1,36 +1,62 @@
 // Where every decision of every bottle meets the pages watching them: numbers each event,
 // keeps the latest ones for a page that (re)connects, counts routed model traffic per
-// bottle and route, and hands each event to every subscriber as it comes.
+// bottle and route (requests and body bytes each way), and hands each event to every
+// subscriber as it comes.
 import type { DecisionEvent, ParsedDecision } from "./decision-events.js";
 
 export type Subscriber = (event: DecisionEvent) => void;
 
+/** The model traffic of one bottle through one route host, as egress's lines tell it. */
+export interface RouteTraffic {
+  host: string;
+  requests: number;
+  /** Request body bytes sent upstream. */
+  requestBytes: number;
+  /** Response body bytes the upstream sent. */
+  responseBytes: number;
+}
+
 export class DecisionHub {
   private readonly recent: DecisionEvent[] = [];
   private readonly subscribers = new Set<Subscriber>();
-  /** slug → route host → requests. */
-  private readonly traffic = new Map<string, Map<string, number>>();
+  /** slug → route host → its traffic. */
+  private readonly traffic = new Map<string, Map<string, RouteTraffic>>();
   private seq = 0;
 
   constructor(private readonly keep = 20_000) {}
 
-  publish(parsed: ParsedDecision): DecisionEvent {
+  /**
+   * Numbers an event, keeps it and hands it on. Its traffic is counted too, unless it was
+   * already (`counted`: a line read back from a log's history, counted as it was read).
+   */
+  publish(parsed: ParsedDecision, options: { counted?: boolean } = {}): DecisionEvent {
     this.seq += 1;
     const event: DecisionEvent = { seq: this.seq, ...parsed };
     this.recent.push(event);
     // Trim in batches: splicing one off the front per event costs O(n) each time.
     if (this.recent.length > this.keep * 1.25)
       this.recent.splice(0, this.recent.length - this.keep);
-    if (event.routed && event.host !== null) {
-      let routes = this.traffic.get(event.slug);
-      if (routes === undefined) {
-        routes = new Map();
-        this.traffic.set(event.slug, routes);
-      }
-      routes.set(event.host, (routes.get(event.host) ?? 0) + 1);
-    }
+    if (options.counted !== true) this.countTraffic(parsed);
     for (const subscriber of this.subscribers) subscriber(event);
     return event;
+  }
+
+  /** Adds a routed call to its bottle's and route's traffic; anything else is passed over. */
+  countTraffic(parsed: ParsedDecision): void {
+    if (!parsed.routed || parsed.host === null) return;
+    let routes = this.traffic.get(parsed.slug);
+    if (routes === undefined) {
+      routes = new Map();
+      this.traffic.set(parsed.slug, routes);
+    }
+    let route = routes.get(parsed.host);
+    if (route === undefined) {
+      route = { host: parsed.host, requests: 0, requestBytes: 0, responseBytes: 0 };
+      routes.set(parsed.host, route);
+    }
+    route.requests += 1;
+    route.requestBytes += parsed.requestBytes ?? 0;
+    route.responseBytes += parsed.responseBytes ?? 0;
   }
 
   get lastSeq(): number {
@@ -49,10 +75,10 @@ export class DecisionHub {
     return () => this.subscribers.delete(subscriber);
   }
 
-  /** Routed requests per route host for one bottle, since the dashboard started. */
-  trafficOf(slug: string): Array<{ host: string; requests: number }> {
-    return [...(this.traffic.get(slug) ?? new Map<string, number>()).entries()]
-      .map(([host, requests]) => ({ host, requests }))
+  /** One bottle's traffic per route host, from every egress line read of it. */
+  trafficOf(slug: string): RouteTraffic[] {
+    return [...(this.traffic.get(slug)?.values() ?? [])]
+      .map((t) => ({ ...t }))
       .sort((a, b) => a.host.localeCompare(b.host));
   }
 }

@@ -1,8 +1,12 @@
 // Follows the decision logs of every running bottle: pipelock and egress write theirs on
-// their container's stdout, git-gate its push verdicts on stderr, so each is read with `docker logs --follow`, split into whole
-// lines (a line cut between two chunks is joined), parsed, and published to the hub. The
-// bottles are looked up again every few seconds; a stream that ends (the bottle stopped,
-// the container restarted) is picked up again from where it stopped.
+// their container's stdout, git-gate its push verdicts on stderr, so each is read with
+// `docker logs --follow`, split into whole lines (a line cut between two chunks is joined),
+// parsed, and published to the hub. egress's log is first read whole, up to the moment the
+// dashboard found it, to count each route's traffic since the bottle started (so the counts
+// survive a restart of the dashboard); only its latest decisions are shown again, and it is
+// followed from that moment on. The bottles are looked up again every few seconds; a stream
+// that ends (the bottle stopped, the container restarted) is picked up again from where it
+// stopped.
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import {
@@ -25,17 +29,25 @@ export interface LogStream {
 /** Where a sidecar writes its decisions: pipelock and egress on stdout, git-gate on stderr. */
 export type LogChannel = "stdout" | "stderr";
 
-/** Opens one channel of a container's log, from `since` (RFC 3339) or its last `tail` lines. */
-export type OpenLog = (
-  container: string,
-  from: { since: string | null; tail: number; channel: LogChannel },
-) => LogStream;
+export interface LogRange {
+  /** From this time (RFC 3339) on, or else the last `tail` lines ("all": from the start). */
+  since: string | null;
+  tail: number | "all";
+  channel: LogChannel;
+  /** Up to this time, and then the stream ends; else it is followed. */
+  until?: string;
+}
 
-/** `docker logs --follow`, reading only the channel the decisions are written on. */
+/** Opens one channel of a container's log over `from`. */
+export type OpenLog = (container: string, from: LogRange) => LogStream;
+
+/** `docker logs`, followed unless it has an end, reading only the channel decisions are on. */
 export const dockerLogs: OpenLog = (container, from) => {
-  const args = ["logs", "--follow"];
+  const args = ["logs"];
+  if (from.until === undefined) args.push("--follow");
+  else args.push("--until", from.until);
   if (from.since !== null) args.push("--since", from.since);
-  else args.push("--tail", String(from.tail));
+  else if (from.tail !== "all") args.push("--tail", String(from.tail));
   const stdio: ["ignore", "pipe" | "ignore", "pipe" | "ignore"] =
     from.channel === "stdout" ? ["ignore", "pipe", "ignore"] : ["ignore", "ignore", "pipe"];
   const child = spawn("docker", [...args, container], { stdio });
@@ -92,21 +104,65 @@ export class LogFollower {
 
   private start(c: FollowedContainer): void {
     const since = this.endedAt.get(c.container) ?? null;
+    if (since === null && c.source === "egress") {
+      this.readHistory(c);
+      return;
+    }
     const channel: LogChannel = c.source === "git-gate" ? "stderr" : "stdout";
     const stream = this.openLog(c.container, { since, tail: this.options.tail, channel });
     this.open.set(c.container, stream);
+    this.readLines(stream, c, (parsed) => this.hub.publish(parsed));
+    void stream.ended.then(() => {
+      if (this.open.get(c.container) === stream) this.open.delete(c.container);
+      this.endedAt.set(c.container, this.options.now().toISOString());
+    });
+  }
+
+  /**
+   * egress's whole log up to now: every routed call counted, the latest decisions published
+   * (as many as `tail` lines would hold at most), then the log followed from now on.
+   */
+  private readHistory(c: FollowedContainer): void {
+    const until = this.options.now().toISOString();
+    const stream = this.openLog(c.container, {
+      since: null,
+      tail: "all",
+      channel: "stdout",
+      until,
+    });
+    this.open.set(c.container, stream);
+    const latest: ParsedDecision[] = [];
+    this.readLines(stream, c, (parsed) => {
+      this.hub.countTraffic(parsed);
+      latest.push(parsed);
+      if (latest.length > this.options.tail * 2)
+        latest.splice(0, latest.length - this.options.tail);
+    });
+    void stream.ended.then(() => {
+      // Stopped, or no longer followed: whoever follows it next reads the history again.
+      if (this.open.get(c.container) !== stream) return;
+      this.open.delete(c.container);
+      for (const parsed of latest.slice(-this.options.tail)) {
+        this.hub.publish(parsed, { counted: true });
+      }
+      this.endedAt.set(c.container, until);
+      if (!this.stopped) this.start(c);
+    });
+  }
+
+  private readLines(
+    stream: LogStream,
+    c: FollowedContainer,
+    take: (parsed: ParsedDecision) => void,
+  ): void {
     const lines = new LineSplitter();
     const parse = PARSERS[c.source];
     stream.stdout.setEncoding("utf8");
     stream.stdout.on("data", (chunk: string) => {
       for (const line of lines.push(chunk)) {
         const parsed = parse(line, c.slug);
-        if (parsed !== null) this.hub.publish(parsed);
+        if (parsed !== null) take(parsed);
       }
-    });
-    void stream.ended.then(() => {
-      if (this.open.get(c.container) === stream) this.open.delete(c.container);
-      this.endedAt.set(c.container, this.options.now().toISOString());
     });
   }
 

@@ -133,6 +133,13 @@ export const PAGE_JS = `"use strict";
     if (seconds < 86400) return Math.floor(seconds / 3600) + "h " + Math.floor((seconds % 3600) / 60) + "m";
     return Math.floor(seconds / 86400) + "d";
   }
+  function size(bytes) {
+    if (bytes < 1024) return bytes + " B";
+    const units = ["KiB", "MiB", "GiB", "TiB"];
+    let n = bytes / 1024, u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+    return n.toFixed(1) + " " + units[u];
+  }
   const chips = (items) => items.length === 0 ? el("span", { class: "empty" }, "none") : el("span", { class: "chips" }, ...items.map((i) => el("span", {}, i)));
 
   function renderBottles(bottles) {
@@ -152,7 +159,8 @@ export const PAGE_JS = `"use strict";
               el("td", { class: "mono" }, r.host), el("td", { class: "mono" }, r.paths.join(", ")),
               el("td", {}, r.methods === "all" ? "all methods" : r.methods.join(",")),
               el("td", { class: "mono" }, "token " + (r.tokenEnv || "?")),
-              el("td", {}, r.requests + " requests")))))),
+              el("td", { "data-testid": "traffic", "data-requests": r.requests, "data-request-bytes": r.requestBytes, "data-response-bytes": r.responseBytes },
+                r.requests + (r.requests === 1 ? " request · " : " requests · ") + size(r.requestBytes) + " sent · " + size(r.responseBytes) + " received")))))),
           el("dt", {}, "git remotes"), el("dd", {}, chips(b.remotes.map((r) => r.name + " " + r.url))),
           el("dt", {}, "exceptions"), el("dd", {}, chips(b.gitleaksExceptions)))));
     }
