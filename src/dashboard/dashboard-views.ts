@@ -28,6 +28,7 @@ import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { proposalView } from "../supervise/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
+import { BottleProviders } from "./bottle-provider.js";
 import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
 import type { FollowedContainer } from "./log-follower.js";
 
@@ -38,7 +39,11 @@ export interface ViewContext {
   /** Recorded in the audit log and told to the agent: "dashboard (alice@laptop)". */
   actor: string;
   hub: DecisionHub;
+  /** Each bottle's provider, read once; a shared one when not given. */
+  providers?: BottleProviders;
 }
+
+const sharedProviders = new BottleProviders();
 
 /** "Up 5 minutes (healthy)" → healthy; no health check → null. */
 export function healthOf(status: string): "healthy" | "unhealthy" | "starting" | null {
@@ -89,9 +94,11 @@ export async function bottlesView(ctx: ViewContext) {
           : await readTextNoFollow(supervised.egressRoutes).catch(() => null),
       );
       const traffic = ctx.hub.trafficOf(b.slug);
+      const provider = await (ctx.providers ?? sharedProviders).providerOf(ctx.home, summary);
       return {
         slug: summary.slug,
         agent: summary.agent,
+        provider,
         bottle: summary.bottle,
         state: summary.state,
         attached: summary.attached,

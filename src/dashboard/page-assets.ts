@@ -149,7 +149,7 @@ export const PAGE_JS = `"use strict";
     for (const b of bottles) {
       root.append(el("div", { class: "card", "data-testid": "bottle", "data-slug": b.slug },
         el("h3", {}, b.slug),
-        el("div", { class: "meta" }, "agent " + (b.agent || "?") + " · bottle " + (b.bottle || "?") + " · " + b.state + " · up " + age(b.uptimeSeconds) + " · CLI " + (b.attached ? "attached" : "gone")),
+        el("div", { class: "meta" }, "agent " + (b.agent || "?") + " · provider " + (b.provider || "?") + " · bottle " + (b.bottle || "?") + " · " + b.state + " · up " + age(b.uptimeSeconds) + " · CLI " + (b.attached ? "attached" : "gone")),
         el("dl", {},
           el("dt", {}, "sidecars"), el("dd", {}, ...b.sidecars.map((s) => el("span", { class: (s.health || (s.state === "running" ? "ok" : "bad")) + " sidecar" }, s.service + " " + (s.health || s.state)))),
           el("dt", {}, "hosts"), el("dd", {}, chips(b.hosts)),
