@@ -48,6 +48,8 @@ export interface BottleMount {
   secret: boolean;
   /** The service writes into it (the supervise queue). */
   writable: boolean;
+  /** The user's own file (a deploy key, a private CA), read where it is; else staged. */
+  fromUser: boolean;
 }
 
 export function hasGitGate(plan: DockerBottlePlan): boolean {
@@ -66,15 +68,17 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     source: string,
     target: string,
     kind: MountKind = "file",
-    { secret = false, writable = false } = {},
-  ) => mounts.push({ service, source, target, kind, secret, writable });
+    { secret = false, writable = false, fromUser = false } = {},
+  ) => mounts.push({ service, source, target, kind, secret, writable, fromUser });
 
   const pp = plan.proxyPlan;
   add("pipelock", pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER, "live");
   add("pipelock", pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER);
   add("pipelock", pp.caKeyHostPath, PIPELOCK_CA_KEY_IN_CONTAINER, "file", { secret: true });
   if (pp.upstreamCaPath !== null)
-    add("pipelock", pp.upstreamCaPath, PIPELOCK_UPSTREAM_CA_IN_CONTAINER);
+    add("pipelock", pp.upstreamCaPath, PIPELOCK_UPSTREAM_CA_IN_CONTAINER, "file", {
+      fromUser: true,
+    });
 
   if (hasGitGate(plan)) {
     const gp = plan.gitGatePlan;
@@ -84,7 +88,10 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     add("git-gate", gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER);
     add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live");
     for (const u of gp.upstreams) {
-      add("git-gate", u.identityFile, gitGateIdentityPath(u.name), "file", { secret: true });
+      add("git-gate", u.identityFile, gitGateIdentityPath(u.name), "file", {
+        secret: true,
+        fromUser: true,
+      });
     }
   }
 
@@ -103,7 +110,9 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
   }
   // The agent program, from the host's cache: read-only, shared by every bottle that runs it.
   if (plan.agentPackage !== null) {
-    add("agent", plan.agentPackage.hostDir, AGENT_PACKAGE_IN_CONTAINER, "program");
+    add("agent", plan.agentPackage.hostDir, AGENT_PACKAGE_IN_CONTAINER, "program", {
+      fromUser: true,
+    });
   }
   return mounts;
 }

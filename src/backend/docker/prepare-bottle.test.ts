@@ -1,14 +1,15 @@
 // Who owns what prepare stages: the files a Node sidecar reads belong to the user it runs
 // as, with private keys 0600, so the sidecar reads them without any capability.
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allowHost, resolvedAgent, route } from "../../../test/support/fixtures/agent-fixture.js";
 import { planBottle } from "../../core/bottle-blueprint.js";
+import { bottleMounts } from "../../core/bottle-mounts.js";
 import type { ResolvedAgent } from "../../manifest/index.js";
-import { prepareBottle } from "./prepare-bottle.js";
+import { prepareBottle, stageBottle } from "./prepare-bottle.js";
 
 const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
@@ -91,4 +92,33 @@ describe("prepareBottle ownership", () => {
       }
     },
   );
+});
+
+describe("stageBottle", () => {
+  it("writes nothing, and holds a content for every file it stages for a service", async () => {
+    const home = await mkdtemp(join(tmpdir(), "cb-stage-"));
+    try {
+      const blueprint = planBottle(agent(), {
+        suffix: "cafe",
+        home,
+        buildContext: "/pkg",
+        useRunsc: false,
+        allowPrivateUpstreams: false,
+        upstreamCaPath: null,
+      });
+      const staged = await stageBottle(blueprint, new Date("2026-01-01T00:00:00Z"));
+      expect(await readdir(home)).toEqual([]);
+      const paths = new Set(staged.files.map((f) => f.path));
+      for (const m of bottleMounts(blueprint.plan).filter(
+        (m) => m.kind === "file" && !m.fromUser,
+      )) {
+        expect(paths, `${m.service} ${m.target}`).toContain(m.source);
+      }
+      const key = staged.files.find((f) => f.path === blueprint.plan.proxyPlan.caKeyHostPath);
+      expect(key?.mode).toBe(0o600);
+      expect(key?.content).toContain("PRIVATE KEY");
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
 });

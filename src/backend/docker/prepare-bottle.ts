@@ -9,7 +9,6 @@ import { stringify } from "yaml";
 import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../contracts/git-gate.js";
 import type { BottleBlueprint } from "../../core/bottle-blueprint.js";
 import { hasEgress, hasGitGate } from "../../core/bottle-mounts.js";
-import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose, type SidecarUser, sidecarUserFor } from "../../core/compose.js";
 import { mintCa } from "../../shared/ca/index.js";
 import { InputError } from "../../shared/errors.js";
@@ -37,6 +36,72 @@ export const STATE_FILES = {
   agentCa: "agent/ca-bundle.pem",
 } as const;
 
+/**
+ * One file of a bottle's state, as content: what a backend writes to the host's disk
+ * (Compose) or ships to its engine as a config or a secret.
+ */
+export interface StagedFile {
+  path: string;
+  content: string;
+  mode: number;
+  /** A Node sidecar reads it: owned by the sidecar's user when the CLI runs as root. */
+  forSidecar: boolean;
+}
+
+export interface StagedBottle {
+  files: StagedFile[];
+  /** Directories that must exist (empty at first), with their modes. */
+  dirs: Array<{ path: string; mode: number }>;
+  /** PEM bundle of every CA the agent must trust (pipelock's, and egress's when present). */
+  agentCaBundle: string;
+}
+
+/**
+ * Everything prepare writes, decided in memory: fresh CAs, the policy files, the gate's
+ * scripts. Writes nothing. Never holds a secret value: only the bottle's own CA keys.
+ */
+export async function stageBottle(blueprint: BottleBlueprint, now: Date): Promise<StagedBottle> {
+  const { plan, stateDir } = blueprint;
+  const files: StagedFile[] = [];
+  const dirs: StagedBottle["dirs"] = [];
+  const add = (path: string, content: string, mode: number, forSidecar = true) =>
+    files.push({ path, content, mode, forSidecar });
+
+  const pipelockCa = await mintCa({ commonName: `claude-bottle pipelock ${plan.slug}`, now });
+  add(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
+  add(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
+  add(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
+  let agentCaBundle = pemLine(pipelockCa.certPem);
+
+  if (hasEgress(plan)) {
+    const egressCa = await mintCa({ commonName: `claude-bottle egress ${plan.slug}`, now });
+    add(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
+    add(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
+    add(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
+    agentCaBundle += pemLine(egressCa.certPem);
+  }
+  if (hasGitGate(plan)) {
+    const gp = plan.gitGatePlan;
+    // Executable, or git would skip the pre-receive hook and let pushes through unscanned.
+    for (const script of Object.keys(GIT_GATE_SCRIPTS) as GitGateScript[]) {
+      add(gp[script], await readFile(gitGateScriptSource(script), "utf8"), 0o755, false);
+    }
+    add(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644, false);
+    // The hooks read the allowlist as the gate's own user, whatever uid staged it: fingerprints
+    // are no secret, and an unreadable allowlist would silently drop every approved exception.
+    dirs.push({ path: gp.allowlistDir, mode: 0o755 });
+    add(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644, false);
+  }
+  if (plan.supervisePlan !== null) {
+    dirs.push({ path: plan.supervisePlan.queueDir, mode: 0o700 });
+    dirs.push({ path: plan.supervisePlan.currentConfigDir, mode: 0o755 });
+  }
+  if (plan.envFile !== null)
+    add(plan.envFile, renderEnvFile(blueprint.agentEnvLiterals), 0o600, false);
+  add(`${stateDir}/${STATE_FILES.agentCa}`, agentCaBundle, 0o644, false);
+  return { files, dirs, agentCaBundle };
+}
+
 export async function prepareBottle(
   blueprint: BottleBlueprint,
   options: PrepareOptions,
@@ -46,65 +111,29 @@ export async function prepareBottle(
   const sidecar = sidecarUserFor(host);
   // Only root can give a file away; any other CLI already owns what its sidecars read.
   const owner = sidecar.uid === host.uid && sidecar.gid === host.gid ? null : sidecar;
-  const putSidecar = (path: string, content: string, mode: number) =>
-    put(path, content, mode, owner);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   try {
-    const pipelockCa = await mintCa({
-      commonName: `claude-bottle pipelock ${plan.slug}`,
-      now: options.now,
-    });
-    await putSidecar(plan.proxyPlan.caCertHostPath, pipelockCa.certPem, 0o644);
-    await putSidecar(plan.proxyPlan.caKeyHostPath, pipelockCa.keyPem, 0o600);
-    await putSidecar(plan.proxyPlan.configPath, stringify(blueprint.pipelockPolicy), 0o644);
-    let agentCaBundle = pemLine(pipelockCa.certPem);
-
-    if (hasEgress(plan)) {
-      const egressCa = await mintCa({
-        commonName: `claude-bottle egress ${plan.slug}`,
-        now: options.now,
-      });
-      await putSidecar(plan.egressPlan.caCertHostPath, egressCa.certPem, 0o644);
-      await putSidecar(plan.egressPlan.caKeyHostPath, egressCa.keyPem, 0o600);
-      await putSidecar(plan.egressPlan.routesPath, stringify(egressRoutesFile(blueprint)), 0o644);
-      agentCaBundle += pemLine(egressCa.certPem);
+    const staged = await stageBottle(blueprint, options.now);
+    for (const dir of staged.dirs) {
+      await mkdir(dir.path, { recursive: true, mode: dir.mode });
+      await chmod(dir.path, dir.mode);
     }
-    if (hasGitGate(plan)) await stageGitGate(plan);
+    for (const f of staged.files) await put(f.path, f.content, f.mode, f.forSidecar ? owner : null);
     if (plan.supervisePlan !== null) {
-      await mkdir(plan.supervisePlan.queueDir, { recursive: true, mode: 0o700 });
-      await mkdir(plan.supervisePlan.currentConfigDir, { recursive: true, mode: 0o755 });
       // What show_policy answers and the agent can read, before any approval changes it.
       await publishInitialPolicySnapshot(blueprint, options.now);
       // supervise writes proposals into the queue; the host's answers stay readable to it (0644).
       if (owner !== null) await chownTree(plan.supervisePlan.queueDir, owner);
     }
-    if (plan.envFile !== null)
-      await put(plan.envFile, renderEnvFile(blueprint.agentEnvLiterals), 0o600);
-    await put(`${stateDir}/${STATE_FILES.agentCa}`, agentCaBundle, 0o644);
-
     const composeFile = `${stateDir}/${STATE_FILES.compose}`;
     await put(composeFile, renderBottleCompose(blueprint, host), 0o644);
-    return { blueprint, composeFile, agentCaBundle };
+    return { blueprint, composeFile, agentCaBundle: staged.agentCaBundle };
   } catch (error) {
     // Nothing half-written survives a failed prepare.
     await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
-}
-
-async function stageGitGate(plan: DockerBottlePlan): Promise<void> {
-  const gp = plan.gitGatePlan;
-  // Executable, or git would skip the pre-receive hook and let pushes through unscanned.
-  for (const script of Object.keys(GIT_GATE_SCRIPTS) as GitGateScript[]) {
-    await put(gp[script], await readFile(gitGateScriptSource(script), "utf8"), 0o755);
-  }
-  await put(gp.upstreamsConfigPath, renderGitGateUpstreams(gp.upstreams), 0o644);
-  // The hooks read the allowlist as the gate's own user, whatever uid staged it: fingerprints
-  // are no secret, and an unreadable allowlist would silently drop every approved exception.
-  await mkdir(gp.allowlistDir, { recursive: true, mode: 0o755 });
-  await chmod(gp.allowlistDir, 0o755);
-  await put(join(gp.allowlistDir, GIT_GATE_ALLOWLIST_FILE), "", 0o644);
 }
 
 /** The compose file of a bottle as prepare writes it (the env file holds the literals, if any). */
