@@ -1,13 +1,15 @@
 // Entry point of the egress image (`node egress.mjs`, no arguments). Prints a refusal to
 // start on stderr and exits 1; once listening, only SIGTERM or SIGINT stop it.
 import { BottleError } from "../../shared/errors.js";
+import { envWithSecretFiles } from "../../shared/secret-files.js";
 import { readEgressSettings } from "./egress-settings.js";
 import { type RunningEgress, startEgress } from "./start-egress.js";
 
 async function main(): Promise<void> {
   let egress: RunningEgress;
   try {
-    egress = await startEgress({ settings: readEgressSettings(process.env), env: process.env });
+    const env = envWithSecretFiles(process.env);
+    egress = await startEgress({ settings: readEgressSettings(env), env });
   } catch (error) {
     if (error instanceof BottleError) {
       process.stderr.write(

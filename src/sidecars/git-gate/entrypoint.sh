@@ -107,8 +107,13 @@ done
   die "no internal network interface (every interface routes outside); refusing to serve on the egress network"
 
 # The bottle's own secrets, as gitleaks rules on top of the default ones. They arrive in
-# the environment only; the file is the gate user's alone, and the variable is dropped
+# the environment (Compose) or as a secret file (Swarm, which must not hold them in the
+# service's definition); the file is the gate user's alone, and the variable is dropped
 # before the daemon starts so no hook or git process inherits it.
+if [ -z "${GIT_GATE_SECRET_RULES:-}" ] && [ -e /run/secrets/GIT_GATE_SECRET_RULES ]; then
+  GIT_GATE_SECRET_RULES=$(cat /run/secrets/GIT_GATE_SECRET_RULES) ||
+    die "cannot read the secret file /run/secrets/GIT_GATE_SECRET_RULES"
+fi
 if [ -n "${GIT_GATE_SECRET_RULES:-}" ]; then
   rules=$STATE_DIR/gitleaks-bottle.toml
   umask 077

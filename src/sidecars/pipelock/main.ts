@@ -5,6 +5,7 @@
 import * as http from "node:http";
 import { isScanWorker, serveScanRequests } from "../../shared/dlp/index.js";
 import { BottleError } from "../../shared/errors.js";
+import { envWithSecretFiles } from "../../shared/secret-files.js";
 import { parsePipelockArgs } from "./cli-args.js";
 import { runPipelock } from "./run-pipelock.js";
 
@@ -21,7 +22,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`pipelock: uncaught exception: ${error.stack ?? error.message}\n`);
   });
   // DLP scan workers run this same file (see the end of it).
-  const running = await runPipelock({ ...args, scanWorkerEntry: new URL(import.meta.url) });
+  const running = await runPipelock({
+    ...args,
+    env: envWithSecretFiles(process.env),
+    scanWorkerEntry: new URL(import.meta.url),
+  });
   process.on("SIGHUP", () => void running.reload());
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
