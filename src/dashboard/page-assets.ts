@@ -116,14 +116,19 @@ export const PAGE_JS = `"use strict";
     if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status, hint: body.hint });
     return body;
   }
-  async function signIn() {
+  // The first page from the printed URL spends its token for the session cookie; a page
+  // opened again already has the cookie. Either way the bottles are asked for as soon as the
+  // cookie is there, alongside the CSRF token, which only changes need.
+  async function exchangeToken() {
     const m = /(?:^|[#&])token=([0-9a-f]+)/.exec(location.hash);
     // The token is spent on first use; drop it from the address bar and the history.
     if (location.hash) history.replaceState(null, "", location.pathname);
-    if (m) {
-      const res = await fetch("/api/session", { method: "POST", headers: { "X-Dashboard-Token": m[1] }, credentials: "same-origin" });
-      if (res.ok) { csrf = (await res.json()).csrf; return true; }
-    }
+    if (!m) return;
+    const res = await fetch("/api/session", { method: "POST", headers: { "X-Dashboard-Token": m[1] }, credentials: "same-origin" });
+    if (res.ok) csrf = (await res.json()).csrf;
+  }
+  async function fetchCsrf() {
+    if (csrf) return true;
     try { csrf = (await api("/api/csrf")).csrf; return true; } catch { return false; }
   }
   function age(seconds) {
@@ -287,15 +292,20 @@ export const PAGE_JS = `"use strict";
     for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
     $("filter-slug").addEventListener("change", refilter);
     $("filter-kind").addEventListener("change", refilter);
-    if (!(await signIn())) {
+    await exchangeToken();
+    const bottles = api("/api/bottles").then((list) => ({ list }), (error) => ({ error }));
+    if (!(await fetchCsrf())) {
       setStatus("not signed in", true);
       $("bottles").replaceChildren(el("p", { class: "bad", "data-testid": "signed-out" },
         "Not signed in: open the URL that claude-bottle dashboard printed (its token works once)."));
       return;
     }
     setStatus("signed in");
+    const first = await bottles;
+    if (first.list) renderBottles(first.list); else setStatus(first.error.message, true);
+    // The stream's first message can hold hundreds of rows: it waits until the bottles are drawn.
     connectStream();
-    await Promise.all([refreshBottles(), refreshProposals()]);
+    await refreshProposals();
     setInterval(refreshBottles, 3000);
     setInterval(refreshProposals, 1500);
     setInterval(() => { if ($("audit").classList.contains("active")) refreshAudit(); }, 5000);
