@@ -3,21 +3,50 @@
 // its own process as docker logs is) and write pipelock audit lines at a fixed total rate;
 // the built dashboard (dist/) follows them, numbers and streams them; a raw SSE client and
 // the real page in Debian's chromium count what arrives and check that no number is missing.
-// Then the first load of the page, cold (a fresh browser context each time), is timed.
+// Then the first load of the page, cold, against a static file (first-load.mjs).
 //
 //   npm run build && node bench/dashboard/bench-dashboard.mjs [rate/s] [seconds] [bottles]
+//     --first-load-only   skip the stream
+//     --runs N            first loads of each page (15)
+//     --no-engine         the bottles' docker stand-in does not call the real engine
 import { spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { chromium } from "playwright-core";
 import { startDashboardServer } from "../../dist/dashboard/dashboard-server.js";
 import { DecisionHub } from "../../dist/dashboard/decision-hub.js";
 import { LogFollower } from "../../dist/dashboard/log-follower.js";
+import { measureFirstLoad, printFirstLoad } from "./first-load.mjs";
 
-const RATE = Number(process.argv[2] ?? 1000);
-const SECONDS = Number(process.argv[3] ?? 10);
-const BOTTLES = Number(process.argv[4] ?? 4);
-const LOADS = 15;
+const flags = process.argv.slice(2);
+const flagValue = (name, fallback) => {
+  const at = flags.indexOf(name);
+  return at === -1 ? fallback : Number(flags[at + 1]);
+};
+const positional = flags.filter(
+  (a, i) => !a.startsWith("--") && !(i > 0 && flags[i - 1] === "--runs"),
+);
+const RATE = Number(positional[0] ?? 1000);
+const SECONDS = Number(positional[1] ?? 10);
+const BOTTLES = Number(positional[2] ?? 4);
+const RUNS = flagValue("--runs", 15);
 const CHROMIUM = process.env.CLAUDE_BOTTLE_CHROMIUM ?? "/usr/bin/chromium";
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+const header = () =>
+  `${new Date().toISOString()}, ${cpus().length} cores, Node ${process.version}, chromium ${browser.version()}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}\n`;
+if (flags.includes("--first-load-only")) {
+  const measured = await measureFirstLoad(browser, {
+    runs: RUNS,
+    engine: !flags.includes("--no-engine"),
+  });
+  const head = header();
+  await browser.close();
+  console.log(head);
+  printFirstLoad(measured);
+  process.exit(0);
+}
 
 // One emitter: `perBottle` lines a second in 10 ms ticks, for `seconds`, then exits.
 const EMITTER = `
@@ -70,7 +99,6 @@ const server = await startDashboardServer({
   port: 0,
 });
 const origin = `http://127.0.0.1:${server.port}`;
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 const context = await browser.newContext();
 const page = await context.newPage();
 await page.goto(server.url);
@@ -133,34 +161,17 @@ follower.stop();
 await reader.cancel().catch(() => {});
 await reading.catch(() => {});
 
-// First load, cold: a fresh context (empty cache) holding the session cookie, each time.
-const loads = [];
-for (let i = 0; i < LOADS; i++) {
-  const fresh = await browser.newContext();
-  await fresh.addCookies(await context.cookies(origin));
-  const p = await fresh.newPage();
-  const t0 = Date.now();
-  await p.goto(`${origin}/`);
-  await p.locator("#bottles p.empty", { hasText: "no bottles" }).waitFor();
-  const shown = Date.now() - t0;
-  const nav = await p.evaluate(() => {
-    const n = performance.getEntriesByType("navigation")[0];
-    return { load: n.loadEventEnd, dcl: n.domContentLoadedEventEnd };
-  });
-  loads.push({ shown, ...nav });
-  await fresh.close();
-}
-await browser.close();
+await context.close();
 await server.close();
 for (const e of emitters) e.kill();
+const firstLoad = await measureFirstLoad(browser, {
+  runs: RUNS,
+  engine: !flags.includes("--no-engine"),
+});
+const head = header();
+await browser.close();
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const max = (xs) => Math.max(...xs);
-console.log(
-  `${new Date().toISOString()}, ${cpus().length} cores, Node ${process.version}, load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(" ")}\n`,
-);
+console.log(head);
 console.log(`| stream: ${RATE}/s from ${BOTTLES} bottles for ${SECONDS} s | value |`);
 console.log("| --- | ---: |");
 console.log(`| decisions sent | ${total} |`);
@@ -169,15 +180,5 @@ console.log(`| received by the SSE client | ${received} (${holes} holes in the n
 console.log(`| shown by the page | ${pageTotal} (${pageMissed}) |`);
 console.log(`| all shown, after the emitters' planned end | ${Math.max(0, lagMs)} ms |`);
 console.log("");
-console.log(`| first page load, cold, ${LOADS} times | median (ms) | max (ms) |`);
-console.log("| --- | ---: | ---: |");
-console.log(
-  `| DOMContentLoaded | ${median(loads.map((l) => l.dcl)).toFixed(0)} | ${max(loads.map((l) => l.dcl)).toFixed(0)} |`,
-);
-console.log(
-  `| load event | ${median(loads.map((l) => l.load)).toFixed(0)} | ${max(loads.map((l) => l.load)).toFixed(0)} |`,
-);
-console.log(
-  `| bottles view drawn (goto to first render) | ${median(loads.map((l) => l.shown))} | ${max(loads.map((l) => l.shown))} |`,
-);
+printFirstLoad(firstLoad);
 process.exit(received === total && holes === 0 && pageTotal === total ? 0 : 1);
