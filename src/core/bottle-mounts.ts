@@ -50,6 +50,8 @@ export interface BottleMount {
   writable: boolean;
   /** The user's own file (a deploy key, a private CA), read where it is; else staged. */
   fromUser: boolean;
+  /** A directory (its files may come and go); else a single file. */
+  directory: boolean;
 }
 
 export function hasGitGate(plan: DockerBottlePlan): boolean {
@@ -68,8 +70,8 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     source: string,
     target: string,
     kind: MountKind = "file",
-    { secret = false, writable = false, fromUser = false } = {},
-  ) => mounts.push({ service, source, target, kind, secret, writable, fromUser });
+    { secret = false, writable = false, fromUser = false, directory = false } = {},
+  ) => mounts.push({ service, source, target, kind, secret, writable, fromUser, directory });
 
   const pp = plan.proxyPlan;
   add("pipelock", pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER, "live");
@@ -86,7 +88,9 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     add("git-gate", gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER);
     add("git-gate", gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER);
     add("git-gate", gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER);
-    add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live");
+    add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live", {
+      directory: true,
+    });
     for (const u of gp.upstreams) {
       add("git-gate", u.identityFile, gitGateIdentityPath(u.name), "file", {
         secret: true,
@@ -105,13 +109,17 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
 
   if (plan.supervisePlan !== null) {
     const sp = plan.supervisePlan;
-    add("supervise", sp.queueDir, QUEUE_DIR_IN_CONTAINER, "live", { writable: true });
-    add("agent", sp.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT, "live");
+    add("supervise", sp.queueDir, QUEUE_DIR_IN_CONTAINER, "live", {
+      writable: true,
+      directory: true,
+    });
+    add("agent", sp.currentConfigDir, CURRENT_CONFIG_DIR_IN_AGENT, "live", { directory: true });
   }
   // The agent program, from the host's cache: read-only, shared by every bottle that runs it.
   if (plan.agentPackage !== null) {
     add("agent", plan.agentPackage.hostDir, AGENT_PACKAGE_IN_CONTAINER, "program", {
       fromUser: true,
+      directory: true,
     });
   }
   return mounts;

@@ -272,8 +272,10 @@ export const GIT_GATE_CAPABILITIES = [
   "SETUID",
 ] as const;
 
-/** Long form, not "src:dst:ro": it survives spaces and colons in host paths. */
-/** Compose reaches every mount of the table by a bind from the host's disk. */
+/**
+ * Compose reaches every mount of the table by a bind from the host's disk, in the long form
+ * (not "src:dst:ro"), which survives spaces and colons in host paths.
+ */
 function bindsOf(plan: DockerBottlePlan, service: ServiceName): BindMount[] {
   return mountsOf(plan, service).map((m) => ({
     type: "bind",

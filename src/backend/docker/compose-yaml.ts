@@ -41,7 +41,7 @@ export function renderComposeYaml(spec: ComposeSpec): string {
   return stringify(escapeInterpolation(spec), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
-function escapeInterpolation(value: unknown): unknown {
+export function escapeInterpolation(value: unknown): unknown {
   if (typeof value === "string") return value.replaceAll("$", "$$$$");
   if (Array.isArray(value)) return value.map(escapeInterpolation);
   if (value !== null && typeof value === "object") {

@@ -1,0 +1,13 @@
+// A Swarm stack as the file `docker stack deploy -c -` reads: the stack's name is the
+// command's argument, not a key, and "$" is doubled as for Compose (the CLI interpolates).
+import { stringify } from "yaml";
+import type { SwarmStack } from "../../core/swarm-stack.js";
+import { escapeInterpolation } from "../docker/compose-yaml.js";
+
+export function renderStackYaml(stack: SwarmStack): string {
+  const { name: _name, ...file } = stack;
+  return stringify(escapeInterpolation({ version: "3.9", ...file }), {
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
+}

@@ -1,0 +1,233 @@
+// Renders a bottle as a Docker Swarm stack: the Compose spec of the same plan (so services,
+// commands, health checks and aliases stay one definition), with what a swarm cannot or must
+// not take replaced. Pure: no I/O, no clock, no randomness.
+//
+// - No bind mounts: a node does not share the host's disk. Each staged file becomes a config
+//   (a key: a secret), which `docker stack deploy` reads from the CLI's disk and the swarm
+//   ships to the node; a directory the sidecars keep changing becomes a volume on the node.
+// - No variable holding a secret: a service's environment is resolved at deploy and shown
+//   by `docker service inspect`. Each bare name becomes an external Swarm secret (created
+//   from stdin beforehand) that the sidecar reads from /run/secrets/<NAME>.
+// - Every service pinned to one node: the bottle's volumes and its agent live together.
+// - `endpoint_mode: dnsrr`: service VIPs need IPVS, which some kernels lack; a name then
+//   resolves to the task itself.
+import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../contracts/agent.js";
+import { type BottleMount, bottleMounts, type ServiceName } from "./bottle-mounts.js";
+import type { DockerBottlePlan } from "./bottle-plan.js";
+import type { ComposeHealthcheck, ComposeService, ComposeSpec, SidecarUser } from "./compose.js";
+
+export interface SwarmFacts {
+  /** The node every service of the bottle runs on (its hostname, as `docker node ls` shows). */
+  node: string;
+  /** Names of the bottle's secret variables, each an external secret made before deploy. */
+  secretEnv: readonly string[];
+  /** Who the Node sidecars run as: the owner of the files the swarm hands them. */
+  sidecarUser: SidecarUser;
+}
+
+export interface SwarmFileRef {
+  source: string;
+  target: string;
+  uid: string;
+  gid: string;
+  mode: number;
+}
+
+export interface SwarmMount {
+  type: "volume" | "tmpfs";
+  source?: string;
+  target: string;
+  read_only?: boolean;
+}
+
+export interface SwarmService {
+  image: string;
+  command?: string[];
+  hostname?: string;
+  networks: ComposeService["networks"];
+  environment?: string[];
+  configs?: SwarmFileRef[];
+  secrets?: SwarmFileRef[];
+  volumes?: SwarmMount[];
+  extra_hosts?: string[];
+  healthcheck?: ComposeHealthcheck;
+  init?: boolean;
+  labels: Record<string, string>;
+  user?: string;
+  cap_drop?: string[];
+  cap_add?: string[];
+  read_only?: boolean;
+  deploy: {
+    mode: "replicated";
+    replicas: 1;
+    endpoint_mode: "dnsrr";
+    placement: { constraints: string[] };
+    restart_policy: { condition: "on-failure" | "none" };
+    labels: Record<string, string>;
+  };
+}
+
+export interface SwarmStack {
+  /** The stack's name, as `docker stack deploy` takes it. */
+  name: string;
+  services: Partial<Record<ServiceName, SwarmService>>;
+  networks: Record<
+    "internal" | "egress",
+    {
+      name: string;
+      driver: "overlay";
+      internal?: boolean;
+      attachable: false;
+      labels: Record<string, string>;
+    }
+  >;
+  configs: Record<string, { name: string; file: string; labels: Record<string, string> }>;
+  secrets: Record<
+    string,
+    | { name: string; file: string; labels: Record<string, string> }
+    | { name: string; external: true }
+  >;
+  volumes: Record<string, { name: string; labels: Record<string, string> }>;
+}
+
+/** Swarm object names are at most 64 characters; a slug is at most 48. */
+export function swarmObjectName(slug: string, key: string): string {
+  return `${slug}-${key}`.slice(0, 64);
+}
+
+export interface EnvSecret {
+  /** Its key in the stack file. */
+  key: string;
+  /** The Swarm secret's name, created before deploy. */
+  name: string;
+  /** The variable it holds, and the file name under /run/secrets. */
+  variable: string;
+}
+
+/** The external secrets of a bottle, one per secret variable, in one order for all callers. */
+export function envSecrets(slug: string, variables: readonly string[]): EnvSecret[] {
+  return [...variables].sort().map((variable, i) => ({
+    key: `env${i}`,
+    name: swarmObjectName(slug, `env${i}`),
+    variable,
+  }));
+}
+
+export function bottleToSwarmStack(
+  plan: DockerBottlePlan,
+  compose: ComposeSpec,
+  facts: SwarmFacts,
+): SwarmStack {
+  const labels = { [BOTTLE_SLUG_LABEL]: plan.slug, [BOTTLE_HOME_LABEL]: plan.home };
+  const stack: SwarmStack = {
+    name: composeProjectName(plan.slug),
+    services: {},
+    networks: {
+      internal: {
+        name: plan.proxyPlan.internalNetwork,
+        driver: "overlay",
+        internal: true,
+        attachable: false,
+        labels: { ...labels },
+      },
+      egress: {
+        name: plan.proxyPlan.egressNetwork,
+        driver: "overlay",
+        attachable: false,
+        labels: { ...labels },
+      },
+    },
+    configs: {},
+    secrets: {},
+    volumes: {},
+  };
+  const secretEnv = envSecrets(plan.slug, facts.secretEnv);
+  for (const s of secretEnv) stack.secrets[s.key] = { name: s.name, external: true };
+
+  const mounts = bottleMounts(plan);
+  for (const [serviceName, service] of Object.entries(compose.services) as Array<
+    [ServiceName, ComposeService]
+  >) {
+    const owner = service.user === undefined ? { uid: "0", gid: "0" } : ownerOf(service.user);
+    const own = mounts.filter((m) => m.service === serviceName);
+    const out: SwarmService = {
+      image: service.image,
+      ...(service.command ? { command: service.command } : {}),
+      networks: service.networks,
+      labels: { ...labels },
+      deploy: {
+        mode: "replicated",
+        replicas: 1,
+        endpoint_mode: "dnsrr",
+        placement: { constraints: [`node.hostname == ${facts.node}`] },
+        // The agent is never restarted: it would come back unprovisioned. A sidecar that
+        // crashes comes back, as under Compose; the bottle fails closed while it is down.
+        restart_policy: { condition: service.restart === "on-failure" ? "on-failure" : "none" },
+        labels: { ...labels },
+      },
+    };
+    // Literal entries stay; a bare name (a secret Compose would copy from its environment)
+    // becomes a secret file of the same name.
+    const literal = (service.environment ?? []).filter((e) => e.includes("="));
+    if (literal.length > 0) out.environment = literal;
+    const secretRefs: SwarmFileRef[] = [];
+    for (const bare of (service.environment ?? []).filter((e) => !e.includes("="))) {
+      const secret = secretEnv.find((s) => s.variable === bare);
+      if (secret === undefined) {
+        throw new Error(`${serviceName} needs ${bare}, which is not a secret of the bottle`);
+      }
+      secretRefs.push({ source: secret.key, target: bare, ...owner, mode: 0o400 });
+    }
+    const configRefs: SwarmFileRef[] = [];
+    const volumes: SwarmMount[] = [];
+    own.forEach((m, i) => {
+      const key = `${serviceName}${i}`;
+      if (m.kind === "program") return; // copied into the agent once it runs: no shared disk
+      if (m.directory) {
+        // Seeded from the state directory once the task runs; the sidecar's own changes stay.
+        stack.volumes[key] = { name: swarmObjectName(plan.slug, key), labels: { ...labels } };
+        volumes.push({ type: "volume", source: key, target: m.target, read_only: !m.writable });
+      } else if (m.secret) {
+        stack.secrets[key] = {
+          name: swarmObjectName(plan.slug, key),
+          file: m.source,
+          labels: { ...labels },
+        };
+        secretRefs.push({ source: key, target: m.target, ...owner, mode: 0o400 });
+      } else {
+        // A live file (pipelock's policy) ships as it is at deploy: a config never changes.
+        stack.configs[key] = {
+          name: swarmObjectName(plan.slug, key),
+          file: m.source,
+          labels: { ...labels },
+        };
+        configRefs.push({ source: key, target: m.target, ...owner, mode: modeOf(m) });
+      }
+    });
+    if (configRefs.length > 0) out.configs = configRefs;
+    if (secretRefs.length > 0) out.secrets = secretRefs;
+    if (service.read_only) volumes.push({ type: "tmpfs", target: "/tmp" });
+    if (volumes.length > 0) out.volumes = volumes;
+    if (service.extra_hosts) out.extra_hosts = service.extra_hosts;
+    if (service.healthcheck) out.healthcheck = service.healthcheck;
+    if (service.init) out.init = true;
+    if (service.user !== undefined) out.user = service.user;
+    if (service.cap_drop) out.cap_drop = service.cap_drop;
+    if (service.cap_add) out.cap_add = service.cap_add;
+    if (service.read_only) out.read_only = true;
+    stack.services[serviceName] = out;
+  }
+  return stack;
+}
+
+function ownerOf(user: string): { uid: string; gid: string } {
+  const [uid = "0", gid = uid] = user.split(":");
+  return { uid, gid };
+}
+
+/** Scripts must stay executable, or git would skip the gate's hook and let pushes through. */
+function modeOf(m: BottleMount): number {
+  return m.service === "git-gate" && /\/(entrypoint|pre-receive|access-hook)/.test(m.target)
+    ? 0o555
+    : 0o444;
+}

@@ -1,0 +1,123 @@
+// The stack a bottle deploys as on Docker Swarm: the same services as its Compose project,
+// with nothing the swarm must not hold (a secret in a definition) or cannot do (a bind mount
+// from this host's disk).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { renderStackYaml } from "../../src/backend/swarm/stack-yaml.js";
+import { bottleMounts } from "../../src/core/bottle-mounts.js";
+import { bottlePlanToCompose } from "../../src/core/compose.js";
+import { bottleToSwarmStack, type SwarmStack } from "../../src/core/swarm-stack.js";
+import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
+
+const require = createRequire(import.meta.url);
+const schema = JSON.parse(
+  readFileSync(require.resolve("docker-compose/schema/compose-spec.json"), "utf8"),
+);
+delete schema.$schema;
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const sidecarUser = { uid: 10001, gid: 10001 };
+
+function stackOf(point: (typeof MATRIX)[number]) {
+  const plan = makePlan(point);
+  const compose = bottlePlanToCompose(plan, { envFileNonEmpty: false, sidecarUser });
+  const secretEnv = Object.values(compose.services).flatMap((s) =>
+    (s?.environment ?? []).filter((e) => !e.includes("=")),
+  );
+  return {
+    plan,
+    compose,
+    stack: bottleToSwarmStack(plan, compose, { node: "n2", secretEnv, sidecarUser }),
+  };
+}
+
+const cases = MATRIX.map((p) => [pointLabel(p), p] as const);
+
+describe("bottleToSwarmStack", () => {
+  it.each(cases)("is a valid Compose file with every service of the bottle (%s)", (_l, p) => {
+    const { compose, stack } = stackOf(p);
+    const ok = validate(parse(renderStackYaml(stack)));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+    expect(Object.keys(stack.services).sort()).toEqual(Object.keys(compose.services).sort());
+  });
+
+  it.each(cases)("holds no secret by name in any environment (%s)", (_l, p) => {
+    const { compose, stack } = stackOf(p);
+    for (const [name, service] of Object.entries(stack.services)) {
+      for (const entry of service?.environment ?? []) expect(entry, name).toContain("=");
+      const bare = (
+        compose.services[name as keyof typeof compose.services]?.environment ?? []
+      ).filter((e) => !e.includes("="));
+      // Each one arrives as a secret file of its own name, readable by the service's user only.
+      for (const variable of bare) {
+        const ref = service?.secrets?.find((s) => s.target === variable);
+        expect(ref, `${name} ${variable}`).toBeDefined();
+        expect(ref?.mode).toBe(0o400);
+        expect(stack.secrets[ref?.source ?? ""]).toMatchObject({ external: true });
+      }
+    }
+  });
+
+  it.each(cases)("binds nothing from the host and ships every staged file (%s)", (_l, p) => {
+    const { plan, stack } = stackOf(p);
+    const yaml = renderStackYaml(stack);
+    expect(yaml).not.toMatch(/type: bind/);
+    for (const m of bottleMounts(plan).filter((m) => m.kind !== "program")) {
+      const service = stack.services[m.service];
+      const refs = [...(service?.configs ?? []), ...(service?.secrets ?? [])];
+      const volume = (service?.volumes ?? []).find((v) => v.target === m.target);
+      if (m.directory) {
+        expect(volume, `${m.service} ${m.target}`).toMatchObject({
+          type: "volume",
+          read_only: !m.writable,
+        });
+      } else {
+        const ref = refs.find((r) => r.target === m.target);
+        expect(ref, `${m.service} ${m.target}`).toBeDefined();
+        const object = (m.secret ? stack.secrets : stack.configs)[ref?.source ?? ""];
+        expect(object).toMatchObject({ file: m.source });
+      }
+    }
+  });
+
+  it("hands keys to the sidecar's user alone, and keeps the gate's scripts executable", () => {
+    const { plan, stack } = stackOf({ git: true, egress: true, supervise: true });
+    const key = stack.services.pipelock?.secrets?.find((s) => s.target.endsWith("key.pem"));
+    expect(key).toMatchObject({ uid: "10001", gid: "10001", mode: 0o400 });
+    const hook = stack.services["git-gate"]?.configs?.find((c) => c.target.endsWith("pre-receive"));
+    expect(hook?.mode).toBe(0o555);
+    expect(plan.gitGatePlan.upstreams.length).toBeGreaterThan(0);
+  });
+
+  it.each(cases)("pins every service to one node, resolves names without VIPs (%s)", (_l, p) => {
+    const { stack } = stackOf(p);
+    for (const service of Object.values(stack.services)) {
+      expect(service?.deploy.placement.constraints).toEqual(["node.hostname == n2"]);
+      expect(service?.deploy.endpoint_mode).toBe("dnsrr");
+    }
+  });
+
+  it.each(cases)("leaves the agent on the internal overlay only, never restarted (%s)", (_l, p) => {
+    const { stack } = stackOf(p);
+    expect(Object.keys(stack.services.agent?.networks ?? {})).toEqual(["internal"]);
+    expect(stack.services.agent?.deploy.restart_policy.condition).toBe("none");
+    expect(stack.networks.internal).toMatchObject({ driver: "overlay", internal: true });
+    expect(stack.networks.egress.internal).toBeUndefined();
+  });
+
+  it("names every swarm object within 64 characters, with the slug", () => {
+    const { plan, stack } = stackOf({ git: true, egress: true, supervise: true });
+    const names = [stack.configs, stack.secrets, stack.volumes].flatMap((o) =>
+      Object.values(o as SwarmStack["configs"]).map((x) => x.name),
+    );
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(64);
+      expect(name.startsWith(plan.slug)).toBe(true);
+    }
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
