@@ -81,6 +81,17 @@ describe("the dashboard server", () => {
     expect(html).not.toMatch(/<script>|\sstyle=|\son[a-z]+=/i);
   });
 
+  it("tells a signed-in page to fetch the bottles at once, and no one else", async () => {
+    expect((await call("/")).headers.get("link")).toBeNull();
+    expect(
+      (await call("/", { headers: { cookie: "cb_dashboard=not-a-session" } })).headers.get("link"),
+    ).toBeNull();
+    const { cookie } = await signIn();
+    expect((await call("/", { headers: { cookie } })).headers.get("link")).toBe(
+      "</api/bottles>; rel=preload; as=fetch; crossorigin",
+    );
+  });
+
   it("refuses every API call without the session, the stream included", async () => {
     for (const path of ["/api/bottles", "/api/proposals", "/api/audit", "/api/events"]) {
       expect((await call(path)).status).toBe(401);

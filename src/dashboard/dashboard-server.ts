@@ -93,7 +93,19 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
     return undefined;
   });
 
-  app.get("/", (c) => c.html(PAGE_HTML));
+  app.get("/", (c) => {
+    // A page opened again with its session asks for the bottles first: the browser may start
+    // that request now, beside the script, instead of once the script runs.
+    const session = sessions.authorize({
+      method: "GET",
+      cookie: c.req.header("cookie"),
+      csrf: undefined,
+    });
+    if (!("status" in session)) {
+      c.header("Link", "</api/bottles>; rel=preload; as=fetch; crossorigin");
+    }
+    return c.html(PAGE_HTML);
+  });
   app.get("/app.js", (c) =>
     c.body(PAGE_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
   );
