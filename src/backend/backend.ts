@@ -4,6 +4,7 @@
 // whose nodes do not share the host's disk (files reach services as content, see
 // core/bottle-mounts.ts).
 import type { FoundBottle } from "./docker/discover-bottles.js";
+import type { DockerClient } from "./docker/docker-client.js";
 import type { RunOptions, StartedBottle, StartPlan } from "./docker/launch-bottle.js";
 
 /** A file a backend would deploy, by its name in the bottle's state directory. */
@@ -28,6 +29,12 @@ export interface BottleEvent {
   time: Date;
 }
 
+/** Where the agent of a running bottle is: the engine that runs it, and its container there. */
+export interface AgentHandle {
+  docker: DockerClient;
+  container: string;
+}
+
 export interface Backend {
   readonly name: string;
   /** One line for `--help` and `doctor`. */
@@ -38,6 +45,8 @@ export interface Backend {
   render(plan: StartPlan): RenderedFile[];
   /** Stages, builds, deploys and provisions; on any failure removes all it started. */
   up(plan: StartPlan, options?: UpOptions): Promise<StartedBottle>;
+  /** The running agent's engine and container (to copy work in and out). */
+  agent(bottle: { slug: string }): Promise<AgentHandle>;
   /** Runs the agent program (or `options.exec`) in the bottle's agent; its exit code. */
   exec(
     bottle: { slug: string },

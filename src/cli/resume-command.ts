@@ -5,7 +5,6 @@
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { updateMetadata } from "../backend/docker/bottle-state.js";
 import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
-import { agentContainerName } from "../contracts/agent.js";
 import { BottleError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
@@ -51,7 +50,6 @@ still running, resume only joins the bottle, and that CLI removes it.`,
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.on("SIGTERM", onSignal).on("SIGHUP", onSignal);
-      const container = agentContainerName(slug);
       try {
         ctx.exitCode = await backend.exec(bottle, {
           exec: options.exec ?? null,
@@ -64,7 +62,8 @@ still running, resume only joins the bottle, and that CLI removes it.`,
           const workspace = bottle.metadata?.workspace ?? null;
           if (workspace) {
             launch.progress("keeping the agent's work…");
-            const kept = await harvestWorkspace(ctx.docker, container, workspace, {
+            const agent = await backend.agent(bottle);
+            const kept = await harvestWorkspace(agent.docker, agent.container, workspace, {
               slug,
               keepDir: keptDirOf(launch.home, slug),
             });

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { agentContainerName, BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
-import type { Backend, BottleEvent, RenderedFile } from "../backend.js";
+import type { AgentHandle, Backend, BottleEvent, RenderedFile } from "../backend.js";
 import { discoverBottles, removeBottle } from "./discover-bottles.js";
 import { checkEngine } from "./docker-client.js";
 import { attachAgent, type LaunchContext, type StartPlan, upBottle } from "./launch-bottle.js";
@@ -25,6 +25,10 @@ export class ComposeBackend implements Backend {
 
   up(plan: StartPlan, options: Parameters<Backend["up"]>[1] = {}) {
     return upBottle(plan, this.ctx, options);
+  }
+
+  async agent(bottle: { slug: string }): Promise<AgentHandle> {
+    return { docker: this.ctx.docker, container: agentContainerName(bottle.slug) };
   }
 
   exec(bottle: { slug: string }, options: Parameters<Backend["exec"]>[1]): Promise<number> {

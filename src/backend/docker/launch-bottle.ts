@@ -22,7 +22,7 @@ import { updateMetadata, writeMetadata } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
-import { AGENT_HOME, AGENT_USER, provisionAgent } from "./provision-agent.js";
+import { AGENT_HOME, AGENT_USER, type AgentProvision, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
 import { spawnStartGuard } from "./start-guard.js";
 import {
@@ -270,19 +270,10 @@ export async function upBottle(
       { env: plan.composeEnv, ...(options.signal ? { signal: options.signal } : {}) },
     );
     ctx.progress("provisioning the agent…");
-    await provisionAgent(ctx.docker, {
-      container: blueprint.plan.containerName,
-      caBundle: prepared.agentCaBundle,
-      provider: blueprint.plan.agentProvider,
-      prompt: blueprint.agent.prompt,
-      skills: plan.skills,
-      gitconfig: hasGitGate(blueprint.plan)
-        ? renderAgentGitConfig(slug, blueprint.plan.gitGatePlan.upstreams)
-        : null,
-      supervise: superviseMcpOf(blueprint.plan),
-      literalEnv: blueprint.agentEnvLiterals,
-      agentPackage: blueprint.plan.agentPackage,
-    });
+    await provisionAgent(
+      ctx.docker,
+      agentProvisionOf(plan, prepared, blueprint.plan.containerName),
+    );
   } catch (error) {
     await down(options.keepStateOnFailure ?? false);
     throw options.signal?.aborted
@@ -290,6 +281,28 @@ export async function upBottle(
       : error;
   }
   return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+}
+
+/** What provisioning writes into the agent container named `container`. */
+export function agentProvisionOf(
+  plan: StartPlan,
+  prepared: PreparedBottle,
+  container: string,
+): AgentProvision {
+  const { blueprint } = plan;
+  return {
+    container,
+    caBundle: prepared.agentCaBundle,
+    provider: blueprint.plan.agentProvider,
+    prompt: blueprint.agent.prompt,
+    skills: plan.skills,
+    gitconfig: hasGitGate(blueprint.plan)
+      ? renderAgentGitConfig(blueprint.plan.slug, blueprint.plan.gitGatePlan.upstreams)
+      : null,
+    supervise: superviseMcpOf(blueprint.plan),
+    literalEnv: blueprint.agentEnvLiterals,
+    agentPackage: blueprint.plan.agentPackage,
+  };
 }
 
 /**
@@ -301,7 +314,7 @@ export async function runBottle(
   plan: StartPlan,
   ctx: LaunchContext,
   options: RunOptions,
-  backend: Pick<Backend, "up" | "exec">,
+  backend: Pick<Backend, "up" | "exec" | "agent">,
 ): Promise<number> {
   if (options.exec === null) await ensurePlanAgentPackage(plan, ctx, options.signal);
   const bottle = await backend.up(plan, {
@@ -309,12 +322,12 @@ export async function runBottle(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const workspace = options.workspace ?? null;
-  const container = plan.blueprint.plan.containerName;
   let seeded = false;
   try {
     if (workspace !== null) {
       ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
-      await seedWorkspace(ctx.docker, container, workspace, plan.blueprint.stateDir);
+      const agent = await backend.agent(bottle);
+      await seedWorkspace(agent.docker, agent.container, workspace, plan.blueprint.stateDir);
       seeded = true;
     }
     // From here a bottle without its CLI is one to resume; resume keeps the work too.
@@ -327,7 +340,8 @@ export async function runBottle(
   } finally {
     if (seeded && workspace !== null) {
       ctx.progress("keeping the agent's work…");
-      const kept = await harvestWorkspace(ctx.docker, container, workspace, {
+      const agent = await backend.agent(bottle);
+      const kept = await harvestWorkspace(agent.docker, agent.container, workspace, {
         slug: bottle.slug,
         keepDir: keptDirOf(ctx.home, bottle.slug),
       });
