@@ -15,6 +15,7 @@ import { infoCommand } from "./info-command.js";
 import { initCommand } from "./init-command.js";
 import type { CliIo } from "./io.js";
 import { listCommand } from "./list-command.js";
+import { renderCommand } from "./render-command.js";
 import { resumeCommand } from "./resume-command.js";
 import { startCommand } from "./start-command.js";
 import { stopCommand } from "./stop-command.js";
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
     initCommand(ctx),
     demoCommand(ctx),
     composeCommand(ctx),
+    renderCommand(ctx),
     superviseCommand(ctx),
     auditCommand(ctx),
     dashboardCommand(ctx),

@@ -1,0 +1,172 @@
+// `render` from manifests on disk to files, without Docker: the Compose file `start
+// --dry-run` shows, the Kubernetes directory, and clear errors for what it cannot render.
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DockerClient } from "../backend/docker/docker-client.js";
+import { type CliContext, defaultContext } from "./cli-context.js";
+import type { CliIo } from "./io.js";
+import { runCli } from "./program.js";
+
+const CANARY_TOKEN = "canary-token-7Qz9vX2mL4pR8sT1";
+const CANARY_FORWARDED = "canary-forwarded-Hk3Wd8Jn5Ys";
+const CANARY_KEY = "canary-deploy-key-Pq6Rt2Vw9Zb";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH2nq0ihOxHhOWxEHkPrGrRL0xOBbtVeZSX+w+y9pGzK";
+
+describe("render", () => {
+  let root: string;
+  let home: string;
+  let calls: string[][];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "cb-render-"));
+    home = join(root, "home");
+    await mkdir(join(home, "agents"), { recursive: true });
+    await mkdir(join(home, "bottles"), { recursive: true });
+    calls = [];
+    const key = join(root, "deploy_ed25519");
+    await writeFile(
+      key,
+      `-----BEGIN OPENSSH PRIVATE KEY-----\n${CANARY_KEY}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      { mode: 0o600 },
+    );
+    await writeFile(join(home, "agents/full.md"), "---\nbottle: full\n---\nprompt\n");
+    await writeFile(
+      join(home, "bottles/full.md"),
+      `---
+agent: claude
+env:
+  TZ: UTC
+  FORWARDED: { from_env: HOST_FORWARDED }
+egress:
+  allow: [docs.example.test]
+  routes:
+    - host: api.example.test
+      auth: { scheme: Bearer, token_env: API_TOKEN }
+git:
+  - name: app
+    url: ssh://git@git.example.test:2222/team/app.git
+    identity_file: ${key}
+    known_host_key: ${HOST_KEY}
+supervise: true
+---
+`,
+    );
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function render(...args: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIo = {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+    };
+    const docker: DockerClient = {
+      run: async (a) => {
+        calls.push([...a]);
+        throw new Error("docker must not be called");
+      },
+    };
+    const context = (cliIo: CliIo): CliContext => ({
+      ...defaultContext(cliIo),
+      docker,
+      cwd: root,
+      suffix: () => "7f3a",
+      env: {
+        HOME: root,
+        CLAUDE_BOTTLE_HOME: home,
+        PATH: process.env.PATH ?? "",
+        API_TOKEN: CANARY_TOKEN,
+        HOST_FORWARDED: CANARY_FORWARDED,
+      },
+      stdinIsTty: false,
+    });
+    const code = await runCli(["render", ...args], io, context);
+    return { code, stdout, stderr };
+  }
+
+  it("prints the compose file start --dry-run would write", async () => {
+    const { code, stdout } = await render("full");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^name: claude-bottle-full-7f3a\nservices:\n {2}pipelock:/);
+    expect(stdout).not.toContain(CANARY_TOKEN);
+    expect(calls).toEqual([]);
+  });
+
+  it("writes a Kubernetes directory that holds no secret value, keys 0600", async () => {
+    const { code, stderr } = await render("--backend", "kubernetes", "full");
+    expect(code).toBe(0);
+    const dir = join(root, "claude-bottle-k8s-full-7f3a");
+    const names = (await readdir(dir)).sort();
+    expect(names).toEqual([
+      "00-namespace.yaml",
+      "10-network-policies.yaml",
+      "20-config-maps.yaml",
+      "30-ca-keys.yaml",
+      "40-services.yaml",
+      "50-agent.yaml",
+      "50-egress.yaml",
+      "50-git-gate.yaml",
+      "50-pipelock.yaml",
+      "50-supervise.yaml",
+      "apply.sh",
+    ]);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, "30-ca-keys.yaml"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, "apply.sh"))).mode & 0o777).toBe(0o700);
+    for (const name of names) {
+      const text = await readFile(join(dir, name), "utf8");
+      for (const canary of [CANARY_TOKEN, CANARY_FORWARDED, CANARY_KEY]) {
+        expect(text, `${name} holds ${canary}`).not.toContain(canary);
+      }
+    }
+    for (const canary of [CANARY_TOKEN, CANARY_FORWARDED, CANARY_KEY]) {
+      expect(stderr).not.toContain(canary);
+    }
+    expect(stderr).toContain("30-ca-keys.yaml  (0600: the bottle's CA private keys");
+    expect(stderr).toContain("egress-env: EGRESS_TOKEN_0 from $API_TOKEN\n");
+    expect(calls).toEqual([]);
+  });
+
+  it("prints one JSON List with --json, without a secret value", async () => {
+    const { code, stdout } = await render("--backend", "kubernetes", "--json", "full");
+    expect(code).toBe(0);
+    const list = JSON.parse(stdout) as { kind: string; items: Array<{ kind: string }> };
+    expect(list.kind).toBe("List");
+    expect(new Set(list.items.map((i) => i.kind))).toEqual(
+      new Set(["Namespace", "NetworkPolicy", "ConfigMap", "Secret", "Service", "Pod"]),
+    );
+    for (const canary of [CANARY_TOKEN, CANARY_FORWARDED, CANARY_KEY]) {
+      expect(stdout).not.toContain(canary);
+    }
+  });
+
+  it("the gate's rules come from the environment at apply time", async () => {
+    const { code, stdout } = await render("--gate-rules-from-env", "API_TOKEN");
+    expect(code).toBe(0);
+    expect(stdout).toContain('description = "a secret this bottle holds (API_TOKEN)"');
+  });
+
+  it("refuses an unknown backend with a suggestion, no stack", async () => {
+    const { code, stderr } = await render("--backend", "kubernets", "full");
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'claude-bottle: unknown backend "kubernets" (did you mean "kubernetes"?)\n  hint: render one of: compose, kubernetes\n',
+    );
+  });
+
+  it("refuses an unknown agent, no stack", async () => {
+    const { code, stderr } = await render("--backend", "kubernetes", "nosuch");
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toMatch(/^claude-bottle: .*nosuch/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
