@@ -4,9 +4,11 @@ import { InputError } from "../shared/errors.js";
 import type { Backend } from "./backend.js";
 import { ComposeBackend } from "./docker/compose-backend.js";
 import type { LaunchContext } from "./docker/launch-bottle.js";
+import { SwarmBackend } from "./swarm/swarm-backend.js";
 
 const BACKENDS: Record<string, (ctx: LaunchContext) => Backend> = {
   compose: (ctx) => new ComposeBackend(ctx),
+  swarm: (ctx) => new SwarmBackend(ctx),
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(BACKENDS);

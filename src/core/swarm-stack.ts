@@ -113,6 +113,23 @@ export function envSecrets(slug: string, variables: readonly string[]): EnvSecre
   }));
 }
 
+/** Each mount of the bottle with its key in the stack file: `<service><index in service>`. */
+export function keyedMounts(plan: DockerBottlePlan): Array<{ key: string; mount: BottleMount }> {
+  const seen = new Map<string, number>();
+  return bottleMounts(plan).map((mount) => {
+    const index = seen.get(mount.service) ?? 0;
+    seen.set(mount.service, index + 1);
+    return { key: `${mount.service}${index}`, mount };
+  });
+}
+
+/** The volumes a bottle's directories become on its node, by their Swarm names. */
+export function bottleVolumes(plan: DockerBottlePlan): Array<{ name: string; mount: BottleMount }> {
+  return keyedMounts(plan)
+    .filter(({ mount }) => mount.directory && mount.kind !== "program")
+    .map(({ key, mount }) => ({ name: swarmObjectName(plan.slug, key), mount }));
+}
+
 export function bottleToSwarmStack(
   plan: DockerBottlePlan,
   compose: ComposeSpec,
@@ -144,12 +161,12 @@ export function bottleToSwarmStack(
   const secretEnv = envSecrets(plan.slug, facts.secretEnv);
   for (const s of secretEnv) stack.secrets[s.key] = { name: s.name, external: true };
 
-  const mounts = bottleMounts(plan);
+  const mounts = keyedMounts(plan);
   for (const [serviceName, service] of Object.entries(compose.services) as Array<
     [ServiceName, ComposeService]
   >) {
     const owner = service.user === undefined ? { uid: "0", gid: "0" } : ownerOf(service.user);
-    const own = mounts.filter((m) => m.service === serviceName);
+    const own = mounts.filter(({ mount }) => mount.service === serviceName);
     const out: SwarmService = {
       image: service.image,
       ...(service.command ? { command: service.command } : {}),
@@ -180,9 +197,8 @@ export function bottleToSwarmStack(
     }
     const configRefs: SwarmFileRef[] = [];
     const volumes: SwarmMount[] = [];
-    own.forEach((m, i) => {
-      const key = `${serviceName}${i}`;
-      if (m.kind === "program") return; // copied into the agent once it runs: no shared disk
+    for (const { key, mount: m } of own) {
+      if (m.kind === "program") continue; // copied into the agent once it runs: no shared disk
       if (m.directory) {
         // Seeded from the state directory once the task runs; the sidecar's own changes stay.
         stack.volumes[key] = { name: swarmObjectName(plan.slug, key), labels: { ...labels } };
@@ -203,7 +219,7 @@ export function bottleToSwarmStack(
         };
         configRefs.push({ source: key, target: m.target, ...owner, mode: modeOf(m) });
       }
-    });
+    }
     if (configRefs.length > 0) out.configs = configRefs;
     if (secretRefs.length > 0) out.secrets = secretRefs;
     if (service.read_only) volumes.push({ type: "tmpfs", target: "/tmp" });

@@ -22,6 +22,15 @@ export interface BottleMetadata {
    * when its CLI dies), then "running"; "stopped" once it is down with its state kept.
    */
   phase?: "starting" | "running" | "stopped";
+  /** The backend that runs it (absent: compose, which wrote no such field). */
+  backend?: string;
+  /** Where its agent runs, for a backend with more than one machine (a swarm node). */
+  node?: string;
+}
+
+/** Whether a bottle whose state says `metadata` belongs to the backend named `backend`. */
+export function ranBy(metadata: BottleMetadata | null, backend: string): boolean {
+  return (metadata?.backend ?? "compose") === backend;
 }
 
 /** Written whole and renamed into place: the start guard reads it while it changes. */

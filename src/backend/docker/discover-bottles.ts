@@ -11,6 +11,7 @@ import {
   type BottleMetadata,
   isProcessAlive,
   listStateDirs,
+  ranBy,
   readMetadata,
 } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
@@ -94,9 +95,13 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
     entry(n.slug).networks.push(n.name);
   const here = hostname();
   for (const slug of dirs) {
+    const stateDir = join(stateRootOf(home), slug);
+    const metadata = await readMetadata(stateDir);
+    // Another backend's bottle is that backend's to list and remove.
+    if (!bySlug.has(slug) && !ranBy(metadata, "compose")) continue;
     const found = entry(slug);
-    found.stateDir = join(stateRootOf(home), slug);
-    found.metadata = await readMetadata(found.stateDir);
+    found.stateDir = stateDir;
+    found.metadata = metadata;
     found.attached =
       found.metadata !== null &&
       found.metadata.hostname === here &&

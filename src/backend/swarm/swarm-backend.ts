@@ -1,0 +1,568 @@
+// The Docker Swarm backend: a bottle is a stack pinned to one node of a swarm. The CLI
+// stages the bottle's files here as for Compose; `docker stack deploy` ships them as configs
+// and secrets; the route tokens become Swarm secrets created from stdin, so no value is ever
+// in a service's definition; directories the sidecars change are volumes on the node, seeded
+// before the stack starts. The agent's engine is the node's own (see swarm-engines.ts).
+import { spawn } from "node:child_process";
+import { rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { createInterface } from "node:readline";
+import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
+import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
+import type { DockerBottlePlan } from "../../core/bottle-plan.js";
+import { bottlePlanToCompose } from "../../core/compose.js";
+import { stateRootOf } from "../../core/state-layout.js";
+import { bottleToSwarmStack, bottleVolumes, envSecrets } from "../../core/swarm-stack.js";
+import { BottleError } from "../../shared/errors.js";
+import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
+import {
+  isProcessAlive,
+  listStateDirs,
+  ranBy,
+  readMetadata,
+  updateMetadata,
+  writeMetadata,
+} from "../docker/bottle-state.js";
+import { readComposeFacts } from "../docker/compose-yaml.js";
+import type { FoundBottle } from "../docker/discover-bottles.js";
+import { ensureImages, type ImageOptions, imagesForPlan, NODE_IMAGE } from "../docker/images.js";
+import {
+  agentProvisionOf,
+  attachAgent,
+  type LaunchContext,
+  type StartedBottle,
+  type StartPlan,
+} from "../docker/launch-bottle.js";
+import { prepareBottle } from "../docker/prepare-bottle.js";
+import { provisionAgent } from "../docker/provision-agent.js";
+import { renderStackYaml } from "./stack-yaml.js";
+import {
+  chooseNode,
+  EngineAt,
+  listNodes,
+  SWARM_HOST_ENV,
+  SWARM_NODE_ENV,
+  shipImages,
+} from "./swarm-engines.js";
+
+const STACK_LABEL = "com.docker.stack.namespace";
+/** How long the stack may take to run and pass its health checks. */
+const CONVERGE_TIMEOUT_MS = 180_000;
+
+export class SwarmBackend implements Backend {
+  readonly name = "swarm";
+  readonly summary =
+    `a Docker Swarm stack on one node (manager: $${SWARM_HOST_ENV}, or this engine)`;
+  private readonly manager: EngineAt;
+
+  constructor(private readonly ctx: LaunchContext) {
+    this.manager = new EngineAt(ctx.docker, ctx.env[SWARM_HOST_ENV] || null);
+  }
+
+  private where(): string {
+    return this.manager.address ?? "this machine's engine";
+  }
+
+  async preflight(): Promise<void> {
+    const info = await this.manager.run(
+      ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"],
+      { allowFailure: true },
+    );
+    if (info.exitCode !== 0) {
+      throw new BottleError(`no Docker engine answers at ${this.where()}`, {
+        hint: `set ${SWARM_HOST_ENV} to a swarm manager's engine (as DOCKER_HOST takes it: ssh://user@host, unix:///path)`,
+      });
+    }
+    if (info.stdout.trim() !== "active true") {
+      throw new BottleError(`the engine at ${this.where()} is not a swarm manager`, {
+        hint: `run \`docker swarm init\` there, or set ${SWARM_HOST_ENV} to a manager's engine`,
+      });
+    }
+    chooseNode(await listNodes(this.manager), new Map(), this.ctx.env[SWARM_NODE_ENV]);
+  }
+
+  render(plan: StartPlan): RenderedFile[] {
+    const node = this.ctx.env[SWARM_NODE_ENV] || "(the node chosen at start)";
+    return [{ name: "stack.yaml", text: renderStackYaml(this.stackOf(plan, node)) }];
+  }
+
+  private stackOf(plan: StartPlan, node: string) {
+    const p = plan.blueprint.plan;
+    const facts = readComposeFacts(p);
+    return bottleToSwarmStack(p, bottlePlanToCompose(p, facts), {
+      node,
+      secretEnv: Object.keys(plan.composeEnv),
+      sidecarUser: facts.sidecarUser,
+    });
+  }
+
+  async up(plan: StartPlan, options: UpOptions = {}): Promise<StartedBottle> {
+    const { blueprint } = plan;
+    const slug = blueprint.plan.slug;
+    const project = composeProjectName(slug);
+    refuseUnsupported(blueprint.plan);
+    if (blueprint.plan.useRunsc) {
+      this.ctx.progress("the swarm chooses each task's runtime: this bottle runs under runc");
+    }
+    const node = chooseNode(
+      await listNodes(this.manager),
+      await this.bottlesPerNode(),
+      this.ctx.env[SWARM_NODE_ENV],
+    );
+    const nodeEngine = new EngineAt(this.ctx.docker, node.engine);
+    const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
+    let deployed = false;
+    const down = async (keepState = false) => {
+      if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
+      if (keepState) await updateMetadata(blueprint.stateDir, { phase: "stopped" });
+      else await rm(blueprint.stateDir, { recursive: true, force: true });
+    };
+    try {
+      await writeMetadata(blueprint.stateDir, {
+        slug,
+        project,
+        agent: blueprint.agent.name,
+        bottle: blueprint.agent.bottle.name,
+        createdAt: this.ctx.now().toISOString(),
+        pid: process.pid,
+        hostname: hostname(),
+        phase: "starting",
+        backend: this.name,
+        node: node.hostname,
+      });
+      const images: ImageOptions = {
+        docker: this.ctx.docker,
+        buildContext: this.ctx.buildContext,
+        env: this.ctx.env,
+        progress: this.ctx.progress,
+      };
+      const builds = await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime);
+      await ensureImages(images, builds);
+      await shipImages(
+        this.ctx.docker,
+        nodeEngine,
+        [...new Set([...builds.map((b) => b.tag), NODE_IMAGE])],
+        this.ctx.progress,
+      );
+      deployed = true;
+      this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
+      await seedVolumes(nodeEngine, blueprint.plan);
+      for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
+        // The value goes on stdin: never in argv, never in a file.
+        await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
+          input: plan.composeEnv[s.variable] ?? "",
+        });
+      }
+      this.ctx.progress(`starting bottle ${slug} on ${node.hostname}…`);
+      await this.manager.run(
+        ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
+        {
+          input: renderStackYaml(this.stackOf(plan, node.hostname)),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
+      const agent = await this.waitForStack(project, nodeEngine, options.signal);
+      if (blueprint.plan.agentPackage !== null) {
+        this.ctx.progress("copying the agent program in…");
+        await nodeEngine.run([
+          "exec",
+          "-u",
+          "root",
+          agent,
+          "mkdir",
+          "-p",
+          AGENT_PACKAGE_IN_CONTAINER,
+        ]);
+        await nodeEngine.run([
+          "cp",
+          `${blueprint.plan.agentPackage.hostDir}/.`,
+          `${agent}:${AGENT_PACKAGE_IN_CONTAINER}`,
+        ]);
+      }
+      this.ctx.progress("provisioning the agent…");
+      await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
+    } catch (error) {
+      await down(options.keepStateOnFailure ?? false);
+      throw options.signal?.aborted
+        ? new BottleError("interrupted; the bottle was torn down", { cause: error })
+        : error;
+    }
+    return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+  }
+
+  /** Waits until every service runs one task on the node and each health check passes. */
+  private async waitForStack(
+    project: string,
+    node: EngineAt,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
+    const services = (
+      await this.manager.run(["stack", "services", "--format", "{{.Name}}", project])
+    ).stdout
+      .split("\n")
+      .filter(Boolean);
+    for (;;) {
+      if (signal?.aborted) throw new BottleError("interrupted while the stack was starting");
+      const failed = await this.failedTask(project);
+      if (failed !== null)
+        throw new BottleError(`a service of ${project} could not start: ${failed}`);
+      const ps = await node.run([
+        "ps",
+        "--filter",
+        `label=${STACK_LABEL}=${project}`,
+        "--format",
+        "{{json .}}",
+      ]);
+      const running = ps.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map(
+          (l) => JSON.parse(l) as { Names: string; State: string; Status: string; Labels: string },
+        );
+      const ready = services.every((s) =>
+        running.some(
+          (c) =>
+            c.Names.startsWith(`${s}.`) &&
+            c.State === "running" &&
+            !/\((health: starting|unhealthy)\)/.test(c.Status),
+        ),
+      );
+      const agent = running.find((c) => c.Names.startsWith(`${project}_agent.`));
+      if (ready && agent !== undefined) return agent.Names;
+      if (Date.now() > deadline) {
+        throw new BottleError(
+          `${project} did not become ready within ${CONVERGE_TIMEOUT_MS / 1000}s`,
+          {
+            hint: `see \`docker stack ps --no-trunc ${project}\` on the manager`,
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** The error of a task the swarm gave up on, or null. */
+  private async failedTask(project: string): Promise<string | null> {
+    const r = await this.manager.run(
+      [
+        "stack",
+        "ps",
+        "--no-trunc",
+        "--format",
+        "{{.Name}}\t{{.CurrentState}}\t{{.Error}}",
+        project,
+      ],
+      { allowFailure: true },
+    );
+    for (const line of r.stdout.split("\n")) {
+      const [name, state = "", error = ""] = line.split("\t");
+      if (error.trim() !== "" && /^(Rejected|Failed)/.test(state))
+        return `${name}: ${error.trim()}`;
+    }
+    return null;
+  }
+
+  private async bottlesPerNode(): Promise<Map<string, number>> {
+    const r = await this.manager.run(
+      ["service", "ls", "-q", "--filter", `label=${BOTTLE_SLUG_LABEL}`],
+      { allowFailure: true },
+    );
+    const load = new Map<string, number>();
+    const ids = r.stdout.split("\n").filter(Boolean);
+    if (ids.length === 0) return load;
+    const tasks = await this.manager.run(
+      ["service", "ps", "--filter", "desired-state=running", "--format", "{{.Node}}", ...ids],
+      { allowFailure: true },
+    );
+    for (const node of tasks.stdout.split("\n").filter(Boolean)) {
+      load.set(node, (load.get(node) ?? 0) + 1);
+    }
+    return load;
+  }
+
+  async agent(bottle: { slug: string }): Promise<AgentHandle> {
+    const project = composeProjectName(bottle.slug);
+    const task = await this.manager.run(
+      [
+        "service",
+        "ps",
+        "--filter",
+        "desired-state=running",
+        "--no-trunc",
+        "--format",
+        "{{.Node}}\t{{.Name}}.{{.ID}}",
+        `${project}_agent`,
+      ],
+      { allowFailure: true },
+    );
+    const [nodeName, container] = (task.stdout.split("\n")[0] ?? "").split("\t");
+    if (!nodeName || !container) {
+      throw new BottleError(`bottle ${bottle.slug} has no running agent on the swarm`, {
+        hint: `remove what is left of it with \`claude-bottle stop --backend swarm ${bottle.slug}\``,
+      });
+    }
+    const node = (await listNodes(this.manager)).find((n) => n.hostname === nodeName);
+    if (node?.engine == null) throw new BottleError(`node ${nodeName} has no engine label`);
+    return { docker: new EngineAt(this.ctx.docker, node.engine), container };
+  }
+
+  async exec(bottle: { slug: string }, options: Parameters<Backend["exec"]>[1]): Promise<number> {
+    const agent = await this.agent(bottle);
+    return attachAgent(
+      { docker: agent.docker, progress: this.ctx.progress },
+      agent.container,
+      options,
+    );
+  }
+
+  async list(): Promise<FoundBottle[]> {
+    const home = this.ctx.home;
+    const ids = (
+      await this.manager.run([
+        "service",
+        "ls",
+        "-q",
+        "--filter",
+        `label=${BOTTLE_HOME_LABEL}=${home}`,
+      ])
+    ).stdout
+      .split("\n")
+      .filter(Boolean);
+    const bySlug = new Map<string, FoundBottle>();
+    const entry = (slug: string): FoundBottle => {
+      let found = bySlug.get(slug);
+      if (found === undefined) {
+        found = {
+          slug,
+          project: composeProjectName(slug),
+          containers: [],
+          networks: [],
+          stateDir: null,
+          metadata: null,
+          attached: false,
+        };
+        bySlug.set(slug, found);
+      }
+      return found;
+    };
+    if (ids.length > 0) {
+      const services = JSON.parse(
+        (await this.manager.run(["service", "inspect", ...ids])).stdout,
+      ) as Array<{
+        Spec: { Name: string; Labels?: Record<string, string> };
+      }>;
+      const states = await this.taskStates(ids);
+      for (const s of services) {
+        const slug = s.Spec.Labels?.[BOTTLE_SLUG_LABEL];
+        if (slug === undefined) continue;
+        const found = entry(slug);
+        const state = states.get(s.Spec.Name) ?? "no task";
+        found.containers.push({
+          name: s.Spec.Name,
+          service: s.Spec.Name.slice(found.project.length + 1),
+          state,
+          status: state,
+        });
+      }
+    }
+    const here = hostname();
+    for (const slug of await listStateDirs(home)) {
+      const stateDir = `${stateRootOf(home)}/${slug}`;
+      const metadata = await readMetadata(stateDir);
+      if (!bySlug.has(slug) && !ranBy(metadata, this.name)) continue;
+      const found = entry(slug);
+      found.stateDir = stateDir;
+      found.metadata = metadata;
+      found.attached =
+        metadata !== null && metadata.hostname === here && isProcessAlive(metadata.pid);
+    }
+    return [...bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+
+  /** Each service's running task state ("running", "failed", …), by service name. */
+  private async taskStates(ids: readonly string[]): Promise<Map<string, string>> {
+    const r = await this.manager.run(
+      [
+        "service",
+        "ps",
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{.Name}}\t{{.CurrentState}}",
+        ...ids,
+      ],
+      { allowFailure: true },
+    );
+    const states = new Map<string, string>();
+    for (const line of r.stdout.split("\n").filter(Boolean)) {
+      const [task = "", current = ""] = line.split("\t");
+      const service = task.replace(/\.\d+$/, "");
+      states.set(service, (current.split(" ")[0] ?? "").toLowerCase());
+    }
+    return states;
+  }
+
+  async down(bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">): Promise<void> {
+    const metadata = bottle.stateDir === null ? null : await readMetadata(bottle.stateDir);
+    const node = (await listNodes(this.manager)).find((n) => n.hostname === metadata?.node);
+    await this.removeFromSwarm(bottle, node ? new EngineAt(this.ctx.docker, node.engine) : null);
+    if (bottle.stateDir !== null) {
+      await rm(bottle.stateDir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The stack, then what the stack leaves: its external secrets, and its volumes on the
+   * node once their tasks are gone. Never throws: the first error stays the one reported.
+   */
+  private async removeFromSwarm(
+    bottle: Pick<FoundBottle, "slug" | "project">,
+    node: EngineAt | null,
+  ): Promise<void> {
+    this.ctx.progress(`removing ${bottle.project}…`);
+    const label = `label=${BOTTLE_SLUG_LABEL}=${bottle.slug}`;
+    await this.manager.run(["stack", "rm", bottle.project], { allowFailure: true });
+    // Tasks stop asynchronously; their containers hold the volumes and the secrets.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const left =
+        node === null
+          ? ""
+          : (
+              await node.run(["ps", "-aq", "--filter", `label=${STACK_LABEL}=${bottle.project}`], {
+                allowFailure: true,
+              })
+            ).stdout.trim();
+      const services = (
+        await this.manager.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout.trim();
+      if (left === "" && services === "") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const kind of ["secret", "config"] as const) {
+      const ids = (
+        await this.manager.run([kind, "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (ids.length > 0) await this.manager.run([kind, "rm", ...ids], { allowFailure: true });
+    }
+    if (node !== null) {
+      const vols = (
+        await node.run(["volume", "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (vols.length > 0) await node.run(["volume", "rm", "-f", ...vols], { allowFailure: true });
+    }
+    const nets = (
+      await this.manager.run(["network", "ls", "-q", "--filter", label], { allowFailure: true })
+    ).stdout
+      .split("\n")
+      .filter(Boolean);
+    if (nets.length > 0) await this.manager.run(["network", "rm", ...nets], { allowFailure: true });
+  }
+
+  async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {
+    // The swarm reports services, not containers; a service's name carries its bottle.
+    const host = this.manager.address === null ? [] : ["--host", this.manager.address];
+    const child = spawn(
+      "docker",
+      [
+        ...host,
+        "events",
+        "--filter",
+        "scope=swarm",
+        "--filter",
+        "type=service",
+        "--format",
+        "{{json .}}",
+      ],
+      { stdio: ["ignore", "pipe", "ignore"], signal },
+    );
+    child.on("error", () => {});
+    for await (const line of createInterface({ input: child.stdout })) {
+      const event = parseServiceEvent(line);
+      if (event !== null) yield event;
+    }
+  }
+}
+
+/** What a swarm bottle cannot do yet; refused before anything is made. */
+function refuseUnsupported(plan: DockerBottlePlan): void {
+  if (plan.forwardedEnv.length > 0) {
+    throw new BottleError(
+      `the swarm backend cannot yet hand host variables to the agent (${plan.forwardedEnv.join(", ")})`,
+      { hint: "remove them from the bottle's env, or start it with --backend compose" },
+    );
+  }
+}
+
+function labelArgs(plan: DockerBottlePlan): string[] {
+  return [
+    "--label",
+    `${BOTTLE_SLUG_LABEL}=${plan.slug}`,
+    "--label",
+    `${BOTTLE_HOME_LABEL}=${plan.home}`,
+  ];
+}
+
+/**
+ * Creates each volume of the bottle on its node and fills it from the state directory, owner
+ * and mode included, before any task mounts it: a throwaway container of the Node image
+ * holds the volume while `docker cp -a` copies into it.
+ */
+async function seedVolumes(node: EngineAt, plan: DockerBottlePlan): Promise<void> {
+  for (const { name, mount } of bottleVolumes(plan)) {
+    await node.run(["volume", "create", ...labelArgs(plan), name]);
+    const st = await stat(mount.source);
+    const helper = (
+      await node.run([
+        "create",
+        "--network",
+        "none",
+        "-u",
+        "0",
+        "-v",
+        `${name}:/seed`,
+        "--entrypoint",
+        "sh",
+        NODE_IMAGE,
+        "-c",
+        `chown ${st.uid}:${st.gid} /seed && chmod ${(st.mode & 0o7777).toString(8)} /seed`,
+      ])
+    ).stdout.trim();
+    try {
+      await node.run(["cp", "-a", `${mount.source}/.`, `${helper}:/seed`]);
+      await node.run(["start", "-a", helper]);
+    } finally {
+      await node.run(["rm", "-f", helper], { allowFailure: true });
+    }
+  }
+}
+
+interface ServiceEvent {
+  Action?: string;
+  timeNano?: number;
+  Actor?: { Attributes?: Record<string, string> };
+}
+
+/** A `docker events` line about a bottle's service, or null. */
+export function parseServiceEvent(line: string): BottleEvent | null {
+  let raw: ServiceEvent;
+  try {
+    raw = JSON.parse(line) as ServiceEvent;
+  } catch {
+    return null;
+  }
+  const name = raw.Actor?.Attributes?.name ?? "";
+  const m = /^claude-bottle-([a-z0-9][a-z0-9-]*)_([a-z-]+)$/.exec(name);
+  if (m === null || typeof raw.Action !== "string") return null;
+  return {
+    slug: m[1] as string,
+    service: m[2] as string,
+    action: raw.Action,
+    time: new Date(Math.floor((raw.timeNano ?? 0) / 1e6)),
+  };
+}
