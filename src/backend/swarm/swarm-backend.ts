@@ -110,6 +110,7 @@ export class SwarmBackend implements Backend {
       this.ctx.env[SWARM_NODE_ENV],
     );
     const nodeEngine = new EngineAt(this.ctx.docker, node.engine);
+    await this.warnWithoutNoNewPrivileges(nodeEngine, node.hostname);
     const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
     let deployed = false;
     const down = async (keepState = false) => {
@@ -188,6 +189,26 @@ export class SwarmBackend implements Backend {
         : error;
     }
     return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+  }
+
+  /**
+   * A swarm service cannot set no-new-privileges (Compose sets it on every sidecar); only the
+   * node's engine can, for all its containers. Said plainly when the node does not.
+   */
+  private async warnWithoutNoNewPrivileges(node: EngineAt, name: string): Promise<void> {
+    const info = await node.run(["info", "--format", "{{json .SecurityOptions}}"], {
+      allowFailure: true,
+    });
+    if (info.exitCode !== 0) {
+      throw new BottleError(`the engine of node ${name} does not answer at ${node.address}`, {
+        hint: "check the node's dev.claude-bottle.engine label and that this machine can reach it",
+      });
+    }
+    if (!info.stdout.includes("no-new-privileges")) {
+      this.ctx.progress(
+        `warning: node ${name}'s engine lets processes gain privileges by exec (a swarm service cannot forbid it); set "no-new-privileges": true in its /etc/docker/daemon.json`,
+      );
+    }
   }
 
   /** Waits until every service runs one task on the node and each health check passes. */
