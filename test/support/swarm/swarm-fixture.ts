@@ -19,7 +19,7 @@ import { ensureNodeImage } from "./node-image.js";
 /** The run a resource belongs to: its value is the run's id. */
 export const SWARM_RUN_LABEL = "dev.claude-bottle.test.swarm";
 /** `<hostname>:<pid>` of the process that made it, so a later run knows a dead run's leftovers. */
-const OWNER_LABEL = "dev.claude-bottle.test.swarm.owner";
+export const SWARM_OWNER_LABEL = "dev.claude-bottle.test.swarm.owner";
 /** On the manager: the host directory holding its socket, removed with the run. */
 const SOCKET_DIR_LABEL = "dev.claude-bottle.test.swarm.socket-dir";
 /** Where the manager's engine serves its second socket, inside the node. */
@@ -80,7 +80,7 @@ export interface SwarmOptions {
 const owner = `${hostname()}:${process.pid}`;
 
 function labelArgs(id: string): string[] {
-  return ["--label", `${SWARM_RUN_LABEL}=${id}`, "--label", `${OWNER_LABEL}=${owner}`];
+  return ["--label", `${SWARM_RUN_LABEL}=${id}`, "--label", `${SWARM_OWNER_LABEL}=${owner}`];
 }
 
 function lines(text: string): string[] {
@@ -139,7 +139,7 @@ async function buildSwarm(
     names.map((name, i) => {
       const manager = i === 0;
       // An anonymous volume for the engine's state: `rm -v` removes it, its labels find it.
-      const volume = `type=volume,dst=/var/lib/docker,volume-label=${SWARM_RUN_LABEL}=${id},volume-label=${OWNER_LABEL}=${owner}`;
+      const volume = `type=volume,dst=/var/lib/docker,volume-label=${SWARM_RUN_LABEL}=${id},volume-label=${SWARM_OWNER_LABEL}=${owner}`;
       return runDocker([
         "run",
         "-d",
@@ -328,7 +328,7 @@ function processAlive(pid: number): boolean {
  */
 export async function sweepSwarmLeftovers(): Promise<string[]> {
   const runs = new Map<string, string>();
-  const format = `{{.Label "${SWARM_RUN_LABEL}"}}\t{{.Label "${OWNER_LABEL}"}}`;
+  const format = `{{.Label "${SWARM_RUN_LABEL}"}}\t{{.Label "${SWARM_OWNER_LABEL}"}}`;
   const filter = ["--filter", `label=${SWARM_RUN_LABEL}`, "--format", format];
   for (const listing of await Promise.all([
     runDocker(["ps", "-a", ...filter]),
