@@ -2,7 +2,8 @@
 // under the hostnames the demo or a test gives it. HTTPS on 443 and 8443 (a certificate per hostname,
 // by SNI) and HTTP on 80. It answers every request with a small JSON receipt and records the
 // request, headers included, in /tmp/requests.jsonl for the test to read: it never echoes
-// headers back, so a test can tell what the upstream saw from what the agent saw. /sse and
+// headers back, so a test can tell what the upstream saw from what the agent saw. The bytes
+// of each answer's body, once sent, go to /tmp/responses.jsonl. /sse and
 // /slow?ms=N answer slowly, for tests that need a request still open; a WebSocket upgrade on
 // any path gets an echo server.
 import { createHash } from "node:crypto";
@@ -20,7 +21,33 @@ const contexts = Object.fromEntries(
 );
 const first = Object.values(certs)[0];
 
+/** Counts the body bytes `res` sends and records them once the answer is complete. */
+function countSent(req, res) {
+  let sent = 0;
+  const add = (chunk, encoding) => {
+    if (chunk === undefined || chunk === null || typeof chunk === "function") return;
+    sent += Buffer.byteLength(chunk, typeof encoding === "string" ? encoding : "utf8");
+  };
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  res.write = (chunk, encoding, cb) => {
+    add(chunk, encoding);
+    return write(chunk, encoding, cb);
+  };
+  res.end = (chunk, encoding, cb) => {
+    add(chunk, encoding);
+    return end(chunk, encoding, cb);
+  };
+  res.on("finish", () => {
+    appendFileSync(
+      "/tmp/responses.jsonl",
+      `${JSON.stringify({ method: req.method, url: req.url, host: req.headers.host ?? null, bodyLength: sent })}\n`,
+    );
+  });
+}
+
 function handle(req, res) {
+  countSent(req, res);
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {

@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core) over a real
-// bottle: the page lists it; a request pipelock refuses shows in the decision stream within
-// a second; an agent's request for a host shows in the inbox, is approved in the page, and
+// bottle: the page lists it with its provider; the requests and bytes through its route are
+// the ones a stand-in model API counted, and a dashboard started again shows the same; a
+// request pipelock refuses shows in the decision stream within a second; an agent's request for a host shows in the inbox, is approved in the page, and
 // the agent's retry goes through; a page of another origin (on 127.0.0.1 too, so same-site:
 // the session cookie would go with its requests) can neither read the stream nor approve;
 // without the token, or with a spent one, nothing is shown.
@@ -17,18 +18,29 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
+  type FakeUpstream,
   type RunningBottle,
+  removeTestContainers,
   startBottle,
+  startFakeUpstream,
 } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { waitFor } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
+import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 import { startDashboard } from "./dashboard-process.js";
 
+/** A stand-in model API behind the bottle's one route; its key only egress holds. */
+const MODEL_HOST = "api.model.test";
+const MODEL_KEY = "cbtest-dashboard-model-key-5d2e9b";
 const BOTTLE = `---
 egress:
   allow:
     - allowed.test
+  routes:
+    - host: ${MODEL_HOST}
+      paths: ["/v1/", "/sse"]
+      auth: { scheme: x-api-key, token_env: CB_DASHBOARD_MODEL_KEY }
 supervise: true
 ---
 A supervised bottle for the dashboard tests.
@@ -47,9 +59,51 @@ async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: false });
 }
 
+/** Bytes as the page writes them. */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let n = bytes / 1024;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n.toFixed(1)} ${units[u]}`;
+}
+
+interface ShownTraffic {
+  requests: number;
+  requestBytes: number;
+  responseBytes: number;
+  text: string;
+}
+
+/** The route's traffic as `page` shows it, once it shows `requests` requests. */
+async function shownTraffic(page: Page, slug: string, requests: number): Promise<ShownTraffic> {
+  const cell = page.locator(`[data-testid=bottle][data-slug="${slug}"] [data-testid=traffic]`);
+  return waitFor(
+    `the page to show ${requests} requests through the route`,
+    async () => {
+      if ((await cell.count()) !== 1) return null;
+      const shown = {
+        requests: Number(await cell.getAttribute("data-requests")),
+        requestBytes: Number(await cell.getAttribute("data-request-bytes")),
+        responseBytes: Number(await cell.getAttribute("data-response-bytes")),
+        text: (await cell.textContent()) ?? "",
+      };
+      return shown.requests >= requests ? shown : null;
+    },
+    30_000,
+    250,
+  );
+}
+
 describeWithEngine("the dashboard in a browser, over a real bottle", () => {
   let t: TestHome;
   let work: string;
+  let upstreamCa: UpstreamCa;
+  let upstream: FakeUpstream;
   let bottle: RunningBottle;
   let dashboard: ChildProcess & { output: () => { stdout: string; stderr: string } };
   let url: string;
@@ -102,7 +156,12 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     work = await mkdtemp(join(tmpdir(), "cb-dashboard-e2e-"));
     const client = join(work, "ask-host.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/dashboard/ask-host-client.ts"), client);
-    bottle = await startBottle(t, "watched");
+    upstreamCa = await makeUpstreamCa();
+    bottle = await startBottle(t, "watched", {
+      CB_DASHBOARD_MODEL_KEY: MODEL_KEY,
+      CLAUDE_BOTTLE_UPSTREAM_CA: upstreamCa.caFile,
+    });
+    upstream = await startFakeUpstream(bottle, upstreamCa, [MODEL_HOST]);
     copyIntoAgent(bottle, client, CLIENT_IN_AGENT);
     ({ process: dashboard, url, origin } = await startDashboard(t));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
@@ -113,7 +172,11 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
   afterAll(async () => {
     await browser?.close();
     dashboard?.kill("SIGTERM");
+    // The stand-in first: Compose cannot remove a network a container is still attached to.
+    await upstream?.remove();
+    if (bottle) removeTestContainers(bottle);
     await bottle?.stop();
+    await upstreamCa?.dispose();
     await t?.run(["cleanup", "--yes", "--all"]);
     await t?.dispose();
     if (work) await rm(work, { recursive: true, force: true });
@@ -124,15 +187,57 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     const card = page.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`);
     await card.waitFor({ timeout: 20_000 });
     const text = (await card.textContent()) ?? "";
-    expect(text).toContain("agent watched");
+    expect(text).toContain("agent watched · provider claude · bottle watched");
     expect(text).toContain("allowed.test");
+    // The routes file names the token by egress's own env name; never its value.
+    expect(text).toContain("token EGRESS_TOKEN_0");
+    expect(text).not.toContain(MODEL_KEY);
     for (const service of ["agent", "pipelock", "supervise"]) expect(text).toContain(service);
     expect(page.url()).toBe(`${origin}/`);
     const cookies = await context.cookies(origin);
     expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
       ["cb_dashboard", true, "Strict"],
     ]);
+  });
+
+  it("shows the requests and bytes through the route that the model API counted, after a restart too", async () => {
+    // A streamed upload, a small call and an event stream, all through the route.
+    const calls = [
+      `yes 'the model reads this line of context' | head -c 150000 > /tmp/upload.txt && curl -sS -m 20 -o /dev/null -w '%{http_code}' -H 'content-type: text/plain' --data-binary @/tmp/upload.txt https://${MODEL_HOST}/v1/messages`,
+      `curl -sS -m 20 -o /dev/null -w '%{http_code}' https://${MODEL_HOST}/v1/models`,
+      `curl -sS -m 20 -N -o /dev/null -w '%{http_code}' https://${MODEL_HOST}/sse`,
+    ];
+    for (const call of calls) {
+      const r = await bottle.exec(call);
+      expect(`${r.stdout}${r.stderr}`).toBe("200");
+    }
+    const received = (await upstream.requests()).filter((q) => q.host === MODEL_HOST);
+    const sent = (await upstream.responses()).filter((q) => q.host === MODEL_HOST);
+    expect(received.map((q) => q.url)).toEqual(["/v1/messages", "/v1/models", "/sse"]);
+    expect(received.every((q) => q.headers["x-api-key"] === MODEL_KEY)).toBe(true);
+    expect(sent).toHaveLength(3);
+    const expected = {
+      requests: 3,
+      requestBytes: received.reduce((n, q) => n + q.bodyLength, 0),
+      responseBytes: sent.reduce((n, q) => n + q.bodyLength, 0),
+    };
+    expect(expected.requestBytes).toBe(150_000);
+    const text = `3 requests · ${size(expected.requestBytes)} sent · ${size(expected.responseBytes)} received`;
+    const shown = await shownTraffic(page, bottle.slug, 3);
+    expect(shown).toEqual({ ...expected, text });
     await shoot(page, "bottles");
+
+    // Another dashboard reads the counts back from egress's log.
+    const again = await startDashboard(t);
+    const fresh = await browser.newContext();
+    try {
+      const other = await fresh.newPage();
+      await other.goto(again.url);
+      expect(await shownTraffic(other, bottle.slug, 3)).toEqual({ ...expected, text });
+    } finally {
+      await fresh.close();
+      again.process.kill("SIGTERM");
+    }
   });
 
   it("shows a refused request in the decision stream within a second", async () => {

@@ -116,6 +116,10 @@ export interface FakeUpstream {
       trailers?: Record<string, string>;
     }>
   >;
+  /** The answers it sent, in the order they were complete: the bytes of each body. */
+  responses(): Promise<
+    Array<{ method: string; url: string; host: string | null; bodyLength: number }>
+  >;
   remove(): Promise<void>;
 }
 
@@ -136,21 +140,23 @@ export async function startFakeUpstream(
     certsFile: await writeStubCerts(dir, upstreamCa.ca, hostnames, new Date()),
     labels: { [TEST_LABEL]: "1", [TEST_BOTTLE_LABEL]: bottle.slug },
   });
+  const records = async (file: string) => {
+    const { stdout } = await run("docker", [
+      "exec",
+      container,
+      "sh",
+      "-c",
+      `cat ${file} 2>/dev/null || true`,
+    ]);
+    return stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  };
   return {
     container,
-    async requests() {
-      const { stdout } = await run("docker", [
-        "exec",
-        container,
-        "sh",
-        "-c",
-        "cat /tmp/requests.jsonl 2>/dev/null || true",
-      ]);
-      return stdout
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-    },
+    requests: () => records("/tmp/requests.jsonl"),
+    responses: () => records("/tmp/responses.jsonl"),
     async remove() {
       execFileSync("docker", ["rm", "-f", container], { stdio: "ignore" });
       await rm(dir, { recursive: true, force: true });
