@@ -105,7 +105,8 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
     const s = swarm;
     dir = await mkdtemp(join(tmpdir(), "cbswarm-stage-"));
     // Something on the host, on the fixture network's gateway, that tasks must not reach.
-    listener = createServer((socket) => socket.end("host\n"));
+    // A probe closes as soon as it connects: a reset is expected, not an error.
+    listener = createServer((socket) => socket.on("error", () => {}).end());
     await new Promise<void>((resolve) => listener?.listen(0, "0.0.0.0", resolve));
     const address = listener.address();
     listenerPort = typeof address === "object" && address !== null ? address.port : 0;

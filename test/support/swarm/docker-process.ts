@@ -45,10 +45,10 @@ export function runDocker(
   });
 }
 
-/** `docker save <image> | docker exec -i <node> docker load`, failing with both sides' stderr. */
-export function pipeImage(image: string, nodeContainer: string): Promise<void> {
+/** `docker save <images> | docker exec -i <node> docker load`, failing with both sides' stderr. */
+export function pipeImages(images: readonly string[], nodeContainer: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const save = spawn("docker", ["save", image], { stdio: ["ignore", "pipe", "pipe"] });
+    const save = spawn("docker", ["save", ...images], { stdio: ["ignore", "pipe", "pipe"] });
     const load = spawn("docker", ["exec", "-i", nodeContainer, "docker", "load", "-q"], {
       stdio: ["pipe", "ignore", "pipe"],
     });
@@ -73,7 +73,7 @@ export function pipeImage(image: string, nodeContainer: string): Promise<void> {
       else
         reject(
           new Error(
-            `Command failed (save ${saved}, load ${loaded}): docker save ${image} | docker exec -i ${nodeContainer} docker load\n${errors}`,
+            `Command failed (save ${saved}, load ${loaded}): docker save ${images.join(" ")} | docker exec -i ${nodeContainer} docker load\n${errors}`,
           ),
         );
     });

@@ -13,7 +13,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProcessResult } from "../docker/git-gate-docker.js";
 import { waitFor } from "../docker/wait-for.js";
-import { pipeImage, type RunOptions, runDocker } from "./docker-process.js";
+import { pipeImages, type RunOptions, runDocker } from "./docker-process.js";
 import { ensureNodeImage } from "./node-image.js";
 
 /** The run a resource belongs to: its value is the run's id. */
@@ -66,8 +66,11 @@ export interface StartedSwarm {
   docker(args: readonly string[], options?: RunOptions): Promise<ProcessResult>;
   /** The node whose hostname `docker service ps` printed. */
   node(hostname: string): SwarmNode;
-  /** Loads each image into every node whose copy is missing or has another ID. */
-  loadImages(images: readonly string[]): Promise<ImageLoad[]>;
+  /**
+   * Loads each image into every node (or those given) whose copy is missing or has another
+   * ID, and says which it loaded where.
+   */
+  loadImages(images: readonly string[], nodes?: readonly SwarmNode[]): Promise<ImageLoad[]>;
   timings: SwarmTimings;
 }
 
@@ -233,17 +236,26 @@ async function buildSwarm(
       if (found === undefined) throw new Error(`no swarm node named ${name} in run ${id}`);
       return found;
     },
-    async loadImages(images) {
-      const loads: ImageLoad[] = [];
+    async loadImages(images, only = nodes) {
+      const hostIds = new Map<string, string>();
       for (const wanted of images) {
         const hostId = await imageId(wanted);
         if (hostId === null) throw new Error(`image ${wanted} is not on the host: build it first`);
-        const lacking = [];
-        for (const n of nodes) if ((await imageId(wanted, n)) !== hostId) lacking.push(n);
-        await Promise.all(lacking.map((n) => pipeImage(wanted, n.container)));
-        loads.push(...lacking.map((n) => ({ image: wanted, node: n.container })));
+        hostIds.set(wanted, hostId);
       }
-      return loads;
+      const perNode = await Promise.all(
+        only.map(async (n) => {
+          const lacking: string[] = [];
+          for (const [wanted, hostId] of hostIds) {
+            if ((await imageId(wanted, n)) !== hostId) lacking.push(wanted);
+          }
+          // One stream per node: images sharing layers (the sidecars share the Node image's)
+          // send them once.
+          if (lacking.length > 0) await pipeImages(lacking, n.container);
+          return lacking.map((image) => ({ image, node: n.container }));
+        }),
+      );
+      return perNode.flat();
     },
     timings: {
       nodeImageBuilt: image.built,
