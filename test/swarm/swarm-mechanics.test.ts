@@ -129,13 +129,23 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
         input: bottleStack(bottle, staged, `${bottle}-token`),
       });
     }
+    const deployed = Date.now();
+    await Promise.all(BOTTLES.flatMap((b) => [task(`${b}_agent`), task(`${b}_gate`)]));
+    process.stderr.write(
+      `swarm: two stacks running ${((Date.now() - deployed) / 1000).toFixed(1)} s after deploy\n`,
+    );
   });
 
   afterAll(async () => {
     listener?.close();
     if (dir !== "") await rm(dir, { recursive: true, force: true });
     if (swarm !== undefined) {
-      expect(await removeSwarm(swarm.id)).toEqual({ containers: [], networks: [], volumes: [] });
+      const removing = Date.now();
+      const left = await removeSwarm(swarm.id);
+      process.stderr.write(
+        `swarm fixture: removed in ${((Date.now() - removing) / 1000).toFixed(1)} s\n`,
+      );
+      expect(left).toEqual({ containers: [], networks: [], volumes: [] });
     }
   });
 
