@@ -2,7 +2,10 @@
 // a run whose process died is found by its labels and removed by the next run, while a
 // live process's run is left alone.
 import { spawnSync } from "node:child_process";
-import { hostname } from "node:os";
+import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { runDocker } from "../support/swarm/docker-process.js";
@@ -10,6 +13,7 @@ import {
   removeSwarm,
   SWARM_OWNER_LABEL,
   SWARM_RUN_LABEL,
+  SWARM_SOCKET_DIR_LABEL,
   startSwarm,
   swarmLeftovers,
   sweepSwarmLeftovers,
@@ -24,9 +28,12 @@ async function allRuns(): Promise<string[]> {
   return `${containers.stdout}${networks.stdout}`.split("\n").filter(Boolean);
 }
 
-/** A network and a volume as a run of `pid` would have left them. */
-async function leaveRun(id: string, pid: number): Promise<void> {
+/** A socket directory, a network and a volume as a run of `pid` would have left them. */
+async function leaveRun(id: string, pid: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `cbswarm-${id}-`));
   const labels = [
+    "--label",
+    `${SWARM_SOCKET_DIR_LABEL}=${dir}`,
     "--label",
     `${SWARM_RUN_LABEL}=${id}`,
     "--label",
@@ -34,6 +41,7 @@ async function leaveRun(id: string, pid: number): Promise<void> {
   ];
   await runDocker(["network", "create", ...labels, `cbswarm-${id}`]);
   await runDocker(["volume", "create", ...labels, `cbswarm-${id}-state`]);
+  return dir;
 }
 
 describeWithEngine("the swarm fixture's cleanup", () => {
@@ -64,18 +72,21 @@ describeWithEngine("the swarm fixture's cleanup", () => {
     const dead = `dead${Date.now().toString(16).slice(-6)}`;
     const live = `live${Date.now().toString(16).slice(-6)}`;
     made.push(dead, live);
-    await leaveRun(dead, deadPid);
-    await leaveRun(live, process.pid);
+    const deadDir = await leaveRun(dead, deadPid);
+    const liveDir = await leaveRun(live, process.pid);
 
     const swept = await sweepSwarmLeftovers();
     expect(swept).toContain(dead);
     expect(swept).not.toContain(live);
     expect(await swarmLeftovers(dead)).toEqual({ containers: [], networks: [], volumes: [] });
+    expect(existsSync(deadDir)).toBe(false);
+    expect(existsSync(liveDir)).toBe(true);
     expect(await swarmLeftovers(live)).toEqual({
       containers: [],
       networks: [`cbswarm-${live}`],
       volumes: [`cbswarm-${live}-state`],
     });
     expect(await removeSwarm(live)).toEqual({ containers: [], networks: [], volumes: [] });
+    expect(existsSync(liveDir)).toBe(false);
   });
 });

@@ -17,6 +17,7 @@ import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { BASE_IMAGE } from "../support/docker/git-gate-docker.js";
 import { waitFor } from "../support/docker/wait-for.js";
+import { runDocker } from "../support/swarm/docker-process.js";
 import {
   describeTimings,
   removeSwarm,
@@ -85,6 +86,8 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
   /** Each bottle's route token: created from stdin, never in an argv. */
   const tokens = new Map(BOTTLES.map((b) => [b, `swarm-token-${randomBytes(12).toString("hex")}`]));
   const tasks = new Map<string, RunningTask>();
+  /** What `docker stack deploy` printed, for the secret's search. */
+  const deployOutput: string[] = [];
 
   function started(): StartedSwarm {
     if (swarm === undefined) throw new Error("the swarm did not start");
@@ -125,9 +128,11 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       const staged = join(dir, `${bottle}-policy.yaml`);
       await writeFile(staged, STAGED_POLICY);
       // --resolve-image never: the default asks a registry for each image's digest.
-      await s.docker(["stack", "deploy", "--resolve-image", "never", "-c", "-", bottle], {
-        input: bottleStack(bottle, staged, `${bottle}-token`),
-      });
+      const deploy = await s.docker(
+        ["stack", "deploy", "--resolve-image", "never", "-c", "-", bottle],
+        { input: bottleStack(bottle, staged, `${bottle}-token`) },
+      );
+      deployOutput.push(deploy.stdout, deploy.stderr);
     }
     const deployed = Date.now();
     await Promise.all(BOTTLES.flatMap((b) => [task(`${b}_agent`), task(`${b}_gate`)]));
@@ -254,6 +259,8 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       "secret inspect": (await s.docker(["secret", "inspect", "b1-token"])).stdout,
       "secret ls": (await s.docker(["secret", "ls"])).stdout,
       "service ps": (await s.docker(["service", "ps", "--no-trunc", ...services])).stdout,
+      "stack deploy": deployOutput.join("\n"),
+      "stack ls": (await s.docker(["stack", "ls"])).stdout,
     };
     for (const bottle of BOTTLES) {
       outputs[`stack ps ${bottle}`] = (
@@ -375,6 +382,11 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       input: "through stdin\n",
     });
     expect(echoed.stdout).toBe("through stdin\n");
+    // As an attach would: the host's own CLI, pointed at that node's engine.
+    const direct = await runDocker(["exec", "-i", agent.container, "cat", "/tmp/in"], {
+      env: { DOCKER_HOST: agent.node.dockerHost },
+    });
+    expect(direct.stdout).toBe("through stdin\n");
   });
 
   it("leaves a killed agent down (condition: none) and restarts a killed gate (on-failure)", async () => {

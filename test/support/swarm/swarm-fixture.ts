@@ -1,9 +1,10 @@
 // A three-node Docker Swarm for engine tests: privileged containers running their own
 // Docker engine (images/swarm-node/Dockerfile) on a network of their own, the first the
 // manager, the others joined as workers, with the images a test needs loaded into each.
-// The host's docker CLI reaches the manager through a unix socket the manager's engine
-// serves in a directory bind-mounted from the host (`managerHost`, a DOCKER_HOST value);
-// every node, workers included, through `docker exec <node> docker …`.
+// The host's docker CLI reaches each node's engine through a unix socket that engine serves
+// in a directory bind-mounted from the host (`dockerHost`, a DOCKER_HOST value), as a
+// backend would through a docker context per node; tests also go through
+// `docker exec <node> docker …`.
 // Everything it makes carries the run's label and its owner (host and pid): `removeSwarm`
 // removes one run, `sweepSwarmLeftovers` the runs of processes that died. It never pulls
 // an image and never sends a packet outside the host and its own containers.
@@ -20,9 +21,9 @@ import { ensureNodeImage } from "./node-image.js";
 export const SWARM_RUN_LABEL = "dev.claude-bottle.test.swarm";
 /** `<hostname>:<pid>` of the process that made it, so a later run knows a dead run's leftovers. */
 export const SWARM_OWNER_LABEL = "dev.claude-bottle.test.swarm.owner";
-/** On the manager: the host directory holding its socket, removed with the run. */
-const SOCKET_DIR_LABEL = "dev.claude-bottle.test.swarm.socket-dir";
-/** Where the manager's engine serves its second socket, inside the node. */
+/** The host directory holding the nodes' sockets, removed with the run. */
+export const SWARM_SOCKET_DIR_LABEL = "dev.claude-bottle.test.swarm.socket-dir";
+/** Where a node's engine serves its second socket, inside the node. */
 const NODE_SOCKET_DIR = "/run/swarm-host";
 
 export interface SwarmNode {
@@ -31,6 +32,8 @@ export interface SwarmNode {
   role: "manager" | "worker";
   /** Its address on the fixture's network. */
   address: string;
+  /** DOCKER_HOST for the host's docker CLI to talk to this node's engine. */
+  dockerHost: string;
   /** `docker exec -i <node> docker <args>`: that node's own engine. */
   docker(args: readonly string[], options?: RunOptions): Promise<ProcessResult>;
 }
@@ -90,11 +93,15 @@ function lines(text: string): string[] {
   return text.split("\n").filter((l) => l.trim() !== "");
 }
 
-function nodeOn(container: string, role: SwarmNode["role"], address: string): SwarmNode {
+function nodeOn(
+  container: string,
+  role: SwarmNode["role"],
+  where: { address: string; dockerHost: string },
+): SwarmNode {
   return {
     container,
     role,
-    address,
+    ...where,
     docker: (args, options) => runDocker(["exec", "-i", container, "docker", ...args], options),
   };
 }
@@ -134,13 +141,14 @@ async function buildSwarm(
   const image = await ensureNodeImage();
   const imageDone = Date.now();
 
-  const network = `cbswarm-${id}`;
-  await runDocker(["network", "create", ...labelArgs(id), network]);
+  // The directory first, so that the network's label names it should anything fail later.
   const socketDir = await mkdtemp(join(tmpdir(), `cbswarm-${id}-`));
+  const socketLabel = ["--label", `${SWARM_SOCKET_DIR_LABEL}=${socketDir}`];
+  const network = `cbswarm-${id}`;
+  await runDocker(["network", "create", ...labelArgs(id), ...socketLabel, network]);
   const names = Array.from({ length: nodeCount }, (_, i) => `cbswarm-${id}-node${i + 1}`);
   await Promise.all(
-    names.map((name, i) => {
-      const manager = i === 0;
+    names.map((name) => {
       // An anonymous volume for the engine's state: `rm -v` removes it, its labels find it.
       const volume = `type=volume,dst=/var/lib/docker,volume-label=${SWARM_RUN_LABEL}=${id},volume-label=${SWARM_OWNER_LABEL}=${owner}`;
       return runDocker([
@@ -154,19 +162,23 @@ async function buildSwarm(
         "--network",
         network,
         ...labelArgs(id),
+        ...socketLabel,
         "--mount",
         volume,
-        ...(manager
-          ? ["--label", `${SOCKET_DIR_LABEL}=${socketDir}`, "-v", `${socketDir}:${NODE_SOCKET_DIR}`]
-          : []),
+        "-v",
+        `${join(socketDir, name)}:${NODE_SOCKET_DIR}`,
         image.tag,
-        ...(manager ? ["--host", `unix://${NODE_SOCKET_DIR}/docker.sock`] : []),
+        "--host",
+        `unix://${NODE_SOCKET_DIR}/docker.sock`,
       ]);
     }),
   );
   const nodes = await Promise.all(
     names.map(async (name, i) => {
-      const node = nodeOn(name, i === 0 ? "manager" : "worker", await addressOn(name, network));
+      const node = nodeOn(name, i === 0 ? "manager" : "worker", {
+        address: await addressOn(name, network),
+        dockerHost: `unix://${join(socketDir, name, "docker.sock")}`,
+      });
       await waitFor(
         `the engine in ${name}`,
         async () =>
@@ -219,7 +231,7 @@ async function buildSwarm(
   );
   const swarmDone = Date.now();
 
-  const managerHost = `unix://${socketDir}/docker.sock`;
+  const managerHost = manager.dockerHost;
   const swarm: StartedSwarm = {
     id,
     network,
@@ -287,17 +299,20 @@ interface Leftovers {
 
 async function listByLabel(label: string): Promise<Leftovers & { socketDirs: string[] }> {
   const filter = ["--filter", `label=${label}`];
+  const named = (name: string) => `${name}\t{{.Label "${SWARM_SOCKET_DIR_LABEL}"}}`;
   const [containers, networks, volumes] = await Promise.all([
-    runDocker(["ps", "-a", ...filter, "--format", `{{.Names}}\t{{.Label "${SOCKET_DIR_LABEL}"}}`]),
-    runDocker(["network", "ls", ...filter, "--format", "{{.Name}}"]),
+    runDocker(["ps", "-a", ...filter, "--format", named("{{.Names}}")]),
+    runDocker(["network", "ls", ...filter, "--format", named("{{.Name}}")]),
     runDocker(["volume", "ls", ...filter, "--format", "{{.Name}}"]),
   ]);
-  const rows = lines(containers.stdout).map((l) => l.split("\t"));
+  const rows = [containers, networks].map((r) => lines(r.stdout).map((l) => l.split("\t")));
+  const dirs = rows.flat().map((r) => r[1] ?? "");
   return {
-    containers: rows.map((r) => r[0] ?? ""),
-    socketDirs: rows.map((r) => r[1] ?? "").filter((d) => d.startsWith(tmpdir())),
-    networks: lines(networks.stdout),
+    containers: (rows[0] ?? []).map((r) => r[0] ?? ""),
+    networks: (rows[1] ?? []).map((r) => r[0] ?? ""),
     volumes: lines(volumes.stdout),
+    // Only a directory this fixture would have made.
+    socketDirs: [...new Set(dirs)].filter((d) => d.startsWith(join(tmpdir(), "cbswarm-"))),
   };
 }
 
