@@ -38,8 +38,11 @@ const BOTTLES = ["b1", "b2"] as const;
 const GATE_BANNER = "gate-ok";
 const STAGED_POLICY = "allow:\n  - api.example.test\n";
 
-/** A stand-in bottle's stack: the shapes a Swarm bottle uses, nothing of its programs. */
-function bottleStack(slug: string, staged: string, secretName: string): string {
+/**
+ * A stand-in bottle's stack: the shapes a Swarm bottle uses, nothing of its programs. The
+ * image is named by its ID: a node asks a registry for a tag at every task start.
+ */
+function bottleStack(slug: string, staged: string, secretName: string, image: string): string {
   const labels = { [BOTTLE_SLUG_LABEL]: slug };
   const deploy = (restart: "none" | "on-failure") => ({
     endpoint_mode: "dnsrr",
@@ -53,7 +56,7 @@ function bottleStack(slug: string, staged: string, secretName: string): string {
     version: "3.8",
     services: {
       agent: {
-        image: BASE_IMAGE,
+        image,
         command: ["sleep", "infinity"],
         networks: ["internal"],
         labels,
@@ -61,7 +64,7 @@ function bottleStack(slug: string, staged: string, secretName: string): string {
         deploy: deploy("none"),
       },
       gate: {
-        image: BASE_IMAGE,
+        image,
         command: ["perl", "-MIO::Socket::INET", "-e", server],
         networks: ["internal", "egress"],
         labels,
@@ -114,6 +117,9 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
     const address = listener.address();
     listenerPort = typeof address === "object" && address !== null ? address.port : 0;
 
+    const baseId = (
+      await runDocker(["image", "inspect", "-f", "{{.Id}}", BASE_IMAGE])
+    ).stdout.trim();
     const [, second, third] = s.nodes;
     if (second === undefined || third === undefined) throw new Error("the swarm has no workers");
     for (const [bottle, node] of [
@@ -130,7 +136,7 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       // --resolve-image never: the default asks a registry for each image's digest.
       const deploy = await s.docker(
         ["stack", "deploy", "--resolve-image", "never", "-c", "-", bottle],
-        { input: bottleStack(bottle, staged, `${bottle}-token`) },
+        { input: bottleStack(bottle, staged, `${bottle}-token`, baseId) },
       );
       deployOutput.push(deploy.stdout, deploy.stderr);
     }
@@ -173,6 +179,39 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
     );
     // Every node holds the host's image under the same ID, so a second load moves nothing.
     expect(await s.loadImages([BASE_IMAGE])).toEqual([]);
+    // Deployed with --resolve-image never and images named by ID: no registry was asked.
+    expect((await s.dns.queries()).filter((n) => n.includes("docker"))).toEqual([]);
+  });
+
+  it("asks a registry at a task's start when its image is named by tag (the reason for IDs)", async () => {
+    const s = started();
+    const before = (await s.dns.queries()).length;
+    await s.docker([
+      "service",
+      "create",
+      "--detach",
+      "--no-resolve-image",
+      "--name",
+      "tagged",
+      "--endpoint-mode",
+      "dnsrr",
+      "--restart-condition",
+      "none",
+      "--constraint",
+      "node.role == manager",
+      BASE_IMAGE,
+      "sleep",
+      "infinity",
+    ]);
+    try {
+      await runningTask(s, "tagged");
+      const asked = (await s.dns.queries()).slice(before);
+      // The lookup failed (the recorder answers NXDOMAIN) and the local image ran; with an
+      // answer, the node would have pulled whatever the registry holds under that name.
+      expect(asked).toContain("registry-1.docker.io");
+    } finally {
+      await s.docker(["service", "rm", "tagged"]);
+    }
   });
 
   it("runs every task of a bottle on the node its label names, resolved by dnsrr", async () => {
@@ -236,6 +275,25 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
     // The same outside targets answer the gate, on the egress overlay: they were there to reach.
     const fromGate = await tcpReach(gate, outside);
     expect(fromGate).toEqual(Object.fromEntries(outside.map((t) => [t, "connected"])));
+  });
+
+  it("lets no lookup of the agent's leave its node, while the gate's reaches the swarm's DNS", async () => {
+    const s = started();
+    const probe = `cbswarm-probe-${randomBytes(4).toString("hex")}`;
+    const agent = await task("b1_agent");
+    const gate = await task("b1_gate");
+    await execInTask(agent, `getent hosts ${probe}-agent.example.test; true`);
+    // Asked after the agent's: once it has arrived, the agent's would have too.
+    await execInTask(gate, `getent hosts ${probe}-gate.example.test; true`);
+    const asked = await waitFor(
+      "the gate's lookup at the swarm's DNS server",
+      async () => {
+        const names = await s.dns.queries();
+        return names.includes(`${probe}-gate.example.test`) ? names : null;
+      },
+      20_000,
+    );
+    expect(asked.filter((n) => n.startsWith(`${probe}-agent`))).toEqual([]);
   });
 
   it("reads a secret created from stdin at /run/secrets, and no listing shows its value", async () => {

@@ -5,6 +5,7 @@
 // in a directory bind-mounted from the host (`dockerHost`, a DOCKER_HOST value), as a
 // backend would through a docker context per node; tests also go through
 // `docker exec <node> docker …`.
+// The nodes' DNS is a recorder on that network (dns-recorder.ts): no lookup leaves the machine.
 // Everything it makes carries the run's label and its owner (host and pid): `removeSwarm`
 // removes one run, `sweepSwarmLeftovers` the runs of processes that died. It never pulls
 // an image and never sends a packet outside the host and its own containers.
@@ -14,6 +15,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProcessResult } from "../docker/git-gate-docker.js";
 import { waitFor } from "../docker/wait-for.js";
+import { type DnsRecorder, startDnsRecorder } from "./dns-recorder.js";
 import { pipeImages, type RunOptions, runDocker } from "./docker-process.js";
 import { ensureNodeImage } from "./node-image.js";
 
@@ -65,6 +67,8 @@ export interface StartedSwarm {
   manager: SwarmNode;
   /** DOCKER_HOST for the host's docker CLI to talk to the manager. */
   managerHost: string;
+  /** The nodes' only DNS server: every lookup that left a node, by name. */
+  dns: DnsRecorder;
   /** The host's docker CLI against the manager (files named in a stack are read from here). */
   docker(args: readonly string[], options?: RunOptions): Promise<ProcessResult>;
   /** The node whose hostname `docker service ps` printed. */
@@ -146,6 +150,11 @@ async function buildSwarm(
   const socketLabel = ["--label", `${SWARM_SOCKET_DIR_LABEL}=${socketDir}`];
   const network = `cbswarm-${id}`;
   await runDocker(["network", "create", ...labelArgs(id), ...socketLabel, network]);
+  const dns = await startDnsRecorder({
+    name: `cbswarm-${id}-dns`,
+    network,
+    labels: labelArgs(id),
+  });
   const names = Array.from({ length: nodeCount }, (_, i) => `cbswarm-${id}-node${i + 1}`);
   await Promise.all(
     names.map((name) => {
@@ -161,6 +170,8 @@ async function buildSwarm(
         name,
         "--network",
         network,
+        "--dns",
+        dns.address,
         ...labelArgs(id),
         ...socketLabel,
         "--mount",
@@ -241,6 +252,7 @@ async function buildSwarm(
     nodes,
     manager,
     managerHost,
+    dns,
     docker: (args, runOptions) =>
       runDocker(args, { ...runOptions, env: { ...runOptions?.env, DOCKER_HOST: managerHost } }),
     node(name) {
