@@ -38,6 +38,43 @@ const BOTTLES = ["b1", "b2"] as const;
 const GATE_BANNER = "gate-ok";
 const STAGED_POLICY = "allow:\n  - api.example.test\n";
 
+/** A command that answers every connection on port 8080 with one line. */
+function lineServer(line: string): string[] {
+  // `$$` is Compose's escape for a literal `$`.
+  const script = `my $$s = IO::Socket::INET->new(LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die $$!; while (my $$c = $$s->accept) { print $$c "${line}\\n"; close $$c }`;
+  return ["perl", "-MIO::Socket::INET", "-e", script];
+}
+
+/**
+ * Services on the manager and on the third node that show what this kernel allows: a VIP
+ * service (needs IPVS), and an encrypted overlay (needs ESP) beside a plain one.
+ */
+function kernelStack(manager: string, far: string, image: string): string {
+  const on = (node: string, mode: "vip" | "dnsrr" = "dnsrr") => ({
+    endpoint_mode: mode,
+    placement: { constraints: [`node.hostname == ${node}`] },
+    restart_policy: { condition: "none" },
+  });
+  return stringify({
+    version: "3.8",
+    services: {
+      client: {
+        image,
+        command: ["sleep", "infinity"],
+        networks: ["plain", "sealed"],
+        deploy: on(manager),
+      },
+      vip: { image, command: lineServer("vip"), networks: ["plain"], deploy: on(far, "vip") },
+      sealed: { image, command: lineServer("sealed"), networks: ["sealed"], deploy: on(far) },
+      near: { image, command: ["sleep", "infinity"], networks: ["sealed"], deploy: on(far) },
+    },
+    networks: {
+      plain: { driver: "overlay" },
+      sealed: { driver: "overlay", driver_opts: { encrypted: "" } },
+    },
+  });
+}
+
 /**
  * A stand-in bottle's stack: the shapes a Swarm bottle uses, nothing of its programs. The
  * image is named by its ID: a node asks a registry for a tag at every task start.
@@ -50,8 +87,6 @@ function bottleStack(slug: string, staged: string, secretName: string, image: st
     restart_policy: { condition: restart },
     labels,
   });
-  // `$$` is Compose's escape for a literal `$`.
-  const server = `my $$s = IO::Socket::INET->new(LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die $$!; while (my $$c = $$s->accept) { print $$c "${GATE_BANNER}\\n"; close $$c }`;
   return stringify({
     version: "3.8",
     services: {
@@ -65,7 +100,7 @@ function bottleStack(slug: string, staged: string, secretName: string, image: st
       },
       gate: {
         image,
-        command: ["perl", "-MIO::Socket::INET", "-e", server],
+        command: lineServer(GATE_BANNER),
         networks: ["internal", "egress"],
         labels,
         secrets: [{ source: "route_token", target: "route_token", mode: 0o400 }],
@@ -91,6 +126,7 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
   const tasks = new Map<string, RunningTask>();
   /** What `docker stack deploy` printed, for the secret's search. */
   const deployOutput: string[] = [];
+  let baseImageId = "";
 
   function started(): StartedSwarm {
     if (swarm === undefined) throw new Error("the swarm did not start");
@@ -117,7 +153,7 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
     const address = listener.address();
     listenerPort = typeof address === "object" && address !== null ? address.port : 0;
 
-    const baseId = (
+    baseImageId = (
       await runDocker(["image", "inspect", "-f", "{{.Id}}", BASE_IMAGE])
     ).stdout.trim();
     const [, second, third] = s.nodes;
@@ -136,7 +172,7 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       // --resolve-image never: the default asks a registry for each image's digest.
       const deploy = await s.docker(
         ["stack", "deploy", "--resolve-image", "never", "-c", "-", bottle],
-        { input: bottleStack(bottle, staged, `${bottle}-token`, baseId) },
+        { input: bottleStack(bottle, staged, `${bottle}-token`, baseImageId) },
       );
       deployOutput.push(deploy.stdout, deploy.stderr);
     }
@@ -445,6 +481,43 @@ describeWithEngine("a bottle's mechanics on a three-node Docker Swarm", () => {
       env: { DOCKER_HOST: agent.node.dockerHost },
     });
     expect(direct.stdout).toBe("through stdin\n");
+  });
+
+  it("shows what this kernel allows: VIPs need IPVS, encrypted overlays need ESP", async () => {
+    const s = started();
+    const far = s.nodes[2];
+    if (far === undefined) throw new Error("the swarm has no third node");
+    // In the node itself (it has iproute2): IPVS's proc file exists once the module is
+    // there; ESP is there if the kernel takes an ESP security association.
+    const inNode = async (script: string) =>
+      (await runDocker(["exec", far.container, "sh", "-c", script], { allowFailure: true }))
+        .code === 0;
+    const ipvs = await inNode("test -e /proc/net/ip_vs");
+    const sa = "src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x101";
+    const esp = await inNode(
+      `ip xfrm state add ${sa} mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128 && ip xfrm state delete ${sa}`,
+    );
+    process.stderr.write(`swarm: this kernel has IPVS: ${ipvs}, ESP: ${esp}\n`);
+
+    await s.docker(["stack", "deploy", "--resolve-image", "never", "-c", "-", "k"], {
+      input: kernelStack(s.manager.container, far.container, baseImageId),
+    });
+    try {
+      const client = await runningTask(s, "k_client");
+      const near = await runningTask(s, "k_near");
+      await runningTask(s, "k_vip");
+      await runningTask(s, "k_sealed");
+      const fromClient = await tcpReach(client, ["vip:8080", "tasks.vip:8080", "sealed:8080"]);
+      // Across nodes on a plain overlay, the task's own address answers; its VIP only with IPVS.
+      expect(fromClient["tasks.vip:8080"]).toBe("connected");
+      expect(fromClient["vip:8080"] === "connected").toBe(ipvs);
+      // On the encrypted overlay the same node always answers; another node only with ESP,
+      // though the deploy succeeded either way.
+      expect((await tcpReach(near, ["sealed:8080"]))["sealed:8080"]).toBe("connected");
+      expect(fromClient["sealed:8080"] === "connected").toBe(esp);
+    } finally {
+      await s.docker(["stack", "rm", "k"]);
+    }
   });
 
   it("leaves a killed agent down (condition: none) and restarts a killed gate (on-failure)", async () => {
