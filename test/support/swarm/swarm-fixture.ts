@@ -5,10 +5,10 @@
 // in a directory bind-mounted from the host (`dockerHost`, a DOCKER_HOST value), as a
 // backend would through a docker context per node; tests also go through
 // `docker exec <node> docker …`.
-// The nodes' DNS is a recorder on that network (dns-recorder.ts): no lookup leaves the machine.
+// The nodes' only DNS server is a recorder on that network (dns-recorder.ts) that answers
+// NXDOMAIN: no lookup leaves the machine, so no node can pull an image, even one named by tag.
 // Everything it makes carries the run's label and its owner (host and pid): `removeSwarm`
-// removes one run, `sweepSwarmLeftovers` the runs of processes that died. It never pulls
-// an image and never sends a packet outside the host and its own containers.
+// removes one run, `sweepSwarmLeftovers` the runs of processes that died.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
