@@ -26,16 +26,27 @@ function stackOf(point: (typeof MATRIX)[number]) {
   const secretEnv = Object.values(compose.services).flatMap((s) =>
     (s?.environment ?? []).filter((e) => !e.includes("=")),
   );
+  const imageIds = Object.fromEntries(
+    Object.values(compose.services).map((s, i) => [s?.image, `sha256:${String(i).repeat(64)}`]),
+  );
   return {
     plan,
     compose,
-    stack: bottleToSwarmStack(plan, compose, { node: "n2", secretEnv, sidecarUser }),
+    stack: bottleToSwarmStack(plan, compose, { node: "n2", secretEnv, sidecarUser, imageIds }),
   };
 }
 
 const cases = MATRIX.map((p) => [pointLabel(p), p] as const);
 
 describe("bottleToSwarmStack", () => {
+  it("refuses an image it has no ID for", () => {
+    const plan = makePlan({ git: false, egress: false, supervise: false });
+    const compose = bottlePlanToCompose(plan, { envFileNonEmpty: false, sidecarUser });
+    expect(() =>
+      bottleToSwarmStack(plan, compose, { node: "n", secretEnv: [], sidecarUser, imageIds: {} }),
+    ).toThrow(/must name its image by ID/);
+  });
+
   it.each(cases)("is a valid Compose file with every service of the bottle (%s)", (_l, p) => {
     const { compose, stack } = stackOf(p);
     const ok = validate(parse(renderStackYaml(stack)));
@@ -95,6 +106,8 @@ describe("bottleToSwarmStack", () => {
   it.each(cases)("pins every service to one node, resolves names without VIPs (%s)", (_l, p) => {
     const { stack } = stackOf(p);
     for (const service of Object.values(stack.services)) {
+      // By ID, never by a tag a node would try to pull.
+      expect(service?.image).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(service?.deploy.placement.constraints).toEqual(["node.hostname == n2"]);
       expect(service?.deploy.endpoint_mode).toBe("dnsrr");
     }

@@ -83,16 +83,24 @@ export class SwarmBackend implements Backend {
 
   render(plan: StartPlan): RenderedFile[] {
     const node = this.ctx.env[SWARM_NODE_ENV] || "(the node chosen at start)";
-    return [{ name: "stack.yaml", text: renderStackYaml(this.stackOf(plan, node)) }];
+    // Images are named by ID once built; a dry run shows where each ID goes.
+    const p = plan.blueprint.plan;
+    const tags = Object.values(bottlePlanToCompose(p, readComposeFacts(p)).services).map(
+      (service) => service?.image ?? "",
+    );
+    const ids = Object.fromEntries(tags.map((t) => [t, `sha256:${"0".repeat(64)}`]));
+    const note = `# Each image is named by its ID when the bottle starts; sha256:0… stands for it here.\n`;
+    return [{ name: "stack.yaml", text: note + renderStackYaml(this.stackOf(plan, node, ids)) }];
   }
 
-  private stackOf(plan: StartPlan, node: string) {
+  private stackOf(plan: StartPlan, node: string, imageIds: Record<string, string>) {
     const p = plan.blueprint.plan;
     const facts = readComposeFacts(p);
     return bottleToSwarmStack(p, bottlePlanToCompose(p, facts), {
       node,
       secretEnv: Object.keys(plan.composeEnv),
       sidecarUser: facts.sidecarUser,
+      imageIds,
     });
   }
 
@@ -139,7 +147,7 @@ export class SwarmBackend implements Backend {
       };
       const builds = await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime);
       await ensureImages(images, builds);
-      await shipImages(
+      const imageIds = await shipImages(
         this.ctx.docker,
         nodeEngine,
         [...new Set([...builds.map((b) => b.tag), NODE_IMAGE])],
@@ -158,7 +166,7 @@ export class SwarmBackend implements Backend {
       await this.manager.run(
         ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
         {
-          input: renderStackYaml(this.stackOf(plan, node.hostname)),
+          input: renderStackYaml(this.stackOf(plan, node.hostname, imageIds)),
           ...(options.signal ? { signal: options.signal } : {}),
         },
       );

@@ -107,22 +107,31 @@ function engineHint(node: SwarmNode): string {
 }
 
 /**
- * Makes `node` hold `images` as this machine has them: each one whose ID differs there is
- * streamed across (`docker save | docker load`); no registry is needed.
+ * Makes `node` hold `images` as this machine has them, and returns each one's ID (which
+ * `docker load` keeps): those whose ID differs there go across in one `docker save | docker
+ * load` stream; no registry is needed.
  */
 export async function shipImages(
   local: DockerClient,
   node: EngineAt,
   images: readonly string[],
   progress: (line: string) => void,
-): Promise<void> {
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  const missing: string[] = [];
   for (const image of images) {
     const here = await imageId(local, image);
     if (here === null) throw new BottleError(`image ${image} is not on this machine`);
-    if ((await imageId(node, image)) === here) continue;
-    progress(`copying image ${image} to the node…`);
-    await pipeImage(image, node.address);
+    ids[image] = here;
+    if ((await imageId(node, image)) !== here) missing.push(image);
   }
+  if (missing.length > 0) {
+    const started = Date.now();
+    progress(`copying ${missing.length} image(s) to the node…`);
+    await pipeImages(missing, node.address);
+    progress(`copied the images in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+  return ids;
 }
 
 async function imageId(docker: DockerClient, image: string): Promise<string | null> {
@@ -132,9 +141,10 @@ async function imageId(docker: DockerClient, image: string): Promise<string | nu
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
-function pipeImage(image: string, address: string | null): Promise<void> {
+function pipeImages(images: readonly string[], address: string | null): Promise<void> {
+  const what = images.join(" ");
   return new Promise((resolve, reject) => {
-    const save = spawn("docker", ["save", image], { stdio: ["ignore", "pipe", "pipe"] });
+    const save = spawn("docker", ["save", ...images], { stdio: ["ignore", "pipe", "pipe"] });
     const load = spawn("docker", [...(address === null ? [] : ["--host", address]), "load", "-q"], {
       stdio: ["pipe", "ignore", "pipe"],
     });
@@ -148,14 +158,14 @@ function pipeImage(image: string, address: string | null): Promise<void> {
     save.stdout.pipe(load.stdin);
     let pending = 2;
     let failed = false;
-    const done = (what: string) => (code: number | null) => {
+    const done = (step: string) => (code: number | null) => {
       if (code !== 0 && !failed) {
         failed = true;
         save.kill();
         load.kill();
         reject(
           new BottleError(
-            `docker ${what} of ${image} failed: ${errors.trim().split("\n").pop() ?? ""}`,
+            `docker ${step} of ${what} failed: ${errors.trim().split("\n").pop() ?? ""}`,
           ),
         );
       }
