@@ -1,6 +1,7 @@
 // The image every swarm node runs (images/swarm-node/Dockerfile): built FROM the local base
 // image and tagged by a hash of its Dockerfile and of the base image's ID, so a second run
-// finds the tag and builds nothing, and a changed Dockerfile or base gets a new tag.
+// finds the tag and builds nothing, and a changed Dockerfile or base gets a new tag (the
+// old ones are untagged then).
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { BASE_IMAGE, docker, REPO_ROOT } from "../docker/git-gate-docker.js";
@@ -43,5 +44,9 @@ export async function ensureNodeImage(base = BASE_IMAGE): Promise<NodeImage> {
     tag,
     `${REPO_ROOT}images/swarm-node`,
   ]);
+  // Older versions' tags go (a tag only: layers still in use stay), so they do not pile up.
+  const tags = await docker(["image", "ls", REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}"]);
+  const stale = tags.stdout.split("\n").filter((t) => t !== "" && t !== tag);
+  if (stale.length > 0) await docker(["image", "rm", ...stale], { allowFailure: true });
   return { tag, built: true };
 }
