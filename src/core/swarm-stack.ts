@@ -56,7 +56,7 @@ export interface SwarmService {
   secrets?: SwarmFileRef[];
   volumes?: SwarmMount[];
   extra_hosts?: string[];
-  healthcheck?: ComposeHealthcheck;
+  healthcheck?: Omit<ComposeHealthcheck, "start_interval">;
   init?: boolean;
   labels: Record<string, string>;
   user?: string;
@@ -237,7 +237,12 @@ export function bottleToSwarmStack(
     if (service.read_only) volumes.push({ type: "tmpfs", target: "/tmp" });
     if (volumes.length > 0) out.volumes = volumes;
     if (service.extra_hosts) out.extra_hosts = service.extra_hosts;
-    if (service.healthcheck) out.healthcheck = service.healthcheck;
+    if (service.healthcheck) {
+      // A stack file has no start_interval: a check every 5 s (not 30) keeps the wait for a
+      // healthy bottle short, at the cost of a node process per sidecar every 5 s.
+      const { start_interval: _fast, ...check } = service.healthcheck;
+      out.healthcheck = { ...check, interval: "5s" };
+    }
     if (service.init) out.init = true;
     if (service.user !== undefined) out.user = service.user;
     if (service.cap_drop) out.cap_drop = service.cap_drop;

@@ -490,7 +490,14 @@ export class SwarmBackend implements Backend {
     ).stdout
       .split("\n")
       .filter(Boolean);
-    if (nets.length > 0) await this.manager.run(["network", "rm", ...nets], { allowFailure: true });
+    if (nets.length > 0) {
+      const r = await this.manager.run(["network", "rm", ...nets], { allowFailure: true });
+      if (r.exitCode !== 0) {
+        this.ctx.progress(
+          `warning: could not remove a network of ${bottle.project}: ${r.stderr.trim().split("\n").pop() ?? ""}; run \`claude-bottle cleanup --backend swarm\``,
+        );
+      }
+    }
   }
 
   async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {

