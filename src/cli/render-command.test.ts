@@ -101,6 +101,20 @@ supervise: true
     expect(calls).toEqual([]);
   });
 
+  it("prints the Swarm stack file: images by ID, secrets by reference, no bind", async () => {
+    const { code, stdout } = await render("--backend", "swarm", "full");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^# Each image is named by its ID/);
+    expect(stdout).toContain("endpoint_mode: dnsrr");
+    expect(stdout).toMatch(/image: sha256:0{64}/);
+    expect(stdout).toContain("external: true");
+    expect(stdout).not.toContain("type: bind");
+    for (const canary of [CANARY_TOKEN, CANARY_FORWARDED, CANARY_KEY]) {
+      expect(stdout).not.toContain(canary);
+    }
+    expect(calls).toEqual([]);
+  });
+
   it("writes a Kubernetes directory that holds no secret value, keys 0600", async () => {
     const { code, stderr } = await render("--backend", "kubernetes", "full");
     expect(code).toBe(0);
@@ -159,7 +173,7 @@ supervise: true
     const { code, stderr } = await render("--backend", "kubernets", "full");
     expect(code).toBe(2);
     expect(stderr).toBe(
-      'claude-bottle: unknown backend "kubernets" (did you mean "kubernetes"?)\n  hint: render one of: compose, kubernetes\n',
+      'claude-bottle: unknown backend "kubernets" (did you mean "kubernetes"?)\n  hint: render one of: compose, swarm, kubernetes\n',
     );
   });
 

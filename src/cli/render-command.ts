@@ -1,12 +1,13 @@
-// `claude-bottle render [--backend compose|kubernetes] <agent>`: what a bottle would deploy,
-// as files, without starting anything. Compose: the compose.yaml `start --dry-run` shows.
+// `claude-bottle render [--backend compose|swarm|kubernetes] <agent>`: what a bottle would
+// deploy, as files, without starting anything. Compose and Swarm: the file their backend
+// deploys (compose.yaml, the stack file), as `start --dry-run` shows it.
 // Kubernetes: a directory of manifests and the script that applies them. No secret value is
 // read here, except by the hidden --gate-rules-from-env, which that script runs at apply time.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { parse } from "yaml";
-import { backendNamed } from "../backend/backends.js";
+import { BACKEND_NAMES, backendNamed } from "../backend/backends.js";
 import { planStart, type StartPlan } from "../backend/docker/launch-bottle.js";
 import {
   APPLY_SCRIPT,
@@ -19,11 +20,14 @@ import { InputError } from "../shared/errors.js";
 import { renderSecretRules } from "../sidecars/git-gate/secret-rules.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
-export const RENDER_BACKENDS = ["compose", "kubernetes"] as const;
+/** Every backend that runs bottles, and Kubernetes, which is rendered only. */
+export const RENDER_BACKENDS: readonly string[] = [...BACKEND_NAMES, "kubernetes"];
 
 export function renderCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("render")
-    .description("write what a bottle would deploy (Compose or Kubernetes), starting nothing")
+    .description(
+      "write what a bottle would deploy (Compose, Swarm or Kubernetes), starting nothing",
+    )
     .argument("[agent]", "agent name, as for `start`")
     .option("--backend <name>", `what to render: ${RENDER_BACKENDS.join(", ")}`, "compose")
     .option("--out <dir>", "write the files here (kubernetes default: ./claude-bottle-k8s-<slug>)")
@@ -40,6 +44,7 @@ cluster by this project's tests, and your CNI must enforce NetworkPolicy.
 
 Examples:
   claude-bottle render claude
+  claude-bottle render --backend swarm claude
   claude-bottle render --backend kubernetes --out ./k8s claude`,
     )
     .action(async (name, options) => {
@@ -48,7 +53,7 @@ Examples:
         return;
       }
       const backend = options.backend;
-      if (!(RENDER_BACKENDS as readonly string[]).includes(backend)) {
+      if (!RENDER_BACKENDS.includes(backend)) {
         throw new InputError(
           `unknown backend "${backend}"${didYouMean(backend, RENDER_BACKENDS)}`,
           {
@@ -66,13 +71,14 @@ Examples:
       const agent = await loadAgent(name, { repoDir, env: ctx.env });
       // A dry run: asks the engine nothing and reads no secret value.
       const plan = await planStart(agent, launch, true);
-      if (backend === "compose") await renderCompose(ctx, plan, options);
-      else await renderKubernetes(ctx, plan, options);
+      if (backend === "kubernetes") await renderKubernetes(ctx, plan, options);
+      else await renderBackend(ctx, backend, plan, options);
     });
 }
 
-async function renderCompose(
+async function renderBackend(
   ctx: CliContext,
+  backend: string,
   plan: StartPlan,
   options: { out?: string; json?: true },
 ): Promise<void> {
@@ -81,7 +87,7 @@ async function renderCompose(
       `warning: not set on this host, start would fail: ${plan.missingEnv.join(", ")}\n`,
     );
   }
-  const files = backendNamed("compose", launchContextOf(ctx)).render(plan);
+  const files = backendNamed(backend, launchContextOf(ctx)).render(plan);
   if (options.json) {
     const docs = files.map((f) => parse(f.text) as unknown);
     ctx.io.stdout(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
