@@ -129,11 +129,36 @@ export function keyedMounts(plan: DockerBottlePlan): Array<{ key: string; mount:
   });
 }
 
-/** The volumes a bottle's directories become on its node, by their Swarm names. */
-export function bottleVolumes(plan: DockerBottlePlan): Array<{ name: string; mount: BottleMount }> {
+/** Where a live file's volume is mounted: a directory of its own, the file inside it. */
+export const LIVE_FILES_DIR = "/run/claude-bottle/live";
+
+export interface BottleVolume {
+  /** Its key in the stack file. */
+  key: string;
+  /** The volume's name on the node. */
+  name: string;
+  mount: BottleMount;
+  /** Where the service mounts it. */
+  target: string;
+  /** For a live file: its name inside the volume, where the service now reads it. */
+  file: string | null;
+}
+
+/**
+ * The volumes a bottle's live state becomes on its node: each directory the host or a sidecar
+ * changes, and each live file (pipelock's policy), which a config could not carry (a config
+ * never changes), in a directory of its own.
+ */
+export function bottleVolumes(plan: DockerBottlePlan): BottleVolume[] {
   return keyedMounts(plan)
-    .filter(({ mount }) => mount.directory && mount.kind !== "program")
-    .map(({ key, mount }) => ({ name: swarmObjectName(plan.slug, key), mount }));
+    .filter(({ mount }) => mount.kind === "live")
+    .map(({ key, mount }) => ({
+      key,
+      name: swarmObjectName(plan.slug, key),
+      mount,
+      target: mount.directory ? mount.target : `${LIVE_FILES_DIR}/${key}`,
+      file: mount.directory ? null : (mount.target.split("/").pop() ?? key),
+    }));
 }
 
 export function bottleToSwarmStack(
@@ -168,6 +193,7 @@ export function bottleToSwarmStack(
   for (const s of secretEnv) stack.secrets[s.key] = { name: s.name, external: true };
 
   const mounts = keyedMounts(plan);
+  const live = bottleVolumes(plan);
   for (const [serviceName, service] of Object.entries(compose.services) as Array<
     [ServiceName, ComposeService]
   >) {
@@ -211,10 +237,21 @@ export function bottleToSwarmStack(
     const volumes: SwarmMount[] = [];
     for (const { key, mount: m } of own) {
       if (m.kind === "program") continue; // copied into the agent once it runs: no shared disk
-      if (m.directory) {
-        // Seeded from the state directory once the task runs; the sidecar's own changes stay.
-        stack.volumes[key] = { name: swarmObjectName(plan.slug, key), labels: { ...labels } };
-        volumes.push({ type: "volume", source: key, target: m.target, read_only: !m.writable });
+      const volume = live.find((v) => v.key === key);
+      if (volume !== undefined) {
+        // Seeded before the stack starts; the host's changes reach it while the bottle runs.
+        stack.volumes[key] = { name: volume.name, labels: { ...labels } };
+        volumes.push({
+          type: "volume",
+          source: key,
+          target: volume.target,
+          read_only: !m.writable,
+        });
+        // A live file moved into its volume: the service is told its new path.
+        if (volume.file !== null && out.command !== undefined) {
+          const moved = `${volume.target}/${volume.file}`;
+          out.command = out.command.map((arg) => (arg === m.target ? moved : arg));
+        }
       } else if (m.secret) {
         stack.secrets[key] = {
           name: swarmObjectName(plan.slug, key),
@@ -223,7 +260,6 @@ export function bottleToSwarmStack(
         };
         secretRefs.push({ source: key, target: m.target, ...owner, mode: 0o400 });
       } else {
-        // A live file (pipelock's policy) ships as it is at deploy: a config never changes.
         stack.configs[key] = {
           name: swarmObjectName(plan.slug, key),
           file: m.source,

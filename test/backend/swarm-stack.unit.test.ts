@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { renderStackYaml } from "../../src/backend/swarm/stack-yaml.js";
 import { bottleMounts } from "../../src/core/bottle-mounts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
-import { bottleToSwarmStack, type SwarmStack } from "../../src/core/swarm-stack.js";
+import { bottleToSwarmStack, bottleVolumes, type SwarmStack } from "../../src/core/swarm-stack.js";
 import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const require = createRequire(import.meta.url);
@@ -79,12 +79,17 @@ describe("bottleToSwarmStack", () => {
     for (const m of bottleMounts(plan).filter((m) => m.kind !== "program")) {
       const service = stack.services[m.service];
       const refs = [...(service?.configs ?? []), ...(service?.secrets ?? [])];
-      const volume = (service?.volumes ?? []).find((v) => v.target === m.target);
-      if (m.directory) {
+      const live = bottleVolumes(plan).find(
+        (v) => v.mount.service === m.service && v.mount.target === m.target,
+      );
+      if (m.kind === "live") {
+        // A live directory, or a live file in a directory of its own: a volume on the node.
+        const volume = (service?.volumes ?? []).find((v) => v.target === live?.target);
         expect(volume, `${m.service} ${m.target}`).toMatchObject({
           type: "volume",
           read_only: !m.writable,
         });
+        expect(stack.volumes[volume?.source ?? ""]?.name).toBe(live?.name);
       } else {
         const ref = refs.find((r) => r.target === m.target);
         expect(ref, `${m.service} ${m.target}`).toBeDefined();
@@ -92,6 +97,20 @@ describe("bottleToSwarmStack", () => {
         expect(object).toMatchObject({ file: m.source });
       }
     }
+  });
+
+  it("moves pipelock's live policy into a volume, and tells pipelock where", () => {
+    const { stack } = stackOf({ git: false, egress: false, supervise: false });
+    const command = stack.services.pipelock?.command ?? [];
+    const config = command[command.indexOf("--config") + 1] ?? "";
+    expect(config).toMatch(/^\/run\/claude-bottle\/live\/pipelock\d+\/pipelock\.yaml$/);
+    const dir = config.slice(0, config.lastIndexOf("/"));
+    expect(stack.services.pipelock?.volumes).toContainEqual({
+      type: "volume",
+      source: dir.split("/").pop(),
+      target: dir,
+      read_only: true,
+    });
   });
 
   it("hands keys to the sidecar's user alone, and keeps the gate's scripts executable", () => {

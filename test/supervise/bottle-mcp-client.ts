@@ -1,6 +1,7 @@
 // A tiny MCP client that runs inside a bottle's agent container (bundled by the test with
 // esbuild, since the agent image has node but no node_modules). It asks supervise for a
-// host, then for a gitleaks exception, and prints each answer on a line of its own.
+// host (CB_REQUEST_HOST, default approved.test), then for a gitleaks exception, and prints
+// each answer on a line of its own.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
@@ -9,11 +10,14 @@ const client = new Client({ name: "bottle-test-agent", version: "1.0.0" });
 await client.connect(new StreamableHTTPClientTransport(new URL(url)));
 const options = { timeout: 240_000, resetTimeoutOnProgress: true };
 const host = await client.callTool(
-  { name: "request_egress_host", arguments: { host: "approved.test", reason: "fetch the docs" } },
+  {
+    name: "request_egress_host",
+    arguments: { host: process.env.CB_REQUEST_HOST ?? "approved.test", reason: "fetch the docs" },
+  },
   undefined,
   options,
 );
-console.log(`RESULT host ${JSON.stringify(host.structuredContent)}`);
+console.log(`RESULT host ${JSON.stringify(host.structuredContent ?? host)}`);
 const leak = await client.callTool(
   {
     name: "request_gitleaks_exception",
@@ -25,5 +29,5 @@ const leak = await client.callTool(
   undefined,
   options,
 );
-console.log(`RESULT leak ${JSON.stringify(leak.structuredContent)}`);
+console.log(`RESULT leak ${JSON.stringify(leak.structuredContent ?? leak)}`);
 await client.close();

@@ -21,6 +21,7 @@ import {
 } from "../support/cli/cli-process.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { waitFor } from "../support/docker/wait-for.js";
+import { bundleForNode } from "../support/sidecars/bundle.js";
 import { runDocker } from "../support/swarm/docker-process.js";
 import { removeSwarm, type StartedSwarm, startSwarm } from "../support/swarm/swarm-fixture.js";
 import {
@@ -35,6 +36,9 @@ import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 const ALLOWED = "allowed.example.test";
 const ROUTE_HOST = "api.example.test";
 const UNLISTED = "unlisted.example.test";
+/** Not on the allowlist until a human approves the agent's request for it. */
+const ADDED = "added.example.test";
+const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 const ROUTE_TOKEN = "cbtest-swarm-route-5e0a41c9d7b2";
 const NODE_IMAGE = `claude-bottle/node:${VERSION}`;
 
@@ -60,6 +64,7 @@ describeWithEngine("a bottle on a three-node swarm", () => {
       allowFailure: true,
       timeoutMs: 60_000,
     });
+  const keeper = () => `claude-bottle-keeper-${slug}`;
   const standinRequests = async () =>
     (await execInTask(standin, "cat /tmp/requests.jsonl 2>/dev/null || true")).stdout
       .split("\n")
@@ -89,7 +94,7 @@ describeWithEngine("a bottle on a three-node swarm", () => {
     - host: ${ROUTE_HOST}
       paths: ["/v1/"]
       auth: { scheme: Bearer, token_env: CB_SWARM_TOKEN }
-supervise: false
+supervise: true
 `,
     );
     cli = t.spawn(["start", "sw", "--yes", "--exec", "sleep 3600"], env());
@@ -112,7 +117,7 @@ supervise: false
   /** The HTTPS stand-in, a service of its own stack on the bottle's egress overlay. */
   async function startStandin(): Promise<RunningTask> {
     standinDir = await mkdtemp(join(tmpdir(), "cb-swarm-standin-"));
-    const hosts = [ALLOWED, ROUTE_HOST, UNLISTED];
+    const hosts = [ALLOWED, ROUTE_HOST, UNLISTED, ADDED];
     const certs = await writeStubCerts(standinDir, ca.ca, hosts, new Date());
     const image = (
       await runDocker(["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE])
@@ -206,7 +211,7 @@ supervise: false
       }>
     ).find((b) => b.slug === slug);
     expect(bottle).toMatchObject({ state: "running", attached: true });
-    expect(bottle?.services).toEqual(["agent", "egress", "pipelock"]);
+    expect(bottle?.services).toEqual(["agent", "egress", "pipelock", "supervise"]);
     // The compose backend does not claim it.
     const compose = await t.run(["list", "--json", "--backend", "compose"], env());
     expect(
@@ -249,7 +254,7 @@ supervise: false
     ).stdout
       .split("\n")
       .filter(Boolean);
-    expect(services.length).toBe(3);
+    expect(services.length).toBe(4);
     const push = (r: { code: number; stdout: string; stderr: string }) => outputs.push(r);
     push(await swarm.docker(["service", "inspect", ...services]));
     const tasks = (await swarm.docker(["service", "ps", "-q", "--no-trunc", ...services])).stdout
@@ -303,6 +308,77 @@ supervise: false
     const pipelock = await runningTask(swarm, `${project}_pipelock`);
     const fromPipelock = await tcpReach(pipelock, [`${swarm.manager.address}:2377`]);
     expect(fromPipelock[`${swarm.manager.address}:2377`]).toBe("connected");
+  });
+
+  it("takes the agent's request to a human here, and the approval lets its retry through", async () => {
+    const before = await inAgent(
+      `curl -sS -m 20 -o /dev/null -w '%{http_code}' https://${ADDED}/before`,
+    );
+    expect(before.stdout).toBe("403");
+    const client = join(standinDir, "client.mjs");
+    await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
+    await runDocker(["cp", client, `${agent.container}:${CLIENT_IN_AGENT}`], {
+      env: { DOCKER_HOST: agent.node.dockerHost },
+    });
+    await agent.node.docker([
+      "exec",
+      "-d",
+      "-u",
+      "agent",
+      "-e",
+      `CB_REQUEST_HOST=${ADDED}`,
+      agent.container,
+      "sh",
+      "-c",
+      `node ${CLIENT_IN_AGENT} > /tmp/mcp.out 2>&1`,
+    ]);
+    const pending = (kind: string) =>
+      waitFor(`a ${kind} proposal here`, async () => {
+        const listed = await t.run(["supervise", "--json"], env());
+        const all = JSON.parse(listed.stdout || "[]") as Array<{
+          id: string;
+          slug: string;
+          request: { kind: string };
+        }>;
+        return all.find((p) => p.slug === slug && p.request.kind === kind) ?? null;
+      });
+    const host = await pending("egress-host").catch(async (error) => {
+      // What each side saw, to tell a client that never asked from a mirror that never pulled.
+      const client = (await inAgent("cat /tmp/mcp.out")).stdout;
+      const queue = await agent.node.docker(["exec", keeper(), "ls", "-lR", "/m"], {
+        allowFailure: true,
+      });
+      throw new Error(
+        `${String(error)}\nagent's client:\n${client}\nkeeper:\n${queue.stdout}${queue.stderr}\nCLI:\n${cli.output().stderr.slice(-2000)}`,
+      );
+    });
+    const approved = await t.run(
+      ["supervise", "approve", host.id, "--reason", "docs", "--json"],
+      env(),
+    );
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout).changes).toContain(`added ${ADDED} to pipelock's allowlist`);
+    const leak = await pending("gitleaks-exception");
+    expect((await t.run(["supervise", "deny", leak.id, "--reason", "rotate it"], env())).code).toBe(
+      0,
+    );
+    const out = await waitFor("both answers in the agent", async () => {
+      const r = await inAgent("cat /tmp/mcp.out");
+      return r.stdout.includes("RESULT leak") ? r.stdout : null;
+    });
+    const result = (name: string) =>
+      JSON.parse(new RegExp(`RESULT ${name} (.*)`).exec(out)?.[1] ?? "null");
+    expect(result("host")).toMatchObject({ status: "approved", id: host.id, reason: "docs" });
+    expect(result("leak")).toMatchObject({ status: "denied", id: leak.id, reason: "rotate it" });
+    const after = await waitFor(
+      "pipelock to take the approval",
+      async () => {
+        const r = await inAgent(`curl -sS -m 20 https://${ADDED}/after-approval`);
+        return r.stdout.includes('"ok":true') ? r.stdout : null;
+      },
+      30_000,
+    );
+    expect(JSON.parse(after)).toMatchObject({ ok: true, url: "/after-approval" });
   });
 
   it("fails closed when the agent's task is killed: nothing restarts it, the CLI removes it all", async () => {

@@ -36,6 +36,7 @@ import {
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
 import { renderStackYaml } from "./stack-yaml.js";
+import { KEEPER_MOUNT, type StateMirror, startStateMirror } from "./state-mirror.js";
 import {
   chooseNode,
   EngineAt,
@@ -121,7 +122,9 @@ export class SwarmBackend implements Backend {
     await this.warnWithoutNoNewPrivileges(nodeEngine, node.hostname);
     const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
     let deployed = false;
+    let mirror: StateMirror | null = null;
     const down = async (keepState = false) => {
+      await mirror?.stop();
       if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
       if (keepState) await updateMetadata(blueprint.stateDir, { phase: "stopped" });
       else await rm(blueprint.stateDir, { recursive: true, force: true });
@@ -155,7 +158,7 @@ export class SwarmBackend implements Backend {
       );
       deployed = true;
       this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
-      await seedVolumes(nodeEngine, blueprint.plan);
+      const keeper = await createKeeper(nodeEngine, blueprint.plan);
       for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
         // The value goes on stdin: never in argv, never in a file.
         await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
@@ -190,6 +193,15 @@ export class SwarmBackend implements Backend {
       }
       this.ctx.progress("provisioning the agent…");
       await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
+      // Approvals made here reach the node, and the agent's proposals come here.
+      mirror = startStateMirror({
+        node: nodeEngine,
+        plan: blueprint.plan,
+        keeper,
+        containerOf: (service) => runningContainer(nodeEngine, `${project}_${service}`),
+        progress: this.ctx.progress,
+      });
+      await mirror.sync();
     } catch (error) {
       await down(options.keepStateOnFailure ?? false);
       throw options.signal?.aborted
@@ -478,6 +490,11 @@ export class SwarmBackend implements Backend {
       if (ids.length > 0) await this.manager.run([kind, "rm", ...ids], { allowFailure: true });
     }
     if (node !== null) {
+      // The keeper holds the volumes; it goes first.
+      const held = (await node.run(["ps", "-aq", "--filter", label], { allowFailure: true })).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (held.length > 0) await node.run(["rm", "-f", ...held], { allowFailure: true });
       const vols = (
         await node.run(["volume", "ls", "-q", "--filter", label], { allowFailure: true })
       ).stdout
@@ -544,38 +561,64 @@ function labelArgs(plan: DockerBottlePlan): string[] {
   ];
 }
 
+/** The stopped container on a bottle's node that holds each of its volumes at /m/<key>. */
+export function keeperName(slug: string): string {
+  return `claude-bottle-keeper-${slug}`;
+}
+
 /**
  * Creates each volume of the bottle on its node and fills it from the state directory, owner
- * and mode included, before any task mounts it: a throwaway container of the Node image
- * holds the volume while `docker cp -a` copies into it.
+ * and mode included, before any task mounts it. The keeper, a container of the Node image
+ * that never runs a program of its own, holds them all, so the host's later changes can be
+ * copied in (the state mirror) whether or not the service that reads them is running.
  */
-async function seedVolumes(node: EngineAt, plan: DockerBottlePlan): Promise<void> {
-  for (const { name, mount } of bottleVolumes(plan)) {
-    await node.run(["volume", "create", ...labelArgs(plan), name]);
-    const st = await stat(mount.source);
-    const helper = (
-      await node.run([
-        "create",
-        "--network",
-        "none",
-        "-u",
-        "0",
-        "-v",
-        `${name}:/seed`,
-        "--entrypoint",
-        "sh",
-        NODE_IMAGE,
-        "-c",
-        `chown ${st.uid}:${st.gid} /seed && chmod ${(st.mode & 0o7777).toString(8)} /seed`,
-      ])
-    ).stdout.trim();
-    try {
-      await node.run(["cp", "-a", `${mount.source}/.`, `${helper}:/seed`]);
-      await node.run(["start", "-a", helper]);
-    } finally {
-      await node.run(["rm", "-f", helper], { allowFailure: true });
+async function createKeeper(node: EngineAt, plan: DockerBottlePlan): Promise<string> {
+  const volumes = bottleVolumes(plan);
+  const roots: string[] = [];
+  for (const v of volumes) {
+    await node.run(["volume", "create", ...labelArgs(plan), v.name]);
+    if (v.file === null) {
+      const st = await stat(v.mount.source);
+      const root = `${KEEPER_MOUNT}/${v.key}`;
+      // docker cp into a container that is not running leaves root as the owner: the tree
+      // takes its source root's owner (as prepare gives the queue to the sidecar's user).
+      roots.push(
+        `chown -R ${st.uid}:${st.gid} ${root} && chmod ${(st.mode & 0o7777).toString(8)} ${root}`,
+      );
     }
   }
+  const keeper = keeperName(plan.slug);
+  await node.run([
+    "create",
+    "--name",
+    keeper,
+    ...labelArgs(plan),
+    "--network",
+    "none",
+    "-u",
+    "0",
+    ...volumes.flatMap((v) => ["-v", `${v.name}:${KEEPER_MOUNT}/${v.key}`]),
+    "--entrypoint",
+    "sh",
+    NODE_IMAGE,
+    "-c",
+    roots.join(" && ") || "true",
+  ]);
+  for (const v of volumes) {
+    const into = `${keeper}:${KEEPER_MOUNT}/${v.key}/${v.file ?? "."}`;
+    await node.run(["cp", v.file === null ? `${v.mount.source}/.` : v.mount.source, into]);
+  }
+  await node.run(["start", "-a", keeper]);
+  return keeper;
+}
+
+/** The running container of a swarm service on `node`, or null. */
+async function runningContainer(node: EngineAt, service: string): Promise<string | null> {
+  const r = await node.run(
+    ["ps", "--filter", `label=com.docker.swarm.service.name=${service}`, "--format", "{{.Names}}"],
+    { allowFailure: true },
+  );
+  return r.stdout.split("\n").find(Boolean) ?? null;
 }
 
 interface ServiceEvent {
