@@ -83,7 +83,11 @@ async function prepareBackend() {
   const images = ["agent", "pipelock", "egress", "supervise", "node"].map(
     (i) => `claude-bottle/${i}:${VERSION}`,
   );
-  if (backend === "compose-pool") return startPoolEngine(fixture, dir, images);
+  // The CLI checks each image's inputs, the base image's ID among them: without the base a
+  // start rebuilds, and looks for debian:bookworm-slim in a registry.
+  if (backend === "compose-pool") {
+    return startPoolEngine(fixture, dir, [...images, "claude-bottle-base:bookworm"]);
+  }
   log("starting the three-node swarm fixture");
   const swarm = await fixture.startSwarm();
   undo.push(async () => {
