@@ -52,6 +52,8 @@ export interface BottleMount {
   fromUser: boolean;
   /** A directory (its files may come and go); else a single file. */
   directory: boolean;
+  /** A program the service runs (the gate's entrypoint and hooks): it must stay executable. */
+  executable: boolean;
 }
 
 export function hasGitGate(plan: DockerBottlePlan): boolean {
@@ -70,8 +72,25 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     source: string,
     target: string,
     kind: MountKind = "file",
-    { secret = false, writable = false, fromUser = false, directory = false } = {},
-  ) => mounts.push({ service, source, target, kind, secret, writable, fromUser, directory });
+    {
+      secret = false,
+      writable = false,
+      fromUser = false,
+      directory = false,
+      executable = false,
+    } = {},
+  ) =>
+    mounts.push({
+      service,
+      source,
+      target,
+      kind,
+      secret,
+      writable,
+      fromUser,
+      directory,
+      executable,
+    });
 
   const pp = plan.proxyPlan;
   add("pipelock", pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER, "live");
@@ -84,9 +103,14 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
 
   if (hasGitGate(plan)) {
     const gp = plan.gitGatePlan;
-    add("git-gate", gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER);
-    add("git-gate", gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER);
-    add("git-gate", gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER);
+    // Executable, or git would skip the hooks and let pushes through unscanned.
+    add("git-gate", gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER, "file", {
+      executable: true,
+    });
+    add("git-gate", gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER, "file", { executable: true });
+    add("git-gate", gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER, "file", {
+      executable: true,
+    });
     add("git-gate", gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER);
     add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live", {
       directory: true,

@@ -265,7 +265,12 @@ export function bottleToSwarmStack(
           file: m.source,
           labels: { ...labels },
         };
-        configRefs.push({ source: key, target: m.target, ...owner, mode: modeOf(m) });
+        configRefs.push({
+          source: key,
+          target: m.target,
+          ...owner,
+          mode: m.executable ? 0o555 : 0o444,
+        });
       }
     }
     if (configRefs.length > 0) out.configs = configRefs;
@@ -292,11 +297,4 @@ export function bottleToSwarmStack(
 function ownerOf(user: string): { uid: string; gid: string } {
   const [uid = "0", gid = uid] = user.split(":");
   return { uid, gid };
-}
-
-/** Scripts must stay executable, or git would skip the gate's hook and let pushes through. */
-function modeOf(m: BottleMount): number {
-  return m.service === "git-gate" && /\/(entrypoint|pre-receive|access-hook)/.test(m.target)
-    ? 0o555
-    : 0o444;
 }

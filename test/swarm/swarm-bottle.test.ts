@@ -2,7 +2,7 @@
 // swarm`): the egress plane through pipelock and egress on the node it is pinned to, its route
 // token a Swarm secret that no inspect output shows, the agent cut off from the nodes and the
 // outside, list and stop finding it from the manager, and a killed agent task failing closed.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { NODE_ENGINE_LABEL } from "../../src/backend/swarm/swarm-engines.js";
 import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { writeStubCerts } from "../../src/demo/demo-stubs.js";
+import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import { VERSION } from "../../src/shared/version.js";
 import {
   type CliResult,
@@ -20,6 +21,12 @@ import {
   writeAgentBottle,
 } from "../support/cli/cli-process.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import {
+  buildImage,
+  SSHD_IMAGE,
+  type SshKeyPair,
+  sshKeyPairs,
+} from "../support/docker/git-gate-docker.js";
 import { waitFor } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import { runDocker } from "../support/swarm/docker-process.js";
@@ -39,6 +46,8 @@ const UNLISTED = "unlisted.example.test";
 /** Not on the allowlist until a human approves the agent's request for it. */
 const ADDED = "added.example.test";
 const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
+const GIT_HOST = "git.upstream.test";
+const APP_URL = `ssh://git@${GIT_HOST}/srv/git/app.git`;
 const ROUTE_TOKEN = "cbtest-swarm-route-5e0a41c9d7b2";
 const NODE_IMAGE = `claude-bottle/node:${VERSION}`;
 
@@ -52,6 +61,10 @@ describeWithEngine("a bottle on a three-node swarm", () => {
   let project: string;
   let agent: RunningTask;
   let standin: RunningTask;
+  let gitUpstream: RunningTask;
+  let keyDir: string;
+  let identity: SshKeyPair;
+  let hostKey: SshKeyPair;
 
   const env = () => ({
     CLAUDE_BOTTLE_BACKEND: "swarm",
@@ -85,6 +98,13 @@ describeWithEngine("a bottle on a three-node swarm", () => {
     }
     t = await makeTestHome();
     ca = await makeUpstreamCa();
+    // The git upstream: its host key made here, so the bottle can pin it before it exists.
+    await buildImage("images/sshd-upstream.Dockerfile", SSHD_IMAGE);
+    [identity, hostKey] = (await sshKeyPairs(["gate", "upstream"])) as [SshKeyPair, SshKeyPair];
+    keyDir = await mkdtemp(join(tmpdir(), "cb-swarm-keys-"));
+    await writeFile(join(keyDir, "app-key"), identity.privateKey, { mode: 0o600 });
+    await writeFile(join(keyDir, "host-key"), hostKey.privateKey, { mode: 0o600 });
+    await swarm.loadImages([SSHD_IMAGE]);
     await writeAgentBottle(
       t,
       "sw",
@@ -94,6 +114,11 @@ describeWithEngine("a bottle on a three-node swarm", () => {
     - host: ${ROUTE_HOST}
       paths: ["/v1/"]
       auth: { scheme: Bearer, token_env: CB_SWARM_TOKEN }
+git:
+  - name: app
+    url: ${APP_URL}
+    identity_file: ${join(keyDir, "app-key")}
+    known_host_key: ${hostKey.publicKey}
 supervise: true
 `,
     );
@@ -112,6 +137,7 @@ supervise: true
     project = `claude-bottle-${slug}`;
     agent = await runningTask(swarm, `${project}_agent`);
     standin = await startStandin();
+    gitUpstream = await runningTask(swarm, `standin-${slug}_git`);
   }, 900_000);
 
   /** The HTTPS stand-in, a service of its own stack on the bottle's egress overlay. */
@@ -119,9 +145,24 @@ supervise: true
     standinDir = await mkdtemp(join(tmpdir(), "cb-swarm-standin-"));
     const hosts = [ALLOWED, ROUTE_HOST, UNLISTED, ADDED];
     const certs = await writeStubCerts(standinDir, ca.ca, hosts, new Date());
-    const image = (
-      await runDocker(["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE])
-    ).stdout.trim();
+    const idOf = async (tag: string) =>
+      (await runDocker(["image", "inspect", "-f", "{{.Id}}", tag])).stdout.trim();
+    const image = await idOf(NODE_IMAGE);
+    const pinned = {
+      endpoint_mode: "dnsrr",
+      placement: { constraints: [`node.hostname == ${agent.node.container}`] },
+      restart_policy: { condition: "none" },
+    };
+    // sshd with the host key the bottle pins ("$$" is a literal "$" in a stack file).
+    const sshd = [
+      "install -m 600 /run/secrets/hostkey /etc/ssh/ssh_host_ed25519_key",
+      "install -d -o git -g git -m 0700 /home/git/.ssh",
+      `printf '%s\\n' "$$AUTHORIZED_KEY" >/home/git/.ssh/authorized_keys`,
+      "chown git:git /home/git/.ssh/authorized_keys",
+      "chmod 0600 /home/git/.ssh/authorized_keys",
+      "mkdir -p /run/sshd",
+      "exec /usr/sbin/sshd -D -e",
+    ].join(" && ");
     const stack = {
       version: "3.9",
       services: {
@@ -133,13 +174,18 @@ supervise: true
             { source: "server", target: "/srv/server.mjs" },
             { source: "certs", target: "/srv/certs.json" },
           ],
-          deploy: {
-            endpoint_mode: "dnsrr",
-            placement: { constraints: [`node.hostname == ${agent.node.container}`] },
-            restart_policy: { condition: "none" },
-          },
+          deploy: pinned,
+        },
+        git: {
+          image: await idOf(SSHD_IMAGE),
+          entrypoint: ["sh", "-c", sshd],
+          environment: [`AUTHORIZED_KEY=${identity.publicKey}`],
+          networks: { egress: { aliases: [GIT_HOST] } },
+          secrets: [{ source: "hostkey", target: "hostkey" }],
+          deploy: pinned,
         },
       },
+      secrets: { hostkey: { file: join(keyDir, "host-key") } },
       networks: { egress: { external: true, name: `claude-bottle-${slug}-egress` } },
       configs: {
         server: { file: join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs") },
@@ -186,6 +232,7 @@ supervise: true
       await removeSwarm(swarm.id);
     }
     await ca?.dispose();
+    if (keyDir) await rm(keyDir, { recursive: true, force: true });
     if (standinDir) await rm(standinDir, { recursive: true, force: true });
     await t?.dispose();
   }, 300_000);
@@ -211,7 +258,7 @@ supervise: true
       }>
     ).find((b) => b.slug === slug);
     expect(bottle).toMatchObject({ state: "running", attached: true });
-    expect(bottle?.services).toEqual(["agent", "egress", "pipelock", "supervise"]);
+    expect(bottle?.services).toEqual(["agent", "egress", "git-gate", "pipelock", "supervise"]);
     // The compose backend does not claim it.
     const compose = await t.run(["list", "--json", "--backend", "compose"], env());
     expect(
@@ -254,7 +301,7 @@ supervise: true
     ).stdout
       .split("\n")
       .filter(Boolean);
-    expect(services.length).toBe(4);
+    expect(services.length).toBe(5);
     const push = (r: { code: number; stdout: string; stderr: string }) => outputs.push(r);
     push(await swarm.docker(["service", "inspect", ...services]));
     const tasks = (await swarm.docker(["service", "ps", "-q", "--no-trunc", ...services])).stdout
@@ -379,6 +426,28 @@ supervise: true
       30_000,
     );
     expect(JSON.parse(after)).toMatchObject({ ok: true, url: "/after-approval" });
+  });
+
+  it("pushes through git-gate on the node: a clean commit goes upstream, a secret does not", async () => {
+    const upstreamLog = async () =>
+      (await execInTask(gitUpstream, "git --git-dir=/srv/git/app.git log --format=%s main")).stdout;
+    const clone = await inAgent(`cd ~/work && git clone -q ${APP_URL} app && cat app/README.md`);
+    expect(clone.stderr).toBe("");
+    expect(clone.stdout).toBe("# app\n");
+    const push = await inAgent(
+      "cd ~/work/app && git -c user.name=a -c user.email=a@example.test commit -q --allow-empty -m 'Swarm clean' && git push -q origin main 2>&1",
+    );
+    expect(push.code).toBe(0);
+    expect(await upstreamLog()).toContain("Swarm clean");
+    const key = FAKE_CREDENTIALS["aws-access-token"]?.hit ?? "";
+    expect(key).not.toBe("");
+    const leak = await inAgent(
+      `cd ~/work/app && printf 'aws_access_key_id = ${key}\\n' > creds.ini && git add creds.ini && git -c user.name=a -c user.email=a@example.test commit -qm 'Swarm leak' && git push origin main 2>&1`,
+    );
+    expect(leak.code).not.toBe(0);
+    expect(leak.stdout).toContain("git-gate");
+    expect(leak.stdout).not.toContain(key);
+    expect(await upstreamLog()).not.toContain("Swarm leak");
   });
 
   it("fails closed when the agent's task is killed: nothing restarts it, the CLI removes it all", async () => {

@@ -55,6 +55,10 @@ function hintFor(stderr: string): string | undefined {
   if (/'compose' is not a docker command|unknown (shorthand flag|command).*compose/i.test(stderr)) {
     return "install Docker Compose v2 (on Debian: sudo bash scripts/setup-host.sh)";
   }
+  if (/could not find an available, non-overlapping IPv4 address pool/i.test(stderr)) {
+    // Each bottle makes two networks; the engine's default pools hold about thirty.
+    return "the engine has no network addresses left (each bottle uses two networks): remove bottles left behind with `claude-bottle cleanup`, or give the engine more with default-address-pools in /etc/docker/daemon.json";
+  }
   if (/permission denied.*docker\.sock/i.test(stderr)) {
     return "add your user to the docker group, or run as root";
   }

@@ -22,6 +22,13 @@ describe("chooseNode", () => {
     expect(chooseNode(nodes, load, undefined).hostname).toBe("b");
   });
 
+  it("spreads starts over the nodes that have equally few bottles", () => {
+    const nodes = [node("a"), node("b"), node("c")];
+    const load = new Map([["c", 1]]);
+    expect(chooseNode(nodes, load, undefined, () => 0).hostname).toBe("a");
+    expect(chooseNode(nodes, load, undefined, () => 0.99).hostname).toBe("b");
+  });
+
   it("passes over a node that is down or says nothing of its engine", () => {
     const nodes = [node("a", { ready: false }), node("b", { engine: null }), node("c")];
     expect(chooseNode(nodes, new Map([["c", 9]]), undefined).hostname).toBe("c");

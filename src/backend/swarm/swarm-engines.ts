@@ -57,11 +57,16 @@ export async function listNodes(manager: DockerClient): Promise<SwarmNode[]> {
   }));
 }
 
-/** The node a new bottle runs on: the one named, or the ready one with fewest `load`. */
+/**
+ * The node a new bottle runs on: the one named, or one of the ready ones with the fewest
+ * `load`, picked at random among equals, so bottles started at the same moment (which all
+ * see the same counts) spread over the nodes instead of piling onto the first.
+ */
 export function chooseNode(
   nodes: readonly SwarmNode[],
   load: ReadonlyMap<string, number>,
   wanted: string | undefined,
+  random: () => number = Math.random,
 ): SwarmNode {
   const usable = nodes.filter((n) => n.ready && n.engine !== null);
   if (wanted !== undefined && wanted !== "") {
@@ -78,12 +83,9 @@ export function chooseNode(
     }
     return node;
   }
-  const sorted = [...usable].sort(
-    (a, b) =>
-      (load.get(a.hostname) ?? 0) - (load.get(b.hostname) ?? 0) ||
-      a.hostname.localeCompare(b.hostname),
-  );
-  const first = sorted[0];
+  const least = Math.min(...usable.map((n) => load.get(n.hostname) ?? 0));
+  const equals = usable.filter((n) => (load.get(n.hostname) ?? 0) === least);
+  const first = equals[Math.floor(random() * equals.length)];
   if (first === undefined) {
     const lines = nodes.map((n) => `${n.hostname}: ${whyUnusable(n)}`);
     throw new BottleError(
