@@ -1,9 +1,8 @@
 // The Compose backend: a bottle is a Compose project on this machine's engine, its staged
 // files bound from the state directory, found again by its labels.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { agentContainerName, BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile } from "../backend.js";
+import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
 import { discoverBottles, removeBottle } from "./discover-bottles.js";
 import { checkEngine } from "./docker-client.js";
 import { attachAgent, type LaunchContext, type StartPlan, upBottle } from "./launch-bottle.js";
@@ -44,48 +43,32 @@ export class ComposeBackend implements Backend {
   }
 
   async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {
-    const child = spawn(
-      "docker",
-      [
-        "events",
-        "--filter",
-        "type=container",
-        "--filter",
-        `label=${BOTTLE_HOME_LABEL}=${this.ctx.home}`,
-        "--format",
-        "{{json .}}",
-      ],
-      { stdio: ["ignore", "pipe", "ignore"], signal },
-    );
-    child.on("error", () => {}); // an abort kills it; the loop below ends with its stdout
-    for await (const line of createInterface({ input: child.stdout })) {
-      const event = parseEngineEvent(line);
+    const filters = [
+      "--filter",
+      "type=container",
+      "--filter",
+      `label=${BOTTLE_HOME_LABEL}=${this.ctx.home}`,
+    ];
+    for await (const e of engineEvents(null, filters, signal)) {
+      const event = containerEvent(e);
       if (event !== null) yield event;
     }
   }
 }
 
-interface EngineEvent {
-  Action?: string;
-  timeNano?: number;
-  Actor?: { Attributes?: Record<string, string> };
+/** One `docker events` JSON line as a bottle's container event; null if not a bottle's. */
+export function parseEngineEvent(line: string): BottleEvent | null {
+  const e = readEngineEvent(line);
+  return e === null ? null : containerEvent(e);
 }
 
-/** One `docker events --format '{{json .}}'` line as a bottle event; null if not a bottle's. */
-export function parseEngineEvent(line: string): BottleEvent | null {
-  let raw: EngineEvent;
-  try {
-    raw = JSON.parse(line) as EngineEvent;
-  } catch {
-    return null;
-  }
-  const labels = raw.Actor?.Attributes ?? {};
-  const slug = labels[BOTTLE_SLUG_LABEL];
-  if (slug === undefined || typeof raw.Action !== "string") return null;
+function containerEvent(e: EngineEvent): BottleEvent | null {
+  const slug = e.attributes[BOTTLE_SLUG_LABEL];
+  if (slug === undefined) return null;
   return {
     slug,
-    service: labels["com.docker.compose.service"] ?? "",
-    action: raw.Action,
-    time: new Date(Math.floor((raw.timeNano ?? 0) / 1e6)),
+    service: e.attributes["com.docker.compose.service"] ?? "",
+    action: e.action,
+    time: e.time,
   };
 }

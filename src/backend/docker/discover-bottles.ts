@@ -53,22 +53,12 @@ function jsonLines<T>(text: string): T[] {
     .map((line) => JSON.parse(line) as T);
 }
 
-export async function discoverBottles(docker: DockerClient, home: string): Promise<FoundBottle[]> {
-  // Only this home's bottles: another home (another user's, a test's) is not ours to remove.
-  const mine = [
-    "--filter",
-    `label=${BOTTLE_SLUG_LABEL}`,
-    "--filter",
-    `label=${BOTTLE_HOME_LABEL}=${home}`,
-  ];
-  const [ps, nets, dirs] = await Promise.all([
-    docker.run(["ps", "-a", ...mine, "--format", CONTAINER_FORMAT]),
-    docker.run(["network", "ls", ...mine, "--format", NETWORK_FORMAT]),
-    listStateDirs(home),
-  ]);
-  const bySlug = new Map<string, FoundBottle>();
-  const entry = (slug: string): FoundBottle => {
-    let found = bySlug.get(slug);
+/** The bottles found so far, by slug: what the engine says, then what the disk says. */
+export class BottleIndex {
+  private readonly bySlug = new Map<string, FoundBottle>();
+
+  entry(slug: string): FoundBottle {
+    let found = this.bySlug.get(slug);
     if (found === undefined) {
       found = {
         slug,
@@ -79,12 +69,50 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
         metadata: null,
         attached: false,
       };
-      bySlug.set(slug, found);
+      this.bySlug.set(slug, found);
     }
     return found;
-  };
+  }
+
+  /**
+   * Adds the home's state directories: each one's metadata, and whether its CLI still runs
+   * here. A state directory of another backend's bottle the engine did not show is that
+   * backend's to list and remove.
+   */
+  async addStateDirs(home: string, backend: string): Promise<void> {
+    const here = hostname();
+    for (const slug of await listStateDirs(home)) {
+      const stateDir = join(stateRootOf(home), slug);
+      const metadata = await readMetadata(stateDir);
+      if (!this.bySlug.has(slug) && !ranBy(metadata, backend)) continue;
+      const found = this.entry(slug);
+      found.stateDir = stateDir;
+      found.metadata = metadata;
+      found.attached =
+        metadata !== null && metadata.hostname === here && isProcessAlive(metadata.pid);
+    }
+  }
+
+  sorted(): FoundBottle[] {
+    return [...this.bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+}
+
+export async function discoverBottles(docker: DockerClient, home: string): Promise<FoundBottle[]> {
+  // Only this home's bottles: another home (another user's, a test's) is not ours to remove.
+  const mine = [
+    "--filter",
+    `label=${BOTTLE_SLUG_LABEL}`,
+    "--filter",
+    `label=${BOTTLE_HOME_LABEL}=${home}`,
+  ];
+  const [ps, nets] = await Promise.all([
+    docker.run(["ps", "-a", ...mine, "--format", CONTAINER_FORMAT]),
+    docker.run(["network", "ls", ...mine, "--format", NETWORK_FORMAT]),
+  ]);
+  const index = new BottleIndex();
   for (const c of jsonLines<DockerPsLine>(ps.stdout)) {
-    entry(c.slug).containers.push({
+    index.entry(c.slug).containers.push({
       name: c.name,
       service: c.service,
       state: c.state,
@@ -92,22 +120,9 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
     });
   }
   for (const n of jsonLines<{ name: string; slug: string }>(nets.stdout))
-    entry(n.slug).networks.push(n.name);
-  const here = hostname();
-  for (const slug of dirs) {
-    const stateDir = join(stateRootOf(home), slug);
-    const metadata = await readMetadata(stateDir);
-    // Another backend's bottle is that backend's to list and remove.
-    if (!bySlug.has(slug) && !ranBy(metadata, "compose")) continue;
-    const found = entry(slug);
-    found.stateDir = stateDir;
-    found.metadata = metadata;
-    found.attached =
-      found.metadata !== null &&
-      found.metadata.hostname === here &&
-      isProcessAlive(found.metadata.pid);
-  }
-  return [...bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+    index.entry(n.slug).networks.push(n.name);
+  await index.addStateDirs(home, "compose");
+  return index.sorted();
 }
 
 /**

@@ -18,7 +18,7 @@ import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
 import { renderSecretRules } from "../../sidecars/git-gate/secret-rules.js";
 import type { Backend } from "../backend.js";
-import { updateMetadata, writeMetadata } from "./bottle-state.js";
+import { type BottleMetadata, updateMetadata, writeMetadata } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
@@ -240,16 +240,7 @@ export async function upBottle(
     else await rm(blueprint.stateDir, { recursive: true, force: true });
   };
   try {
-    await writeMetadata(blueprint.stateDir, {
-      slug,
-      project,
-      agent: blueprint.agent.name,
-      bottle: blueprint.agent.bottle.name,
-      createdAt: ctx.now().toISOString(),
-      pid: process.pid,
-      hostname: hostname(),
-      phase: "starting",
-    });
+    await writeMetadata(blueprint.stateDir, startingMetadata(blueprint, ctx.now()));
     // compose up goes on if this process is killed: the guard removes what it leaves.
     spawnStartGuard({ pid: process.pid, slug, project, stateDir: blueprint.stateDir }, ctx.env);
     const images: ImageOptions = {
@@ -281,6 +272,21 @@ export async function upBottle(
       : error;
   }
   return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+}
+
+/** A bottle's state as its start begins: who started it, where, and that it is starting. */
+export function startingMetadata(blueprint: BottleBlueprint, now: Date): BottleMetadata {
+  const slug = blueprint.plan.slug;
+  return {
+    slug,
+    project: composeProjectName(slug),
+    agent: blueprint.agent.name,
+    bottle: blueprint.agent.bottle.name,
+    createdAt: now.toISOString(),
+    pid: process.pid,
+    hostname: hostname(),
+    phase: "starting",
+  };
 }
 
 /** What provisioning writes into the agent container named `container`. */

@@ -1,30 +1,14 @@
-// The Docker Swarm backend: a bottle is a stack pinned to one node of a swarm. The CLI
-// stages the bottle's files here as for Compose; `docker stack deploy` ships them as configs
-// and secrets; the route tokens become Swarm secrets created from stdin, so no value is ever
-// in a service's definition; directories the sidecars change are volumes on the node, seeded
-// before the stack starts. The agent's engine is the node's own (see swarm-engines.ts).
-import { spawn } from "node:child_process";
 import { rm, stat } from "node:fs/promises";
-import { hostname } from "node:os";
-import { createInterface } from "node:readline";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
-import { stateRootOf } from "../../core/state-layout.js";
 import { bottleToSwarmStack, bottleVolumes, envSecrets } from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
-import {
-  isProcessAlive,
-  listStateDirs,
-  ranBy,
-  readMetadata,
-  updateMetadata,
-  writeMetadata,
-} from "../docker/bottle-state.js";
+import { readMetadata, updateMetadata, writeMetadata } from "../docker/bottle-state.js";
 import { readComposeFacts } from "../docker/compose-yaml.js";
-import type { FoundBottle } from "../docker/discover-bottles.js";
+import { BottleIndex, type FoundBottle } from "../docker/discover-bottles.js";
 import { ensureImages, type ImageOptions, imagesForPlan, NODE_IMAGE } from "../docker/images.js";
 import {
   agentProvisionOf,
@@ -32,9 +16,11 @@ import {
   type LaunchContext,
   type StartedBottle,
   type StartPlan,
+  startingMetadata,
 } from "../docker/launch-bottle.js";
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
+import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
 import { renderStackYaml } from "./stack-yaml.js";
 import { KEEPER_MOUNT, type StateMirror, startStateMirror } from "./state-mirror.js";
 import {
@@ -131,14 +117,7 @@ export class SwarmBackend implements Backend {
     };
     try {
       await writeMetadata(blueprint.stateDir, {
-        slug,
-        project,
-        agent: blueprint.agent.name,
-        bottle: blueprint.agent.bottle.name,
-        createdAt: this.ctx.now().toISOString(),
-        pid: process.pid,
-        hostname: hostname(),
-        phase: "starting",
+        ...startingMetadata(blueprint, this.ctx.now()),
         backend: this.name,
         node: node.hostname,
       });
@@ -370,23 +349,7 @@ export class SwarmBackend implements Backend {
     ).stdout
       .split("\n")
       .filter(Boolean);
-    const bySlug = new Map<string, FoundBottle>();
-    const entry = (slug: string): FoundBottle => {
-      let found = bySlug.get(slug);
-      if (found === undefined) {
-        found = {
-          slug,
-          project: composeProjectName(slug),
-          containers: [],
-          networks: [],
-          stateDir: null,
-          metadata: null,
-          attached: false,
-        };
-        bySlug.set(slug, found);
-      }
-      return found;
-    };
+    const index = new BottleIndex();
     if (ids.length > 0) {
       const services = JSON.parse(
         (await this.manager.run(["service", "inspect", ...ids])).stdout,
@@ -397,7 +360,7 @@ export class SwarmBackend implements Backend {
       for (const s of services) {
         const slug = s.Spec.Labels?.[BOTTLE_SLUG_LABEL];
         if (slug === undefined) continue;
-        const found = entry(slug);
+        const found = index.entry(slug);
         const state = states.get(s.Spec.Name) ?? "no task";
         found.containers.push({
           name: s.Spec.Name,
@@ -407,18 +370,8 @@ export class SwarmBackend implements Backend {
         });
       }
     }
-    const here = hostname();
-    for (const slug of await listStateDirs(home)) {
-      const stateDir = `${stateRootOf(home)}/${slug}`;
-      const metadata = await readMetadata(stateDir);
-      if (!bySlug.has(slug) && !ranBy(metadata, this.name)) continue;
-      const found = entry(slug);
-      found.stateDir = stateDir;
-      found.metadata = metadata;
-      found.attached =
-        metadata !== null && metadata.hostname === here && isProcessAlive(metadata.pid);
-    }
-    return [...bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+    await index.addStateDirs(home, this.name);
+    return index.sorted();
   }
 
   /** Each service's running task state ("running", "failed", …), by service name. */
@@ -519,24 +472,9 @@ export class SwarmBackend implements Backend {
 
   async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {
     // The swarm reports services, not containers; a service's name carries its bottle.
-    const host = this.manager.address === null ? [] : ["--host", this.manager.address];
-    const child = spawn(
-      "docker",
-      [
-        ...host,
-        "events",
-        "--filter",
-        "scope=swarm",
-        "--filter",
-        "type=service",
-        "--format",
-        "{{json .}}",
-      ],
-      { stdio: ["ignore", "pipe", "ignore"], signal },
-    );
-    child.on("error", () => {});
-    for await (const line of createInterface({ input: child.stdout })) {
-      const event = parseServiceEvent(line);
+    const filters = ["--filter", "scope=swarm", "--filter", "type=service"];
+    for await (const e of engineEvents(this.manager.address, filters, signal)) {
+      const event = serviceEvent(e);
       if (event !== null) yield event;
     }
   }
@@ -621,27 +559,14 @@ async function runningContainer(node: EngineAt, service: string): Promise<string
   return r.stdout.split("\n").find(Boolean) ?? null;
 }
 
-interface ServiceEvent {
-  Action?: string;
-  timeNano?: number;
-  Actor?: { Attributes?: Record<string, string> };
+/** A `docker events` JSON line about a bottle's service, or null. */
+export function parseServiceEvent(line: string): BottleEvent | null {
+  const e = readEngineEvent(line);
+  return e === null ? null : serviceEvent(e);
 }
 
-/** A `docker events` line about a bottle's service, or null. */
-export function parseServiceEvent(line: string): BottleEvent | null {
-  let raw: ServiceEvent;
-  try {
-    raw = JSON.parse(line) as ServiceEvent;
-  } catch {
-    return null;
-  }
-  const name = raw.Actor?.Attributes?.name ?? "";
-  const m = /^claude-bottle-([a-z0-9][a-z0-9-]*)_([a-z-]+)$/.exec(name);
-  if (m === null || typeof raw.Action !== "string") return null;
-  return {
-    slug: m[1] as string,
-    service: m[2] as string,
-    action: raw.Action,
-    time: new Date(Math.floor((raw.timeNano ?? 0) / 1e6)),
-  };
+function serviceEvent(e: EngineEvent): BottleEvent | null {
+  const m = /^claude-bottle-([a-z0-9][a-z0-9-]*)_([a-z-]+)$/.exec(e.attributes.name ?? "");
+  if (m === null) return null;
+  return { slug: m[1] as string, service: m[2] as string, action: e.action, time: e.time };
 }
