@@ -198,7 +198,7 @@ export async function measureFirstLoad(browser, { runs = 15, engine = true } = {
       .nth(BOTTLES.length - 1)
       .waitFor();
     const cookies = await signIn.cookies(origin);
-    const drawnHtml = (await page.content()).replace(/<script[^>]*>[^<]*<\/script>/g, "");
+    const drawnHtml = (await page.content()).replace(/<script[^>]*>[\s\S]*?<\/script>/g, "");
     await signIn.close();
     floor = createServer((req, res) => {
       if (req.url === "/app.css") {
