@@ -24,11 +24,11 @@ export interface SwarmFacts {
   /** Who the Node sidecars run as: the owner of the files the swarm hands them. */
   sidecarUser: SidecarUser;
   /**
-   * Each image's ID (`sha256:…`) by its tag. A node tries to pull a tag-named image at every
+   * Each image's ID (`sha256:…`), by its tag. A node tries to pull a tag-named image at every
    * task start, and one that can reach a registry would run whatever the registry holds
    * under that name; an image named by ID is only ever the one loaded into the node.
    */
-  imageIds: Readonly<Record<string, string>>;
+  imageIdOf(tag: string): string | undefined;
 }
 
 export interface SwarmFileRef {
@@ -199,7 +199,7 @@ export function bottleToSwarmStack(
   >) {
     const owner = service.user === undefined ? { uid: "0", gid: "0" } : ownerOf(service.user);
     const own = mounts.filter(({ mount }) => mount.service === serviceName);
-    const image = facts.imageIds[service.image];
+    const image = facts.imageIdOf(service.image);
     if (image === undefined || !/^sha256:[0-9a-f]{64}$/.test(image)) {
       throw new Error(
         `no image ID for ${service.image}: a swarm service must name its image by ID`,

@@ -32,7 +32,12 @@ function stackOf(point: (typeof MATRIX)[number]) {
   return {
     plan,
     compose,
-    stack: bottleToSwarmStack(plan, compose, { node: "n2", secretEnv, sidecarUser, imageIds }),
+    stack: bottleToSwarmStack(plan, compose, {
+      node: "n2",
+      secretEnv,
+      sidecarUser,
+      imageIdOf: (tag) => imageIds[tag],
+    }),
   };
 }
 
@@ -43,7 +48,12 @@ describe("bottleToSwarmStack", () => {
     const plan = makePlan({ git: false, egress: false, supervise: false });
     const compose = bottlePlanToCompose(plan, { envFileNonEmpty: false, sidecarUser });
     expect(() =>
-      bottleToSwarmStack(plan, compose, { node: "n", secretEnv: [], sidecarUser, imageIds: {} }),
+      bottleToSwarmStack(plan, compose, {
+        node: "n",
+        secretEnv: [],
+        sidecarUser,
+        imageIdOf: () => undefined,
+      }),
     ).toThrow(/must name its image by ID/);
   });
 

@@ -17,7 +17,7 @@ import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
 import { renderSecretRules } from "../../sidecars/git-gate/secret-rules.js";
-import type { Backend } from "../backend.js";
+import type { Backend, UpOptions } from "../backend.js";
 import { type BottleMetadata, updateMetadata, writeMetadata } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
@@ -226,52 +226,100 @@ export interface StartedBottle {
 export async function upBottle(
   plan: StartPlan,
   ctx: LaunchContext,
-  options: { signal?: AbortSignal; keepStateOnFailure?: boolean } = {},
+  options: UpOptions = {},
 ): Promise<StartedBottle> {
   const { blueprint } = plan;
   const slug = blueprint.plan.slug;
   const project = composeProjectName(slug);
   const prepared = await prepareBottle(blueprint, { now: ctx.now() });
   let upStarted = false;
+  return startOrRemove(plan, prepared, options, {
+    remove: async () => {
+      if (upStarted) await teardown(ctx, project, prepared.composeFile);
+    },
+    start: async () => {
+      await writeMetadata(blueprint.stateDir, startingMetadata(blueprint, ctx.now()));
+      // compose up goes on if this process is killed: the guard removes what it leaves.
+      spawnStartGuard({ pid: process.pid, slug, project, stateDir: blueprint.stateDir }, ctx.env);
+      await ensurePlanImages(plan, ctx);
+
+      ctx.progress(`starting bottle ${slug}…`);
+      upStarted = true;
+      await ctx.docker.run(
+        [
+          "compose",
+          "-p",
+          project,
+          "-f",
+          prepared.composeFile,
+          "up",
+          "-d",
+          "--wait",
+          "--quiet-pull",
+        ],
+        { env: plan.composeEnv, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+      ctx.progress("provisioning the agent…");
+      await provisionAgent(
+        ctx.docker,
+        agentProvisionOf(plan, prepared, blueprint.plan.containerName),
+      );
+    },
+  });
+}
+
+/**
+ * What every backend's start shares: runs `steps.start`, and on any failure removes what it
+ * started (`steps.remove`), the state directory too unless kept, and rethrows the first
+ * error. The bottle it returns is removed the same way.
+ */
+export async function startOrRemove(
+  plan: StartPlan,
+  prepared: PreparedBottle,
+  options: UpOptions,
+  steps: { start(): Promise<void>; remove(): Promise<void> },
+): Promise<StartedBottle> {
+  const { stateDir } = plan.blueprint;
+  const slug = plan.blueprint.plan.slug;
   const down = async (keepState = false) => {
-    if (upStarted) await teardown(ctx, project, prepared.composeFile);
+    await steps.remove();
     // A kept state directory outlives this CLI: tell the start guard the bottle is done.
-    if (keepState) await updateMetadata(blueprint.stateDir, { phase: "stopped" });
-    else await rm(blueprint.stateDir, { recursive: true, force: true });
+    if (keepState) await updateMetadata(stateDir, { phase: "stopped" });
+    else await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    await writeMetadata(blueprint.stateDir, startingMetadata(blueprint, ctx.now()));
-    // compose up goes on if this process is killed: the guard removes what it leaves.
-    spawnStartGuard({ pid: process.pid, slug, project, stateDir: blueprint.stateDir }, ctx.env);
-    const images: ImageOptions = {
-      docker: ctx.docker,
-      buildContext: ctx.buildContext,
-      env: ctx.env,
-      progress: ctx.progress,
-    };
-    await ensureImages(
-      images,
-      await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime),
-    );
-
-    ctx.progress(`starting bottle ${slug}…`);
-    upStarted = true;
-    await ctx.docker.run(
-      ["compose", "-p", project, "-f", prepared.composeFile, "up", "-d", "--wait", "--quiet-pull"],
-      { env: plan.composeEnv, ...(options.signal ? { signal: options.signal } : {}) },
-    );
-    ctx.progress("provisioning the agent…");
-    await provisionAgent(
-      ctx.docker,
-      agentProvisionOf(plan, prepared, blueprint.plan.containerName),
-    );
+    await steps.start();
   } catch (error) {
     await down(options.keepStateOnFailure ?? false);
-    throw options.signal?.aborted
-      ? new BottleError("interrupted; the bottle was torn down", { cause: error })
-      : error;
+    throw interrupted(options.signal, error);
   }
-  return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+  return {
+    prepared,
+    slug,
+    project: composeProjectName(slug),
+    down: (o = {}) => down(o.keepState ?? false),
+  };
+}
+
+/** The error to report: `error`, or, when the user interrupted, that the bottle was torn down. */
+function interrupted(signal: AbortSignal | undefined, error: unknown): unknown {
+  return signal?.aborted
+    ? new BottleError("interrupted; the bottle was torn down", { cause: error })
+    : error;
+}
+
+/** Builds the plan's images that are missing or stale; returns every image the plan runs. */
+export async function ensurePlanImages(plan: StartPlan, ctx: LaunchContext): Promise<string[]> {
+  const images: ImageOptions = {
+    docker: ctx.docker,
+    buildContext: ctx.buildContext,
+    env: ctx.env,
+    progress: ctx.progress,
+  };
+  const { blueprint } = plan;
+  const builds = await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime);
+  await ensureImages(images, builds);
+  return builds.map((b) => b.tag);
 }
 
 /** A bottle's state as its start begins: who started it, where, and that it is starting. */
@@ -340,9 +388,7 @@ export async function runBottle(
     await updateMetadata(plan.blueprint.stateDir, { phase: "running", workspace });
     return await backend.exec(bottle, options);
   } catch (error) {
-    throw options.signal?.aborted
-      ? new BottleError("interrupted; the bottle was torn down", { cause: error })
-      : error;
+    throw interrupted(options.signal, error);
   } finally {
     if (seeded && workspace !== null) {
       ctx.progress("keeping the agent's work…");

@@ -1,6 +1,7 @@
-// A swarm bottle's live state, kept in step with its state directory here. Supervision (the
-// `supervise` command, the dashboard) reads and writes the state directory as for a Compose
-// bottle; on a swarm those files live in volumes on the bottle's node. While the CLI that
+// A swarm bottle's live state on its node: volumes created and seeded before the stack
+// starts, held by a keeper container, and kept in step with the state directory here.
+// Supervision (the `supervise` command, the dashboard) reads and writes the state directory
+// as for a Compose bottle; on a swarm those files live in volumes on the bottle's node. While the
 // started the bottle runs, this mirror brings the agent's proposals here and takes the
 // host's answers, policy and allowlist there, within about a second:
 // - proposals: node → here (the sidecar writes them; nothing here changes them);
@@ -18,7 +19,8 @@ import {
 } from "../../contracts/supervise.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { type BottleVolume, bottleVolumes } from "../../core/swarm-stack.js";
-import type { EngineAt } from "./swarm-engines.js";
+import { NODE_IMAGE } from "../docker/images.js";
+import { type EngineAt, labelArgs } from "./swarm-engines.js";
 
 export interface MirrorOptions {
   node: EngineAt;
@@ -176,4 +178,64 @@ async function treeFingerprint(dir: string): Promise<string | null> {
     names.map(async (n) => `${n}=${await fingerprint(join(dir, n))}`),
   );
   return marks.join(",");
+}
+
+/** The stopped container on a bottle's node that holds each of its volumes at /m/<key>. */
+export function keeperName(slug: string): string {
+  return `claude-bottle-keeper-${slug}`;
+}
+
+/**
+ * Creates each volume of the bottle on its node and fills it from the state directory, owner
+ * and mode included, before any task mounts it. The keeper, a container of the Node image
+ * that never runs a program of its own, holds them all, so the host's later changes can be
+ * copied in (the state mirror) whether or not the service that reads them is running.
+ */
+export async function createKeeper(node: EngineAt, plan: DockerBottlePlan): Promise<string> {
+  const volumes = bottleVolumes(plan);
+  const roots: string[] = [];
+  for (const v of volumes) {
+    await node.run(["volume", "create", ...labelArgs(plan), v.name]);
+    if (v.file === null) {
+      const st = await stat(v.mount.source);
+      const root = `${KEEPER_MOUNT}/${v.key}`;
+      // docker cp into a container that is not running leaves root as the owner: the tree
+      // takes its source root's owner (as prepare gives the queue to the sidecar's user).
+      roots.push(
+        `chown -R ${st.uid}:${st.gid} ${root} && chmod ${(st.mode & 0o7777).toString(8)} ${root}`,
+      );
+    }
+  }
+  const keeper = keeperName(plan.slug);
+  await node.run([
+    "create",
+    "--name",
+    keeper,
+    ...labelArgs(plan),
+    "--network",
+    "none",
+    "-u",
+    "0",
+    ...volumes.flatMap((v) => ["-v", `${v.name}:${KEEPER_MOUNT}/${v.key}`]),
+    "--entrypoint",
+    "sh",
+    NODE_IMAGE,
+    "-c",
+    roots.join(" && ") || "true",
+  ]);
+  for (const v of volumes) {
+    const into = `${keeper}:${KEEPER_MOUNT}/${v.key}/${v.file ?? "."}`;
+    await node.run(["cp", v.file === null ? `${v.mount.source}/.` : v.mount.source, into]);
+  }
+  await node.run(["start", "-a", keeper]);
+  return keeper;
+}
+
+/** The running container of a swarm service on `node`, or null. */
+export async function runningContainer(node: EngineAt, service: string): Promise<string | null> {
+  const r = await node.run(
+    ["ps", "--filter", `label=com.docker.swarm.service.name=${service}`, "--format", "{{.Names}}"],
+    { allowFailure: true },
+  );
+  return r.stdout.split("\n").find(Boolean) ?? null;
 }

@@ -1,31 +1,39 @@
-import { rm, stat } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
-import { bottleToSwarmStack, bottleVolumes, envSecrets } from "../../core/swarm-stack.js";
+import { bottleToSwarmStack, envSecrets } from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
-import { readMetadata, updateMetadata, writeMetadata } from "../docker/bottle-state.js";
+import { readMetadata, writeMetadata } from "../docker/bottle-state.js";
 import { readComposeFacts } from "../docker/compose-yaml.js";
 import { BottleIndex, type FoundBottle } from "../docker/discover-bottles.js";
-import { ensureImages, type ImageOptions, imagesForPlan, NODE_IMAGE } from "../docker/images.js";
+import { NODE_IMAGE } from "../docker/images.js";
 import {
   agentProvisionOf,
   attachAgent,
+  ensurePlanImages,
   type LaunchContext,
   type StartedBottle,
   type StartPlan,
   startingMetadata,
+  startOrRemove,
 } from "../docker/launch-bottle.js";
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
 import { renderStackYaml } from "./stack-yaml.js";
-import { KEEPER_MOUNT, type StateMirror, startStateMirror } from "./state-mirror.js";
+import {
+  createKeeper,
+  runningContainer,
+  type StateMirror,
+  startStateMirror,
+} from "./state-mirror.js";
 import {
   chooseNode,
   EngineAt,
+  labelArgs,
   listNodes,
   SWARM_HOST_ENV,
   SWARM_NODE_ENV,
@@ -71,23 +79,20 @@ export class SwarmBackend implements Backend {
   render(plan: StartPlan): RenderedFile[] {
     const node = this.ctx.env[SWARM_NODE_ENV] || "(the node chosen at start)";
     // Images are named by ID once built; a dry run shows where each ID goes.
-    const p = plan.blueprint.plan;
-    const tags = Object.values(bottlePlanToCompose(p, readComposeFacts(p)).services).map(
-      (service) => service?.image ?? "",
-    );
-    const ids = Object.fromEntries(tags.map((t) => [t, `sha256:${"0".repeat(64)}`]));
     const note = `# Each image is named by its ID when the bottle starts; sha256:0… stands for it here.\n`;
-    return [{ name: "stack.yaml", text: note + renderStackYaml(this.stackOf(plan, node, ids)) }];
+    const stack = this.stackOf(plan, node, () => `sha256:${"0".repeat(64)}`);
+    return [{ name: "stack.yaml", text: note + renderStackYaml(stack) }];
   }
 
-  private stackOf(plan: StartPlan, node: string, imageIds: Record<string, string>) {
+  /** The bottle's stack on `node`, each image named by `idOf(tag)`. */
+  private stackOf(plan: StartPlan, node: string, idOf: (tag: string) => string | undefined) {
     const p = plan.blueprint.plan;
     const facts = readComposeFacts(p);
     return bottleToSwarmStack(p, bottlePlanToCompose(p, facts), {
       node,
       secretEnv: Object.keys(plan.composeEnv),
       sidecarUser: facts.sidecarUser,
-      imageIds,
+      imageIdOf: idOf,
     });
   }
 
@@ -109,85 +114,71 @@ export class SwarmBackend implements Backend {
     const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
     let deployed = false;
     let mirror: StateMirror | null = null;
-    const down = async (keepState = false) => {
-      await mirror?.stop();
-      if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
-      if (keepState) await updateMetadata(blueprint.stateDir, { phase: "stopped" });
-      else await rm(blueprint.stateDir, { recursive: true, force: true });
-    };
-    try {
-      await writeMetadata(blueprint.stateDir, {
-        ...startingMetadata(blueprint, this.ctx.now()),
-        backend: this.name,
-        node: node.hostname,
-      });
-      const images: ImageOptions = {
-        docker: this.ctx.docker,
-        buildContext: this.ctx.buildContext,
-        env: this.ctx.env,
-        progress: this.ctx.progress,
-      };
-      const builds = await imagesForPlan(images, blueprint.plan, blueprint.agent.bottle.runtime);
-      await ensureImages(images, builds);
-      const imageIds = await shipImages(
-        this.ctx.docker,
-        nodeEngine,
-        [...new Set([...builds.map((b) => b.tag), NODE_IMAGE])],
-        this.ctx.progress,
-      );
-      deployed = true;
-      this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
-      const keeper = await createKeeper(nodeEngine, blueprint.plan);
-      for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
-        // The value goes on stdin: never in argv, never in a file.
-        await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
-          input: plan.composeEnv[s.variable] ?? "",
+    return startOrRemove(plan, prepared, options, {
+      remove: async () => {
+        await mirror?.stop();
+        if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
+      },
+      start: async () => {
+        await writeMetadata(blueprint.stateDir, {
+          ...startingMetadata(blueprint, this.ctx.now()),
+          backend: this.name,
+          node: node.hostname,
         });
-      }
-      this.ctx.progress(`starting bottle ${slug} on ${node.hostname}…`);
-      await this.manager.run(
-        ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
-        {
-          input: renderStackYaml(this.stackOf(plan, node.hostname, imageIds)),
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
-      );
-      const agent = await this.waitForStack(project, nodeEngine, options.signal);
-      if (blueprint.plan.agentPackage !== null) {
-        this.ctx.progress("copying the agent program in…");
-        await nodeEngine.run([
-          "exec",
-          "-u",
-          "root",
-          agent,
-          "mkdir",
-          "-p",
-          AGENT_PACKAGE_IN_CONTAINER,
-        ]);
-        await nodeEngine.run([
-          "cp",
-          `${blueprint.plan.agentPackage.hostDir}/.`,
-          `${agent}:${AGENT_PACKAGE_IN_CONTAINER}`,
-        ]);
-      }
-      this.ctx.progress("provisioning the agent…");
-      await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
-      // Approvals made here reach the node, and the agent's proposals come here.
-      mirror = startStateMirror({
-        node: nodeEngine,
-        plan: blueprint.plan,
-        keeper,
-        containerOf: (service) => runningContainer(nodeEngine, `${project}_${service}`),
-        progress: this.ctx.progress,
-      });
-      await mirror.sync();
-    } catch (error) {
-      await down(options.keepStateOnFailure ?? false);
-      throw options.signal?.aborted
-        ? new BottleError("interrupted; the bottle was torn down", { cause: error })
-        : error;
-    }
-    return { prepared, slug, project, down: (o = {}) => down(o.keepState ?? false) };
+        const imageIds = await shipImages(
+          this.ctx.docker,
+          nodeEngine,
+          [...new Set([...(await ensurePlanImages(plan, this.ctx)), NODE_IMAGE])],
+          this.ctx.progress,
+        );
+        deployed = true;
+        this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
+        const keeper = await createKeeper(nodeEngine, blueprint.plan);
+        for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
+          // The value goes on stdin: never in argv, never in a file.
+          await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
+            input: plan.composeEnv[s.variable] ?? "",
+          });
+        }
+        this.ctx.progress(`starting bottle ${slug} on ${node.hostname}…`);
+        await this.manager.run(
+          ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
+          {
+            input: renderStackYaml(this.stackOf(plan, node.hostname, (tag) => imageIds[tag])),
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
+        );
+        const agent = await this.waitForStack(project, nodeEngine, options.signal);
+        if (blueprint.plan.agentPackage !== null) {
+          this.ctx.progress("copying the agent program in…");
+          await nodeEngine.run([
+            "exec",
+            "-u",
+            "root",
+            agent,
+            "mkdir",
+            "-p",
+            AGENT_PACKAGE_IN_CONTAINER,
+          ]);
+          await nodeEngine.run([
+            "cp",
+            `${blueprint.plan.agentPackage.hostDir}/.`,
+            `${agent}:${AGENT_PACKAGE_IN_CONTAINER}`,
+          ]);
+        }
+        this.ctx.progress("provisioning the agent…");
+        await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
+        // Approvals made here reach the node, and the agent's proposals come here.
+        mirror = startStateMirror({
+          node: nodeEngine,
+          plan: blueprint.plan,
+          keeper,
+          containerOf: (service) => runningContainer(nodeEngine, `${project}_${service}`),
+          progress: this.ctx.progress,
+        });
+        await mirror.sync();
+      },
+    });
   }
 
   /**
@@ -488,75 +479,6 @@ function refuseUnsupported(plan: DockerBottlePlan): void {
       { hint: "remove them from the bottle's env, or start it with --backend compose" },
     );
   }
-}
-
-function labelArgs(plan: DockerBottlePlan): string[] {
-  return [
-    "--label",
-    `${BOTTLE_SLUG_LABEL}=${plan.slug}`,
-    "--label",
-    `${BOTTLE_HOME_LABEL}=${plan.home}`,
-  ];
-}
-
-/** The stopped container on a bottle's node that holds each of its volumes at /m/<key>. */
-export function keeperName(slug: string): string {
-  return `claude-bottle-keeper-${slug}`;
-}
-
-/**
- * Creates each volume of the bottle on its node and fills it from the state directory, owner
- * and mode included, before any task mounts it. The keeper, a container of the Node image
- * that never runs a program of its own, holds them all, so the host's later changes can be
- * copied in (the state mirror) whether or not the service that reads them is running.
- */
-async function createKeeper(node: EngineAt, plan: DockerBottlePlan): Promise<string> {
-  const volumes = bottleVolumes(plan);
-  const roots: string[] = [];
-  for (const v of volumes) {
-    await node.run(["volume", "create", ...labelArgs(plan), v.name]);
-    if (v.file === null) {
-      const st = await stat(v.mount.source);
-      const root = `${KEEPER_MOUNT}/${v.key}`;
-      // docker cp into a container that is not running leaves root as the owner: the tree
-      // takes its source root's owner (as prepare gives the queue to the sidecar's user).
-      roots.push(
-        `chown -R ${st.uid}:${st.gid} ${root} && chmod ${(st.mode & 0o7777).toString(8)} ${root}`,
-      );
-    }
-  }
-  const keeper = keeperName(plan.slug);
-  await node.run([
-    "create",
-    "--name",
-    keeper,
-    ...labelArgs(plan),
-    "--network",
-    "none",
-    "-u",
-    "0",
-    ...volumes.flatMap((v) => ["-v", `${v.name}:${KEEPER_MOUNT}/${v.key}`]),
-    "--entrypoint",
-    "sh",
-    NODE_IMAGE,
-    "-c",
-    roots.join(" && ") || "true",
-  ]);
-  for (const v of volumes) {
-    const into = `${keeper}:${KEEPER_MOUNT}/${v.key}/${v.file ?? "."}`;
-    await node.run(["cp", v.file === null ? `${v.mount.source}/.` : v.mount.source, into]);
-  }
-  await node.run(["start", "-a", keeper]);
-  return keeper;
-}
-
-/** The running container of a swarm service on `node`, or null. */
-async function runningContainer(node: EngineAt, service: string): Promise<string | null> {
-  const r = await node.run(
-    ["ps", "--filter", `label=com.docker.swarm.service.name=${service}`, "--format", "{{.Names}}"],
-    { allowFailure: true },
-  );
-  return r.stdout.split("\n").find(Boolean) ?? null;
 }
 
 /** A `docker events` JSON line about a bottle's service, or null. */

@@ -4,6 +4,8 @@
 // administrator sets once:
 //   docker node update --label-add dev.claude-bottle.engine=ssh://me@node2 node2
 import { spawn } from "node:child_process";
+import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
+import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { BottleError } from "../../shared/errors.js";
 import type { DockerClient, RunOptions, RunResult } from "../docker/docker-client.js";
 
@@ -178,4 +180,14 @@ function pipeImages(images: readonly string[], address: string | null): Promise<
     save.on("error", reject);
     load.on("error", reject);
   });
+}
+
+/** The labels that find a bottle's swarm objects: its slug and the home that owns it. */
+export function labelArgs(plan: DockerBottlePlan): string[] {
+  return [
+    "--label",
+    `${BOTTLE_SLUG_LABEL}=${plan.slug}`,
+    "--label",
+    `${BOTTLE_HOME_LABEL}=${plan.home}`,
+  ];
 }
