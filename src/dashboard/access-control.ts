@@ -4,16 +4,20 @@
 // only the holder of the printed one-time token could get. A state change also needs the
 // session's CSRF header. Pure: the server feeds it request facts, it returns a verdict.
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { PAGE_STYLE_HASH } from "./page-assets.js";
 
 export const SESSION_COOKIE = "cb_dashboard";
 export const CSRF_HEADER = "x-csrf-token";
 export const TOKEN_HEADER = "x-dashboard-token";
 
-/** The page's Content Security Policy: nothing but our own scripts, styles and connections. */
+/**
+ * The page's Content Security Policy: nothing but our own scripts, connections and the one
+ * stylesheet in the page, named by its hash (no style attribute, no other style element).
+ */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  `style-src '${PAGE_STYLE_HASH}'`,
   "img-src 'self'",
   "connect-src 'self'",
   "base-uri 'none'",

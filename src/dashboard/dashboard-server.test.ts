@@ -1,5 +1,6 @@
 // The dashboard's HTTP surface, in process (app.fetch, no socket), over a home with one
 // supervised bottle whose agent filed a proposal; the docker seam records the reload signal.
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ let home: string;
 let bottle: SupervisedBottle;
 let app: ReturnType<typeof dashboardApp>;
 let hub: DecisionHub;
+let docker: RecordingDocker;
 
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), "cb-dashboard-"));
@@ -32,10 +34,11 @@ beforeEach(async () => {
     newId: () => "host0001",
   }).submit({ kind: "egress-host", host: "docs.example.test", port: null }, "read the docs");
   hub = new DecisionHub();
+  docker = new RecordingDocker();
   app = dashboardApp(
     {
       views: {
-        docker: new RecordingDocker(),
+        docker,
         home,
         now: () => new Date("2030-01-01T12:05:00.000Z"),
         actor: "dashboard (alice@laptop)",
@@ -76,20 +79,47 @@ describe("the dashboard server", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(res.headers.get("content-security-policy")).not.toContain("unsafe");
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
+    // The one style element is the one the policy's hash names.
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? "");
+    expect(styles).toHaveLength(1);
+    const hash = createHash("sha256")
+      .update(styles[0] ?? "")
+      .digest("base64");
+    expect(res.headers.get("content-security-policy")).toContain(`style-src 'sha256-${hash}'`);
     expect(html).not.toMatch(/<script>|\sstyle=|\son[a-z]+=/i);
   });
 
-  it("tells a signed-in page to fetch the bottles at once, and no one else", async () => {
-    expect((await call("/")).headers.get("link")).toBeNull();
-    expect(
-      (await call("/", { headers: { cookie: "cb_dashboard=not-a-session" } })).headers.get("link"),
-    ).toBeNull();
+  it("draws the bottles into a signed-in page, and into no one else's", async () => {
+    const cards = (page: string) => page.match(/data-testid="bottle"[^>]*/g) ?? [];
+    expect(cards(await (await call("/")).text())).toEqual([]);
+    const bogus = await call("/", { headers: { cookie: "cb_dashboard=not-a-session" } });
+    expect(cards(await bogus.text())).toEqual([]);
+    const res = await call("/api/session", {
+      method: "POST",
+      headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+    });
+    // The token's answer brings the cards too: the first page draws them without asking again.
+    const session = (await res.json()) as { cards: string };
+    expect(cards(session.cards)).toEqual(['data-testid="bottle" data-slug="demo-7f3a"']);
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const page = await (await call("/", { headers: { cookie } })).text();
+    expect(cards(page)).toEqual(['data-testid="bottle" data-slug="demo-7f3a"']);
+    expect(page).not.toMatch(/<script>|\sstyle=|\son[a-z]+=/i);
+    const fragment = await call("/api/bottles/cards", { headers: { cookie } });
+    expect(fragment.headers.get("content-type")).toContain("text/html");
+    expect(cards(await fragment.text())).toEqual(['data-testid="bottle" data-slug="demo-7f3a"']);
+  });
+
+  it("asks the engine once for a page, its poll and its API call close together", async () => {
     const { cookie } = await signIn();
-    expect((await call("/", { headers: { cookie } })).headers.get("link")).toBe(
-      "</api/bottles>; rel=preload; as=fetch; crossorigin",
-    );
+    const before = docker.calls.length;
+    await call("/", { headers: { cookie } });
+    await call("/api/bottles/cards", { headers: { cookie } });
+    await call("/api/bottles", { headers: { cookie } });
+    expect(docker.calls.length - before).toBeLessThanOrEqual(2);
   });
 
   it("refuses every API call without the session, the stream included", async () => {

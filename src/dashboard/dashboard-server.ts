@@ -17,15 +17,18 @@ import {
   sessionCookie,
   TOKEN_HEADER,
 } from "./access-control.js";
+import { bottleCards } from "./bottle-cards.js";
+import type { Listing } from "./bottle-listing.js";
 import {
   auditView,
   bottlesView,
   decideFromDashboard,
+  listingOf,
   proposalsView,
   type ViewContext,
 } from "./dashboard-views.js";
 import type { DecisionEvent } from "./decision-events.js";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page-assets.js";
+import { PAGE_JS, pageHtml } from "./page-assets.js";
 
 export interface DashboardServerOptions {
   views: ViewContext;
@@ -50,6 +53,8 @@ export interface RunningDashboard {
 const MAX_BACKLOG = 200_000;
 /** How many of the latest decisions a newly opened page is sent. */
 const FIRST_REPLAY = 500;
+/** A listing drawn at once but older than this (ms) is asked for again by the page. */
+const STALE_DRAWING_MS = 2000;
 
 function securityHeaders(c: Context): void {
   c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
@@ -67,6 +72,19 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   const sessions = new SessionStore(options.token);
   const { views } = options;
   const flushEveryMs = options.flushEveryMs ?? 20;
+  const listing = listingOf(views);
+  const cards = async (l: Listing) =>
+    bottleCards(await bottlesView(views, l.found), {
+      listedAt: l.listedAt,
+      now: Date.now(),
+      staleAfterMs: STALE_DRAWING_MS,
+    });
+  /** The cards from the last listing, if there is one, for a page drawing them first; or null. */
+  const cardsAtOnce = async (): Promise<string | null> =>
+    listing
+      .recent()
+      .then(cards)
+      .catch(() => null);
   const app = new Hono<{ Variables: { session: Session } }>();
   const refuse = (c: Context, refusal: Refusal): Response => {
     options.log?.(
@@ -93,29 +111,21 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
     return undefined;
   });
 
-  app.get("/", (c) => {
-    // A page opened again with its session asks for the bottles first: the browser may start
-    // that request now, beside the script, instead of once the script runs.
-    const session = sessions.authorize({
-      method: "GET",
-      cookie: c.req.header("cookie"),
-      csrf: undefined,
-    });
-    if (!("status" in session)) {
-      c.header("Link", "</api/bottles>; rel=preload; as=fetch; crossorigin");
-    }
-    return c.html(PAGE_HTML);
+  app.get("/", async (c) => {
+    // A page opened again with its session has the bottles drawn in: they are on screen with
+    // the first paint, not after the script has run and asked. Without one, nothing is.
+    const session = sessions.find(c.req.header("cookie"));
+    return c.html(pageHtml(session === null ? null : await cardsAtOnce()));
   });
   app.get("/app.js", (c) =>
     c.body(PAGE_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
   );
-  app.get("/app.css", (c) => c.body(PAGE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }));
 
-  app.post("/api/session", (c) => {
+  app.post("/api/session", async (c) => {
     const session = sessions.exchange(c.req.header(TOKEN_HEADER));
     if (session === null) return refuse(c, { status: 401, reason: "wrong or already used token" });
     c.header("Set-Cookie", sessionCookie(session));
-    return c.json({ csrf: session.csrf });
+    return c.json({ csrf: session.csrf, cards: await cardsAtOnce() });
   });
 
   app.use("/api/*", async (c, next) => {
@@ -131,7 +141,10 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   });
 
   app.get("/api/csrf", (c) => c.json({ csrf: c.get("session").csrf }));
-  app.get("/api/bottles", async (c) => c.json(await bottlesView(views)));
+  app.get("/api/bottles", async (c) =>
+    c.json(await bottlesView(views, (await listing.fresh()).found)),
+  );
+  app.get("/api/bottles/cards", async (c) => c.html(await cards(await listing.fresh())));
   app.get("/api/proposals", async (c) => c.json(await proposalsView(views)));
   app.get("/api/audit", async (c) => c.json(await auditView(views)));
 
@@ -232,6 +245,10 @@ export async function startDashboardServer(
 ): Promise<RunningDashboard> {
   let bound = options.port;
   const app = dashboardApp(options, () => bound);
+  // The first page will want the bottles: ask the engine now, while the URL is being opened.
+  listingOf(options.views)
+    .fresh()
+    .catch(() => {});
   const server = serve({ fetch: app.fetch, port: options.port, hostname: "127.0.0.1" });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());

@@ -6,7 +6,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { discoverBottles } from "../backend/docker/discover-bottles.js";
+import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
 import { bottleSummary } from "../cli/list-command.js";
 import {
@@ -28,6 +28,7 @@ import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { proposalView } from "../supervise/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
+import { BottleListing } from "./bottle-listing.js";
 import { BottleProviders } from "./bottle-provider.js";
 import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
 import type { FollowedContainer } from "./log-follower.js";
@@ -41,6 +42,21 @@ export interface ViewContext {
   hub: DecisionHub;
   /** Each bottle's provider, read once; a shared one when not given. */
   providers?: BottleProviders;
+  /** The engine's listing, shared by the pages, the polls and the log follower. */
+  listing?: BottleListing;
+}
+
+const listings = new WeakMap<ViewContext, BottleListing>();
+
+/** The context's listing: its own, or one made for it on first use. */
+export function listingOf(ctx: ViewContext): BottleListing {
+  if (ctx.listing !== undefined) return ctx.listing;
+  let listing = listings.get(ctx);
+  if (listing === undefined) {
+    listing = new BottleListing(() => discoverBottles(ctx.docker, ctx.home));
+    listings.set(ctx, listing);
+  }
+  return listing;
 }
 
 const sharedProviders = new BottleProviders();
@@ -79,9 +95,9 @@ function trafficThrough(traffic: readonly RouteTraffic[], host: string) {
   };
 }
 
-export async function bottlesView(ctx: ViewContext) {
+/** What the page shows of each bottle in `found`, as of now. */
+export async function bottlesView(ctx: ViewContext, found: readonly FoundBottle[]) {
   const now = ctx.now();
-  const found = await discoverBottles(ctx.docker, ctx.home);
   return Promise.all(
     found.map(async (b) => {
       const summary = bottleSummary(b);
@@ -127,9 +143,11 @@ export async function bottlesView(ctx: ViewContext) {
   );
 }
 
+export type BottleView = Awaited<ReturnType<typeof bottlesView>>[number];
+
 /** The running pipelock, egress and git-gate containers whose decisions the dashboard follows. */
 export async function decisionContainers(ctx: ViewContext): Promise<FollowedContainer[]> {
-  const found = await discoverBottles(ctx.docker, ctx.home);
+  const { found } = await listingOf(ctx).fresh();
   const followed: FollowedContainer[] = [];
   for (const b of found) {
     for (const c of b.containers) {

@@ -1,54 +1,13 @@
-// The dashboard's page, its script and its stylesheet, shipped inside the package and served
-// by the dashboard itself: no CDN, nothing fetched from anywhere else (the Content Security
+// The dashboard's page with its stylesheet, and its script, shipped inside the package and
+// served by the dashboard itself: no CDN, nothing fetched from anywhere else (the Content Security
 // Policy forbids it anyway). The script builds every node with textContent, never HTML
-// from data: hosts, paths and reasons are the agent's to choose.
+// from data: hosts, paths and reasons are the agent's to choose. The one exception is the
+// bottles' cards, which the server draws (bottle-cards.ts, every value escaped) and the
+// script swaps in whole.
 
-export const PAGE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>claude-bottle dashboard</title>
-<link rel="stylesheet" href="/app.css">
-<script src="/app.js" defer></script>
-</head>
-<body>
-<header>
-  <h1>claude-bottle</h1>
-  <nav>
-    <button data-view="bottles" class="active">Bottles</button>
-    <button data-view="decisions">Decisions</button>
-    <button data-view="approvals">Approvals <span id="pending-count"></span></button>
-    <button data-view="audit">Audit</button>
-  </nav>
-  <span id="status">connecting…</span>
-</header>
-<main>
-  <section id="bottles" class="view active"><p class="empty">loading…</p></section>
-  <section id="decisions" class="view">
-    <div class="filters">
-      <label>bottle <select id="filter-slug"><option value="">all</option></select></label>
-      <label>kind <select id="filter-kind">
-        <option value="">all</option><option value="allow">allowed</option>
-        <option value="refuse">refused</option><option value="dlp">DLP</option>
-        <option value="error">error</option></select></label>
-      <span id="decision-count">0 decisions</span>
-    </div>
-    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th>verdict</th>
-      <th>request</th><th>rule</th><th>place</th><th>status</th></tr></thead>
-      <tbody id="decision-rows"></tbody></table>
-  </section>
-  <section id="approvals" class="view">
-    <h2>Pending</h2><div id="pending"><p class="empty">none</p></div>
-    <h2>History</h2><table><thead><tr><th>id</th><th>bottle</th><th>asked for</th><th>reason</th>
-      <th>decision</th><th>by</th><th>note</th></tr></thead><tbody id="history"></tbody></table>
-  </section>
-  <section id="audit" class="view"><p class="empty">loading…</p></section>
-</main>
-</body>
-</html>
-`;
+import { createHash } from "node:crypto";
+
+const BOTTLES_SLOT = "<!--bottles-->";
 
 export const PAGE_CSS = `
 :root { font-family: system-ui, sans-serif; font-size: 14px; color: #1d2330; background: #f5f6f8; }
@@ -83,6 +42,64 @@ td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
 .reason { white-space: pre-wrap; }
 `;
 
+/**
+ * The stylesheet is in the page itself, allowed by its hash in the Content Security Policy: a
+ * separate stylesheet would hold the first paint until it arrived, the bottles' cards with it.
+ */
+export const PAGE_STYLE_HASH = `sha256-${createHash("sha256").update(PAGE_CSS).digest("base64")}`;
+
+const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>claude-bottle dashboard</title>
+<style>${PAGE_CSS}</style>
+<script src="/app.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>claude-bottle</h1>
+  <nav>
+    <button data-view="bottles" class="active">Bottles</button>
+    <button data-view="decisions">Decisions</button>
+    <button data-view="approvals">Approvals <span id="pending-count"></span></button>
+    <button data-view="audit">Audit</button>
+  </nav>
+  <span id="status">connecting…</span>
+</header>
+<main>
+  <section id="bottles" class="view active">${BOTTLES_SLOT}</section>
+  <section id="decisions" class="view">
+    <div class="filters">
+      <label>bottle <select id="filter-slug"><option value="">all</option></select></label>
+      <label>kind <select id="filter-kind">
+        <option value="">all</option><option value="allow">allowed</option>
+        <option value="refuse">refused</option><option value="dlp">DLP</option>
+        <option value="error">error</option></select></label>
+      <span id="decision-count">0 decisions</span>
+    </div>
+    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th>verdict</th>
+      <th>request</th><th>rule</th><th>place</th><th>status</th></tr></thead>
+      <tbody id="decision-rows"></tbody></table>
+  </section>
+  <section id="approvals" class="view">
+    <h2>Pending</h2><div id="pending"><p class="empty">none</p></div>
+    <h2>History</h2><table><thead><tr><th>id</th><th>bottle</th><th>asked for</th><th>reason</th>
+      <th>decision</th><th>by</th><th>note</th></tr></thead><tbody id="history"></tbody></table>
+  </section>
+  <section id="audit" class="view"><p class="empty">loading…</p></section>
+</main>
+</body>
+</html>
+`;
+
+/** The page, with the bottles' cards when the server could draw them (a session's page). */
+export function pageHtml(bottleCards: string | null): string {
+  return PAGE_HTML.replace(BOTTLES_SLOT, bottleCards ?? '<p class="empty">loading…</p>');
+}
+
 export const PAGE_JS = `"use strict";
 (() => {
   let csrf = null;
@@ -116,59 +133,35 @@ export const PAGE_JS = `"use strict";
     if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status, hint: body.hint });
     return body;
   }
-  // The first page from the printed URL spends its token for the session cookie; a page
-  // opened again already has the cookie. Either way the bottles are asked for as soon as the
-  // cookie is there, alongside the CSRF token, which only changes need.
+  // The first page from the printed URL spends its token for the session cookie, and the
+  // answer brings the bottles' cards; a page opened again has the cookie, and the server drew
+  // the cards into it.
   async function exchangeToken() {
     const m = /(?:^|[#&])token=([0-9a-f]+)/.exec(location.hash);
     // The token is spent on first use; drop it from the address bar and the history.
     if (location.hash) history.replaceState(null, "", location.pathname);
     if (!m) return;
     const res = await fetch("/api/session", { method: "POST", headers: { "X-Dashboard-Token": m[1] }, credentials: "same-origin" });
-    if (res.ok) csrf = (await res.json()).csrf;
+    if (!res.ok) return;
+    const session = await res.json();
+    csrf = session.csrf;
+    if (session.cards) drawBottles(session.cards);
   }
   async function fetchCsrf() {
     if (csrf) return true;
     try { csrf = (await api("/api/csrf")).csrf; return true; } catch { return false; }
   }
-  function age(seconds) {
-    if (seconds === null || seconds === undefined) return "?";
-    if (seconds < 60) return seconds + "s";
-    if (seconds < 3600) return Math.floor(seconds / 60) + "m";
-    if (seconds < 86400) return Math.floor(seconds / 3600) + "h " + Math.floor((seconds % 3600) / 60) + "m";
-    return Math.floor(seconds / 86400) + "d";
+  // The cards come drawn by the server, every value escaped there; a listing it marks stale
+  // (the engine was asked a while ago) is asked for again at once.
+  function drawBottles(cards) {
+    $("bottles").innerHTML = cards;
   }
-  function size(bytes) {
-    if (bytes < 1024) return bytes + " B";
-    const units = ["KiB", "MiB", "GiB", "TiB"];
-    let n = bytes / 1024, u = 0;
-    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
-    return n.toFixed(1) + " " + units[u];
-  }
-  const chips = (items) => items.length === 0 ? el("span", { class: "empty" }, "none") : el("span", { class: "chips" }, ...items.map((i) => el("span", {}, i)));
-
-  function renderBottles(bottles) {
-    const root = $("bottles");
-    root.replaceChildren();
-    if (bottles.length === 0) { root.append(el("p", { class: "empty" }, "no bottles on this machine")); return; }
-    for (const b of bottles) {
-      root.append(el("div", { class: "card", "data-testid": "bottle", "data-slug": b.slug },
-        el("h3", {}, b.slug),
-        el("div", { class: "meta" }, "agent " + (b.agent || "?") + " · provider " + (b.provider || "?") + " · bottle " + (b.bottle || "?") + " · " + b.state + " · up " + age(b.uptimeSeconds) + " · CLI " + (b.attached ? "attached" : "gone")),
-        el("dl", {},
-          el("dt", {}, "sidecars"), el("dd", {}, ...b.sidecars.map((s) => el("span", { class: (s.health || (s.state === "running" ? "ok" : "bad")) + " sidecar" }, s.service + " " + (s.health || s.state)))),
-          el("dt", {}, "hosts"), el("dd", {}, chips(b.hosts)),
-          el("dt", {}, "DLP"), el("dd", {}, b.dlp || "?"),
-          el("dt", {}, "routes"), el("dd", {}, b.routes.length === 0 ? el("span", { class: "empty" }, "none") :
-            el("table", {}, el("tbody", {}, ...b.routes.map((r) => el("tr", {},
-              el("td", { class: "mono" }, r.host), el("td", { class: "mono" }, r.paths.join(", ")),
-              el("td", {}, r.methods === "all" ? "all methods" : r.methods.join(",")),
-              el("td", { class: "mono" }, "token " + (r.tokenEnv || "?")),
-              el("td", { "data-testid": "traffic", "data-requests": r.requests, "data-request-bytes": r.requestBytes, "data-response-bytes": r.responseBytes },
-                r.requests + (r.requests === 1 ? " request · " : " requests · ") + size(r.requestBytes) + " sent · " + size(r.responseBytes) + " received")))))),
-          el("dt", {}, "git remotes"), el("dd", {}, chips(b.remotes.map((r) => r.name + " " + r.url))),
-          el("dt", {}, "exceptions"), el("dd", {}, chips(b.gitleaksExceptions)))));
-    }
+  async function refreshBottles() {
+    try {
+      const res = await fetch("/api/bottles/cards", { credentials: "same-origin" });
+      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.statusText);
+      drawBottles(await res.text());
+    } catch (e) { setStatus(e.message, true); }
   }
 
   const seenSlugs = new Set();
@@ -278,7 +271,6 @@ export const PAGE_JS = `"use strict";
     }
   }
 
-  const refreshBottles = () => api("/api/bottles").then(renderBottles).catch((e) => setStatus(e.message, true));
   const refreshProposals = () => api("/api/proposals").then(renderProposals).catch((e) => setStatus(e.message, true));
   const refreshAudit = () => api("/api/audit").then(renderAudit).catch((e) => setStatus(e.message, true));
 
@@ -293,7 +285,6 @@ export const PAGE_JS = `"use strict";
     $("filter-slug").addEventListener("change", refilter);
     $("filter-kind").addEventListener("change", refilter);
     await exchangeToken();
-    const bottles = api("/api/bottles").then((list) => ({ list }), (error) => ({ error }));
     if (!(await fetchCsrf())) {
       setStatus("not signed in", true);
       $("bottles").replaceChildren(el("p", { class: "bad", "data-testid": "signed-out" },
@@ -301,8 +292,8 @@ export const PAGE_JS = `"use strict";
       return;
     }
     setStatus("signed in");
-    const first = await bottles;
-    if (first.list) renderBottles(first.list); else setStatus(first.error.message, true);
+    const drawn = $("bottle-cards");
+    if (drawn === null || drawn.dataset.stale) await refreshBottles();
     // The stream's first message can hold hundreds of rows: it waits until the bottles are drawn.
     connectStream();
     await refreshProposals();

@@ -198,6 +198,31 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
       ["cb_dashboard", true, "Strict"],
     ]);
+    // The stylesheet in the page is the one its CSP hash allows: the browser applied it.
+    const headerColour = await page.evaluate(
+      "getComputedStyle(document.querySelector('header')).backgroundColor",
+    );
+    expect(headerColour).toBe("rgb(29, 35, 48)");
+  });
+
+  it("draws the bottles into a page opened again, before its script runs, breaking no CSP rule", async () => {
+    const again = await context.newPage();
+    const violations: string[] = [];
+    again.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    // With scripts off, what is on screen is what the server drew.
+    const bare = await browser.newContext({ javaScriptEnabled: false });
+    await bare.addCookies(await context.cookies(origin));
+    const still = await bare.newPage();
+    await still.goto(`${origin}/`);
+    expect(await still.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`).count()).toBe(1);
+    await bare.close();
+    await again.goto(`${origin}/`);
+    await again.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`).waitFor();
+    await again.locator("#status", { hasText: "live" }).waitFor({ timeout: 10_000 });
+    expect(violations).toEqual([]);
+    await again.close();
   });
 
   it("shows the requests and bytes through the route that the model API counted, after a restart too", async () => {
