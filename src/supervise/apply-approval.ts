@@ -3,11 +3,15 @@
 // keeps pointing at the old inode if the file is replaced by rename), then pipelock is told
 // to reload with SIGHUP. A gitleaks exception is appended to the gate's allowlist, which is
 // behind a directory mount, so there it is replaced atomically. Both are idempotent: applying
-// the same approval twice changes nothing the second time.
+// the same approval twice changes nothing the second time. A swarm bottle's sidecars run on
+// another machine: the CLI that started it takes each change to the node and signals
+// pipelock (state-mirror.ts), and the approval returns once it has.
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
+import { ranBy, readMetadata } from "../backend/docker/bottle-state.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { waitUntilOnNode } from "../backend/swarm/state-mirror.js";
 import { pipelockContainerName } from "../contracts/pipelock.js";
 import type { ProposalRequest } from "../contracts/queue-format.js";
 import { validateEgressHost, validateFingerprint } from "../contracts/request-validation.js";
@@ -112,6 +116,11 @@ async function applyEgressHost(
   } else {
     changes.push(`${pattern} was already on pipelock's allowlist`);
   }
+  const onSwarm = await swarmNodeOf(bottle);
+  if (onSwarm !== null) {
+    changes.push(...(await onNode(bottle.pipelockConfig, onSwarm)));
+    return changes;
+  }
   const container = pipelockContainerName(bottle.slug);
   const hup = await ctx.docker.run(["kill", "-s", "HUP", container], { allowFailure: true });
   if (hup.exitCode !== 0) {
@@ -133,7 +142,29 @@ async function applyGitleaksException(
   const edited = addAllowLine(text, fingerprint);
   if (!edited.added) return [`${fingerprint} was already on the git gate's gitleaks allowlist`];
   await writeFileAtomic(bottle.gitleaksAllowFile, edited.text, 0o644);
-  return [`added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`];
+  const changes = [
+    `added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`,
+  ];
+  const onSwarm = await swarmNodeOf(bottle);
+  if (onSwarm !== null) changes.push(...(await onNode(dirname(bottle.gitleaksAllowFile), onSwarm)));
+  return changes;
+}
+
+/** How long an approval waits for a swarm bottle's CLI to take it to the node (about 1 s). */
+const ON_NODE_TIMEOUT_MS = 15_000;
+
+/** The swarm node a bottle runs on, or null for a bottle on this machine's engine. */
+async function swarmNodeOf(bottle: SupervisedBottle): Promise<string | null> {
+  const metadata = await readMetadata(bottle.stateDir);
+  return ranBy(metadata, "swarm") ? (metadata?.node ?? "its node") : null;
+}
+
+/** Nothing when the change is in force on the node; else a line saying it is not yet. */
+async function onNode(source: string, node: string): Promise<string[]> {
+  if (await waitUntilOnNode(source, ON_NODE_TIMEOUT_MS)) return [];
+  return [
+    `not yet in force on swarm node ${node}: the \`claude-bottle start\` that runs this bottle takes it there while it runs`,
+  ];
 }
 
 function lastLine(text: string): string {

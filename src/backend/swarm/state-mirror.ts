@@ -10,7 +10,7 @@
 // - pipelock's policy, the gate's allowlist, the agent's view of its policy: here → their
 //   volumes, through the keeper (a stopped container that holds every volume), then pipelock
 //   is told to reload.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   POLICY_SNAPSHOT_FILE,
@@ -155,6 +155,36 @@ async function pushVolumes(
     }
     // The first round only notes what the seed already put there.
     pushed.set(v.mount.source, mark);
+    // What is in force on the node now, for `supervise approve` to wait on (waitUntilOnNode).
+    await writeFile(onNodeMarkPath(v.mount.source), mark);
+  }
+}
+
+/**
+ * Beside a live file or directory of the state directory: the fingerprint of the version
+ * the mirror last put in its volume on the node (and, for pipelock's policy, signalled).
+ */
+export function onNodeMarkPath(source: string): string {
+  return `${source}.on-node`;
+}
+
+/**
+ * Waits until the mirror has put the current version of `source` (a live file or directory
+ * of a swarm bottle's state) in force on the node; false after `timeoutMs` (no mirror runs:
+ * the CLI that started the bottle has gone).
+ */
+export async function waitUntilOnNode(source: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const isDir = await stat(source).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const mark = isDir ? await treeFingerprint(source) : await fingerprint(source);
+    const onNode = await readFile(onNodeMarkPath(source), "utf8").catch(() => null);
+    if (mark !== null && onNode === mark) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
