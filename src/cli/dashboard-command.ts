@@ -4,11 +4,15 @@
 // prints a URL whose fragment holds a one-time token; runs until interrupted.
 import { randomBytes } from "node:crypto";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { SWARM_HOST_ENV } from "../backend/swarm/swarm-engines.js";
+import { BottleListing } from "../dashboard/bottle-listing.js";
 import { startDashboardServer } from "../dashboard/dashboard-server.js";
 import { decisionContainers, type ViewContext } from "../dashboard/dashboard-views.js";
 import { DecisionHub } from "../dashboard/decision-hub.js";
-import { LogFollower } from "../dashboard/log-follower.js";
+import { dockerLogs, LogFollower } from "../dashboard/log-follower.js";
+import { serviceLogs } from "../dashboard/service-logs.js";
 import { InputError } from "../shared/errors.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { hostActor } from "./supervise-command.js";
 
@@ -19,6 +23,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("dashboard")
     .description("serve a local web dashboard of bottles, decisions, requests and audit logs")
     .option("--port <n>", "port on 127.0.0.1 (0: any free port)", "0")
+    .addOption(backendOption())
     .action(async (options) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -26,15 +31,22 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
           hint: "for example --port 8377, or 0 for any free port",
         });
       }
+      const launch = launchContextOf(ctx);
+      const backend = backendFor(launch, options);
       const hub = new DecisionHub();
       const views: ViewContext = {
         docker: ctx.docker,
-        home: launchContextOf(ctx).home,
+        home: launch.home,
         now: ctx.now,
         actor: `dashboard (${hostActor(ctx.env)})`,
         hub,
+        listing: new BottleListing(() => backend.list()),
       };
-      const follower = new LogFollower(hub);
+      // A swarm bottle's sidecars log on their node: the manager gathers their logs.
+      const follower = new LogFollower(
+        hub,
+        backend.name === "swarm" ? serviceLogs(ctx.env[SWARM_HOST_ENV] || null) : dockerLogs,
+      );
       const token = randomBytes(24).toString("hex");
       const server = await startDashboardServer({
         views,

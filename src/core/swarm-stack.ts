@@ -7,7 +7,9 @@
 //   ships to the node; a directory the sidecars keep changing becomes a volume on the node.
 // - No variable holding a secret: a service's environment is resolved at deploy and shown
 //   by `docker service inspect`. Each bare name becomes an external Swarm secret (created
-//   from stdin beforehand) that the sidecar reads from /run/secrets/<NAME>.
+//   from stdin beforehand) that the sidecar reads from /run/secrets/<NAME>; the agent's own
+//   (host variables its manifest forwards) are put in the agent program's environment when
+//   the CLI runs it (agentEnvCommand).
 // - Every service pinned to one node: the bottle's volumes and its agent live together.
 // - `endpoint_mode: dnsrr`: service VIPs need IPVS, which some kernels lack; a name then
 //   resolves to the task itself.
@@ -197,7 +199,12 @@ export function bottleToSwarmStack(
   for (const [serviceName, service] of Object.entries(compose.services) as Array<
     [ServiceName, ComposeService]
   >) {
-    const owner = service.user === undefined ? { uid: "0", gid: "0" } : ownerOf(service.user);
+    const owner =
+      serviceName === "agent"
+        ? AGENT_OWNER
+        : service.user === undefined
+          ? { uid: "0", gid: "0" }
+          : ownerOf(service.user);
     const own = mounts.filter(({ mount }) => mount.service === serviceName);
     const image = facts.imageIdOf(service.image);
     if (image === undefined || !/^sha256:[0-9a-f]{64}$/.test(image)) {
@@ -292,6 +299,29 @@ export function bottleToSwarmStack(
     stack.services[serviceName] = out;
   }
   return stack;
+}
+
+/** The agent user of the agent image (images/agent.Dockerfile: useradd --uid 1000). */
+const AGENT_OWNER = { uid: "1000", gid: "1000" };
+/** Where a swarm task finds its secrets. */
+export const SWARM_SECRETS_DIR = "/run/secrets";
+
+/**
+ * `command` run with each of `names` in its environment, read from the file of that name in
+ * `dir` (the agent's Swarm secrets) inside the container: no value in argv or in the service.
+ * A file that cannot be read stops the command before it starts.
+ */
+export function agentEnvCommand(
+  names: readonly string[],
+  command: readonly string[],
+  dir = SWARM_SECRETS_DIR,
+): string[] {
+  if (names.length === 0) return [...command];
+  for (const name of [...names, dir]) {
+    if (!/^[A-Za-z0-9_/.-]+$/.test(name)) throw new Error(`cannot put ${name} in a shell word`);
+  }
+  const script = `for n in ${names.join(" ")}; do v=$(cat "${dir}/$n") || { echo "claude-bottle: cannot read the agent's variable $n" >&2; exit 126; }; export "$n=$v"; done; exec "$@"`;
+  return ["sh", "-c", script, "sh", ...command];
 }
 
 function ownerOf(user: string): { uid: string; gid: string } {

@@ -86,6 +86,12 @@ export function routeTokenNames(
   }
 }
 
+/** The host variable the manifest named for a token egress holds as `slot`, as the user wrote it. */
+function userTokenName(b: FoundBottle, slot: string | null): string | null {
+  if (slot === null) return null;
+  return b.metadata?.tokenNames?.[slot] ?? slot;
+}
+
 function trafficThrough(traffic: readonly RouteTraffic[], host: string) {
   const t = traffic.find((x) => x.host === host);
   return {
@@ -132,7 +138,7 @@ export async function bottlesView(ctx: ViewContext, found: readonly FoundBottle[
           host: r.host,
           paths: r.paths,
           methods: r.methods,
-          tokenEnv: tokens.find((t) => t.host === r.host)?.tokenEnv ?? null,
+          tokenEnv: userTokenName(b, tokens.find((t) => t.host === r.host)?.tokenEnv ?? null),
           // egress's lines name the host, not the route: routes sharing a host share its count.
           ...trafficThrough(traffic, r.host),
         })),

@@ -1,15 +1,25 @@
 // The stack a bottle deploys as on Docker Swarm: the same services as its Compose project,
 // with nothing the swarm must not hold (a secret in a definition) or cannot do (a bind mount
 // from this host's disk).
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { Ajv } from "ajv";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderStackYaml } from "../../src/backend/swarm/stack-yaml.js";
 import { bottleMounts } from "../../src/core/bottle-mounts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
-import { bottleToSwarmStack, bottleVolumes, type SwarmStack } from "../../src/core/swarm-stack.js";
+import {
+  agentEnvCommand,
+  bottleToSwarmStack,
+  bottleVolumes,
+  type SwarmStack,
+} from "../../src/core/swarm-stack.js";
 import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const require = createRequire(import.meta.url);
@@ -132,6 +142,17 @@ describe("bottleToSwarmStack", () => {
     expect(plan.gitGatePlan.upstreams.length).toBeGreaterThan(0);
   });
 
+  it("hands the agent its forwarded variables as secrets only it can read, never as env", () => {
+    const { plan, stack } = stackOf({ git: false, egress: false, supervise: false });
+    const agent = stack.services.agent;
+    for (const name of plan.forwardedEnv) {
+      expect(agent?.secrets).toContainEqual(
+        expect.objectContaining({ target: name, uid: "1000", gid: "1000", mode: 0o400 }),
+      );
+      expect((agent?.environment ?? []).some((e) => e.split("=")[0] === name)).toBe(false);
+    }
+  });
+
   it.each(cases)("pins every service to one node, resolves names without VIPs (%s)", (_l, p) => {
     const { stack } = stackOf(p);
     for (const service of Object.values(stack.services)) {
@@ -161,5 +182,40 @@ describe("bottleToSwarmStack", () => {
       expect(name.startsWith(plan.slug)).toBe(true);
     }
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe("agentEnvCommand", () => {
+  const run = promisify(execFile);
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cb-agent-env-"));
+    await writeFile(join(dir, "CB_ONE"), "first value with spaces; $(not run)");
+    await writeFile(join(dir, "CB_TWO"), "second");
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("runs the command with each variable read from its file, no value in argv", async () => {
+    const argv = agentEnvCommand(
+      ["CB_ONE", "CB_TWO"],
+      ["sh", "-c", 'printf "%s|%s" "$CB_ONE" "$CB_TWO"'],
+      dir,
+    );
+    expect(argv.join(" ")).not.toContain("first value");
+    const { stdout } = await run(argv[0] as string, argv.slice(1));
+    expect(stdout).toBe("first value with spaces; $(not run)|second");
+  });
+
+  it("stops before the command when a variable's file cannot be read", async () => {
+    const argv = agentEnvCommand(["CB_ONE", "CB_GONE"], ["sh", "-c", "echo ran"], dir);
+    const failed = await run(argv[0] as string, argv.slice(1)).catch((e) => e);
+    expect(failed.code).toBe(126);
+    expect(failed.stdout).toBe("");
+    expect(failed.stderr).toContain("cannot read the agent's variable CB_GONE");
+  });
+
+  it("leaves a command alone without variables, and refuses a name that is not one word", () => {
+    expect(agentEnvCommand([], ["claude"])).toEqual(["claude"]);
+    expect(() => agentEnvCommand(["A;rm -rf /"], ["claude"])).toThrow(/shell word/);
   });
 });

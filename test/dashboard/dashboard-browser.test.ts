@@ -189,8 +189,8 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     const text = (await card.textContent()) ?? "";
     expect(text).toContain("agent watched · provider claude · bottle watched");
     expect(text).toContain("allowed.test");
-    // The routes file names the token by egress's own env name; never its value.
-    expect(text).toContain("token EGRESS_TOKEN_0");
+    // The token by the host variable the manifest names; never its value.
+    expect(text).toContain("token CB_DASHBOARD_MODEL_KEY");
     expect(text).not.toContain(MODEL_KEY);
     for (const service of ["agent", "pipelock", "supervise"]) expect(text).toContain(service);
     expect(page.url()).toBe(`${origin}/`);

@@ -11,8 +11,11 @@ export interface RunningDashboard {
   token: string;
 }
 
-export async function startDashboard(home: TestHome): Promise<RunningDashboard> {
-  const process = home.spawn(["dashboard"]);
+export async function startDashboard(
+  home: TestHome,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningDashboard> {
+  const process = home.spawn(["dashboard"], env);
   const url = await waitFor(
     "the dashboard's URL",
     async () =>

@@ -12,6 +12,7 @@ import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { writeStubCerts } from "../../src/demo/demo-stubs.js";
 import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import { VERSION } from "../../src/shared/version.js";
+import { startDashboard } from "../dashboard/dashboard-process.js";
 import {
   type CliResult,
   makeTestHome,
@@ -49,6 +50,10 @@ const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 const GIT_HOST = "git.upstream.test";
 const APP_URL = `ssh://git@${GIT_HOST}/srv/git/app.git`;
 const ROUTE_TOKEN = "cbtest-swarm-route-5e0a41c9d7b2";
+/** A host value the manifest forwards to the agent: the agent's, and a secret DLP knows. */
+const KNOWN = "cbtest-swarm-known-8c31f0a2d94e";
+/** What the start CLI runs in the agent: it notes the forwarded variable it was given. */
+const START_EXEC = "printenv CB_SWARM_KNOWN > /tmp/forwarded.txt; exec sleep 3600";
 const NODE_IMAGE = `claude-bottle/node:${VERSION}`;
 
 describeWithEngine("a bottle on a three-node swarm", () => {
@@ -71,6 +76,7 @@ describeWithEngine("a bottle on a three-node swarm", () => {
     CLAUDE_BOTTLE_SWARM_HOST: swarm.managerHost,
     CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
     CB_SWARM_TOKEN: ROUTE_TOKEN,
+    CB_SWARM_KNOWN_HOST: KNOWN,
   });
   const inAgent = (script: string) =>
     agent.node.docker(["exec", "-u", "agent", agent.container, "sh", "-c", script], {
@@ -108,7 +114,9 @@ describeWithEngine("a bottle on a three-node swarm", () => {
     await writeAgentBottle(
       t,
       "sw",
-      `egress:
+      `env:
+  CB_SWARM_KNOWN: {from_env: CB_SWARM_KNOWN_HOST}
+egress:
   allow: [${ALLOWED}]
   routes:
     - host: ${ROUTE_HOST}
@@ -122,13 +130,13 @@ git:
 supervise: true
 `,
     );
-    cli = t.spawn(["start", "sw", "--yes", "--exec", "sleep 3600"], env());
+    cli = t.spawn(["start", "sw", "--yes", "--exec", START_EXEC], env());
     const started = await waitFor(
       "the swarm bottle to run its command",
       async () => {
         const out = cli.output();
         if (cli.exitCode !== null) throw new Error(`start exited ${cli.exitCode}:\n${out.stderr}`);
-        return out.stderr.includes("running: sleep 3600") ? out : null;
+        return out.stderr.includes(`running: ${START_EXEC}`) ? out : null;
       },
       600_000,
       1000,
@@ -281,6 +289,59 @@ supervise: true
     expect((await standinRequests()).filter((q) => q.url === "/swarm-refused")).toEqual([]);
   });
 
+  it("shows the bottle in the dashboard, and a refusal on its node in the decision stream", async () => {
+    const dashboard = await startDashboard(t, env());
+    try {
+      const session = await fetch(`${dashboard.origin}/api/session`, {
+        method: "POST",
+        headers: { origin: dashboard.origin, "x-dashboard-token": dashboard.token },
+      });
+      expect(session.status).toBe(200);
+      const cookie = (session.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const bottles = (await (
+        await fetch(`${dashboard.origin}/api/bottles`, { headers: { cookie } })
+      ).json()) as Array<{ slug: string; hosts: string[]; sidecars: Array<{ service: string }> }>;
+      const mine = bottles.find((b) => b.slug === slug);
+      expect(mine?.hosts).toContain(ALLOWED);
+      expect(mine?.sidecars.map((c) => c.service)).toEqual(
+        expect.arrayContaining(["agent", "egress", "pipelock", "supervise"]),
+      );
+      const stream = await fetch(`${dashboard.origin}/api/events`, { headers: { cookie } });
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      // A host named for this test alone: the stream's replay holds earlier refusals.
+      const probe = `dashboard-${Date.now()}.example.test`;
+      const refusal = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return false;
+          seen += new TextDecoder().decode(value);
+          if (seen.includes(probe)) return true;
+        }
+      })();
+      // The log follower finds the bottle's sidecars within a few seconds of starting.
+      await waitFor("pipelock's refusal in the stream", async () => {
+        await inAgent(`curl -sS -m 10 -o /dev/null https://${probe}/`);
+        return (await Promise.race([refusal, new Promise((r) => setTimeout(() => r(null), 2000))]))
+          ? true
+          : null;
+      });
+      await reader.cancel();
+      const events = seen
+        .split("\n")
+        .filter((l) => l.startsWith("data: ["))
+        .flatMap((l) => JSON.parse(l.slice("data: ".length)) as Array<Record<string, unknown>>);
+      expect(events.find((e) => e.host === probe)).toMatchObject({
+        slug,
+        source: "pipelock",
+        kind: "refuse",
+      });
+      expect(seen).not.toContain(ROUTE_TOKEN);
+    } finally {
+      dashboard.process.kill("SIGTERM");
+    }
+  });
+
   it("injects the route token from a Swarm secret; the agent never holds it", async () => {
     const r = await inAgent(
       `curl -sS -m 20 -H 'Authorization: Bearer agent-fake' https://${ROUTE_HOST}/v1/swarm-models`,
@@ -288,13 +349,28 @@ supervise: true
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, url: "/v1/swarm-models" });
     const seen = (await standinRequests()).filter((q) => q.url === "/v1/swarm-models");
     expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${ROUTE_TOKEN}`);
-    const mine = await inAgent("env; cat /proc/1/environ; ls -la /run/secrets 2>&1");
+    const mine = await inAgent("env; cat /proc/1/environ; cat /run/secrets/* 2>&1");
     expect(mine.stdout).not.toContain(ROUTE_TOKEN);
-    expect(mine.stdout).toContain("No such file");
+    // The agent's only secret is its own forwarded variable.
+    expect((await inAgent("ls /run/secrets")).stdout).toBe("CB_SWARM_KNOWN\n");
   });
 
-  it("shows the token's value in no service, task, container, secret or config output", async () => {
-    const forms = [ROUTE_TOKEN, Buffer.from(ROUTE_TOKEN).toString("base64")];
+  it("gives the program the CLI runs its forwarded variable, which DLP keeps in the bottle", async () => {
+    expect((await inAgent("cat /tmp/forwarded.txt")).stdout).toBe(`${KNOWN}\n`);
+    const r = await inAgent(
+      `curl -sS -m 20 -o /dev/null -w '%{http_code}' 'https://${ALLOWED}/known?note=${KNOWN}'`,
+    );
+    expect(r.stdout).toBe("403");
+    const b64 = Buffer.from(KNOWN).toString("base64");
+    const encoded = await inAgent(
+      `curl -sS -m 20 -o /dev/null -w '%{http_code}' -H 'X-Note: ${b64}' https://${ALLOWED}/known-b64`,
+    );
+    expect(encoded.stdout).toBe("403");
+    expect((await standinRequests()).filter((q) => q.url.startsWith("/known"))).toEqual([]);
+  });
+
+  it("shows no secret's value in any service, task, container, secret or config output", async () => {
+    const forms = [ROUTE_TOKEN, KNOWN].flatMap((v) => [v, Buffer.from(v).toString("base64")]);
     const outputs: CliResult[] = [];
     const services = (
       await swarm.docker(["service", "ls", "-q", "--filter", `label=${BOTTLE_SLUG_LABEL}=${slug}`])
@@ -357,9 +433,14 @@ supervise: true
     expect(fromPipelock[`${swarm.manager.address}:2377`]).toBe("connected");
   });
 
-  it("takes the agent's request to a human here, and the approval lets its retry through", async () => {
+  /**
+   * The agent asks (over MCP) for `requested` and for a gitleaks exception; both show up here,
+   * one is approved and the other denied with the CLI, the agent's tool calls return the
+   * answers, and its retry to `requested` goes through.
+   */
+  async function askedApprovedAndRetried(requested: string): Promise<void> {
     const before = await inAgent(
-      `curl -sS -m 20 -o /dev/null -w '%{http_code}' https://${ADDED}/before`,
+      `curl -sS -m 20 -o /dev/null -w '%{http_code}' https://${requested}/before`,
     );
     expect(before.stdout).toBe("403");
     const client = join(standinDir, "client.mjs");
@@ -373,7 +454,7 @@ supervise: true
       "-u",
       "agent",
       "-e",
-      `CB_REQUEST_HOST=${ADDED}`,
+      `CB_REQUEST_HOST=${requested}`,
       agent.container,
       "sh",
       "-c",
@@ -385,9 +466,13 @@ supervise: true
         const all = JSON.parse(listed.stdout || "[]") as Array<{
           id: string;
           slug: string;
+          status: string;
           request: { kind: string };
         }>;
-        return all.find((p) => p.slug === slug && p.request.kind === kind) ?? null;
+        return (
+          all.find((p) => p.slug === slug && p.status === "pending" && p.request.kind === kind) ??
+          null
+        );
       });
     const host = await pending("egress-host").catch(async (error) => {
       // What each side saw, to tell a client that never asked from a mirror that never pulled.
@@ -404,7 +489,9 @@ supervise: true
       env(),
     );
     expect(approved.code).toBe(0);
-    expect(JSON.parse(approved.stdout).changes).toContain(`added ${ADDED} to pipelock's allowlist`);
+    expect(JSON.parse(approved.stdout).changes).toContain(
+      `added ${requested} to pipelock's allowlist`,
+    );
     const leak = await pending("gitleaks-exception");
     expect((await t.run(["supervise", "deny", leak.id, "--reason", "rotate it"], env())).code).toBe(
       0,
@@ -420,12 +507,16 @@ supervise: true
     const after = await waitFor(
       "pipelock to take the approval",
       async () => {
-        const r = await inAgent(`curl -sS -m 20 https://${ADDED}/after-approval`);
+        const r = await inAgent(`curl -sS -m 20 https://${requested}/after-approval`);
         return r.stdout.includes('"ok":true') ? r.stdout : null;
       },
       30_000,
     );
     expect(JSON.parse(after)).toMatchObject({ ok: true, url: "/after-approval" });
+  }
+
+  it("takes the agent's request to a human here, and the approval lets its retry through", async () => {
+    await askedApprovedAndRetried(ADDED);
   });
 
   it("pushes through git-gate on the node: a clean commit goes upstream, a secret does not", async () => {
@@ -448,6 +539,75 @@ supervise: true
     expect(leak.stdout).toContain("git-gate");
     expect(leak.stdout).not.toContain(key);
     expect(await upstreamLog()).not.toContain("Swarm leak");
+  });
+
+  it("removes a second bottle whose CLI is killed while its stack starts; the first runs on", async () => {
+    await writeAgentBottle(t, "sw2", `egress:\n  allow: [${ALLOWED}]\n`);
+    const second = t.spawn(["start", "sw2", "--yes", "--exec", "sleep 3600"], env());
+    const out = await waitFor(
+      "the second bottle's stack to be deploying",
+      async () => {
+        const o = second.output();
+        if (second.exitCode !== null) {
+          throw new Error(`start exited ${second.exitCode}:\n${o.stderr}`);
+        }
+        return /starting bottle \S+ on /.test(o.stderr) ? o : null;
+      },
+      300_000,
+      100,
+    );
+    const other = slugOf(out.stderr);
+    expect(other).not.toBe(slug);
+    second.kill("SIGKILL");
+    const label = `label=${BOTTLE_SLUG_LABEL}=${other}`;
+    const none = async (run: Promise<{ stdout: string }>) => (await run).stdout.trim() === "";
+    // The deploy goes on without the CLI: the start guard waits for it, then removes it all.
+    await waitFor(
+      "the start guard to remove the second bottle",
+      async () => {
+        for (const kind of ["service", "secret", "config", "network"]) {
+          if (!(await none(swarm.docker([kind, "ls", "-q", "--filter", label])))) return null;
+        }
+        for (const node of swarm.nodes) {
+          if (!(await none(node.docker(["ps", "-aq", "--filter", label])))) return null;
+          if (!(await none(node.docker(["volume", "ls", "-q", "--filter", label])))) return null;
+        }
+        const listed = JSON.parse((await t.run(["list", "--json"], env())).stdout) as Array<{
+          slug: string;
+        }>;
+        return listed.some((b) => b.slug === other) ? null : true;
+      },
+      180_000,
+      1000,
+    );
+    expect((await runningTask(swarm, `${project}_agent`)).container).toBe(agent.container);
+    expect((await inAgent(`curl -sS -m 20 https://${ALLOWED}/still-here`)).stdout).toContain(
+      '"ok":true',
+    );
+  });
+
+  it("is taken over by resume when its start CLI dies, and approvals reach it through resume", async () => {
+    cli.kill("SIGKILL");
+    await waitFor("the start CLI to die", async () =>
+      cli.exitCode !== null || cli.signalCode !== null ? true : null,
+    );
+    // A bottle whose CLI dies after its agent ran waits to be resumed; nothing removes it.
+    expect((await runningTask(swarm, `${project}_agent`)).container).toBe(agent.container);
+    const resumed = "printenv CB_SWARM_KNOWN > /tmp/forwarded-resume.txt; exec sleep 3600";
+    cli = t.spawn(["resume", slug, "--exec", resumed], env());
+    await waitFor(
+      "resume to run its command in the bottle",
+      async () => {
+        const out = cli.output();
+        if (cli.exitCode !== null) throw new Error(`resume exited ${cli.exitCode}:\n${out.stderr}`);
+        return out.stderr.includes(`running: ${resumed}`) ? true : null;
+      },
+      120_000,
+    );
+    expect(cli.output().stderr).toContain(`resuming ${slug}`);
+    expect((await inAgent("cat /tmp/forwarded-resume.txt")).stdout).toBe(`${KNOWN}\n`);
+    // The start CLI's mirror died with it: this round trip goes through resume's.
+    await askedApprovedAndRetried(UNLISTED);
   });
 
   it("fails closed when the agent's task is killed: nothing restarts it, the CLI removes it all", async () => {

@@ -26,6 +26,8 @@ export interface BottleMetadata {
   backend?: string;
   /** Where its agent runs, for a backend with more than one machine (a swarm node). */
   node?: string;
+  /** Each route token's name inside egress → the host variable the manifest names (no value). */
+  tokenNames?: Record<string, string>;
 }
 
 /** Whether a bottle whose state says `metadata` belongs to the backend named `backend`. */

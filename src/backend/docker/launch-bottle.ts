@@ -334,6 +334,7 @@ export function startingMetadata(blueprint: BottleBlueprint, now: Date): BottleM
     pid: process.pid,
     hostname: hostname(),
     phase: "starting",
+    tokenNames: { ...blueprint.plan.egressPlan.tokenEnvMap },
   };
 }
 
@@ -403,11 +404,15 @@ export async function runBottle(
   }
 }
 
-/** Runs the agent program (or `options.exec`) in the agent container; returns its exit code. */
+/**
+ * Runs the agent program (or `options.exec`) in the agent container; returns its exit code.
+ * `wrap` turns the command into the one to run (the swarm's puts variables in its env).
+ */
 export async function attachAgent(
   ctx: Pick<LaunchContext, "docker" | "progress">,
   container: string,
   options: Pick<RunOptions, "exec" | "tty" | "signal">,
+  wrap: (command: string[]) => string[] = (command) => command,
 ): Promise<number> {
   const flags = [
     "exec",
@@ -421,7 +426,7 @@ export async function attachAgent(
   // The launcher provisioning wrote runs the bottle's provider, whichever it is.
   const command = options.exec === null ? [AGENT_LAUNCHER] : ["sh", "-lc", options.exec];
   ctx.progress(options.exec === null ? "attaching the agent…" : `running: ${options.exec}`);
-  const result = await ctx.docker.run([...flags, container, ...command], {
+  const result = await ctx.docker.run([...flags, container, ...wrap(command)], {
     inherit: true,
     allowFailure: true,
     ...(options.signal ? { signal: options.signal } : {}),

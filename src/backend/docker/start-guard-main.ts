@@ -1,10 +1,12 @@
 // Entry point of the start guard (see start-guard.ts): one JSON argument naming the CLI
-// pid, the slug, the Compose project and the state directory. Prints nothing; never throws.
+// pid, the slug, the Compose project, the state directory and, for a swarm bottle, the
+// backend and the home (the manager's address comes in the environment). Prints nothing; never throws.
+import { removeLeftStack } from "../swarm/swarm-guard.js";
 import { type GuardTarget, guardStart } from "./start-guard.js";
 
 try {
   const target = JSON.parse(process.argv[2] ?? "") as GuardTarget;
-  await guardStart(target);
+  await guardStart(target, target.backend === "swarm" ? { removeLeft: removeLeftStack } : {});
 } catch {
   process.exitCode = 1;
 }

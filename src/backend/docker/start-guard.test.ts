@@ -81,4 +81,23 @@ describe("guardStart", () => {
     expect(await guardStart(target(), { docker, pollMs: 1, alive: () => false })).toBe("left");
     expect(calls).toEqual([]);
   });
+
+  it("hands a dead CLI's bottle to the backend's own removal when given one", async () => {
+    const { docker, calls } = fakeDocker(0);
+    const removed: string[] = [];
+    const outcome = await guardStart(
+      { ...target(), backend: "swarm", home: "/h" },
+      {
+        docker,
+        pollMs: 1,
+        alive: () => false,
+        removeLeft: async (t) => {
+          removed.push(`${t.backend} ${t.slug} ${t.home}`);
+        },
+      },
+    );
+    expect(outcome).toBe("removed");
+    expect(removed).toEqual(["swarm t-1a2b /h"]);
+    expect(calls).toEqual([]);
+  });
 });

@@ -18,6 +18,9 @@ export interface GuardTarget {
   slug: string;
   project: string;
   stateDir: string;
+  /** The backend that starts it (compose when not said) and the home that owns it. */
+  backend?: string;
+  home?: string;
 }
 
 /** Starts the guard for `target`, detached, so that it outlives the CLI. */
@@ -35,6 +38,8 @@ export interface GuardOptions {
   docker?: DockerClient;
   pollMs?: number;
   alive?: (pid: number) => boolean;
+  /** Removes what the dead CLI left; the Compose project's removal when not given. */
+  removeLeft?: (target: GuardTarget, pollMs: number) => Promise<void>;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function guardStart(
     if (!alive(target.pid)) break;
     await sleep(pollMs);
   }
-  await removeStartedProject(docker, target, pollMs);
+  await (options.removeLeft ?? ((t, ms) => removeStartedProject(docker, t, ms)))(target, pollMs);
   return "removed";
 }
 

@@ -1,9 +1,11 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
-import { bottleToSwarmStack, envSecrets } from "../../core/swarm-stack.js";
+import { stateRootOf } from "../../core/state-layout.js";
+import { agentEnvCommand, bottleToSwarmStack, envSecrets } from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
 import { readMetadata, writeMetadata } from "../docker/bottle-state.js";
@@ -20,12 +22,15 @@ import {
   startingMetadata,
   startOrRemove,
 } from "../docker/launch-bottle.js";
+import { parsePlanText } from "../docker/plan-file.js";
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
+import { spawnStartGuard } from "../docker/start-guard.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
 import { renderStackYaml } from "./stack-yaml.js";
 import {
   createKeeper,
+  keeperName,
   runningContainer,
   type StateMirror,
   startStateMirror,
@@ -43,12 +48,19 @@ import {
 const STACK_LABEL = "com.docker.stack.namespace";
 /** How long the stack may take to run and pass its health checks. */
 const CONVERGE_TIMEOUT_MS = 180_000;
+/**
+ * The bottle's plan (names and paths, no values), kept beside its metadata: a CLI that takes
+ * the bottle over (resume) needs it to carry approvals to the node.
+ */
+const SWARM_PLAN_FILE = "swarm-plan.json";
 
 export class SwarmBackend implements Backend {
   readonly name = "swarm";
   readonly summary =
     `a Docker Swarm stack on one node (manager: $${SWARM_HOST_ENV}, or this engine)`;
   private readonly manager: EngineAt;
+  /** The state mirrors this CLI runs, by slug. */
+  private readonly mirrors = new Map<string, StateMirror>();
 
   constructor(private readonly ctx: LaunchContext) {
     this.manager = new EngineAt(ctx.docker, ctx.env[SWARM_HOST_ENV] || null);
@@ -100,7 +112,6 @@ export class SwarmBackend implements Backend {
     const { blueprint } = plan;
     const slug = blueprint.plan.slug;
     const project = composeProjectName(slug);
-    refuseUnsupported(blueprint.plan);
     if (blueprint.plan.useRunsc) {
       this.ctx.progress("the swarm chooses each task's runtime: this bottle runs under runc");
     }
@@ -117,6 +128,7 @@ export class SwarmBackend implements Backend {
     return startOrRemove(plan, prepared, options, {
       remove: async () => {
         await mirror?.stop();
+        this.mirrors.delete(slug);
         if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
       },
       start: async () => {
@@ -125,6 +137,23 @@ export class SwarmBackend implements Backend {
           backend: this.name,
           node: node.hostname,
         });
+        // The stack goes on converging if this process is killed: the guard removes it.
+        spawnStartGuard(
+          {
+            pid: process.pid,
+            slug,
+            project,
+            stateDir: blueprint.stateDir,
+            backend: this.name,
+            home: this.ctx.home,
+          },
+          this.ctx.env,
+        );
+        await writeFile(
+          join(blueprint.stateDir, SWARM_PLAN_FILE),
+          `${JSON.stringify(blueprint.plan)}\n`,
+          { mode: 0o600 },
+        );
         const imageIds = await shipImages(
           this.ctx.docker,
           nodeEngine,
@@ -176,6 +205,7 @@ export class SwarmBackend implements Backend {
           containerOf: (service) => runningContainer(nodeEngine, `${project}_${service}`),
           progress: this.ctx.progress,
         });
+        this.mirrors.set(slug, mirror);
         await mirror.sync();
       },
     });
@@ -293,7 +323,13 @@ export class SwarmBackend implements Backend {
   }
 
   async agent(bottle: { slug: string }): Promise<AgentHandle> {
-    const project = composeProjectName(bottle.slug);
+    const { engine, container } = await this.agentTask(bottle.slug);
+    return { docker: engine, container };
+  }
+
+  /** The agent's running task: its container, and the engine of the node that runs it. */
+  private async agentTask(slug: string): Promise<{ engine: EngineAt; container: string }> {
+    const project = composeProjectName(slug);
     const task = await this.manager.run(
       [
         "service",
@@ -309,22 +345,80 @@ export class SwarmBackend implements Backend {
     );
     const [nodeName, container] = (task.stdout.split("\n")[0] ?? "").split("\t");
     if (!nodeName || !container) {
-      throw new BottleError(`bottle ${bottle.slug} has no running agent on the swarm`, {
-        hint: `remove what is left of it with \`claude-bottle stop --backend swarm ${bottle.slug}\``,
+      throw new BottleError(`bottle ${slug} has no running agent on the swarm`, {
+        hint: `remove what is left of it with \`claude-bottle stop --backend swarm ${slug}\``,
       });
     }
     const node = (await listNodes(this.manager)).find((n) => n.hostname === nodeName);
     if (node?.engine == null) throw new BottleError(`node ${nodeName} has no engine label`);
-    return { docker: new EngineAt(this.ctx.docker, node.engine), container };
+    return { engine: new EngineAt(this.ctx.docker, node.engine), container };
   }
 
   async exec(bottle: { slug: string }, options: Parameters<Backend["exec"]>[1]): Promise<number> {
-    const agent = await this.agent(bottle);
-    return attachAgent(
-      { docker: agent.docker, progress: this.ctx.progress },
-      agent.container,
-      options,
-    );
+    const agent = await this.agentTask(bottle.slug);
+    const plan = await this.keptPlan(bottle.slug);
+    const adopted = await this.adoptMirror(bottle.slug, agent.engine, plan);
+    // The host variables the manifest forwards: Swarm secrets in the agent's task, put in the
+    // program's environment as it starts.
+    const forwarded = plan instanceof Error ? [] : plan.forwardedEnv;
+    try {
+      return await attachAgent(
+        { docker: agent.engine, progress: this.ctx.progress },
+        agent.container,
+        options,
+        (command) => agentEnvCommand(forwarded, command),
+      );
+    } finally {
+      await adopted?.stop();
+    }
+  }
+
+  /** The plan the bottle was started with, kept in its state directory; or why it cannot be read. */
+  private async keptPlan(slug: string): Promise<DockerBottlePlan | Error> {
+    const planPath = join(stateRootOf(this.ctx.home), slug, SWARM_PLAN_FILE);
+    try {
+      return parsePlanText(await readFile(planPath, "utf8"), planPath);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /**
+   * The state mirror of a bottle this CLI has taken over (resume sets its pid in the metadata
+   * first): its start CLI, which ran the mirror, is gone, and approvals made here would not
+   * reach the node otherwise. Null when another CLI runs it, or this one already does.
+   */
+  private async adoptMirror(
+    slug: string,
+    node: EngineAt,
+    plan: DockerBottlePlan | Error,
+  ): Promise<StateMirror | null> {
+    if (this.mirrors.has(slug)) return null;
+    const stateDir = join(stateRootOf(this.ctx.home), slug);
+    if ((await readMetadata(stateDir))?.pid !== process.pid) return null;
+    if (plan instanceof Error) {
+      this.ctx.progress(
+        `warning: approvals made now will not reach bottle ${slug}: ${plan.message}`,
+      );
+      return null;
+    }
+    const project = composeProjectName(slug);
+    const mirror = startStateMirror({
+      node,
+      plan,
+      keeper: keeperName(slug),
+      containerOf: (service) => runningContainer(node, `${project}_${service}`),
+      progress: this.ctx.progress,
+    });
+    this.mirrors.set(slug, mirror);
+    await mirror.sync();
+    return {
+      sync: () => mirror.sync(),
+      stop: async () => {
+        this.mirrors.delete(slug);
+        await mirror.stop();
+      },
+    };
   }
 
   async list(): Promise<FoundBottle[]> {
@@ -468,16 +562,6 @@ export class SwarmBackend implements Backend {
       const event = serviceEvent(e);
       if (event !== null) yield event;
     }
-  }
-}
-
-/** What a swarm bottle cannot do yet; refused before anything is made. */
-function refuseUnsupported(plan: DockerBottlePlan): void {
-  if (plan.forwardedEnv.length > 0) {
-    throw new BottleError(
-      `the swarm backend cannot yet hand host variables to the agent (${plan.forwardedEnv.join(", ")})`,
-      { hint: "remove them from the bottle's env, or start it with --backend compose" },
-    );
   }
 }
 
