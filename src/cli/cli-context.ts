@@ -29,7 +29,9 @@ export function defaultContext(io: CliIo): CliContext {
     cwd: process.cwd(),
     stdinIsTty: Boolean(process.stdin.isTTY),
     now: () => new Date(),
-    suffix: () => randomBytes(2).toString("hex"),
+    // 4 bytes: 50 bottles at once draw the same slug about once in 3 million tries (2 bytes:
+    // 2 in 100); the state directory is claimed exclusively in any case.
+    suffix: () => randomBytes(4).toString("hex"),
     // Two levels up from src/cli/ and from dist/cli/ alike.
     packageRoot: fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, ""),
     exitCode: 0,

@@ -111,7 +111,7 @@ describe("start with bad manifests", () => {
     expect(stdout).toContain(
       "runtime   claude-bottle/agent:0.1.0, runtime not probed in a dry run\n",
     );
-    expect(stdout).toMatch(/\nname: claude-bottle-a-[0-9a-f]{4}\nservices:\n {2}pipelock:/);
+    expect(stdout).toMatch(/\nname: claude-bottle-a-[0-9a-f]{8}\nservices:\n {2}pipelock:/);
     expect(calls).toEqual([]);
   });
 

@@ -66,7 +66,8 @@ export function makeSlug(agentName: string, suffix: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")
     .replace(/^-+|-+$/g, "")
-    .slice(0, 40);
+    // A slug is at most 48: 38, a dash and an 8-digit suffix.
+    .slice(0, 38);
   return `${base === "" ? "bottle" : base}-${suffix}`;
 }
 

@@ -49,6 +49,14 @@ describe("prepareBottle ownership", () => {
       { now: new Date("2026-01-01T00:00:00Z"), host },
     );
 
+  it("refuses a state directory that exists: a slug drawn twice shares nothing", async () => {
+    const first = await prepare(self);
+    const key = await readFile(first.blueprint.plan.proxyPlan.caKeyHostPath, "utf8");
+    await expect(prepare(self)).rejects.toThrow(/another bottle already has the slug [a-z0-9-]+-beef \(.* exists\)/);
+    // The first bottle's state is as it was.
+    expect(await readFile(first.blueprint.plan.proxyPlan.caKeyHostPath, "utf8")).toBe(key);
+  });
+
   // One of these two runs, as whoever runs the tests; the escape tests start real bottles both ways.
   it.skipIf(self.uid === 0)(
     "leaves a user's files its own and runs the sidecars as that user",

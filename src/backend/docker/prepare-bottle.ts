@@ -11,7 +11,7 @@ import type { BottleBlueprint } from "../../core/bottle-blueprint.js";
 import { hasEgress, hasGitGate } from "../../core/bottle-mounts.js";
 import { bottlePlanToCompose, type SidecarUser, sidecarUserFor } from "../../core/compose.js";
 import { mintCa } from "../../shared/ca/index.js";
-import { InputError } from "../../shared/errors.js";
+import { BottleError, InputError } from "../../shared/errors.js";
 import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
 import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
 import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
@@ -102,6 +102,22 @@ export async function stageBottle(blueprint: BottleBlueprint, now: Date): Promis
   return { files, dirs, agentCaBundle };
 }
 
+/**
+ * Makes the bottle's state directory, failing if it exists: a slug drawn twice must not
+ * share another bottle's state (its keys, its queue), nor remove it when this start fails.
+ */
+async function claimStateDir(stateDir: string, slug: string): Promise<void> {
+  await mkdir(dirname(stateDir), { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(stateDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    throw new BottleError(`another bottle already has the slug ${slug} (${stateDir} exists)`, {
+      hint: "start it again: each start draws a new slug",
+    });
+  }
+}
+
 export async function prepareBottle(
   blueprint: BottleBlueprint,
   options: PrepareOptions,
@@ -111,7 +127,7 @@ export async function prepareBottle(
   const sidecar = sidecarUserFor(host);
   // Only root can give a file away; any other CLI already owns what its sidecars read.
   const owner = sidecar.uid === host.uid && sidecar.gid === host.gid ? null : sidecar;
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await claimStateDir(stateDir, plan.slug);
   await chmod(stateDir, 0o700);
   try {
     const staged = await stageBottle(blueprint, options.now);
