@@ -8,7 +8,10 @@
 // scan throughput, pipelock's engine against gitleaks, on one generated corpus.
 // Prints markdown tables with ratios. Measures only: the exit code says nothing about speed.
 // Usage: npm run build && node bench/proxy/bench-proxy.mjs [--quick] [--rounds N] [--keep]
-//   [--cpu-prof DIR]
+//   [--cpu-prof DIR] [--bare-node | --compare-bare] [--no-mitmproxy] [--no-dlp]
+//   (pipelock and egress run with the node flags of their images' ENTRYPOINT, as in a bottle;
+//   --bare-node runs them without any; --compare-bare adds a pipelock and an egress without
+//   any as paths of their own, measured in turn with the others under the same load)
 //        node bench/proxy/bench-proxy.mjs --dlp-only [--quick] [--keep]
 //   (the DLP table alone: no root, port 443, hey or mitmdump needed)
 import { spawnSync } from "node:child_process";
@@ -23,6 +26,7 @@ import { killAllNow, stopAll } from "./processes.mjs";
 import { dlpTable, scenarioTable, targetsSection } from "./report.mjs";
 import { sourceText } from "./source-text.mjs";
 import {
+  imageNodeFlags,
   prepareStack,
   ROOT,
   startEgress,
@@ -38,6 +42,10 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const keep = args.includes("--keep");
 const dlpOnly = args.includes("--dlp-only");
+const bareNode = args.includes("--bare-node");
+const compareBare = args.includes("--compare-bare") && !bareNode;
+const noMitmproxy = args.includes("--no-mitmproxy");
+const noDlp = args.includes("--no-dlp");
 const option = (name) => {
   const at = args.indexOf(name);
   return at === -1 ? undefined : args[at + 1];
@@ -166,7 +174,7 @@ async function measureOnce({ scenario, path, stack, hey, body }) {
     // The upstream answers 401 unless the token arrived exactly on the egress path, where
     // the client's own Authorization must be replaced.
     headers:
-      path.id === "egress"
+      path.id === "egress" || path.id === "egress-bare"
         ? { "x-bench-expect-token": "yes", authorization: "Bearer agent-placeholder" }
         : { "x-bench-expect-token": "no" },
   };
@@ -230,7 +238,7 @@ async function measureScenario({ scenario, paths, stack, hey, body }) {
   });
 }
 
-function machineLine({ mitmVersion, loadBefore, loadAfter }) {
+function machineLine({ mitmVersion, loadBefore, loadAfter, sidecarFlags }) {
   const commit = spawnSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], {
     encoding: "utf8",
   });
@@ -239,6 +247,7 @@ function machineLine({ mitmVersion, loadBefore, loadAfter }) {
     `machine: ${availableParallelism()} cores (nproc), ${cpus()[0]?.model ?? "unknown CPU"}`,
     `Node ${process.version}`,
     `mitmproxy ${mitmVersion ?? "not run"}`,
+    `node flags: pipelock ${sidecarFlags.pipelock.join(" ") || "none"}, egress ${sidecarFlags.egress.join(" ") || "none"}`,
     `commit ${commit.stdout.trim() || "unknown"}`,
     // Other work on the machine shows here: the bench itself keeps about two cores busy.
     `load average ${loadBefore.toFixed(1)} before the proxy runs, ${loadAfter.toFixed(1)} after`,
@@ -274,6 +283,40 @@ function dlpMachineLine({ loadBefore, loadAfter }) {
   ].join("; ");
 }
 
+/** --compare-bare: a pipelock and an egress (through it) run without the images' node flags. */
+async function startBare(stack, profile) {
+  const pipelock = await startPipelock(stack, {
+    name: "pipelock-bare",
+    trust: "system",
+    nodeArgs: profile,
+  });
+  const egress = await startEgress(stack, {
+    name: "egress-bare",
+    pipelockPort: pipelock.port,
+    nodeArgs: profile,
+  });
+  return {
+    paths: (read) => [
+      {
+        id: "pipelock-bare",
+        label: "pipelock, no node flags",
+        port: pipelock.port,
+        ca: read(pipelock.ca),
+        audit: pipelock.audit,
+        pids: [pipelock.proc.child.pid],
+      },
+      {
+        id: "egress-bare",
+        label: "egress → pipelock, no node flags",
+        port: egress.port,
+        ca: read(egress.ca),
+        audit: pipelock.audit,
+        pids: [egress.proc.child.pid, pipelock.proc.child.pid],
+      },
+    ],
+  };
+}
+
 async function main(dir) {
   if (dlpOnly) return mainDlpOnly(dir);
   requireBuilt();
@@ -281,21 +324,36 @@ async function main(dir) {
   if (hey === undefined)
     throw new Error("no hey on the PATH: `apt-get install hey` (Debian's package)");
   await requirePort443Free();
-  const mitmdump = findMitmdump();
+  const mitmdump = noMitmproxy ? undefined : findMitmdump();
   if (mitmdump === undefined) log("no mitmdump: the mitmproxy rows are left out");
   const mitmVersion = mitmdump && mitmproxyVersion(mitmdump);
 
   log(`temp dir ${dir}`);
   const stack = await prepareStack(dir);
   stack.upstreamPid = (await startUpstream(stack)).child.pid;
-  const nodeArgs = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
-  const pipelock = await startPipelock(stack, { name: "pipelock", trust: "system", nodeArgs });
+  const profile = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
+  // The flags each image's ENTRYPOINT gives node (heap sizes, GC threads), unless --bare-node.
+  const sidecarFlags = {
+    pipelock: bareNode ? [] : imageNodeFlags("pipelock"),
+    egress: bareNode ? [] : imageNodeFlags("egress"),
+  };
+  log(`node flags: ${JSON.stringify(sidecarFlags)}`);
+  const pipelockArgs = [...sidecarFlags.pipelock, ...profile];
+  const pipelock = await startPipelock(stack, {
+    name: "pipelock",
+    trust: "system",
+    nodeArgs: pipelockArgs,
+  });
   const pipelockEnv = await startPipelock(stack, {
     name: "pipelock-ca-file",
     trust: "env",
-    nodeArgs,
+    nodeArgs: pipelockArgs,
   });
-  const egress = await startEgress(stack, { pipelockPort: pipelock.port, nodeArgs });
+  const egress = await startEgress(stack, {
+    pipelockPort: pipelock.port,
+    nodeArgs: [...sidecarFlags.egress, ...profile],
+  });
+  const bare = compareBare ? await startBare(stack, profile) : undefined;
   const mitm = mitmdump ? await startMitmdump(stack, mitmdump) : undefined;
   const read = (path) => readFileSync(path, "utf8");
   const paths = [
@@ -324,6 +382,7 @@ async function main(dir) {
       audit: pipelock.audit,
       pids: [egress.proc.child.pid, pipelock.proc.child.pid],
     },
+    ...(bare?.paths(read) ?? []),
     mitm && {
       id: "mitmproxy",
       label: `mitmproxy ${mitmVersion}`,
@@ -342,12 +401,12 @@ async function main(dir) {
   const loadAfter = loadavg()[0];
   await stopAll();
 
-  const dlp = await benchDlp({ dir, mib: DLP.mib, runs: DLP.runs, log });
+  const dlp = noDlp ? undefined : await benchDlp({ dir, mib: DLP.mib, runs: DLP.runs, log });
 
   const out = [
     `## bench/proxy${quick ? " (--quick: a tenth of the requests, not for the record)" : ""}`,
     "",
-    machineLine({ mitmVersion, loadBefore, loadAfter }),
+    machineLine({ mitmVersion, loadBefore, loadAfter, sidecarFlags }),
     "",
     `${rounds} round(s) per path, pooled: req/s over the summed time, percentiles over all requests. Every process (load generator, upstream, proxies) shares the same ${availableParallelism()} cores. Paths:`,
     "",
@@ -355,13 +414,21 @@ async function main(dir) {
     "- pipelock: trusts the upstream's CA through Node's own store (NODE_EXTRA_CA_CERTS), as it trusts a public host: no CA option.",
     "- pipelock, PIPELOCK_UPSTREAM_CA_FILE: the same pipelock with the upstream's CA given through its option for private CAs.",
     "- egress → pipelock: egress intercepts, injects the route's token (the upstream checks every request carried it) and sends on through the first pipelock.",
-    "- mitmproxy: mitmdump --quiet, trusting the upstream's CA by ssl_verify_upstream_trusted_ca.",
+    ...(mitm
+      ? [
+          "- mitmproxy: mitmdump --quiet, trusting the upstream's CA by ssl_verify_upstream_trusted_ca.",
+        ]
+      : []),
+    ...(bare
+      ? [
+          "- … , no node flags: the same pipelock and egress → pipelock run as `node NAME.mjs`, without their images' node flags.",
+        ]
+      : []),
     "",
     ...SCENARIOS.flatMap((s) => [scenarioTable(s, results[s.id]), ""]),
     targetsSection(results),
     "",
-    dlpTable(dlp),
-    "",
+    ...(dlp === undefined ? [] : [dlpTable(dlp), ""]),
   ];
   process.stdout.write(out.join("\n"));
 }

@@ -15,6 +15,22 @@ export const UPSTREAM_HOST = "localhost";
 export const UPSTREAM_PORT = 443;
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * The node flags of a sidecar image's ENTRYPOINT (`["node", ...flags, "/opt/.../NAME.mjs"]` in
+ * images/NAME.Dockerfile), so the bench runs each proxy as a bottle does.
+ */
+export function imageNodeFlags(name) {
+  const dockerfile = readFileSync(join(ROOT, `images/${name}.Dockerfile`), "utf8");
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  if (line === null) throw new Error(`images/${name}.Dockerfile: no ENTRYPOINT in exec form`);
+  const argv = JSON.parse(line[1]);
+  const script = argv.findIndex((arg) => arg.endsWith(`/${name}.mjs`));
+  if (argv[0] !== "node" || script === -1) {
+    throw new Error(`images/${name}.Dockerfile: ENTRYPOINT is not node … ${name}.mjs`);
+  }
+  return argv.slice(1, script);
+}
+
 /** Mints the CAs and the upstream's certificate, writes egress's routes. */
 export async function prepareStack(dir) {
   const now = new Date();
@@ -124,11 +140,11 @@ export async function startPipelock(stack, { name, trust, nodeArgs = [] }) {
   return { proc, port, ca: files.pipelockCa, audit };
 }
 
-export async function startEgress(stack, { pipelockPort, nodeArgs = [] }) {
+export async function startEgress(stack, { name = "egress", pipelockPort, nodeArgs = [] }) {
   const { files, token, dir } = stack;
   const port = await freePort();
   const proc = startProcess({
-    name: "egress",
+    name,
     command: process.execPath,
     args: [...nodeArgs, join(ROOT, "dist/sidecars/egress.mjs")],
     env: {
