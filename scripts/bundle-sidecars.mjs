@@ -17,6 +17,11 @@ for (const name of sidecars) {
     format: "esm",
     sourcemap: false,
     legalComments: "none",
+    // No comments or indentation: V8 keeps a module's whole source in the heap for as long as
+    // the process runs, and a single character past Latin-1 in any comment (an em dash) makes
+    // it keep all of it as UTF-16. pipelock's 1.9 MB bundle took 3.9 MiB of heap that way, now
+    // 1.4 MB as one byte per character. Names are kept: stack traces still read.
+    minifyWhitespace: true,
     // Some dependencies are CommonJS and call require() at run time.
     banner: {
       js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
