@@ -1,7 +1,7 @@
 // The DLP scan pool with real worker threads, running pipelock's bundle as their entry point as
 // the image does. Needs no Docker engine.
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -27,13 +27,14 @@ afterAll(async () => {
 });
 
 function pool(
-  options: { entry?: URL; threads?: number; scanTimeoutMs?: number } = {},
+  options: { entry?: URL; threads?: number; scanTimeoutMs?: number; idleMs?: number } = {},
 ): ScanWorkerPool {
   const created = createScanWorkerPool({
     entry: options.entry ?? entry,
     scanner: { knownSecrets: [{ name: "TOKEN", value: SECRET }] },
     threads: options.threads ?? 2,
     ...(options.scanTimeoutMs === undefined ? {} : { scanTimeoutMs: options.scanTimeoutMs }),
+    ...(options.idleMs === undefined ? {} : { idleMs: options.idleMs }),
   });
   pools.push(created);
   return created;
@@ -120,5 +121,36 @@ describe("the DLP scan worker pool", () => {
     await closed;
     const later = await p.scan({ body: { bytes: Buffer.from(`late ${SECRET}`) } });
     expect(later.verdict.status).toBe("findings");
+  });
+
+  it("ends a worker left idle, and starts another for the next scan", async () => {
+    // pipelock's bundle as the entry, behind a module that notes each worker it starts.
+    const starts = join(dir, "starts.log");
+    const counting = join(dir, "counting.mjs");
+    await writeFile(
+      counting,
+      `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(starts)}, "started\\n");\nawait import("./pipelock.mjs");\n`,
+    );
+    const started = async () =>
+      (await readFile(starts, "utf8").catch(() => "")).split("\n").length - 1;
+    const busy = pool({ entry: pathToFileURL(counting), threads: 1 });
+    for (let i = 0; i < 3; i++) {
+      const r = await busy.scan({ body: { bytes: Buffer.alloc(100_000, "c") } });
+      expect(r.verdict).toEqual({ status: "clean" });
+    }
+    // Back to back: one worker served them all.
+    expect(await started()).toBe(1);
+    await busy.close();
+
+    const idle = pool({ entry: pathToFileURL(counting), threads: 1, idleMs: 50 });
+    expect((await idle.scan({ body: { bytes: Buffer.alloc(100_000, "d") } })).verdict.status).toBe(
+      "clean",
+    );
+    expect(await started()).toBe(2);
+    // Well past idleMs: that worker was ended; the next scan starts one and is answered.
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await idle.scan({ body: { bytes: Buffer.from(`later ${SECRET}`) } });
+    expect(later.verdict.status).toBe("findings");
+    expect(await started()).toBe(3);
   });
 });

@@ -49,9 +49,14 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Ends this worker once it has been idle for the pool's idleMs. */
+  idleTimer: NodeJS.Timeout | undefined;
   /** Rejects every pending scan and takes the worker out of the pool. */
   fail(why: string): void;
 }
+
+/** See createScanWorkerPool's idleMs. */
+export const DEFAULT_SCAN_WORKER_IDLE_MS = 120_000;
 
 export function defaultScanThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
@@ -70,9 +75,18 @@ export function createScanWorkerPool(options: {
    * engine is linear (a 40 MiB body takes about 0.1 s), so this is a guard, not a budget.
    */
   scanTimeoutMs?: number;
+  /**
+   * A worker with no scan for this long is ended, and the next large body starts one again
+   * (the entry module is loaded anew: 0.3-0.7 s on a busy 2-core machine, paid by that
+   * body; hence minutes, not seconds, so an agent's pauses between model calls rarely pay
+   * it). A worker keeps what its heap grew to with the bodies it scanned for as long as it
+   * lives: in a bottle, after twenty 6 MiB uploads, ending it gave back about 70 MiB.
+   */
+  idleMs?: number;
 }): ScanWorkerPool {
   const threads = options.threads ?? defaultScanThreads();
   const scanTimeoutMs = options.scanTimeoutMs ?? 30_000;
+  const idleMs = options.idleMs ?? DEFAULT_SCAN_WORKER_IDLE_MS;
   const slots: (Slot | undefined)[] = new Array(threads).fill(undefined);
   let nextId = 1;
   let idle: (() => void) | undefined;
@@ -93,7 +107,7 @@ export function createScanWorkerPool(options: {
       for (const p of pending) p.reject(new Error(`the DLP scan worker ${why}`));
       settled();
     };
-    const slot: Slot = { worker, pending: new Map(), fail };
+    const slot: Slot = { worker, pending: new Map(), idleTimer: undefined, fail };
     worker.on("message", (reply: ScanReply) => {
       const p = slot.pending.get(reply.id);
       if (p === undefined) return;
@@ -123,6 +137,8 @@ export function createScanWorkerPool(options: {
   return {
     scan(target, allowedSecrets) {
       const slot = leastBusy();
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       const id = nextId++;
       const moved = movable(target);
       const request: ScanRequest = {
@@ -141,13 +157,24 @@ export function createScanWorkerPool(options: {
         }, scanTimeoutMs);
       }).finally(() => {
         clearTimeout(timer);
-        if (slot.pending.size === 0) slot.worker.unref();
+        if (slot.pending.size > 0) return;
+        slot.worker.unref();
+        if (slots.includes(slot)) {
+          clearTimeout(slot.idleTimer);
+          slot.idleTimer = setTimeout(() => {
+            if (slot.pending.size > 0) return;
+            const index = slots.indexOf(slot);
+            if (index !== -1) slots[index] = undefined;
+            void slot.worker.terminate();
+          }, idleMs).unref();
+        }
       });
     },
     async close() {
       while (inFlight() > 0) await new Promise<void>((resolve) => (idle = resolve));
       idle = undefined;
       const ending = slots.splice(0, threads, ...new Array<undefined>(threads).fill(undefined));
+      for (const s of ending) clearTimeout(s?.idleTimer);
       await Promise.all(ending.map((s) => s?.worker.terminate()));
     },
   };
