@@ -12,6 +12,7 @@ import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderStackYaml } from "../../src/backend/swarm/stack-yaml.js";
+import { sidecarNamesOf } from "../../src/backend/swarm/swarm-backend.js";
 import { bottleMounts } from "../../src/core/bottle-mounts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
 import {
@@ -151,6 +152,14 @@ describe("bottleToSwarmStack", () => {
       );
       expect((agent?.environment ?? []).some((e) => e.split("=")[0] === name)).toBe(false);
     }
+  });
+
+  it("gives the start the name of every sidecar the agent reaches, to wait for", () => {
+    const { plan, stack } = stackOf({ git: true, egress: true, supervise: true });
+    const names = sidecarNamesOf(stack);
+    expect(names).toContain(`claude-bottle-pipelock-${plan.slug}`);
+    expect(names).toContain(`claude-bottle-git-gate-${plan.slug}`);
+    expect(names.length).toBe(4);
   });
 
   it.each(cases)("pins every service to one node, resolves names without VIPs (%s)", (_l, p) => {

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { size } from "../../src/dashboard/bottle-cards.js";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
@@ -57,19 +58,6 @@ const SHOTS = process.env.CLAUDE_BOTTLE_DASHBOARD_SCREENSHOTS;
 async function shoot(page: Page, name: string): Promise<void> {
   if (SHOTS === undefined) return;
   await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: false });
-}
-
-/** Bytes as the page writes them. */
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let n = bytes / 1024;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n.toFixed(1)} ${units[u]}`;
 }
 
 interface ShownTraffic {

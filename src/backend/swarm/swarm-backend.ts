@@ -5,7 +5,12 @@ import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
 import { stateRootOf } from "../../core/state-layout.js";
-import { agentEnvCommand, bottleToSwarmStack, envSecrets } from "../../core/swarm-stack.js";
+import {
+  agentEnvCommand,
+  bottleToSwarmStack,
+  envSecrets,
+  type SwarmStack,
+} from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
 import { readMetadata, writeMetadata } from "../docker/bottle-state.js";
@@ -170,14 +175,16 @@ export class SwarmBackend implements Backend {
           });
         }
         this.ctx.progress(`starting bottle ${slug} on ${node.hostname}…`);
+        const stack = this.stackOf(plan, node.hostname, (tag) => imageIds[tag]);
         await this.manager.run(
           ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
           {
-            input: renderStackYaml(this.stackOf(plan, node.hostname, (tag) => imageIds[tag])),
+            input: renderStackYaml(stack),
             ...(options.signal ? { signal: options.signal } : {}),
           },
         );
         const agent = await this.waitForStack(project, nodeEngine, options.signal);
+        await waitForNames(nodeEngine, agent, sidecarNamesOf(stack));
         if (blueprint.plan.agentPackage !== null) {
           this.ctx.progress("copying the agent program in…");
           await nodeEngine.run([
@@ -562,6 +569,37 @@ export class SwarmBackend implements Backend {
       const event = serviceEvent(e);
       if (event !== null) yield event;
     }
+  }
+}
+
+/** The names the agent reaches its sidecars by on the internal overlay. */
+export function sidecarNamesOf(stack: SwarmStack): string[] {
+  return Object.entries(stack.services)
+    .filter(([name]) => name !== "agent")
+    .flatMap(([, s]) => s?.networks.internal?.aliases ?? []);
+}
+
+/** How long a running agent may take to resolve its sidecars' names. */
+const NAMES_TIMEOUT_S = 60;
+
+/**
+ * Waits until the agent resolves each sidecar's name. A task runs and passes its health
+ * check before the swarm's DNS answers for it everywhere: under load an agent was seen
+ * unable to resolve its own pipelock after the stack was ready. A name that never resolves
+ * fails the start, which removes the bottle.
+ */
+async function waitForNames(node: EngineAt, agent: string, names: readonly string[]) {
+  if (names.length === 0) return;
+  for (const n of names) {
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(n)) throw new Error(`not a host name: ${n}`);
+  }
+  const script = `end=$(($(date +%s) + ${NAMES_TIMEOUT_S})); for n in ${names.join(" ")}; do until getent hosts "$n" >/dev/null; do [ "$(date +%s)" -ge "$end" ] && { echo "$n"; exit 1; }; sleep 0.5; done; done`;
+  const r = await node.run(["exec", agent, "sh", "-c", script], { allowFailure: true });
+  if (r.exitCode !== 0) {
+    throw new BottleError(
+      `the agent could not resolve ${r.stdout.trim() || "its sidecars"} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
+      { hint: "check the node's overlay networking (docs/swarm.md, pitfalls)" },
+    );
   }
 }
 
