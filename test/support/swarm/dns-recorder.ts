@@ -55,9 +55,15 @@ export async function startDnsRecorder(options: {
   ]);
   const format = `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`;
   const address = (await runDocker(["inspect", "-f", format, name])).stdout.trim();
+  return dnsRecorderOf({ container: name, address });
+}
+
+/** The recorder running as `container` at `address`. */
+export function dnsRecorderOf(where: { container: string; address: string }): DnsRecorder {
+  const name = where.container;
   return {
     container: name,
-    address,
+    address: where.address,
     async queries() {
       const logs = await runDocker(["logs", name]);
       return logs.stdout

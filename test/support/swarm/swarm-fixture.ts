@@ -15,7 +15,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProcessResult } from "../docker/git-gate-docker.js";
 import { waitFor } from "../docker/wait-for.js";
-import { type DnsRecorder, startDnsRecorder } from "./dns-recorder.js";
+import { type DnsRecorder, dnsRecorderOf, startDnsRecorder } from "./dns-recorder.js";
 import { pipeImages, type RunOptions, runDocker } from "./docker-process.js";
 import { ensureNodeImage } from "./node-image.js";
 
@@ -242,17 +242,79 @@ async function buildSwarm(
   );
   const swarmDone = Date.now();
 
-  const managerHost = manager.dockerHost;
-  const swarm: StartedSwarm = {
+  const swarm = swarmFromInfo({
     id,
     network,
     gateway: (
       await runDocker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", network])
     ).stdout.trim(),
+    nodes: nodes.map(({ container, role, address, dockerHost }) => ({
+      container,
+      role,
+      address,
+      dockerHost,
+    })),
+    dns: { container: dns.container, address: dns.address },
+    timings: {
+      nodeImageBuilt: image.built,
+      nodeImageMs: imageDone - started,
+      nodesMs: nodesDone - imageDone,
+      swarmMs: swarmDone - nodesDone,
+      imagesMs: 0,
+      totalMs: 0,
+    },
+  });
+  await swarm.loadImages(options.images ?? []);
+  const end = Date.now();
+  swarm.timings.imagesMs = end - swarmDone;
+  swarm.timings.totalMs = end - started;
+  return swarm;
+}
+
+/**
+ * What another process needs to use a started swarm (a vitest globalSetup hands it to the
+ * test files): plain data, rebuilt into a StartedSwarm by `swarmFromInfo`.
+ */
+export interface SwarmInfo {
+  id: string;
+  network: string;
+  gateway: string;
+  nodes: Array<Pick<SwarmNode, "container" | "role" | "address" | "dockerHost">>;
+  dns: { container: string; address: string };
+  timings: SwarmTimings;
+}
+
+export function swarmInfo(swarm: StartedSwarm): SwarmInfo {
+  return {
+    id: swarm.id,
+    network: swarm.network,
+    gateway: swarm.gateway,
+    nodes: swarm.nodes.map(({ container, role, address, dockerHost }) => ({
+      container,
+      role,
+      address,
+      dockerHost,
+    })),
+    dns: { container: swarm.dns.container, address: swarm.dns.address },
+    timings: { ...swarm.timings },
+  };
+}
+
+/** The swarm `info` describes, with its docker CLIs: started here or by another process. */
+export function swarmFromInfo(info: SwarmInfo): StartedSwarm {
+  const { id, network, gateway } = info;
+  const nodes = info.nodes.map((n) => nodeOn(n.container, n.role, n));
+  const manager = nodes.find((n) => n.role === "manager");
+  if (manager === undefined) throw new Error(`swarm ${id} has no manager`);
+  const managerHost = manager.dockerHost;
+  const swarm: StartedSwarm = {
+    id,
+    network,
+    gateway,
     nodes,
     manager,
     managerHost,
-    dns,
+    dns: dnsRecorderOf(info.dns),
     docker: (args, runOptions) =>
       runDocker(args, { ...runOptions, env: { ...runOptions?.env, DOCKER_HOST: managerHost } }),
     node(name) {
@@ -281,19 +343,8 @@ async function buildSwarm(
       );
       return perNode.flat();
     },
-    timings: {
-      nodeImageBuilt: image.built,
-      nodeImageMs: imageDone - started,
-      nodesMs: nodesDone - imageDone,
-      swarmMs: swarmDone - nodesDone,
-      imagesMs: 0,
-      totalMs: 0,
-    },
+    timings: { ...info.timings },
   };
-  await swarm.loadImages(options.images ?? []);
-  const end = Date.now();
-  swarm.timings.imagesMs = end - swarmDone;
-  swarm.timings.totalMs = end - started;
   return swarm;
 }
 
