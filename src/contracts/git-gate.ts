@@ -55,3 +55,10 @@ export const GIT_GATE_SCANNER_IN_IMAGE = "/opt/claude-bottle/git-gate.mjs";
 export const GIT_GATE_BOTTLE_RULES_IN_CONTAINER = "/var/lib/git-gate/gitleaks-bottle.toml";
 
 export const GIT_GATE_SECRET_RULES_ENV = "GIT_GATE_SECRET_RULES";
+
+/**
+ * Set to "pod" where the gate's one interface carries the default route (a Kubernetes pod):
+ * it listens there, leaving the fencing to the NetworkPolicy. Unset, it refuses to (Compose,
+ * Swarm: it serves the internal network only). Read by entrypoint.sh.
+ */
+export const GIT_GATE_LISTEN_ENV = "GIT_GATE_LISTEN";

@@ -14,6 +14,7 @@ import {
   GIT_GATE_ENTRYPOINT_IN_CONTAINER,
   GIT_GATE_HOOK_IN_CONTAINER,
   GIT_GATE_IMAGE,
+  GIT_GATE_LISTEN_ENV,
   GIT_GATE_PORT,
   GIT_GATE_UPSTREAMS_IN_CONTAINER,
   gitGateContainerName,
@@ -408,6 +409,54 @@ describeWithEngine("git-gate", () => {
     const probe = await inUpstream(`git ls-remote git://${gateOnEgress}:${GIT_GATE_PORT}/app.git`);
     expect(probe.code).not.toBe(0);
     expect(probe.stderr).toContain("Connection refused");
+  });
+
+  it("refuses to serve on a routed interface alone, unless told it is a pod's", async () => {
+    // A gate whose only network routes outside: as Compose would never start it, and as a
+    // Kubernetes pod always is. Same mounts as the gate above.
+    const mounts = (await docker(["inspect", "-f", "{{json .HostConfig.Mounts}}", gate])).stdout;
+    const binds = (JSON.parse(mounts) as Array<{ Source: string; Target: string }>).flatMap((m) => [
+      "--mount",
+      `type=bind,source=${m.Source},target=${m.Target},readonly`,
+    ]);
+    const upstreamIp = await scratch.ipOn(upstream, egress);
+    const lone = (name: string, env: string[]) =>
+      docker([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        egress,
+        "--add-host",
+        `git.upstream.test:${upstreamIp}`,
+        "--add-host",
+        `forged.upstream.test:${upstreamIp}`,
+        ...env,
+        ...binds,
+        GIT_GATE_IMAGE,
+      ]);
+    const refused = scratch.name("gate-routed");
+    await lone(refused, []);
+    await scratch.waitFor(
+      "the routed-only gate to give up",
+      async () =>
+        (await docker(["inspect", "-f", "{{.State.Running}}", refused])).stdout.trim() === "false",
+    );
+    expect((await docker(["logs", refused], { allowFailure: true })).stderr).toContain(
+      "refusing to serve on the egress network",
+    );
+    const pod = scratch.name("gate-pod");
+    await lone(pod, ["-e", `${GIT_GATE_LISTEN_ENV}=pod`]);
+    await scratch.waitFor("the pod's gate to serve", async () =>
+      (await docker(["logs", pod], { allowFailure: true })).stderr.includes(
+        "git-gate: serving 2 upstream(s)",
+      ),
+    );
+    const podIp = await scratch.ipOn(pod, egress);
+    const listed = await inUpstream(`git ls-remote git://${podIp}:${GIT_GATE_PORT}/app.git`);
+    expect(listed.stderr).toBe("");
+    expect(listed.stdout).toMatch(/^[0-9a-f]{40}\tHEAD\n/);
   });
 
   it("leaves no copy of the identity file in the agent", async () => {

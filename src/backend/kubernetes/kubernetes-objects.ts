@@ -18,6 +18,7 @@ import { AGENT_CA_BUNDLE, AGENT_CA_PATH, BOTTLE_SLUG_LABEL } from "../../contrac
 import { EGRESS_HOSTNAME } from "../../contracts/egress.js";
 import {
   GIT_GATE_ALLOWLIST_FILE,
+  GIT_GATE_LISTEN_ENV,
   GIT_GATE_SECRET_RULES_ENV,
   gitGateContainerName,
 } from "../../contracts/git-gate.js";
@@ -455,6 +456,9 @@ function envOf(spec: ComposeService, service: ServiceName): RenderedEnv {
       vars.push({ name: entry.slice(0, eq), value: entry.slice(eq + 1).replaceAll("$(", "$$(") });
     }
   }
+  // A pod's one interface carries the default route, where Compose's gate has an internal
+  // network to listen on: the gate is told, and the NetworkPolicy admits only the agent.
+  if (service === "git-gate") vars.push({ name: GIT_GATE_LISTEN_ENV, value: "pod" });
   return { vars, fromSecret };
 }
 

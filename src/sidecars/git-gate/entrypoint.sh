@@ -91,7 +91,9 @@ while [ "$i" -lt "$count" ]; do
 done
 
 # Listen only on interfaces that do not carry the default route: the internal network
-# has no gateway, the egress network does.
+# has no gateway, the egress network does. In a Kubernetes pod (GIT_GATE_LISTEN=pod, set by
+# the manifests claude-bottle renders) the one interface carries it: there the namespace's
+# NetworkPolicy admits only the agent to this port, and the gate listens on the pod's address.
 default_dev=$(ip -o -4 route show default | awk '{ for (f = 1; f < NF; f++) if ($f == "dev") { print $(f + 1); exit } }')
 listen_args=""
 listen_addrs=""
@@ -99,7 +101,7 @@ for entry in $(ip -o -4 addr show | awk '{ sub(/\/.*/, "", $4); print $2 "=" $4 
   dev=${entry%%=*}
   addr=${entry#*=}
   [ "$dev" = lo ] && continue
-  [ "$dev" = "$default_dev" ] && continue
+  [ "${GIT_GATE_LISTEN:-}" != pod ] && [ "$dev" = "$default_dev" ] && continue
   listen_args="$listen_args --listen=$addr"
   listen_addrs="$listen_addrs $addr"
 done
