@@ -113,6 +113,39 @@ describe("the dashboard server", () => {
     expect(cards(await fragment.text())).toEqual(['data-testid="bottle" data-slug="demo-7f3a"']);
   });
 
+  it("sends the page without the bottles when the engine does not answer", async () => {
+    const stuck = dashboardApp(
+      {
+        views: {
+          docker: { run: () => new Promise(() => {}) },
+          home,
+          now: () => new Date("2030-01-01T12:05:00.000Z"),
+          actor: "dashboard (alice@laptop)",
+          hub,
+        },
+        token: TOKEN,
+        port: PORT,
+      },
+      () => PORT,
+    );
+    const ask = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
+      stuck.fetch(
+        new Request(`${ORIGIN}${path}`, {
+          ...init,
+          headers: { host: `127.0.0.1:${PORT}`, ...init.headers },
+        }),
+      );
+    const session = await ask("/api/session", {
+      method: "POST",
+      headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+    });
+    expect(((await session.json()) as { cards: string | null }).cards).toBeNull();
+    const cookie = (session.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const page = await (await ask("/", { headers: { cookie } })).text();
+    expect(page).toContain("loading…");
+    expect(page).not.toContain('data-testid="bottle"');
+  });
+
   it("asks the engine once for a page, its poll and its API call close together", async () => {
     const { cookie } = await signIn();
     const before = docker.calls.length;

@@ -53,6 +53,8 @@ export interface RunningDashboard {
 const MAX_BACKLOG = 200_000;
 /** How many of the latest decisions a newly opened page is sent. */
 const FIRST_REPLAY = 500;
+/** How long a page waits for the engine's listing before it is sent without the bottles (ms). */
+const FIRST_DRAWING_WAIT_MS = 1500;
 /** A listing drawn at once but older than this (ms) is asked for again by the page. */
 const STALE_DRAWING_MS = 2000;
 
@@ -79,12 +81,27 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
       now: Date.now(),
       staleAfterMs: STALE_DRAWING_MS,
     });
-  /** The cards from the last listing, if there is one, for a page drawing them first; or null. */
-  const cardsAtOnce = async (): Promise<string | null> =>
-    listing
-      .recent()
-      .then(cards)
-      .catch(() => null);
+  /**
+   * The cards from a recent listing, for a page drawing them first; null when the engine
+   * fails or is slow to answer (the page then asks, and says what went wrong).
+   */
+  const cardsAtOnce = async (): Promise<string | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), FIRST_DRAWING_WAIT_MS);
+    });
+    try {
+      return await Promise.race([
+        listing
+          .recent()
+          .then(cards)
+          .catch(() => null),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const app = new Hono<{ Variables: { session: Session } }>();
   const refuse = (c: Context, refusal: Refusal): Response => {
     options.log?.(
