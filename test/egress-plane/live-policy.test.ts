@@ -1,9 +1,10 @@
 // pipelock in a real, routes-free bottle while its policy changes under it and while it is fed
 // garbage: the agent talks to pipelock directly, the policy file is rewritten in place as the
 // CLI does, and the pipelock container must neither restart nor drop what it holds open.
-import { execFileSync } from "node:child_process";
 import { beforeAll, expect, it } from "vitest";
+import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { dockerOn } from "../support/docker/test-backend.js";
 import { ADDED, ALLOWED, httpRequest, rewritePolicy, usePlane, waitFor } from "./plane-fixture.js";
 
 const BOTTLE = `egress:
@@ -11,13 +12,17 @@ const BOTTLE = `egress:
 supervise: false
 `;
 
-/** "<restarts> <started at>": changes if the container restarted or was recreated. */
-function lifeOf(container: string): string {
-  return execFileSync(
-    "docker",
-    ["inspect", "-f", "{{.RestartCount}} {{.State.StartedAt}} {{.State.Running}}", container],
-    { encoding: "utf8" },
-  ).trim();
+/**
+ * "<restarts> <started at>" of pipelock's container: changes if it restarted or was recreated
+ * (on the swarm a restart is a new task, so a new container).
+ */
+function lifeOf(bottle: RunningBottle): string {
+  return dockerOn({ env: bottle.engine }, [
+    "inspect",
+    "-f",
+    "{{.RestartCount}} {{.State.StartedAt}} {{.State.Running}}",
+    bottle.containerOf("pipelock"),
+  ]).trim();
 }
 
 describeWithEngine("egress plane: live policy and malformed input", () => {
@@ -29,7 +34,7 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
   let life: string;
 
   beforeAll(async () => {
-    life = lifeOf(plane.bottle.pipelockContainer);
+    life = lifeOf(plane.bottle);
   });
 
   // Approving a host must not cut the agent's work in progress, and must take effect at once.
@@ -71,7 +76,7 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
     expect(slow).toMatchObject({ status: 200, body: "slow: started\nslow: finished\n" });
     const added = await plane.curl([`https://${ADDED}/after-reload`]);
     expect(added.status).toBe(200);
-    expect(lifeOf(plane.bottle.pipelockContainer)).toBe(life);
+    expect(lifeOf(plane.bottle)).toBe(life);
   });
 
   // Revoking a host must hold at once, even for a tunnel the agent opened before.
@@ -124,7 +129,7 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
     const r = await plane.curl([`https://${ALLOWED}/after-flood`]);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ ok: true, url: "/after-flood" });
-    expect(lifeOf(plane.bottle.pipelockContainer)).toBe(life);
+    expect(lifeOf(plane.bottle)).toBe(life);
     const logs = await plane.pipelockLogs();
     expect(logs).not.toMatch(/uncaught exception|unhandled rejection|request failed/);
   });

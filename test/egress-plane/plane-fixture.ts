@@ -15,7 +15,7 @@ import {
   copyIntoAgent,
   type FakeUpstream,
   type RunningBottle,
-  removeTestContainers,
+  removeBottleStandIns,
   startBottle,
   startFakeUpstream,
 } from "../support/docker/bottle-harness.js";
@@ -196,7 +196,7 @@ export async function startPlane(options: {
     copyIntoAgent(bottle, CLIENT_SOURCE, CLIENT_IN_AGENT);
     return makePlane(t, ca, bottle, upstream);
   } catch (error) {
-    if (bottle !== undefined) removeTestContainers(bottle);
+    if (bottle !== undefined) await removeBottleStandIns(bottle);
     await bottle?.stop();
     await ca?.dispose();
     await t.dispose();
@@ -210,15 +210,20 @@ async function makePlane(
   bottle: RunningBottle,
   upstream: FakeUpstream,
 ): Promise<Plane> {
-  const { stdout: ip } = await run("docker", [
-    "inspect",
-    "-f",
-    `{{(index .NetworkSettings.Networks "${bottle.egressNetwork}").IPAddress}}`,
-    upstream.container,
-  ]);
-  const logs = async (container: string) => {
-    const { stdout, stderr } = await run("docker", ["logs", container], {
+  const { stdout: ip } = await run(
+    "docker",
+    [
+      "inspect",
+      "-f",
+      `{{(index .NetworkSettings.Networks "${bottle.egressNetwork}").IPAddress}}`,
+      upstream.container,
+    ],
+    { env: { ...process.env, ...upstream.env } },
+  );
+  const logs = async (service: "pipelock" | "egress") => {
+    const { stdout, stderr } = await run("docker", ["logs", bottle.containerOf(service)], {
       maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, ...bottle.engine },
     });
     return `${stdout}${stderr}`;
   };
@@ -281,14 +286,14 @@ async function makePlane(
       }
       return lines;
     },
-    pipelockLogs: () => logs(bottle.pipelockContainer),
-    egressLogs: () => logs(`claude-bottle-egress-${bottle.slug}`),
+    pipelockLogs: () => logs("pipelock"),
+    egressLogs: () => logs("egress"),
     policyPath: join(t.home, "state", bottle.slug, "pipelock", "pipelock.yaml"),
     async dispose() {
       try {
         // The stand-in first: Compose cannot remove a network a container is still attached to.
         await upstream.remove();
-        removeTestContainers(bottle);
+        await removeBottleStandIns(bottle);
         await bottle.stop();
       } finally {
         await ca.dispose();

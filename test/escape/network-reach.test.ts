@@ -3,7 +3,7 @@
 // address outside the internal network (the sidecars' egress side, the stand-in upstream,
 // the host behind every bridge, another bottle, IPv6, the Docker engine) takes no TCP, UDP
 // or ICMP at all. A listener on the host's every address would record any leak.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
@@ -18,9 +18,11 @@ import {
 } from "../support/docker/escape-bottle.js";
 import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { dockerOn, nodeSide, ON_SWARM } from "../support/docker/test-backend.js";
 import {
   createIpv6Network,
   gatewayOf,
+  gatewaysOf,
   type HostListener,
   hostAddresses,
   ipOn,
@@ -30,24 +32,31 @@ import {
 } from "../support/standins/escape-standins.js";
 
 const execFileAsync = promisify(execFile);
+/**
+ * A bridge network's gateway is the host's own address on that bridge. A swarm overlay's
+ * gateway is an address of the overlay's own network namespace on the node (no service, no
+ * route on), which answers like any closed host on the network: there the node's own
+ * addresses stand for the host (nodeSide).
+ */
+const NETWORK_GATEWAY_IS_HOST = !ON_SWARM;
 const TOKEN = "cbtest-reach-route-token-7c1d9e";
 
-function networksOf(container: string): string[] {
-  const out = execFileSync(
-    "docker",
-    [
-      "inspect",
-      "-f",
-      "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}",
-      container,
-    ],
-    { encoding: "utf8" },
-  );
+function networksOf(bottle: RunningBottle, container: string): string[] {
+  const out = dockerOn({ env: bottle.engine }, [
+    "inspect",
+    "-f",
+    "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}",
+    container,
+  ]);
   return out.trim().split(/\s+/).sort();
 }
 
 /** TCP connects from inside `container` with its own node: "host:port yes|no" each. */
-async function tcpFrom(container: string, targets: [string, number][]): Promise<string[]> {
+async function tcpFrom(
+  bottle: RunningBottle,
+  container: string,
+  targets: [string, number][],
+): Promise<string[]> {
   const script = `
     const net = require("node:net");
     const one = ([host, port]) => new Promise((done) => {
@@ -56,7 +65,9 @@ async function tcpFrom(container: string, targets: [string, number][]): Promise<
       s.on("connect", () => end(true)); s.on("error", () => end(false)); s.on("timeout", () => end(false));
     });
     Promise.all(${JSON.stringify(targets)}.map(one)).then((r) => console.log(JSON.stringify(r)));`;
-  const { stdout } = await execFileAsync("docker", ["exec", container, "node", "-e", script]);
+  const { stdout } = await execFileAsync("docker", ["exec", container, "node", "-e", script], {
+    env: { ...process.env, ...bottle.engine },
+  });
   return JSON.parse(stdout) as string[];
 }
 
@@ -68,15 +79,27 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
   let listener: HostListener;
   let v6Network: string;
 
-  /** The host's IPv4 addresses as the bottle can see them: gateways and its own interfaces. */
+  /**
+   * The host's IPv4 addresses as the bottle can see them: gateways and its own interfaces;
+   * on the swarm also the node's, every node's address and this machine behind them.
+   */
   const hostSide = () => [
     ...new Set([
-      gatewayOf(bottle.internalNetwork),
-      gatewayOf(bottle.egressNetwork),
-      bridgeGateway(),
+      ...(NETWORK_GATEWAY_IS_HOST
+        ? [
+            gatewayOf(bottle.internalNetwork, bottle.engine),
+            gatewayOf(bottle.egressNetwork, bottle.engine),
+          ]
+        : []),
+      bridgeGateway(bottle.engine),
       ...hostAddresses().v4,
+      ...nodeSide(bottle.node),
     ]),
   ];
+  /** Where a recording upstream runs, for the docker CLI. */
+  const upstreamIp = () => ipOn(upstream.container, bottle.egressNetwork, upstream.env);
+  const agentProbe = (ops: readonly ProbeOp[]) =>
+    probe(bottle.containerOf("agent"), ops, bottle.engine);
 
   const escapeRequests = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
@@ -138,7 +161,7 @@ supervise: false
 
   it("refuses IP literals, however the address is spelled", async () => {
     // Threat: an address bypasses a hostname allowlist (the upstream answers on any name).
-    const ip = ipOn(upstream.container, bottle.egressNetwork);
+    const ip = upstreamIp();
     const [a, b, c, d] = ip.split(".").map(Number) as [number, number, number, number];
     const decimal = String(((a << 24) >>> 0) + (b << 16) + (c << 8) + d);
     const hex = `0x${Number(decimal).toString(16)}`;
@@ -194,7 +217,7 @@ supervise: false
 
   it("has no way out with the proxy variables unset", async () => {
     // Threat: a program ignores HTTPS_PROXY and dials out directly.
-    const ip = ipOn(upstream.container, bottle.egressNetwork);
+    const ip = upstreamIp();
     const r = await bottle.exec(
       `curl -sS -m 5 --noproxy '*' https://allowed.example.test/escape/noproxy 2>&1; echo; curl -sS -m 5 --noproxy '*' --resolve allowed.example.test:443:${ip} https://allowed.example.test/escape/noproxy-ip 2>&1; true`,
     );
@@ -206,21 +229,21 @@ supervise: false
   it("takes no TCP, UDP or ICMP to the sidecars' egress-side addresses or the stand-in upstream", async () => {
     // Threat: a direct socket to the egress network skips pipelock (no allowlist, no DLP).
     const hosts = [
-      ipOn(bottle.pipelockContainer, bottle.egressNetwork),
-      ipOn(upstream.container, bottle.egressNetwork),
+      ipOn(bottle.containerOf("pipelock"), bottle.egressNetwork, bottle.engine),
+      upstreamIp(),
     ];
     const ops = everyProtocol(hosts, [443, 80, 8080, 8888]);
-    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    expect(reachedTargets(ops, await agentProbe(ops))).toEqual([]);
     expect(await escapeRequests()).toEqual([]);
   });
 
   it("leaves egress, which holds the route tokens, no way out but through pipelock", async () => {
     // Threat: a subverted egress sending a token straight to a host of its choosing, around
     // pipelock's allowlist and DLP (which let each token reach its own hosts only).
-    const egress = `claude-bottle-egress-${bottle.slug}`;
-    expect(networksOf(egress)).toEqual([bottle.internalNetwork]);
-    const target = ipOn(upstream.container, bottle.egressNetwork);
-    const tries = await tcpFrom(egress, [
+    const egress = bottle.containerOf("egress");
+    expect(networksOf(bottle, egress)).toEqual([bottle.internalNetwork]);
+    const target = upstreamIp();
+    const tries = await tcpFrom(bottle, egress, [
       [target, 443],
       [bottle.pipelockContainer, 8888],
     ]);
@@ -233,7 +256,7 @@ supervise: false
     // Threat: the host itself (its sshd, databases, dev servers on 0.0.0.0) is one hop away.
     const hosts = hostSide();
     const ops = everyProtocol(hosts, [listener.port]);
-    const reachedHost = reachedTargets(ops, await probe(bottle.agentContainer, ops));
+    const reachedHost = reachedTargets(ops, await agentProbe(ops));
     expect({ reachedHost, arrivedAtHostListener: listener.arrivals() }).toEqual({
       reachedHost: [],
       arrivedAtHostListener: [],
@@ -242,11 +265,13 @@ supervise: false
 
   it("takes no TCP, UDP or ICMP to another bottle's containers, and cannot resolve their names", async () => {
     // Threat: one agent attacks or reads another bottle (its proxy, its supervise queue).
+    const on = (service: "agent" | "pipelock" | "supervise", network: string) =>
+      ipOn(neighbour.containerOf(service), network, neighbour.engine);
     const hosts = [
-      ipOn(neighbour.agentContainer, neighbour.internalNetwork),
-      ipOn(neighbour.pipelockContainer, neighbour.internalNetwork),
-      ipOn(neighbour.pipelockContainer, neighbour.egressNetwork),
-      ipOn(`claude-bottle-supervise-${neighbour.slug}`, neighbour.internalNetwork),
+      on("agent", neighbour.internalNetwork),
+      on("pipelock", neighbour.internalNetwork),
+      on("pipelock", neighbour.egressNetwork),
+      on("supervise", neighbour.internalNetwork),
     ];
     const ops: ProbeOp[] = [
       ...everyProtocol(hosts, [8888, 8000, 22]),
@@ -254,7 +279,7 @@ supervise: false
       { kind: "resolve", name: neighbour.agentContainer },
       { kind: "resolve", name: `claude-bottle-supervise-${neighbour.slug}` },
     ];
-    const results = await probe(bottle.agentContainer, ops);
+    const results = await agentProbe(ops);
     expect(reachedTargets(ops, results)).toEqual([]);
     expect(results.slice(-3).map((r) => r.outcome)).toEqual([
       "unresolved",
@@ -271,16 +296,16 @@ supervise: false
 
   it("has no IPv6 path: no TCP, UDP or ICMPv6 to a test container's IPv6 address or the host's", async () => {
     // Threat: an IPv6 route or address family the IPv4 rules do not cover.
-    const upstreamV6 = ipv6On(upstream.container, v6Network);
+    const upstreamV6 = ipv6On(upstream.container, v6Network, upstream.env);
     expect(upstreamV6).toMatch(/^fd7e:/);
     const hosts = [
       upstreamV6,
-      gatewayOf(v6Network),
-      `::ffff:${ipOn(upstream.container, bottle.egressNetwork)}`,
+      ...gatewaysOf(v6Network, upstream.env),
+      `::ffff:${upstreamIp()}`,
       ...hostAddresses().v6,
     ];
     const ops = everyProtocol(hosts, [443, listener.port]);
-    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    expect(reachedTargets(ops, await agentProbe(ops))).toEqual([]);
     const literal = await curlThrough(bottle, `https://[${upstreamV6}]/escape/v6`);
     expect([literal.connect, literal.http]).toEqual([200, 403]);
     expect(literal.body).toContain("is an IP address");
@@ -299,6 +324,6 @@ supervise: false
       { kind: "tcp", host, port: 2375 },
       { kind: "tcp", host, port: 2376 },
     ]);
-    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    expect(reachedTargets(ops, await agentProbe(ops))).toEqual([]);
   });
 });

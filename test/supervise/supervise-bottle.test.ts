@@ -2,7 +2,6 @@
 // the human approves it with the built CLI, and the agent's very next request through
 // pipelock is let through; a second request is denied and the agent is told why. The audit
 // log outlives the bottle and verifies.
-import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-pr
 import { startBottle } from "../support/docker/bottle-harness.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { dockerOn, ON_SWARM, serviceContainer } from "../support/docker/test-backend.js";
 import { waitFor as waitForValue } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 
@@ -70,10 +70,11 @@ describeWithEngine("supervision in a real bottle", () => {
         async () => /instance\s+(\S+)/.exec(cli.output().stderr)?.[1] ?? null,
         "the instance line",
       );
-      const agent = `claude-bottle-agent-${slug}`;
       await waitFor(async () => {
+        const agent = serviceContainer(slug, "agent");
+        if (agent === null) return null;
         try {
-          execFileSync("docker", ["cp", client, `${agent}:${CLIENT_IN_AGENT}`], { stdio: "pipe" });
+          dockerOn(agent, ["cp", client, `${agent.container}:${CLIENT_IN_AGENT}`]);
           return true;
         } catch {
           return null;
@@ -144,16 +145,16 @@ describeWithEngine("supervision in a real bottle", () => {
 
   it("keeps a waiting proposal through a supervise restart; the audit log shows tampering", async () => {
     const bottle = await startBottle(t, "supervised");
-    const supervise = `claude-bottle-supervise-${bottle.slug}`;
+    const agent = bottle.containerOf("agent");
     try {
-      execFileSync("docker", ["cp", client, `${bottle.agentContainer}:${CLIENT_IN_AGENT}`]);
+      dockerOn({ env: bottle.engine }, ["cp", client, `${agent}:${CLIENT_IN_AGENT}`]);
       // The agent asks and waits; its output lands in a file the test reads later.
-      execFileSync("docker", [
+      dockerOn({ env: bottle.engine }, [
         "exec",
         "-d",
         "-u",
         "agent",
-        bottle.agentContainer,
+        agent,
         "sh",
         "-c",
         `node ${CLIENT_IN_AGENT} > /tmp/mcp.out 2>&1`,
@@ -174,17 +175,21 @@ describeWithEngine("supervision in a real bottle", () => {
       const before = await pendingHost();
 
       // The sidecar dies and comes back; the proposal is a file on the host and survives.
-      execFileSync("docker", ["kill", supervise]);
+      const killed = bottle.containerOf("supervise");
+      dockerOn({ env: bottle.engine }, ["kill", killed]);
       expect((await pendingHost()).id).toBe(before.id);
-      execFileSync("docker", ["start", supervise]);
+      // Under Compose it is started again here; a swarm replaces a failed task by itself
+      // (restart on failure), with a new container on the same queue volume.
+      if (!ON_SWARM) dockerOn({ env: bottle.engine }, ["start", killed]);
       await waitFor(async () => {
-        const health = execFileSync(
-          "docker",
-          ["inspect", "-f", "{{.State.Health.Status}}", supervise],
-          {
-            encoding: "utf8",
-          },
-        ).trim();
+        const supervise = serviceContainer(bottle.slug, "supervise");
+        if (supervise === null) return null;
+        const health = dockerOn(supervise, [
+          "inspect",
+          "-f",
+          "{{.State.Health.Status}}",
+          supervise.container,
+        ]).trim();
         return health === "healthy" ? true : null;
       }, "supervise to be healthy again");
 

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { backendCliEnv } from "../docker/test-backend.js";
 
 export const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = join(PACKAGE_ROOT, "dist/cli/main.js");
@@ -33,6 +34,8 @@ export async function makeTestHome(): Promise<TestHome> {
     CLAUDE_BOTTLE_HOME: home,
     // Stand-in upstreams live on Docker's private networks.
     CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
+    // Where bottles run: this engine under Compose, or the swarm fixture.
+    ...backendCliEnv(),
   };
   const spawnCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
     const child = spawn(process.execPath, [CLI, ...args], {

@@ -1,15 +1,27 @@
 // Real bottles for engine tests: start one through the CLI as a user would, keep it
 // running, run commands inside its agent container, attach stand-in upstreams to its
-// egress network, and remove everything afterwards.
+// egress network, and remove everything afterwards. On the backend test-backend.ts names:
+// under Compose on this engine, on the swarm fixture through the node that runs the bottle.
 import { type ChildProcess, execFile, execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DockerCli } from "../../../src/backend/docker/docker-client.js";
+import { agentEnvCommand, SWARM_SECRETS_DIR } from "../../../src/core/swarm-stack.js";
 import { startHttpsStub, writeStubCerts } from "../../../src/demo/demo-stubs.js";
 import { PACKAGE_ROOT, type TestHome } from "../cli/cli-process.js";
+import type { SwarmNode } from "../swarm/swarm-fixture.js";
+import { deploySwarmStandIn, removeSwarmStandIns } from "../swarm/swarm-standins.js";
 import type { UpstreamCa } from "../tls/test-ca.js";
+import {
+  type BottleService,
+  dockerOn,
+  type EngineContainer,
+  ON_SWARM,
+  serviceContainer,
+  waitForServiceContainer,
+} from "./test-backend.js";
 
 const run = promisify(execFile);
 const TEST_LABEL = "dev.claude-bottle.test";
@@ -24,10 +36,20 @@ export interface ExecResult {
 
 export interface RunningBottle {
   slug: string;
+  /**
+   * The agent's and pipelock's names: what the agent dials (pipelock's is its proxy's host)
+   * and, under Compose, their containers' names. For docker commands use `containerOf`.
+   */
   agentContainer: string;
   pipelockContainer: string;
   egressNetwork: string;
   internalNetwork: string;
+  /** The swarm node that runs the bottle; null under Compose. */
+  node: SwarmNode | null;
+  /** DOCKER_HOST of the engine that holds the bottle's containers; empty under Compose. */
+  engine: NodeJS.ProcessEnv;
+  /** The container running `service` on that engine (throws when none runs on the swarm). */
+  containerOf(service: BottleService): string;
   /** Runs `sh -c script` in the agent container, as the agent user unless told otherwise. */
   exec(script: string, options?: { user?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** pipelock's audit log (its stdout), parsed. */
@@ -53,19 +75,55 @@ export async function startBottle(
   }
   if (slug === undefined) throw new Error("the bottle did not start in time");
   const bottleSlug = slug;
-  const agentContainer = `claude-bottle-agent-${bottleSlug}`;
+  // The agent is never restarted: its container is the same for the bottle's life.
+  const agentTask = await waitForServiceContainer(bottleSlug, "agent");
+  // On the swarm the agent's forwarded host variables are secret files that the program the
+  // CLI runs reads as it starts (agentEnvCommand); commands run here get them the same way.
+  const forwarded =
+    agentTask.node === null
+      ? []
+      : dockerOn(agentTask, [
+          "exec",
+          "-u",
+          "0",
+          agentTask.container,
+          "sh",
+          "-c",
+          `ls ${SWARM_SECRETS_DIR} 2>/dev/null || true`,
+        ])
+          .split("\n")
+          .filter(Boolean);
+  const containerOf = (service: BottleService): string => {
+    if (service === "agent") return agentTask.container;
+    const found = serviceContainer(bottleSlug, service);
+    if (found === null) throw new Error(`bottle ${bottleSlug} has no running ${service}`);
+    return found.container;
+  };
   return {
     slug: bottleSlug,
-    agentContainer,
+    agentContainer: `claude-bottle-agent-${bottleSlug}`,
     pipelockContainer: `claude-bottle-pipelock-${bottleSlug}`,
     egressNetwork: `claude-bottle-${bottleSlug}-egress`,
     internalNetwork: `claude-bottle-${bottleSlug}-internal`,
+    node: agentTask.node,
+    engine: agentTask.env,
+    containerOf,
     async exec(script, options = {}) {
       try {
         const { stdout, stderr } = await run(
           "docker",
-          ["exec", "-u", options.user ?? "agent", agentContainer, "sh", "-c", script],
-          { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+          [
+            "exec",
+            "-u",
+            options.user ?? "agent",
+            agentTask.container,
+            ...agentEnvCommand(forwarded, ["sh", "-c", script]),
+          ],
+          {
+            timeout: options.timeoutMs ?? 60_000,
+            maxBuffer: 64 * 1024 * 1024,
+            env: { ...process.env, ...agentTask.env },
+          },
         );
         return { code: 0, stdout, stderr };
       } catch (error) {
@@ -78,8 +136,9 @@ export async function startBottle(
       }
     },
     async pipelockAudit() {
-      const { stdout } = await run("docker", ["logs", `claude-bottle-pipelock-${bottleSlug}`], {
+      const { stdout } = await run("docker", ["logs", containerOf("pipelock")], {
         maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ...agentTask.env },
       });
       return stdout
         .split("\n")
@@ -100,8 +159,7 @@ export async function startBottle(
   };
 }
 
-export interface FakeUpstream {
-  container: string;
+export interface FakeUpstream extends Omit<EngineContainer, "node"> {
   /** Requests the upstream received, in order, headers included. */
   requests(): Promise<
     Array<{
@@ -130,24 +188,40 @@ export async function startFakeUpstream(
   hostnames: string[],
 ): Promise<FakeUpstream> {
   const dir = await mkdtemp(join(tmpdir(), "cb-upstream-"));
-  const container = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
-  // The demo's stand-in, under the test's labels so cleanup can find it per bottle.
-  await startHttpsStub(new DockerCli(), {
-    name: container,
-    network: bottle.egressNetwork,
-    hostnames,
-    serverScript: join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs"),
-    certsFile: await writeStubCerts(dir, upstreamCa.ca, hostnames, new Date()),
-    labels: { [TEST_LABEL]: "1", [TEST_BOTTLE_LABEL]: bottle.slug },
-  });
+  const name = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
+  const labels = { [TEST_LABEL]: "1", [TEST_BOTTLE_LABEL]: bottle.slug };
+  const serverScript = join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs");
+  const certsFile = await writeStubCerts(dir, upstreamCa.ca, hostnames, new Date());
+  let container = name;
+  let env: NodeJS.ProcessEnv = {};
+  if (bottle.node === null) {
+    // The demo's stand-in, under the test's labels so cleanup can find it per bottle.
+    await startHttpsStub(new DockerCli(), {
+      name,
+      network: bottle.egressNetwork,
+      hostnames,
+      serverScript,
+      certsFile,
+      labels,
+    });
+  } else {
+    const standIn = await deploySwarmStandIn({
+      node: bottle.node,
+      egressNetwork: bottle.egressNetwork,
+      hostnames,
+      files: { "/srv/server.mjs": serverScript, "/srv/certs.json": certsFile },
+      labels,
+      readyPort: 443,
+    });
+    container = standIn.container;
+    env = standIn.env;
+  }
   const records = async (file: string) => {
-    const { stdout } = await run("docker", [
-      "exec",
-      container,
-      "sh",
-      "-c",
-      `cat ${file} 2>/dev/null || true`,
-    ]);
+    const { stdout } = await run(
+      "docker",
+      ["exec", container, "sh", "-c", `cat ${file} 2>/dev/null || true`],
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+    );
     return stdout
       .split("\n")
       .filter(Boolean)
@@ -155,10 +229,13 @@ export async function startFakeUpstream(
   };
   return {
     container,
+    env,
     requests: () => records("/tmp/requests.jsonl"),
     responses: () => records("/tmp/responses.jsonl"),
     async remove() {
-      execFileSync("docker", ["rm", "-f", container], { stdio: "ignore" });
+      if (bottle.node === null)
+        execFileSync("docker", ["rm", "-f", container], { stdio: "ignore" });
+      else await removeSwarmStandIns(`${TEST_BOTTLE_LABEL}=${bottle.slug}`);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -178,12 +255,19 @@ export function removeTestContainers(bottle?: Pick<RunningBottle, "slug">): void
   if (ids.length > 0) execFileSync("docker", ["rm", "-f", ...ids], { stdio: "ignore" });
 }
 
+/** `removeTestContainers(bottle)` on the test backend: on the swarm, the bottle's stand-in stacks. */
+export async function removeBottleStandIns(bottle: Pick<RunningBottle, "slug">): Promise<void> {
+  if (ON_SWARM) await removeSwarmStandIns(`${TEST_BOTTLE_LABEL}=${bottle.slug}`);
+  else removeTestContainers(bottle);
+}
+
 /** Copies a host file into the agent container, readable by the agent user. */
 export function copyIntoAgent(
   bottle: RunningBottle,
   hostPath: string,
   containerPath: string,
 ): void {
-  execFileSync("docker", ["cp", hostPath, `${bottle.agentContainer}:${containerPath}`]);
-  execFileSync("docker", ["exec", "-u", "0", bottle.agentContainer, "chmod", "a+r", containerPath]);
+  const agent = bottle.containerOf("agent");
+  dockerOn({ env: bottle.engine }, ["cp", hostPath, `${agent}:${containerPath}`]);
+  dockerOn({ env: bottle.engine }, ["exec", "-u", "0", agent, "chmod", "a+r", containerPath]);
 }

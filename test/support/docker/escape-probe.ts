@@ -254,8 +254,16 @@ for t in threads:
 json.dump(results, sys.stdout)
 `;
 
-/** Runs the probes in the agent container as the agent user; one result per probe, in order. */
-export function probe(agentContainer: string, ops: readonly ProbeOp[]): Promise<ProbeResult[]> {
+/**
+ * Runs the probes in the agent container as the agent user; one result per probe, in order.
+ * `env` names the engine that holds the container (a swarm node's DOCKER_HOST); this one by
+ * default.
+ */
+export function probe(
+  agentContainer: string,
+  ops: readonly ProbeOp[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ProbeResult[]> {
   const wire = ops.map((op) =>
     op.kind === "exchange" ? { ...op, send: op.send.map((b) => b.toString("base64")) } : op,
   );
@@ -263,7 +271,7 @@ export function probe(agentContainer: string, ops: readonly ProbeOp[]): Promise<
     const child = spawn(
       "docker",
       ["exec", "-i", "-u", "agent", agentContainer, "python3", "-c", PROBE_PROGRAM],
-      { stdio: ["pipe", "pipe", "pipe"] },
+      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } },
     );
     let stdout = "";
     let stderr = "";

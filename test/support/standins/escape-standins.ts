@@ -17,6 +17,9 @@ import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
 import type { RunningBottle } from "../docker/bottle-harness.js";
 import { leftoversOf } from "../docker/docker-state.js";
 import { BASE_IMAGE, docker } from "../docker/git-gate-docker.js";
+import { dockerOn, nodeEngine, ON_SWARM, testSwarm } from "../docker/test-backend.js";
+import { runDocker } from "../swarm/docker-process.js";
+import { deploySwarmStandIn, removeSwarmStandIns } from "../swarm/swarm-standins.js";
 import { leafPems, type UpstreamCa } from "../tls/test-ca.js";
 
 const run = promisify(execFile);
@@ -52,6 +55,15 @@ export function runDetached(scope: EscapeScope, container: string, network: stri
 /** Removes the run's containers and networks (networks after the containers using them). */
 export async function removeEscapeStandIns(scope: EscapeScope): Promise<void> {
   const filter = `label=${RUN_LABEL}=${scope.id}`;
+  if (ON_SWARM) {
+    // Its stand-in stacks, then its overlays, on the manager.
+    await removeSwarmStandIns(`${RUN_LABEL}=${scope.id}`);
+    const swarm = testSwarm();
+    const networks = await swarm.docker(["network", "ls", "-q", "--filter", filter]);
+    for (const id of networks.stdout.split("\n").filter(Boolean)) {
+      await swarm.docker(["network", "rm", id], { allowFailure: true });
+    }
+  }
   const containers = (await docker(["ps", "-aq", "--filter", filter])).stdout.split("\n");
   const ids = containers.filter(Boolean);
   if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids], { allowFailure: true });
@@ -74,51 +86,73 @@ export async function tearDownEscape(
   const started = bottles.filter((b) => b !== undefined);
   await Promise.all(started.map((b) => b.stop()));
   const left = await escapeLeftovers(scope);
-  for (const b of started) {
-    const l = leftoversOf(b.slug);
-    left.push(...l.containers, ...l.networks, ...l.volumes);
-  }
+  for (const b of started) left.push(...Object.values(leftoversOf(b.slug)).flat());
   return left;
 }
 
 /** What is left of the run on the engine: empty after `removeEscapeStandIns`. */
 export async function escapeLeftovers(scope: EscapeScope): Promise<string[]> {
   const filter = `label=${RUN_LABEL}=${scope.id}`;
+  if (ON_SWARM) {
+    const swarm = testSwarm();
+    const names = ["--filter", filter, "--format", "{{.Name}}"];
+    const listed = [
+      await swarm.docker(["service", "ls", ...names]),
+      await swarm.docker(["network", "ls", ...names]),
+      ...(await Promise.all(
+        swarm.nodes.map((n) =>
+          runDocker(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"], {
+            env: nodeEngine(n),
+          }),
+        ),
+      )),
+    ];
+    return listed.flatMap((r) => r.stdout.split("\n").filter(Boolean));
+  }
   const containers = await docker(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
   const networks = await docker(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]);
   return `${containers.stdout}${networks.stdout}`.split("\n").filter(Boolean);
 }
 
-export function ipOn(container: string, network: string): string {
-  return execFileSync(
-    "docker",
-    ["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container],
-    { encoding: "utf8" },
-  ).trim();
+/** The container's address on `network`, asked of the engine `env` names (this one by default). */
+export function ipOn(container: string, network: string, env: NodeJS.ProcessEnv = {}): string {
+  return dockerOn({ env }, [
+    "inspect",
+    "-f",
+    `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+    container,
+  ]).trim();
 }
 
-export function ipv6On(container: string, network: string): string {
-  return execFileSync(
-    "docker",
-    [
-      "inspect",
-      "-f",
-      `{{(index .NetworkSettings.Networks "${network}").GlobalIPv6Address}}`,
-      container,
-    ],
-    { encoding: "utf8" },
-  ).trim();
+export function ipv6On(container: string, network: string, env: NodeJS.ProcessEnv = {}): string {
+  return dockerOn({ env }, [
+    "inspect",
+    "-f",
+    `{{(index .NetworkSettings.Networks "${network}").GlobalIPv6Address}}`,
+    container,
+  ]).trim();
 }
 
-/** The network's gateway: an address of the host itself, on that network's bridge. */
-export function gatewayOf(network: string): string {
-  return execFileSync(
-    "docker",
-    ["network", "inspect", network, "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
-    { encoding: "utf8" },
-  )
+/**
+ * The network's gateway: an address of the host itself, on that network's bridge (on the
+ * swarm, an overlay's, asked of the node `env` names).
+ */
+export function gatewayOf(network: string, env: NodeJS.ProcessEnv = {}): string {
+  return gatewaysOf(network, env)[0] as string;
+}
+
+/** Every gateway of the network, one per subnet (IPv4 and IPv6). */
+export function gatewaysOf(network: string, env: NodeJS.ProcessEnv = {}): string[] {
+  return dockerOn({ env }, [
+    "network",
+    "inspect",
+    network,
+    "-f",
+    "{{range .IPAM.Config}}{{.Gateway}} {{end}}",
+  ])
     .trim()
-    .split(" ")[0] as string;
+    .split(" ")
+    .filter(Boolean);
 }
 
 /** Every address of the host's own interfaces but loopback: where a host listener answers. */
@@ -159,6 +193,8 @@ export interface StandInFrame {
 
 export interface RecordingUpstream {
   container: string;
+  /** DOCKER_HOST of the swarm node that runs it; empty under Compose. */
+  env: NodeJS.ProcessEnv;
   requests(): Promise<StandInRequest[]>;
   frames(): Promise<StandInFrame[]>;
 }
@@ -265,9 +301,14 @@ for (const [server, port] of [[createHttps(tlsOptions, handle), 443], [createHtt
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-async function jsonLinesIn<T>(container: string, file: string): Promise<T[]> {
+async function jsonLinesIn<T>(
+  container: string,
+  file: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<T[]> {
   const { stdout } = await run("docker", ["exec", container, "sh", "-c", `cat ${file} || true`], {
     maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
   });
   return stdout
     .split("\n")
@@ -308,6 +349,29 @@ export async function startRecordingUpstream(
     const certs = await leafPems(options.ca.ca, options.hostnames);
     await writeFile(join(dir, "certs.json"), JSON.stringify(certs));
     await writeFile(join(dir, "server.mjs"), UPSTREAM_PROGRAM);
+    if (bottle.node !== null) {
+      // On the swarm: a stack of its own on the bottle's node (swarm-standins.ts).
+      const standIn = await deploySwarmStandIn({
+        node: bottle.node,
+        egressNetwork: bottle.egressNetwork,
+        hostnames: options.hostnames,
+        files: {
+          "/srv/server.mjs": join(dir, "server.mjs"),
+          "/srv/certs.json": join(dir, "certs.json"),
+        },
+        labels: { [TEST_LABEL]: "1", [RUN_LABEL]: scope.id },
+        ...(options.extraNetworks === undefined ? {} : { extraNetworks: options.extraNetworks }),
+        readyPort: 8443,
+      });
+      return {
+        container: standIn.container,
+        env: standIn.env,
+        requests: () =>
+          jsonLinesIn<StandInRequest>(standIn.container, "/tmp/requests.jsonl", standIn.env),
+        frames: () =>
+          jsonLinesIn<StandInFrame>(standIn.container, "/tmp/frames.jsonl", standIn.env),
+      };
+    }
     const container = scope.name(`upstream-${bottle.slug}`);
     await docker([
       "create",
@@ -339,6 +403,7 @@ export async function startRecordingUpstream(
     );
     return {
       container,
+      env: {},
       requests: () => jsonLinesIn<StandInRequest>(container, "/tmp/requests.jsonl"),
       frames: () => jsonLinesIn<StandInFrame>(container, "/tmp/frames.jsonl"),
     };
@@ -557,19 +622,32 @@ export function packetsContaining(captured: string, needles: readonly string[]):
   });
 }
 
-/** An IPv6 network of the run's own, on a random unique-local /64. */
+/**
+ * An IPv6 network of the run's own, on a random unique-local /64 (on the swarm, an overlay
+ * made on the manager, which a stand-in service can join).
+ */
 export async function createIpv6Network(scope: EscapeScope): Promise<string> {
   const name = scope.name("v6");
   const prefix = `fd7e:${randomBytes(2).toString("hex")}:${randomBytes(2).toString("hex")}`;
-  await docker([
-    "network",
-    "create",
-    ...scope.labels(),
-    "--ipv6",
-    "--subnet",
-    `${prefix}::/64`,
-    name,
-  ]);
+  const args = ["network", "create", ...scope.labels(), "--ipv6", "--subnet", `${prefix}::/64`];
+  if (ON_SWARM) {
+    // An overlay whose first subnet is IPv6 rejects every task ("invalid address …: It does
+    // not belong to any of this network's subnets", Engine 26.1): an IPv4 subnet goes first.
+    const v4 = `10.250.${randomBytes(1)[0]}.0/24`;
+    await testSwarm().docker([
+      "network",
+      "create",
+      ...scope.labels(),
+      "--ipv6",
+      "--subnet",
+      v4,
+      "--subnet",
+      `${prefix}::/64`,
+      "--driver",
+      "overlay",
+      name,
+    ]);
+  } else await docker([...args, name]);
   return name;
 }
 
