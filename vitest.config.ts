@@ -9,6 +9,14 @@ const ENGINE_RESTART = "test/faults/engine-restart.test.ts";
 // Component tests under test/ that need no engine (in-process sidecars against loopback
 // fakes, renderers fed test fixtures): fast, so they run with the unit tests.
 const COMPONENT = "test/**/*.unit.test.ts";
+// Engine suites that must hold on every backend, run a second time with their bottles on the
+// three-node swarm fixture (test/support/docker/test-backend.ts); the project's globalSetup
+// starts the fixture once for all of them and removes it after (npm test runs them alone).
+const SWARM_SUITES = [
+  "test/egress-plane/*.test.ts",
+  "test/supervise/supervise-bottle.test.ts",
+  "test/escape/network-reach.test.ts",
+];
 const engineTests = {
   // Engine tests share one Docker daemon on a 2-core machine: run files one by one.
   fileParallelism: false,
@@ -28,6 +36,16 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: [ENGINE_RESTART, COMPONENT],
+          ...engineTests,
+        },
+      },
+      {
+        test: {
+          name: "swarm-suites",
+          include: SWARM_SUITES,
+          exclude: [COMPONENT],
+          env: { CLAUDE_BOTTLE_TEST_BACKEND: "swarm" },
+          globalSetup: ["test/support/swarm/swarm-suites-setup.ts"],
           ...engineTests,
         },
       },
