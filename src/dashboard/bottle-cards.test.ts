@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { age, bottleCards, size } from "./bottle-cards.js";
 import type { BottleView } from "./dashboard-views.js";
+import { pageHtml } from "./page-assets.js";
 
 const HOSTILE = `"><script>alert(1)</script><img src=x onerror=alert(2)>`;
 
@@ -84,6 +85,13 @@ describe("the bottles' cards", () => {
     expect(out).not.toContain(HOSTILE);
     expect(out).toContain("&lt;script&gt;");
     expect(out).toContain('data-slug="&quot;&gt;&lt;script&gt;');
+  });
+
+  it("keeps a dollar pattern in a value as text when the cards go into the page", () => {
+    const cards = bottleCards([bottle({ hosts: ["a$&b$'c$`d.test"] })], listing);
+    const page = pageHtml(cards);
+    expect(page).toContain("<span>a$&amp;b$&#39;c$`d.test</span>");
+    expect(page.match(/<!doctype html>/g)).toHaveLength(1);
   });
 
   it("marks a listing past its age, and says when there are no bottles", () => {

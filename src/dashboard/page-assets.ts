@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 
 const BOTTLES_SLOT = "<!--bottles-->";
 
-export const PAGE_CSS = `
+const PAGE_CSS = `
 :root { font-family: system-ui, sans-serif; font-size: 14px; color: #1d2330; background: #f5f6f8; }
 body { margin: 0; }
 header { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.2rem; background: #1d2330; color: #fff; }
@@ -97,7 +97,8 @@ const PAGE_HTML = `<!doctype html>
 
 /** The page, with the bottles' cards when the server could draw them (a session's page). */
 export function pageHtml(bottleCards: string | null): string {
-  return PAGE_HTML.replace(BOTTLES_SLOT, bottleCards ?? '<p class="empty">loading…</p>');
+  // A function, not a string: a "$&" or "$'" in the cards (a path can hold one) is text.
+  return PAGE_HTML.replace(BOTTLES_SLOT, () => bottleCards ?? '<p class="empty">loading…</p>');
 }
 
 export const PAGE_JS = `"use strict";
