@@ -56,7 +56,7 @@ const PAGE_HTML = `<!doctype html>
 <meta name="referrer" content="no-referrer">
 <title>claude-bottle dashboard</title>
 <style>${PAGE_CSS}</style>
-<script src="/app.js" defer></script>
+<script src="/app.js" async></script>
 </head>
 <body>
 <header>
@@ -302,6 +302,9 @@ export const PAGE_JS = `"use strict";
     setInterval(refreshProposals, 1500);
     setInterval(() => { if ($("audit").classList.contains("active")) refreshAudit(); }, 5000);
   }
-  main();
+  // Loaded async, so that neither DOMContentLoaded nor the first paint (with the bottles the
+  // server drew) waits for it: it may run before the page is parsed, and waits if so.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", main, { once: true });
+  else main();
 })();
 `;
