@@ -163,7 +163,7 @@ async function swarmNodeOf(bottle: SupervisedBottle): Promise<string | null> {
 async function onNode(source: string, node: string): Promise<string[]> {
   if (await waitUntilOnNode(source, ON_NODE_TIMEOUT_MS)) return [];
   return [
-    `not yet in force on swarm node ${node}: the \`claude-bottle start\` that runs this bottle takes it there while it runs`,
+    `not yet in force on swarm node ${node}: the CLI attached to this bottle (\`start\`, or \`resume\` if that one is gone) takes it there while it runs`,
   ];
 }
 
