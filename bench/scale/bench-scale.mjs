@@ -78,7 +78,6 @@ async function prepareBackend() {
     logLevel: "warning",
   });
   const fixture = await import(bundle);
-  const { NODE_ENGINE_LABEL } = await import(join(ROOT, "dist/backend/swarm/swarm-engines.js"));
   const { VERSION } = await import(join(ROOT, "dist/shared/version.js"));
   const images = ["agent", "pipelock", "egress", "supervise", "node"].map(
     (i) => `claude-bottle/${i}:${VERSION}`,
@@ -94,15 +93,7 @@ async function prepareBackend() {
     const left = await fixture.removeSwarm(swarm.id);
     log(`swarm ${swarm.id} removed; left: ${JSON.stringify(left)}`);
   });
-  for (const node of swarm.nodes) {
-    await swarm.docker([
-      "node",
-      "update",
-      "--label-add",
-      `${NODE_ENGINE_LABEL}=${node.dockerHost}`,
-      node.container,
-    ]);
-  }
+  await fixture.labelNodeEngines(swarm);
   // Warm caches on both backends: the swarm's nodes get the bottle's images before the clock
   // starts, as the host has them for Compose (else every start would ship them to its node).
   const started = performance.now();

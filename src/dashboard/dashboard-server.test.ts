@@ -9,6 +9,7 @@ import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
+import type { DockerClient } from "../backend/docker/docker-client.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { verifyAuditLog } from "../supervise/audit-log.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
@@ -35,10 +36,15 @@ beforeEach(async () => {
   }).submit({ kind: "egress-host", host: "docs.example.test", port: null }, "read the docs");
   hub = new DecisionHub();
   docker = new RecordingDocker();
-  app = dashboardApp(
+  app = appOver(docker);
+});
+
+/** The dashboard over the test home, asking `engine` for its listings. */
+function appOver(engine: DockerClient) {
+  return dashboardApp(
     {
       views: {
-        docker,
+        docker: engine,
         home,
         now: () => new Date("2030-01-01T12:05:00.000Z"),
         actor: "dashboard (alice@laptop)",
@@ -49,13 +55,17 @@ beforeEach(async () => {
     },
     () => PORT,
   );
-});
+}
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-function call(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-  return app.fetch(
+function call(
+  path: string,
+  init: RequestInit & { headers?: Record<string, string> } = {},
+  to: ReturnType<typeof dashboardApp> = app,
+) {
+  return to.fetch(
     new Request(`http://127.0.0.1:${PORT}${path}`, {
       ...init,
       headers: { host: `127.0.0.1:${PORT}`, ...init.headers },
@@ -114,27 +124,9 @@ describe("the dashboard server", () => {
   });
 
   it("sends the page without the bottles when the engine does not answer", async () => {
-    const stuck = dashboardApp(
-      {
-        views: {
-          docker: { run: () => new Promise(() => {}) },
-          home,
-          now: () => new Date("2030-01-01T12:05:00.000Z"),
-          actor: "dashboard (alice@laptop)",
-          hub,
-        },
-        token: TOKEN,
-        port: PORT,
-      },
-      () => PORT,
-    );
+    const stuck = appOver({ run: () => new Promise(() => {}) });
     const ask = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
-      stuck.fetch(
-        new Request(`${ORIGIN}${path}`, {
-          ...init,
-          headers: { host: `127.0.0.1:${PORT}`, ...init.headers },
-        }),
-      );
+      call(path, init, stuck);
     const session = await ask("/api/session", {
       method: "POST",
       headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },

@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { NODE_ENGINE_LABEL } from "../../src/backend/swarm/swarm-engines.js";
 import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { writeStubCerts } from "../../src/demo/demo-stubs.js";
 import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
@@ -31,7 +30,12 @@ import {
 import { waitFor } from "../support/docker/wait-for.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import { runDocker } from "../support/swarm/docker-process.js";
-import { removeSwarm, type StartedSwarm, startSwarm } from "../support/swarm/swarm-fixture.js";
+import {
+  labelNodeEngines,
+  removeSwarm,
+  type StartedSwarm,
+  startSwarm,
+} from "../support/swarm/swarm-fixture.js";
 import {
   execInTask,
   type RunningTask,
@@ -93,15 +97,7 @@ describeWithEngine("a bottle on a three-node swarm", () => {
   beforeAll(async () => {
     swarm = await startSwarm();
     // Each node says where its engine answers, as an administrator would label it.
-    for (const node of swarm.nodes) {
-      await swarm.docker([
-        "node",
-        "update",
-        "--label-add",
-        `${NODE_ENGINE_LABEL}=${node.dockerHost}`,
-        node.container,
-      ]);
-    }
+    await labelNodeEngines(swarm);
     t = await makeTestHome();
     ca = await makeUpstreamCa();
     // The git upstream: its host key made here, so the bottle can pin it before it exists.

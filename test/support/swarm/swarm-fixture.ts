@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { NODE_ENGINE_LABEL } from "../../../src/backend/swarm/swarm-engines.js";
 import type { ProcessResult } from "../docker/git-gate-docker.js";
 import { waitFor } from "../docker/wait-for.js";
 import { type DnsRecorder, dnsRecorderOf, startDnsRecorder } from "./dns-recorder.js";
@@ -435,4 +436,17 @@ export async function sweepSwarmLeftovers(): Promise<string[]> {
   });
   for (const [id] of dead) await removeSwarm(id);
   return dead.map(([id]) => id);
+}
+
+/** Labels each node with where its engine answers, as an administrator would. */
+export async function labelNodeEngines(swarm: StartedSwarm): Promise<void> {
+  for (const node of swarm.nodes) {
+    await swarm.docker([
+      "node",
+      "update",
+      "--label-add",
+      `${NODE_ENGINE_LABEL}=${node.dockerHost}`,
+      node.container,
+    ]);
+  }
 }

@@ -3,10 +3,10 @@
 // the first file and removed after the last. Each node is labelled with the address of its
 // engine, as an administrator would, so `start --backend swarm` can reach the node it picks.
 import type { TestProject } from "vitest/node";
-import { NODE_ENGINE_LABEL } from "../../../src/backend/swarm/swarm-engines.js";
 import { engineProblem } from "../docker/engine.js";
 import {
   describeTimings,
+  labelNodeEngines,
   removeSwarm,
   type SwarmInfo,
   startSwarm,
@@ -25,15 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (engineProblem() !== null) return async () => {};
   const swarm = await startSwarm();
   try {
-    for (const node of swarm.nodes) {
-      await swarm.docker([
-        "node",
-        "update",
-        "--label-add",
-        `${NODE_ENGINE_LABEL}=${node.dockerHost}`,
-        node.container,
-      ]);
-    }
+    await labelNodeEngines(swarm);
   } catch (error) {
     await removeSwarm(swarm.id);
     throw error;
