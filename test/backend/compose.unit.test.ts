@@ -25,13 +25,19 @@ const CONFINED_NODE = {
   restart: "on-failure",
 };
 
+/** A check that asks `url` (host, port and path) for a 200, over bash's /dev/tcp. */
 function health(url: string) {
+  const { hostname, port, pathname } = new URL(url);
   return {
     test: [
       "CMD",
-      "node",
-      "-e",
-      `fetch("${url}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      "bash",
+      "-c",
+      expect.stringMatching(
+        new RegExp(
+          `^exec 3<>/dev/tcp/${hostname}/${port} && printf 'GET ${pathname} HTTP/1\\.0\\\\r\\\\n.*" 200 "\\* \\]\\]$`,
+        ),
+      ),
     ],
     interval: "30s",
     timeout: "5s",
