@@ -52,7 +52,9 @@ describe("prepareBottle ownership", () => {
   it("refuses a state directory that exists: a slug drawn twice shares nothing", async () => {
     const first = await prepare(self);
     const key = await readFile(first.blueprint.plan.proxyPlan.caKeyHostPath, "utf8");
-    await expect(prepare(self)).rejects.toThrow(/another bottle already has the slug [a-z0-9-]+-beef \(.* exists\)/);
+    await expect(prepare(self)).rejects.toThrow(
+      /another bottle already has the slug [a-z0-9-]+-beef \(.* exists\)/,
+    );
     // The first bottle's state is as it was.
     expect(await readFile(first.blueprint.plan.proxyPlan.caKeyHostPath, "utf8")).toBe(key);
   });
