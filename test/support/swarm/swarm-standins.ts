@@ -29,7 +29,34 @@ export interface SwarmStandIn extends EngineContainer {
  * under `hostnames`, and on `extraNetworks` (overlays made by the test), on `node`; waits until
  * it listens on `readyPort`.
  */
-export async function deploySwarmStandIn(options: {
+export async function deploySwarmStandIn(options: StandInOptions): Promise<SwarmStandIn> {
+  for (let attempt = 1; ; attempt++) {
+    const stack = `cbtest-standin-${randomBytes(3).toString("hex")}`;
+    try {
+      return await deployStandInStack(options, stack);
+    } catch (error) {
+      // Engine 26.1's swarm IPAM now and then gives a task on a dual-stack overlay an IPv6
+      // address as its IPv4 one and rejects it ("… does not belong to any of this network's
+      // subnets"); a new stack gets a new allocation.
+      if (attempt >= 3 || !/does not belong to any of this network's subnets/.test(String(error))) {
+        throw error;
+      }
+      const swarm = testSwarm();
+      await swarm.docker(["stack", "rm", stack], { allowFailure: true });
+      await waitFor(`the rejected stand-in ${stack} to go`, async () =>
+        (
+          await swarm.docker(["service", "ls", "-q", "--filter", `label=${STACK_LABEL}=${stack}`], {
+            allowFailure: true,
+          })
+        ).stdout.trim() === ""
+          ? true
+          : null,
+      );
+    }
+  }
+}
+
+interface StandInOptions {
   node: SwarmNode;
   egressNetwork: string;
   hostnames: readonly string[];
@@ -37,9 +64,10 @@ export async function deploySwarmStandIn(options: {
   labels: Record<string, string>;
   extraNetworks?: readonly string[];
   readyPort: number;
-}): Promise<SwarmStandIn> {
+}
+
+async function deployStandInStack(options: StandInOptions, stack: string): Promise<SwarmStandIn> {
   const swarm = testSwarm();
-  const stack = `cbtest-standin-${randomBytes(3).toString("hex")}`;
   const image = (await runDocker(["image", "inspect", "-f", "{{.Id}}", NODE_IMAGE])).stdout.trim();
   const extra = options.extraNetworks ?? [];
   const files = Object.entries(options.files);
