@@ -41,23 +41,40 @@ export interface LogRange {
 /** Opens one channel of a container's log over `from`. */
 export type OpenLog = (container: string, from: LogRange) => LogStream;
 
-/** `docker logs`, followed unless it has an end, reading only the channel decisions are on. */
-export const dockerLogs: OpenLog = (container, from) => {
-  const args = ["logs"];
-  if (from.until === undefined) args.push("--follow");
-  else args.push("--until", from.until);
-  if (from.since !== null) args.push("--since", from.since);
-  else if (from.tail !== "all") args.push("--tail", String(from.tail));
+/** `--since` the moment `from` starts at, or else `--tail` its number of lines. */
+export function sinceOrTail(from: LogRange): string[] {
+  if (from.since !== null) return ["--since", from.since];
+  return from.tail === "all" ? [] : ["--tail", String(from.tail)];
+}
+
+/** `docker <args>`, read on one channel only; ended when the command is. */
+export function dockerLogStream(
+  args: readonly string[],
+  channel: LogChannel,
+  env: NodeJS.ProcessEnv = process.env,
+): LogStream {
   const stdio: ["ignore", "pipe" | "ignore", "pipe" | "ignore"] =
-    from.channel === "stdout" ? ["ignore", "pipe", "ignore"] : ["ignore", "ignore", "pipe"];
-  const child = spawn("docker", [...args, container], { stdio });
-  const out = (from.channel === "stdout" ? child.stdout : child.stderr) as Readable;
+    channel === "stdout" ? ["ignore", "pipe", "ignore"] : ["ignore", "ignore", "pipe"];
+  const child = spawn("docker", [...args], { stdio, env });
+  const out = (channel === "stdout" ? child.stdout : child.stderr) as Readable;
   const ended = new Promise<void>((resolve) => {
     child.on("close", () => resolve());
     child.on("error", () => resolve());
   });
   return { stdout: out, stop: () => child.kill("SIGTERM"), ended };
-};
+}
+
+/** `docker logs`, followed unless it has an end, reading only the channel decisions are on. */
+export const dockerLogs: OpenLog = (container, from) =>
+  dockerLogStream(
+    [
+      "logs",
+      ...(from.until === undefined ? ["--follow"] : ["--until", from.until]),
+      ...sinceOrTail(from),
+      container,
+    ],
+    from.channel,
+  );
 
 export interface FollowedContainer {
   slug: string;
