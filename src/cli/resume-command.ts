@@ -4,7 +4,8 @@
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { updateMetadata } from "../backend/docker/bottle-state.js";
-import { describeKeptWork, harvestWorkspace, keptDirOf } from "../backend/docker/workspace.js";
+import { describeKeptWork, keptDirOf } from "../backend/docker/kept-work.js";
+import { harvestWorkspace } from "../backend/docker/workspace.js";
 import { BottleError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";

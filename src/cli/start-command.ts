@@ -3,8 +3,9 @@
 import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { agentProviderModule } from "../agents/registry.js";
+import { describeKeptWork } from "../backend/docker/kept-work.js";
 import { planStart, runBottle, type StartPlan } from "../backend/docker/launch-bottle.js";
-import { describeKeptWork, findWorkspace } from "../backend/docker/workspace.js";
+import { findWorkspace } from "../backend/docker/workspace.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";

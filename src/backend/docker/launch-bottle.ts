@@ -21,17 +21,12 @@ import type { Backend, UpOptions } from "../backend.js";
 import { type BottleMetadata, updateMetadata, writeMetadata } from "./bottle-state.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
+import { type KeptWork, keptDirOf } from "./kept-work.js";
 import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, type AgentProvision, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
 import { spawnStartGuard } from "./start-guard.js";
-import {
-  harvestWorkspace,
-  type KeptWork,
-  keptDirOf,
-  seedWorkspace,
-  type Workspace,
-} from "./workspace.js";
+import { harvestWorkspace, seedWorkspace, type Workspace } from "./workspace.js";
 
 export interface LaunchContext {
   docker: DockerClient;

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeKeptWork, keepRegularFiles, publicRemoteUrl } from "./workspace.js";
+import { keepRegularFiles, publicRemoteUrl } from "./workspace.js";
 
 describe("publicRemoteUrl", () => {
   it.each([
@@ -24,37 +24,6 @@ describe("publicRemoteUrl", () => {
       expect(publicRemoteUrl(url)).toBeNull();
     },
   );
-});
-
-describe("describeKeptWork", () => {
-  const base = {
-    repoDir: "/src/app",
-    dir: "/h/kept/ab12",
-    branches: [],
-    patch: null,
-    warnings: [],
-  };
-
-  it("names each branch and the patch", () => {
-    expect(
-      describeKeptWork(
-        { ...base, branches: ["claude-bottle/ab12/main"], patch: "/h/kept/ab12/changes.patch" },
-        "/src/app/lib",
-      ),
-    ).toEqual([
-      "the agent's commits: branch claude-bottle/ab12/main in .. (git log claude-bottle/ab12/main)",
-      "the agent's uncommitted changes: /h/kept/ab12/changes.patch (git apply /h/kept/ab12/changes.patch)",
-    ]);
-  });
-
-  it("says when there was nothing, and passes warnings on", () => {
-    expect(describeKeptWork(base, "/src/app")).toEqual([
-      "the agent left no commits and no uncommitted changes in .",
-    ]);
-    expect(describeKeptWork({ ...base, warnings: ["the container is gone"] }, "/src/app")).toEqual([
-      "warning: the container is gone",
-    ]);
-  });
 });
 
 describe("keepRegularFiles", () => {

@@ -7,10 +7,11 @@
 // bundle fetched with object checks into branches of its own namespace, and a patch that
 // nothing applies.
 import { lstat, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError, InputError } from "../../shared/errors.js";
 import type { DockerClient } from "./docker-client.js";
+import type { KeptWork } from "./kept-work.js";
 
 export const AGENT_WORKDIR = "/home/agent/work";
 const SEED_DIR = "/tmp/claude-bottle-seed";
@@ -30,24 +31,6 @@ export interface Workspace {
   branchTips: Record<string, string>;
   /** origin's URL without credentials, or null. */
   originUrl: string | null;
-}
-
-/** Where a bottle's bundle and patch are kept once it is gone: `<home>/kept/<slug>`. */
-export function keptDirOf(home: string, slug: string): string {
-  return join(home, "kept", slug);
-}
-
-/** The agent's work, kept on the host after the bottle is gone. */
-export interface KeptWork {
-  repoDir: string;
-  /** Where the bundle and the patch are. */
-  dir: string;
-  /** Branches made in the host repository for what the agent committed. */
-  branches: string[];
-  /** The agent's uncommitted changes as a patch (`git apply`), or null when there were none. */
-  patch: string | null;
-  /** Why something could not be kept, for the user to act on. */
-  warnings: string[];
 }
 
 async function git(cwd: string, args: string[]): Promise<string> {
@@ -251,6 +234,7 @@ export async function harvestWorkspace(
     dir: options.keepDir,
     branches: [],
     patch: null,
+    workCopy: null,
     warnings: [],
   };
   const made = await docker.run(["exec", "-u", "agent", container, "sh", "-c", HARVEST_SCRIPT], {
@@ -289,16 +273,16 @@ export async function harvestWorkspace(
   if (files.has("changes.patch") && (await stat(patch)).size > 0) kept.patch = patch;
   else await rm(patch, { force: true });
   if (files.has("work.bundle")) {
-    kept.branches = await fetchAgentBranches(
-      ws,
-      join(options.keepDir, "work.bundle"),
-      options.slug,
-    ).catch((error: unknown) => {
-      kept.warnings.push(
-        `could not bring the agent's commits into ${ws.repoDir}: ${describe(error)}`,
-      );
-      return [];
-    });
+    kept.branches = (
+      await fetchAgentBranches(ws, join(options.keepDir, "work.bundle"), options.slug).catch(
+        (error: unknown) => {
+          kept.warnings.push(
+            `could not bring the agent's commits into ${ws.repoDir}: ${describe(error)}`,
+          );
+          return [];
+        },
+      )
+    ).map((branch) => ({ branch, agentName: branch, renamed: false }));
   }
   if (kept.branches.length === 0 && kept.patch === null && kept.warnings.length === 0) {
     await rm(options.keepDir, { recursive: true, force: true });
@@ -364,23 +348,6 @@ async function fetchAgentBranches(ws: Workspace, bundle: string, slug: string): 
     ...refspecs,
   ]);
   return wanted;
-}
-
-/** One line for the user about where the work is. */
-export function describeKeptWork(kept: KeptWork, cwd: string): string[] {
-  const lines: string[] = [];
-  const where = relative(cwd, kept.repoDir) || ".";
-  for (const branch of kept.branches) {
-    lines.push(`the agent's commits: branch ${branch} in ${where} (git log ${branch})`);
-  }
-  if (kept.patch !== null) {
-    lines.push(`the agent's uncommitted changes: ${kept.patch} (git apply ${kept.patch})`);
-  }
-  if (lines.length === 0 && kept.warnings.length === 0) {
-    lines.push(`the agent left no commits and no uncommitted changes in ${where}`);
-  }
-  for (const w of kept.warnings) lines.push(`warning: ${w}`);
-  return lines;
 }
 
 function lastLine(text: string): string {
