@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderSecretRules } from "../../src/sidecars/git-gate/secret-rules.js";
+import { underCi } from "../support/docker/engine.js";
 
 const SECRET = "cb'gate $ecret/9f8e+7d6c";
 
@@ -13,7 +14,7 @@ function hasGitleaks(): boolean {
   return spawnSync("gitleaks", ["version"]).status === 0;
 }
 
-const suite = hasGitleaks() || process.env.CI === "true" ? describe : describe.skip;
+const suite = hasGitleaks() || underCi() ? describe : describe.skip;
 
 suite("bottle secret rules under gitleaks", () => {
   let dir: string;

@@ -1,5 +1,6 @@
 // Gate for tests that need a real Docker engine and Compose v2. Without them a test
-// file skips, loudly; with CI=true it fails instead, so CI can never pass by skipping.
+// file skips, loudly; under CI (any non-empty CI: CI=1 as well as CI=true) it fails
+// instead, so CI can never pass by skipping.
 import { execFileSync } from "node:child_process";
 import { describe } from "vitest";
 
@@ -28,14 +29,21 @@ export function engineProblem(): string | null {
   return cached;
 }
 
-/** describe() that needs the engine: skipped without one, except under CI=true where it fails. */
+/** Whether the tests run under CI: any non-empty `CI`, as CI services set it. */
+export function underCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.CI ?? "") !== "";
+}
+
+/** describe() that needs the engine: skipped without one, except under CI where it fails. */
 export function describeWithEngine(name: string, body: () => void): void {
   const problem = engineProblem();
   if (problem === null) {
     describe(name, body);
-  } else if (process.env.CI === "true") {
+  } else if (underCi()) {
     describe(name, () => {
-      throw new Error(`${problem}; CI=true requires a Docker engine (run scripts/setup-host.sh)`);
+      throw new Error(
+        `${problem}; CI=${process.env.CI} requires a Docker engine (run scripts/setup-host.sh)`,
+      );
     });
   } else {
     process.stderr.write(`skipping "${name}": ${problem}\n`);
