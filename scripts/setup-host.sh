@@ -15,11 +15,11 @@ set -euo pipefail
 # engine packages (apt-get -s) and stop: nothing is installed or started. The setup test
 # runs it in a throwaway Debian 12 container to prove the host's libc6 and python3 stay.
 SIMULATE=0
-# --with-browser (implied by CI=true): also Debian's own chromium, which the dashboard's
+# --with-browser (implied by any non-empty CI): also Debian's own chromium, which the dashboard's
 # browser tests drive. Taken from bookworm by name without its recommends (those would
 # upgrade the host's systemd and perl); nothing already installed moves.
 WITH_BROWSER=0
-[ "${CI:-}" = true ] && WITH_BROWSER=1
+[ -n "${CI:-}" ] && WITH_BROWSER=1
 case "${1:-}" in
 --simulate) SIMULATE=1 ;;
 --with-browser) WITH_BROWSER=1 ;;
