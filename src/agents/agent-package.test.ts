@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tgz } from "../../test/support/fixtures/tarball-fixture.js";
 import {
   agentCacheRoot,
+  cachedAgentVersions,
   ensureAgentPackage,
   findAgentPackage,
   packedFilename,
@@ -291,5 +292,38 @@ describe("a cache others can write", () => {
     await chmod(join(pkg.dir, ".."), 0o755);
     await chmod(join(h, "cache/agents"), 0o775);
     await expect(findAgentPackage(query)).rejects.toThrow("writable by group or others");
+  });
+});
+
+describe("cachedAgentVersions", () => {
+  it("lists the whole packages of this architecture only, sorted", async () => {
+    const h = home();
+    expect(await cachedAgentVersions({ provider: "gemini", home: h, arch: "x64" })).toEqual([]);
+    const npm = fakeNpm({ integrity: integrityOf(GEMINI_TGZ) });
+    for (const version of ["0.62.0", "0.61.1"]) {
+      await ensureAgentPackage({
+        provider: "gemini",
+        version,
+        home: h,
+        arch: "x64",
+        npm,
+        progress: quiet,
+      });
+    }
+    await ensureAgentPackage({
+      provider: "gemini",
+      version: "0.60.0",
+      home: h,
+      arch: "arm64",
+      npm,
+      progress: quiet,
+    });
+    // A half package (no record) is not a cached version.
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(join(h, "cache/agents/gemini/0.59.0-linux-x64/package"), { recursive: true });
+    expect(await cachedAgentVersions({ provider: "gemini", home: h, arch: "x64" })).toEqual([
+      "0.61.1",
+      "0.62.0",
+    ]);
   });
 });

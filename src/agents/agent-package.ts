@@ -101,6 +101,28 @@ function resolveQuery(query: AgentPackageQuery) {
   return { module, version, arch, source: module.packageFor(version, arch) };
 }
 
+/** The versions of a provider wholly in the cache for this host's architecture, sorted. */
+export async function cachedAgentVersions(
+  query: Omit<AgentPackageQuery, "version">,
+): Promise<string[]> {
+  const arch = query.arch ?? hostArch();
+  const suffix = `-linux-${arch}`;
+  let names: string[];
+  try {
+    names = await readdir(join(agentCacheRoot(query.home, query.env), query.provider));
+  } catch {
+    return [];
+  }
+  const versions: string[] = [];
+  for (const name of names) {
+    if (!name.endsWith(suffix)) continue;
+    const version = name.slice(0, -suffix.length);
+    if (!AGENT_VERSION.test(version)) continue;
+    if ((await findAgentPackage({ ...query, version, arch })) !== null) versions.push(version);
+  }
+  return versions.sort();
+}
+
 /** The cached package, or null when it is not (wholly) in the cache. Never fetches. */
 export async function findAgentPackage(query: AgentPackageQuery): Promise<AgentPackage | null> {
   const { version, arch, source } = resolveQuery(query);

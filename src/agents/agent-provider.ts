@@ -47,6 +47,8 @@ export interface AgentConfigInput {
   supervise: SuperviseMcp | null;
   /** The bottle's literal env (placeholders included); never a forwarded secret. */
   literalEnv: Readonly<Record<string, string>>;
+  /** The directory the agent works in ("/home/agent/work"): trusted without a dialog. */
+  workDir: string;
 }
 
 /** A file in the agent user's home, written at provisioning. */
@@ -73,6 +75,12 @@ export interface AgentProviderModule {
   command: string;
   /** The version fetched when the manifest pins none. */
   defaultVersion: string;
+  /**
+   * The versions whose first start was proved to need no keypress with the files
+   * `homeFiles` writes (the seed names each program's own settings, which a later version
+   * may rename): `doctor` notes any other version.
+   */
+  provenVersions: readonly string[];
   packageFor(version: string, arch: HostArch): AgentPackageSource;
   /** Variables besides the bottle's proxies and CA trust (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE). */
   environment(paths: AgentPaths, supervise: SuperviseMcp | null): Record<string, string>;

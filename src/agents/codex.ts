@@ -2,6 +2,13 @@
 // @openai/codex, published as version "<version>-linux-<arch>". Reads CODEX_CA_CERTIFICATE
 // (or SSL_CERT_FILE), its MCP servers from ~/.codex/config.toml and its prompt from
 // ~/.codex/AGENTS.md.
+//
+// This version ignores OPENAI_BASE_URL, and its built-in provider shows a sign-in screen
+// unless auth.json says "apikey". So config.toml declares a provider of the bottle's own:
+// the model API (OPENAI_BASE_URL from the bottle's env, else api.openai.com) with the key
+// from OPENAI_API_KEY (the placeholder egress replaces), over HTTPS and SSE. The rest of
+// the file answers the first-run questions and switches off what calls hosts the bottle
+// does not allow, so an interactive start reaches the prompt with no keypress.
 import type { AgentHomeFile, AgentProviderModule, HostArch } from "./agent-provider.js";
 
 const PINNED = "0.171.0";
@@ -15,6 +22,10 @@ const TRIPLE: Record<HostArch, string> = {
   arm64: "aarch64-unknown-linux-musl",
 };
 
+const OPENAI_HOST = "api.openai.com";
+/** The model provider config.toml declares for the bottle. */
+export const BOTTLE_PROVIDER = "bottle";
+
 /** A TOML basic string: JSON's escapes are all valid TOML escapes. */
 function tomlString(text: string): string {
   return JSON.stringify(text);
@@ -25,6 +36,7 @@ export const codexProvider: AgentProviderModule = {
   title: "Codex",
   command: "codex",
   defaultVersion: PINNED,
+  provenVersions: [PINNED],
   packageFor(version, arch) {
     return {
       spec: `@openai/codex@${version}-linux-${arch}`,
@@ -39,11 +51,37 @@ export const codexProvider: AgentProviderModule = {
     // The system bundle with the bottle's CAs: Codex may replace its roots with this file.
     return { CODEX_CA_CERTIFICATE: paths.caBundle };
   },
-  homeFiles({ prompt, supervise, literalEnv }) {
+  homeFiles({ prompt, supervise, literalEnv, workDir }) {
+    const baseUrl = literalEnv.OPENAI_BASE_URL ?? `https://${OPENAI_HOST}/v1`;
     const lines = [
       "# Written by claude-bottle when the bottle started.",
+      `model_provider = ${tomlString(BOTTLE_PROVIDER)}`,
       // The package is mounted read-only and pinned by the manifest.
       "check_for_update_on_startup = false",
+      "",
+      `[model_providers.${BOTTLE_PROVIDER}]`,
+      `name = "OpenAI through the bottle"`,
+      `base_url = ${tomlString(baseUrl)}`,
+      `env_key = "OPENAI_API_KEY"`,
+      `wire_api = "responses"`,
+      // egress does not relay WebSocket upgrades to route hosts: Codex would try about ten
+      // times, then fall back to HTTPS with a warning. The only switch that avoids it.
+      "supports_websockets = false",
+      "",
+      // Usage analytics go to ab.chatgpt.com, which the bottle does not allow.
+      "[analytics]",
+      "enabled = false",
+      "",
+      "[features]",
+      // Plugin sync calls github.com and chatgpt.com at every start.
+      "plugins = false",
+      // Else the first start installs about 425 MB under ~/.codex/packages and leaves two
+      // background processes behind.
+      "daemon_auto_start = false",
+      "",
+      // ~/work is a git repository: else the folder-trust screen at every start.
+      `[projects.${tomlString(workDir)}]`,
+      `trust_level = "trusted"`,
     ];
     if (supervise !== null) {
       lines.push(
@@ -57,14 +95,15 @@ export const codexProvider: AgentProviderModule = {
       { path: ".codex/AGENTS.md", mode: "644", content: prompt },
       { path: ".codex/config.toml", mode: "600", content: `${lines.join("\n")}\n` },
     ];
-    // Codex reads an API key from its login file; the bottle's value is a placeholder that
-    // egress replaces, so writing it keeps no secret. A forwarded key is never written.
+    // The login file, for a user who picks the built-in provider again: the bottle's value
+    // is a placeholder that egress replaces, so writing it keeps no secret. A forwarded key
+    // is never written.
     const key = literalEnv.OPENAI_API_KEY;
     if (key !== undefined) {
       files.push({
         path: ".codex/auth.json",
         mode: "600",
-        content: `${JSON.stringify({ OPENAI_API_KEY: key }, null, 2)}\n`,
+        content: `${JSON.stringify({ auth_mode: "apikey", OPENAI_API_KEY: key }, null, 2)}\n`,
       });
     }
     return files;
@@ -78,7 +117,7 @@ export const codexProvider: AgentProviderModule = {
     prompt,
   ],
   modelApi: {
-    host: "api.openai.com",
+    host: OPENAI_HOST,
     auth: { scheme: "Bearer", tokenEnv: "OPENAI_API_KEY" },
     keyEnv: "OPENAI_API_KEY",
   },

@@ -11,27 +11,61 @@ import {
 const SUPERVISE = { name: "supervise", url: "http://supervise:8765/mcp", toolTimeoutSeconds: 660 };
 const PATHS = { caCert: "/ca.crt", caBundle: "/bundle.crt" };
 
+const WORK = "/home/agent/work";
+
 describe("each provider's own files", () => {
-  it("claude: CLAUDE.md, and the MCP server in ~/.claude.json only when supervised", () => {
+  it("claude: onboarding done, ~/work trusted, the placeholder approved by its last 20 characters, the bypass acknowledged", () => {
     const claude = agentProviderModule("claude");
-    const files = claude.homeFiles({ prompt: "P", supervise: SUPERVISE, literalEnv: {} });
+    const files = claude.homeFiles({
+      prompt: "P",
+      supervise: SUPERVISE,
+      literalEnv: { ANTHROPIC_API_KEY: "placeholder-egress-injects-the-real-key" },
+      workDir: WORK,
+    });
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       [".claude/CLAUDE.md", "644"],
       [".claude.json", "600"],
+      [".claude/settings.json", "600"],
     ]);
     expect(JSON.parse(files[1]?.content ?? "")).toEqual({
+      hasCompletedOnboarding: true,
+      customApiKeyResponses: { approved: ["injects-the-real-key"], rejected: [] },
+      projects: { [WORK]: { hasTrustDialogAccepted: true } },
       mcpServers: { supervise: { type: "http", url: "http://supervise:8765/mcp" } },
     });
-    expect(claude.homeFiles({ prompt: "P", supervise: null, literalEnv: {} })).toHaveLength(1);
-    expect(claude.environment(PATHS, SUPERVISE).MCP_TOOL_TIMEOUT).toBe("660000");
+    expect(JSON.parse(files[2]?.content ?? "")).toEqual({
+      skipDangerousModePermissionPrompt: true,
+    });
+    const env = claude.environment(PATHS, SUPERVISE);
+    expect(env.MCP_TOOL_TIMEOUT).toBe("660000");
+    expect(env).toMatchObject({
+      DISABLE_AUTOUPDATER: "1",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
+    });
   });
 
-  it("codex: AGENTS.md, [mcp_servers.supervise] in config.toml, the placeholder key, its CA variable", () => {
+  it("claude: approves no key it was not given as a literal (a subscription token needs none)", () => {
+    const claude = agentProviderModule("claude");
+    const [, state] = claude.homeFiles({
+      prompt: "P",
+      supervise: null,
+      literalEnv: { CLAUDE_CODE_OAUTH_TOKEN: "placeholder" },
+      workDir: WORK,
+    });
+    expect(JSON.parse(state?.content ?? "")).toEqual({
+      hasCompletedOnboarding: true,
+      projects: { [WORK]: { hasTrustDialogAccepted: true } },
+    });
+  });
+
+  it("codex: its own provider for the model API over HTTPS, trust, switches off, supervise, the placeholder key", () => {
     const codex = agentProviderModule("codex");
     const files = codex.homeFiles({
       prompt: "P",
       supervise: SUPERVISE,
       literalEnv: { OPENAI_API_KEY: "placeholder" },
+      workDir: WORK,
     });
     expect(files.map((f) => f.path)).toEqual([
       ".codex/AGENTS.md",
@@ -41,7 +75,25 @@ describe("each provider's own files", () => {
     expect(files[1]?.content).toBe(
       [
         "# Written by claude-bottle when the bottle started.",
+        'model_provider = "bottle"',
         "check_for_update_on_startup = false",
+        "",
+        "[model_providers.bottle]",
+        'name = "OpenAI through the bottle"',
+        'base_url = "https://api.openai.com/v1"',
+        'env_key = "OPENAI_API_KEY"',
+        'wire_api = "responses"',
+        "supports_websockets = false",
+        "",
+        "[analytics]",
+        "enabled = false",
+        "",
+        "[features]",
+        "plugins = false",
+        "daemon_auto_start = false",
+        "",
+        '[projects."/home/agent/work"]',
+        'trust_level = "trusted"',
         "",
         "[mcp_servers.supervise]",
         'url = "http://supervise:8765/mcp"',
@@ -49,29 +101,55 @@ describe("each provider's own files", () => {
         "",
       ].join("\n"),
     );
-    expect(JSON.parse(files[2]?.content ?? "")).toEqual({ OPENAI_API_KEY: "placeholder" });
+    expect(JSON.parse(files[2]?.content ?? "")).toEqual({
+      auth_mode: "apikey",
+      OPENAI_API_KEY: "placeholder",
+    });
     // A key forwarded from the host is never written into a file.
-    expect(
-      codex.homeFiles({ prompt: "P", supervise: null, literalEnv: {} }).map((f) => f.path),
-    ).toEqual([".codex/AGENTS.md", ".codex/config.toml"]);
+    const bare = codex.homeFiles({ prompt: "P", supervise: null, literalEnv: {}, workDir: WORK });
+    expect(bare.map((f) => f.path)).toEqual([".codex/AGENTS.md", ".codex/config.toml"]);
+    expect(bare[1]?.content).not.toContain("mcp_servers");
     expect(codex.environment(PATHS, null)).toEqual({ CODEX_CA_CERTIFICATE: "/bundle.crt" });
   });
 
-  it("gemini: GEMINI.md, and settings.json with the API-key login and mcpServers", () => {
+  it("codex: the bottle's OPENAI_BASE_URL is the provider's base URL", () => {
+    const [, config] = agentProviderModule("codex").homeFiles({
+      prompt: "P",
+      supervise: null,
+      literalEnv: { OPENAI_BASE_URL: "https://llm.example.test/v1" },
+      workDir: WORK,
+    });
+    expect(config?.content).toContain('base_url = "https://llm.example.test/v1"');
+  });
+
+  it("gemini: GEMINI.md, settings.json with the API-key login, a pinned model and mcpServers, ~/work trusted", () => {
     const gemini = agentProviderModule("gemini");
-    const [prompt, settings] = gemini.homeFiles({
+    const [prompt, settings, trusted] = gemini.homeFiles({
       prompt: "P",
       supervise: SUPERVISE,
       literalEnv: {},
+      workDir: WORK,
     });
     expect(prompt?.path).toBe(".gemini/GEMINI.md");
     expect(settings?.path).toBe(".gemini/settings.json");
-    expect(JSON.parse(settings?.content ?? "")).toMatchObject({
+    expect(JSON.parse(settings?.content ?? "")).toEqual({
       security: { auth: { selectedType: "gemini-api-key" } },
+      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
+      privacy: { usageStatisticsEnabled: false },
+      model: { name: "gemini-2.5-pro" },
       mcpServers: {
         supervise: { httpUrl: "http://supervise:8765/mcp", timeout: 660000, trust: true },
       },
     });
+    expect(trusted?.path).toBe(".gemini/trustedFolders.json");
+    expect(JSON.parse(trusted?.content ?? "")).toEqual({ [WORK]: "TRUST_FOLDER" });
+  });
+
+  it("every provider names the versions its seed was proved for, its default among them", () => {
+    for (const provider of ["claude", "codex", "gemini"] as const) {
+      const module = agentProviderModule(provider);
+      expect(module.provenVersions).toContain(module.defaultVersion);
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // it cannot.
 import { stat } from "node:fs/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { findAgentPackage } from "../agents/agent-package.js";
+import { cachedAgentVersions, findAgentPackage } from "../agents/agent-package.js";
 import { NPM_FIX_HINT, NpmCli, npmLastLine } from "../agents/npm-client.js";
 import { agentProviderModule, hostArch } from "../agents/registry.js";
 import { checkEngine } from "../backend/docker/docker-client.js";
@@ -10,6 +10,7 @@ import { chooseBaseImage, NODE_IMAGE } from "../backend/docker/images.js";
 import { probeRunsc } from "../backend/docker/runsc-probe.js";
 import { PIPELOCK_IMAGE } from "../contracts/pipelock.js";
 import { AGENT_PROVIDERS, DEFAULT_AGENT_IMAGE } from "../manifest/index.js";
+import type { AgentProvider } from "../manifest/resolved-bottle.js";
 import { BottleError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
@@ -85,6 +86,7 @@ async function agentChecks(ctx: CliContext): Promise<Check[]> {
     const module = agentProviderModule(provider);
     const name = `agent ${provider}`;
     try {
+      checks.push(...(await unprovenChecks(ctx, provider)));
       const cached = await findAgentPackage({ provider, home, env: ctx.env });
       if (cached !== null) {
         checks.push({
@@ -123,6 +125,25 @@ async function agentChecks(ctx: CliContext): Promise<Check[]> {
     }
   }
   return checks;
+}
+
+/**
+ * A cached version other than those the first-run seed was proved for: its settings may
+ * have been renamed, so a bottle running it may stop at a dialog or call hosts the
+ * bottle does not allow.
+ */
+async function unprovenChecks(ctx: CliContext, provider: AgentProvider): Promise<Check[]> {
+  const module = agentProviderModule(provider);
+  const home = launchContextOf(ctx).home;
+  const versions = await cachedAgentVersions({ provider, home, env: ctx.env });
+  return versions
+    .filter((v) => !module.provenVersions.includes(v))
+    .map((v) => ({
+      name: `agent ${provider}`,
+      ok: false,
+      required: false,
+      detail: `${module.title} ${v} is cached, but claude-bottle's first-run settings are proved only for ${module.provenVersions.join(", ")}: a bottle pinned to ${v} may stop at a first-run dialog; pin ${module.defaultVersion} (agent: {provider: ${provider}, version: ${module.defaultVersion}}) if it does`,
+    }));
 }
 
 /** Bottles hold policy: the home must not be writable by anyone but its owner. */

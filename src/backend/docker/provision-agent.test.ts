@@ -23,6 +23,25 @@ describe("agentFiles", () => {
     ]);
   });
 
+  it("seeds the first-run choices for the agent's own ~/work", () => {
+    const files = agentFiles({
+      ...base,
+      provider: "claude",
+      literalEnv: { ANTHROPIC_API_KEY: "placeholder-egress-injects-the-real-key" },
+    });
+    const state = files.find((f) => f.path === "/home/agent/.claude.json");
+    expect(state).toMatchObject({ mode: "600", owner: "agent:agent" });
+    expect(JSON.parse(state?.content ?? "")).toMatchObject({
+      hasCompletedOnboarding: true,
+      customApiKeyResponses: { approved: ["injects-the-real-key"] },
+      projects: { "/home/agent/work": { hasTrustDialogAccepted: true } },
+    });
+    const trusted = agentFiles({ ...base, provider: "gemini" }).find(
+      (f) => f.path === "/home/agent/.gemini/trustedFolders.json",
+    );
+    expect(JSON.parse(trusted?.content ?? "")).toEqual({ "/home/agent/work": "TRUST_FOLDER" });
+  });
+
   it("adds the command by name, root's, only when the package is mounted", () => {
     const files = agentFiles({
       ...base,

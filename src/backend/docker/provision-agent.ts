@@ -13,6 +13,7 @@ import {
 import { AGENT_CA_BUNDLE, AGENT_CA_PATH } from "../../contracts/agent.js";
 import type { AgentProvider } from "../../manifest/resolved-bottle.js";
 import type { DockerClient } from "./docker-client.js";
+import { AGENT_WORKDIR } from "./workspace.js";
 
 export const AGENT_USER = "agent";
 export const AGENT_HOME = "/home/agent";
@@ -69,6 +70,7 @@ export function agentFiles(p: AgentProvision): AgentFile[] {
     prompt: p.prompt,
     supervise: p.supervise,
     literalEnv: p.literalEnv,
+    workDir: AGENT_WORKDIR,
   })) {
     files.push({
       path: `${AGENT_HOME}/${file.path}`,
