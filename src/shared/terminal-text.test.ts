@@ -1,0 +1,223 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { HOSTILE_TEXT, rawControlsIn } from "./hostile-text.fixtures.js";
+import {
+  isTerminalSafe,
+  shellCommandLine,
+  shellQuote,
+  terminalSafe,
+  terminalSafeJson,
+} from "./terminal-text.js";
+
+const HOSTILE = HOSTILE_TEXT;
+
+describe("terminalSafe", () => {
+  it.each(Object.entries(HOSTILE))("escapes %s", (_name, text) => {
+    const shown = terminalSafe(text);
+    expect(rawControlsIn(shown)).toEqual([]);
+    expect(shown).not.toBe(text);
+  });
+
+  it("shows the exact escapes, in JavaScript notation", () => {
+    expect(terminalSafe("x\x1b]0;pwned\x07y")).toBe("x\\x1b]0;pwned\\x07y");
+    expect(terminalSafe("fix\u202Etxt")).toBe("fix\\u202etxt");
+    expect(terminalSafe("a\u009bb")).toBe("a\\x9bb");
+    expect(terminalSafe("a\x7f\x00")).toBe("a\\x7f\\x00");
+    expect(terminalSafe("a\nb\tc\rd")).toBe("a\\nb\\tc\\rd");
+    expect(terminalSafe("main\u{E0041}")).toBe("main\\u{e0041}");
+    expect(terminalSafe("a\uD800b")).toBe("a\\ud800b");
+    expect(terminalSafe("\u2066x\u2069")).toBe("\\u2066x\\u2069");
+  });
+
+  it("doubles a backslash, so an escape in the output always means a character in the input", () => {
+    expect(terminalSafe("\\x1b")).toBe("\\\\x1b");
+    expect(terminalSafe("\x1b")).toBe("\\x1b");
+    expect(terminalSafe("\\x1b")).not.toBe(terminalSafe("\x1b"));
+    expect(terminalSafe("C:\\dir")).toBe("C:\\\\dir");
+  });
+
+  it("keeps ordinary text, accents, CJK, emoji and combining marks as they are", () => {
+    for (const text of [
+      "claude-bottle/dev/fix-login",
+      "src/ünïcode/файл.ts",
+      "修正 ブランチ",
+      "emoji 🎉 and 👩‍💻",
+      "e\u0301",
+      "$(touch x) `id` ; rm -rf / 'q' \"dq\"",
+    ]) {
+      // The ZWJ in the emoji sequence is a format character: it is shown escaped, the rest kept.
+      const shown = terminalSafe(text);
+      expect(shown.replace("\\u200d", "\u200D")).toBe(text);
+    }
+  });
+
+  it("keeps newlines and tabs raw only when the caller prints several lines, never CR", () => {
+    expect(terminalSafe("a\nb\tc", { multiline: true })).toBe("a\nb\tc");
+    expect(terminalSafe("a\r\nb\x1b", { multiline: true })).toBe("a\\r\nb\\x1b");
+    expect(terminalSafe("a\u2028b", { multiline: true })).toBe("a\\u2028b");
+  });
+
+  it("says whether text needs escaping", () => {
+    expect(isTerminalSafe("claude-bottle/dev/main")).toBe(true);
+    expect(isTerminalSafe("main\u202E")).toBe(false);
+    expect(isTerminalSafe("a\\b")).toBe(false);
+  });
+});
+
+// Paste a line into a real shell as a user would (on stdin, no `-c` string) and collect the
+// arguments printf received, NUL-separated.
+function pasteInto(shell: string, line: string): string[] | null {
+  const r = spawnSync(shell, [], { input: `printf '%s\\0' ${line}\n`, encoding: "utf8" });
+  if (r.error !== undefined) return null;
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return r.stdout.split("\0").slice(0, -1);
+}
+
+const SHELLS = ["bash", "dash"].filter((s) => spawnSync(s, ["-c", "exit 0"]).status === 0);
+
+const PASTE_CORPUS = [
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+  "fix$(touch${IFS}$HOME/x)",
+  "`id`",
+  "a;b",
+  "a && b",
+  "a|b",
+  "a > /tmp/x",
+  "it's",
+  "'",
+  "''",
+  '"double"',
+  "back\\slash",
+  "trail\\",
+  "\\'",
+  "$HOME",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+  "${IFS}",
+  "~",
+  "~root",
+  "*",
+  "?",
+  "[ab]",
+  "{a,b}",
+  "!",
+  "#comment",
+  "a b",
+  "",
+  "-rf",
+  "--upload-pack=touch /tmp/x",
+  "X=1",
+  "%s",
+  "plain/branch-name_1.2",
+  "ünïcode",
+];
+
+describe("shellQuote", () => {
+  it("leaves plainly safe words bare and single-quotes the rest", () => {
+    expect(shellQuote("claude-bottle/dev/fix-1.2")).toBe("claude-bottle/dev/fix-1.2");
+    expect(shellQuote("/home/u/.claude-bottle/kept/dev/changes.patch")).toBe(
+      "/home/u/.claude-bottle/kept/dev/changes.patch",
+    );
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+    expect(shellQuote("fix$(touch${IFS}$HOME/x)")).toBe("'fix$(touch${IFS}$HOME/x)'");
+    expect(shellQuote("")).toBe("''");
+    expect(shellQuote("X=1")).toBe("'X=1'");
+    expect(shellQuote("a\\b")).toBe("'a'\\\\'b'");
+  });
+
+  it("writes a word holding controls or bidi as ANSI-C quoted UTF-8 bytes", () => {
+    expect(shellQuote("a\x1b]0;t\x07")).toBe("$'a\\x1b]0;t\\x07'");
+    expect(shellQuote("fix\u202E'x")).toBe("$'fix\\xe2\\x80\\xae\\'x'");
+    expect(shellQuote("a\nb")).toBe("$'a\\x0ab'");
+    expect(shellQuote("a\uD800")).toBe("$'a\\xef\\xbf\\xbd'");
+    expect(isTerminalSafe(shellQuote("a\\\x1b\u2066"))).toBe(false); // the doubled backslash
+    expect(rawControlsIn(shellQuote("a\\\x1b\u2066"))).toEqual([]);
+  });
+
+  it.skipIf(SHELLS.length === 0).each(PASTE_CORPUS)(
+    "pastes %j as exactly that one word",
+    (word) => {
+      for (const shell of SHELLS) {
+        expect(pasteInto(shell, shellQuote(word))).toEqual([word]);
+      }
+    },
+  );
+
+  it.skipIf(!SHELLS.includes("bash")).each(Object.entries(HOSTILE))(
+    "pastes %s into bash as exactly that word, shown with no raw control",
+    (_name, text) => {
+      const quoted = shellQuote(text);
+      expect(rawControlsIn(quoted)).toEqual([]);
+      const [word] = pasteInto("bash", quoted) ?? [];
+      // Node writes a lone surrogate as U+FFFD, and a shell word cannot hold NUL: bash ends
+      // the word there, which is still that one word, never a second command.
+      expect(word).toBe(text.replace(/[\uD800-\uDFFF]/gu, "\uFFFD").split("\0")[0]);
+    },
+  );
+
+  it.skipIf(!SHELLS.includes("dash"))(
+    "reads as a literal string in a sh without $'…', never as an expansion",
+    () => {
+      const args = pasteInto("dash", shellQuote("$(touch /nonexistent/x)\x1b"));
+      expect(args).toEqual(["$$(touch /nonexistent/x)\\x1b"]);
+    },
+  );
+});
+
+describe("shellCommandLine", () => {
+  it("quotes each word of the argv and joins them with spaces", () => {
+    expect(shellCommandLine(["git", "log", "claude-bottle/dev/fix$(id)"])).toBe(
+      "git log 'claude-bottle/dev/fix$(id)'",
+    );
+    expect(
+      shellCommandLine(["git", "-C", "/repo with space", "apply", "--", "/k/changes.patch"]),
+    ).toBe("git -C '/repo with space' apply -- /k/changes.patch");
+  });
+
+  it.skipIf(SHELLS.length === 0)(
+    "pastes the whole hostile corpus as one command with those args",
+    () => {
+      const argv = [...PASTE_CORPUS, "a\x1bb", "\u202Ex"];
+      const line = shellCommandLine(argv);
+      expect(rawControlsIn(line)).toEqual([]);
+      expect(pasteInto("bash", line)).toEqual(argv);
+    },
+  );
+});
+
+describe("terminalSafeJson", () => {
+  const value = {
+    ref: "a\x1b]0;t\x07b",
+    bidi: "fix\u202Etxt",
+    seps: "a\u2028b\u2029c",
+    c1: "a\u0085\u009bb",
+    del: "a\x7f",
+    zw: "a\u200Bb\uFEFF",
+    lone: "a\uD800",
+    tag: "\u{E0041}",
+    quote: 'q"\\',
+    nested: ["\u2066", { k: "\u00AD" }],
+  };
+
+  it("stays valid JSON that parses to the same value", () => {
+    for (const space of [undefined, 2]) {
+      const json = terminalSafeJson(value, space);
+      const back = JSON.parse(json) as typeof value;
+      expect(back).toEqual({ ...value, lone: "a\uD800" });
+    }
+  });
+
+  it("holds no raw control, bidi or separator character", () => {
+    const json = terminalSafeJson(value, 2);
+    expect(rawControlsIn(json, { newline: true })).toEqual([]);
+    expect(json).toContain("\\u202e");
+    expect(json).toContain("\\u2028");
+    expect(json).toContain("\\u009b");
+    expect(json).toContain("\\udb40\\udc41");
+  });
+
+  it("keeps the pretty-printing newlines and ordinary text", () => {
+    expect(terminalSafeJson({ a: "ünï 🎉" }, 2)).toBe('{\n  "a": "ünï 🎉"\n}');
+  });
+});
