@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { describeKeptWork } from "./kept-work.js";
+import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../../shared/hostile-text.fixtures.js";
+import { describeKeptWork, type KeptWork } from "./kept-work.js";
 
 describe("describeKeptWork", () => {
-  const base = {
+  const base: KeptWork = {
     repoDir: "/src/app",
     dir: "/h/kept/ab12",
     branches: [],
@@ -11,7 +13,7 @@ describe("describeKeptWork", () => {
     warnings: [],
   };
 
-  it("names each branch and the patch", () => {
+  it("names each branch and the patch, with commands that work from the current directory", () => {
     expect(
       describeKeptWork(
         {
@@ -22,7 +24,10 @@ describe("describeKeptWork", () => {
         "/src/app/lib",
       ),
     ).toEqual([
-      "the agent's commits: branch claude-bottle/ab12/main in .. (git log claude-bottle/ab12/main)",
+      "the agent's commits: branch claude-bottle/ab12/main in .. (git -C .. log claude-bottle/ab12/main)",
+      "the agent's uncommitted changes: /h/kept/ab12/changes.patch (git -C .. apply /h/kept/ab12/changes.patch)",
+    ]);
+    expect(describeKeptWork({ ...base, patch: "/h/kept/ab12/changes.patch" }, "/src/app")).toEqual([
       "the agent's uncommitted changes: /h/kept/ab12/changes.patch (git apply /h/kept/ab12/changes.patch)",
     ]);
   });
@@ -31,8 +36,87 @@ describe("describeKeptWork", () => {
     expect(describeKeptWork(base, "/src/app")).toEqual([
       "the agent left no commits and no uncommitted changes in .",
     ]);
+    expect(describeKeptWork({ ...base, repoDir: null }, "/src/app")).toEqual([
+      "the agent left nothing in ~/work",
+    ]);
     expect(describeKeptWork({ ...base, warnings: ["the container is gone"] }, "/src/app")).toEqual([
       "warning: the container is gone",
     ]);
   });
+
+  it("shows a renamed branch with the agent's own name, escaped", () => {
+    expect(
+      describeKeptWork(
+        {
+          ...base,
+          branches: [
+            {
+              branch: "claude-bottle/ab12/fix-txt",
+              agentName: "fix\u202Etxt\x1b]0;t\x07",
+              renamed: true,
+            },
+          ],
+        },
+        "/src/app",
+      ),
+    ).toEqual([
+      "the agent's commits: branch claude-bottle/ab12/fix-txt" +
+        ' (renamed from the agent\'s unsafe name "fix\\u202etxt\\x1b]0;t\\x07")' +
+        " in . (git log claude-bottle/ab12/fix-txt)",
+    ]);
+  });
+
+  it("quotes a branch whose valid name would run code when pasted", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+    const branch = "claude-bottle/ab12/fix$(touch${IFS}$HOME/x)";
+    const [line] = describeKeptWork(
+      { ...base, branches: [{ branch, agentName: branch, renamed: false }] },
+      "/src/app",
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+    expect(line).toContain("(git log 'claude-bottle/ab12/fix$(touch${IFS}$HOME/x)')");
+  });
+
+  it("lets no raw control, bidi or invisible character through, from any field", () => {
+    const hostile = ALL_HOSTILE;
+    const lines = describeKeptWork(
+      {
+        repoDir: `/src/${hostile}`,
+        dir: `/h/kept/${hostile}`,
+        branches: [
+          { branch: `claude-bottle/ab12/${hostile}`, agentName: hostile, renamed: true },
+          { branch: `claude-bottle/ab12/${hostile}`, agentName: hostile, renamed: false },
+        ],
+        patch: `/h/kept/${hostile}/changes.patch`,
+        workCopy: `/h/kept/${hostile}/work`,
+        warnings: Object.values(HOSTILE_TEXT),
+      },
+      "/elsewhere",
+    );
+    expect(lines).toHaveLength(4 + Object.keys(HOSTILE_TEXT).length);
+    for (const line of lines) expect(rawControlsIn(line)).toEqual([]);
+  });
+
+  it.skipIf(spawnSync("bash", ["-c", "exit 0"]).status !== 0)(
+    "prints commands that, pasted into a shell, get exactly the branch and the patch path",
+    () => {
+      const branch = "claude-bottle/ab12/a'b;`id`$(id)\x1b[2J\u202E";
+      const patch = "/h/kept/it's $HOME/changes.patch";
+      const lines = describeKeptWork(
+        { ...base, branches: [{ branch, agentName: branch, renamed: false }], patch },
+        "/src/app",
+      );
+      const commands = lines.map((l) => /\((git .*)\)$/.exec(l)?.[1] ?? "");
+      for (const [command, expected] of [
+        [commands[0], ["git", "log", branch]],
+        [commands[1], ["git", "apply", patch]],
+      ] as const) {
+        // Pasted on stdin, as a user would, with `git` replaced by printf to see the words.
+        const pasted = `git() { printf '%s\\0' git "$@"; }\n${command}\n`;
+        const r = spawnSync("bash", [], { input: pasted, encoding: "utf8" });
+        expect(r.stderr).toBe("");
+        expect(r.stdout.split("\0").slice(0, -1)).toEqual(expected);
+      }
+    },
+  );
 });

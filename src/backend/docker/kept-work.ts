@@ -1,7 +1,9 @@
 // What was kept of an agent's work once its bottle is gone, and the lines that tell the user
 // where. Everything named here came out of the bottle (branch names, warnings quoting the
-// agent's files): the CLI prints it through its one sanitiser.
+// agent's files): every line made here is already safe to print, each such string shown through
+// terminalSafe and each suggested command built from an argv and shell-quoted.
 import { join, relative } from "node:path";
+import { shellCommandLine, terminalSafe } from "../../shared/terminal-text.js";
 
 /** Where a bottle's kept work lives once it is gone: `<home>/kept/<slug>`. */
 export function keptDirOf(home: string, slug: string): string {
@@ -34,24 +36,39 @@ export interface KeptWork {
   warnings: string[];
 }
 
-/** The lines that tell the user where the work is. */
+/**
+ * The lines that tell the user where the work is, safe to write to a terminal as they are:
+ * bottle-derived text (branch names, paths, warnings) is shown through `terminalSafe`, and the
+ * commands to paste are built from argv arrays by `shellCommandLine`.
+ */
 export function describeKeptWork(kept: KeptWork, cwd: string): string[] {
   const lines: string[] = [];
   const where = kept.repoDir === null ? null : relative(cwd, kept.repoDir) || ".";
+  // `git -C <repo>` so that a pasted command acts on the repository from any directory, and
+  // `git apply` sees paths from the top of the tree rather than skipping those outside cwd.
+  const inRepo = where === null || where === "." ? [] : ["-C", where];
+  const shownWhere = where === null ? "" : ` in ${terminalSafe(where)}`;
   for (const b of kept.branches) {
-    lines.push(`the agent's commits: branch ${b.branch} in ${where} (git log ${b.branch})`);
+    const command = shellCommandLine(["git", ...inRepo, "log", b.branch]);
+    const named = b.renamed
+      ? ` (renamed from the agent's unsafe name "${terminalSafe(b.agentName)}")`
+      : "";
+    lines.push(
+      `the agent's commits: branch ${terminalSafe(b.branch)}${named}${shownWhere} (${command})`,
+    );
   }
   if (kept.patch !== null) {
-    lines.push(`the agent's uncommitted changes: ${kept.patch} (git apply ${kept.patch})`);
+    const command = shellCommandLine(["git", ...inRepo, "apply", kept.patch]);
+    lines.push(`the agent's uncommitted changes: ${terminalSafe(kept.patch)} (${command})`);
   }
-  if (kept.workCopy !== null) lines.push(`the agent's ~/work: ${kept.workCopy}`);
+  if (kept.workCopy !== null) lines.push(`the agent's ~/work: ${terminalSafe(kept.workCopy)}`);
   if (lines.length === 0 && kept.warnings.length === 0) {
     lines.push(
       where === null
         ? "the agent left nothing in ~/work"
-        : `the agent left no commits and no uncommitted changes in ${where}`,
+        : `the agent left no commits and no uncommitted changes${shownWhere}`,
     );
   }
-  for (const w of kept.warnings) lines.push(`warning: ${w}`);
+  for (const w of kept.warnings) lines.push(`warning: ${terminalSafe(w)}`);
   return lines;
 }
