@@ -5,7 +5,7 @@
 // The upstream is an sshd the test runs on the bottle's egress network.
 import { randomBytes } from "node:crypto";
 import { beforeAll, expect, it } from "vitest";
-import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { pipelockAddress, reachedTargets } from "../support/docker/escape-bottle.js";
 import { type ProbeOp, probe, probeOne } from "../support/docker/escape-probe.js";
@@ -171,10 +171,6 @@ describeWithEngine("escape: pushing data out through git", () => {
     // Threat: with the key the agent could push anything, from anywhere it can reach.
     const needle = identity.split("\n")[2] ?? "";
     expect(needle.length).toBeGreaterThan(40);
-    const found = await bottle.exec(
-      `grep -rlF -e '${needle}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`,
-      { user: "root", timeoutMs: 120_000 },
-    );
-    expect(found.stdout).toBe("");
+    expect(await searchAgentFiles(bottle, [needle], { user: "root" })).toEqual([]);
   });
 });

@@ -10,9 +10,11 @@ import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { bridgeGateway } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import {
+  controlProbes,
   curlThrough,
   EGRESS_PROXY,
   everyProtocol,
+  failedControls,
   pipelockProxy,
   reachedTargets,
 } from "../support/docker/escape-bottle.js";
@@ -98,8 +100,17 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
   ];
   /** Where a recording upstream runs, for the docker CLI. */
   const upstreamIp = () => ipOn(upstream.container, bottle.egressNetwork, upstream.env);
-  const agentProbe = (ops: readonly ProbeOp[]) =>
-    probe(bottle.containerOf("agent"), ops, bottle.engine);
+  /**
+   * Runs `ops` in the agent with the positive controls in the same batch (TCP, UDP and ICMP
+   * that do reach pipelock on the internal network); fails when a control did not reach it.
+   */
+  const agentProbe = async (ops: readonly ProbeOp[]) => {
+    const pipelock = ipOn(bottle.containerOf("pipelock"), bottle.internalNetwork, bottle.engine);
+    const controls = controlProbes(pipelock, 8888);
+    const results = await probe(bottle.containerOf("agent"), [...controls, ...ops], bottle.engine);
+    expect(failedControls(controls, results), "the positive controls").toEqual([]);
+    return results.slice(controls.length);
+  };
 
   const escapeRequests = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));
@@ -315,10 +326,14 @@ supervise: false
 
   it("cannot reach the Docker engine: no socket, no API on TCP 2375/2376 at any gateway", async () => {
     // Threat: the engine's API is root on the host: every bottle and every secret.
+    // The same find first finds a socket planted for it, so an empty answer is a real one.
+    const planted = `/var/tmp/cbtest-planted-${bottle.slug}.sock`;
     const sockets = await bottle.exec(
-      "for s in /var/run/docker.sock /run/docker.sock; do test -e $s && echo present $s; done; find / -xdev -type s 2>/dev/null; true",
+      `python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' ${planted} && for s in /var/run/docker.sock /run/docker.sock; do test -e $s && echo present $s; done; find / -xdev -type s 2>/dev/null; rm -f ${planted}`,
+      { timeoutMs: 120_000 },
     );
-    expect(sockets.stdout).toBe("");
+    expect(sockets.code).toBe(0);
+    expect(sockets.stdout.split("\n").filter(Boolean)).toEqual([planted]);
     const hosts = hostSide();
     const ops = hosts.flatMap((host): ProbeOp[] => [
       { kind: "tcp", host, port: 2375 },

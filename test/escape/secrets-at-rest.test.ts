@@ -4,7 +4,7 @@
 // and nothing the agent can write changes whom anything else trusts.
 import { execFileSync } from "node:child_process";
 import { beforeAll, expect, it } from "vitest";
-import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, pipelockProxy } from "../support/docker/escape-bottle.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
@@ -12,10 +12,6 @@ import { headerValues, type RecordingUpstream } from "../support/standins/escape
 
 const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
 const ROUTE = "api.example.test";
-
-/** Prints nothing when no file outside /proc, /sys and /dev holds `needle`. */
-const searchFiles = (needle: string) =>
-  `grep -rlF -e '${needle}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`;
 
 function inContainer(container: string, command: string): string {
   return execFileSync("docker", ["exec", container, "sh", "-c", command], { encoding: "utf8" });
@@ -63,10 +59,9 @@ supervise: true
 
   it("keeps the route token out of every file in the agent container, even as root", async () => {
     // Threat: the token was copied into the image, a mount or a provisioned file.
-    const asRoot = await bottle.exec(searchFiles(TOKEN), { user: "root", timeoutMs: 120_000 });
-    expect(asRoot.stdout).toBe("");
+    // One search for both spellings; it must first find the value it plants for itself.
     const base64 = Buffer.from(TOKEN).toString("base64").slice(0, 24);
-    expect((await bottle.exec(searchFiles(base64), { user: "root" })).stdout).toBe("");
+    expect(await searchAgentFiles(bottle, [TOKEN, base64], { user: "root" })).toEqual([]);
   });
 
   it("never hands the token back: egress's own pages, refusals and clear-text requests", async () => {
@@ -121,12 +116,13 @@ supervise: true
     const keyLines = [pipelockKey, egressKey].map((key) => key.split("\n")[2] ?? "");
     expect(keyLines.every((line) => line.length > 40)).toBe(true);
     // One pass over the file system for both keys and for what only pipelock's policy says.
-    const needles = [...keyLines, "secretEnv", "PIPELOCK_SECRET"].map((n) => `-e '${n}'`);
-    const files = await bottle.exec(
-      `ls -d /etc/pipelock.yaml /etc/pipelock /etc/egress 2>/dev/null; grep -rlF ${needles.join(" ")} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`,
-      { user: "root", timeoutMs: 120_000 },
-    );
-    expect(files.stdout).toBe("");
+    const needles = [...keyLines, "secretEnv", "PIPELOCK_SECRET"];
+    const listed = await bottle.exec("ls -d /etc/pipelock.yaml /etc/pipelock /etc/egress", {
+      user: "root",
+    });
+    expect(listed.code).toBe(2);
+    expect(listed.stdout).toBe("");
+    expect(await searchAgentFiles(bottle, needles, { user: "root" })).toEqual([]);
     const viaProxy = await curlThrough(bottle, "http://127.0.0.1:8888/etc/pipelock.yaml", {
       proxy: pipelockProxy(bottle),
     });

@@ -20,7 +20,7 @@ import {
   type TestHome,
   withOutput,
 } from "../support/cli/cli-process.js";
-import type { RunningBottle } from "../support/docker/bottle-harness.js";
+import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough } from "../support/docker/escape-bottle.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
@@ -407,11 +407,8 @@ supervise: true
       { encoding: "utf8" },
     ).trim();
     expect(keyBody.length).toBeGreaterThan(20);
-    const found = await bottle.exec(
-      `grep -rlsF -e '${keyBody}' -e '${TOKEN}' /etc /home /tmp /var /run /opt /srv /root /mnt 2>/dev/null; true`,
-      { timeoutMs: 120_000 },
-    );
-    expect(found.stdout).toBe("");
+    const roots = ["/etc", "/home", "/tmp", "/var", "/run", "/opt", "/srv", "/root", "/mnt"];
+    expect(await searchAgentFiles(bottle, [keyBody, TOKEN], { roots })).toEqual([]);
   });
 
   it.skipIf(!asRoot)(

@@ -29,9 +29,23 @@ const TEST_LABEL = "dev.claude-bottle.test";
 const TEST_BOTTLE_LABEL = "dev.claude-bottle.test.bottle";
 
 export interface ExecResult {
+  /** The command's exit code; 124 when it was stopped at its timeout (allowTimeout only). */
   code: number;
   stdout: string;
   stderr: string;
+  /** Whether the command was stopped at its timeout (only ever true with allowTimeout). */
+  timedOut: boolean;
+}
+
+export interface ExecOptions {
+  user?: string;
+  timeoutMs?: number;
+  /**
+   * Return partial output when the command runs out of time instead of failing. Only for
+   * commands whose timeout is the point (a probe that is meant to hang): a timed-out
+   * search has not searched everything.
+   */
+  allowTimeout?: boolean;
 }
 
 export interface RunningBottle {
@@ -50,8 +64,12 @@ export interface RunningBottle {
   engine: NodeJS.ProcessEnv;
   /** The container running `service` on that engine (throws when none runs on the swarm). */
   containerOf(service: BottleService): string;
-  /** Runs `sh -c script` in the agent container, as the agent user unless told otherwise. */
-  exec(script: string, options?: { user?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Runs `sh -c script` in the agent container, as the agent user unless told otherwise.
+   * Resolves with the exit code whatever it is; rejects when the command runs out of time
+   * (unless `allowTimeout`) or docker itself cannot run it.
+   */
+  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
   /** pipelock's audit log (its stdout), parsed. */
   pipelockAudit(): Promise<Array<Record<string, unknown>>>;
   stop(): Promise<void>;
@@ -109,6 +127,7 @@ export async function startBottle(
     engine: agentTask.env,
     containerOf,
     async exec(script, options = {}) {
+      const timeoutMs = options.timeoutMs ?? 60_000;
       try {
         const { stdout, stderr } = await run(
           "docker",
@@ -120,19 +139,31 @@ export async function startBottle(
             ...agentEnvCommand(forwarded, ["sh", "-c", script]),
           ],
           {
-            timeout: options.timeoutMs ?? 60_000,
+            timeout: timeoutMs,
             maxBuffer: 64 * 1024 * 1024,
             env: { ...process.env, ...agentTask.env },
           },
         );
-        return { code: 0, stdout, stderr };
+        return { code: 0, stdout, stderr, timedOut: false };
       } catch (error) {
-        const e = error as { code?: number; stdout?: string; stderr?: string };
-        return {
-          code: typeof e.code === "number" ? e.code : 1,
-          stdout: e.stdout ?? "",
-          stderr: e.stderr ?? "",
+        const e = error as {
+          code?: number | string;
+          killed?: boolean;
+          signal?: string | null;
+          stdout?: string;
+          stderr?: string;
         };
+        const stdout = e.stdout ?? "";
+        const stderr = e.stderr ?? "";
+        if (e.killed === true && e.signal !== null && e.signal !== undefined) {
+          if (options.allowTimeout === true) return { code: 124, stdout, stderr, timedOut: true };
+          throw new Error(
+            `timed out after ${timeoutMs} ms in the agent container: ${script}\n${stderr}`,
+          );
+        }
+        // A string code is Node's own (docker missing, the output over maxBuffer): no result.
+        if (typeof e.code !== "number") throw error;
+        return { code: e.code, stdout, stderr, timedOut: false };
       }
     },
     async pipelockAudit() {
@@ -259,6 +290,52 @@ export function removeTestContainers(bottle?: Pick<RunningBottle, "slug">): void
 export async function removeBottleStandIns(bottle: Pick<RunningBottle, "slug">): Promise<void> {
   if (ON_SWARM) await removeSwarmStandIns(`${TEST_BOTTLE_LABEL}=${bottle.slug}`);
   else removeTestContainers(bottle);
+}
+
+export interface FileSearch {
+  /** Where to look (`/` skips /proc, /sys and /dev); one planted file lands in the first. */
+  roots?: string[];
+  user?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The files under `roots` that hold any of `needles`, as `user` sees them. The same grep
+ * first has to find a value planted for it (a file under the first root that only the search
+ * knows), so an empty answer means the search ran to the end and could read, never that it
+ * timed out, failed or looked nowhere. The planted file is removed and not in the answer.
+ */
+export async function searchAgentFiles(
+  bottle: Pick<RunningBottle, "exec">,
+  needles: string[],
+  options: FileSearch = {},
+): Promise<string[]> {
+  const roots = options.roots ?? ["/"];
+  const user = options.user ?? "agent";
+  const canary = `cbtest-planted-${Math.random().toString(36).slice(2, 14)}`;
+  const base = roots[0] === "/" || roots.includes("/tmp") ? "/tmp" : roots[0];
+  const planted = `${base}/.${canary}`;
+  for (const n of needles) {
+    if (n.length < 8 || n.includes("'")) throw new Error(`searchAgentFiles: unusable needle ${n}`);
+  }
+  const patterns = [canary, ...needles].map((n) => `-e '${n}'`).join(" ");
+  const skip = "--exclude-dir=proc --exclude-dir=sys --exclude-dir=dev";
+  // The planted value is written in two pieces so the script's own text never holds it.
+  const half = Math.floor(canary.length / 2);
+  const r = await bottle.exec(
+    `printf '%s%s\n' '${canary.slice(0, half)}' '${canary.slice(half)}' > '${planted}' && ` +
+      `grep -rlsF ${patterns} ${roots.join(" ")} ${skip}; rc=$?; rm -f '${planted}'; exit $rc`,
+    { user, timeoutMs: options.timeoutMs ?? 180_000 },
+  );
+  // grep exits 0 when it selected a line, 2 when some file could not be read as well.
+  if (r.code !== 0 && r.code !== 2) {
+    throw new Error(`the search under ${roots.join(" ")} failed (exit ${r.code}): ${r.stderr}`);
+  }
+  const files = r.stdout.split("\n").filter(Boolean);
+  if (!files.includes(planted)) {
+    throw new Error(`the search under ${roots.join(" ")} did not find its planted file ${planted}`);
+  }
+  return files.filter((f) => f !== planted);
 }
 
 /** Copies a host file into the agent container, readable by the agent user. */

@@ -11,12 +11,54 @@ export function reached(result: ProbeResult): boolean {
   return REACHED.has(result.outcome);
 }
 
-/** "tcp 172.22.0.2:443 connected" for every probe that reached a host. */
+/**
+ * Outcomes that say nothing about reach: the probe itself did not run (the kernel would not
+ * open its socket, or it failed some other way). Never "not reached".
+ */
+export function inconclusive(result: ProbeResult): boolean {
+  return result.outcome === "denied" || result.outcome.startsWith("error:");
+}
+
+/**
+ * "tcp 172.22.0.2:443 connected" for every probe that reached a host, and "… denied (the
+ * probe did not run)" for every probe that proves nothing either way: an empty answer means
+ * each probe ran and went nowhere.
+ */
 export function reachedTargets(ops: readonly ProbeOp[], results: readonly ProbeResult[]): string[] {
   return ops.flatMap((op, i) => {
     const result = results[i];
-    if (result === undefined || !reached(result)) return [];
+    if (result === undefined) return [`${describeOp(op)} (no result)`];
+    if (inconclusive(result))
+      return [`${describeOp(op)} ${result.outcome} (the probe did not run)`];
+    if (!reached(result)) return [];
     return [`${describeOp(op)} ${result.outcome}`];
+  });
+}
+
+/**
+ * The positive control for "not reached": TCP to `port`, UDP to a closed port and ICMP at
+ * `host`, an address the agent does reach (a sidecar on its own network). Run in the same
+ * batch as the probes they vouch for, so a probe program that cannot send, or a kernel that
+ * will not let it, shows up as a failed control instead of as "nothing reached".
+ */
+export function controlProbes(host: string, port: number): ProbeOp[] {
+  return [
+    { kind: "tcp", host, port },
+    { kind: "udp", host, port: 9, payload: "escape probe control" },
+    { kind: "icmp", host },
+  ];
+}
+
+/** The controls of `controlProbes` that did not reach their host: empty when the probes work. */
+export function failedControls(
+  controls: readonly ProbeOp[],
+  results: readonly ProbeResult[],
+): string[] {
+  return controls.flatMap((op, i) => {
+    const result = results[i];
+    return result !== undefined && reached(result)
+      ? []
+      : [`${describeOp(op)} ${result?.outcome ?? "(no result)"}`];
   });
 }
 
