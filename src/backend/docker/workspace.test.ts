@@ -1,8 +1,5 @@
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { keepRegularFiles, publicRemoteUrl } from "./workspace.js";
+import { isValidBranchName, publicRemoteUrl, safeBranchName } from "./workspace.js";
 
 describe("publicRemoteUrl", () => {
   it.each([
@@ -26,22 +23,71 @@ describe("publicRemoteUrl", () => {
   );
 });
 
-describe("keepRegularFiles", () => {
-  it("keeps files and removes links and directories the agent put in their place", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cb-kept-"));
-    try {
-      await writeFile(join(dir, "work.bundle"), "bundle");
-      await symlink("/etc/hostname", join(dir, "changes.patch"));
-      await mkdir(join(dir, "branch"));
-      const warnings: string[] = [];
-      expect(await keepRegularFiles(dir, warnings)).toEqual(["work.bundle"]);
-      expect((await readdir(dir)).sort()).toEqual(["work.bundle"]);
-      expect(warnings.sort()).toEqual([
-        'the agent\'s work held "branch", which is not a file: not kept',
-        'the agent\'s work held "changes.patch", which is not a file: not kept',
-      ]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+describe("isValidBranchName", () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a branch name that holds shell syntax
+  it.each(["main", "fix/a-b_c.d", "fix$(touch${IFS}x)", "fix`id`", "f\u202eoo", "-", "a;b"])(
+    "accepts %j, as git does",
+    (name) => {
+      expect(isValidBranchName(name.replace(/^-$/, "x-"))).toBe(true);
+    },
+  );
+
+  it.each([
+    "",
+    "-rf",
+    "a..b",
+    "a b",
+    "a:b",
+    "a\\b",
+    "a\nb",
+    "a\u001bb",
+    ".a",
+    "a/.b",
+    "a.lock",
+    "a/",
+    "a//b",
+    "a@{1}",
+    "a~1",
+    "a^",
+    "a?",
+    "a*",
+    "a[b",
+    "a.",
+  ])("refuses %j, as git does", (name) => {
+    expect(isValidBranchName(name)).toBe(false);
+  });
+});
+
+describe("safeBranchName", () => {
+  it("keeps plain names", () => {
+    expect(safeBranchName("feature/add-x_1.2")).toEqual({
+      name: "feature/add-x_1.2",
+      renamed: false,
+    });
+  });
+
+  it.each([
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a branch name that holds shell syntax
+    "fix$(touch${IFS}$HOME/x)",
+    "fix`id`",
+    "a;rm -rf ~",
+    "it's",
+    "f\u202eoo",
+    "caf\u00e9",
+    "x/-rf",
+    "x/.hidden",
+  ])(
+    "renames %j to letters, digits and . _ - / only, with no part that starts with - or .",
+    (name) => {
+      const { name: safe, renamed } = safeBranchName(name);
+      expect(renamed).toBe(true);
+      expect(safe).toMatch(/^[A-Za-z0-9._/-]+$/);
+      for (const part of safe.split("/")) expect(part).toMatch(/^[A-Za-z0-9_]/);
+      expect(isValidBranchName(safe)).toBe(true);
+    },
+  );
+
+  it("keeps two names that clean up alike apart", () => {
+    expect(safeBranchName("a$b").name).not.toBe(safeBranchName("a`b").name);
   });
 });

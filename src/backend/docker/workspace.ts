@@ -6,16 +6,19 @@
 // that was not pushed survives the bottle. What comes back is the agent's, so untrusted: a
 // bundle fetched with object checks into branches of its own namespace, and a patch that
 // nothing applies.
-import { lstat, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { lstat, mkdir, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError, InputError } from "../../shared/errors.js";
 import type { DockerClient } from "./docker-client.js";
-import type { KeptWork } from "./kept-work.js";
+import { type ExtractResult, extractHarvest, HarvestRefused } from "./harvest-extract.js";
+import type { KeptBranch, KeptWork } from "./kept-work.js";
 
 export const AGENT_WORKDIR = "/home/agent/work";
 const SEED_DIR = "/tmp/claude-bottle-seed";
-const HARVEST_DIR = "/tmp/claude-bottle-harvest";
+/** The tree the agent received, as a commit in its repository: what its patch is taken against. */
+const SEED_REF = "refs/claude-bottle/seed";
 /** What the agent may hand back: more is refused rather than filling the host's disk. */
 export const MAX_HARVEST_BYTES = 1024 * 1024 * 1024;
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -198,145 +201,288 @@ tar -xf ${SEED_DIR}/tree.tar -C .
 if [ -s ${SEED_DIR}/deleted ]; then xargs -0 rm -f -- < ${SEED_DIR}/deleted; fi
 if [ -n "$CB_ORIGIN" ]; then git remote add origin "$CB_ORIGIN"; fi
 git update-index -q --refresh >/dev/null || true
+idx=${SEED_DIR}/seed-index
+tree=$(GIT_INDEX_FILE=$idx git add -A && GIT_INDEX_FILE=$idx git write-tree)
+seed=$(git -c user.name=claude-bottle -c user.email=claude-bottle@localhost commit-tree -m "the tree the agent received" "$tree")
+git update-ref ${SEED_REF} "$seed"
 rm -rf ${SEED_DIR}`;
 
-/** Bundles the agent's branches and diffs its working tree against HEAD, in the container. */
+/**
+ * In the container, as the agent: bundles the agent's branches and diffs its working tree
+ * against the tree it received (`SEED_REF`), then writes both as one tar to stdout (fd 3;
+ * everything else goes to stderr). Exits 3, writing nothing, when ~/work is no repository.
+ */
 const HARVEST_SCRIPT = `set -eu
-out=${HARVEST_DIR}
-rm -rf "$out"; mkdir -p "$out"
+exec 3>&1 1>&2
 cd ${AGENT_WORKDIR}
-git rev-parse --git-dir >/dev/null 2>&1 || { echo no-repository; exit 0; }
+git rev-parse --git-dir >/dev/null 2>&1 || exit 3
+out=$(mktemp -d /tmp/claude-bottle-harvest.XXXXXXXX)
+trap 'rm -rf "$out"' EXIT
 export GIT_INDEX_FILE="$out/index"
 if git rev-parse -q --verify 'HEAD^{commit}' >/dev/null; then
-  git bundle create -q "$out/work.bundle" --branches HEAD 2>/dev/null
-  git read-tree HEAD
-  base=HEAD
-else
-  base=${EMPTY_TREE}
+  git bundle create -q "$out/work.bundle" --branches HEAD || echo "claude-bottle: no bundle of the agent's commits" >&2
 fi
+base=$(git rev-parse -q --verify '${SEED_REF}^{tree}' || git rev-parse -q --verify 'HEAD^{tree}' || echo ${EMPTY_TREE})
+if [ "$base" = ${EMPTY_TREE} ]; then git read-tree --empty; else git read-tree "$base"; fi
 git add -A
 git diff --cached --binary "$base" > "$out/changes.patch"
 rm -f "$out/index"
-du -sb "$out" | cut -f1`;
+cd "$out"
+tar -cf - -- * >&3`;
 
 /**
- * Takes the agent's work out of the container before it is removed. Never throws: what
- * cannot be kept is said in `warnings`, and the bottle is still torn down.
+ * In the container, as root (so nothing the agent made unreadable is left out): ~/work as one
+ * tar to stdout. GNU tar stores links and special files as what they are, never what they
+ * point at; the host keeps only files and directories.
+ */
+const COPY_SCRIPT = `cd ${dirname(AGENT_WORKDIR)} && exec tar --one-file-system -cf - work`;
+
+/** The files the git harvest hands back; anything else in its stream is not kept. */
+const HARVEST_FILES = new Set(["work.bundle", "changes.patch"]);
+
+/**
+ * Takes the agent's work out of the container before it is removed: its commits and its
+ * changes to the tree it received, or, without a repository, a copy of ~/work. It leaves
+ * as one tar stream read by `extractHarvest` into a new `keepDir`, created here and only
+ * here (if it exists, another command kept this bottle's work first, and nothing is done).
+ * Never throws: what cannot be kept is said in `warnings`, and the bottle is still removed.
  */
 export async function harvestWorkspace(
   docker: DockerClient,
   container: string,
-  ws: Workspace,
-  options: { slug: string; keepDir: string },
+  ws: Workspace | null,
+  options: { slug: string; keepDir: string; signal?: AbortSignal },
 ): Promise<KeptWork> {
   const kept: KeptWork = {
-    repoDir: ws.repoDir,
+    repoDir: ws?.repoDir ?? null,
     dir: options.keepDir,
     branches: [],
     patch: null,
     workCopy: null,
     warnings: [],
   };
-  const made = await docker.run(["exec", "-u", "agent", container, "sh", "-c", HARVEST_SCRIPT], {
-    allowFailure: true,
+  try {
+    await mkdir(dirname(options.keepDir), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    kept.warnings.push(`could not make ${dirname(options.keepDir)}: ${describe(error)}`);
+    return kept;
+  }
+  if (ws !== null) {
+    const got = await takeOut(docker, container, options, {
+      user: "agent",
+      script: HARVEST_SCRIPT,
+      place: (name) => (HARVEST_FILES.has(name) ? [name] : null),
+    });
+    if (got === "no-repository") {
+      kept.warnings.push(
+        `${AGENT_WORKDIR} in the bottle is no longer a git repository: kept as a directory instead`,
+      );
+    } else {
+      if (got.files !== null) await keepGitWork(kept, ws, got.files, options.slug);
+      kept.warnings.push(...got.warnings);
+      await dropIfEmpty(kept, got);
+      return kept;
+    }
+  }
+  const got = await takeOut(docker, container, options, {
+    user: "root",
+    script: COPY_SCRIPT,
+    place: (name) => (name === "work" || name.startsWith("work/") ? name.split("/") : null),
   });
-  const said = made.stdout.trim().split("\n").pop() ?? "";
-  if (made.exitCode !== 0) {
-    kept.warnings.push(
-      `could not collect the agent's work: ${lastLine(made.stderr) || "the container is gone"}`,
-    );
-    return kept;
-  }
-  if (said === "no-repository") {
-    kept.warnings.push(
-      `${AGENT_WORKDIR} in the bottle is no longer a git repository: nothing to keep`,
-    );
-    return kept;
-  }
-  if (!/^\d+$/.test(said) || Number(said) > MAX_HARVEST_BYTES) {
-    kept.warnings.push(
-      `the agent's work is ${said} bytes, over the ${MAX_HARVEST_BYTES} bytes claude-bottle copies out: not kept`,
-    );
-    return kept;
-  }
-  await rm(options.keepDir, { recursive: true, force: true });
-  await mkdir(join(options.keepDir, ".."), { recursive: true, mode: 0o700 });
-  const copied = await docker.run(["cp", `${container}:${HARVEST_DIR}`, options.keepDir], {
-    allowFailure: true,
-  });
-  if (copied.exitCode !== 0) {
-    kept.warnings.push(`could not copy the agent's work out: ${lastLine(copied.stderr)}`);
-    return kept;
-  }
-  const files = new Set(await keepRegularFiles(options.keepDir, kept.warnings));
-  const patch = join(options.keepDir, "changes.patch");
-  if (files.has("changes.patch") && (await stat(patch)).size > 0) kept.patch = patch;
-  else await rm(patch, { force: true });
-  if (files.has("work.bundle")) {
-    kept.branches = (
-      await fetchAgentBranches(ws, join(options.keepDir, "work.bundle"), options.slug).catch(
-        (error: unknown) => {
-          kept.warnings.push(
-            `could not bring the agent's commits into ${ws.repoDir}: ${describe(error)}`,
-          );
-          return [];
-        },
-      )
-    ).map((branch) => ({ branch, agentName: branch, renamed: false }));
-  }
-  if (kept.branches.length === 0 && kept.patch === null && kept.warnings.length === 0) {
-    await rm(options.keepDir, { recursive: true, force: true });
+  if (got !== "no-repository") {
+    kept.warnings.push(...got.warnings);
+    if ((got.files ?? []).length > 0) kept.workCopy = join(options.keepDir, "work");
+    await dropIfEmpty(kept, got);
   }
   return kept;
 }
 
-/**
- * The names of the regular files in `dir`; anything else is removed with a warning. The
- * agent's processes may outlive its program and swap a harvested file for a symlink (to a
- * key of the host's, say) before it is copied out: nothing here may read through one.
- */
-export async function keepRegularFiles(dir: string, warnings: string[]): Promise<string[]> {
-  const names: string[] = [];
-  for (const name of await readdir(dir)) {
-    const info = await lstat(join(dir, name));
-    if (info.isFile()) {
-      names.push(name);
-      continue;
-    }
-    await rm(join(dir, name), { recursive: true, force: true });
-    warnings.push(`the agent's work held ${JSON.stringify(name)}, which is not a file: not kept`);
+interface TakenOut {
+  /** The files written under keepDir; null when nothing could be kept. */
+  files: string[] | null;
+  /** The directories made under keepDir, in the order they were made. */
+  dirs: string[];
+  warnings: string[];
+}
+
+/** Runs `how.script` in the container and reads its stdout, a tar, into a new keepDir. */
+async function takeOut(
+  docker: DockerClient,
+  container: string,
+  options: { keepDir: string; signal?: AbortSignal },
+  how: { user: string; script: string; place: (name: string) => string[] | null },
+): Promise<TakenOut | "no-repository"> {
+  let extracted: ExtractResult | null = null;
+  let refused: unknown = null;
+  const ran = await docker
+    .run(["exec", "-u", how.user, container, "sh", "-c", how.script], {
+      allowFailure: true,
+      detached: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+      stdoutTo: async (stdout) => {
+        try {
+          extracted = await extractHarvest(stdout, {
+            dir: options.keepDir,
+            maxBytes: MAX_HARVEST_BYTES,
+            place: how.place,
+          });
+        } catch (error) {
+          refused = error;
+          throw error;
+        }
+      },
+    })
+    .catch((error: unknown) => ({ exitCode: -1, stdout: "", stderr: describe(error) }));
+  const result = extracted as ExtractResult | null;
+  if (result === null) {
+    if (ran.exitCode === 3) return "no-repository";
+    const why =
+      refused instanceof HarvestRefused && refused.reason !== "format"
+        ? refusalText(refused, options.keepDir)
+        : `could not collect the agent's work: ${lastLine(ran.stderr) || (refused instanceof Error ? refused.message : "the container is gone")}`;
+    return { files: null, dirs: [], warnings: [why] };
   }
-  return names;
+  const warnings = result.skipped.map(
+    (s) => `the agent's work held ${JSON.stringify(s.name)}, ${s.why}: not kept`,
+  );
+  if (ran.exitCode !== 0) {
+    warnings.push(
+      `the agent's work may be incomplete: ${lastLine(ran.stderr) || `exit code ${ran.exitCode}`}`,
+    );
+  }
+  return { files: result.files, dirs: result.dirs, warnings };
+}
+
+function refusalText(error: HarvestRefused, keepDir: string): string {
+  switch (error.reason) {
+    case "bound":
+      return `the agent's work is ${error.message}: not kept`;
+    case "exists":
+      return `${keepDir} already exists (the work was kept there before): nothing more kept`;
+    default:
+      return `could not keep the agent's work: ${error.message}`;
+  }
+}
+
+/** Fetches the bundle's branches into the repository and keeps a patch that changes something. */
+async function keepGitWork(kept: KeptWork, ws: Workspace, files: string[], slug: string) {
+  const patch = join(kept.dir, "changes.patch");
+  if (files.includes("changes.patch") && (await stat(patch)).size > 0) kept.patch = patch;
+  if (!files.includes("work.bundle")) return;
+  try {
+    const fetched = await fetchAgentBranches(ws, join(kept.dir, "work.bundle"), slug);
+    kept.branches = fetched.branches;
+    kept.warnings.push(...fetched.warnings);
+  } catch (error) {
+    kept.warnings.push(
+      `could not bring the agent's commits into ${ws.repoDir}: ${describe(error)}`,
+    );
+  }
+}
+
+/**
+ * Removes keepDir when it holds nothing worth keeping (no branch, no patch, no copy, no
+ * warning): only the files this run wrote, then the directory, never recursively.
+ */
+async function dropIfEmpty(kept: KeptWork, got: { files: string[] | null; dirs: string[] }) {
+  const files = got.files ?? [];
+  const worth =
+    kept.branches.length > 0 ||
+    kept.patch !== null ||
+    kept.workCopy !== null ||
+    kept.warnings.length > 0;
+  if (worth) {
+    // A patch that changes nothing is no work of the agent's.
+    if (kept.patch === null && files.includes("changes.patch")) {
+      await unlink(join(kept.dir, "changes.patch")).catch(() => {});
+    }
+    return;
+  }
+  for (const file of files) await unlink(join(kept.dir, file)).catch(() => {});
+  for (const dir of [...got.dirs].reverse()) await rmdir(join(kept.dir, dir)).catch(() => {});
+  await rmdir(kept.dir).catch(() => {});
+}
+
+/** A branch name git accepts (git check-ref-format's rules, for one name under refs/heads/). */
+export function isValidBranchName(name: string): boolean {
+  if (name === "" || name === "@" || name.startsWith("-")) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: git refuses control characters
+  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return false;
+  if (name.includes("..") || name.includes("@{") || name.includes("//")) return false;
+  if (name.startsWith("/") || name.endsWith("/") || name.endsWith(".")) return false;
+  return name.split("/").every((part) => !part.startsWith(".") && !part.endsWith(".lock"));
+}
+
+/**
+ * The name a branch of the agent's gets in the host repository, below its slug's prefix.
+ * A name of plain letters, digits, ".", "_", "-" and "/" is kept. Any other (shell
+ * metacharacters, quotes, non-ASCII, bidi, a part that starts with "-") is renamed: its
+ * unsafe runs become "_", and a hash of the original keeps two renamed names apart.
+ */
+export function safeBranchName(name: string): { name: string; renamed: boolean } {
+  const parts = name.split("/");
+  const safe = (part: string) =>
+    /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(part) && !part.endsWith(".lock");
+  if (parts.every(safe)) return { name, renamed: false };
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  const cleaned = parts
+    .map((part) =>
+      part
+        .replace(/[^A-Za-z0-9._-]+/g, "_")
+        .replace(/^[.-]+/, "_")
+        .replace(/\.lock$/, "_lock"),
+    )
+    .join("/")
+    .slice(0, 80)
+    .replace(/[/.]+$/, "");
+  return { name: `${cleaned || "branch"}-${hash}`, renamed: true };
 }
 
 /**
  * Fetches the agent's branches into `claude-bottle/<slug>/<branch>` in the host repository,
- * keeping only those the agent moved or made. Objects are checked as they arrive; the host
- * repository's own branches are never touched.
+ * keeping only those the agent moved or made; a name git would refuse is left out, a
+ * hostile one renamed (the mapping is in the result). Objects are checked as they arrive;
+ * the host repository's own branches are never touched.
  */
-async function fetchAgentBranches(ws: Workspace, bundle: string, slug: string): Promise<string[]> {
+async function fetchAgentBranches(
+  ws: Workspace,
+  bundle: string,
+  slug: string,
+): Promise<{ branches: KeptBranch[]; warnings: string[] }> {
   const prefix = `claude-bottle/${slug}`;
-  const heads = await git(ws.repoDir, ["bundle", "list-heads", bundle]);
+  const lines = (await git(ws.repoDir, ["bundle", "list-heads", bundle])).split("\n");
   const refspecs: string[] = [];
-  const wanted: string[] = [];
-  for (const line of heads.split("\n")) {
-    const [sha, ref] = line.split(" ");
-    if (!sha || !ref?.startsWith("refs/heads/")) continue;
-    const name = ref.slice("refs/heads/".length);
-    if (ws.branchTips[name] === sha) continue;
-    refspecs.push(`+${ref}:refs/heads/${prefix}/${name}`);
-    wanted.push(`${prefix}/${name}`);
+  const branches: KeptBranch[] = [];
+  const warnings: string[] = [];
+  const taken = new Set<string>();
+  const heads = lines.flatMap((line) => {
+    const space = line.indexOf(" ");
+    return space < 0 ? [] : [{ sha: line.slice(0, space), ref: line.slice(space + 1) }];
+  });
+  const isSha = (sha: string | undefined) => sha !== undefined && /^[0-9a-f]{40,64}$/.test(sha);
+  for (const { sha, ref } of heads) {
+    if (!ref.startsWith("refs/heads/") || !isSha(sha)) continue;
+    const agentName = ref.slice("refs/heads/".length);
+    if (!isValidBranchName(agentName)) {
+      warnings.push(
+        `the agent's branch ${JSON.stringify(agentName)} is no name git accepts: not kept`,
+      );
+      continue;
+    }
+    if (ws.branchTips[agentName] === sha) continue;
+    const safe = safeBranchName(agentName);
+    if (taken.has(safe.name)) continue;
+    taken.add(safe.name);
+    refspecs.push(`+${ref}:refs/heads/${prefix}/${safe.name}`);
+    branches.push({ branch: `${prefix}/${safe.name}`, agentName, renamed: safe.renamed });
   }
-  const detached = heads
-    .split("\n")
-    .find((l) => l.endsWith(" HEAD"))
-    ?.split(" ")[0];
-  const onBranch = heads.split("\n").some((l) => l.startsWith(`${detached} refs/heads/`));
-  if (detached && !onBranch && detached !== ws.head) {
+  const detached = heads.find((h) => h.ref === "HEAD")?.sha;
+  const onBranch = heads.some((h) => h.sha === detached && h.ref.startsWith("refs/heads/"));
+  if (isSha(detached) && !onBranch && detached !== ws.head) {
     refspecs.push(`+HEAD:refs/heads/${prefix}/detached`);
-    wanted.push(`${prefix}/detached`);
+    branches.push({ branch: `${prefix}/detached`, agentName: "HEAD", renamed: false });
   }
-  if (refspecs.length === 0) return [];
+  if (refspecs.length === 0) return { branches: [], warnings };
   await git(ws.repoDir, [
     "-c",
     "transfer.fsckObjects=true",
@@ -347,7 +493,7 @@ async function fetchAgentBranches(ws: Workspace, bundle: string, slug: string): 
     bundle,
     ...refspecs,
   ]);
-  return wanted;
+  return { branches, warnings };
 }
 
 function lastLine(text: string): string {
