@@ -43,7 +43,8 @@ have_engine() {
 
 have_packages() {
   have_engine && command -v gitleaks >/dev/null &&
-    command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null
+    command -v debootstrap >/dev/null && command -v ssh-keygen >/dev/null &&
+    command -v tmux >/dev/null
 }
 
 # The packages to take from trixie, each by name: never the whole closure.
@@ -87,8 +88,9 @@ install_packages() {
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 $picks >/dev/null
   fi
+  # tmux: the interactive agent tests drive each program in a real terminal.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-    debootstrap iptables openssh-client >/dev/null
+    debootstrap iptables openssh-client tmux >/dev/null
 }
 
 start_engine() {
