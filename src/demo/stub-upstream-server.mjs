@@ -2,8 +2,11 @@
 // under the hostnames the demo or a test gives it. HTTPS on 443 and 8443 (a certificate per hostname,
 // by SNI) and HTTP on 80. It answers every request with a small JSON receipt and records the
 // request, headers included, in /tmp/requests.jsonl for the test to read: it never echoes
-// headers back, so a test can tell what the upstream saw from what the agent saw. The bytes
-// of each answer's body, once sent, go to /tmp/responses.jsonl. /sse and
+// headers back, so a test can tell what the upstream saw from what the agent saw. Each request
+// is noted in /tmp/arrivals.jsonl as its head arrives, and in /tmp/requests.jsonl when its body
+// ends or breaks off (complete false), with its headers as sent (raw name/value pairs, a
+// repeated header twice) and its body in full up to a bound: a body forwarded in part and then
+// aborted is still seen. The bytes of each answer's body, once sent, go to /tmp/responses.jsonl. /sse and
 // /slow?ms=N answer slowly, for tests that need a request still open; a WebSocket upgrade on
 // any path gets an echo server.
 import { createHash } from "node:crypto";
@@ -20,6 +23,20 @@ const contexts = Object.fromEntries(
   ]),
 );
 const first = Object.values(certs)[0];
+// Bodies are recorded whole up to this many bytes (bodyLength and bodySha256 cover them all).
+const BODY_BOUND = 16 << 20;
+let arrived = 0;
+const note = (file, entry) => appendFileSync(file, `${JSON.stringify(entry)}\n`);
+/** What a request's head says, as it arrived. */
+const head = (id, req) => ({
+  id,
+  method: req.method,
+  url: req.url,
+  host: req.headers.host ?? null,
+  headers: req.headers,
+  rawHeaders: req.rawHeaders,
+  tls: Boolean(req.socket.encrypted),
+});
 
 /** Counts the body bytes `res` sends and records them once the answer is complete. */
 function countSent(req, res) {
@@ -48,21 +65,34 @@ function countSent(req, res) {
 
 function handle(req, res) {
   countSent(req, res);
+  const id = ++arrived;
+  note("/tmp/arrivals.jsonl", head(id, req));
   const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
+  const hash = createHash("sha256");
+  let length = 0;
+  req.on("data", (c) => {
+    if (length < BODY_BOUND) chunks.push(c.subarray(0, BODY_BOUND - length));
+    length += c.length;
+    hash.update(c);
+  });
+  const record = (complete) => {
     const body = Buffer.concat(chunks);
-    const record = {
-      method: req.method,
-      url: req.url,
-      host: req.headers.host ?? null,
-      headers: req.headers,
-      bodyLength: body.length,
-      bodySha256: createHash("sha256").update(body).digest("hex"),
-      tls: Boolean(req.socket.encrypted),
+    note("/tmp/requests.jsonl", {
+      ...head(id, req),
+      complete,
+      bodyLength: length,
+      bodySha256: hash.copy().digest("hex"),
+      body: body.toString("base64"),
       trailers: req.trailers,
-    };
-    appendFileSync("/tmp/requests.jsonl", `${JSON.stringify(record)}\n`);
+      rawTrailers: req.rawTrailers,
+    });
+    return body;
+  };
+  req.on("close", () => {
+    if (!req.complete) record(false);
+  });
+  req.on("end", () => {
+    const body = record(true);
     if (req.url === "/sse") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       let n = 0;
@@ -108,19 +138,21 @@ function wsFrame(opcode, payload) {
  */
 function upgrade(req, socket) {
   socket.on("error", () => socket.destroy());
+  const id = ++arrived;
+  note("/tmp/arrivals.jsonl", head(id, req));
   const record = (method, body) =>
-    appendFileSync(
-      "/tmp/requests.jsonl",
-      `${JSON.stringify({
-        method,
-        url: req.url,
-        host: req.headers.host ?? null,
-        headers: method === "GET" ? req.headers : {},
-        bodyLength: body.length,
-        bodySha256: createHash("sha256").update(body).digest("hex"),
-        tls: Boolean(req.socket.encrypted),
-      })}\n`,
-    );
+    note("/tmp/requests.jsonl", {
+      id,
+      method,
+      url: req.url,
+      host: req.headers.host ?? null,
+      headers: method === "GET" ? req.headers : {},
+      rawHeaders: method === "GET" ? req.rawHeaders : [],
+      complete: true,
+      bodyLength: body.length,
+      bodySha256: createHash("sha256").update(body).digest("hex"),
+      tls: Boolean(req.socket.encrypted),
+    });
   record("GET", Buffer.alloc(0));
   const accept = createHash("sha1")
     .update(`${req.headers["sec-websocket-key"]}${WS_GUID}`)

@@ -190,21 +190,34 @@ export async function startBottle(
   };
 }
 
+/** One request the demo's stand-in upstream received (src/demo/stub-upstream-server.mjs). */
+export interface FakeUpstreamRequest {
+  /** Arrival order, from 1 (a WebSocket's messages share their upgrade's). */
+  id: number;
+  method: string;
+  url: string;
+  host: string | null;
+  /** Node's merged view: a repeated header is joined or dropped here; see rawHeaders. */
+  headers: Record<string, string>;
+  /** The headers as sent, name and value alternating, a repeated header twice. */
+  rawHeaders: string[];
+  /**
+   * false for a body that broke off part-way (body holds what came) or was still arriving
+   * when read (recorded at its head, body empty): either way the upstream received it.
+   */
+  complete: boolean;
+  bodyLength: number;
+  bodySha256: string;
+  /** base64 of the body, whole up to 16 MiB (absent for WebSocket records). */
+  body?: string;
+  tls: boolean;
+  /** Chunked-body trailers (absent for WebSocket records). */
+  trailers?: Record<string, string>;
+}
+
 export interface FakeUpstream extends Omit<EngineContainer, "node"> {
-  /** Requests the upstream received, in order, headers included. */
-  requests(): Promise<
-    Array<{
-      method: string;
-      url: string;
-      host: string | null;
-      headers: Record<string, string>;
-      bodyLength: number;
-      bodySha256: string;
-      tls: boolean;
-      /** Chunked-body trailers (absent for WebSocket records). */
-      trailers?: Record<string, string>;
-    }>
-  >;
+  /** Requests the upstream received, in order, headers included, finished or not. */
+  requests(): Promise<FakeUpstreamRequest[]>;
   /** The answers it sent, in the order they were complete: the bytes of each body. */
   responses(): Promise<
     Array<{ method: string; url: string; host: string | null; bodyLength: number }>
@@ -261,7 +274,16 @@ export async function startFakeUpstream(
   return {
     container,
     env,
-    requests: () => records("/tmp/requests.jsonl"),
+    async requests() {
+      // Arrivals first: a request that ends between the two reads is then found in both.
+      const heads = (await records("/tmp/arrivals.jsonl")) as FakeUpstreamRequest[];
+      const ended = (await records("/tmp/requests.jsonl")) as FakeUpstreamRequest[];
+      const seen = new Set(ended.map((r) => r.id));
+      const open = heads
+        .filter((h) => !seen.has(h.id))
+        .map((h) => ({ ...h, complete: false, bodyLength: 0, bodySha256: "" }));
+      return [...ended, ...open];
+    },
     responses: () => records("/tmp/responses.jsonl"),
     async remove() {
       if (bottle.node === null)

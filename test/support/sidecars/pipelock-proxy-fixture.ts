@@ -89,12 +89,24 @@ export const testLookup: LookupFunction = (hostname, options, callback) => {
   else cb(null, "127.0.0.1", 4);
 };
 
+/**
+ * One request the upstream received, entered as its head arrives and filled in as its body
+ * comes: a body forwarded in part and then aborted is still here (complete false).
+ */
 export interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-  body: string;
+  /** The headers as sent, name and value alternating, a repeated header twice. */
+  rawHeaders: string[];
+  /** The body received so far, whole up to SEEN_BODY_BOUND bytes. */
+  readonly body: string;
+  bodyLength: number;
+  /** true once the body ended; false while it arrives and after it broke off. */
+  complete: boolean;
 }
+
+const SEEN_BODY_BOUND = 16 << 20;
 
 export interface FakeUpstream {
   port: number;
@@ -116,10 +128,26 @@ export async function startUpstream(cas: Cas, secure = true): Promise<FakeUpstre
       return;
     }
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    const entry: SeenRequest = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      get body() {
+        return Buffer.concat(chunks).toString("utf8");
+      },
+      bodyLength: 0,
+      complete: false,
+    };
+    seen.push(entry);
+    req.on("data", (c: Buffer) => {
+      if (entry.bodyLength < SEEN_BODY_BOUND) {
+        chunks.push(c.subarray(0, SEEN_BODY_BOUND - entry.bodyLength));
+      }
+      entry.bodyLength += c.length;
+    });
     req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      entry.complete = true;
       res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" });
       res.end(JSON.stringify({ method: req.method, url: req.url, host: req.headers.host }));
     });

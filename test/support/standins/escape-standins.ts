@@ -170,6 +170,15 @@ export function hostAddresses(): { v4: string[]; v6: string[] } {
 }
 
 export interface StandInRequest {
+  /** Arrival order, from 1: the record is written when the head arrives and again at the end. */
+  id: number;
+  /**
+   * false for a request whose body never ended: aborted part-way (body holds what came) or
+   * still arriving when read (body empty so far). Either way the upstream received it.
+   */
+  complete: boolean;
+  /** Bytes of body received; `body` holds the first BODY_BOUND of them. */
+  bodyLength: number;
   port: number;
   tls: boolean;
   sni: string | null;
@@ -213,6 +222,9 @@ const contexts = Object.fromEntries(
 );
 const first = Object.values(certs)[0];
 const note = (file, entry) => appendFileSync(file, JSON.stringify(entry) + "\n");
+// Bodies are kept whole up to this many bytes (bodyLength counts them all).
+const BODY_BOUND = 16 << 20;
+let arrived = 0;
 const describe = (req) => ({
   port: req.socket.localPort,
   tls: Boolean(req.socket.encrypted),
@@ -222,12 +234,27 @@ const describe = (req) => ({
   rawHeaders: req.rawHeaders,
 });
 
+// Every request is noted as its head arrives, and again when its body ends or breaks off:
+// a body forwarded in part and then aborted is still a request the upstream received.
 function handle(req, res) {
+  const id = ++arrived;
+  note("/tmp/arrivals.jsonl", { id, ...describe(req) });
   const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
+  let length = 0;
+  req.on("data", (c) => {
+    if (length < BODY_BOUND) chunks.push(c.subarray(0, BODY_BOUND - length));
+    length += c.length;
+  });
+  const record = (complete) => {
     const body = Buffer.concat(chunks);
-    note("/tmp/requests.jsonl", { ...describe(req), rawTrailers: req.rawTrailers, body: body.toString("base64") });
+    note("/tmp/requests.jsonl", { id, complete, ...describe(req), rawTrailers: req.rawTrailers, bodyLength: length, body: body.toString("base64") });
+    return body;
+  };
+  req.on("close", () => {
+    if (!req.complete) record(false);
+  });
+  req.on("end", () => {
+    const body = record(true);
     if (req.url.includes("/echo")) return echo(req, res);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true, url: req.url, bodyLength: body.length }));
@@ -255,7 +282,9 @@ function echo(req, res) {
 }
 
 function upgrade(req, socket, head) {
-  note("/tmp/requests.jsonl", { ...describe(req), rawTrailers: [], body: "", upgrade: true });
+  const id = ++arrived;
+  note("/tmp/arrivals.jsonl", { id, ...describe(req) });
+  note("/tmp/requests.jsonl", { id, complete: true, ...describe(req), rawTrailers: [], bodyLength: 0, body: "", upgrade: true });
   const key = req.headers["sec-websocket-key"];
   if (!key) return socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
   const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
@@ -306,7 +335,8 @@ async function jsonLinesIn<T>(
   file: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<T[]> {
-  const { stdout } = await run("docker", ["exec", container, "sh", "-c", `cat ${file} || true`], {
+  const read = `cat ${file} 2>/dev/null || true`;
+  const { stdout } = await run("docker", ["exec", container, "sh", "-c", read], {
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, ...env },
   });
@@ -314,6 +344,30 @@ async function jsonLinesIn<T>(
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l) as T);
+}
+
+/**
+ * Every request the stand-in at `container` received, in arrival order: each as recorded at
+ * its end (complete, or aborted with the body that came), or, while its body is still
+ * arriving, as recorded at its head.
+ */
+async function requestsIn(
+  container: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<StandInRequest[]> {
+  // Arrivals first: a request that ends between the two reads is then found in both.
+  const heads = await jsonLinesIn<
+    Omit<StandInRequest, "complete" | "rawTrailers" | "body" | "bodyLength">
+  >(container, "/tmp/arrivals.jsonl", env);
+  const ended = new Map(
+    (await jsonLinesIn<StandInRequest>(container, "/tmp/requests.jsonl", env)).map((r) => [
+      r.id,
+      r,
+    ]),
+  );
+  return heads.map(
+    (h) => ended.get(h.id) ?? { ...h, complete: false, rawTrailers: [], bodyLength: 0, body: "" },
+  );
 }
 
 async function waitUntil(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -366,8 +420,7 @@ export async function startRecordingUpstream(
       return {
         container: standIn.container,
         env: standIn.env,
-        requests: () =>
-          jsonLinesIn<StandInRequest>(standIn.container, "/tmp/requests.jsonl", standIn.env),
+        requests: () => requestsIn(standIn.container, standIn.env),
         frames: () =>
           jsonLinesIn<StandInFrame>(standIn.container, "/tmp/frames.jsonl", standIn.env),
       };
@@ -404,7 +457,7 @@ export async function startRecordingUpstream(
     return {
       container,
       env: {},
-      requests: () => jsonLinesIn<StandInRequest>(container, "/tmp/requests.jsonl"),
+      requests: () => requestsIn(container),
       frames: () => jsonLinesIn<StandInFrame>(container, "/tmp/frames.jsonl"),
     };
   } finally {
