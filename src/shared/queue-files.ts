@@ -105,17 +105,43 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o644):
   }
 }
 
-/** The file's text, or null when it does not exist. A symlink is refused, not followed. */
-export async function readTextNoFollow(path: string): Promise<string | null> {
+/** What a queue or policy file may weigh: these are a few KiB; the agent's side writes some. */
+export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The file's text, or null when it does not exist. A symlink is refused, not followed, as is
+ * anything but a regular file (a FIFO would block, a device never end); a file over
+ * `maxBytes` is refused rather than read into memory.
+ */
+export async function readTextNoFollow(
+  path: string,
+  maxBytes = MAX_STATE_FILE_BYTES,
+): Promise<string | null> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
   }
   try {
-    return await handle.readFile("utf8");
+    const info = await handle.stat();
+    if (!info.isFile()) throw new Error(`${path} is not a regular file`);
+    if (info.size > maxBytes) throw new Error(`${path} is over ${maxBytes} bytes`);
+    // Read to the end, but never past the bound: a file that grows while it is read too.
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.min(64 * 1024, maxBytes + 1 - length));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      length += bytesRead;
+      if (length > maxBytes) throw new Error(`${path} is over ${maxBytes} bytes`);
+    }
+    const buffer = Buffer.concat(chunks);
+    return buffer.toString("utf8");
   } finally {
     await handle.close();
   }

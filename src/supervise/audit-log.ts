@@ -52,6 +52,9 @@ function ownHash(entry: Record<string, unknown>): string {
   return sha256(canonicalJson(fields));
 }
 
+/** An audit log is the host's own, but its entries quote the agent: read it within a bound. */
+const MAX_AUDIT_BYTES = 256 * 1024 * 1024;
+
 interface Head {
   seq: number;
   lineHash: string;
@@ -59,7 +62,7 @@ interface Head {
 
 /** The lines of the log as written, without the final newline. */
 async function readLines(path: string): Promise<{ lines: string[]; complete: boolean } | null> {
-  const text = await readTextNoFollow(path);
+  const text = await readTextNoFollow(path, MAX_AUDIT_BYTES);
   if (text === null) return null;
   if (text === "") return { lines: [], complete: true };
   const complete = text.endsWith("\n");
