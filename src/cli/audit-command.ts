@@ -5,13 +5,13 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { BottleError, InputError } from "../shared/errors.js";
+import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import {
   type AuditVerification,
   auditLogPath,
   readAuditEntries,
   verifyAuditLog,
 } from "../supervise/audit-log.js";
-import { printableLine } from "../supervise/proposal-view.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
 interface Selection {
@@ -38,18 +38,18 @@ export function auditCommand(ctx: CliContext): CommandUnknownOpts {
         }
         const bad = results.filter((r) => !r.ok);
         if (options.json) {
-          ctx.io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+          ctx.io.stdout(`${terminalSafeJson(results, 2)}\n`);
           if (bad.length > 0) ctx.exitCode = 1;
           return;
         }
         for (const r of results.filter((r) => r.ok)) {
-          ctx.io.stdout(`${r.path}: ${r.entries} entries verified\n`);
+          ctx.io.stdout(`${terminalSafe(r.path)}: ${r.entries} entries verified\n`);
         }
         const first = bad[0];
         if (first !== undefined && !first.ok) {
           const others = bad.length > 1 ? ` (and ${bad.length - 1} more log(s) fail)` : "";
           throw new BottleError(
-            `audit log ${first.path}: line ${first.line}: ${first.problem}: ${first.message}${others}`,
+            `audit log ${terminalSafe(first.path)}: line ${first.line}: ${first.problem}: ${terminalSafe(first.message)}${others}`,
             {
               hint: `the ${first.entries} entries before that line verify; keep a copy of the file as it is`,
             },
@@ -73,13 +73,14 @@ export function auditCommand(ctx: CliContext): CommandUnknownOpts {
         }
         for (const e of entries) {
           if (options.json) {
-            ctx.io.stdout(`${JSON.stringify(e)}\n`);
+            ctx.io.stdout(`${terminalSafeJson(e)}\n`);
             continue;
           }
           const what = [e.id, e.decision, e.by, e.reason]
             .filter((v) => typeof v === "string" && v !== "")
-            .map((v) => printableLine(String(v), 80));
-          ctx.io.stdout(`${e.seq}\t${e.at}\t${e.event}\t${what.join("\t")}\n`);
+            .map((v) => terminalSafe(String(v), { max: 80 }));
+          const head = [e.seq, e.at, e.event].map((v) => terminalSafe(String(v)));
+          ctx.io.stdout(`${[...head, ...what].join("\t")}\n`);
         }
       }),
   );
@@ -112,8 +113,8 @@ async function selectLogs(ctx: CliContext, options: Selection, many: boolean): P
 function missingLog(path: string, options: Selection): InputError {
   return new InputError(
     options.slug !== undefined
-      ? `no audit log for bottle ${options.slug} (${path})`
-      : `no audit log at ${path}`,
+      ? `no audit log for bottle ${terminalSafe(options.slug)} (${terminalSafe(path)})`
+      : `no audit log at ${terminalSafe(path)}`,
     {
       hint: "a bottle's log starts when `claude-bottle supervise` first sees one of its proposals",
     },

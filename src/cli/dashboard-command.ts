@@ -12,6 +12,7 @@ import { DecisionHub } from "../dashboard/decision-hub.js";
 import { dockerLogs, LogFollower } from "../dashboard/log-follower.js";
 import { serviceLogs } from "../dashboard/service-logs.js";
 import { InputError } from "../shared/errors.js";
+import { terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { hostActor } from "./supervise-command.js";
@@ -52,7 +53,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
         views,
         token,
         port,
-        log: (line) => ctx.io.stderr(`dashboard: ${line}\n`),
+        log: (line) => ctx.io.stderr(dashboardLine(line)),
       });
       let stopped = false;
       const discover = async () => {
@@ -60,7 +61,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
           try {
             follower.follow(await decisionContainers(views));
           } catch (error) {
-            ctx.io.stderr(`dashboard: cannot list bottles: ${(error as Error).message}\n`);
+            ctx.io.stderr(dashboardLine(`cannot list bottles: ${(error as Error).message}`));
           }
           await new Promise((r) => setTimeout(r, DISCOVER_EVERY_MS));
         }
@@ -77,4 +78,12 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
       await server.close();
       await discovering;
     });
+}
+
+/**
+ * One line of the dashboard's log on the terminal. The lines quote what a bottle sent (request
+ * paths, proposal fields, error messages naming its files): shown through terminalSafe.
+ */
+export function dashboardLine(text: string): string {
+  return `dashboard: ${terminalSafe(text)}\n`;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseRefusals } from "./info-command.js";
+import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { formatInfo, type Info, parseRefusals } from "./info-command.js";
 
 describe("parseRefusals", () => {
   it("keeps pipelock's refusals and passes over allowed requests and other log text", () => {
@@ -34,5 +36,65 @@ describe("parseRefusals", () => {
         status: 403,
       },
     ]);
+  });
+});
+
+describe("info output holds no raw control character", () => {
+  const bottle: FoundBottle = {
+    slug: `dev${HOSTILE_TEXT["CSI clear screen"]}`,
+    project: "claude-bottle-dev",
+    containers: [],
+    networks: [],
+    stateDir: `/h/${ALL_HOSTILE}`,
+    metadata: null,
+    attached: true,
+  };
+  // A refusal as pipelock logs it, from an agent that asked for a hostile host and path.
+  const log = JSON.stringify({
+    ts: "2030-01-01T11:59:00.000Z",
+    method: `GET${HOSTILE_TEXT["RLO display spoof"]}`,
+    host: `evil${HOSTILE_TEXT["OSC window title with BEL"]}.test`,
+    port: 443,
+    path: `/${ALL_HOSTILE}`,
+    decision: "denied",
+    rule: ALL_HOSTILE,
+    location: ALL_HOSTILE,
+    status: 403,
+  });
+  const info: Info = {
+    slug: bottle.slug,
+    project: bottle.project,
+    agent: ALL_HOSTILE,
+    bottle: ALL_HOSTILE,
+    state: "running",
+    services: [ALL_HOSTILE],
+    networks: [],
+    stateDir: bottle.stateDir,
+    attached: true,
+    createdAt: "2030-01-01T11:00:00.000Z",
+    containers: [{ service: ALL_HOSTILE, state: "running", status: ALL_HOSTILE }],
+    policy: {
+      egress: {
+        allow: [ALL_HOSTILE],
+        dlp: "block",
+        routes: [{ host: ALL_HOSTILE, paths: [ALL_HOSTILE], methods: [ALL_HOSTILE] }],
+      },
+      git: {
+        remotes: [{ name: ALL_HOSTILE, url: ALL_HOSTILE, gateUrl: null }],
+        gitleaksExceptions: [ALL_HOSTILE],
+      },
+    },
+    pending: [],
+    refusals: parseRefusals(log),
+  };
+
+  it("every field read from the bottle is shown escaped", () => {
+    const text = formatInfo(info, [], bottle, new Date("2030-01-01T12:00:00.000Z"));
+    expect(rawControlsIn(text, { newline: true })).toEqual([]);
+    expect(text).toContain("bottle deva\\x1b[2J\\x1b[Hb: agent a\\x1b[2J");
+    expect(text).toContain("GETfix\\u202etxt.exe evilx\\x1b]0;pwned\\x07y.test:443/");
+    // The header, the services table, the policy lines and the refusals table: no row was
+    // split by a newline or overwritten by a carriage return.
+    expect(text.split("\n").filter((l) => l.startsWith("allowed hosts: "))).toHaveLength(1);
   });
 });

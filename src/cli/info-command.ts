@@ -7,9 +7,10 @@ import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bo
 import type { DockerClient } from "../backend/docker/docker-client.js";
 import { pipelockContainerName } from "../contracts/pipelock.js";
 import { InputError } from "../shared/errors.js";
+import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
-import { formatAge, printableLine, proposalRow } from "../supervise/proposal-view.js";
+import { formatAge, proposalRow } from "../supervise/proposal-view.js";
 import { supervisedBottle } from "../supervise/supervised-bottle.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
@@ -50,7 +51,7 @@ export function infoCommand(ctx: CliContext): CommandUnknownOpts {
       const bottle = bottleNamed(bottles, slug);
       const { info, pendingRows } = await bottleInfo(ctx.docker, home, bottle, ctx.now(), count);
       if (options.json) {
-        ctx.io.stdout(`${JSON.stringify(info, null, 2)}\n`);
+        ctx.io.stdout(`${terminalSafeJson(info, 2)}\n`);
         return;
       }
       ctx.io.stdout(formatInfo(info, pendingRows, bottle, ctx.now()));
@@ -128,19 +129,31 @@ export function parseRefusals(text: string): Refusal[] {
   return refusals;
 }
 
-type Info = Awaited<ReturnType<typeof bottleInfo>>["info"];
+export type Info = Awaited<ReturnType<typeof bottleInfo>>["info"];
 
-function formatInfo(info: Info, pendingRows: string[][], bottle: FoundBottle, now: Date): string {
-  const list = (items: readonly string[]) => (items.length === 0 ? "none" : items.join(", "));
+/**
+ * The text `info` prints. Everything in `info` was read from engine labels, the state
+ * directory, the supervise queue or pipelock's log: every such string is shown through
+ * terminalSafe (`pendingRows` come from proposalRow, already safe).
+ */
+export function formatInfo(
+  info: Info,
+  pendingRows: string[][],
+  bottle: FoundBottle,
+  now: Date,
+): string {
+  const t = (text: string) => terminalSafe(text);
+  const list = (items: readonly string[]) =>
+    items.length === 0 ? "none" : items.map(t).join(", ");
   const lines = [
-    `bottle ${info.slug}: agent ${info.agent ?? "?"}, bottle ${info.bottle ?? "?"}, ${info.state}` +
+    `bottle ${t(info.slug)}: agent ${t(info.agent ?? "?")}, bottle ${t(info.bottle ?? "?")}, ${t(info.state)}` +
       (info.createdAt ? `, started ${formatAge(info.createdAt, now)} ago` : "") +
       `, CLI ${info.attached ? "attached" : "gone"}`,
-    `state: ${bottle.stateDir ?? "none"}`,
+    `state: ${t(bottle.stateDir ?? "none")}`,
     "",
     formatTable(
       ["SERVICE", "STATE", "STATUS"],
-      info.containers.map((c) => [c.service, c.state, c.status]),
+      info.containers.map((c) => [t(c.service), t(c.state), t(c.status)]),
     ).trimEnd(),
     "",
   ];
@@ -149,7 +162,7 @@ function formatInfo(info: Info, pendingRows: string[][], bottle: FoundBottle, no
   } else {
     const { egress, git } = info.policy;
     lines.push(`allowed hosts: ${list(egress.allow)}`);
-    lines.push(`dlp: ${egress.dlp ?? "?"}`);
+    lines.push(`dlp: ${t(egress.dlp ?? "?")}`);
     lines.push(
       `routes: ${list(egress.routes.map((r) => `${r.host} ${r.paths.join(",")} ${r.methods === "all" ? "all methods" : r.methods.join(",")}`))}`,
     );
@@ -173,10 +186,10 @@ function formatInfo(info: Info, pendingRows: string[][], bottle: FoundBottle, no
         ["AGE", "DECISION", "TARGET", "RULE", "WHERE"],
         info.refusals.map((r) => [
           r.ts ? formatAge(r.ts, now) : "?",
-          r.decision,
-          printableLine(`${r.method} ${r.host}:${r.port}${r.path ?? ""}`, 70),
-          r.rule ?? "",
-          r.location ?? "",
+          t(r.decision),
+          terminalSafe(`${r.method} ${r.host}:${r.port}${r.path ?? ""}`, { max: 70 }),
+          t(r.rule ?? ""),
+          t(r.location ?? ""),
         ]),
       ).trimEnd(),
     );

@@ -1,11 +1,26 @@
 // Where the CLI writes. Commands take this instead of touching process streams, so they
 // can be run in-process by tests.
+import { defuseControls } from "../shared/terminal-text.js";
+
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
 }
 
-export const processIo: CliIo = {
+/**
+ * `io` behind the safety net: every control, bidi or invisible character that reached the
+ * output without going through `terminalSafe` (an error message quoting a file, a library's
+ * text) is written as a visible `\uXXXX`, so the terminal never acts on it. Newlines and tabs
+ * pass. The CLI writes no escape sequence of its own; `--json` output stays valid JSON.
+ */
+export function defusedIo(io: CliIo): CliIo {
+  return {
+    stdout: (text) => io.stdout(defuseControls(text)),
+    stderr: (text) => io.stderr(defuseControls(text)),
+  };
+}
+
+export const processIo: CliIo = defusedIo({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-};
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FoundBottle } from "../backend/docker/discover-bottles.js";
-import { bottleNamed } from "./list-command.js";
+import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { bottleListJson, bottleNamed, formatBottleList } from "./list-command.js";
 
 const found = (slug: string): FoundBottle => ({
   slug,
@@ -22,6 +23,52 @@ describe("bottleNamed", () => {
   it("names the nearest slug and how to list them when there is none", () => {
     expect(() => bottleNamed(bottles, "dev-1a2c")).toThrow(
       'no bottle "dev-1a2c" (did you mean "dev-1a2b"?)',
+    );
+  });
+});
+
+describe("list output holds no raw control character", () => {
+  const hostile: FoundBottle = {
+    slug: `dev${HOSTILE_TEXT["CSI clear screen"]}`,
+    project: `claude-bottle-${ALL_HOSTILE}`,
+    containers: [
+      {
+        name: "x",
+        service: `agent${HOSTILE_TEXT["RLO display spoof"]}`,
+        state: "running",
+        status: ALL_HOSTILE,
+      },
+    ],
+    networks: [ALL_HOSTILE],
+    stateDir: `/h/${ALL_HOSTILE}`,
+    metadata: {
+      agent: ALL_HOSTILE,
+      bottle: ALL_HOSTILE,
+      createdAt: "2030-01-01T00:00:00.000Z",
+    } as FoundBottle["metadata"],
+    attached: false,
+  };
+
+  it("the table shows labels and state-dir values escaped, one row per bottle", () => {
+    const text = formatBottleList([hostile, found("ok-1")]);
+    expect(rawControlsIn(text, { newline: true })).toEqual([]);
+    const rows = text.trimEnd().split("\n");
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toMatch(/^deva\\x1b\[2J\\x1b\[Hb /);
+    expect(rows[1]).toContain("agentfix\\u202etxt.exe");
+  });
+
+  it("--json is valid JSON of the same values, every control escaped", () => {
+    const json = bottleListJson([hostile]);
+    expect(rawControlsIn(json, { newline: true })).toEqual([]);
+    expect(JSON.parse(json)).toMatchObject([
+      { slug: hostile.slug, agent: ALL_HOSTILE, stateDir: hostile.stateDir },
+    ]);
+  });
+
+  it("a missing slug and its nearest match are shown escaped", () => {
+    expect(() => bottleNamed([hostile], "deva\x1b[2J\x1b[H")).toThrow(
+      'no bottle "deva\\x1b[2J\\x1b[H" (did you mean "deva\\x1b[2J\\x1b[Hb"?)',
     );
   });
 });

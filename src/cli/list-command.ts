@@ -1,8 +1,9 @@
 // `claude-bottle list`: the bottles on this machine, from the engine's labels and the state dirs.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import type { FoundBottle } from "../backend/docker/discover-bottles.js";
-import { didYouMean } from "../shared/did-you-mean.js";
+import { closestMatch } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
+import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
@@ -15,30 +16,34 @@ export function listCommand(ctx: CliContext): CommandUnknownOpts {
     .addOption(backendOption())
     .action(async (options) => {
       const bottles = await backendFor(launchContextOf(ctx), options).list();
-      if (options.json) {
-        ctx.io.stdout(`${JSON.stringify(bottles.map(bottleSummary), null, 2)}\n`);
-        return;
-      }
-      if (bottles.length === 0) {
-        ctx.io.stdout("no bottles\n");
-        return;
-      }
-      ctx.io.stdout(
-        formatTable(
-          ["SLUG", "AGENT", "STATE", "SERVICES", "CLI"],
-          bottles.map((b) => {
-            const s = bottleSummary(b);
-            return [
-              s.slug,
-              s.agent ?? "?",
-              s.state,
-              s.services.join(","),
-              s.attached ? "attached" : "gone",
-            ];
-          }),
-        ),
-      );
+      ctx.io.stdout(options.json ? bottleListJson(bottles) : formatBottleList(bottles));
     });
+}
+
+/** `list --json`: every value as read, escaped where a terminal would act on it. */
+export function bottleListJson(bottles: readonly FoundBottle[]): string {
+  return `${terminalSafeJson(bottles.map(bottleSummary), 2)}\n`;
+}
+
+/**
+ * The `list` table. Slugs and services come from engine labels, the agent's name from the
+ * state directory: each cell is shown through terminalSafe.
+ */
+export function formatBottleList(bottles: readonly FoundBottle[]): string {
+  if (bottles.length === 0) return "no bottles\n";
+  return formatTable(
+    ["SLUG", "AGENT", "STATE", "SERVICES", "CLI"],
+    bottles.map((b) => {
+      const s = bottleSummary(b);
+      return [
+        terminalSafe(s.slug),
+        terminalSafe(s.agent ?? "?"),
+        terminalSafe(s.state),
+        terminalSafe(s.services.join(",")),
+        s.attached ? "attached" : "gone",
+      ];
+    }),
+  );
 }
 
 export function bottleSummary(b: FoundBottle) {
@@ -67,11 +72,12 @@ export function bottleSummary(b: FoundBottle) {
 export function bottleNamed(bottles: readonly FoundBottle[], slug: string): FoundBottle {
   const bottle = bottles.find((b) => b.slug === slug);
   if (bottle !== undefined) return bottle;
+  const near = closestMatch(
+    slug,
+    bottles.map((b) => b.slug),
+  );
   throw new InputError(
-    `no bottle "${slug}"${didYouMean(
-      slug,
-      bottles.map((b) => b.slug),
-    )}`,
+    `no bottle "${terminalSafe(slug)}"${near === undefined ? "" : ` (did you mean "${terminalSafe(near)}"?)`}`,
     {
       hint: "run `claude-bottle list` to see the bottles on this machine",
     },

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import type { Decision } from "../contracts/queue-format.js";
 import { InputError } from "../shared/errors.js";
+import { shellCommandLine, terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import {
   auditProposals,
   type DecideContext,
@@ -16,10 +17,10 @@ import {
 } from "../supervise/decide-proposal.js";
 import { findProposal, type QueuedProposal, scanProposals } from "../supervise/host-queue.js";
 import {
-  printableLine,
   proposalDetails,
   proposalRow,
   proposalView,
+  shownLine,
 } from "../supervise/proposal-view.js";
 import { listSupervisedBottles } from "../supervise/supervised-bottle.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
@@ -58,7 +59,7 @@ export function superviseCommand(ctx: CliContext): CommandUnknownOpts {
       .argument("<id>", "the proposal's id (or a unique prefix of it)")
       .action(async (id, _options, cmd) => {
         const proposal = await locate(ctx, id);
-        if (jsonWanted(cmd)) ctx.io.stdout(`${JSON.stringify(proposalView(proposal), null, 2)}\n`);
+        if (jsonWanted(cmd)) ctx.io.stdout(`${terminalSafeJson(proposalView(proposal), 2)}\n`);
         else ctx.io.stdout(proposalDetails(proposal, ctx.now()));
       }),
   );
@@ -89,7 +90,7 @@ function decisionCommand(ctx: CliContext, decision: Decision) {
     .action(async (id, options, cmd) => {
       if (!approve && !options.reason?.trim()) {
         throw new InputError("deny needs --reason: the agent is told why", {
-          hint: `claude-bottle supervise deny ${id} --reason "…"`,
+          hint: `${shellCommandLine(["claude-bottle", "supervise", "deny", id])} --reason "…"`,
         });
       }
       const proposal = await locate(ctx, id);
@@ -97,7 +98,7 @@ function decisionCommand(ctx: CliContext, decision: Decision) {
         decision,
         reason: options.reason ?? null,
       });
-      if (jsonWanted(cmd)) ctx.io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
+      if (jsonWanted(cmd)) ctx.io.stdout(`${terminalSafeJson(outcome, 2)}\n`);
       else ctx.io.stdout(describeOutcome(outcome));
     });
 }
@@ -110,7 +111,7 @@ async function scanAll(ctx: CliContext) {
   const home = launchContextOf(ctx).home;
   const bottles = await listSupervisedBottles(home);
   const scan = await scanProposals(bottles);
-  for (const problem of scan.problems) ctx.io.stderr(`warning: skipped ${problem}\n`);
+  for (const problem of scan.problems) ctx.io.stderr(`warning: skipped ${terminalSafe(problem)}\n`);
   // The host records each proposal in the audit log the first time it sees it.
   for (const bottle of bottles) {
     const fresh = scan.proposals.filter((p) => p.bottle.slug === bottle.slug);
@@ -131,7 +132,7 @@ async function listProposals(ctx: CliContext, options: { all: boolean; json: boo
   const all = await scanAll(ctx);
   const shown = options.all ? all : all.filter(isOpen);
   if (options.json) {
-    ctx.io.stdout(`${JSON.stringify(shown.map(proposalView), null, 2)}\n`);
+    ctx.io.stdout(`${terminalSafeJson(shown.map(proposalView), 2)}\n`);
     return;
   }
   if (shown.length === 0) {
@@ -162,8 +163,8 @@ function deciderOf(ctx: CliContext): DecideContext {
 }
 
 function describeOutcome(o: DecisionOutcome): string {
-  const head = `${o.decision} ${o.id} (bottle ${o.slug})${o.resumed ? ", finishing an interrupted decision" : ""}`;
-  return `${head}\n${o.changes.map((c) => `  - ${printableLine(c)}\n`).join("")}`;
+  const head = `${o.decision} ${shownLine(o.id)} (bottle ${shownLine(o.slug)})${o.resumed ? ", finishing an interrupted decision" : ""}`;
+  return `${head}\n${o.changes.map((c) => `  - ${shownLine(c)}\n`).join("")}`;
 }
 
 /** Asks one question; resolves null when input ended. */
@@ -239,7 +240,9 @@ export async function reviewInteractively(
       const outcome = await decideProposal(deciderOf(ctx), chosen, { decision, reason });
       ctx.io.stdout(describeOutcome(outcome));
     } catch (error) {
-      ctx.io.stderr(`could not decide ${chosen.proposal.id}: ${(error as Error).message}\n`);
+      ctx.io.stderr(
+        `could not decide ${shownLine(chosen.proposal.id)}: ${shownLine((error as Error).message)}\n`,
+      );
     }
   }
 }

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { HOSTILE_TEXT, rawControlsIn } from "./hostile-text.fixtures.js";
 import {
+  defuseControls,
   isTerminalSafe,
   shellCommandLine,
   shellQuote,
@@ -55,6 +56,22 @@ describe("terminalSafe", () => {
     expect(terminalSafe("a\nb\tc", { multiline: true })).toBe("a\nb\tc");
     expect(terminalSafe("a\r\nb\x1b", { multiline: true })).toBe("a\\r\nb\\x1b");
     expect(terminalSafe("a\u2028b", { multiline: true })).toBe("a\\u2028b");
+  });
+
+  it("cuts to a width at a whole character or escape, never inside one", () => {
+    expect(terminalSafe("abcdef", { max: 4 })).toBe("abc…");
+    expect(terminalSafe("abcd", { max: 4 })).toBe("abcd");
+    expect(terminalSafe("ab\x1bcd", { max: 6 })).toBe("ab…");
+    expect(terminalSafe("ab\x1bcd", { max: 7 })).toBe("ab\\x1b…");
+    expect(terminalSafe("a\\x41bc", { max: 5 })).toBe("a\\\\x…");
+    expect(terminalSafe("a🎉🎉", { max: 3 })).toBe("a…");
+    expect(terminalSafe("a🎉bc", { max: 4 })).toBe("a🎉…");
+    expect(terminalSafe("abc", { max: 0 })).toBe("");
+    for (let max = 1; max < 40; max++) {
+      const shown = terminalSafe(Object.values(HOSTILE).join(""), { max });
+      expect(shown.length).toBeLessThanOrEqual(max);
+      expect(rawControlsIn(shown)).toEqual([]);
+    }
   });
 
   it("says whether text needs escaping", () => {
@@ -184,6 +201,28 @@ describe("shellCommandLine", () => {
       expect(pasteInto("bash", line)).toEqual(argv);
     },
   );
+});
+
+describe("defuseControls", () => {
+  it("escapes every unsafe character as \\uXXXX, keeping newlines, tabs and backslashes", () => {
+    expect(defuseControls("a\x1b[2Jb\n\tc\\x1b")).toBe("a\\u001b[2Jb\n\tc\\x1b");
+    expect(defuseControls("\u202E\u{E0041}\r")).toBe("\\u202e\\udb40\\udc41\\u000d");
+    for (const text of Object.values(HOSTILE)) {
+      expect(rawControlsIn(defuseControls(text), { newline: true, tab: true })).toEqual([]);
+    }
+  });
+
+  it("changes nothing in text terminalSafe made safe", () => {
+    for (const text of Object.values(HOSTILE)) {
+      const safe = terminalSafe(text);
+      expect(defuseControls(safe)).toBe(safe);
+    }
+  });
+
+  it("keeps JSON valid and equal when it holds raw controls in strings", () => {
+    const raw = '{"a":"x\u009b\u2028\u202e\u{E0041}y"}';
+    expect(JSON.parse(defuseControls(raw))).toEqual(JSON.parse(raw));
+  });
 });
 
 describe("terminalSafeJson", () => {

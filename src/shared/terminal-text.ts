@@ -11,6 +11,11 @@ export interface TerminalSafeOptions {
    * justification, a log). By default the text is one line and they are shown escaped.
    */
   multiline?: boolean;
+  /**
+   * At most this many characters of output (a table column): the rest is cut at a whole
+   * character or escape, never inside one, and `…` marks the cut.
+   */
+  max?: number;
 }
 
 // Invisible or blank-looking characters outside the Unicode "C" and "Z" categories: Hangul
@@ -61,13 +66,44 @@ function escapeCodePoint(ch: string): string {
  * only mean the character ESC was in the input, never the four characters `\x1b`.
  */
 export function terminalSafe(text: string, options: TerminalSafeOptions = {}): string {
-  let out = "";
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  const pieces: string[] = [];
+  let length = 0;
   // for..of walks code points; a lone surrogate comes out as one unpaired code unit.
   for (const ch of text) {
-    if (ch === "\\") out += "\\\\";
-    else if (options.multiline === true && (ch === "\n" || ch === "\t")) out += ch;
-    else if (isUnsafeCodePoint(ch)) out += escapeCodePoint(ch);
-    else out += ch;
+    let piece = ch;
+    if (ch === "\\") piece = "\\\\";
+    else if (options.multiline === true && (ch === "\n" || ch === "\t")) piece = ch;
+    else if (isUnsafeCodePoint(ch)) piece = escapeCodePoint(ch);
+    if (length + piece.length > max) {
+      // Cut at a whole piece (a character or an escape) so that the rest and `…` fit.
+      while (length > max - 1 && pieces.length > 0) length -= pieces.pop()?.length ?? 0;
+      return max < 1 ? "" : `${pieces.join("")}…`;
+    }
+    pieces.push(piece);
+    length += piece.length;
+  }
+  return pieces.join("");
+}
+
+/**
+ * The safety net under everything the CLI writes: each character `terminalSafe` would escape
+ * written as `\uXXXX` (per UTF-16 unit), except `\n` and `\t` unless `multiline` is false;
+ * backslashes left as they are.
+ * So it changes nothing in text already made safe, and in JSON it only replaces raw
+ * characters inside strings with escapes that parse to the same value. Not unambiguous like
+ * `terminalSafe` (a backslash is not doubled): the printer for bottle-derived text is
+ * `terminalSafe`; this is for whatever reached the output without it.
+ */
+export function defuseControls(text: string, options: { multiline?: boolean } = {}): string {
+  const lines = options.multiline !== false;
+  let out = "";
+  for (const ch of text) {
+    if (!(lines && (ch === "\n" || ch === "\t")) && isUnsafeCodePoint(ch)) {
+      for (let i = 0; i < ch.length; i++) {
+        out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+      }
+    } else out += ch;
   }
   return out;
 }
@@ -137,15 +173,5 @@ export function shellCommandLine(argv: readonly string[]): string {
  * and the rest, which it leaves raw.
  */
 export function terminalSafeJson(value: unknown, space?: number): string {
-  const json = JSON.stringify(value, null, space);
-  if (json === undefined) return "null";
-  let out = "";
-  for (const ch of json) {
-    if (ch !== "\n" && isUnsafeCodePoint(ch)) {
-      for (let i = 0; i < ch.length; i++) {
-        out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
-      }
-    } else out += ch;
-  }
-  return out;
+  return defuseControls(JSON.stringify(value, null, space) ?? "null");
 }

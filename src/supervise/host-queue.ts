@@ -19,6 +19,7 @@ import {
   QueueFileError,
   readQueueFile,
 } from "../shared/queue-files.js";
+import { terminalSafe } from "../shared/terminal-text.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 /** "deciding": claimed by a host process that has not written the answer (yet, or ever). */
@@ -98,11 +99,11 @@ export function findProposal(
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {
     throw new InputError(
-      `"${idOrPrefix}" matches ${matches.length} proposals: ${matches.map((m) => m.proposal.id).join(", ")}`,
+      `"${terminalSafe(idOrPrefix)}" matches ${matches.length} proposals: ${matches.map((m) => m.proposal.id).join(", ")}`,
       { hint: "give more of the id" },
     );
   }
-  throw new InputError(`no proposal "${idOrPrefix}"`, {
+  throw new InputError(`no proposal "${terminalSafe(idOrPrefix)}"`, {
     hint: "run `claude-bottle supervise list --all` to see the proposals on this machine",
   });
 }

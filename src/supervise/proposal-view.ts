@@ -1,7 +1,9 @@
 // How a proposal is shown to the human: as JSON for scripts, as text for a terminal. Every
-// string that came from the agent is made printable first: a reason holding terminal escape
-// sequences or bidi overrides must not be able to redraw what the human reads before deciding.
+// string read from the queue goes through terminalSafe first (the JSON through
+// terminalSafeJson): a reason holding terminal escape sequences or bidi overrides must not be
+// able to redraw what the human reads before deciding.
 import { describeRequest } from "../contracts/queue-format.js";
+import { terminalSafe } from "../shared/terminal-text.js";
 import type { QueuedProposal } from "./host-queue.js";
 
 /** The JSON shape of a proposal in `--json` output. */
@@ -18,34 +20,9 @@ export function proposalView(q: QueuedProposal) {
   };
 }
 
-/** C0 and C1 controls but newline and tab, DEL, and Unicode bidi controls and separators. */
-function isUnprintable(cp: number): boolean {
-  if (cp === 0x0a || cp === 0x09) return false;
-  return (
-    cp < 0x20 ||
-    (cp >= 0x7f && cp <= 0x9f) ||
-    cp === 0x061c ||
-    cp === 0x200e ||
-    cp === 0x200f ||
-    (cp >= 0x2028 && cp <= 0x202e) ||
-    (cp >= 0x2066 && cp <= 0x2069)
-  );
-}
-
-/** `text` with every control and bidi character written as \u{…}; newlines and tabs kept. */
-export function printable(text: string): string {
-  let out = "";
-  for (const c of text) {
-    const cp = c.codePointAt(0) ?? 0;
-    out += isUnprintable(cp) ? `\\u{${cp.toString(16).padStart(4, "0")}}` : c;
-  }
-  return out;
-}
-
-/** One line: newlines too become visible escapes. */
-export function printableLine(text: string, max = Number.POSITIVE_INFINITY): string {
-  const line = printable(text).replace(/\n/g, "\\n").replace(/\t/g, " ");
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+/** One line of agent-written text for a terminal, at most `max` characters. */
+export function shownLine(text: string, max?: number): string {
+  return terminalSafe(text, max === undefined ? {} : { max });
 }
 
 export function formatAge(from: string, now: Date): string {
@@ -59,34 +36,34 @@ export function formatAge(from: string, now: Date): string {
 /** The row `supervise list` shows: id, bottle, status, age, what, reason. */
 export function proposalRow(q: QueuedProposal, now: Date): string[] {
   return [
-    q.proposal.id,
-    q.bottle.slug,
+    shownLine(q.proposal.id),
+    shownLine(q.bottle.slug),
     q.status,
     formatAge(q.proposal.createdAt, now),
-    printableLine(describeRequest(q.proposal.request), 70),
-    printableLine(q.proposal.reason, 60),
+    shownLine(describeRequest(q.proposal.request), 70),
+    shownLine(q.proposal.reason, 60),
   ];
 }
 
 /** The full text `supervise show` prints. */
 export function proposalDetails(q: QueuedProposal, now: Date): string {
   const lines = [
-    `proposal  ${q.proposal.id}`,
-    `bottle    ${q.bottle.slug}`,
+    `proposal  ${shownLine(q.proposal.id)}`,
+    `bottle    ${shownLine(q.bottle.slug)}`,
     `status    ${q.status}`,
-    `filed     ${q.proposal.createdAt} (${formatAge(q.proposal.createdAt, now)} ago)`,
-    `asks for  ${printableLine(describeRequest(q.proposal.request))}`,
-    `reason    ${printable(q.proposal.reason).replace(/\n/g, "\n          ")}`,
+    `filed     ${shownLine(q.proposal.createdAt)} (${formatAge(q.proposal.createdAt, now)} ago)`,
+    `asks for  ${shownLine(describeRequest(q.proposal.request))}`,
+    `reason    ${terminalSafe(q.proposal.reason, { multiline: true }).replace(/\n/g, "\n          ")}`,
   ];
   if (q.answer !== null) {
     lines.push(
-      `decided   ${q.answer.decision} by ${printableLine(q.answer.by)} at ${q.answer.decidedAt}` +
-        (q.answer.reason ? `: ${printableLine(q.answer.reason)}` : ""),
+      `decided   ${q.answer.decision} by ${shownLine(q.answer.by)} at ${shownLine(q.answer.decidedAt)}` +
+        (q.answer.reason ? `: ${shownLine(q.answer.reason)}` : ""),
     );
-    for (const change of q.answer.changes) lines.push(`          - ${printableLine(change)}`);
+    for (const change of q.answer.changes) lines.push(`          - ${shownLine(change)}`);
   } else if (q.claim !== null) {
     lines.push(
-      `claimed   ${q.claim.decision} by ${printableLine(q.claim.by)} at ${q.claim.at}, not finished`,
+      `claimed   ${q.claim.decision} by ${shownLine(q.claim.by)} at ${shownLine(q.claim.at)}, not finished`,
     );
   }
   return `${lines.join("\n")}\n`;

@@ -1,0 +1,91 @@
+// `audit show` and `audit verify` on logs holding what a hostile agent can make the host
+// record (its reasons, its proposal text): no raw control character reaches the terminal.
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { appendAuditEntries, auditLogPath } from "../supervise/audit-log.js";
+import { defaultContext } from "./cli-context.js";
+import type { CliIo } from "./io.js";
+import { runCli } from "./program.js";
+
+let home: string;
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), "cb-audit-cli-"));
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]) {
+  const out = { stdout: "", stderr: "" };
+  const io: CliIo = {
+    stdout: (t) => {
+      out.stdout += t;
+    },
+    stderr: (t) => {
+      out.stderr += t;
+    },
+  };
+  const code = await runCli(argv, io, (io) => ({
+    ...defaultContext(io),
+    env: { HOME: home, CLAUDE_BOTTLE_HOME: home },
+  }));
+  return { code, ...out };
+}
+
+async function hostileLog(slug = "demo-7f3a"): Promise<string> {
+  const path = auditLogPath(home, slug);
+  await appendAuditEntries(
+    path,
+    [
+      { event: "proposed", id: "abcd1234", reason: ALL_HOSTILE },
+      { event: `decided${HOSTILE_TEXT["CSI clear screen"]}`, id: "abcd1234", by: ALL_HOSTILE },
+    ],
+    () => new Date("2030-01-01T12:00:00.000Z"),
+  );
+  return path;
+}
+
+describe("audit output holds no raw control character", () => {
+  it("show: each field escaped, the tab-separated layout kept", async () => {
+    await hostileLog();
+    const r = await run("audit", "show", "--slug", "demo-7f3a");
+    expect(r.code).toBe(0);
+    expect(rawControlsIn(r.stdout, { newline: true, tab: true })).toEqual([]);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]?.split("\t").slice(0, 3)).toEqual([
+      "2",
+      "2030-01-01T12:00:00.000Z",
+      "decideda\\x1b[2J\\x1b[Hb",
+    ]);
+  });
+
+  it("show --json: JSON lines that parse to the entries as stored", async () => {
+    await hostileLog();
+    const r = await run("audit", "show", "--slug", "demo-7f3a", "--json");
+    expect(r.code).toBe(0);
+    expect(rawControlsIn(r.stdout, { newline: true })).toEqual([]);
+    const entries = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries[0]?.reason).toBe(ALL_HOSTILE);
+    expect(entries[1]?.by).toBe(ALL_HOSTILE);
+  });
+
+  it("verify: a broken log's path and problem are shown escaped", async () => {
+    const path = await hostileLog(`evil${HOSTILE_TEXT["RLO display spoof"]}`);
+    await appendFile(path, `{"seq":3,"junk":"\u001b]0;t\u0007"}\n`);
+    const r = await run("audit", "verify");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("evilfix\\u202etxt.exe.jsonl: line 3");
+    expect(rawControlsIn(r.stderr, { newline: true })).toEqual([]);
+    const json = await run("audit", "verify", "--json");
+    expect(rawControlsIn(json.stdout, { newline: true })).toEqual([]);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ ok: false, path, line: 3 }]);
+  });
+});
