@@ -10,8 +10,10 @@
 // - pipelock's policy, the gate's allowlist, the agent's view of its policy: here → their
 //   volumes, through the keeper (a stopped container that holds every volume), then pipelock
 //   is told to reload.
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isProposalId } from "../../contracts/queue-format.js";
 import {
   POLICY_SNAPSHOT_FILE,
   QUEUE_ANSWERS_DIR,
@@ -19,6 +21,8 @@ import {
 } from "../../contracts/supervise.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { type BottleVolume, bottleVolumes } from "../../core/swarm-stack.js";
+import { readTextNoFollow, writeFileAtomic } from "../../shared/queue-files.js";
+import { extractHarvest } from "../docker/harvest-extract.js";
 import { NODE_IMAGE } from "../docker/images.js";
 import { type EngineAt, labelArgs } from "./swarm-engines.js";
 
@@ -84,14 +88,67 @@ function queueVolume(volumes: readonly BottleVolume[]): BottleVolume | undefined
   return volumes.find((v) => v.mount.service === "supervise" && v.mount.writable);
 }
 
-async function pullProposals(o: MirrorOptions, volumes: readonly BottleVolume[]): Promise<void> {
+/** What one round may bring back of the agent's proposals: far more than any real queue. */
+const MAX_PROPOSALS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Proposals, node → here. The sidecar writes them, so they are read as the agent's: the
+ * volume's directory comes as one tar stream into a fresh scratch directory (files only,
+ * bounded), and each proposal file is renamed into place here, which replaces whatever
+ * stands at its name and never writes through it.
+ */
+export async function pullProposals(
+  o: Pick<MirrorOptions, "node" | "keeper">,
+  volumes: readonly BottleVolume[],
+): Promise<void> {
   const queue = queueVolume(volumes);
   if (queue === undefined) return;
-  await o.node.run([
-    "cp",
-    `${o.keeper}:${KEEPER_MOUNT}/${queue.key}/${QUEUE_PROPOSALS_DIR}/.`,
-    join(queue.mount.source, QUEUE_PROPOSALS_DIR),
-  ]);
+  const scratch = await mkdtemp(join(tmpdir(), "cb-proposals-"));
+  try {
+    const into = join(scratch, "in");
+    const got = await extractFromNode(
+      o,
+      `${KEEPER_MOUNT}/${queue.key}/${QUEUE_PROPOSALS_DIR}/.`,
+      into,
+    );
+    const target = join(queue.mount.source, QUEUE_PROPOSALS_DIR);
+    for (const name of got) {
+      if (!name.endsWith(".json") || !isProposalId(name.slice(0, -".json".length))) continue;
+      const text = await readTextNoFollow(join(into, name));
+      if (text === null) continue;
+      if ((await readTextNoFollow(join(target, name)).catch(() => null)) === text) continue;
+      await writeFileAtomic(join(target, name), text);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The files of `path` in the keeper, read as a bounded tar stream into the new directory `into`. */
+async function extractFromNode(
+  o: Pick<MirrorOptions, "node" | "keeper">,
+  path: string,
+  into: string,
+): Promise<string[]> {
+  let files: string[] = [];
+  const copied = await o.node.run(["cp", `${o.keeper}:${path}`, "-"], {
+    allowFailure: true,
+    stdoutTo: async (stdout) => {
+      files = (
+        await extractHarvest(stdout, {
+          dir: into,
+          maxBytes: MAX_PROPOSALS_BYTES,
+          place: (name) => (name.includes("/") ? null : [name]),
+        })
+      ).files;
+    },
+  });
+  if (copied.exitCode !== 0) {
+    throw new Error(
+      `docker cp ${o.keeper}:${path} failed: ${copied.stderr.trim().split("\n").pop()}`,
+    );
+  }
+  return files;
 }
 
 /** Answers and the policy snapshot, into the running supervise task, renamed into place. */
