@@ -3,7 +3,7 @@
 // with the same guarantees: Compose on this machine today; the shape leaves room for one
 // whose nodes do not share the host's disk (files reach services as content, see
 // core/bottle-mounts.ts).
-import type { FoundBottle } from "./docker/discover-bottles.js";
+import type { FoundBottle, RemovalBounds } from "./docker/discover-bottles.js";
 import type { DockerClient } from "./docker/docker-client.js";
 import type { RunOptions, StartedBottle, StartPlan } from "./docker/launch-bottle.js";
 
@@ -17,6 +17,8 @@ export interface UpOptions {
   signal?: AbortSignal;
   /** Keep the state directory when the start fails (`start --keep-state`). */
   keepStateOnFailure?: boolean;
+  /** Told when a failed start could not remove all it started (the start's error is thrown). */
+  onRemovalError?: (error: unknown) => void;
 }
 
 /** One change in a bottle's life as the engine reports it. */
@@ -54,8 +56,14 @@ export interface Backend {
   ): Promise<number>;
   /** This home's bottles, running or left behind. */
   list(): Promise<FoundBottle[]>;
-  /** Removes all of one bottle: services, networks, state. */
-  down(bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">): Promise<void>;
+  /**
+   * Removes all of one bottle (services, networks, state) within `bounds`: graceful, then
+   * forced. Throws a BottleError naming whatever still carries the bottle's label after it.
+   */
+  down(
+    bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">,
+    bounds?: RemovalBounds,
+  ): Promise<void>;
   /** The engine's reports on this home's bottles, until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<BottleEvent>;
 }

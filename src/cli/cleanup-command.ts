@@ -1,10 +1,13 @@
 // `claude-bottle cleanup`: removes every bottle whose CLI is gone (killed, crashed, or the
-// machine rebooted): its Compose project, stray containers and networks, and state dir.
+// machine rebooted): its Compose project, stray containers and networks, and state dir;
+// the agent's work is kept first, as `stop` keeps it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { stopBudgetOf } from "../backend/end-bottle.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
 import { bottleSummary } from "./list-command.js";
+import { endAll } from "./stop-command.js";
 
 export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("cleanup")
@@ -13,8 +16,16 @@ export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
     .option("--all", "also remove bottles whose CLI is still attached")
     .option("--json", "print what was removed as JSON")
     .addOption(backendOption())
+    .addHelpText(
+      "after",
+      `
+Each bottle's work is kept before it is removed, as \`claude-bottle stop\` keeps it; an
+attached CLI (--all) then says that cleanup removed its bottle.`,
+    )
     .action(async (options) => {
-      const backend = backendFor(launchContextOf(ctx), options);
+      const launch = launchContextOf(ctx);
+      const backend = backendFor(launch, options);
+      const budget = stopBudgetOf(ctx.env);
       const bottles = await backend.list();
       const doomed = bottles.filter((b) => options.all || !b.attached);
       const kept = bottles.length - doomed.length;
@@ -40,10 +51,12 @@ export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
         ctx.exitCode = 1;
         return;
       }
-      for (const b of doomed) {
-        await backend.down(b);
-        ctx.io.stderr(`removed ${b.slug}\n`);
-      }
+      await endAll(
+        ctx,
+        doomed,
+        { launch, backend, budget, command: "cleanup" },
+        (b) => `removed ${b.slug}`,
+      );
       if (options.json) ctx.io.stdout(`${JSON.stringify(doomed.map(bottleSummary), null, 2)}\n`);
     });
 }

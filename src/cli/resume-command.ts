@@ -2,14 +2,18 @@
 // running. A bottle whose start CLI is gone (killed, its terminal lost) is adopted: this CLI
 // keeps the agent's work and removes the bottle when the program exits, as start would have.
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
+
+import { existsSync } from "node:fs";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { updateMetadata } from "../backend/docker/bottle-state.js";
-import { describeKeptWork, keptDirOf } from "../backend/docker/kept-work.js";
-import { harvestWorkspace } from "../backend/docker/workspace.js";
+import { readMetadata, updateMetadata } from "../backend/docker/bottle-state.js";
+import { keptDirOf } from "../backend/docker/kept-work.js";
+import { stopBudgetOf } from "../backend/end-bottle.js";
 import { BottleError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { bottleNamed } from "./list-command.js";
+import { watchSession } from "./start-command.js";
+import { keepAndRemove } from "./stop-command.js";
 
 export function resumeCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("resume")
@@ -19,12 +23,17 @@ export function resumeCommand(ctx: CliContext): CommandUnknownOpts {
       "--exec <command>",
       "run this shell command in the agent container instead of the agent program",
     )
+    .option(
+      "--keep",
+      "if this terminal goes away (SIGHUP), leave the bottle running for the next resume instead of removing it",
+    )
     .addHelpText(
       "after",
       `
 If the bottle's start CLI is gone, resume takes its place: when the agent program exits,
-the agent's work is kept (as start keeps it) and the bottle is removed. If that CLI is
-still running, resume only joins the bottle, and that CLI removes it.`,
+the agent's work is kept (as start keeps it) and the bottle is removed, also when this
+terminal goes away (SIGHUP), unless --keep: then it is left running for the next resume.
+If that CLI is still running, resume only joins the bottle, and that CLI removes it.`,
     )
     .addOption(backendOption())
     .action(async (slug, options) => {
@@ -48,31 +57,47 @@ still running, resume only joins the bottle, and that CLI removes it.`,
           ? `• resuming ${slug}: its start CLI is gone, so this one removes the bottle when the agent exits\n`
           : `• joining ${slug}: its start CLI (pid ${bottle.metadata?.pid}) removes it when its agent exits\n`,
       );
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.on("SIGTERM", onSignal).on("SIGHUP", onSignal);
+      const budget = stopBudgetOf(ctx.env);
+      const session = watchSession(ctx, slug, { keep: options.keep ?? false });
       try {
         ctx.exitCode = await backend.exec(bottle, {
           exec: options.exec ?? null,
           tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
-          signal: abort.signal,
+          signal: session.signal,
         });
-      } finally {
-        process.off("SIGTERM", onSignal).off("SIGHUP", onSignal);
-        if (adopt) {
-          const workspace = bottle.metadata?.workspace ?? null;
-          if (workspace) {
-            launch.progress("keeping the agent's work…");
-            const agent = await backend.agent(bottle);
-            const kept = await harvestWorkspace(agent.docker, agent.container, workspace, {
-              slug,
-              keepDir: keptDirOf(launch.home, slug),
-            });
-            for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
-          }
-          launch.progress(`removing ${bottle.project}…`);
-          await backend.down(bottle);
+        if (adopt && session.leaving()) {
+          ctx.io.stderr(
+            `• bottle ${slug} is left running: its terminal went away; \`claude-bottle resume ${slug}\` attaches it again\n`,
+          );
+        } else if (adopt) {
+          await endAdopted();
         }
+      } finally {
+        session.dispose();
+      }
+
+      /** The agent's work kept, then the bottle removed: unless `stop` or `cleanup` did it. */
+      async function endAdopted(): Promise<void> {
+        const metadata = bottle.stateDir === null ? null : await readMetadata(bottle.stateDir);
+        const by = metadata?.stoppingBy;
+        if (bottle.stateDir !== null && (metadata === null || (by && by.pid !== process.pid))) {
+          const keptDir = keptDirOf(launch.home, slug);
+          ctx.io.stderr(
+            `• bottle ${slug} was stopped by ${by ? `\`claude-bottle ${by.command}\` (pid ${by.pid})` : "another claude-bottle command"}, which keeps the agent's work: ${existsSync(keptDir) ? `the work is in ${keptDir}` : "it kept nothing"}\n`,
+          );
+        }
+        await keepAndRemove(
+          ctx,
+          {
+            ...bottle,
+            // Stopped elsewhere: that command kept the work; here only the removal is made sure of.
+            containers:
+              metadata === null || (by && by.pid !== process.pid)
+                ? bottle.containers.filter((c) => c.service !== "agent")
+                : bottle.containers,
+          },
+          { launch, backend, budget, command: "resume" },
+        );
       }
     });
 }

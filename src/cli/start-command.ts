@@ -6,7 +6,9 @@ import { agentProviderModule } from "../agents/registry.js";
 import { describeKeptWork } from "../backend/docker/kept-work.js";
 import { planStart, runBottle, type StartPlan } from "../backend/docker/launch-bottle.js";
 import { findWorkspace } from "../backend/docker/workspace.js";
+import { STOP_TIMEOUT_ENV, stopBudgetOf } from "../backend/end-bottle.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
+import { InputError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
@@ -33,6 +35,14 @@ export function startCommand(ctx: CliContext): CommandUnknownOpts {
       "the repository to copy into the agent's ~/work (default: the one this is run in)",
     )
     .option("--no-workdir", "give the agent an empty ~/work, even inside a repository")
+    .option(
+      "--detach",
+      "start the bottle and return without attaching the agent: `claude-bottle resume <slug>` attaches it, `claude-bottle stop <slug>` removes it",
+    )
+    .option(
+      "--keep",
+      "if this terminal goes away (SIGHUP), leave the bottle running for `claude-bottle resume` instead of removing it",
+    )
     .addOption(backendOption())
     .addHelpText(
       "after",
@@ -44,7 +54,15 @@ the bottle starts, and never written to disk, argv or the agent's environment.
 The agent works on a copy of the repository: its branches, tags and working tree,
 uncommitted changes included (never .git/config, hooks or ignored files). When it exits,
 its new commits become branches claude-bottle/<slug>/<branch> in your repository and its
-uncommitted changes a patch in ~/.claude-bottle/kept/<slug>/; the CLI says where.
+uncommitted changes a patch in ~/.claude-bottle/kept/<slug>/; the CLI says where. Outside
+a repository the agent's ~/work is kept as a copy there. \`stop\`, \`cleanup\`, Ctrl-C and a
+closed terminal keep the work the same way before the bottle is removed.
+
+Ctrl-C goes to the agent program. Once it has exited the bottle is removed; a Ctrl-C then
+does not interrupt the removal, so a bottle is never left running with its keys. If this
+terminal goes away (SIGHUP) the bottle is removed too, its work kept, unless it was started
+with --keep (left running: \`claude-bottle resume <slug>\` attaches it again) or --detach.
+Each end is bounded: ${STOP_TIMEOUT_ENV} seconds in all (default 120).
 
 Examples:
   claude-bottle start demo --dry-run
@@ -83,6 +101,11 @@ Examples:
         ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
         return;
       }
+      if (options.detach && options.exec !== undefined) {
+        throw new InputError("--detach and --exec do not go together", {
+          hint: "drop --exec, then `claude-bottle resume <slug> --exec …` runs the command",
+        });
+      }
       ctx.io.stderr(preflight);
       if (
         !(await confirm(ctx, `start bottle ${plan.blueprint.plan.slug}?`, options.yes ?? false))
@@ -91,13 +114,8 @@ Examples:
         ctx.exitCode = 1;
         return;
       }
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      // Ctrl-C reaches the agent program through the terminal; we stay to tear down.
-      const onInterrupt = () => {
-        if (!ctx.stdinIsTty) abort.abort();
-      };
-      process.on("SIGTERM", onSignal).on("SIGHUP", onSignal).on("SIGINT", onInterrupt);
+      const slug = plan.blueprint.plan.slug;
+      const session = watchSession(ctx, slug, { keep: options.keep ?? false });
       try {
         const code = await runBottle(
           plan,
@@ -106,20 +124,80 @@ Examples:
             exec: options.exec ?? null,
             keepState: options.keepState ?? false,
             tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
-            signal: abort.signal,
+            signal: session.signal,
             workspace,
             onKept: (kept) => {
               for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
             },
+            detach: options.detach ?? false,
+            leaveRunning: session.leaving,
+            budget: stopBudgetOf(ctx.env),
           },
           backend,
         );
+        if (options.detach || session.leaving()) {
+          ctx.io.stderr(
+            `• bottle ${slug} is left running${options.detach ? "" : " (--keep): its terminal went away"}: \`claude-bottle resume ${slug}\` attaches the agent (and removes the bottle when it exits); \`claude-bottle stop ${slug}\` keeps its work and removes it\n`,
+          );
+        }
         ctx.exitCode = code;
       } finally {
-        process.off("SIGTERM", onSignal).off("SIGHUP", onSignal).off("SIGINT", onInterrupt);
+        session.dispose();
       }
     });
 }
+
+export interface WatchedSession {
+  /** Aborted on SIGTERM, SIGHUP, and Ctrl-C without a terminal: ends the program, then the bottle. */
+  signal: AbortSignal;
+  /** True once the terminal went away and the user asked to keep the bottle (--keep). */
+  leaving: () => boolean;
+  dispose(): void;
+}
+
+/**
+ * The signals of an attached session. The first SIGTERM, SIGHUP, or Ctrl-C without a
+ * terminal ends the program; the bottle is then removed with its work kept. Later Ctrl-Cs
+ * (with a terminal Ctrl-C goes to the agent program; one seen here came during the start or
+ * the removal) are answered, never obeyed. After a hang-up nothing is written to the gone
+ * terminal.
+ */
+export function watchSession(
+  ctx: CliContext,
+  slug: string,
+  options: { keep: boolean },
+): WatchedSession {
+  const abort = new AbortController();
+  let leaving = false;
+  const onTerm = () => abort.abort();
+  const onHangup = () => {
+    // The terminal is gone: writes to it fail with EIO, which must not end the removal.
+    process.stdout.on("error", ignore);
+    process.stderr.on("error", ignore);
+    if (options.keep) leaving = true;
+    abort.abort();
+  };
+  const onInterrupt = () => {
+    if (!ctx.stdinIsTty && !abort.signal.aborted) {
+      ctx.io.stderr(`• interrupted: keeping the agent's work, then removing bottle ${slug}\n`);
+      abort.abort();
+      return;
+    }
+    ctx.io.stderr(
+      `• bottle ${slug}: Ctrl-C does not interrupt its start or its removal (its work is kept first), so it is never left running with its keys\n`,
+    );
+  };
+  process.on("SIGTERM", onTerm).on("SIGHUP", onHangup).on("SIGINT", onInterrupt);
+  return {
+    signal: abort.signal,
+    leaving: () => leaving,
+    dispose() {
+      process.off("SIGTERM", onTerm).off("SIGHUP", onHangup).off("SIGINT", onInterrupt);
+    },
+  };
+}
+
+function ignore(): void {}
 
 /** Which agent program the bottle runs, and whether it must be fetched first. */
 export function programLine(plan: StartPlan, exec: string | undefined): string {

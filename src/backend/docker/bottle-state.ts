@@ -19,9 +19,12 @@ export interface BottleMetadata {
   workspace?: Workspace | null;
   /**
    * "starting" until the agent is attached (the start guard removes a bottle still starting
-   * when its CLI dies), then "running"; "stopped" once it is down with its state kept.
+   * when its CLI dies), then "running"; "stopping" once a command is keeping its work and
+   * removing it; "stopped" once it is down with its state kept.
    */
-  phase?: "starting" | "running" | "stopped";
+  phase?: "starting" | "running" | "stopping" | "stopped";
+  /** While stopping: the command that removes it (`stop`, `cleanup`, the exit of start), and its pid. */
+  stoppingBy?: { command: string; pid: number };
   /** The backend that runs it (absent: compose, which wrote no such field). */
   backend?: string;
   /** Where its agent runs, for a backend with more than one machine (a swarm node). */

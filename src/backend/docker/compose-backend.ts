@@ -3,7 +3,7 @@
 import { agentContainerName, BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile } from "../backend.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
-import { discoverBottles, removeBottle } from "./discover-bottles.js";
+import { discoverBottles, type RemovalBounds, removeBottle } from "./discover-bottles.js";
 import { checkEngine } from "./docker-client.js";
 import { attachAgent, type LaunchContext, type StartPlan, upBottle } from "./launch-bottle.js";
 import { renderBottleCompose, STATE_FILES } from "./prepare-bottle.js";
@@ -38,8 +38,8 @@ export class ComposeBackend implements Backend {
     return discoverBottles(this.ctx.docker, this.ctx.home);
   }
 
-  down(bottle: Parameters<Backend["down"]>[0]): Promise<void> {
-    return removeBottle(this.ctx.docker, bottle);
+  down(bottle: Parameters<Backend["down"]>[0], bounds?: RemovalBounds): Promise<void> {
+    return removeBottle(this.ctx.docker, bottle, bounds);
   }
 
   async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DockerError } from "./docker-client.js";
+import { boundedClient, DockerCli, DockerError, TIMED_OUT_EXIT } from "./docker-client.js";
 
 describe("DockerError", () => {
   it("names the fix for the failures a user can mend", () => {
@@ -25,5 +25,31 @@ describe("DockerError", () => {
     expect(e.message).toBe(
       "command failed with exit code 1: docker compose up\na\nb\nfailed: no space",
     );
+  });
+});
+
+describe("DockerCli deadlines", () => {
+  it("kills a child that outlives its timeout and says so", async () => {
+    const started = Date.now();
+    const r = await new DockerCli("sleep").run(["30"], { timeoutMs: 300, allowFailure: true });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBe(TIMED_OUT_EXIT);
+    expect(r.stderr).toContain("no answer within 0 s: stopped");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("kills the whole process group of a detached child, and throws without allowFailure", async () => {
+    const started = Date.now();
+    // The grandchild holds the pipes: only a group kill lets the call end before it would.
+    await expect(
+      new DockerCli("sh").run(["-c", "sleep 30 & wait"], { timeoutMs: 300, detached: true }),
+    ).rejects.toThrow(/command failed with exit code 124: sh -c sleep 30 & wait/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("bounds every call of a boundedClient by one deadline", async () => {
+    const client = boundedClient(new DockerCli("sleep"), Date.now() + 1_500);
+    const r = await client.run(["30"], { allowFailure: true });
+    expect(r.timedOut).toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 // provision the agent, attach the agent program, and tear everything down when the
 // program exits or anything fails. A failure after `up` brings the project down and
 // reports the first error; nothing of the bottle is left running.
+import { existsSync } from "node:fs";
 import { access, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
@@ -18,7 +19,14 @@ import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
 import { renderSecretRules } from "../../sidecars/git-gate/secret-rules.js";
 import type { Backend, UpOptions } from "../backend.js";
-import { type BottleMetadata, updateMetadata, writeMetadata } from "./bottle-state.js";
+import { endBottle, type StopBudget, stopBudgetOf } from "../end-bottle.js";
+import {
+  type BottleMetadata,
+  readMetadata,
+  updateMetadata,
+  writeMetadata,
+} from "./bottle-state.js";
+import { type RemovalBounds, removeBottle } from "./discover-bottles.js";
 import type { DockerClient } from "./docker-client.js";
 import { chooseBaseImage, ensureImages, type ImageOptions, imagesForPlan } from "./images.js";
 import { type KeptWork, keptDirOf } from "./kept-work.js";
@@ -26,7 +34,7 @@ import { type PreparedBottle, prepareBottle } from "./prepare-bottle.js";
 import { AGENT_HOME, AGENT_USER, type AgentProvision, provisionAgent } from "./provision-agent.js";
 import { probeRunsc, type RunscVerdict } from "./runsc-probe.js";
 import { spawnStartGuard } from "./start-guard.js";
-import { harvestWorkspace, seedWorkspace, type Workspace } from "./workspace.js";
+import { seedWorkspace, type Workspace } from "./workspace.js";
 
 export interface LaunchContext {
   docker: DockerClient;
@@ -204,6 +212,15 @@ export interface RunOptions {
   workspace?: Workspace | null;
   /** Told where the work was kept, also when the run ends in an error. */
   onKept?: (kept: KeptWork) => void;
+  /** Bring the bottle up and return without attaching: `start --detach`. */
+  detach?: boolean;
+  /**
+   * Asked once the program has ended: true leaves the bottle running for `resume` (the
+   * terminal went away and the user asked for that with `--keep`).
+   */
+  leaveRunning?: () => boolean;
+  /** The bound of the end: keeping the work, then removal (default: stopBudgetOf(env)). */
+  budget?: StopBudget;
 }
 
 /** A bottle that is up and provisioned; `down` removes it (and its state, unless kept). */
@@ -211,7 +228,8 @@ export interface StartedBottle {
   prepared: PreparedBottle;
   slug: string;
   project: string;
-  down(options?: { keepState?: boolean }): Promise<void>;
+  /** Removes it within `bounds`; throws a BottleError naming whatever is left. */
+  down(options?: { keepState?: boolean; bounds?: RemovalBounds }): Promise<void>;
 }
 
 /**
@@ -229,8 +247,8 @@ export async function upBottle(
   const prepared = await prepareBottle(blueprint, { now: ctx.now() });
   let upStarted = false;
   return startOrRemove(plan, prepared, options, {
-    remove: async () => {
-      if (upStarted) await teardown(ctx, project, prepared.composeFile);
+    remove: async (bounds) => {
+      if (upStarted) await removeBottle(ctx.docker, { slug, project, stateDir: null }, bounds);
     },
     start: async () => {
       await writeMetadata(blueprint.stateDir, startingMetadata(blueprint, ctx.now()));
@@ -272,12 +290,13 @@ export async function startOrRemove(
   plan: StartPlan,
   prepared: PreparedBottle,
   options: UpOptions,
-  steps: { start(): Promise<void>; remove(): Promise<void> },
+  steps: { start(): Promise<void>; remove(bounds?: RemovalBounds): Promise<void> },
 ): Promise<StartedBottle> {
   const { stateDir } = plan.blueprint;
   const slug = plan.blueprint.plan.slug;
-  const down = async (keepState = false) => {
-    await steps.remove();
+  const down = async (keepState = false, bounds?: RemovalBounds) => {
+    // Left in place when something of the bottle is: the next stop or cleanup needs it.
+    await steps.remove(bounds);
     // A kept state directory outlives this CLI: tell the start guard the bottle is done.
     if (keepState) await updateMetadata(stateDir, { phase: "stopped" });
     else await rm(stateDir, { recursive: true, force: true });
@@ -285,14 +304,17 @@ export async function startOrRemove(
   try {
     await steps.start();
   } catch (error) {
-    await down(options.keepStateOnFailure ?? false);
+    // The first error is the one reported; a removal that fails too is said beside it.
+    await down(options.keepStateOnFailure ?? false).catch((removal: unknown) => {
+      options.onRemovalError?.(removal);
+    });
     throw interrupted(options.signal, error);
   }
   return {
     prepared,
     slug,
     project: composeProjectName(slug),
-    down: (o = {}) => down(o.keepState ?? false),
+    down: (o = {}) => down(o.keepState ?? false, o.bounds),
   };
 }
 
@@ -356,9 +378,11 @@ export function agentProvisionOf(
 }
 
 /**
- * Runs the bottle to completion; returns the agent program's exit code. The agent's work in
- * its workspace is taken out before the bottle is removed, whether the program succeeded,
- * failed or was interrupted, and handed to `onKept`.
+ * Runs the bottle to completion; returns the agent program's exit code. Once the program has
+ * run, the agent's work (its repository's changes, or its ~/work) is kept before the bottle
+ * is removed, whether the program succeeded, failed or was interrupted, and handed to
+ * `onKept`; the whole end is bounded (stopBudgetOf). When another command (`stop`,
+ * `cleanup`) took the bottle down, that command kept the work: this says so instead.
  */
 export async function runBottle(
   plan: StartPlan,
@@ -366,37 +390,101 @@ export async function runBottle(
   options: RunOptions,
   backend: Pick<Backend, "up" | "exec" | "agent">,
 ): Promise<number> {
-  if (options.exec === null) await ensurePlanAgentPackage(plan, ctx, options.signal);
+  if (options.exec === null && !options.detach) {
+    await ensurePlanAgentPackage(plan, ctx, options.signal);
+  }
+  const budget = options.budget ?? stopBudgetOf(ctx.env);
   const bottle = await backend.up(plan, {
     keepStateOnFailure: options.keepState,
     ...(options.signal ? { signal: options.signal } : {}),
+    onRemovalError: (error) => ctx.progress(`warning: ${describeError(error)}`),
   });
+  const { stateDir } = plan.blueprint;
   const workspace = options.workspace ?? null;
-  let seeded = false;
+  let ran = false;
+  let left = false;
+  let failed = false;
   try {
     if (workspace !== null) {
       ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
       const agent = await backend.agent(bottle);
-      await seedWorkspace(agent.docker, agent.container, workspace, plan.blueprint.stateDir);
-      seeded = true;
+      await seedWorkspace(agent.docker, agent.container, workspace, stateDir);
+      // Seeded: from here what is in ~/work is the agent's to keep (half a seed is not).
+      ran = true;
     }
     // From here a bottle without its CLI is one to resume; resume keeps the work too.
-    await updateMetadata(plan.blueprint.stateDir, { phase: "running", workspace });
-    return await backend.exec(bottle, options);
+    await updateMetadata(stateDir, { phase: "running", workspace });
+    if (options.detach) {
+      left = true;
+      return 0;
+    }
+    ran = true;
+    const code = await backend.exec(bottle, options);
+    if (options.exec === null && !options.leaveRunning?.()) {
+      // Agent programs close with hints of their own ("to resume, run …") that point inside
+      // this bottle: say that they are not ours before the bottle goes.
+      ctx.progress(
+        `the agent program has exited (code ${code}); any "resume" hint it printed above is its own and points inside bottle ${bottle.slug}, which is removed now, its work kept (a bottle started with \`--detach\` stays for \`claude-bottle resume\`)`,
+      );
+    }
+    return code;
   } catch (error) {
+    failed = true;
     throw interrupted(options.signal, error);
   } finally {
-    if (seeded && workspace !== null) {
-      ctx.progress("keeping the agent's work…");
-      const agent = await backend.agent(bottle);
-      const kept = await harvestWorkspace(agent.docker, agent.container, workspace, {
-        slug: bottle.slug,
-        keepDir: keptDirOf(ctx.home, bottle.slug),
-      });
-      options.onKept?.(kept);
+    if (!left && options.leaveRunning?.()) left = true;
+    if (!left) {
+      await endRun({ ctx, plan, bottle, backend, options, budget, keep: ran }).catch(
+        (error: unknown) => {
+          // The first error is the one reported; a failed removal is said beside it.
+          if (!failed) throw error;
+          ctx.progress(`warning: ${describeError(error)}`);
+        },
+      );
     }
-    await bottle.down({ keepState: options.keepState });
   }
+}
+
+/** The end of a run: keep the work and remove, or report the command that already does. */
+async function endRun(o: {
+  ctx: LaunchContext;
+  plan: StartPlan;
+  bottle: StartedBottle;
+  backend: Pick<Backend, "agent">;
+  options: RunOptions;
+  budget: StopBudget;
+  keep: boolean;
+}): Promise<void> {
+  const { ctx, bottle, options } = o;
+  const { stateDir } = o.plan.blueprint;
+  const metadata = await readMetadata(stateDir);
+  const by = metadata?.stoppingBy;
+  const elsewhere = o.keep && (metadata === null || (by !== undefined && by.pid !== process.pid));
+  if (elsewhere) {
+    const keptDir = keptDirOf(ctx.home, bottle.slug);
+    ctx.progress(
+      `bottle ${bottle.slug} was stopped by ${by ? `\`claude-bottle ${by.command}\` (pid ${by.pid})` : "another claude-bottle command"}, which keeps the agent's work and removes the bottle: ${
+        existsSync(keptDir) ? `the work is in ${keptDir}` : "it kept nothing"
+      } (its output says what)`,
+    );
+  }
+  await endBottle({
+    slug: bottle.slug,
+    stateDir: metadata === null ? null : stateDir,
+    command: "start",
+    keep: o.keep && !elsewhere,
+    workspace: options.workspace ?? null,
+    home: ctx.home,
+    budget: o.budget,
+    progress: ctx.progress,
+    ...(options.onKept ? { onKept: options.onKept } : {}),
+    agent: () => o.backend.agent(bottle),
+    remove: (bounds) => bottle.down({ keepState: options.keepState, bounds }),
+  });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -424,26 +512,9 @@ export async function attachAgent(
   const result = await ctx.docker.run([...flags, container, ...wrap(command)], {
     inherit: true,
     allowFailure: true,
+    // Killed with this CLI, however it dies: a `docker exec` left behind holds the bottle open.
+    dieWithParent: true,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return result.exitCode;
-}
-
-/** Brings the project down; never throws, so the first error stays the one reported. */
-export async function teardown(
-  ctx: LaunchContext,
-  project: string,
-  composeFile?: string,
-): Promise<void> {
-  ctx.progress(`removing ${project}…`);
-  const file = composeFile ? ["-f", composeFile] : [];
-  const result = await ctx.docker.run(
-    ["compose", "-p", project, ...file, "down", "--volumes", "--remove-orphans", "--timeout", "3"],
-    { allowFailure: true },
-  );
-  if (result.exitCode !== 0) {
-    ctx.progress(
-      `warning: could not remove ${project}: ${result.stderr.trim().split("\n").pop() ?? ""}; run \`claude-bottle cleanup\``,
-    );
-  }
 }

@@ -15,7 +15,13 @@ import { BottleError } from "../../shared/errors.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
 import { readMetadata, writeMetadata } from "../docker/bottle-state.js";
 import { readComposeFacts } from "../docker/compose-yaml.js";
-import { BottleIndex, type FoundBottle } from "../docker/discover-bottles.js";
+import {
+  BottleIndex,
+  DEFAULT_REMOVAL_BOUNDS,
+  type FoundBottle,
+  type RemovalBounds,
+} from "../docker/discover-bottles.js";
+import { boundedClient, type DockerClient } from "../docker/docker-client.js";
 import { NODE_IMAGE } from "../docker/images.js";
 import {
   agentProvisionOf,
@@ -131,10 +137,12 @@ export class SwarmBackend implements Backend {
     let deployed = false;
     let mirror: StateMirror | null = null;
     return startOrRemove(plan, prepared, options, {
-      remove: async () => {
+      remove: async (bounds = DEFAULT_REMOVAL_BOUNDS) => {
         await mirror?.stop();
         this.mirrors.delete(slug);
-        if (deployed) await this.removeFromSwarm({ slug, project }, nodeEngine);
+        if (!deployed) return;
+        await this.removeFromSwarm({ slug, project }, nodeEngine, bounds);
+        await this.assertGone(slug, nodeEngine, bounds);
       },
       start: async () => {
         await writeMetadata(blueprint.stateDir, {
@@ -489,28 +497,78 @@ export class SwarmBackend implements Backend {
     return states;
   }
 
-  async down(bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">): Promise<void> {
+  async down(
+    bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">,
+    bounds: RemovalBounds = DEFAULT_REMOVAL_BOUNDS,
+  ): Promise<void> {
     const metadata = bottle.stateDir === null ? null : await readMetadata(bottle.stateDir);
-    const node = (await listNodes(this.manager)).find((n) => n.hostname === metadata?.node);
-    await this.removeFromSwarm(bottle, node ? new EngineAt(this.ctx.docker, node.engine) : null);
+    const nodes = await listNodes(boundedClient(this.manager, Date.now() + bounds.gracefulMs));
+    const found = nodes.find((n) => n.hostname === metadata?.node);
+    const node = found ? new EngineAt(this.ctx.docker, found.engine) : null;
+    await this.removeFromSwarm(bottle, node, bounds);
+    await this.assertGone(bottle.slug, node, bounds);
     if (bottle.stateDir !== null) {
       await rm(bottle.stateDir, { recursive: true, force: true });
     }
   }
 
+  /** Ends a removal by listing what carries the bottle's label: anything left is an error. */
+  private async assertGone(slug: string, node: EngineAt | null, bounds: RemovalBounds) {
+    const left = await this.leftOnSwarm(slug, node, bounds.forcedMs);
+    if (left.length > 0) {
+      throw new BottleError(
+        `bottle ${slug} is not fully removed from the swarm; still there: ${left.join(", ")}`,
+        { hint: `run \`claude-bottle stop --backend swarm ${slug}\` again` },
+      );
+    }
+  }
+
+  /** What carries the bottle's label on the manager and its node, named; or why it is unknown. */
+  private async leftOnSwarm(slug: string, node: EngineAt | null, ms: number): Promise<string[]> {
+    const label = `label=${BOTTLE_SLUG_LABEL}=${slug}`;
+    const manager = boundedClient(this.manager, Date.now() + ms);
+    const ask = async (docker: DockerClient, kind: string, args: string[]): Promise<string[]> => {
+      const r = await docker.run([...args, "--filter", label, "--format", "{{.Name}}"], {
+        allowFailure: true,
+      });
+      if (r.exitCode !== 0) return [`(no answer to \`docker ${args.join(" ")}\`)`];
+      return r.stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((name) => `${kind} ${name}`);
+    };
+    const lists = await Promise.all([
+      ask(manager, "service", ["service", "ls"]),
+      ask(manager, "network", ["network", "ls"]),
+      ask(manager, "secret", ["secret", "ls"]),
+      ask(manager, "config", ["config", "ls"]),
+      ...(node === null
+        ? []
+        : [
+            ask(boundedClient(node, Date.now() + ms), "container", ["ps", "-a"]),
+            ask(boundedClient(node, Date.now() + ms), "volume", ["volume", "ls"]),
+          ]),
+    ]);
+    return lists.flat();
+  }
+
   /**
    * The stack, then what the stack leaves: its external secrets, and its volumes on the
-   * node once their tasks are gone. Never throws: the first error stays the one reported.
+   * node once their tasks are gone, each call bounded and in a process group of its own.
+   * Never throws: the first error stays the one reported (down names what is left).
    */
   private async removeFromSwarm(
     bottle: Pick<FoundBottle, "slug" | "project">,
-    node: EngineAt | null,
+    nodeEngine: EngineAt | null,
+    bounds: RemovalBounds = DEFAULT_REMOVAL_BOUNDS,
   ): Promise<void> {
     this.ctx.progress(`removing ${bottle.project}…`);
     const label = `label=${BOTTLE_SLUG_LABEL}=${bottle.slug}`;
-    await this.manager.run(["stack", "rm", bottle.project], { allowFailure: true });
+    const manager = boundedClient(this.manager, Date.now() + bounds.gracefulMs);
+    const node = nodeEngine && boundedClient(nodeEngine, Date.now() + bounds.gracefulMs);
+    await manager.run(["stack", "rm", bottle.project], { allowFailure: true });
     // Tasks stop asynchronously; their containers hold the volumes and the secrets.
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + bounds.gracefulMs;
     while (Date.now() < deadline) {
       const left =
         node === null
@@ -521,44 +579,57 @@ export class SwarmBackend implements Backend {
               })
             ).stdout.trim();
       const services = (
-        await this.manager.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
+        await manager.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
       ).stdout.trim();
       if (left === "" && services === "") break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    for (const kind of ["secret", "config"] as const) {
-      const ids = (
-        await this.manager.run([kind, "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (ids.length > 0) await this.manager.run([kind, "rm", ...ids], { allowFailure: true });
-    }
-    if (node !== null) {
-      // The keeper holds the volumes; it goes first.
-      const held = (await node.run(["ps", "-aq", "--filter", label], { allowFailure: true })).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (held.length > 0) await node.run(["rm", "-f", ...held], { allowFailure: true });
-      const vols = (
-        await node.run(["volume", "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (vols.length > 0) await node.run(["volume", "rm", "-f", ...vols], { allowFailure: true });
-    }
-    const nets = (
-      await this.manager.run(["network", "ls", "-q", "--filter", label], { allowFailure: true })
+    const forcedAt = Date.now() + bounds.forcedMs;
+    const forced = boundedClient(this.manager, forcedAt);
+    const forcedNode = nodeEngine && boundedClient(nodeEngine, forcedAt);
+    // A service the stack did not take (a stack rm that timed out) goes by name.
+    const services = (
+      await forced.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
     ).stdout
       .split("\n")
       .filter(Boolean);
-    if (nets.length > 0) {
-      const r = await this.manager.run(["network", "rm", ...nets], { allowFailure: true });
-      if (r.exitCode !== 0) {
-        this.ctx.progress(
-          `warning: could not remove a network of ${bottle.project}: ${r.stderr.trim().split("\n").pop() ?? ""}; run \`claude-bottle cleanup --backend swarm\``,
-        );
+    if (services.length > 0)
+      await forced.run(["service", "rm", ...services], { allowFailure: true });
+    if (forcedNode !== null) {
+      // The keeper holds the volumes; it goes first, with the tasks' containers.
+      const held = (
+        await forcedNode.run(["ps", "-aq", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (held.length > 0) await forcedNode.run(["rm", "-f", ...held], { allowFailure: true });
+      const vols = (
+        await forcedNode.run(["volume", "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (vols.length > 0) {
+        await forcedNode.run(["volume", "rm", "-f", ...vols], { allowFailure: true });
       }
+    }
+    for (const kind of ["secret", "config"] as const) {
+      const ids = (
+        await forced.run([kind, "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (ids.length > 0) await forced.run([kind, "rm", ...ids], { allowFailure: true });
+    }
+    // Networks last, again until they go: a task on its way out still holds them a moment.
+    while (Date.now() < forcedAt) {
+      const nets = (
+        await forced.run(["network", "ls", "-q", "--filter", label], { allowFailure: true })
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (nets.length === 0) break;
+      const r = await forced.run(["network", "rm", ...nets], { allowFailure: true });
+      if (r.exitCode !== 0) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 
