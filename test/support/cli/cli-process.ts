@@ -22,6 +22,8 @@ export interface TestHome {
   env: NodeJS.ProcessEnv;
   writeManifest(kind: "agents" | "bottles", name: string, text: string): Promise<void>;
   run(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<CliResult>;
+  /** `run`, failing with the command's output unless it exits with code 0. */
+  runOk(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<CliResult>;
   spawn(args: string[], extraEnv?: NodeJS.ProcessEnv): ChildProcess & { output: () => CliResult };
   dispose(): Promise<void>;
 }
@@ -45,6 +47,12 @@ export async function makeTestHome(): Promise<TestHome> {
     });
     return withOutput(child);
   };
+  const run = (args: string[], extraEnv?: NodeJS.ProcessEnv) => {
+    const child = spawnCli(args, extraEnv);
+    return new Promise<CliResult>((resolve) => {
+      child.on("close", (code) => resolve({ ...child.output(), code }));
+    });
+  };
   return {
     home,
     env,
@@ -52,17 +60,23 @@ export async function makeTestHome(): Promise<TestHome> {
       await mkdir(join(home, kind), { recursive: true });
       await writeFile(join(home, kind, `${name}.md`), text);
     },
-    run(args, extraEnv) {
-      const child = spawnCli(args, extraEnv);
-      return new Promise((resolve) => {
-        child.on("close", (code) => resolve({ ...child.output(), code }));
-      });
+    run,
+    async runOk(args, extraEnv) {
+      return expectExit(args, await run(args, extraEnv), 0);
     },
     spawn: spawnCli,
     async dispose() {
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** `result`, or an error carrying the command, its exit code and all it wrote. */
+export function expectExit(args: string[], result: CliResult, code: number): CliResult {
+  if (result.code === code) return result;
+  throw new Error(
+    `claude-bottle ${args.join(" ")} exited with ${result.code}, not ${code}:\n--- stderr\n${result.stderr}--- stdout\n${result.stdout}`,
+  );
 }
 
 /** The child with `output()`: its exit code so far and everything it has written. */

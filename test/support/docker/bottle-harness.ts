@@ -177,15 +177,21 @@ export async function startBottle(
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
-      await t.run(["stop", bottleSlug]);
-      await new Promise<void>((resolve) => {
-        if (cli.exitCode !== null || cli.signalCode !== null) resolve();
-        else cli.on("exit", () => resolve());
-        setTimeout(() => {
-          cli.kill("SIGKILL");
-          resolve();
-        }, 30_000).unref();
+      // `stop` must succeed and its attached CLI must end after it: either failing is the
+      // test's failure, with the output that says why (a bottle left running holds its keys).
+      await t.runOk(["stop", bottleSlug]);
+      const ended = await new Promise<boolean>((resolve) => {
+        if (cli.exitCode !== null || cli.signalCode !== null) resolve(true);
+        else cli.on("exit", () => resolve(true));
+        setTimeout(() => resolve(false), 60_000).unref();
       });
+      if (!ended) {
+        cli.kill("SIGKILL");
+        const { stderr } = (cli as ChildProcess & { output: () => { stderr: string } }).output();
+        throw new Error(
+          `the CLI attached to ${bottleSlug} did not exit within 60 s of \`stop\`:\n${stderr}`,
+        );
+      }
     },
   };
 }
