@@ -306,6 +306,9 @@ const AGENT_OWNER = { uid: "1000", gid: "1000" };
 /** Where a swarm task finds its secrets. */
 export const SWARM_SECRETS_DIR = "/run/secrets";
 
+/** "$1" the secrets directory, "$2" the names (one word each, checked), then the command. */
+const AGENT_ENV_SCRIPT = `d=$1; ns=$2; shift 2; for n in $ns; do v=$(cat "$d/$n") || { echo "claude-bottle: cannot read the agent's variable $n" >&2; exit 126; }; export "$n=$v"; done; exec "$@"`;
+
 /**
  * `command` run with each of `names` in its environment, read from the file of that name in
  * `dir` (the agent's Swarm secrets) inside the container: no value in argv or in the service.
@@ -320,8 +323,8 @@ export function agentEnvCommand(
   for (const name of [...names, dir]) {
     if (!/^[A-Za-z0-9_/.-]+$/.test(name)) throw new Error(`cannot put ${name} in a shell word`);
   }
-  const script = `for n in ${names.join(" ")}; do v=$(cat "${dir}/$n") || { echo "claude-bottle: cannot read the agent's variable $n" >&2; exit 126; }; export "$n=$v"; done; exec "$@"`;
-  return ["sh", "-c", script, "sh", ...command];
+  // The names and the directory reach the script as "$1" and "$2", never as its text.
+  return ["sh", "-c", AGENT_ENV_SCRIPT, "sh", dir, names.join(" "), ...command];
 }
 
 function ownerOf(user: string): { uid: string; gid: string } {

@@ -44,6 +44,9 @@ export interface StateMirror {
 }
 
 export const KEEPER_MOUNT = "/m";
+/** Gives each tree its owner and mode: "$1" owner, "$2" mode, "$3" root, then the next three. */
+const KEEPER_OWNERS_SCRIPT =
+  'while [ "$#" -ge 3 ]; do chown -R "$1" "$3" && chmod "$2" "$3" || exit 1; shift 3; done';
 
 export function startStateMirror(options: MirrorOptions): StateMirror {
   const volumes = bottleVolumes(options.plan);
@@ -280,17 +283,15 @@ export function keeperName(slug: string): string {
  */
 export async function createKeeper(node: EngineAt, plan: DockerBottlePlan): Promise<string> {
   const volumes = bottleVolumes(plan);
+  // Owner, mode and root of each tree, as the keeper script's positional arguments.
   const roots: string[] = [];
   for (const v of volumes) {
     await node.run(["volume", "create", ...labelArgs(plan), v.name]);
     if (v.file === null) {
       const st = await stat(v.mount.source);
-      const root = `${KEEPER_MOUNT}/${v.key}`;
       // docker cp into a container that is not running leaves root as the owner: the tree
       // takes its source root's owner (as prepare gives the queue to the sidecar's user).
-      roots.push(
-        `chown -R ${st.uid}:${st.gid} ${root} && chmod ${(st.mode & 0o7777).toString(8)} ${root}`,
-      );
+      roots.push(`${st.uid}:${st.gid}`, (st.mode & 0o7777).toString(8), `${KEEPER_MOUNT}/${v.key}`);
     }
   }
   const keeper = keeperName(plan.slug);
@@ -308,7 +309,9 @@ export async function createKeeper(node: EngineAt, plan: DockerBottlePlan): Prom
     "sh",
     NODE_IMAGE,
     "-c",
-    roots.join(" && ") || "true",
+    KEEPER_OWNERS_SCRIPT,
+    "sh",
+    ...roots,
   ]);
   for (const v of volumes) {
     const into = `${keeper}:${KEEPER_MOUNT}/${v.key}/${v.file ?? "."}`;

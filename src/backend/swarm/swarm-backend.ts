@@ -652,6 +652,8 @@ export function sidecarNamesOf(stack: SwarmStack): string[] {
 
 /** How long a running agent may take to resolve its sidecars' names. */
 const NAMES_TIMEOUT_S = 60;
+/** "$1" seconds, then the names: prints the first name not resolved in time and fails. */
+const WAIT_FOR_NAMES_SCRIPT = `end=$(($(date +%s) + $1)); shift; for n in "$@"; do until getent hosts "$n" >/dev/null; do [ "$(date +%s)" -ge "$end" ] && { echo "$n"; exit 1; }; sleep 0.5; done; done`;
 
 /**
  * Waits until the agent resolves each sidecar's name. A task runs and passes its health
@@ -664,8 +666,11 @@ async function waitForNames(node: EngineAt, agent: string, names: readonly strin
   for (const n of names) {
     if (!/^[a-z0-9][a-z0-9.-]*$/.test(n)) throw new Error(`not a host name: ${n}`);
   }
-  const script = `end=$(($(date +%s) + ${NAMES_TIMEOUT_S})); for n in ${names.join(" ")}; do until getent hosts "$n" >/dev/null; do [ "$(date +%s)" -ge "$end" ] && { echo "$n"; exit 1; }; sleep 0.5; done; done`;
-  const r = await node.run(["exec", agent, "sh", "-c", script], { allowFailure: true });
+  // The timeout and the names reach the script as "$1" and "$@", never as its text.
+  const r = await node.run(
+    ["exec", agent, "sh", "-c", WAIT_FOR_NAMES_SCRIPT, "sh", String(NAMES_TIMEOUT_S), ...names],
+    { allowFailure: true },
+  );
   if (r.exitCode !== 0) {
     throw new BottleError(
       `the agent could not resolve ${r.stdout.trim() || "its sidecars"} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
