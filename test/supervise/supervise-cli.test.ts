@@ -83,7 +83,7 @@ describe("claude-bottle supervise", () => {
         "pending",
         "10m",
         "egress to api.example.test (ports 443 and 80)",
-        "read the docs \\u{001b}[2J\\u{202e}",
+        "read the docs \\x1b[2J\\u202e",
       ],
       [
         "leak0002",
