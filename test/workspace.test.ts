@@ -124,12 +124,18 @@ describeWithEngine("the agent's workspace", () => {
     // The host's working tree is as it was.
     expect(await readFile(join(repo, "tracked.txt"), "utf8")).toBe("uncommitted edit\n");
 
-    // The uncommitted rest: a patch that applies on top of the agent's branch.
+    // The patch is the agent's alone: from the tree it received (the user's own uncommitted
+    // edits included) to the tree it left, so it applies to the user's working tree as it
+    // was at start, and holds none of the user's own changes.
     const patch = join(t.home, "kept", slug, "changes.patch");
-    expect(result.stderr).toContain(`uncommitted changes: ${patch}`);
+    expect(result.stderr).toContain(patch);
     const text = await readFile(patch, "utf8");
     expect(text).toContain("+more");
     expect(text).toContain("+scratch");
+    expect(text).not.toContain("tracked.txt");
+    expect(text).not.toContain("untracked.txt");
+    expect(text).not.toContain("deleted.txt");
+    git(repo, "apply", "--check", patch);
     const check = await mkdtemp(join(tmpdir(), "cb-ws-check-"));
     try {
       git(repo, "worktree", "add", "-q", check, `${kept}/main`);

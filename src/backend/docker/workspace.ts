@@ -232,10 +232,11 @@ tar -cf - -- * >&3`;
 
 /**
  * In the container, as root (so nothing the agent made unreadable is left out): ~/work as one
- * tar to stdout. GNU tar stores links and special files as what they are, never what they
- * point at; the host keeps only files and directories.
+ * tar to stdout. GNU tar stores symlinks and special files as what they are, never what
+ * they point at, and each name of a hard-linked file as a file of its own; the host keeps
+ * only files and directories.
  */
-const COPY_SCRIPT = `cd ${dirname(AGENT_WORKDIR)} && exec tar --one-file-system -cf - work`;
+const COPY_SCRIPT = `cd ${dirname(AGENT_WORKDIR)} && exec tar --one-file-system --hard-dereference -cf - work`;
 
 /** The files the git harvest hands back; anything else in its stream is not kept. */
 const HARVEST_FILES = new Set(["work.bundle", "changes.patch"]);
@@ -405,7 +406,8 @@ async function dropIfEmpty(kept: KeptWork, got: { files: string[] | null; dirs: 
 
 /** A branch name git accepts (git check-ref-format's rules, for one name under refs/heads/). */
 export function isValidBranchName(name: string): boolean {
-  if (name === "" || name === "@" || name.startsWith("-")) return false;
+  // A leading "-" is refused by `git branch` but not in a ref: it is renamed, not left out.
+  if (name === "" || name === "@") return false;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: git refuses control characters
   if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return false;
   if (name.includes("..") || name.includes("@{") || name.includes("//")) return false;
