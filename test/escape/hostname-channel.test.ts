@@ -57,6 +57,15 @@ function secretForms(): string[] {
   return forms;
 }
 
+const BY = "pipelock (this bottle's egress firewall)";
+/** How pipelock refuses a request whose host carries the secret (the name is never repeated). */
+const SECRET_IN_HOST = `403: ${BY} blocked this request to [redacted]: it carries what looks like a secret:`;
+/** How each proxy refuses a Host header that names another site than the URL. */
+const HOST_DISAGREES = {
+  pipelock: `403: ${BY} blocked this request: the tunnel was opened to "${CONTROL_PLAIN}" but the Host header names "[redacted]". The CONNECT target, TLS server name and Host header must agree.`,
+  egress: `403: egress forwards this request to ${CONTROL_PLAIN}:80: the Host header names another site than ${CONTROL_PLAIN}:80`,
+};
+
 describeWithEngine("escape: host names as a channel", () => {
   const suite = escapeSuite();
   let bottle: RunningBottle;
@@ -106,6 +115,13 @@ describeWithEngine("escape: host names as a channel", () => {
       ],
       body,
     );
+  /** A refusal as "status: its header's reason", or the status and first line of any other answer. */
+  const refusal = (r: ProbeResult) => {
+    const reason = /^x-claude-bottle-refusal: *(.*?)\r?$/im.exec(r.response ?? "")?.[1];
+    return reason === undefined
+      ? `${statusOf(r)} ${(r.response ?? "").split("\n")[0]}`
+      : `${statusOf(r)}: ${reason}`;
+  };
   /** The first status a probe saw: the CONNECT answer when it was not 200, else the request's. */
   const statusOf = (r: ProbeResult) =>
     r.connectStatus !== undefined && r.connectStatus !== 200 ? r.connectStatus : (r.status ?? 0);
@@ -137,8 +153,7 @@ supervise: false
       CONTROL_PLAIN,
       RANDOM,
       LONG,
-      `${LOWER}.${WILD}`,
-      `${B32}.${WILD}`,
+      ...SECRET_NAMES,
     ]);
   });
 
@@ -215,14 +230,33 @@ supervise: false
   it("refuses the secret in the Host header and URL of plain http", async () => {
     // Threat: plain http names the host twice; either spelling can carry the secret.
     const ops: ExchangeOp[] = [];
-    for (const proxy of [pipelock, "egress:8080"]) {
+    const expected: string[] = [];
+    for (const [via, proxy] of [
+      ["pipelock", pipelock],
+      ["egress", "egress:8080"],
+    ] as const) {
       for (const name of SECRET_NAMES) {
         ops.push(plain(proxy, [get(`http://${name}/escape/url`, name)]));
+        // The secret in the URL's host is found there, by pipelock, whichever way it came.
+        expected.push("the secret found in host, url and header:host");
         ops.push(plain(proxy, [get(`http://${CONTROL_PLAIN}/escape/host`, name)]));
+        // In the Host alone, the request is refused for naming another site than its URL.
+        expected.push(HOST_DISAGREES[via]);
       }
     }
     const results = await probe(bottle.agentContainer, ops);
-    expect(results.map((r) => statusOf(r) >= 400)).toEqual(ops.map(() => true));
+    // The exact refusal, not any status >= 400: a failed lookup would pass that, and would
+    // itself have sent the name to a resolver.
+    const found = (text: string) =>
+      text.startsWith(SECRET_IN_HOST) &&
+      ["host", "url", "header:host"].every((where) =>
+        text.includes(`(rule known-secret) in ${where} `),
+      );
+    expect(
+      results
+        .map(refusal)
+        .map((text) => (found(text) ? "the secret found in host, url and header:host" : text)),
+    ).toEqual(expected);
     for (const r of results) expect(r.response?.toLowerCase()).not.toContain(B32);
     expect(await leaks()).toEqual([]);
   });
