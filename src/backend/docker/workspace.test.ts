@@ -1,5 +1,14 @@
-import { describe, expect, it } from "vitest";
-import { isValidBranchName, publicRemoteUrl, safeBranchName } from "./workspace.js";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  fetchAgentBranches,
+  isValidBranchName,
+  publicRemoteUrl,
+  safeBranchName,
+} from "./workspace.js";
 
 describe("publicRemoteUrl", () => {
   it.each([
@@ -88,5 +97,89 @@ describe("safeBranchName", () => {
 
   it("keeps two names that clean up alike apart", () => {
     expect(safeBranchName("a$b").name).not.toBe(safeBranchName("a`b").name);
+  });
+});
+
+describe("fetchAgentBranches", () => {
+  const run = (cwd: string, ...args: string[]) =>
+    execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "cb-bundle-"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** A real bundle of a repository's main, its header rewritten to list `names` instead. */
+  async function craftedBundle(names: string[]): Promise<{ bundle: string; sha: string }> {
+    const agent = join(root, "agent");
+    await mkdir(agent);
+    run(agent, "init", "-q", "-b", "main");
+    await writeFile(join(agent, "a.txt"), "agent\n");
+    run(agent, "add", "-A");
+    run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qm", "work");
+    const sha = run(agent, "rev-parse", "HEAD");
+    const real = join(root, "real.bundle");
+    run(agent, "bundle", "create", "-q", real, "main");
+    const bytes = await readFile(real);
+    const headerEnd = bytes.indexOf("\n\n") + 2;
+    const header = `# v2 git bundle\n${names.map((n) => `${sha} refs/heads/${n}\n`).join("")}\n`;
+    const bundle = join(root, "crafted.bundle");
+    await writeFile(bundle, Buffer.concat([Buffer.from(header), bytes.subarray(headerEnd)]));
+    return { bundle, sha };
+  }
+
+  it("leaves out names git refuses, renames hostile ones, and touches no branch of the host's", async () => {
+    const hostile = [
+      "\u001b]0;pwned\u0007",
+      "a:refs/heads/main",
+      "../../config",
+      "main",
+      "-rf",
+      "fix$(id)",
+      "spoof-\u202etxt",
+    ];
+    const { bundle, sha } = await craftedBundle(hostile);
+    const host = join(root, "host");
+    await mkdir(host);
+    run(host, "init", "-q", "-b", "main");
+    await writeFile(join(host, "h.txt"), "host\n");
+    run(host, "add", "-A");
+    run(host, "-c", "user.name=H", "-c", "user.email=h@example.test", "commit", "-qm", "host");
+    const hostMain = run(host, "rev-parse", "main");
+    const ws = {
+      repoDir: host,
+      branch: "main",
+      head: hostMain,
+      branchTips: { main: hostMain },
+      originUrl: null,
+    };
+    const { branches, warnings } = await fetchAgentBranches(ws, bundle, "s-1");
+    expect(warnings).toEqual([
+      `the agent's branch ${JSON.stringify(hostile[0])} is no name git accepts: not kept`,
+      `the agent's branch "a:refs/heads/main" is no name git accepts: not kept`,
+      `the agent's branch "../../config" is no name git accepts: not kept`,
+    ]);
+    expect(branches.map((b) => b.agentName)).toEqual([
+      "main",
+      "-rf",
+      "fix$(id)",
+      "spoof-\u202etxt",
+    ]);
+    expect(branches.filter((b) => b.renamed).map((b) => b.agentName)).toEqual([
+      "-rf",
+      "fix$(id)",
+      "spoof-\u202etxt",
+    ]);
+    for (const b of branches) {
+      expect(b.branch).toMatch(/^claude-bottle\/s-1\/[A-Za-z0-9_][A-Za-z0-9._-]*$/);
+      expect(run(host, "rev-parse", b.branch)).toBe(sha);
+    }
+    expect(run(host, "rev-parse", "main")).toBe(hostMain);
+    expect(run(host, "for-each-ref", "--format=%(refname)").split("\n").sort()).toEqual(
+      ["refs/heads/main", ...branches.map((b) => `refs/heads/${b.branch}`)].sort(),
+    );
   });
 });

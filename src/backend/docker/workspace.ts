@@ -446,7 +446,7 @@ export function safeBranchName(name: string): { name: string; renamed: boolean }
  * hostile one renamed (the mapping is in the result). Objects are checked as they arrive;
  * the host repository's own branches are never touched.
  */
-async function fetchAgentBranches(
+export async function fetchAgentBranches(
   ws: Workspace,
   bundle: string,
   slug: string,
