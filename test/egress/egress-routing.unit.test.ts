@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   connectRequest,
   proxyRequest,
@@ -155,11 +155,13 @@ describe("egress on a route host", () => {
   it("retries an idempotent request once when pipelock dropped the idle connection", async () => {
     const s = await bench.startScenario({ resetIdleTunnelsMs: 100 });
     const agent = s.agent();
+    // Wait until pipelock would reset the idle tunnel on the next write, not a fixed sleep.
+    const idle = () => vi.waitFor(() => expect(s.pipelock.idleTunnels()).toBe(1));
     expect((await agent.fetch("https://api.example.test/v1/a")).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await idle();
     expect((await agent.fetch("https://api.example.test/v1/b")).status).toBe(200);
     expect(s.pipelock.connects).toHaveLength(2);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await idle();
     // A POST may have taken effect: the agent gets the failure, not a second POST.
     const post = await agent.fetch("https://api.example.test/v1/c", { method: "POST" });
     expect(post.status).toBe(502);

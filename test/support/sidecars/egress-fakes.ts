@@ -200,6 +200,12 @@ export interface FakePipelock extends Closable {
   connects: string[];
   /** Requests pipelock read itself: forwarded http:// ones, and intercepted ones. */
   seen: SeenRequest[];
+  /**
+   * With resetIdleTunnelsMs: how many open tunnels have been idle long enough that the
+   * client's next write resets them (the very comparison the reset makes), for a test to
+   * wait on instead of sleeping past the bound.
+   */
+  idleTunnels(): number;
 }
 
 export interface FakePipelockOptions {
@@ -218,6 +224,8 @@ export interface FakePipelockOptions {
 
 export async function startFakePipelock(options: FakePipelockOptions): Promise<FakePipelock> {
   const connects: string[] = [];
+  /** Each open tunnel's last activity, while resetIdleTunnelsMs is set. */
+  const activity = new Map<net.Socket, number>();
   const seen: SeenRequest[] = [];
   const forwardPlain = (req: http.IncomingMessage, res: http.ServerResponse) => {
     seen.push({
@@ -281,17 +289,18 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
     const onward = net.connect({ host: "127.0.0.1", port: options.httpsPort });
     const idleMs = options.resetIdleTunnelsMs;
     if (idleMs !== undefined) {
-      let last = Date.now();
+      activity.set(socket, Date.now());
+      socket.on("close", () => activity.delete(socket));
       // Registered before pipe(), so a reset chunk is never forwarded.
       socket.on("data", () => {
-        if (Date.now() - last >= idleMs) {
+        if (Date.now() - (activity.get(socket) ?? 0) >= idleMs) {
           socket.resetAndDestroy();
           onward.destroy();
         }
-        last = Date.now();
+        activity.set(socket, Date.now());
       });
       onward.on("data", () => {
-        last = Date.now();
+        activity.set(socket, Date.now());
       });
     }
     onward.on("error", () => socket.destroy());
@@ -306,6 +315,12 @@ export async function startFakePipelock(options: FakePipelockOptions): Promise<F
     port,
     connects,
     seen,
+    idleTunnels() {
+      const idleMs = options.resetIdleTunnelsMs;
+      if (idleMs === undefined) return 0;
+      const now = Date.now();
+      return [...activity.values()].filter((last) => now - last >= idleMs).length;
+    },
     close: async () => {
       inner.closeAllConnections();
       await close();
