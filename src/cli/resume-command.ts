@@ -3,10 +3,10 @@
 // keeps the agent's work and removes the bottle when the program exits, as start would have.
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
 
-import { existsSync } from "node:fs";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { readMetadata, updateMetadata } from "../backend/docker/bottle-state.js";
 import { keptDirOf } from "../backend/docker/kept-work.js";
+import { stoppedElsewhereLine } from "../backend/docker/launch-bottle.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
 import { BottleError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
@@ -81,10 +81,7 @@ If that CLI is still running, resume only joins the bottle, and that CLI removes
         const metadata = bottle.stateDir === null ? null : await readMetadata(bottle.stateDir);
         const by = metadata?.stoppingBy;
         if (bottle.stateDir !== null && (metadata === null || (by && by.pid !== process.pid))) {
-          const keptDir = keptDirOf(launch.home, slug);
-          ctx.io.stderr(
-            `• bottle ${slug} was stopped by ${by ? `\`claude-bottle ${by.command}\` (pid ${by.pid})` : "another claude-bottle command"}, which keeps the agent's work: ${existsSync(keptDir) ? `the work is in ${keptDir}` : "it kept nothing"}\n`,
-          );
+          ctx.io.stderr(`• ${stoppedElsewhereLine(slug, by, keptDirOf(launch.home, slug))}\n`);
         }
         await keepAndRemove(
           ctx,

@@ -461,12 +461,7 @@ async function endRun(o: {
   const by = metadata?.stoppingBy;
   const elsewhere = o.keep && (metadata === null || (by !== undefined && by.pid !== process.pid));
   if (elsewhere) {
-    const keptDir = keptDirOf(ctx.home, bottle.slug);
-    ctx.progress(
-      `bottle ${bottle.slug} was stopped by ${by ? `\`claude-bottle ${by.command}\` (pid ${by.pid})` : "another claude-bottle command"}, which keeps the agent's work and removes the bottle: ${
-        existsSync(keptDir) ? `the work is in ${keptDir}` : "it kept nothing"
-      } (its output says what)`,
-    );
+    ctx.progress(stoppedElsewhereLine(bottle.slug, by, keptDirOf(ctx.home, bottle.slug)));
   }
   await endBottle({
     slug: bottle.slug,
@@ -481,6 +476,22 @@ async function endRun(o: {
     agent: () => o.backend.agent(bottle),
     remove: (bounds) => bottle.down({ keepState: options.keepState, bounds }),
   });
+}
+
+/** What an attached CLI says when another command (`stop`, `cleanup`) removed its bottle. */
+export function stoppedElsewhereLine(
+  slug: string,
+  by: { command: string; pid: number } | undefined,
+  keptDir: string,
+): string {
+  const who = by
+    ? `\`claude-bottle ${by.command}\` (pid ${by.pid})`
+    : "another claude-bottle command (stop or cleanup)";
+  return `bottle ${slug} was removed by ${who}, which kept the agent's work first: ${
+    existsSync(keptDir)
+      ? `it is in ${keptDir}`
+      : "nothing was kept (that command's output says why)"
+  }`;
 }
 
 function describeError(error: unknown): string {
