@@ -42,6 +42,9 @@
 //                     The key arrives as "authorization: Bearer". Tool "exec_command" { cmd }.
 //                     MCP tools come inside a "namespace" tool (e.g. "mcp__supervise") and
 //                     are called as a function_call with that namespace beside the bare name.
+//                     Interactive (the TUI), tools come in the input ("additional_tools"),
+//                     the shell nested in the code-mode tool "exec": it is called as a
+//                     custom_tool_call of JavaScript that awaits tools.exec_command.
 //   Gemini CLI 0.61:  ~/.gemini/settings.json:
 //                       {"security":{"auth":{"selectedType":"gemini-api-key"}},
 //                        "privacy":{"usageStatisticsEnabled":false},"telemetry":{"enabled":false}}
@@ -89,7 +92,7 @@ function record(entry) {
 /** Names of the shell tool per provider, most likely first. */
 const SHELL_TOOLS = {
   anthropic: ["Bash"],
-  openai: ["exec_command", "shell_command", "shell", "local_shell"],
+  openai: ["exec_command", "shell_command", "shell", "local_shell", "exec/exec_command"],
   gemini: ["run_shell_command"],
 };
 
@@ -123,6 +126,8 @@ function shellArgs(name, command) {
     case "shell":
     case "local_shell":
       return { command: ["bash", "-lc", command] };
+    case "exec/exec_command":
+      return { code: codeModeShell(command) };
     default:
       return { command };
   }
@@ -239,11 +244,31 @@ function serveAnthropic(res, body) {
  * e.g. "mcp__supervise") as "<namespace>.<tool>", called with the namespace beside the name.
  */
 function openaiDeclared(body) {
-  return (body.tools ?? []).flatMap((t) =>
+  // Interactive Codex 0.171 declares its tools in the input ("additional_tools"): in code
+  // mode one JavaScript tool "exec" whose description declares the tools nested in it,
+  // listed here as "exec/<tool>".
+  const extra = (Array.isArray(body.input) ? body.input : [])
+    .filter((i) => i.type === "additional_tools")
+    .flatMap((i) => i.tools ?? []);
+  return [...(body.tools ?? []), ...extra].flatMap((t) =>
     t.type === "namespace"
-      ? (t.tools ?? []).map((c) => `${t.name}.${c.name}`)
+      ? (t.tools ?? []).flatMap((c) =>
+          c.type === "custom" && c.name === "exec"
+            ? [...String(c.description ?? "").matchAll(/declare const tools: \{ (\w+)\(/g)].map(
+                (m) => `exec/${m[1]}`,
+              )
+            : [`${t.name}.${c.name}`],
+        )
       : [t.name ?? t.type].filter(Boolean),
   );
+}
+
+/** Code mode: JavaScript for "exec" that runs `command` with its nested exec_command. */
+function codeModeShell(command) {
+  return [
+    `const r = await tools.exec_command({ cmd: ${JSON.stringify(command)}, yield_time_ms: 30000 });`,
+    `text(typeof r === "string" ? r : r.output);`,
+  ].join("\n");
 }
 
 const OPENAI_CALL_TYPES = new Set([
@@ -261,6 +286,11 @@ function openaiTurnIndex(body) {
 function openaiReply(body) {
   const declared = openaiDeclared(body);
   if (declared.length === 0) return { kind: "text", text: "ok", turnIndex: null };
+  // In code mode a side request (a thread's title) has tools, but no shell among them.
+  const codeMode = (body.tools ?? []).length === 0;
+  if (codeMode && !declared.includes("exec/exec_command")) {
+    return { kind: "text", text: "ok", turnIndex: null };
+  }
   const index = openaiTurnIndex(body);
   const turn = turnsFor("openai")[index] ?? { text: "done" };
   if (turn.text !== undefined) return { kind: "text", text: turn.text, turnIndex: index };
@@ -274,27 +304,36 @@ function serveOpenai(res, body) {
   if (reply.kind === "error") return jsonError(res, 400, reply.message);
   const responseId = nextId("resp");
   const item =
-    reply.kind === "tool"
+    reply.kind === "tool" && reply.name === "exec/exec_command"
       ? {
-          type: "function_call",
-          id: nextId("fc"),
+          type: "custom_tool_call",
+          id: nextId("ctc"),
           call_id: nextId("call"),
-          ...(reply.name.includes(".")
-            ? {
-                namespace: reply.name.slice(0, reply.name.indexOf(".")),
-                name: reply.name.slice(reply.name.indexOf(".") + 1),
-              }
-            : { name: reply.name }),
-          arguments: JSON.stringify(reply.args),
+          name: "exec",
+          input: reply.args.code,
           status: "completed",
         }
-      : {
-          type: "message",
-          id: nextId("msg"),
-          role: "assistant",
-          status: "completed",
-          content: [{ type: "output_text", text: reply.text, annotations: [] }],
-        };
+      : reply.kind === "tool"
+        ? {
+            type: "function_call",
+            id: nextId("fc"),
+            call_id: nextId("call"),
+            ...(reply.name.includes(".")
+              ? {
+                  namespace: reply.name.slice(0, reply.name.indexOf(".")),
+                  name: reply.name.slice(reply.name.indexOf(".") + 1),
+                }
+              : { name: reply.name }),
+            arguments: JSON.stringify(reply.args),
+            status: "completed",
+          }
+        : {
+            type: "message",
+            id: nextId("msg"),
+            role: "assistant",
+            status: "completed",
+            content: [{ type: "output_text", text: reply.text, annotations: [] }],
+          };
   const usage = {
     input_tokens: 10,
     input_tokens_details: { cached_tokens: 0 },
