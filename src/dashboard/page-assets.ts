@@ -81,7 +81,7 @@ const PAGE_HTML = `<!doctype html>
       <span id="decision-count">0 decisions</span>
     </div>
     <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th>verdict</th>
-      <th>request</th><th>rule</th><th>place</th><th>status</th></tr></thead>
+      <th>request</th><th>rule</th><th>place</th><th>status</th><th>repeated</th></tr></thead>
       <tbody id="decision-rows"></tbody></table>
   </section>
   <section id="approvals" class="view">
@@ -169,42 +169,75 @@ export const PAGE_JS = `"use strict";
   let total = 0;
   let lastSeq = 0;
   let gaps = 0;
-  function matches(e) {
+  function matches(g) {
     const slug = $("filter-slug").value, kind = $("filter-kind").value;
-    return (!slug || e.slug === slug) && (!kind || e.kind === kind);
+    return (!slug || g.e.slug === slug) && (!kind || g.e.kind === kind);
   }
-  const held = [];
-  function decisionRow(e) {
+  // Rows, one per group: an allowed request is its own group; refusals (and DLP hits and
+  // errors) repeated by one bottle to one host, by the same sidecar and rule, are one group
+  // with a count and the time last seen. Kept in the order last seen (a Map re-inserted on
+  // each sighting), at most MAX_GROUPS of them.
+  const MAX_GROUPS = 5000;
+  const groups = new Map();
+  function groupKey(e) {
+    if (e.kind === "allow") return "#" + e.seq;
+    return [e.slug, e.source, e.kind, e.host || "", e.rule || ""].join("\u0000");
+  }
+  function clock(at) { return (at || "").replace("T", " ").replace(/.d+Z$/, ""); }
+  function decisionRow(g) {
+    const e = g.e;
     const target = (e.method ? e.method + " " : "") + (e.host || "?") + (e.port ? ":" + e.port : "") + (e.path || "");
-    return el("tr", { "data-testid": "decision", "data-kind": e.kind, "data-slug": e.slug, "data-seq": e.seq },
-      el("td", {}, (e.at || "").replace("T", " ").replace(/\\.\\d+Z$/, "")),
-      el("td", { class: "mono" }, e.slug), el("td", {}, e.source),
-      el("td", { class: e.kind }, e.kind), el("td", {}, e.verdict),
+    const seen = g.count === 1 ? "" : g.count + "\u00d7, last " + clock(g.lastAt).slice(11);
+    const row = el("tr", { "data-testid": "decision", "data-kind": e.kind, "data-slug": e.slug, "data-seq": g.lastSeq, "data-count": g.count },
+      el("td", {}, clock(g.firstAt)),
+      el("td", { class: "mono" }, e.slug), el("td", { class: "wide" }, e.source),
+      el("td", { class: e.kind }, e.kind), el("td", { class: "wide" }, e.verdict),
       el("td", { class: "mono" }, target), el("td", { class: "mono" }, e.rule || ""),
-      el("td", {}, e.place || ""), el("td", {}, e.status === null ? "" : e.status));
+      el("td", {}, e.place || ""), el("td", { class: "wide" }, e.status === null ? "" : e.status),
+      el("td", { "data-testid": "seen", class: g.count === 1 ? "" : "repeat" }, seen));
+    g.row = row;
+    return row;
   }
   function addDecisions(events) {
-    const frag = document.createDocumentFragment();
+    const touched = new Set();
     for (const e of events) {
       if (lastSeq && e.seq !== lastSeq + 1 && e.seq > lastSeq) gaps += e.seq - lastSeq - 1;
       if (e.seq <= lastSeq) continue;
       lastSeq = e.seq;
       total++;
-      held.push(e);
+      const key = groupKey(e);
+      let g = groups.get(key);
+      if (g === undefined) g = { e, count: 0, firstAt: e.at, lastAt: e.at, lastSeq: e.seq, row: null };
+      else groups.delete(key);
+      g.count++;
+      g.lastAt = e.at;
+      g.lastSeq = e.seq;
+      // The latest sighting's details (path, status) stand for the group.
+      g.e = e;
+      groups.set(key, g);
+      touched.add(g);
       if (!seenSlugs.has(e.slug)) { seenSlugs.add(e.slug); $("filter-slug").append(el("option", { value: e.slug }, e.slug)); }
-      if (matches(e)) frag.prepend(decisionRow(e));
     }
-    if (held.length > 5000) held.splice(0, held.length - 5000);
+    if (groups.size > MAX_GROUPS) {
+      for (const key of groups.keys()) { if (groups.size <= MAX_GROUPS) break; groups.delete(key); }
+    }
+    const frag = document.createDocumentFragment();
+    for (const g of touched) {
+      if (g.row !== null) g.row.remove();
+      g.row = null;
+      if (matches(g)) frag.prepend(decisionRow(g));
+    }
     const body = $("decision-rows");
     body.prepend(frag);
     while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
-    $("decision-count").textContent = total + " decisions" + (gaps ? ", " + gaps + " missed" : "");
+    $("decision-count").textContent = total + " decisions in " + groups.size + " rows" + (gaps ? ", " + gaps + " missed" : "");
     $("decision-count").dataset.total = String(total);
     $("decision-count").dataset.lastSeq = String(lastSeq);
   }
   function refilter() {
     const body = $("decision-rows");
-    body.replaceChildren(...held.filter(matches).slice(-MAX_ROWS).reverse().map(decisionRow));
+    for (const g of groups.values()) g.row = null;
+    body.replaceChildren(...[...groups.values()].filter(matches).slice(-MAX_ROWS).reverse().map(decisionRow));
   }
   function connectStream() {
     const source = new EventSource("/api/events");
