@@ -49,6 +49,14 @@ describe("parsePipelockLine", () => {
     expect(parsePipelockLine(JSON.stringify({ decision, host: "h" }), "s")?.kind).toBe(kind);
   });
 
+  it("fills the place of a line without a location with the stage that decided", () => {
+    const at = (fields: Record<string, unknown>) =>
+      parsePipelockLine(JSON.stringify({ decision: "denied", host: "h", ...fields }), "s")?.place;
+    expect(at({ method: "CONNECT", location: null })).toBe("tunnel");
+    expect(at({ method: "GET", location: null })).toBe("request");
+    expect(at({ method: "GET", location: "sni" })).toBe("sni");
+  });
+
   it("passes over what is not an audit line", () => {
     for (const line of [
       "pipelock: listening on 0.0.0.0:8888",
@@ -96,6 +104,7 @@ describe("parseEgressLine", () => {
       source: "egress",
       kind: "allow",
       rule: "route",
+      place: "route",
       routed: true,
       host: "api.anthropic.com",
     });
@@ -104,7 +113,13 @@ describe("parseEgressLine", () => {
         line({ kind: "refused", routed: false, host: null, status: 502, error: "bad-request" }),
         "s",
       ),
-    ).toMatchObject({ kind: "refuse", rule: "bad-request", routed: false, host: null });
+    ).toMatchObject({
+      kind: "refuse",
+      rule: "bad-request",
+      place: "egress proxy",
+      routed: false,
+      host: null,
+    });
     for (const kind of ["tunnel", "forward", "local"]) {
       expect(
         parseEgressLine(line({ kind, routed: false, host: null, status: 200 }), "s"),
@@ -155,7 +170,7 @@ describe("parseGitGateLine", () => {
       port: null,
       path: null,
       rule: "gitleaks",
-      place: "2 findings",
+      place: "push, 2 findings",
       status: null,
       routed: false,
       requestBytes: null,
@@ -165,7 +180,7 @@ describe("parseGitGateLine", () => {
       parseGitGateLine(line({ verdict: "forwarded", rule: "clean", findings: 0 }), "s"),
     ).toMatchObject({
       kind: "allow",
-      place: null,
+      place: "push",
     });
     expect(
       parseGitGateLine(line({ verdict: "rejected", rule: "octopus-merge", findings: 0 }), "s")

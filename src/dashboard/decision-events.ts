@@ -23,7 +23,11 @@ export interface DecisionEvent {
   path: string | null;
   /** The rule that decided: a DLP rule id, "not-allowlisted", "route", … */
   rule: string | null;
-  /** Where in the request a DLP rule matched: header, body, query, … */
+  /**
+   * Where the decision was taken: for a DLP hit, where in the request it matched (header,
+   * body, query, …); otherwise the stage: the tunnel (CONNECT), a request inside it or
+   * through the proxy, a route of egress, egress's proxy, a push (with its findings).
+   */
   place: string | null;
   status: number | null;
   /** egress: a route matched and its token was added. */
@@ -60,6 +64,12 @@ const text = (v: unknown, max = 512): string | null =>
   typeof v === "string" ? (v.length > max ? `${v.slice(0, max)}…` : v) : null;
 const int = (v: unknown): number | null => (Number.isInteger(v) ? (v as number) : null);
 
+/** The stage of pipelock a line without a location was decided at. */
+function pipelockStage(e: Record<string, unknown>): string {
+  if (e.method === "CONNECT") return "tunnel";
+  return "request";
+}
+
 /** One line of pipelock's audit log, or null when it is not one. */
 export function parsePipelockLine(line: string, slug: string): ParsedDecision | null {
   const e = jsonObject(line);
@@ -77,7 +87,7 @@ export function parsePipelockLine(line: string, slug: string): ParsedDecision | 
     port: int(e.port),
     path: text(e.path),
     rule: text(e.rule, 128),
-    place: text(e.location, 128),
+    place: text(e.location, 128) ?? pipelockStage(e),
     status: int(e.status),
     routed: false,
     requestBytes: null,
@@ -112,7 +122,7 @@ export function parseEgressLine(line: string, slug: string): ParsedDecision | nu
     port: null,
     path: null,
     rule: refused ? (text(e.error, 128) ?? "refused") : e.routed === true ? "route" : null,
-    place: null,
+    place: refused ? "egress proxy" : e.routed === true ? "route" : "egress",
     status: int(e.status),
     routed: e.routed === true,
     requestBytes: byteCount(e.requestBytes),
@@ -143,7 +153,9 @@ export function parseGitGateLine(line: string, slug: string): ParsedDecision | n
     path: null,
     rule: text(e.rule, 64),
     place:
-      findings !== null && findings > 0 ? `${findings} finding${findings === 1 ? "" : "s"}` : null,
+      findings !== null && findings > 0
+        ? `push, ${findings} finding${findings === 1 ? "" : "s"}`
+        : "push",
     status: null,
     routed: false,
     requestBytes: null,
