@@ -64,6 +64,55 @@ supervise: true
     expect(await searchAgentFiles(bottle, [TOKEN, base64], { user: "root" })).toEqual([]);
   });
 
+  it("keeps the route token out of the bottle's staged files and every container's command line", async () => {
+    // Threat: the token written where other users or backups read it (the CLI's state, the
+    // compose file, a staged env file) or passed in argv (visible in ps and docker inspect).
+    const home = suite.home.home;
+    const staged = execFileSync("grep", ["-rlF", "-e", TOKEN, "-e", ROUTE, home], {
+      encoding: "utf8",
+    });
+    // The control: the same search finds the route's host in the staged files.
+    expect(staged).not.toBe("");
+    expect(
+      execFileSync("sh", ["-c", `grep -rlF -e '${TOKEN}' '${home}' || true`], { encoding: "utf8" }),
+    ).toBe("");
+    const ids = execFileSync("docker", ["ps", "-aq", "--filter", `name=${bottle.slug}`], {
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter(Boolean);
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    const inspected = JSON.parse(
+      execFileSync("docker", ["inspect", ...ids], { encoding: "utf8", maxBuffer: 64 << 20 }),
+    ) as Array<{
+      Name: string;
+      Path: string;
+      Args: string[];
+      Config: {
+        Cmd: string[] | null;
+        Entrypoint: string[] | null;
+        Env: string[];
+        Labels: Record<string, string>;
+      };
+    }>;
+    const where = inspected.flatMap((c) => {
+      const argv = [c.Path, ...c.Args, ...(c.Config.Cmd ?? []), ...(c.Config.Entrypoint ?? [])];
+      const labels = Object.entries(c.Config.Labels ?? {}).map(([k, v]) => `${k}=${v}`);
+      // egress (which injects it) and pipelock (which lets it reach its own host only) hold
+      // the token in their environments; no other container does.
+      const env = /-(egress|pipelock)-/.test(c.Name) ? [] : c.Config.Env;
+      return [
+        ...(argv.some((a) => a.includes(TOKEN)) ? [`${c.Name} argv`] : []),
+        ...(labels.some((l) => l.includes(TOKEN)) ? [`${c.Name} labels`] : []),
+        ...(env.some((e) => e.includes(TOKEN)) ? [`${c.Name} env`] : []),
+      ];
+    });
+    expect(where).toEqual([]);
+    // The control: egress does hold it, in its environment.
+    const egress = inspected.find((c) => c.Name.includes("-egress-"));
+    expect(egress?.Config.Env.some((e) => e.endsWith(`=${TOKEN}`))).toBe(true);
+  });
+
   it("never hands the token back: egress's own pages, refusals and clear-text requests", async () => {
     // Threat: egress echoes, lists or leaks the token it injects (or sends it where it is visible).
     const pages = await bottle.exec(
