@@ -3,10 +3,10 @@ import { HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js"
 import { terminalSafe } from "../shared/terminal-text.js";
 import { type CliIo, defusedIo } from "./io.js";
 
-function recorder() {
+function recorder(stdoutIsTerminal = true) {
   const out: string[] = [];
   const io: CliIo = { stdout: (t) => out.push(`1:${t}`), stderr: (t) => out.push(`2:${t}`) };
-  return { out, io: defusedIo(io) };
+  return { out, io: defusedIo(io, () => stdoutIsTerminal) };
 }
 
 describe("defusedIo", () => {
@@ -26,5 +26,12 @@ describe("defusedIo", () => {
     io.stderr(`${safe}\n\tindented\n`);
     io.stdout('{\n  "a": "\\u001b"\n}\n');
     expect(out).toEqual([`2:${safe}\n\tindented\n`, '1:{\n  "a": "\\u001b"\n}\n']);
+  });
+
+  it("leaves piped stdout as it is (data for a file), and still defuses stderr", () => {
+    const { out, io } = recorder(false);
+    io.stdout('env: "a\u00a0b"\n');
+    io.stderr("warning: a\x1bb\n");
+    expect(out).toEqual(['1:env: "a\u00a0b"\n', "2:warning: a\\u001bb\n"]);
   });
 });

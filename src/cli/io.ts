@@ -12,15 +12,21 @@ export interface CliIo {
  * output without going through `terminalSafe` (an error message quoting a file, a library's
  * text) is written as a visible `\uXXXX`, so the terminal never acts on it. Newlines and tabs
  * pass. The CLI writes no escape sequence of its own; `--json` output stays valid JSON.
+ * stderr is always defused. stdout only when `stdoutIsTerminal` says so: piped, it carries
+ * data (Compose YAML, rendered manifests) that must reach its file unchanged, and the fields
+ * a bottle wrote are made safe by the printer before they get here in any case.
  */
-export function defusedIo(io: CliIo): CliIo {
+export function defusedIo(io: CliIo, stdoutIsTerminal: () => boolean = () => true): CliIo {
   return {
-    stdout: (text) => io.stdout(defuseControls(text)),
+    stdout: (text) => io.stdout(stdoutIsTerminal() ? defuseControls(text) : text),
     stderr: (text) => io.stderr(defuseControls(text)),
   };
 }
 
-export const processIo: CliIo = defusedIo({
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-});
+export const processIo: CliIo = defusedIo(
+  {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  },
+  () => process.stdout.isTTY === true,
+);
