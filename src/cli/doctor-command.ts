@@ -14,7 +14,7 @@ import type { AgentProvider } from "../manifest/resolved-bottle.js";
 import { BottleError } from "../shared/errors.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
-interface Check {
+export interface Check {
   name: string;
   ok: boolean;
   /** Informational checks never fail the command. */
@@ -133,9 +133,16 @@ async function agentChecks(ctx: CliContext): Promise<Check[]> {
  * bottle does not allow.
  */
 async function unprovenChecks(ctx: CliContext, provider: AgentProvider): Promise<Check[]> {
-  const module = agentProviderModule(provider);
   const home = launchContextOf(ctx).home;
   const versions = await cachedAgentVersions({ provider, home, env: ctx.env });
+  return unprovenVersionNotes(provider, versions);
+}
+
+export function unprovenVersionNotes(
+  provider: AgentProvider,
+  versions: readonly string[],
+): Check[] {
+  const module = agentProviderModule(provider);
   return versions
     .filter((v) => !module.provenVersions.includes(v))
     .map((v) => ({
