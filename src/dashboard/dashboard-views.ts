@@ -15,6 +15,7 @@ import {
   isProposalId,
   type ProposalRequest,
 } from "../contracts/queue-format.js";
+import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise.js";
 import { InputError } from "../shared/errors.js";
 import { readTextNoFollow } from "../shared/queue-files.js";
 import { allowPatternFor } from "../supervise/apply-approval.js";
@@ -174,6 +175,17 @@ export function changesIfApproved(request: ProposalRequest): string {
   return `add ${request.fingerprint} to the git gate's gitleaks allowlist`;
 }
 
+/**
+ * When the agent's tool call that filed a proposal stops waiting for the answer (supervise's
+ * answer timeout after it was filed); null when the filing time does not parse. The agent
+ * can still ask for the answer later (proposal_status), but its first call has returned.
+ */
+export function callTimesOutAt(createdAt: string): string | null {
+  const filed = Date.parse(createdAt);
+  if (Number.isNaN(filed)) return null;
+  return new Date(filed + SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS * 1000).toISOString();
+}
+
 export async function proposalsView(ctx: ViewContext) {
   const bottles = await listSupervisedBottles(ctx.home);
   const scan = await scanProposals(bottles);
@@ -192,6 +204,7 @@ export async function proposalsView(ctx: ViewContext) {
         ...proposalView(p),
         asksFor: describeRequest(p.proposal.request),
         wouldChange: changesIfApproved(p.proposal.request),
+        timesOutAt: callTimesOutAt(p.proposal.createdAt),
       }))
       .reverse(),
     problems: scan.problems,

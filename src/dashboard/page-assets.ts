@@ -40,6 +40,9 @@ td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
 .empty { color: #5b6478; }
 .sidecar { margin-right: 1.2rem; white-space: nowrap; }
 .reason { white-space: pre-wrap; }
+.countdown { margin-top: .3rem; color: #9a6700; font-weight: 600; }
+.countdown.late { color: #b3261e; }
+td.repeat { font-weight: 600; color: #b3261e; white-space: nowrap; }
 `;
 
 /**
@@ -277,16 +280,34 @@ export const PAGE_JS = `"use strict";
       root.append(el("div", { class: "card proposal", "data-testid": "proposal", "data-id": p.id, "data-slug": p.slug },
         el("h3", {}, p.asksFor),
         el("div", { class: "meta" }, "bottle " + p.slug + " · " + p.id + " · " + p.status + " · filed " + p.createdAt),
+        p.timesOutAt ? el("div", { class: "countdown", "data-testid": "countdown", "data-times-out-at": p.timesOutAt }) : null,
         el("dl", {}, el("dt", {}, "agent's reason"), el("dd", { class: "reason" }, p.reason),
           el("dt", {}, "approving would"), el("dd", {}, p.wouldChange)),
         note, approve, deny, out));
     }
+    tickCountdowns();
     }
     const decided = data.proposals.filter((p) => p.answer);
     $("history").replaceChildren(...decided.map((p) => el("tr", { "data-testid": "history", "data-id": p.id },
       el("td", { class: "mono" }, p.id), el("td", { class: "mono" }, p.slug), el("td", { class: "mono" }, p.asksFor),
       el("td", { class: "reason" }, p.reason), el("td", { class: p.answer.decision === "approved" ? "ok" : "bad" }, p.answer.decision),
       el("td", {}, p.answer.by), el("td", { class: "reason" }, p.answer.reason || ""))));
+  }
+
+  // Each waiting proposal says how long the agent's tool call still waits for the answer.
+  function span(seconds) {
+    if (seconds < 60) return seconds + "s";
+    return Math.floor(seconds / 60) + "m " + String(seconds % 60).padStart(2, "0") + "s";
+  }
+  function tickCountdowns() {
+    for (const c of document.querySelectorAll("[data-times-out-at]")) {
+      const left = Math.round((Date.parse(c.dataset.timesOutAt) - Date.now()) / 1000);
+      c.dataset.secondsLeft = String(Math.max(0, left));
+      c.classList.toggle("late", left <= 60);
+      c.textContent = left > 0
+        ? "the agent's call times out in " + span(left)
+        : "the agent's call has timed out: it is told when it asks again";
+    }
   }
 
   function renderAudit(logs) {
@@ -333,6 +354,7 @@ export const PAGE_JS = `"use strict";
     await refreshProposals();
     setInterval(refreshBottles, 3000);
     setInterval(refreshProposals, 1500);
+    setInterval(tickCountdowns, 1000);
     setInterval(() => { if ($("audit").classList.contains("active")) refreshAudit(); }, 5000);
   }
   // Loaded async, so that neither DOMContentLoaded nor the first paint (with the bottles the
