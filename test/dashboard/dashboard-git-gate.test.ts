@@ -3,6 +3,7 @@
 // gitleaks with its count of findings, and a push of the bottle's own secret in a commit
 // message as rejected by the push scan. The stream never carries the secret or the key,
 // in any spelling, nor the branch names the agent chose.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -90,8 +91,18 @@ describeWithEngine("git-gate verdicts in the dashboard's stream", () => {
         // aborted at the end
       }
     })();
-    // The dashboard follows the gate once it has looked the bottle up.
-    await sleep(4000);
+    // The dashboard follows the gate once it has looked the bottle up: wait until it runs
+    // `docker logs --follow` on the gate's container, not a fixed time.
+    const gate = bottle.containerOf("git-gate");
+    const following = () =>
+      execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+        .split("\n")
+        .some((l) => l.includes("logs --follow") && l.trimEnd().endsWith(` ${gate}`));
+    const deadline = Date.now() + 60_000;
+    while (!following()) {
+      if (Date.now() > deadline) throw new Error(`the dashboard never followed ${gate}`);
+      await sleep(200);
+    }
   });
 
   afterAll(async () => {
