@@ -120,7 +120,8 @@ function shellArgs(name, command) {
     case "Bash":
       return { command, description: "Run a command" };
     case "exec_command":
-      return { cmd: command };
+      // Its longest wait (default 10 s): a push on a loaded machine takes longer.
+      return { cmd: command, yield_time_ms: 30000 };
     case "shell_command":
       return { command };
     case "shell":

@@ -12,7 +12,11 @@ describeRealAgent({
     program: "codex",
     env: { OPENAI_API_KEY: PLACEHOLDER_KEY, OPENAI_BASE_URL: `https://${HOSTS.model}/v1` },
     routeAuth: "{ scheme: Bearer, token_env: CB_MODEL_KEY }",
-    prepare: "grep -q '^\\[mcp_servers.supervise\\]' ~/.codex/config.toml",
+    // A model whose tools are plain functions: with the default one Codex 0.171 nests the
+    // MCP tools inside its code-mode tool, where the stand-in plays only the shell.
+    prepare:
+      "grep -q '^\\[mcp_servers.supervise\\]' ~/.codex/config.toml && " +
+      "sed -i '1i model = \"gpt-5-codex\"' ~/.codex/config.toml",
     command: `codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox '${PROMPT}'`,
   },
   provider: "openai",
