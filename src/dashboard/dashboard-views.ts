@@ -29,6 +29,7 @@ import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { proposalView } from "../supervise/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
+import { auditLine } from "./audit-lines.js";
 import { BottleListing } from "./bottle-listing.js";
 import { BottleProviders } from "./bottle-provider.js";
 import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
@@ -261,6 +262,7 @@ export async function auditView(ctx: ViewContext) {
           by: typeof e.by === "string" ? e.by : null,
           reason: typeof e.reason === "string" ? e.reason : null,
           changes: Array.isArray(e.changes) ? e.changes.map(String) : [],
+          line: auditLine(e),
           hash: e.hash,
         })),
       };

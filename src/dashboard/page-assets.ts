@@ -318,11 +318,10 @@ export const PAGE_JS = `"use strict";
       root.append(el("div", { class: "card", "data-testid": "audit", "data-slug": log.slug },
         el("h3", {}, log.slug + " ", el("span", { class: log.verification.ok ? "ok" : "bad", "data-testid": "verification" },
           (log.verification.ok ? "chain verified" : "chain broken: " + log.verification.message) + " (" + log.verification.entries + " entries)")),
-        el("table", {}, el("tbody", {}, ...log.entries.slice().reverse().map((e) => el("tr", {},
-          el("td", {}, e.seq), el("td", {}, e.at.replace("T", " ").replace(/\\.\\d+Z$/, "")), el("td", {}, e.event),
-          el("td", { class: "mono" }, e.id || ""), el("td", { class: "mono" }, e.request ? JSON.stringify(e.request) : ""),
-          el("td", {}, e.decision || ""), el("td", {}, e.by || ""), el("td", { class: "reason" }, e.reason || ""),
-          el("td", { class: "mono" }, e.hash.slice(0, 12))))))));
+        el("table", {}, el("tbody", {}, ...log.entries.slice().reverse().map((e) => el("tr", { "data-testid": "audit-entry", "data-event": e.event },
+          el("td", {}, "#" + e.seq), el("td", { class: "when" }, clock(e.at)),
+          el("td", { class: "reason", "data-testid": "audit-line" }, e.line),
+          el("td", { class: "mono wide", title: "this entry's hash in the chain" }, e.hash.slice(0, 12))))))));
     }
   }
 
