@@ -4,12 +4,13 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { rawControlsIn } from "../shared/hostile-text.fixtures.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { verifyAuditLog } from "../supervise/audit-log.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
@@ -279,5 +280,39 @@ describe("the dashboard server", () => {
     expect(first).toContain('"host":"second.test"');
     expect(first).not.toContain("evil.test");
     await reader.cancel();
+  });
+});
+
+describe("the dashboard server's own errors", () => {
+  it("logs an internal error's message escaped: it may quote what a bottle wrote", async () => {
+    const hostile = "engine said \x1b]0;pwned\x07\u202e";
+    const failing: DockerClient = {
+      run: async () => {
+        throw new Error(hostile);
+      },
+    };
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const broken = appOver(failing);
+      const res = await call(
+        "/api/session",
+        {
+          method: "POST",
+          headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+        },
+        broken,
+      );
+      const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const listed = await call("/api/bottles", { headers: { cookie } }, broken);
+      expect(listed.status).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join("")).toContain("dashboard: engine said \\x1b]0;pwned\\x07\\u202e\n");
+    expect(rawControlsIn(written.join(""), { newline: true })).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { BottleError } from "../shared/errors.js";
+import { terminalSafe } from "../shared/terminal-text.js";
 import {
   CONTENT_SECURITY_POLICY,
   CSRF_HEADER,
@@ -253,7 +254,10 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
 
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {
-    process.stderr.write(`dashboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    // The message may quote what a bottle wrote (a queue file, a log line): shown escaped.
+    process.stderr.write(
+      `dashboard: ${terminalSafe(error instanceof Error ? error.message : String(error))}\n`,
+    );
     return c.json({ error: "internal error" }, 500);
   });
   return app;
