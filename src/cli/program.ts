@@ -9,6 +9,7 @@ import { type CliContext, defaultContext } from "./cli-context.js";
 import { composeCommand } from "./compose-command.js";
 import { dashboardCommand } from "./dashboard-command.js";
 import { demoCommand } from "./demo-command.js";
+import { docsCommand } from "./docs-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { fetchCommand } from "./fetch-command.js";
 import { infoCommand } from "./info-command.js";
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
     stopCommand(ctx),
     cleanupCommand(ctx),
     doctorCommand(ctx),
+    docsCommand(ctx),
     fetchCommand(ctx),
     initCommand(ctx),
     demoCommand(ctx),

@@ -39,7 +39,7 @@ export function renderCommand(ctx: CliContext): CommandUnknownOpts {
 Kubernetes: a namespace per bottle, one pod per service, default-deny NetworkPolicies, and
 apply.sh, which creates the Secrets from this shell's environment and your key files when
 you run it. No secret value is ever written into the rendered files; the bottle's own CA
-keys are (30-ca-keys.yaml, mode 0600). See docs/kubernetes.md: it has not been run on a
+keys are (30-ca-keys.yaml, mode 0600). See \`claude-bottle docs kubernetes\`: it has not been run on a
 cluster by this project's tests, and your CNI must enforce NetworkPolicy.
 
 Examples:
@@ -145,7 +145,9 @@ async function renderKubernetes(
     );
     for (const v of values) ctx.io.stderr(`  ${v}\n`);
   }
-  ctx.io.stderr(`next: ${join(shown, APPLY_SCRIPT)}   (see docs/kubernetes.md first)\n`);
+  ctx.io.stderr(
+    `next: ${join(shown, APPLY_SCRIPT)}   (read \`claude-bottle docs kubernetes\` first)\n`,
+  );
 }
 
 /** The gate's rules for the named host variables, read from `env`: apply.sh runs this. */

@@ -8,7 +8,8 @@ import { loadBottle } from "./load-bottle.js";
 
 // A valid ed25519 public key line (made-up key bytes; the blob is well formed).
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAHDhUcIyoxOD9GTVRbYmlwd36FjJOaoaivtr3Ey9LZ";
-const HINT = "docs/manifests.md describes every key; examples/manifests/ has complete manifests";
+const HINT =
+  "`claude-bottle docs manifests` describes every key; `claude-bottle init` writes complete examples";
 
 const homes = useUserHomes();
 

@@ -211,7 +211,7 @@ describe("loadAgent: malformed agents, each with its exact message", () => {
         '~/.claude-bottle/agents/coder.md:2:1: descripton: unknown key "descripton" (did you mean "description"?)',
         '~/.claude-bottle/agents/coder.md:3:1: model: unknown key "model" (allowed here: bottle, skills, description)',
       ].join("\n"),
-      hint: "docs/manifests.md describes every key; examples/manifests/ has complete manifests",
+      hint: "`claude-bottle docs manifests` describes every key; `claude-bottle init` writes complete examples",
     });
   });
 

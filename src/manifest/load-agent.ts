@@ -117,7 +117,7 @@ async function findAgentFile(name: string, paths: ManifestPaths): Promise<FoundA
     {
       hint:
         known.length === 0
-          ? "create one; examples/manifests/ has examples"
+          ? "create one; `claude-bottle init` writes examples to start from"
           : `agents you have: ${known.join(", ")}`,
     },
   );

@@ -286,7 +286,7 @@ describe("loadBottle: size caps", () => {
       "~/.claude-bottle/bottles/dev.md:3:1: env: 1001 entries, more than the 1000 allowed here; remove some",
     );
     expect(error.hint).toBe(
-      "files written by hand have capped sizes; docs/manifests.md (Limits) lists them",
+      "files written by hand have capped sizes; `claude-bottle docs manifests` (Limits) lists them",
     );
   });
 

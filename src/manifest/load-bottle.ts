@@ -127,7 +127,7 @@ async function notFound(
     return new InputError(`${missing}${suggestion}`, {
       hint:
         known.length === 0
-          ? "create one; examples/manifests/ has examples"
+          ? "create one; `claude-bottle init` writes examples to start from"
           : `bottles you have: ${known.join(", ")}`,
     });
   }

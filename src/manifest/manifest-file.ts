@@ -21,7 +21,7 @@ export interface ManifestFile {
 }
 
 export const MANIFEST_HINT =
-  "docs/manifests.md describes every key; examples/manifests/ has complete manifests";
+  "`claude-bottle docs manifests` describes every key; `claude-bottle init` writes complete examples";
 
 /** Undefined when there is no file at `path`. */
 export async function readManifestFile(

@@ -229,7 +229,7 @@ function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTr
       throw refuse(
         at(shownAt),
         `${where(path)}${node.items.length} entries, more than the ${max} allowed here; remove some`,
-        "files written by hand have capped sizes; docs/manifests.md (Limits) lists them",
+        "files written by hand have capped sizes; `claude-bottle docs manifests` (Limits) lists them",
       );
     }
     if (anchor !== undefined) open.push(anchor);

@@ -6,6 +6,7 @@ import { spawn as spawnChild } from "node:child_process";
 import { existsSync } from "node:fs";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError } from "../../shared/errors.js";
+import { setupHostCommand } from "../../shared/installed-files.js";
 
 export interface RunOptions {
   /** Text for the child's stdin. */
@@ -69,8 +70,13 @@ export class DockerError extends BottleError {
 
   constructor(command: string, exitCode: number | undefined, stderr: string, cause?: unknown) {
     const tail = stderr.trim().split("\n").slice(-8).join("\n");
+    // An engine that does not answer is the same failure whatever was asked of it: say that,
+    // not the `docker ps --format …` line that happened to find out.
+    const engineDown = ENGINE_DOWN.exec(stderr);
     super(
-      `command failed${exitCode === undefined ? "" : ` with exit code ${exitCode}`}: ${command}${tail ? `\n${tail}` : ""}`,
+      engineDown
+        ? `no Docker engine answers (${engineDown[0].trim()})`
+        : `command failed${exitCode === undefined ? "" : ` with exit code ${exitCode}`}: ${command}${tail ? `\n${tail}` : ""}`,
       { hint: hintFor(stderr), cause },
     );
     this.name = "DockerError";
@@ -79,16 +85,16 @@ export class DockerError extends BottleError {
   }
 }
 
+/** How the docker CLI says that no engine answers at the address it was given. */
+const ENGINE_DOWN =
+  /Cannot connect to the Docker daemon[^\n]*|docker daemon is not running[^\n]*|error during connect[^\n]*|dial unix [^\n]*(?:no such file or directory|connection refused)[^\n]*/i;
+
 function hintFor(stderr: string): string | undefined {
-  if (
-    /Cannot connect to the Docker daemon|docker daemon is not running|connect: no such file/i.test(
-      stderr,
-    )
-  ) {
-    return "start the Docker engine (on Debian: sudo bash scripts/setup-host.sh), then retry";
+  if (ENGINE_DOWN.test(stderr) || /connect: no such file/i.test(stderr)) {
+    return `start the Docker engine, then retry (on Debian 12, ${setupHostCommand()} installs and starts one)`;
   }
   if (/'compose' is not a docker command|unknown (shorthand flag|command).*compose/i.test(stderr)) {
-    return "install Docker Compose v2 (on Debian: sudo bash scripts/setup-host.sh)";
+    return `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`;
   }
   if (/could not find an available, non-overlapping IPv4 address pool/i.test(stderr)) {
     // Each bottle makes two networks; the engine's default pools hold about thirty.
@@ -136,7 +142,7 @@ export class DockerCli implements DockerClient {
       if (!(error instanceof SubprocessError)) throw error;
       if (error.exitCode === undefined && /ENOENT/.test(error.message)) {
         throw new BottleError(`the docker CLI was not found (${this.binary})`, {
-          hint: "install Docker (on Debian: sudo bash scripts/setup-host.sh)",
+          hint: `install Docker (on Debian 12: ${setupHostCommand()})`,
           cause: error,
         });
       }
@@ -194,14 +200,13 @@ export async function checkEngine(
   if (engine.exitCode !== 0 || engine.stdout.trim() === "") {
     throw new BottleError("no Docker engine answers", {
       hint:
-        hintFor(engine.stderr) ??
-        "start the Docker engine (on Debian: sudo bash scripts/setup-host.sh)",
+        hintFor(engine.stderr) ?? `start the Docker engine (on Debian 12: ${setupHostCommand()})`,
     });
   }
   const compose = await docker.run(["compose", "version", "--short"], { allowFailure: true });
   if (compose.exitCode !== 0) {
     throw new BottleError("Docker Compose v2 is not installed (`docker compose version` failed)", {
-      hint: "install Docker Compose v2 (on Debian: sudo bash scripts/setup-host.sh)",
+      hint: `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`,
     });
   }
   return { engine: engine.stdout.trim(), compose: compose.stdout.trim().replace(/^v/, "") };
@@ -250,7 +255,7 @@ async function runStreaming(
     const exitCode = await exited.catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") {
         throw new BottleError(`the docker CLI was not found (${binary})`, {
-          hint: "install Docker (on Debian: sudo bash scripts/setup-host.sh)",
+          hint: `install Docker (on Debian 12: ${setupHostCommand()})`,
           cause: error,
         });
       }

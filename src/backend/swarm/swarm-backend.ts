@@ -674,7 +674,7 @@ async function waitForNames(node: EngineAt, agent: string, names: readonly strin
   if (r.exitCode !== 0) {
     throw new BottleError(
       `the agent could not resolve ${r.stdout.trim() || "its sidecars"} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
-      { hint: "check the node's overlay networking (docs/swarm.md, pitfalls)" },
+      { hint: "check the node's overlay networking (`claude-bottle docs swarm`, pitfalls)" },
     );
   }
 }
