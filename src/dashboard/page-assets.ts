@@ -43,6 +43,14 @@ td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
 .countdown { margin-top: .3rem; color: #9a6700; font-weight: 600; }
 .countdown.late { color: #b3261e; }
 td.repeat { font-weight: 600; color: #b3261e; white-space: nowrap; }
+td, dd { overflow-wrap: anywhere; }
+@media (max-width: 900px) {
+  header { flex-wrap: wrap; gap: .4rem 1rem; padding: .5rem .8rem; }
+  main { padding: .6rem .8rem; }
+  .wide { display: none; }
+  .filters { flex-wrap: wrap; gap: .4rem 1rem; }
+  th, td { padding: .2rem .3rem; }
+}
 `;
 
 /**
@@ -83,8 +91,8 @@ const PAGE_HTML = `<!doctype html>
         <option value="error">error</option></select></label>
       <span id="decision-count">0 decisions</span>
     </div>
-    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th>verdict</th>
-      <th>request</th><th>rule</th><th>place</th><th>status</th><th>repeated</th></tr></thead>
+    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th class="wide">verdict</th>
+      <th>request</th><th>rule</th><th>place</th><th class="wide">status</th><th>repeated</th></tr></thead>
       <tbody id="decision-rows"></tbody></table>
   </section>
   <section id="approvals" class="view">
@@ -193,7 +201,7 @@ export const PAGE_JS = `"use strict";
     const seen = g.count === 1 ? "" : g.count + "\u00d7, last " + clock(g.lastAt).slice(11);
     const row = el("tr", { "data-testid": "decision", "data-kind": e.kind, "data-slug": e.slug, "data-seq": g.lastSeq, "data-count": g.count },
       el("td", {}, clock(g.firstAt)),
-      el("td", { class: "mono" }, e.slug), el("td", { class: "wide" }, e.source),
+      el("td", { class: "mono" }, e.slug), el("td", {}, e.source),
       el("td", { class: e.kind }, e.kind), el("td", { class: "wide" }, e.verdict),
       el("td", { class: "mono" }, target), el("td", { class: "mono" }, e.rule || ""),
       el("td", {}, e.place || ""), el("td", { class: "wide" }, e.status === null ? "" : e.status),
