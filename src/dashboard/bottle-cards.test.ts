@@ -34,6 +34,12 @@ function bottle(over: Partial<BottleView> = {}): BottleView {
     ],
     remotes: [],
     gitleaksExceptions: [],
+    work: {
+      into: "repository",
+      repoDir: "/src/api",
+      branchPrefix: "claude-bottle/api-work-3f9a/",
+      from: "main",
+    },
     ...over,
   };
 }
@@ -67,6 +73,7 @@ describe("the bottles' cards", () => {
             hosts: [value],
             remotes: [{ name: value, url: value }],
             gitleaksExceptions: [value],
+            work: { into: "repository", repoDir: value, branchPrefix: value, from: value },
             routes: [
               {
                 ...(bottle().routes[0] as BottleView["routes"][number]),
@@ -92,6 +99,16 @@ describe("the bottles' cards", () => {
     const page = pageHtml(cards);
     expect(page).toContain("<span>a$&amp;b$&#39;c$`d.test</span>");
     expect(page.match(/<!doctype html>/g)).toHaveLength(1);
+  });
+
+  it("says where each bottle's work will land", () => {
+    expect(bottleCards([bottle()], listing)).toContain(
+      '<dt>work lands</dt><dd><span data-testid="work" data-into="repository">branches <span class="mono">claude-bottle/api-work-3f9a/…</span> in <span class="mono">/src/api</span> (started from <span class="mono">main</span>)</span>',
+    );
+    const kept = bottleCards([bottle({ work: { into: "kept", dir: "/h/kept/x/" } })], listing);
+    expect(kept).toContain('a copy of its ~/work in <span class="mono">/h/kept/x/</span>');
+    const lost = bottleCards([bottle({ work: { into: "unknown" } })], listing);
+    expect(lost).toContain("unknown (its state directory is gone)");
   });
 
   it("marks a listing past its age, and says when there are no bottles", () => {

@@ -51,6 +51,18 @@ function routeRows(routes: BottleView["routes"]): Html {
   )}</tbody></table>`;
 }
 
+function workCell(work: BottleView["work"]): Html {
+  if (work.into === "repository") {
+    return html`<span data-testid="work" data-into="repository">branches <span class="mono">${work.branchPrefix}…</span> in <span class="mono">${work.repoDir}</span>${
+      work.from === null ? "" : html` (started from <span class="mono">${work.from}</span>)`
+    }</span>`;
+  }
+  if (work.into === "kept") {
+    return html`<span data-testid="work" data-into="kept">a copy of its ~/work in <span class="mono">${work.dir}</span></span>`;
+  }
+  return html`<span data-testid="work" data-into="unknown" class="empty">unknown (its state directory is gone)</span>`;
+}
+
 function card(b: BottleView): Html {
   const meta = [
     `agent ${b.agent ?? "?"}`,
@@ -66,7 +78,7 @@ function card(b: BottleView): Html {
         s.health ?? s.state
       }</span>`,
   );
-  return html`<div class="card" data-testid="bottle" data-slug="${b.slug}"><h3>${b.slug}</h3><div class="meta">${meta}</div><dl><dt>sidecars</dt><dd>${sidecars}</dd><dt>hosts</dt><dd>${chips(
+  return html`<div class="card" data-testid="bottle" data-slug="${b.slug}"><h3>${b.slug}</h3><div class="meta">${meta}</div><dl><dt>work lands</dt><dd>${workCell(b.work)}</dd><dt>sidecars</dt><dd>${sidecars}</dd><dt>hosts</dt><dd>${chips(
     b.hosts,
   )}</dd><dt>DLP</dt><dd>${b.dlp ?? "?"}</dd><dt>routes</dt><dd>${routeRows(
     b.routes,

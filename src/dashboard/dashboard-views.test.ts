@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise.js";
-import { callTimesOutAt } from "./dashboard-views.js";
+import { callTimesOutAt, workLanding } from "./dashboard-views.js";
 
 describe("callTimesOutAt", () => {
   it("is supervise's answer timeout after the proposal was filed", () => {
@@ -10,5 +10,47 @@ describe("callTimesOutAt", () => {
 
   it("is null for a filing time that does not parse", () => {
     expect(callTimesOutAt("yesterday-ish")).toBeNull();
+  });
+});
+
+describe("workLanding", () => {
+  const metadata = {
+    slug: "s-1",
+    project: "p",
+    agent: "a",
+    bottle: "b",
+    createdAt: "2030-01-01T00:00:00.000Z",
+    pid: 1,
+    hostname: "h",
+  };
+
+  it("is the repository's claude-bottle/<slug>/ branches for a bottle started in one", () => {
+    const workspace = {
+      repoDir: "/src/app",
+      branch: "main",
+      head: null,
+      branchTips: {},
+      originUrl: null,
+    };
+    expect(
+      workLanding("/home/u/.claude-bottle", { slug: "s-1", metadata: { ...metadata, workspace } }),
+    ).toEqual({
+      into: "repository",
+      repoDir: "/src/app",
+      branchPrefix: "claude-bottle/s-1/",
+      from: "main",
+    });
+  });
+
+  it("is kept/<slug>/ under the home for one with no repository, unknown without metadata", () => {
+    expect(workLanding("/h", { slug: "s-1", metadata: { ...metadata, workspace: null } })).toEqual({
+      into: "kept",
+      dir: "/h/kept/s-1/",
+    });
+    expect(workLanding("/h", { slug: "s-1", metadata })).toEqual({
+      into: "kept",
+      dir: "/h/kept/s-1/",
+    });
+    expect(workLanding("/h", { slug: "s-1", metadata: null })).toEqual({ into: "unknown" });
   });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
+import { keptDirOf } from "../backend/docker/kept-work.js";
 import { bottleSummary } from "../cli/list-command.js";
 import {
   type Decision,
@@ -103,6 +104,29 @@ function trafficThrough(traffic: readonly RouteTraffic[], host: string) {
   };
 }
 
+/**
+ * Where a bottle's work will land when it ends: branches `claude-bottle/<slug>/…` in the host
+ * repository it was started in, or, with none, a copy of its ~/work under the home's
+ * kept/<slug>/; unknown when its state directory (its metadata) is gone.
+ */
+export function workLanding(
+  home: string,
+  b: Pick<FoundBottle, "slug" | "metadata">,
+):
+  | { into: "repository"; repoDir: string; branchPrefix: string; from: string | null }
+  | { into: "kept"; dir: string }
+  | { into: "unknown" } {
+  if (b.metadata === null) return { into: "unknown" };
+  const ws = b.metadata.workspace;
+  if (ws === undefined || ws === null) return { into: "kept", dir: `${keptDirOf(home, b.slug)}/` };
+  return {
+    into: "repository",
+    repoDir: ws.repoDir,
+    branchPrefix: `claude-bottle/${b.slug}/`,
+    from: ws.branch,
+  };
+}
+
 /** What the page shows of each bottle in `found`, as of now. */
 export async function bottlesView(ctx: ViewContext, found: readonly FoundBottle[]) {
   const now = ctx.now();
@@ -146,6 +170,7 @@ export async function bottlesView(ctx: ViewContext, found: readonly FoundBottle[
         })),
         remotes: (policy?.git.remotes ?? []).map((r) => ({ name: r.name, url: r.url })),
         gitleaksExceptions: policy?.git.gitleaksExceptions ?? [],
+        work: workLanding(ctx.home, b),
       };
     }),
   );
