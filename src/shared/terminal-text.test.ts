@@ -145,8 +145,9 @@ describe("shellQuote", () => {
 
   it("writes a word holding controls or bidi as ANSI-C quoted UTF-8 bytes", () => {
     expect(shellQuote("a\x1b]0;t\x07")).toBe("$'a\\x1b]0;t\\x07'");
-    expect(shellQuote("fix\u202E'x")).toBe("$'fix\\xe2\\x80\\xae\\'x'");
-    expect(shellQuote("a\nb")).toBe("$'a\\x0ab'");
+    expect(shellQuote("fix\u202E'x")).toBe("$'fix\\xe2\\x80\\xae\\x27x'");
+    expect(shellQuote("a\x1b5b\\z")).toBe("$'a\\x1b\\x35\\x62\\x5cz'");
+    expect(shellQuote("a\nz")).toBe("$'a\\x0az'");
     expect(shellQuote("a\uD800")).toBe("$'a\\xef\\xbf\\xbd'");
     expect(isTerminalSafe(shellQuote("a\\\x1b\u2066"))).toBe(false); // the doubled backslash
     expect(rawControlsIn(shellQuote("a\\\x1b\u2066"))).toEqual([]);
@@ -178,6 +179,18 @@ describe("shellQuote", () => {
     () => {
       const args = pasteInto("dash", shellQuote("$(touch /nonexistent/x)\x1b"));
       expect(args).toEqual(["$$(touch /nonexistent/x)\\x1b"]);
+    },
+  );
+
+  it.skipIf(!SHELLS.includes("dash"))(
+    "cannot be closed early by a quote or a backslash in a sh without $'…'",
+    () => {
+      for (const word of ["a\x1b'; echo RAN; '", "a\x1b\\'; echo RAN; '", "\u202e' `echo RAN` '"]) {
+        const args = pasteInto("dash", `${shellQuote(word)} tail`);
+        expect(args).toHaveLength(2);
+        expect(args?.[1]).toBe("tail");
+        expect(args?.join("")).not.toMatch(/^RAN$/m);
+      }
     },
   );
 });

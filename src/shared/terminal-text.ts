@@ -139,14 +139,19 @@ export function shellQuote(word: string): string {
     }
     return out === "" ? "''" : out;
   }
+  // Inside $'…' a quote and a backslash are written as \x27 and \x5c, never as \' and \\:
+  // a shell without $'…' reads the whole as $ and one single-quoted literal, which a \'
+  // would end early. A hex digit right after an escape is escaped too: POSIX leaves
+  // \x with more than two hex digits unspecified.
   let out = "$'";
+  let afterEscape = false;
   for (const ch of word) {
-    if (ch === "\\") out += "\\\\";
-    else if (ch === "'") out += "\\'";
-    else if (isUnsafeCodePoint(ch)) {
-      const bytes = Buffer.from(ch, "utf8");
-      for (const b of bytes) out += `\\x${b.toString(16).padStart(2, "0")}`;
+    const escaped =
+      ch === "'" || ch === "\\" || isUnsafeCodePoint(ch) || (afterEscape && /^[0-9a-f]$/i.test(ch));
+    if (escaped) {
+      for (const b of Buffer.from(ch, "utf8")) out += `\\x${b.toString(16).padStart(2, "0")}`;
     } else out += ch;
+    afterEscape = escaped;
   }
   return `${out}'`;
 }
