@@ -179,7 +179,7 @@ describeWithEngine("the agent's workspace", () => {
       expect(r.stdout).not.toContain("ran");
       expect(r.stderr).toContain("starting bottle");
       expect(r.stderr).toContain("git bundle create");
-      expect(r.stderr).toContain(`removing claude-bottle-${slug}`);
+      expect(r.stderr).toContain(`removing bottle ${slug}`);
       expect(r.stderr).not.toContain("    at ");
       expect(leftoversOf(slug)).toEqual(nothingLeft());
       expect(existsSync(join(t.home, "state", slug))).toBe(false);
