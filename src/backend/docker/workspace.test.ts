@@ -158,7 +158,7 @@ describe("fetchAgentBranches", () => {
     };
     const { branches, warnings } = await fetchAgentBranches(ws, bundle, "s-1");
     expect(warnings).toEqual([
-      `the agent's branch ${JSON.stringify(hostile[0])} is no name git accepts: not kept`,
+      `the agent's branch "${hostile[0]}" is no name git accepts: not kept`,
       `the agent's branch "a:refs/heads/main" is no name git accepts: not kept`,
       `the agent's branch "../../config" is no name git accepts: not kept`,
     ]);

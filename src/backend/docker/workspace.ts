@@ -238,6 +238,9 @@ tar -cf - -- * >&3`;
  */
 const COPY_SCRIPT = `cd ${dirname(AGENT_WORKDIR)} && exec tar --one-file-system --hard-dereference -cf - work`;
 
+/** How many passed-over entries the exit names one by one. */
+const MAX_SKIPS_LISTED = 10;
+
 /** The files the git harvest hands back; anything else in its stream is not kept. */
 const HARVEST_FILES = new Set(["work.bundle", "changes.patch"]);
 
@@ -343,9 +346,14 @@ async function takeOut(
         : `could not collect the agent's work: ${lastLine(ran.stderr) || (refused instanceof Error ? refused.message : "the container is gone")}`;
     return { files: null, dirs: [], warnings: [why] };
   }
-  const warnings = result.skipped.map(
-    (s) => `the agent's work held ${JSON.stringify(s.name)}, ${s.why}: not kept`,
-  );
+  // Names as the agent wrote them: the printer shows them safely. A stream full of them
+  // (a directory swapped for a link to /) is summed up, not listed.
+  const warnings = result.skipped
+    .slice(0, MAX_SKIPS_LISTED)
+    .map((s) => `the agent's work held "${s.name}", ${s.why}: not kept`);
+  if (result.skipped.length > MAX_SKIPS_LISTED) {
+    warnings.push(`and ${result.skipped.length - MAX_SKIPS_LISTED} more entries not kept`);
+  }
   if (ran.exitCode !== 0) {
     warnings.push(
       `the agent's work may be incomplete: ${lastLine(ran.stderr) || `exit code ${ran.exitCode}`}`,
@@ -466,9 +474,7 @@ export async function fetchAgentBranches(
     if (!ref.startsWith("refs/heads/") || !isSha(sha)) continue;
     const agentName = ref.slice("refs/heads/".length);
     if (!isValidBranchName(agentName)) {
-      warnings.push(
-        `the agent's branch ${JSON.stringify(agentName)} is no name git accepts: not kept`,
-      );
+      warnings.push(`the agent's branch "${agentName}" is no name git accepts: not kept`);
       continue;
     }
     if (ws.branchTips[agentName] === sha) continue;
