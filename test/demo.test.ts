@@ -32,6 +32,12 @@ describeWithEngine("claude-bottle demo", () => {
         "the real Claude Code runs headless in the bottle against a stand-in model API",
       ]);
       expect(result.code).toBe(0);
+      // Steps wait until the sidecars resolve the stand-ins (a first run failed on ENOTFOUND),
+      // and the silent real-agent step says it is running.
+      expect(result.stderr).toContain(
+        "waiting until the bottle's sidecars resolve the stand-ins' names",
+      );
+      expect(result.stderr).toContain("running the real Claude Code in the bottle");
       const left = execFileSync(
         "docker",
         ["ps", "-a", "--filter", "label=dev.claude-bottle.demo", "--format", "{{.Names}}"],

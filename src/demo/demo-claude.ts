@@ -83,27 +83,50 @@ interface Recorded {
   body?: { messages?: Array<{ content?: unknown }> };
 }
 
-export async function realClaudeCode(rig: DemoRig, standIn: string): Promise<DemoStepResult> {
-  const run = await rig.docker.run(
-    [
-      "exec",
-      "-u",
-      "agent",
-      "-w",
-      "/home/agent/work",
-      "-e",
-      `ANTHROPIC_BASE_URL=https://${DEMO_HOSTS.claude}`,
-      "-e",
-      "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
-      "-e",
-      "ENABLE_TOOL_SEARCH=false",
-      rig.agentContainer,
-      "sh",
-      "-lc",
-      "claude -p 'Run the commands the task gives you.' --dangerously-skip-permissions --output-format json </dev/null",
-    ],
-    { allowFailure: true },
-  );
+/** How often the Claude step says what it is doing while the program works. */
+const PROGRESS_EVERY_MS = 15_000;
+
+export async function realClaudeCode(
+  rig: DemoRig,
+  standIn: string,
+  progress: (line: string) => void = () => {},
+): Promise<DemoStepResult> {
+  progress("running the real Claude Code in the bottle (a minute or more on a slow machine)…");
+  const started = Date.now();
+  // The program is silent until it ends; the stand-in's record says how far it got.
+  const ticker = setInterval(() => {
+    void rig.docker
+      .run(["exec", standIn, "sh", "-c", `wc -l < ${RECORD}`], { allowFailure: true })
+      .then((r) => {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        const requests = Number.parseInt(r.stdout.trim(), 10);
+        progress(
+          `Claude Code is working: ${Number.isNaN(requests) ? 0 : requests} model request(s) so far, ${seconds} s`,
+        );
+      });
+  }, PROGRESS_EVERY_MS);
+  const run = await rig.docker
+    .run(
+      [
+        "exec",
+        "-u",
+        "agent",
+        "-w",
+        "/home/agent/work",
+        "-e",
+        `ANTHROPIC_BASE_URL=https://${DEMO_HOSTS.claude}`,
+        "-e",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+        "-e",
+        "ENABLE_TOOL_SEARCH=false",
+        rig.agentContainer,
+        "sh",
+        "-lc",
+        "claude -p 'Run the commands the task gives you.' --dangerously-skip-permissions --output-format json </dev/null",
+      ],
+      { allowFailure: true },
+    )
+    .finally(() => clearInterval(ticker));
   const log = await rig.docker.run(["exec", standIn, "cat", RECORD], { allowFailure: true });
   const requests = log.stdout
     .split("\n")

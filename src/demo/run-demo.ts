@@ -16,6 +16,8 @@ import {
   type StartedBottle,
   upBottle,
 } from "../backend/docker/launch-bottle.js";
+import { gitGateContainerName } from "../contracts/git-gate.js";
+import { pipelockContainerName } from "../contracts/pipelock.js";
 import { loadAgent } from "../manifest/index.js";
 import { BottleError } from "../shared/errors.js";
 import {
@@ -25,6 +27,7 @@ import {
   startClaudeStandIn,
 } from "./demo-claude.js";
 import { DEMO_AGENT, DEMO_HOSTS, DEMO_TOKEN_ENV, demoBottle } from "./demo-manifests.js";
+import { waitForNames } from "./demo-names.js";
 import {
   allowlistedCall,
   type DemoRig,
@@ -158,6 +161,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
             name: `claude-bottle-demo-claude-${suffix}`,
           });
 
+    // The sidecars must find the stand-ins by name before a step asks them to.
+    launch.progress("waiting until the bottle's sidecars resolve the stand-ins' names…");
+    await waitForNames(docker, pipelockContainerName(bottle.slug), [
+      DEMO_HOSTS.model,
+      DEMO_HOSTS.docs,
+      DEMO_HOSTS.unlisted,
+      DEMO_HOSTS.later,
+      ...(claudeStandIn === null ? [] : [DEMO_HOSTS.claude]),
+    ]);
+    await waitForNames(docker, gitGateContainerName(bottle.slug), [DEMO_HOSTS.git]);
+
     const rig: DemoRig = {
       docker,
       agentContainer: plan.blueprint.plan.containerName,
@@ -175,7 +189,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     record(
       claudeStandIn === null
         ? skippedClaudeCode(claude.skipped ?? "")
-        : await realClaudeCode(rig, claudeStandIn),
+        : await realClaudeCode(rig, claudeStandIn, launch.progress),
     );
     return results;
   } catch (error) {
