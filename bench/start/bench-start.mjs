@@ -3,8 +3,11 @@
 //   ours   `claude-bottle start <agent> --yes --exec true` until the CLI exits
 //          (plan, stage, CA minting, image cache checks, up --wait, provision, exec, down)
 //   direct `docker compose up -d --wait` + `docker compose down` of the same compose file
-// Prints both medians and the ratio. Usage: node bench/start/bench-start.mjs [runs=7]
-import { spawnSync } from "node:child_process";
+// and, beside `compose down` alone, `claude-bottle stop` of a running bottle:
+//   attached  its start CLI still attached (stop keeps the work, removes, the CLI exits)
+//   detached  its start CLI gone (SIGKILLed: the bottle left for resume or stop)
+// Prints the medians and the ratios. Usage: node bench/start/bench-start.mjs [runs=7]
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +40,54 @@ function run(cmd, args, extra = {}) {
   return ms;
 }
 
+/** A bottle running `sleep 600` under its start CLI; resolves once the program runs. */
+function startAttached() {
+  const child = spawn(process.execPath, [cli, "start", "bench", "--yes", "--exec", "sleep 600"], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      const slug = /instance\s+(\S+)/.exec(stderr)?.[1];
+      if (slug && stderr.includes("running: sleep 600")) {
+        clearInterval(poll);
+        resolve({ child, slug });
+      }
+      if (child.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`start exited ${child.exitCode}:\n${stderr}`));
+      }
+    }, 100);
+  });
+}
+
+const exited = (child) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once("exit", resolve));
+
+/** `claude-bottle stop` of a running bottle, attached or with its CLI gone, until all have exited. */
+async function timeStop(attached) {
+  const { child, slug } = await startAttached();
+  if (!attached) {
+    child.kill("SIGKILL");
+    await exited(child);
+  }
+  const started = process.hrtime.bigint();
+  const stop = spawn(process.execPath, [cli, "stop", slug], { env, stdio: "ignore" });
+  const [code] = await Promise.all([
+    new Promise((resolve) => stop.once("exit", resolve)),
+    exited(child),
+  ]);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (code !== 0) throw new Error(`stop ${slug} failed (${code})`);
+  return ms;
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -54,6 +105,9 @@ try {
   };
   const ours = [];
   const bare = [];
+  const bareDown = [];
+  const stopAttached = [];
+  const stopDetached = [];
   for (let i = 0; i < runs; i++) {
     ours.push(run(process.execPath, [cli, "start", "bench", "--yes", "--exec", "true"]));
     const up = run(
@@ -74,12 +128,18 @@ try {
       "3",
     ]);
     bare.push(up + down);
+    bareDown.push(down);
+    stopAttached.push(await timeStop(true));
+    stopDetached.push(await timeStop(false));
     process.stderr.write(
-      `run ${i + 1}/${runs}: ours ${ours.at(-1).toFixed(0)} ms, direct ${bare.at(-1).toFixed(0)} ms\n`,
+      `run ${i + 1}/${runs}: ours ${ours.at(-1).toFixed(0)} ms, direct ${bare.at(-1).toFixed(0)} ms, ` +
+        `compose down ${down.toFixed(0)} ms, stop attached ${stopAttached.at(-1).toFixed(0)} ms, ` +
+        `stop detached ${stopDetached.at(-1).toFixed(0)} ms\n`,
     );
   }
   const mOurs = median(ours);
   const mBare = median(bare);
+  const mDown = median(bareDown);
   console.log(`\nbench/start, ${runs} runs each, interleaved, warm image cache`);
   console.log("| path | median (ms) | ratio |");
   console.log("| --- | ---: | ---: |");
@@ -87,6 +147,16 @@ try {
   console.log(
     `| claude-bottle start --yes --exec true | ${mOurs.toFixed(0)} | ${(mOurs / mBare).toFixed(2)} |`,
   );
+  console.log("| path | median (ms) | ratio |");
+  console.log("| --- | ---: | ---: |");
+  console.log(`| docker compose down --timeout 3 (direct) | ${mDown.toFixed(0)} | 1.00 |`);
+  for (const [label, xs] of [
+    ["claude-bottle stop, its CLI attached", stopAttached],
+    ["claude-bottle stop, its CLI gone", stopDetached],
+  ]) {
+    const m = median(xs);
+    console.log(`| ${label} | ${m.toFixed(0)} | ${(m / mDown).toFixed(2)} |`);
+  }
 } finally {
   spawnSync("docker", ["compose", "-p", "cb-bench-direct", "down", "--timeout", "1"], { env });
   spawnSync(process.execPath, [cli, "cleanup", "--yes", "--all"], { env });

@@ -390,9 +390,8 @@ export async function runBottle(
   options: RunOptions,
   backend: Pick<Backend, "up" | "exec" | "agent">,
 ): Promise<number> {
-  if (options.exec === null && !options.detach) {
-    await ensurePlanAgentPackage(plan, ctx, options.signal);
-  }
+  // A detached bottle needs its program too: `resume` attaches it.
+  if (options.exec === null) await ensurePlanAgentPackage(plan, ctx, options.signal);
   const budget = options.budget ?? stopBudgetOf(ctx.env);
   const bottle = await backend.up(plan, {
     keepStateOnFailure: options.keepState,
