@@ -69,6 +69,8 @@ const MUTATIONS = [
           "  });",
           '  early.on("error", () => {});',
           "  early.write(body.body.subarray(0, body.body.length >> 1));",
+          "  // The scan of a large body takes a while; the first half is upstream meanwhile.",
+          "  await new Promise((resolve) => setTimeout(resolve, 100));",
           "  let verdict: DlpVerdict;",
           "  let bytes: Uint8Array;",
           "",
