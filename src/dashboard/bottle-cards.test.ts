@@ -111,6 +111,28 @@ describe("the bottles' cards", () => {
     expect(lost).toContain("unknown (its state directory is gone)");
   });
 
+  it("lists the bottles that ended, with how, every value escaped", () => {
+    const ended = {
+      slug: "gone-1",
+      agent: HOSTILE,
+      bottle: "b",
+      startedAt: null,
+      endedAt: new Date(1_500 - 3_600_000).toISOString(),
+      how: "exited" as const,
+      exitCode: 2,
+      by: "start",
+      work: "branches claude-bottle/gone-1/… in /src/app",
+    };
+    const out = bottleCards([], listing, [ended]);
+    expect(out).toContain("Ended in the last day");
+    expect(out).toContain(
+      '<tr data-testid="ended" data-slug="gone-1" data-how="exited"><td class="mono">gone-1</td>',
+    );
+    expect(out).toContain('1h 0m ago</td><td class="bad">its program exited with code 2</td>');
+    expect(out).not.toContain(HOSTILE);
+    expect(bottleCards([], listing)).not.toContain("Ended");
+  });
+
   it("marks a listing past its age, and says when there are no bottles", () => {
     const old = bottleCards([], { listedAt: 1_000, now: 9_000, staleAfterMs: 2_500 });
     expect(old).toContain('data-stale="true"');

@@ -5,6 +5,7 @@
 import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { BottleView } from "./dashboard-views.js";
+import { type EndedBottle, outcomeWords } from "./ended-bottles.js";
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -87,6 +88,19 @@ function card(b: BottleView): Html {
   )}</dd><dt>exceptions</dt><dd>${chips(b.gitleaksExceptions)}</dd></dl></div>`;
 }
 
+/** The bottles that ended in the last day, newest first, with how each ended. */
+function endedRows(ended: readonly EndedBottle[], now: number): Html {
+  if (ended.length === 0) return html``;
+  return html`<h2>Ended in the last day</h2><table class="ended"><thead><tr><th>bottle</th><th>agent</th><th>ended</th><th>how</th><th>work</th></tr></thead><tbody>${ended.map(
+    (e) =>
+      html`<tr data-testid="ended" data-slug="${e.slug}" data-how="${e.how}"><td class="mono">${e.slug}</td><td>${e.agent ?? "?"}</td><td>${age(
+        Math.max(0, Math.round((now - Date.parse(e.endedAt)) / 1000)),
+      )} ago</td><td class="${e.how === "exited" && e.exitCode !== 0 ? "bad" : ""}">${outcomeWords(e)}</td><td class="mono">${
+        e.work ?? ""
+      }</td></tr>`,
+  )}</tbody></table>`;
+}
+
 /**
  * Every bottle's card, in a wrapper that says when the engine was asked; a listing older than
  * `staleAfterMs` is marked, and the page asks again as soon as it has drawn it.
@@ -94,6 +108,7 @@ function card(b: BottleView): Html {
 export function bottleCards(
   bottles: readonly BottleView[],
   listing: { listedAt: number; now: number; staleAfterMs: number },
+  ended: readonly EndedBottle[] = [],
 ): string {
   const stale = listing.now - listing.listedAt > listing.staleAfterMs;
   const body =
@@ -102,7 +117,7 @@ export function bottleCards(
       : bottles.map(card);
   const out = html`<div id="bottle-cards" data-listed-at="${listing.listedAt}"${
     stale ? html` data-stale="true"` : ""
-  }>${body}</div>`;
+  }>${body}${endedRows(ended, listing.now)}</div>`;
   if (out instanceof Promise) throw new Error("the bottles' cards must render synchronously");
   return out.toString();
 }

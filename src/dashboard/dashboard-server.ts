@@ -29,6 +29,7 @@ import {
   type ViewContext,
 } from "./dashboard-views.js";
 import type { DecisionEvent } from "./decision-events.js";
+import { readEnded } from "./ended-bottles.js";
 import { PAGE_JS, pageHtml } from "./page-assets.js";
 
 export interface DashboardServerOptions {
@@ -79,12 +80,17 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   const { views } = options;
   const flushEveryMs = options.flushEveryMs ?? 20;
   const listing = listingOf(views);
-  const cards = async (l: Listing) =>
-    bottleCards(await bottlesView(views, l.found), {
-      listedAt: l.listedAt,
-      now: Date.now(),
-      staleAfterMs: STALE_DRAWING_MS,
-    });
+  const cards = async (l: Listing) => {
+    const [shown, ended] = await Promise.all([
+      bottlesView(views, l.found),
+      readEnded(views.home, views.now()).catch(() => []),
+    ]);
+    return bottleCards(
+      shown,
+      { listedAt: l.listedAt, now: Date.now(), staleAfterMs: STALE_DRAWING_MS },
+      ended,
+    );
+  };
   /**
    * The cards from a recent listing, for a page drawing them first; null when the engine
    * fails or is slow to answer (the page then asks, and says what went wrong).
