@@ -34,6 +34,12 @@ export const DEFAULT_WILDCARD_LABELS = { maxLength: 40, randomMinLength: 16 } as
 export const PipelockConfigSchema = z.strictObject({
   /** "api.github.com", "*.githubusercontent.com", "api.example.test:8443", "203.0.113.7", "[2001:db8::1]:443". */
   allow: z.array(allowPattern).default([]),
+  /**
+   * Hosts reached read-only (patterns as in `allow`; a host must be allowed too): only GET and
+   * HEAD pass, without protocol upgrades; DLP scans them like any request. For package
+   * registries, which anyone can read and a bottle must not write to.
+   */
+  readOnly: z.array(allowPattern).default([]),
   dlp: z
     .strictObject({
       /** block: 403 and audit; warn: pass and audit. */

@@ -164,3 +164,18 @@ export function upstreamFailed(host: string, detail: string): Refusal {
 function hostPort(host: string, port: number): string {
   return `"${host.includes(":") ? `[${host}]` : host}:${port}"`;
 }
+
+/** A write (or a protocol upgrade) to a host the bottle may only read, such as a registry. */
+export function readOnlyHost(host: string, port: number, method: string): Refusal {
+  const what =
+    method === "upgrade"
+      ? "a protocol upgrade (WebSocket)"
+      : `a ${method.replace(/[^A-Za-z]/g, "?").slice(0, 20)} request`;
+  return refusal(
+    403,
+    `blocked this request: ${hostPort(host, port)} is read-only in this bottle (a package ` +
+      `registry): only GET and HEAD reach it, and this is ${what}.`,
+    "Reading and installing packages works; publishing from the bottle does not. Publish " +
+      "from the host, outside the bottle.",
+  );
+}

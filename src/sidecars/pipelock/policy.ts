@@ -18,6 +18,8 @@ import type { PipelockConfig } from "./config.js";
 export interface Policy {
   config: PipelockConfig;
   allowlist: Allowlist;
+  /** Hosts only GET and HEAD may reach (config.readOnly). */
+  readOnly: Allowlist;
   scanner: DlpScanner;
   /** The bottle's secrets in the forms a host name can carry them. */
   hostSecrets: HostSecretMatcher;
@@ -77,6 +79,7 @@ export function buildPolicy(
   return {
     config,
     allowlist: compileAllowlist(config.allow),
+    readOnly: compileAllowlist(config.readOnly),
     scanner,
     hostSecrets: createHostSecretMatcher(secrets),
     secretsAllowedTo(host, port) {

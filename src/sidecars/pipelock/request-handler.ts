@@ -21,6 +21,7 @@ import {
 import type { Policy } from "./policy.js";
 import { PrivateUpstreamError } from "./private-address.js";
 import type { ProxyContext } from "./proxy-context.js";
+import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { readBody } from "./request-body.js";
 import { resolveRequest } from "./request-target.js";
 import { clientOf, splitPathAndQuery, type Target } from "./target.js";
@@ -73,6 +74,14 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   if (!check.admitted) {
     ctx.audit.write(check.auditEvent);
     respond(res, check.refusal, true);
+    return;
+  }
+  // Before the body is read: a write to a read-only host is refused whatever it carries.
+  const readOnly = readOnlyRefusal(policy, target, method, check.shownHost);
+  if (readOnly !== undefined) {
+    const at = base(target, auditablePath(policy, path), check.shownHost);
+    audit(ctx, at, "denied", READ_ONLY_RULE, null, readOnly.status);
+    respond(res, readOnly, true);
     return;
   }
 

@@ -13,6 +13,7 @@ import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { badRequest, secretFound, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
+import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { auditablePath, describe } from "./request-handler.js";
 import { resolveRequest } from "./request-target.js";
 import { clientOf, splitPathAndQuery, type Target } from "./target.js";
@@ -68,6 +69,12 @@ export function handleUpgrade(
   if (!check.admitted) {
     ctx.audit.write(check.auditEvent);
     refuseOnSocket(socket, check.refusal);
+    return;
+  }
+  // An upgrade is a GET, but what follows it writes: a read-only host never gets one.
+  const readOnly = readOnlyRefusal(policy, target, "upgrade", check.shownHost);
+  if (readOnly !== undefined) {
+    deny("denied", READ_ONLY_RULE, null, readOnly);
     return;
   }
   const { path, query } = splitPathAndQuery(pathAndQuery);
