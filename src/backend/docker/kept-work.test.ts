@@ -24,17 +24,17 @@ describe("describeKeptWork", () => {
         "/src/app/lib",
       ),
     ).toEqual([
-      "the agent's commits: branch claude-bottle/ab12/main in .. (git -C .. log claude-bottle/ab12/main)",
-      "the agent's uncommitted changes: /h/kept/ab12/changes.patch (git -C .. apply /h/kept/ab12/changes.patch)",
+      "the agent's commits: branch claude-bottle/ab12/main in /src/app (git -C .. log claude-bottle/ab12/main)",
+      "the agent's changes to your working tree as it was at start: /h/kept/ab12/changes.patch (git -C .. apply /h/kept/ab12/changes.patch)",
     ]);
     expect(describeKeptWork({ ...base, patch: "/h/kept/ab12/changes.patch" }, "/src/app")).toEqual([
-      "the agent's uncommitted changes: /h/kept/ab12/changes.patch (git apply /h/kept/ab12/changes.patch)",
+      "the agent's changes to your working tree as it was at start: /h/kept/ab12/changes.patch (git apply /h/kept/ab12/changes.patch)",
     ]);
   });
 
   it("says when there was nothing, and passes warnings on", () => {
     expect(describeKeptWork(base, "/src/app")).toEqual([
-      "the agent left no commits and no uncommitted changes in .",
+      "the agent left no commits and no changes in /src/app",
     ]);
     expect(describeKeptWork({ ...base, repoDir: null }, "/src/app")).toEqual([
       "the agent left nothing in ~/work",
@@ -62,7 +62,7 @@ describe("describeKeptWork", () => {
     ).toEqual([
       "the agent's commits: branch claude-bottle/ab12/fix-txt" +
         ' (renamed from the agent\'s unsafe name "fix\\u202etxt\\x1b]0;t\\x07")' +
-        " in . (git log claude-bottle/ab12/fix-txt)",
+        " in /src/app (git log claude-bottle/ab12/fix-txt)",
     ]);
   });
 

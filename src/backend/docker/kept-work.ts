@@ -47,7 +47,8 @@ export function describeKeptWork(kept: KeptWork, cwd: string): string[] {
   // `git -C <repo>` so that a pasted command acts on the repository from any directory, and
   // `git apply` sees paths from the top of the tree rather than skipping those outside cwd.
   const inRepo = where === null || where === "." ? [] : ["-C", where];
-  const shownWhere = where === null ? "" : ` in ${terminalSafe(where)}`;
+  // The repository by its full path: "in ." said nothing when it was the current directory.
+  const shownWhere = kept.repoDir === null ? "" : ` in ${terminalSafe(kept.repoDir)}`;
   for (const b of kept.branches) {
     const command = shellCommandLine(["git", ...inRepo, "log", b.branch]);
     const named = b.renamed
@@ -59,14 +60,18 @@ export function describeKeptWork(kept: KeptWork, cwd: string): string[] {
   }
   if (kept.patch !== null) {
     const command = shellCommandLine(["git", ...inRepo, "apply", kept.patch]);
-    lines.push(`the agent's uncommitted changes: ${terminalSafe(kept.patch)} (${command})`);
+    // The patch runs from the tree the agent received to the tree it left: it applies to
+    // the working tree as it was at start, the user's own uncommitted changes included.
+    lines.push(
+      `the agent's changes to your working tree as it was at start: ${terminalSafe(kept.patch)} (${command})`,
+    );
   }
   if (kept.workCopy !== null) lines.push(`the agent's ~/work: ${terminalSafe(kept.workCopy)}`);
   if (lines.length === 0 && kept.warnings.length === 0) {
     lines.push(
       where === null
         ? "the agent left nothing in ~/work"
-        : `the agent left no commits and no uncommitted changes${shownWhere}`,
+        : `the agent left no commits and no changes${shownWhere}`,
     );
   }
   for (const w of kept.warnings) lines.push(`warning: ${terminalSafe(w)}`);

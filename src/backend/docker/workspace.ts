@@ -2,10 +2,11 @@
 // ~/work: its branches and tags as a git bundle, and its working tree (what git tracks or
 // would track, uncommitted changes included) as a tar. Never .git/config, hooks, ignored
 // files, or anything outside the repository: a symlink goes in as a link, never as what it
-// points at. At the end, the agent's commits and uncommitted changes come back out, so work
-// that was not pushed survives the bottle. What comes back is the agent's, so untrusted: a
-// bundle fetched with object checks into branches of its own namespace, and a patch that
-// nothing applies.
+// points at. At the end, the agent's work comes back out, so work that was not pushed
+// survives the bottle: its commits as a bundle and its changes as a patch against the tree
+// it received, or without a repository ~/work itself. What comes back is the agent's, so
+// hostile: one tar stream read by a safe extractor (harvest-extract.ts), a bundle fetched
+// with object checks into branches of its own namespace, and a patch that nothing applies.
 import { createHash } from "node:crypto";
 import { lstat, mkdir, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
