@@ -27,6 +27,14 @@ describe("bottleNamed", () => {
   });
 });
 
+describe("formatBottleList", () => {
+  it("names the agent of a bottle left behind without its state, from its slug", () => {
+    const text = formatBottleList([found("review-bot-3f9a1c2e")]);
+    expect(text).toMatch(/^review-bot-3f9a1c2e\s+review-bot \(no state\)\s+no containers\s/m);
+    expect(text).not.toContain("?");
+  });
+});
+
 describe("list output holds no raw control character", () => {
   const hostile: FoundBottle = {
     slug: `dev${HOSTILE_TEXT["CSI clear screen"]}`,

@@ -37,13 +37,21 @@ export function formatBottleList(bottles: readonly FoundBottle[]): string {
       const s = bottleSummary(b);
       return [
         terminalSafe(s.slug),
-        terminalSafe(s.agent ?? "?"),
+        terminalSafe(
+          s.agent ??
+            `${agentOfSlug(s.slug)} (${s.stateDir === null ? "no state" : "state unreadable"})`,
+        ),
         terminalSafe(s.state),
         terminalSafe(s.services.join(",")),
         s.attached ? "attached" : "gone",
       ];
     }),
   );
+}
+
+/** A slug is `<agent>-<random hex>`: the agent's name, for a bottle whose state is gone. */
+export function agentOfSlug(slug: string): string {
+  return slug.replace(/-[0-9a-f]+$/, "");
 }
 
 export function bottleSummary(b: FoundBottle) {
