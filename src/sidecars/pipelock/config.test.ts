@@ -10,6 +10,7 @@ describe("parsePipelockConfig", () => {
       dlp: { action: "block", secretEnv: [] },
       maxBodyBytes: 10 * 1024 * 1024,
       privateUpstreams: "deny",
+      readOnly: [],
       supervise: { enabled: false },
       wildcardLabels: { maxLength: 40, randomMinLength: 16 },
     });
