@@ -67,3 +67,10 @@ describe("hints and help", () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe("claude-bottle --help", () => {
+  it("says where the documentation is", async () => {
+    const t = await run("--help");
+    expect(t.stdout).toContain("`claude-bottle docs` lists the topics");
+  });
+});

@@ -32,7 +32,11 @@ export function buildProgram(ctx: CliContext): Command {
     .version(VERSION)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      "\nThe documentation ships with it: `claude-bottle docs` lists the topics (manifests,\nthreat-model, agents, …) and `claude-bottle docs <topic>` prints one.",
+    );
   // addCommand() does not copy these settings the way .command() would.
   const commands = [
     startCommand(ctx),
