@@ -3,7 +3,9 @@
 // agents' requests waiting for an answer, and the audit logs. Serves on 127.0.0.1 only and
 // prints a URL whose fragment holds a one-time token; runs until interrupted.
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { stopBudgetOf } from "../backend/end-bottle.js";
 import { SWARM_HOST_ENV } from "../backend/swarm/swarm-engines.js";
 import { BottleListing } from "../dashboard/bottle-listing.js";
 import { startDashboardServer } from "../dashboard/dashboard-server.js";
@@ -11,6 +13,7 @@ import { decisionContainers, type ViewContext } from "../dashboard/dashboard-vie
 import { DecisionHub } from "../dashboard/decision-hub.js";
 import { dockerLogs, LogFollower } from "../dashboard/log-follower.js";
 import { serviceLogs } from "../dashboard/service-logs.js";
+import { cliStopper } from "../dashboard/stop-bottle.js";
 import { InputError } from "../shared/errors.js";
 import { terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
@@ -42,6 +45,13 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
         actor: `dashboard (${hostActor(ctx.env)})`,
         hub,
         listing: new BottleListing(() => backend.list()),
+        // The stop button runs this very CLI's `stop`, as a user would type it.
+        stopBottle: cliStopper({
+          cliMain: fileURLToPath(new URL("./main.js", import.meta.url)),
+          backend: backend.name,
+          env: ctx.env,
+          timeoutMs: stopBudgetOf(ctx.env).totalMs + 30_000,
+        }),
       };
       // A swarm bottle's sidecars log on their node: the manager gathers their logs.
       const follower = new LogFollower(

@@ -79,7 +79,7 @@ function card(b: BottleView): Html {
         s.health ?? s.state
       }</span>`,
   );
-  return html`<div class="card" data-testid="bottle" data-slug="${b.slug}"><h3>${b.slug}</h3><div class="meta">${meta}</div><dl><dt>work lands</dt><dd>${workCell(b.work)}</dd><dt>sidecars</dt><dd>${sidecars}</dd><dt>hosts</dt><dd>${chips(
+  return html`<div class="card" data-testid="bottle" data-slug="${b.slug}"><h3>${b.slug}<button class="stop" data-testid="stop" data-slug="${b.slug}" title="claude-bottle stop: keeps the agent's work, then removes the bottle">Stop, keeping its work</button></h3><div class="meta">${meta}</div><dl><dt>work lands</dt><dd>${workCell(b.work)}</dd><dt>sidecars</dt><dd>${sidecars}</dd><dt>hosts</dt><dd>${chips(
     b.hosts,
   )}</dd><dt>DLP</dt><dd>${b.dlp ?? "?"}</dd><dt>routes</dt><dd>${routeRows(
     b.routes,

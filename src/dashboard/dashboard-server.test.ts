@@ -15,7 +15,9 @@ import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { verifyAuditLog } from "../supervise/audit-log.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
 import { dashboardApp } from "./dashboard-server.js";
+import type { ViewContext } from "./dashboard-views.js";
 import { DecisionHub } from "./decision-hub.js";
+import { readEnded } from "./ended-bottles.js";
 
 const PORT = 8377;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -41,7 +43,7 @@ beforeEach(async () => {
 });
 
 /** The dashboard over the test home, asking `engine` for its listings. */
-function appOver(engine: DockerClient) {
+function appOver(engine: DockerClient, more: Partial<ViewContext> = {}) {
   return dashboardApp(
     {
       views: {
@@ -50,6 +52,7 @@ function appOver(engine: DockerClient) {
         now: () => new Date("2030-01-01T12:05:00.000Z"),
         actor: "dashboard (alice@laptop)",
         hub,
+        ...more,
       },
       token: TOKEN,
       port: PORT,
@@ -85,6 +88,73 @@ async function signIn(): Promise<{ cookie: string; csrf: string }> {
 }
 
 describe("the dashboard server", () => {
+  it("stops a listed bottle through `stop`, with the CSRF header only; never an unlisted one", async () => {
+    const stopped: string[] = [];
+    const stopping = appOver(docker, {
+      stopBottle: async (slug) => {
+        stopped.push(slug);
+        return { ok: true, exitCode: 0, output: `stopped ${slug}` };
+      },
+    });
+    const res = await call(
+      "/api/session",
+      {
+        method: "POST",
+        headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+      },
+      stopping,
+    );
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const { csrf } = (await res.json()) as { csrf: string };
+    const stop = (slug: string, headers: Record<string, string>) =>
+      call(
+        `/api/bottles/${slug}/stop`,
+        { method: "POST", headers: { origin: ORIGIN, cookie, ...headers } },
+        stopping,
+      );
+    expect((await stop(bottle.slug, {})).status).toBe(403);
+    const unknown = await stop("nope-0000", { "x-csrf-token": csrf });
+    expect(unknown.status).toBe(404);
+    expect(stopped).toEqual([]);
+    const done = await stop(bottle.slug, { "x-csrf-token": csrf });
+    expect(done.status).toBe(200);
+    expect(await done.json()).toEqual({ ok: true, exitCode: 0, output: `stopped ${bottle.slug}` });
+    expect(stopped).toEqual([bottle.slug]);
+    const ended = await readEnded(home, new Date("2030-01-01T12:05:00.000Z"));
+    expect(ended.map((e) => [e.slug, e.how, e.by])).toEqual([
+      [bottle.slug, "stopped", "dashboard"],
+    ]);
+  });
+
+  it("says so when `stop` fails, with its output", async () => {
+    const failing = appOver(docker, {
+      stopBottle: async () => ({ ok: false, exitCode: 1, output: "left: network x" }),
+    });
+    const res = await call(
+      "/api/session",
+      {
+        method: "POST",
+        headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
+      },
+      failing,
+    );
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const { csrf } = (await res.json()) as { csrf: string };
+    const out = await call(
+      `/api/bottles/${bottle.slug}/stop`,
+      {
+        method: "POST",
+        headers: { origin: ORIGIN, cookie, "x-csrf-token": csrf },
+      },
+      failing,
+    );
+    expect(out.status).toBe(500);
+    expect(await out.json()).toMatchObject({
+      error: `claude-bottle stop ${bottle.slug} failed (exit 1)`,
+      output: "left: network x",
+    });
+  });
+
   it("serves the page with a strict CSP and no external asset", async () => {
     const res = await call("/");
     expect(res.status).toBe(200);

@@ -29,7 +29,7 @@ import {
   type ViewContext,
 } from "./dashboard-views.js";
 import type { DecisionEvent } from "./decision-events.js";
-import { readEnded } from "./ended-bottles.js";
+import { readEnded, recordBottleEnd } from "./ended-bottles.js";
 import { PAGE_JS, pageHtml } from "./page-assets.js";
 
 export interface DashboardServerOptions {
@@ -174,6 +174,44 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   app.get("/api/bottles/cards", async (c) => c.html(await cards(await listing.fresh())));
   app.get("/api/proposals", async (c) => c.json(await proposalsView(views)));
   app.get("/api/audit", async (c) => c.json(await auditView(views)));
+
+  app.post("/api/bottles/:slug/stop", async (c) => {
+    const stop = views.stopBottle;
+    if (stop === undefined) return c.json({ error: "this dashboard cannot stop bottles" }, 501);
+    // The slug goes into a command's argv: take it only from what the engine lists.
+    const slug = c.req.param("slug");
+    const bottle = (await listing.fresh()).found.find((b) => b.slug === slug);
+    if (bottle === undefined) return c.json({ error: `no bottle "${slug}" on this machine` }, 404);
+    const startedAt = views.now();
+    const outcome = await stop(bottle.slug);
+    if (outcome.ok) {
+      // The end is recorded by the code that ended it; a record older than this press (or
+      // none) is replaced with one saying the dashboard stopped it.
+      const earlier = (await readEnded(views.home, views.now())).find((r) => r.slug === slug);
+      if (earlier === undefined || Date.parse(earlier.endedAt) < startedAt.getTime()) {
+        await recordBottleEnd(
+          views.home,
+          {
+            slug: bottle.slug,
+            command: "dashboard",
+            metadata: bottle.metadata,
+          },
+          views.now,
+        );
+      }
+    }
+    options.log?.(
+      `stop ${bottle.slug}: ${outcome.ok ? "done" : `failed (exit ${outcome.exitCode ?? "killed"})`}`,
+    );
+    if (outcome.ok) return c.json(outcome);
+    return c.json(
+      {
+        ...outcome,
+        error: `claude-bottle stop ${bottle.slug} failed (exit ${outcome.exitCode ?? "killed"})`,
+      },
+      500,
+    );
+  });
 
   app.post("/api/proposals/:slug/:id/decision", async (c) => {
     let body: { decision?: unknown; reason?: unknown };

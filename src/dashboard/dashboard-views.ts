@@ -35,6 +35,7 @@ import { BottleListing } from "./bottle-listing.js";
 import { BottleProviders } from "./bottle-provider.js";
 import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
 import type { FollowedContainer } from "./log-follower.js";
+import type { StopBottle } from "./stop-bottle.js";
 
 export interface ViewContext {
   docker: DockerClient;
@@ -47,6 +48,8 @@ export interface ViewContext {
   providers?: BottleProviders;
   /** The engine's listing, shared by the pages, the polls and the log follower. */
   listing?: BottleListing;
+  /** Stops a bottle as `claude-bottle stop` does (its work kept first); absent: no stop button. */
+  stopBottle?: StopBottle;
 }
 
 const listings = new WeakMap<ViewContext, BottleListing>();

@@ -173,16 +173,21 @@ export function recordBottleEnd(
     metadata?: Pick<BottleMetadata, "agent" | "bottle" | "createdAt"> | null;
     kept?: Pick<KeptWork, "repoDir" | "dir" | "branches" | "patch" | "workCopy"> | null;
   },
+  now: () => Date = () => new Date(),
 ): Promise<string | null> {
   const exitCode = end.exitCode ?? null;
-  return recordEnded(home, {
-    slug: end.slug,
-    agent: end.metadata?.agent ?? null,
-    bottle: end.metadata?.bottle ?? null,
-    startedAt: end.metadata?.createdAt ?? null,
-    how: exitCode !== null ? "exited" : end.command === "cleanup" ? "removed" : "stopped",
-    exitCode,
-    by: end.command,
-    work: keptWorkWords(end.slug, end.kept ?? null),
-  });
+  return recordEnded(
+    home,
+    {
+      slug: end.slug,
+      agent: end.metadata?.agent ?? null,
+      bottle: end.metadata?.bottle ?? null,
+      startedAt: end.metadata?.createdAt ?? null,
+      how: exitCode !== null ? "exited" : end.command === "cleanup" ? "removed" : "stopped",
+      exitCode,
+      by: end.command,
+      work: keptWorkWords(end.slug, end.kept ?? null),
+    },
+    now,
+  );
 }

@@ -40,6 +40,13 @@ td.mono, .mono { font-family: ui-monospace, monospace; word-break: break-all; }
 .empty { color: #5b6478; }
 .sidecar { margin-right: 1.2rem; white-space: nowrap; }
 .reason { white-space: pre-wrap; }
+.card h3 { display: flex; align-items: center; gap: .8rem; flex-wrap: wrap; }
+button.stop { margin-left: auto; font-size: .8rem; padding: .15rem .6rem; }
+button.stop.confirm { background: #b3261e; color: #fff; border: 1px solid #b3261e; }
+#notice:empty { display: none; }
+#notice { background: #fff; border: 1px solid #d9dde5; border-left: 4px solid #9a6700; border-radius: 4px; padding: .5rem .8rem; margin-bottom: .8rem; white-space: pre-wrap; }
+#notice.ok { border-left-color: #1d7a36; }
+#notice.bad { border-left-color: #b3261e; }
 .countdown { margin-top: .3rem; color: #9a6700; font-weight: 600; }
 .countdown.late { color: #b3261e; }
 td.repeat { font-weight: 600; color: #b3261e; white-space: nowrap; }
@@ -81,6 +88,7 @@ const PAGE_HTML = `<!doctype html>
   <span id="status">connecting…</span>
 </header>
 <main>
+  <div id="notice" data-testid="notice" role="status"></div>
   <section id="bottles" class="view active">${BOTTLES_SLOT}</section>
   <section id="decisions" class="view">
     <div class="filters">
@@ -142,7 +150,7 @@ export const PAGE_JS = `"use strict";
     }
     const res = await fetch(path, Object.assign({}, init, { headers, credentials: "same-origin" }));
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status, hint: body.hint });
+    if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status, hint: body.hint, output: body.output });
     return body;
   }
   // The first page from the printed URL spends its token for the session cookie, and the
@@ -167,6 +175,40 @@ export const PAGE_JS = `"use strict";
   // (the engine was asked a while ago) is asked for again at once.
   function drawBottles(cards) {
     $("bottles").innerHTML = cards;
+    for (const b of document.querySelectorAll("#bottles button[data-testid=stop]")) {
+      if (stopping.has(b.dataset.slug)) { b.disabled = true; b.textContent = "stopping…"; }
+    }
+  }
+  // Stop takes two presses (the first asks to confirm); it runs claude-bottle stop, which keeps
+  // the work first, and can take a minute or two: the button says so meanwhile.
+  const stopping = new Set();
+  function notice(text, kind) {
+    const n = $("notice");
+    n.textContent = text;
+    n.className = kind || "";
+  }
+  async function stopClicked(button) {
+    const slug = button.dataset.slug;
+    if (stopping.has(slug)) return;
+    if (!button.classList.contains("confirm")) {
+      button.classList.add("confirm");
+      button.textContent = "Press again to stop " + slug;
+      setTimeout(() => { if (!stopping.has(slug)) { button.classList.remove("confirm"); button.textContent = "Stop, keeping its work"; } }, 5000);
+      return;
+    }
+    stopping.add(slug);
+    button.disabled = true;
+    button.textContent = "stopping…";
+    notice("stopping " + slug + ": keeping its work, then removing it…");
+    try {
+      const r = await api("/api/bottles/" + encodeURIComponent(slug) + "/stop", { method: "POST", body: "{}" });
+      notice("stopped " + slug + (r.output ? "\n" + r.output : ""), "ok");
+    } catch (e) {
+      notice("could not stop " + slug + ": " + e.message + (e.output ? "\n" + e.output : ""), "bad");
+    } finally {
+      stopping.delete(slug);
+      refreshBottles();
+    }
   }
   async function refreshBottles() {
     try {
@@ -345,6 +387,10 @@ export const PAGE_JS = `"use strict";
   async function main() {
     for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
     $("filter-slug").addEventListener("change", refilter);
+    $("bottles").addEventListener("click", (ev) => {
+      const b = ev.target instanceof Element ? ev.target.closest("button[data-testid=stop]") : null;
+      if (b !== null) stopClicked(b);
+    });
     $("filter-kind").addEventListener("change", refilter);
     await exchangeToken();
     if (!(await fetchCsrf())) {
