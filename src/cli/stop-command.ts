@@ -102,11 +102,15 @@ export async function keepAndRemove(
   end: EndContext,
 ): Promise<void> {
   const agent = bottle.containers.find((c) => c.service === "agent");
-  const running = agent?.state === "running";
-  if (agent !== undefined && !running) {
+  // Still starting: its ~/work may be half seeded, and the agent has done nothing yet.
+  const starting = bottle.metadata?.phase === "starting";
+  const running = agent?.state === "running" && !starting;
+  if (agent !== undefined && agent.state !== "running") {
     ctx.io.stderr(
       `• warning: the agent of ${bottle.slug} is not running (${agent.state}): its work cannot be collected, and goes with the bottle\n`,
     );
+  } else if (starting) {
+    ctx.io.stderr(`• ${bottle.slug} was still starting: its agent has no work to keep yet\n`);
   }
   await endBottle({
     slug: bottle.slug,
