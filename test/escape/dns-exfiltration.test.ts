@@ -14,6 +14,7 @@ import {
   curlThrough,
   EGRESS_PROXY,
   pipelockProxy,
+  probeWithControls,
   reachedTargets,
 } from "../support/docker/escape-bottle.js";
 import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
@@ -123,7 +124,14 @@ supervise: false
       // Any datagram at all, to the stand-in's catch-all port.
       { kind: "udp", host: dns.ip, port: 9999, payload: `raw ${SECRET}` },
     ];
-    expect(reachedTargets(ops, await probe(bottle.agentContainer, ops))).toEqual([]);
+    // The controls: the bottle's own resolver answers the same probes, over UDP and TCP.
+    const own: ProbeOp[] = (["udp", "tcp"] as const).map((transport) => ({
+      kind: "dns",
+      server: "127.0.0.11",
+      name: "egress",
+      transport,
+    }));
+    expect(reachedTargets(ops, await probeWithControls(bottle, ops, own))).toEqual([]);
   });
 
   it("gets no name resolved through the proxies unless it is allowed and clean", async () => {

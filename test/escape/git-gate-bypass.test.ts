@@ -7,8 +7,12 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, expect, it } from "vitest";
 import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
-import { pipelockAddress, reachedTargets } from "../support/docker/escape-bottle.js";
-import { type ProbeOp, probe, probeOne } from "../support/docker/escape-probe.js";
+import {
+  pipelockAddress,
+  probeWithControls,
+  reachedTargets,
+} from "../support/docker/escape-bottle.js";
+import { type ProbeOp, probeOne } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { docker } from "../support/docker/git-gate-docker.js";
 import {
@@ -121,7 +125,7 @@ describeWithEngine("escape: pushing data out through git", () => {
       { kind: "tcp", host: gateIp, port: 9418 },
       { kind: "resolve", name: UPSTREAM_HOST },
     ];
-    const results = await probe(bottle.agentContainer, ops);
+    const results = await probeWithControls(bottle, ops);
     expect(reachedTargets(ops, results)).toEqual([]);
     expect(results[3]?.outcome).toBe("unresolved");
 

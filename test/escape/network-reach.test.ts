@@ -10,15 +10,14 @@ import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { bridgeGateway } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import {
-  controlProbes,
   curlThrough,
   EGRESS_PROXY,
   everyProtocol,
-  failedControls,
   pipelockProxy,
+  probeWithControls,
   reachedTargets,
 } from "../support/docker/escape-bottle.js";
-import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
+import type { ProbeOp } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { dockerOn, nodeSide, ON_SWARM } from "../support/docker/test-backend.js";
 import {
@@ -104,13 +103,7 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
    * Runs `ops` in the agent with the positive controls in the same batch (TCP, UDP and ICMP
    * that do reach pipelock on the internal network); fails when a control did not reach it.
    */
-  const agentProbe = async (ops: readonly ProbeOp[]) => {
-    const pipelock = ipOn(bottle.containerOf("pipelock"), bottle.internalNetwork, bottle.engine);
-    const controls = controlProbes(pipelock, 8888);
-    const results = await probe(bottle.containerOf("agent"), [...controls, ...ops], bottle.engine);
-    expect(failedControls(controls, results), "the positive controls").toEqual([]);
-    return results.slice(controls.length);
-  };
+  const agentProbe = (ops: readonly ProbeOp[]) => probeWithControls(bottle, ops);
 
   const escapeRequests = async () =>
     (await upstream.requests()).filter((r) => r.url.startsWith("/escape"));

@@ -1,8 +1,9 @@
 // Shared moves of the sandbox-escape tests: run curl in the agent through a chosen proxy and
 // read back the CONNECT and HTTP statuses, and sort probe results into "a packet reached a
 // host" and "it went nowhere".
+import { ipOn } from "../standins/escape-standins.js";
 import type { RunningBottle } from "./bottle-harness.js";
-import type { ProbeOp, ProbeResult } from "./escape-probe.js";
+import { type ProbeOp, type ProbeResult, probe } from "./escape-probe.js";
 
 /** Outcomes that prove a packet reached some host (even one that said no). */
 const REACHED = new Set(["connected", "refused", "reply"]);
@@ -85,6 +86,26 @@ export function everyProtocol(hosts: readonly string[], ports: readonly number[]
     ...ports.map((port): ProbeOp => ({ kind: "udp", host, port, payload: "escape probe" })),
     { kind: "icmp", host },
   ]);
+}
+
+/**
+ * Runs `ops` in the bottle's agent with the positive controls in the same batch (TCP, UDP
+ * and ICMP that reach pipelock on the internal network, and `extraControls`); rejects when
+ * a control did not reach its host, so "nothing reached" is never a probe that cannot send.
+ */
+export async function probeWithControls(
+  bottle: RunningBottle,
+  ops: readonly ProbeOp[],
+  extraControls: readonly ProbeOp[] = [],
+): Promise<ProbeResult[]> {
+  const pipelock = ipOn(bottle.containerOf("pipelock"), bottle.internalNetwork, bottle.engine);
+  const controls = [...controlProbes(pipelock, 8888), ...extraControls];
+  const results = await probe(bottle.containerOf("agent"), [...controls, ...ops], bottle.engine);
+  const failed = failedControls(controls, results);
+  if (failed.length > 0) {
+    throw new Error(`the probes' positive controls did not reach their host: ${failed.join("; ")}`);
+  }
+  return results.slice(controls.length);
 }
 
 export interface CurlStatus {
