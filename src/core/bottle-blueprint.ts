@@ -7,6 +7,7 @@ import type { AgentPackage } from "../agents/agent-package.js";
 import { agentProviderModule } from "../agents/registry.js";
 import { agentContainerName } from "../contracts/agent.js";
 import { pipelockProxyUrl } from "../contracts/pipelock.js";
+import type { RegistryEndpoint } from "../manifest/registry-endpoints.js";
 import type { ResolvedAgent } from "../manifest/resolved-bottle.js";
 import type { PipelockConfigInput } from "../sidecars/pipelock/config.js";
 import type { AgentPackagePlan, DockerBottlePlan } from "./bottle-plan.js";
@@ -32,11 +33,18 @@ export interface BlueprintOptions {
   allowPrivateUpstreams: boolean;
   /** Extra CA bundle pipelock trusts upstream (CLAUDE_BOTTLE_UPSTREAM_CA), or null. */
   upstreamCaPath: string | null;
+  /**
+   * The bottle's package registries as the host's configuration places them (see
+   * resolveRegistries); absent: none. Their hosts are allowed read-only.
+   */
+  registries?: readonly RegistryEndpoint[];
 }
 
 /** pipelock's policy file as a bottle starts it: every section present. */
 export type PipelockPolicy = PipelockConfigInput & {
   allow: string[];
+  /** Allowed hosts reached only with GET and HEAD: the package registries. */
+  readOnly: string[];
   dlp: {
     action: "block" | "warn";
     secretEnv: NonNullable<NonNullable<PipelockConfigInput["dlp"]>["secretEnv"]>;
@@ -59,6 +67,8 @@ export interface BottleBlueprint {
   agentEnvLiterals: Record<string, string>;
   /** What pipelock enforces; staged as its policy file. */
   pipelockPolicy: PipelockPolicy;
+  /** The package registries the agent reads, read-only (`registries:`). */
+  registries: RegistryEndpoint[];
 }
 
 export function makeSlug(agentName: string, suffix: string): string {
@@ -78,6 +88,16 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       `planBottle: a ${options.agentPackage.provider} package for a ${bottle.agent} bottle`,
     );
   }
+  const registries = [...(options.registries ?? [])];
+  const named = bottle.registries ?? [];
+  if (
+    registries.length !== named.length ||
+    registries.some((endpoint, i) => endpoint.registry !== named[i])
+  ) {
+    throw new Error(
+      `planBottle: registries ${registries.map((r) => r.registry).join(",")} for a bottle naming ${named.join(",")}`,
+    );
+  }
   const slug = makeSlug(agent.name, options.suffix);
   const stateDir = join(stateRootOf(options.home), slug);
   const at = (...parts: string[]) => join(stateDir, ...parts);
@@ -91,6 +111,18 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     } else {
       forwardedEnv.push(name);
       composeEnvSources[name] = value.hostName;
+    }
+  }
+  // The registries' clients point at the hosts allowed for them, whatever env says.
+  const readOnly = [...new Set(registries.flatMap((r) => r.hosts))];
+  for (const endpoint of registries) {
+    for (const [name, value] of Object.entries(endpoint.agentEnv)) {
+      agentEnvLiterals[name] = value;
+      const forwarded = forwardedEnv.indexOf(name);
+      if (forwarded !== -1) {
+        forwardedEnv.splice(forwarded, 1);
+        delete composeEnvSources[name];
+      }
     }
   }
 
@@ -183,12 +215,15 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     agentEnvLiterals,
     pipelockPolicy: {
       // Route hosts are reached through egress, whose outbound leg pipelock still checks.
-      allow: [...new Set(bottle.egress.allow.map((rule) => rule.pattern))],
+      allow: [...new Set([...bottle.egress.allow.map((rule) => rule.pattern), ...readOnly])],
+      // A registry host is read-only even when egress.allow names it too: fail closed.
+      readOnly,
       dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
       privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
       supervise: { enabled: bottle.supervise },
       wildcardLabels: { ...bottle.egress.wildcardLabels },
     },
+    registries,
   };
 }
 

@@ -20,6 +20,7 @@ import type {
   BottleRoute,
   BottleRuntime,
   DlpAction,
+  PackageRegistry,
   WildcardLabelBound,
 } from "./resolved-bottle.js";
 
@@ -35,6 +36,7 @@ export interface BottleLayer {
   dlp?: DlpAction;
   wildcardLabels?: Partial<WildcardLabelBound>;
   git?: BottleGitUpstream[];
+  registries?: PackageRegistry[];
   supervise?: boolean;
   runtime?: BottleRuntime;
   agent?: AgentProvider;
@@ -123,6 +125,7 @@ export async function readBottleLayer(
       declaredAt: at(["git", i]),
     }));
   }
+  if (raw.registries !== undefined) layer.registries = [...new Set(raw.registries)];
   if (raw.supervise !== undefined) layer.supervise = raw.supervise;
   if (raw.runtime?.image !== undefined) layer.runtime = { kind: "image", image: raw.runtime.image };
   if (raw.runtime?.dockerfile !== undefined) {

@@ -6,7 +6,13 @@ import { VERSION } from "../shared/version.js";
 import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
 import { bottleHostPath, bottleName, envKey, hostVarName } from "./manifest-fields.js";
 import type { ParseResult } from "./parse-result.js";
-import { AGENT_PROVIDERS, AUTH_SCHEMES, DLP_ACTIONS, HTTP_METHODS } from "./resolved-bottle.js";
+import {
+  AGENT_PROVIDERS,
+  AUTH_SCHEMES,
+  DLP_ACTIONS,
+  HTTP_METHODS,
+  PACKAGE_REGISTRIES,
+} from "./resolved-bottle.js";
 import { literalSecretKind } from "./secret-shape.js";
 import { parseHostKey } from "./ssh-host-key.js";
 import { parseSshUrl } from "./ssh-url.js";
@@ -210,6 +216,7 @@ export const BottleFileSchema = z.strictObject({
   env: envSchema.optional(),
   egress: egressSchema.optional(),
   git: gitSchema.optional(),
+  registries: z.array(z.enum(PACKAGE_REGISTRIES)).min(1, NOT_EMPTY).optional(),
   supervise: z.boolean().optional(),
   runtime: runtimeSchema.optional(),
   agent: agentSchema.optional(),

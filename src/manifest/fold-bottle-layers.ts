@@ -10,6 +10,7 @@ import {
   type BottleGitUpstream,
   type BottleRoute,
   DEFAULT_WILDCARD_LABELS,
+  type PackageRegistry,
   type ResolvedBottle,
   type WildcardLabelBound,
 } from "./resolved-bottle.js";
@@ -22,6 +23,8 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
   const allow = new Map<string, AllowRule>();
   const routes = new Map<string, BottleRoute>();
   const git = new Map<string, BottleGitUpstream>();
+  // Registries union like allowlists: a child can add one, never take one away.
+  const registries = new Set<PackageRegistry>();
   let folded: Pick<BottleLayer, "dlp" | "supervise" | "runtime" | "agent" | "agentVersion"> = {};
   let wildcardLabels: WildcardLabelBound = DEFAULT_WILDCARD_LABELS;
   for (const layer of layers) {
@@ -31,6 +34,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
     // Map.set keeps a replaced key where it first appeared: the parent's order survives.
     for (const route of layer.routes ?? []) routes.set(route.host, route);
     for (const upstream of layer.git ?? []) git.set(upstream.name, upstream);
+    for (const registry of layer.registries ?? []) registries.add(registry);
     wildcardLabels = { ...wildcardLabels, ...layer.wildcardLabels };
     folded = {
       dlp: layer.dlp ?? folded.dlp,
@@ -68,6 +72,7 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
       wildcardLabels,
     },
     git: [...git.values()],
+    registries: [...registries],
     supervise: folded.supervise ?? true,
     runtime: folded.runtime ?? { kind: "image", image: DEFAULT_AGENT_IMAGE },
     agent: folded.agent ?? "claude",

@@ -8,6 +8,13 @@ import type { HostKeyType } from "./ssh-host-key.js";
 export const AGENT_PROVIDERS = ["claude", "codex", "gemini"] as const;
 export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
 
+/**
+ * The public package registries a bottle may read (`registries:`). Their addresses are never
+ * written in a manifest: each is read at start from the host's own client configuration.
+ */
+export const PACKAGE_REGISTRIES = ["npm", "pypi"] as const;
+export type PackageRegistry = (typeof PACKAGE_REGISTRIES)[number];
+
 export const DLP_ACTIONS = ["block", "warn"] as const;
 export type DlpAction = (typeof DLP_ACTIONS)[number];
 
@@ -104,6 +111,8 @@ export interface ResolvedBottle {
     wildcardLabels: WildcardLabelBound;
   };
   git: BottleGitUpstream[];
+  /** Registries reachable read-only, in the order first named; absent: none. */
+  registries?: PackageRegistry[];
   supervise: boolean;
   runtime: BottleRuntime;
   agent: AgentProvider;

@@ -14,6 +14,7 @@ import { GIT_GATE_SECRET_RULES_ENV } from "../../contracts/git-gate.js";
 import { agentPackagePlan, type BottleBlueprint, planBottle } from "../../core/bottle-blueprint.js";
 import { hasGitGate } from "../../core/bottle-mounts.js";
 import { superviseMcpOf } from "../../core/compose.js";
+import { hostCommands, resolveRegistries } from "../../manifest/registry-endpoints.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
 import { renderAgentGitConfig } from "../../sidecars/git-gate/agent-gitconfig.js";
@@ -85,6 +86,12 @@ export async function planStart(
     agentPackage: await findAgentPackage(agentPackageQuery(agent, ctx)),
     upstreamCaPath: await upstreamCaOf(ctx.env),
     allowPrivateUpstreams: ctx.env.CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS === "1",
+    // Read from the host's npm and pip settings: no registry address is written anywhere.
+    registries: await resolveRegistries(
+      agent.bottle.registries ?? [],
+      { env: ctx.env, run: hostCommands },
+      agent.bottle.label,
+    ),
   });
   const missingEnv = missingHostVars(blueprint, ctx.env);
   if (missingEnv.length > 0 && !dryRun) throw missingEnvError(blueprint, missingEnv);
