@@ -2,7 +2,6 @@
 // sidecars, policy and routed traffic), the decisions its sidecars take as they happen, the
 // agents' requests waiting for an answer, and the audit logs. Serves on 127.0.0.1 only and
 // prints a URL whose fragment holds a one-time token; runs until interrupted.
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { stopBudgetOf } from "../backend/end-bottle.js";
@@ -12,6 +11,14 @@ import { startDashboardServer } from "../dashboard/dashboard-server.js";
 import { decisionContainers, type ViewContext } from "../dashboard/dashboard-views.js";
 import { DecisionHub } from "../dashboard/decision-hub.js";
 import { dockerLogs, LogFollower } from "../dashboard/log-follower.js";
+import {
+  announceRunning,
+  LOGIN_TOKEN_LIFETIME_MS,
+  newToken,
+  requestLogin,
+  watchLogins,
+  withdrawRunning,
+} from "../dashboard/login-channel.js";
 import { serviceLogs } from "../dashboard/service-logs.js";
 import { cliStopper } from "../dashboard/stop-bottle.js";
 import { InputError } from "../shared/errors.js";
@@ -27,8 +34,18 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("dashboard")
     .description("serve a local web dashboard of bottles, decisions, requests and audit logs")
     .option("--port <n>", "port on 127.0.0.1 (0: any free port)", "0")
+    .option(
+      "--login",
+      "print a new sign-in link for this home's running dashboard (its first one works once)",
+    )
     .addOption(backendOption())
     .action(async (options) => {
+      if (options.login === true) {
+        // Another tab, browser or device: a new one-time link, without restarting it.
+        ctx.io.stdout(`${await requestLogin(launchContextOf(ctx).home)}\n`);
+        ctx.io.stderr("dashboard: open the URL above (its token works once, for 10 minutes)\n");
+        return;
+      }
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new InputError(`--port ${options.port}: not a port number`, {
@@ -58,13 +75,21 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
         hub,
         backend.name === "swarm" ? serviceLogs(ctx.env[SWARM_HOST_ENV] || null) : dockerLogs,
       );
-      const token = randomBytes(24).toString("hex");
+      const token = newToken();
       const server = await startDashboardServer({
         views,
         token,
         port,
         log: (line) => ctx.io.stderr(dashboardLine(line)),
       });
+      await announceRunning(launch.home, {
+        port: server.port,
+        pid: process.pid,
+        startedAt: ctx.now().toISOString(),
+      });
+      const logins = watchLogins(launch.home, (t) =>
+        server.addToken(t, Date.now() + LOGIN_TOKEN_LIFETIME_MS),
+      );
       let stopped = false;
       const discover = async () => {
         while (!stopped) {
@@ -84,6 +109,8 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
         process.once("SIGINT", stop).once("SIGTERM", stop);
       });
       stopped = true;
+      logins.stop();
+      await withdrawRunning(launch.home, process.pid).catch(() => {});
       follower.stop();
       await server.close();
       await discovering;

@@ -93,6 +93,25 @@ describe("SessionStore", () => {
     expect(s.exchange("a".repeat(48))).toBeNull();
   });
 
+  it("takes added tokens, each once and only until it expires, besides the first", () => {
+    let now = 1_000;
+    let n = 0;
+    const s = new SessionStore(
+      "a".repeat(48),
+      () => ids[n++] ?? "x",
+      () => now,
+    );
+    s.addToken("b".repeat(48), 2_000);
+    s.addToken("c".repeat(48), 5_000);
+    expect(s.exchange("b".repeat(48))).toEqual({ id: ids[0], csrf: ids[1] });
+    expect(s.exchange("b".repeat(48))).toBeNull();
+    now = 6_000;
+    expect(s.exchange("c".repeat(48))).toBeNull();
+    // The printed one never expires; spent, it is gone too.
+    expect(s.exchange("a".repeat(48))).toEqual({ id: ids[2], csrf: ids[3] });
+    expect(s.exchange("a".repeat(48))).toBeNull();
+  });
+
   it("needs the cookie for reading and the CSRF header too for changing", () => {
     const s = store();
     const session = s.exchange("a".repeat(48));

@@ -90,26 +90,40 @@ export interface Session {
 }
 
 /**
- * The one-time token and the sessions it was exchanged for. The token works once: a URL
- * left in a terminal's scrollback or a shell history is worthless after the first load.
+ * The one-time tokens and the sessions they were exchanged for. Each token works once: a URL
+ * left in a terminal's scrollback or a shell history is worthless after the first load. The
+ * printed token lasts as long as the dashboard; one added later (`dashboard --login`) for a
+ * limited time.
  */
 export class SessionStore {
-  private token: string | null;
+  /** Each unspent token → when it stops working (ms since the epoch; Infinity: never). */
+  private readonly tokens = new Map<string, number>();
   private readonly sessions = new Map<string, Session>();
 
   constructor(
     token: string,
     private readonly random: (bytes: number) => string = (n) => randomBytes(n).toString("hex"),
+    private readonly clock: () => number = Date.now,
   ) {
-    this.token = token;
+    this.tokens.set(token, Number.POSITIVE_INFINITY);
   }
 
-  /** A new session for the right token, the first time only; null otherwise. */
+  /** Another one-time token, for a new sign-in link, working until `expiresAt` (ms). */
+  addToken(token: string, expiresAt: number): void {
+    this.tokens.set(token, expiresAt);
+  }
+
+  /** A new session for a right token, the first time only; null otherwise. */
   exchange(offered: string | undefined): Session | null {
-    if (this.token === null || offered === undefined || !sameSecret(offered, this.token)) {
-      return null;
+    if (offered === undefined) return null;
+    const now = this.clock();
+    let matched: string | null = null;
+    for (const [token, expiresAt] of this.tokens) {
+      if (expiresAt < now) this.tokens.delete(token);
+      else if (sameSecret(offered, token)) matched = token;
     }
-    this.token = null;
+    if (matched === null) return null;
+    this.tokens.delete(matched);
     const session = { id: this.random(32), csrf: this.random(32) };
     this.sessions.set(session.id, session);
     return session;

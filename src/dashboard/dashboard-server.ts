@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { BottleError } from "../shared/errors.js";
+import { BottleError, InputError } from "../shared/errors.js";
 import { terminalSafe } from "../shared/terminal-text.js";
 import {
   CONTENT_SECURITY_POLICY,
@@ -42,12 +42,16 @@ export interface DashboardServerOptions {
   flushEveryMs?: number;
   /** Told of every refused request, one line each (never a token or cookie). */
   log?: (line: string) => void;
+  /** The sessions and tokens; one holding `token` when not given. */
+  sessions?: SessionStore;
 }
 
 export interface RunningDashboard {
   port: number;
   /** The URL to open, with the one-time token in its fragment. */
   url: string;
+  /** Accepts one more one-time token (a new sign-in link) until `expiresAt` (ms). */
+  addToken(token: string, expiresAt: number): void;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,7 @@ function securityHeaders(c: Context): void {
 const printablePath = (path: string) => path.replace(/[^\x21-\x7e]/g, "?").slice(0, 200);
 
 export function dashboardApp(options: DashboardServerOptions, port: () => number) {
-  const sessions = new SessionStore(options.token);
+  const sessions = options.sessions ?? new SessionStore(options.token);
   const { views } = options;
   const flushEveryMs = options.flushEveryMs ?? 20;
   const listing = listingOf(views);
@@ -312,7 +316,8 @@ export async function startDashboardServer(
   options: DashboardServerOptions,
 ): Promise<RunningDashboard> {
   let bound = options.port;
-  const app = dashboardApp(options, () => bound);
+  const sessions = options.sessions ?? new SessionStore(options.token);
+  const app = dashboardApp({ ...options, sessions }, () => bound);
   // The first page will want the bottles: ask the engine now, while the URL is being opened.
   listingOf(options.views)
     .fresh()
@@ -320,12 +325,27 @@ export async function startDashboardServer(
   const server = serve({ fetch: app.fetch, port: options.port, hostname: "127.0.0.1" });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") {
+        reject(
+          new InputError(`--port ${options.port}: 127.0.0.1:${options.port} is already in use`, {
+            hint: "choose another port, or --port 0 for any free one; if it is this home's dashboard, `claude-bottle dashboard --login` prints a new sign-in link for it",
+          }),
+        );
+      } else if (error.code === "EACCES") {
+        reject(
+          new InputError(`--port ${options.port}: not allowed to listen on it`, {
+            hint: "ports below 1024 need privileges: choose one above 1024, or --port 0",
+          }),
+        );
+      } else reject(error);
+    });
   });
   bound = (server.address() as AddressInfo).port;
   return {
     port: bound,
     url: `http://127.0.0.1:${bound}/#token=${options.token}`,
+    addToken: (token, expiresAt) => sessions.addToken(token, expiresAt),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
