@@ -31,4 +31,22 @@ describe("formatPreflight", () => {
       "hosts     api.example.test, *.cdn.example.test\n          under *: labels of at most 24 characters; those of 12 or more must not read as encoded data\n",
     );
   });
+
+  it("shows each registry, where its address came from, and that it is read-only", () => {
+    expect(formatPreflight(base)).not.toContain("registry");
+    const text = formatPreflight({
+      ...base,
+      registries: [
+        {
+          registry: "npm",
+          url: "https://registry.npm.test/",
+          source: "npm config get registry",
+          hosts: ["registry.npm.test"],
+        },
+      ],
+    });
+    expect(text).toContain(
+      "registry  npm https://registry.npm.test/ (from npm config get registry)\n          read-only: GET and HEAD to registry.npm.test, every request scanned by DLP; installed code runs in the bottle\nDLP       block\n",
+    );
+  });
 });

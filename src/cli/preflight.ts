@@ -17,6 +17,8 @@ export interface Preflight {
   env: Array<{ name: string; from: string }>;
   git: Array<{ name: string; url: string }>;
   dlp: string;
+  /** Package registries reachable read-only (`registries:`); absent or empty: none. */
+  registries?: Array<{ registry: string; url: string; source: string; hosts: string[] }>;
   /** Allowlisted names may resolve to private addresses. */
   privateUpstreams: boolean;
   supervise: boolean;
@@ -50,6 +52,12 @@ export function preflightOf(plan: StartPlan): Preflight {
     })),
     git: bottle.git.map((u) => ({ name: u.name, url: u.url })),
     dlp: bottle.egress.dlp,
+    registries: plan.blueprint.registries.map((r) => ({
+      registry: r.registry,
+      url: r.url,
+      source: r.source,
+      hosts: r.hosts,
+    })),
     privateUpstreams: plan.blueprint.pipelockPolicy.privateUpstreams === "allow",
     supervise: bottle.supervise,
   };
@@ -75,6 +83,10 @@ export function formatPreflight(p: Preflight): string {
     ),
     `env       ${list(p.env.map((e) => `${e.name} (${e.from})`))}`,
     `git       ${list(p.git.map((g) => `${g.name} ${g.url}`))}`,
+    ...(p.registries ?? []).flatMap((r) => [
+      `registry  ${r.registry} ${r.url} (from ${r.source})`,
+      `          read-only: GET and HEAD to ${r.hosts.join(", ")}, every request scanned by DLP; installed code runs in the bottle`,
+    ]),
     `DLP       ${p.dlp}`,
     ...(p.privateUpstreams ? ["private   allowed: names may resolve to private addresses"] : []),
     `supervise ${p.supervise ? "on: the agent can ask for more through MCP" : "off"}`,
