@@ -77,7 +77,12 @@ describe("resolveRegistries: addresses come from the host's own settings", () =>
         url: "https://registry.npm.test/",
         source: "npm config get registry",
         hosts: ["registry.npm.test"],
-        agentEnv: { npm_config_registry: "https://registry.npm.test/" },
+        agentEnv: {
+          npm_config_registry: "https://registry.npm.test/",
+          npm_config_audit: "false",
+          npm_config_fund: "false",
+          npm_config_update_notifier: "false",
+        },
       },
     ]);
     const ported = fakeHost({

@@ -85,7 +85,15 @@ async function npmEndpoint(host: RegistryHost, bottleLabel: string): Promise<Reg
   }
   const source = "npm config get registry";
   const { hosts } = registryUrl(url, "npm", source, bottleLabel, fix);
-  return { registry: "npm", url, source, hosts, agentEnv: { npm_config_registry: url } };
+  // npm's audit POSTs the dependency tree and would be refused (read-only): off, with the
+  // funding and update notices, so an install says only what matters.
+  const agentEnv = {
+    npm_config_registry: url,
+    npm_config_audit: "false",
+    npm_config_fund: "false",
+    npm_config_update_notifier: "false",
+  };
+  return { registry: "npm", url, source, hosts, agentEnv };
 }
 
 async function pypiEndpoint(host: RegistryHost, bottleLabel: string): Promise<RegistryEndpoint> {
