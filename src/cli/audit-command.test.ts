@@ -4,7 +4,11 @@ import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import {
+  ALL_HOSTILE,
+  HOSTILE_TEXT,
+  rawControlsIn,
+} from "../../test/support/fixtures/hostile-text.js";
 import { appendAuditEntries, auditLogPath } from "../supervise/audit-log.js";
 import { defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALL_HOSTILE, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { ALL_HOSTILE, rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import { dashboardLine } from "./dashboard-command.js";
 
 describe("dashboardLine", () => {

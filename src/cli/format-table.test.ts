@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import { formatTable } from "./format-table.js";
 
 describe("formatTable", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
+import { HOSTILE_TEXT, rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import { terminalSafe } from "../shared/terminal-text.js";
 import { type CliIo, defusedIo } from "./io.js";
 

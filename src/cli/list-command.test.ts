@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import {
+  ALL_HOSTILE,
+  HOSTILE_TEXT,
+  rawControlsIn,
+} from "../../test/support/fixtures/hostile-text.js";
 import type { FoundBottle } from "../backend/docker/discover-bottles.js";
-import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
 import { bottleListJson, bottleNamed, formatBottleList } from "./list-command.js";
 
 const found = (slug: string): FoundBottle => ({

@@ -5,10 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  ALL_HOSTILE,
+  HOSTILE_TEXT,
+  rawControlsIn,
+} from "../../test/support/fixtures/hostile-text.js";
+import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
-import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../shared/hostile-text.fixtures.js";
 import { answerPath, proposalPath, toJsonText } from "../shared/queue-files.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";

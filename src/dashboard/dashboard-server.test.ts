@@ -5,12 +5,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
-import { rawControlsIn } from "../shared/hostile-text.fixtures.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { verifyAuditLog } from "../supervise/audit-log.js";
 import type { SupervisedBottle } from "../supervise/supervised-bottle.js";

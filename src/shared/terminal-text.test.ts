@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { HOSTILE_TEXT, rawControlsIn } from "./hostile-text.fixtures.js";
+import { HOSTILE_TEXT, rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import {
   defuseControls,
   isTerminalSafe,

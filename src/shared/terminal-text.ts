@@ -146,7 +146,7 @@ export function shellQuote(word: string): string {
   let out = "$'";
   let afterEscape = false;
   for (const ch of word) {
-    const escaped =
+    const escaped: boolean =
       ch === "'" || ch === "\\" || isUnsafeCodePoint(ch) || (afterEscape && /^[0-9a-f]$/i.test(ch));
     if (escaped) {
       for (const b of Buffer.from(ch, "utf8")) out += `\\x${b.toString(16).padStart(2, "0")}`;

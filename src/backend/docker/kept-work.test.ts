@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { ALL_HOSTILE, HOSTILE_TEXT, rawControlsIn } from "../../shared/hostile-text.fixtures.js";
+import {
+  ALL_HOSTILE,
+  HOSTILE_TEXT,
+  rawControlsIn,
+} from "../../../test/support/fixtures/hostile-text.js";
 import { describeKeptWork, type KeptWork } from "./kept-work.js";
 
 describe("describeKeptWork", () => {
