@@ -5,6 +5,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type * as net from "node:net";
+import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import {
   LeafCache,
@@ -20,12 +21,13 @@ import {
   overrideProblem,
 } from "./method-override.js";
 import { upstreamRequestHeaders } from "./proxy-headers.js";
-import { answerUnparsable, relayExchange, sendErrorPage } from "./relay.js";
+import { answerUnparsable, rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
 import type { TokenForm } from "./token-scrub.js";
 import type { TunnelAgent } from "./upstream.js";
+import { relayUpgrade } from "./websocket.js";
 
 export interface InterceptTarget {
   host: string;
@@ -76,20 +78,18 @@ export class Interceptor {
         inside: { log: "a route host's tunnel", page: "the tunnel" },
       });
     });
-    this.#server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
-      const target = this.#targets.get(req.socket);
-      this.#options.log({
-        kind: "refused",
-        routed: false,
-        host: target?.host ?? "",
-        method: req.method ?? "",
-        path: pathWithoutQuery(req.url ?? ""),
-        status: 501,
-        error: "protocol upgrade on a route host",
-      });
-      socket.end(
-        "HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 59\r\n\r\negress does not relay protocol upgrades to route hosts yet\n",
-      );
+    this.#server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.#onUpgrade(req, socket, head);
+      } catch (error) {
+        socket.end(
+          rawErrorResponse(
+            500,
+            "Internal Server Error",
+            options.redact(`egress failed on this upgrade: ${errorText(error)}`),
+          ),
+        );
+      }
     });
   }
 
@@ -139,13 +139,114 @@ export class Interceptor {
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const { redact, log } = this.#options;
+    const refuse = (status: number, message: string) =>
+      sendErrorPage(res, status, message, this.#options.redact);
+    const admitted = this.#admit(req, refuse);
+    if (admitted === undefined) return;
+    const { target, path, logPath, route } = admitted;
+    if (route !== undefined && route.methods !== "all" && mayCarryBodyOverride(req)) {
+      readBody(req, (error, body) => {
+        if (error !== undefined) {
+          // The rest of the body is still on the wire: this connection cannot go on.
+          res.shouldKeepAlive = false;
+          admitted.refuse(error.status, error.message);
+          return;
+        }
+        const formProblem = methodProblem(
+          this.#options.routes,
+          route,
+          { host: target.host, path },
+          bodyMethodOverrides(req, body),
+        );
+        if (formProblem !== undefined) {
+          admitted.refuse(403, formProblem);
+          return;
+        }
+        this.#relay(req, res, { target, route, path, logPath, body });
+      });
+      return;
+    }
+    this.#relay(req, res, { target, route, path, logPath });
+  }
+
+  /**
+   * A WebSocket upgrade inside a route host's tunnel: checked as any request is, then
+   * relayed (websocket.ts). Any other protocol is refused.
+   */
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { redact } = this.#options;
+    socket.on("error", () => socket.destroy());
+    const refuse = (status: number, message: string) =>
+      socket.end(rawErrorResponse(status, http.STATUS_CODES[status] ?? "Error", redact(message)));
+    const isWebSocket = (req.headers.upgrade ?? "").trim().toLowerCase() === "websocket";
+    const admitted = this.#admit(req, refuse, () => {
+      if (!isWebSocket) {
+        return {
+          status: 501,
+          message: "egress relays only WebSocket upgrades to route hosts",
+        };
+      }
+      if ((req.method ?? "") !== "GET") {
+        return { status: 400, message: "a WebSocket upgrade is a GET request" };
+      }
+      const length = req.headers["content-length"];
+      if (
+        req.headers["transfer-encoding"] !== undefined ||
+        (length !== undefined && length !== "0")
+      ) {
+        return { status: 400, message: "a WebSocket upgrade request carries no body" };
+      }
+      return undefined;
+    });
+    if (admitted === undefined) return;
+    const { target, route, path, logPath } = admitted;
+    relayUpgrade({
+      req,
+      socket,
+      head,
+      host: target.host,
+      port: target.port,
+      path,
+      headers: upstreamRequestHeaders(req.rawHeaders, route?.header),
+      agent: this.#options.agent,
+      scrub: this.#options.scrub,
+      redact,
+      done: (outcome) =>
+        this.#options.log({
+          kind: "intercept",
+          routed: route !== undefined,
+          host: target.host,
+          method: "GET",
+          path: logPath,
+          ...outcome,
+        }),
+    });
+  }
+
+  /**
+   * The checks every request inside a route host's tunnel passes before anything is sent
+   * upstream; undefined when `answer` was called (and the refusal logged).
+   */
+  #admit(
+    req: http.IncomingMessage,
+    answer: (status: number, message: string) => void,
+    first?: () => { status: number; message: string } | undefined,
+  ):
+    | {
+        target: InterceptTarget;
+        route: ResolvedRoute | undefined;
+        path: string;
+        logPath: string;
+        refuse: (status: number, message: string) => void;
+      }
+    | undefined {
+    const { log } = this.#options;
     const target = this.#targets.get(req.socket);
     const method = req.method ?? "GET";
     const path = originFormPath(req.url ?? "");
     const logPath = pathWithoutQuery(path ?? req.url ?? "");
     const refuse = (status: number, message: string) => {
-      sendErrorPage(res, status, message, redact);
+      answer(status, message);
       log({
         kind: "refused",
         routed: false,
@@ -156,13 +257,18 @@ export class Interceptor {
         error: message,
       });
     };
+    const early = first?.();
+    if (early !== undefined) {
+      refuse(early.status, early.message);
+      return undefined;
+    }
     if (target === undefined) {
       refuse(500, "egress lost track of this connection's destination");
-      return;
+      return undefined;
     }
     if (path === undefined) {
       refuse(400, "egress expects origin-form request targets (/path) inside a tunnel");
-      return;
+      return undefined;
     }
     // One Host, naming exactly the tunnel's site: a Host naming another site on the same
     // server (domain fronting), or one a server might read otherwise, must not get the token.
@@ -176,7 +282,7 @@ export class Interceptor {
         hostProblem.kind === "unreadable" ? 400 : 421,
         `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
       );
-      return;
+      return undefined;
     }
     const absolute = absoluteFormAuthority(req.url ?? "");
     if (
@@ -189,7 +295,7 @@ export class Interceptor {
         421,
         `egress routes this tunnel to ${target.host}; the request target names another site`,
       );
-      return;
+      return undefined;
     }
     const route = matchRoute(this.#options.routes, { host: target.host, method, path });
     if (route !== undefined) {
@@ -200,32 +306,10 @@ export class Interceptor {
       });
       if (problem !== undefined) {
         refuse(403, problem);
-        return;
-      }
-      if (route.methods !== "all" && mayCarryBodyOverride(req)) {
-        readBody(req, (error, body) => {
-          if (error !== undefined) {
-            // The rest of the body is still on the wire: this connection cannot go on.
-            res.shouldKeepAlive = false;
-            refuse(error.status, error.message);
-            return;
-          }
-          const formProblem = methodProblem(
-            this.#options.routes,
-            route,
-            { host: target.host, path },
-            bodyMethodOverrides(req, body),
-          );
-          if (formProblem !== undefined) {
-            refuse(403, formProblem);
-            return;
-          }
-          this.#relay(req, res, { target, route, path, logPath, body });
-        });
-        return;
+        return undefined;
       }
     }
-    this.#relay(req, res, { target, route, path, logPath });
+    return { target, route, path, logPath, refuse };
   }
 
   #relay(
