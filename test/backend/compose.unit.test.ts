@@ -126,6 +126,7 @@ describe.each(MATRIX)("matrix point %#", (point) => {
       "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
       "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
       "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+      "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1",
       "DISABLE_AUTOUPDATER=1",
       ...(point.supervise ? ["MCP_TOOL_TIMEOUT=660000"] : []),
       "ANTHROPIC_BASE_URL",
