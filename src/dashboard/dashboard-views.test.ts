@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise.js";
 import { callTimesOutAt, workLanding } from "./dashboard-views.js";
+import { PAGE_JS } from "./page-assets.js";
 
 describe("callTimesOutAt", () => {
   it("is supervise's answer timeout after the proposal was filed", () => {
@@ -52,5 +53,11 @@ describe("workLanding", () => {
       dir: "/h/kept/s-1/",
     });
     expect(workLanding("/h", { slug: "s-1", metadata: null })).toEqual({ into: "unknown" });
+  });
+});
+
+describe("the page's script", () => {
+  it("parses: an escape lost between the TypeScript string and the browser breaks every view", () => {
+    expect(() => new Function(PAGE_JS)).not.toThrow();
   });
 });

@@ -202,9 +202,9 @@ export const PAGE_JS = `"use strict";
     notice("stopping " + slug + ": keeping its work, then removing it…");
     try {
       const r = await api("/api/bottles/" + encodeURIComponent(slug) + "/stop", { method: "POST", body: "{}" });
-      notice("stopped " + slug + (r.output ? "\n" + r.output : ""), "ok");
+      notice("stopped " + slug + (r.output ? "\\n" + r.output : ""), "ok");
     } catch (e) {
-      notice("could not stop " + slug + ": " + e.message + (e.output ? "\n" + e.output : ""), "bad");
+      notice("could not stop " + slug + ": " + e.message + (e.output ? "\\n" + e.output : ""), "bad");
     } finally {
       stopping.delete(slug);
       refreshBottles();
@@ -234,13 +234,13 @@ export const PAGE_JS = `"use strict";
   const groups = new Map();
   function groupKey(e) {
     if (e.kind === "allow") return "#" + e.seq;
-    return [e.slug, e.source, e.kind, e.host || "", e.rule || ""].join("\u0000");
+    return [e.slug, e.source, e.kind, e.host || "", e.rule || ""].join("\\u0000");
   }
   function clock(at) { return (at || "").replace("T", " ").replace(/.d+Z$/, ""); }
   function decisionRow(g) {
     const e = g.e;
     const target = (e.method ? e.method + " " : "") + (e.host || "?") + (e.port ? ":" + e.port : "") + (e.path || "");
-    const seen = g.count === 1 ? "" : g.count + "\u00d7, last " + clock(g.lastAt).slice(11);
+    const seen = g.count === 1 ? "" : g.count + "\\u00d7, last " + clock(g.lastAt).slice(11);
     const row = el("tr", { "data-testid": "decision", "data-kind": e.kind, "data-slug": e.slug, "data-seq": g.lastSeq, "data-count": g.count },
       el("td", {}, clock(g.firstAt)),
       el("td", { class: "mono" }, e.slug), el("td", {}, e.source),
