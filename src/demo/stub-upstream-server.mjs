@@ -8,7 +8,8 @@
 // repeated header twice) and its body in full up to a bound: a body forwarded in part and then
 // aborted is still seen. The bytes of each answer's body, once sent, go to /tmp/responses.jsonl. /sse and
 // /slow?ms=N answer slowly, for tests that need a request still open; a WebSocket upgrade on
-// any path gets an echo server.
+// any path gets an echo server (on a path ending /ws/authorization it first sends back the
+// Authorization it received, whole and cut across two fragments: what egress must scrub).
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
@@ -161,6 +162,14 @@ function upgrade(req, socket) {
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
   );
+  if (req.url?.endsWith("/ws/authorization")) {
+    const seen = Buffer.from(`authorization: ${req.headers.authorization ?? ""}`);
+    const cut = Math.floor(seen.length / 2);
+    socket.write(wsFrame(1, seen));
+    // Text, not final; then its continuation: the value is split between the two.
+    socket.write(Buffer.concat([Buffer.from([0x01, cut]), seen.subarray(0, cut)]));
+    socket.write(wsFrame(0, seen.subarray(cut)));
+  }
   let buffer = Buffer.alloc(0);
   let parts = [];
   let opcode = 1;
