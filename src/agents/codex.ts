@@ -64,8 +64,9 @@ export const codexProvider: AgentProviderModule = {
       `base_url = ${tomlString(baseUrl)}`,
       `env_key = "OPENAI_API_KEY"`,
       `wire_api = "responses"`,
-      // egress does not relay WebSocket upgrades to route hosts: Codex would try about ten
-      // times, then fall back to HTTPS with a warning. The only switch that avoids it.
+      // HTTPS with server-sent events, the transport proved against the stand-in model API.
+      // egress relays WebSocket upgrades to route hosts, but Codex's Responses WebSocket
+      // protocol is not yet proved through a bottle (docs/agents.md).
       "supports_websockets = false",
       "",
       // Usage analytics go to ab.chatgpt.com, which the bottle does not allow.
