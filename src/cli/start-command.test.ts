@@ -142,3 +142,63 @@ describe("start with bad manifests", () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe("start --help on how a bottle ends", () => {
+  async function help(command: string): Promise<string> {
+    let out = "";
+    const io: CliIo = {
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: (t) => {
+        out += t;
+      },
+    };
+    await runCli([command, "--help"], io, (cliIo) => ({ ...defaultContext(cliIo) }));
+    return out.replace(/\s+/g, " ");
+  }
+
+  it("says when a bottle outlives its terminal, and that the work is kept at every end", async () => {
+    const text = await help("start");
+    expect(text).toContain("--detach");
+    expect(text).toContain(
+      "If this terminal goes away (SIGHUP) the bottle is removed too, its work kept, unless it was started with --keep",
+    );
+    expect(text).toContain("`stop`, `cleanup`, Ctrl-C and a closed terminal keep the work");
+    expect(text).toContain("CLAUDE_BOTTLE_STOP_TIMEOUT");
+    expect(await help("resume")).toContain("--keep");
+    expect(await help("stop")).toContain("Ctrl-C does not interrupt it");
+  });
+
+  it("refuses --detach with --exec, naming the way that works", async () => {
+    let err = "";
+    const io: CliIo = {
+      stdout: () => {},
+      stderr: (t) => {
+        err += t;
+      },
+    };
+    const root = await mkdtemp(join(tmpdir(), "cb-detach-"));
+    try {
+      const home = join(root, "home");
+      await mkdir(join(home, "agents"), { recursive: true });
+      await mkdir(join(home, "bottles"), { recursive: true });
+      await writeFile(join(home, "agents/a.md"), "---\nbottle: b\n---\nprompt\n");
+      await writeFile(join(home, "bottles/b.md"), "---\nsupervise: false\n---\n");
+      const code = await runCli(
+        ["start", "a", "--yes", "--dry-run", "--detach", "--exec", "true", "--no-workdir"],
+        io,
+        (cliIo) => ({
+          ...defaultContext(cliIo),
+          cwd: root,
+          env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
+          stdinIsTty: false,
+        }),
+      );
+      expect(err).toContain("--detach and --exec do not go together");
+      expect(code).toBe(2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -69,6 +69,11 @@ Examples:
   claude-bottle start demo --yes --exec 'curl -sI https://api.anthropic.com'`,
     )
     .action(async (name, options) => {
+      if (options.detach && options.exec !== undefined) {
+        throw new InputError("--detach and --exec do not go together", {
+          hint: "drop --exec, then `claude-bottle resume <slug> --exec …` runs the command",
+        });
+      }
       const launch = launchContextOf(ctx);
       // Manifests first: a bad one is reported before Docker is asked anything.
       // From a subdirectory too: the repository's agents are at its root.
@@ -100,11 +105,6 @@ Examples:
           .map((f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`);
         ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
         return;
-      }
-      if (options.detach && options.exec !== undefined) {
-        throw new InputError("--detach and --exec do not go together", {
-          hint: "drop --exec, then `claude-bottle resume <slug> --exec …` runs the command",
-        });
       }
       ctx.io.stderr(preflight);
       if (
