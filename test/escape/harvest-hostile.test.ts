@@ -227,6 +227,43 @@ describeWithEngine("what the agent hands back at exit", () => {
     }
   });
 
+  it("keeps ~/work as a directory when git cannot take the work out", async () => {
+    const repo = await mkdtemp(join(tmpdir(), "cb-hv-nogit-"));
+    try {
+      git(repo, "init", "-q", "-b", "main");
+      await writeFile(join(repo, "a.txt"), "a\n");
+      git(repo, "add", "-A");
+      git(repo, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
+      // A file git cannot read makes `git add -A` fail: the work must still come back.
+      const script = `
+        set -e
+        echo 'agent change' >> a.txt
+        echo 'new work' > new.txt
+        echo 'unreadable' > locked.txt
+        chmod 000 locked.txt
+      `;
+      const r = await t.run(["start", "hv", "--yes", "--workdir", repo, "--exec", script]);
+      const slug = slugOf(r.stderr);
+      expect(r.code).toBe(0);
+      const work = join(t.home, "kept", slug, "work");
+      expect(r.stderr).toContain("kept ~/work as a directory instead");
+      expect(r.stderr).toContain(`the agent's ~/work: ${work}`);
+      expect(await readFile(join(work, "a.txt"), "utf8")).toBe("a\nagent change\n");
+      expect(await readFile(join(work, "new.txt"), "utf8")).toBe("new work\n");
+      expect(await readFile(join(work, "locked.txt"), "utf8")).toBe("unreadable\n");
+      // The copy is plain files, and its .git (whose config and hooks can run programs
+      // wherever git runs) is renamed where git never looks for a repository.
+      expect(await notPlain(join(t.home, "kept", slug))).toEqual([]);
+      await expect(lstat(join(work, ".git"))).rejects.toThrow(/ENOENT/);
+      expect((await lstat(join(work, ".git-from-bottle", "config"))).isFile()).toBe(true);
+      expect(r.stderr).toContain("kept as .git-from-bottle, where git never reads it");
+      expect(TERMINAL_CONTROL.test(r.stderr)).toBe(false);
+      expect(leftoversOf(slug)).toEqual(nothingLeft());
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
+  });
+
   it("stops at the size bound however the files hide their size, and keeps nothing partial", async () => {
     // 1.5 GiB of sparse file (a few KiB on disk) inside a directory the agent cannot read:
     // the host counts what arrives, so neither sparseness nor permissions shrink the count.

@@ -239,6 +239,12 @@ tar -cf - -- * >&3`;
  */
 const COPY_SCRIPT = `cd ${dirname(AGENT_WORKDIR)} && exec tar --one-file-system --hard-dereference -cf - work`;
 
+/**
+ * What a `.git` directory in a copied ~/work is renamed to: a repository's config (core.fsmonitor,
+ * diff drivers) and hooks run programs when git runs there, and these are the agent's.
+ */
+const INERT_GIT_DIR = ".git-from-bottle";
+
 /** How many passed-over entries the exit names one by one. */
 const MAX_SKIPS_LISTED = 10;
 
@@ -282,6 +288,10 @@ export async function harvestWorkspace(
       kept.warnings.push(
         `${AGENT_WORKDIR} in the bottle is no longer a git repository: kept as a directory instead`,
       );
+    } else if (got.files === null && got.retry) {
+      // git could not bundle or diff (a file it cannot read, a broken object): the work is
+      // still there as files, so it is kept as a directory rather than lost.
+      kept.warnings.push(...got.warnings, "kept ~/work as a directory instead");
     } else {
       if (got.files !== null) await keepGitWork(kept, ws, got.files, options.slug);
       kept.warnings.push(...got.warnings);
@@ -289,13 +299,26 @@ export async function harvestWorkspace(
       return kept;
     }
   }
+  let inertGit = false;
   const got = await takeOut(docker, container, options, {
     user: "root",
     script: COPY_SCRIPT,
-    place: (name) => (name === "work" || name.startsWith("work/") ? name.split("/") : null),
+    place: (name) => {
+      if (name !== "work" && !name.startsWith("work/")) return null;
+      return name.split("/").map((part) => {
+        if (part.toLowerCase() !== ".git") return part;
+        inertGit = true;
+        return INERT_GIT_DIR;
+      });
+    },
   });
   if (got !== "no-repository") {
     kept.warnings.push(...got.warnings);
+    if (inertGit && got.files !== null) {
+      kept.warnings.push(
+        `a .git directory in ~/work is kept as ${INERT_GIT_DIR}, where git never reads it: its config and hooks are the agent's and could run programs on this host; review them before renaming it back`,
+      );
+    }
     if ((got.files ?? []).length > 0) kept.workCopy = join(options.keepDir, "work");
     await dropIfEmpty(kept, got);
   }
@@ -307,6 +330,8 @@ interface TakenOut {
   files: string[] | null;
   /** The directories made under keepDir, in the order they were made. */
   dirs: string[];
+  /** Nothing was kept, and another way of taking the work out may succeed. */
+  retry?: boolean;
   warnings: string[];
 }
 
@@ -345,7 +370,11 @@ async function takeOut(
       refused instanceof HarvestRefused && refused.reason !== "format"
         ? refusalText(refused, options.keepDir)
         : `could not collect the agent's work: ${lastLine(ran.stderr) || (refused instanceof Error ? refused.message : "the container is gone")}`;
-    return { files: null, dirs: [], warnings: [why] };
+    // Only a bound or a kept directory standing there is final; the copy may fare better.
+    const final =
+      (refused instanceof HarvestRefused && refused.reason !== "format") ||
+      /No such container|is not running/i.test(ran.stderr);
+    return { files: null, dirs: [], warnings: [why], retry: !final };
   }
   // Names as the agent wrote them: the printer shows them safely. A stream full of them
   // (a directory swapped for a link to /) is summed up, not listed.
