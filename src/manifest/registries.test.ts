@@ -8,7 +8,12 @@ import {
 import { planBottle } from "../core/bottle-blueprint.js";
 import { PipelockConfigSchema } from "../sidecars/pipelock/config.js";
 import { loadBottle } from "./load-bottle.js";
-import { type CommandResult, type RegistryHost, resolveRegistries } from "./registry-endpoints.js";
+import {
+  type CommandResult,
+  hostCommands,
+  type RegistryHost,
+  resolveRegistries,
+} from "./registry-endpoints.js";
 
 const homes = useUserHomes();
 
@@ -91,6 +96,16 @@ describe("resolveRegistries: addresses come from the host's own settings", () =>
     expect((await resolveRegistries(["npm"], ported, "dev.md"))[0]?.hosts).toEqual([
       "mirror.pkg.test:8443",
     ]);
+    for (const [url, pattern] of [
+      ["http://192.0.2.10/", "192.0.2.10"],
+      ["https://[2001:db8::10]/", "2001:db8::10"],
+      ["https://[2001:db8::10]:8443/npm/", "[2001:db8::10]:8443"],
+    ]) {
+      const byAddress = fakeHost({ [NPM_GET]: { exitCode: 0, stdout: `${url}\n` } });
+      expect((await resolveRegistries(["npm"], byAddress, "dev.md"))[0]?.hosts, url).toEqual([
+        pattern,
+      ]);
+    }
   });
 
   it("pypi: PIP_INDEX_URL first, without asking pip", async () => {
@@ -154,6 +169,19 @@ describe("resolveRegistries: addresses come from the host's own settings", () =>
     );
     const junk = fakeHost({ [NPM_GET]: { exitCode: 0, stdout: "not a url\n" } });
     await expect(resolveRegistries(["npm"], junk, "dev.md")).rejects.toThrow("is not a URL");
+  });
+});
+
+describe("resolveRegistries with the host's real npm", () => {
+  it("reads npm_config_registry from the environment it is given, and says when a program is missing", async () => {
+    const env = { ...process.env, npm_config_registry: "https://registry.npm.test/" };
+    const [npm] = await resolveRegistries(["npm"], { env, run: hostCommands(env) }, "dev.md");
+    expect(npm?.url).toBe("https://registry.npm.test/");
+    expect(npm?.hosts).toEqual(["registry.npm.test"]);
+    expect(await hostCommands(env)("cbtest-no-such-program", [])).toEqual({
+      exitCode: 127,
+      stdout: "",
+    });
   });
 });
 

@@ -37,19 +37,34 @@ export interface RegistryHost {
   run(command: string, args: readonly string[]): Promise<CommandResult>;
 }
 
-/** Runs host programs with nano-spawn in the current directory (the user's project). */
-export const hostCommands: RegistryHost["run"] = async (command, args) => {
-  try {
-    const result = await spawn(command, [...args], { stdin: "ignore" });
-    return { exitCode: 0, stdout: result.stdout };
-  } catch (error) {
-    if (!(error instanceof SubprocessError)) throw error;
-    if (error.exitCode === undefined && /ENOENT/.test(error.message)) {
-      return { exitCode: 127, stdout: "" };
+/**
+ * Runs host programs with nano-spawn in the current directory (the user's project), with
+ * `env` (the CLI's environment, where npm and pip read their settings).
+ */
+export const hostCommands =
+  (env: Readonly<Record<string, string | undefined>>): RegistryHost["run"] =>
+  async (command, args) => {
+    try {
+      const result = await spawn(command, [...args], {
+        stdin: "ignore",
+        env: Object.fromEntries(
+          Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+        ),
+      });
+      return { exitCode: 0, stdout: result.stdout };
+    } catch (error) {
+      if (!(error instanceof SubprocessError)) throw error;
+      // nano-spawn puts spawn's own error (ENOENT: no such program) in `cause`.
+      const cause = (error as { cause?: { code?: unknown } }).cause;
+      if (
+        error.exitCode === undefined &&
+        (cause?.code === "ENOENT" || /ENOENT/.test(error.message))
+      ) {
+        return { exitCode: 127, stdout: "" };
+      }
+      return { exitCode: error.exitCode ?? 1, stdout: error.stdout };
     }
-    return { exitCode: error.exitCode ?? 1, stdout: error.stdout };
-  }
-};
+  };
 
 /** pip's built-in index and the host its files are served from, printed by pip itself. */
 const PIP_DEFAULT_PROBE =
@@ -172,7 +187,9 @@ function registryUrl(
 function allowPattern(text: string): string | undefined {
   const url = new URL(text);
   const defaultPort = url.port === "" || url.port === (url.protocol === "https:" ? "443" : "80");
-  const pattern = defaultPort ? url.hostname : `${url.hostname}:${url.port}`;
+  // An IPv6 address is bracketed in a URL, and in an allow pattern only with a port.
+  const address = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const pattern = defaultPort ? address : `${url.hostname}:${url.port}`;
   const asName = parseAllowHost(pattern);
   if (asName.ok && asName.value.kind === "host") return asName.value.pattern;
   const asIp = parseAllowIp(pattern);

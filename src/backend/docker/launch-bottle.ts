@@ -89,7 +89,7 @@ export async function planStart(
     // Read from the host's npm and pip settings: no registry address is written anywhere.
     registries: await resolveRegistries(
       agent.bottle.registries ?? [],
-      { env: ctx.env, run: hostCommands },
+      { env: ctx.env, run: hostCommands(ctx.env) },
       agent.bottle.label,
     ),
   });
