@@ -13,7 +13,10 @@ export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("cleanup")
     .description("remove bottles left behind by a CLI that is no longer running")
     .option("-y, --yes", "remove without asking")
-    .option("--all", "also remove bottles whose CLI is still attached")
+    .option(
+      "--all",
+      "also remove bottles whose CLI is still attached, and those started with --detach",
+    )
     .option("--json", "print what was removed as JSON")
     .addOption(backendOption())
     .addHelpText(
@@ -27,13 +30,14 @@ attached CLI (--all) then says that cleanup removed its bottle.`,
       const backend = backendFor(launch, options);
       const budget = stopBudgetOf(ctx.env);
       const bottles = await backend.list();
-      const doomed = bottles.filter((b) => options.all || !b.attached);
+      // A bottle started with --detach has no CLI on purpose: it is kept like an attached one.
+      const doomed = bottles.filter((b) => options.all || !(b.attached || b.metadata?.detached));
       const kept = bottles.length - doomed.length;
       if (doomed.length === 0) {
         if (options.json) ctx.io.stdout("[]\n");
         else
           ctx.io.stderr(
-            `nothing to clean up${kept > 0 ? ` (${kept} attached bottle(s) kept; --all removes them too)` : ""}\n`,
+            `nothing to clean up${kept > 0 ? ` (${kept} attached or detached bottle(s) kept; --all removes them too)` : ""}\n`,
           );
         return;
       }

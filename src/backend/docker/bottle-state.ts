@@ -23,6 +23,8 @@ export interface BottleMetadata {
    * removing it; "stopped" once it is down with its state kept.
    */
   phase?: "starting" | "running" | "stopping" | "stopped";
+  /** Started with `start --detach`: left running on purpose; only `cleanup --all` removes it. */
+  detached?: boolean;
   /** While stopping: the command that removes it (`stop`, `cleanup`, the exit of start), and its pid. */
   stoppingBy?: { command: string; pid: number };
   /** The backend that runs it (absent: compose, which wrote no such field). */

@@ -419,7 +419,11 @@ export async function runBottle(
       ran = true;
     }
     // From here a bottle without its CLI is one to resume; resume keeps the work too.
-    await updateMetadata(stateDir, { phase: "running", workspace });
+    await updateMetadata(stateDir, {
+      phase: "running",
+      workspace,
+      ...(options.detach ? { detached: true } : {}),
+    });
     if (options.detach) {
       left = true;
       return 0;
