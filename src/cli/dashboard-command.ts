@@ -15,6 +15,7 @@ import {
   announceRunning,
   LOGIN_TOKEN_LIFETIME_MS,
   newToken,
+  readRunning,
   requestLogin,
   watchLogins,
   withdrawRunning,
@@ -90,6 +91,21 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
       const logins = watchLogins(launch.home, (t) =>
         server.addToken(t, Date.now() + LOGIN_TOKEN_LIFETIME_MS),
       );
+      // Another dashboard of this home, started and stopped meanwhile, takes its announcement
+      // with it: say again that this one runs, so that --login still finds one.
+      const reannounce = setInterval(() => {
+        readRunning(launch.home)
+          .then((running) =>
+            running === null
+              ? announceRunning(launch.home, {
+                  port: server.port,
+                  pid: process.pid,
+                  startedAt: ctx.now().toISOString(),
+                })
+              : undefined,
+          )
+          .catch(() => {});
+      }, 1000);
       let stopped = false;
       const discover = async () => {
         while (!stopped) {
@@ -110,6 +126,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
       });
       stopped = true;
       logins.stop();
+      clearInterval(reannounce);
       await withdrawRunning(launch.home, process.pid).catch(() => {});
       follower.stop();
       await server.close();

@@ -236,7 +236,7 @@ export const PAGE_JS = `"use strict";
     if (e.kind === "allow") return "#" + e.seq;
     return [e.slug, e.source, e.kind, e.host || "", e.rule || ""].join("\\u0000");
   }
-  function clock(at) { return (at || "").replace("T", " ").replace(/.d+Z$/, ""); }
+  function clock(at) { return (at || "").replace("T", " ").replace(/\\.\\d+Z$/, ""); }
   function decisionRow(g) {
     const e = g.e;
     const target = (e.method ? e.method + " " : "") + (e.host || "?") + (e.port ? ":" + e.port : "") + (e.path || "");

@@ -4,7 +4,12 @@
 // request pipelock refuses shows in the decision stream live, without a reload; an agent's request for a host shows in the inbox, is approved in the page, and
 // the agent's retry goes through; a page of another origin (on 127.0.0.1 too, so same-site:
 // the session cookie would go with its requests) can neither read the stream nor approve;
-// without the token, or with a spent one, nothing is shown.
+// without the token, or with a spent one, nothing is shown. For watching many agents: a
+// flood of 500 identical refusals is one row with its count; a waiting request counts down
+// to its call's timeout; every decision names its place; the audit reads as sentences; each
+// card says where the work will land; every view fits an 800 px window without sideways
+// scrolling; `dashboard --login` gives a running dashboard a new sign-in link; a busy --port
+// is a plain error; the stop button stops the bottle through `stop`, and it shows as ended.
 // With CLAUDE_BOTTLE_DASHBOARD_SCREENSHOTS=<dir>, each view is saved there as a PNG.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { size } from "../../src/dashboard/bottle-cards.js";
 import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
 import {
@@ -99,6 +105,8 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let upstreamRemoved = false;
+  let stoppedByPage = false;
 
   /** Runs the bundled MCP client in the agent, in the background; its answer lands in a file. */
   function askForHost(host: string): string {
@@ -161,9 +169,9 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     await browser?.close();
     dashboard?.kill("SIGTERM");
     // The stand-in first: Compose cannot remove a network a container is still attached to.
-    await upstream?.remove();
-    if (bottle) removeTestContainers(bottle);
-    await bottle?.stop();
+    if (!upstreamRemoved) await upstream?.remove();
+    if (bottle && !stoppedByPage) removeTestContainers(bottle);
+    if (!stoppedByPage) await bottle?.stop();
     await upstreamCa?.dispose();
     await t?.run(["cleanup", "--yes", "--all"]);
     await t?.dispose();
@@ -180,6 +188,12 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     // The token by the host variable the manifest names; never its value.
     expect(text).toContain("token CB_DASHBOARD_MODEL_KEY");
     expect(text).not.toContain(MODEL_KEY);
+    // Started outside a repository: its ~/work will be copied under the home's kept/<slug>/.
+    const work = card.locator("[data-testid=work]");
+    expect(await work.getAttribute("data-into")).toBe("kept");
+    expect(await work.textContent()).toBe(
+      `a copy of its ~/work in ${join(t.home, "kept", bottle.slug)}/`,
+    );
     for (const service of ["agent", "pipelock", "supervise"]) expect(text).toContain(service);
     expect(page.url()).toBe(`${origin}/`);
     const cookies = await context.cookies(origin);
@@ -267,9 +281,11 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     expect(text).toContain(bottle.slug);
     expect(text).toContain("pipelock");
     expect(text).toContain("not-allowlisted");
-    // The tunnel's refusal and the request answered inside it: one row each.
+    // The place column says where it was refused: the tunnel, or the request inside it.
+    expect(await row.first().locator("td").nth(7).textContent()).toMatch(/^(tunnel|request)$/);
+    // The tunnel's refusal and the request answered inside it: one row, counted twice.
     const shown = await row.count();
-    expect(shown).toBeGreaterThanOrEqual(1);
+    expect(shown).toBe(1);
     // The kind filter hides them; the bottle filter keeps them.
     await page.selectOption("#filter-kind", "allow");
     expect(await row.count()).toBe(0);
@@ -291,6 +307,18 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     const text = (await card.textContent()) ?? "";
     expect(text).toContain("fetch the docs on approved.test");
     expect(text).toContain("add approved.test to pipelock's allowlist and reload it");
+    // The agent's call waits supervise's 600 s from filing: the card counts it down.
+    const countdown = card.locator("[data-testid=countdown]");
+    const left = async () => Number(await countdown.getAttribute("data-seconds-left"));
+    await page.waitForFunction(
+      "document.querySelector('[data-testid=countdown]')?.dataset.secondsLeft !== undefined",
+    );
+    const first = await left();
+    expect(first).toBeGreaterThan(480);
+    expect(first).toBeLessThanOrEqual(600);
+    expect(await countdown.textContent()).toMatch(/^the agent's call times out in (9|10)m \d\ds$/);
+    await page.waitForTimeout(2100);
+    expect(await left()).toBeLessThan(first);
     await shoot(page, "approvals");
     await card.locator("textarea").fill("docs only");
     await card.locator("[data-testid=approve]").click();
@@ -320,6 +348,18 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     );
     await verified.waitFor({ timeout: 10_000 });
     expect(await verified.textContent()).toBe("chain verified (2 entries)");
+    // Each entry is a sentence, not the request's JSON.
+    const lines = await page
+      .locator(`[data-testid=audit][data-slug="${bottle.slug}"] [data-testid=audit-line]`)
+      .allTextContents();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(
+      /^the agent asked for egress to approved\.test \(ports 443 and 80\): “fetch the docs on approved\.test” \[/,
+    );
+    expect(lines[0]).toMatch(
+      /^dashboard \(.+@.+\) approved egress to approved\.test \(ports 443 and 80\) — “docs only”; added approved\.test to pipelock's allowlist \[/,
+    );
+    expect(lines.join("\n")).not.toContain('"kind"');
     await shoot(page, "audit");
   });
 
@@ -398,6 +438,124 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
       expect(await api.text()).not.toContain(bottle.slug);
       await fresh.close();
     }
+  });
+
+  it("shows a flood of 500 identical refusals in a minute as one row with its count", async () => {
+    await page.locator("nav button[data-view=decisions]").click();
+    await page.selectOption("#filter-slug", "");
+    await page.selectOption("#filter-kind", "");
+    const host = `flood-${Date.now()}.test`;
+    const started = Date.now();
+    // Plain http: pipelock answers each with its refusal at once, no tunnel to set up.
+    const flood = await bottle.exec(
+      `seq 500 | xargs -P 16 -I{} curl -s -m 10 -o /dev/null -w '%{http_code}\\n' http://${host}/{} | sort | uniq -c`,
+      { timeoutMs: 90_000 },
+    );
+    expect(flood.stdout.trim(), flood.stderr).toMatch(/^500 \d{3}$/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const logged = (await bottle.pipelockAudit()).filter((e) => e.host === host);
+    expect(logged.length).toBeGreaterThanOrEqual(500);
+    const rows = page.locator("[data-testid=decision]", { hasText: host });
+    await waitFor(
+      "the flood's row to count every refusal pipelock logged",
+      async () =>
+        (await rows.count()) === 1 &&
+        Number(await rows.first().getAttribute("data-count")) === logged.length
+          ? true
+          : null,
+      30_000,
+      250,
+    );
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().locator("[data-testid=seen]").textContent()).toMatch(
+      new RegExp(`^${logged.length}\u00d7, last \\d\\d:\\d\\d:\\d\\d$`),
+    );
+    await shoot(page, "flood");
+  });
+
+  it("fits every view in an 800 px window, with no sideways scrolling", async () => {
+    const narrow = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    try {
+      await narrow.addCookies(await context.cookies(origin));
+      const p = await narrow.newPage();
+      await p.goto(`${origin}/`);
+      await p.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`).waitFor();
+      await p.locator("#status", { hasText: /^live$/ }).waitFor({ timeout: 10_000 });
+      for (const view of ["bottles", "decisions", "approvals", "audit"]) {
+        await p.locator(`nav button[data-view=${view}]`).click();
+        if (view === "decisions") await p.locator("[data-testid=decision]").first().waitFor();
+        if (view === "audit") await p.locator("[data-testid=audit-line]").first().waitFor();
+        const widths = (await p.evaluate(
+          "[document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+        )) as [number, number];
+        expect(widths[1]).toBe(800);
+        expect(widths[0], `the ${view} view scrolls sideways`).toBeLessThanOrEqual(widths[1]);
+        if (view === "bottles" || view === "decisions") await shoot(p, `${view}-800`);
+      }
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it("gives the running dashboard a new sign-in link with --login, and says a busy port plainly", async () => {
+    const login = await t.runOk(["dashboard", "--login"]);
+    const link = login.stdout.trim();
+    expect(link).toMatch(new RegExp(`^${origin.replace(/\./g, "\\.")}/#token=[0-9a-f]{48}$`));
+    expect(link).not.toBe(url);
+    for (let use = 0; use < 2; use++) {
+      const other = await browser.newContext();
+      try {
+        const p = await other.newPage();
+        await p.goto(link);
+        if (use === 0) {
+          await p
+            .locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`)
+            .waitFor({ timeout: 20_000 });
+        } else {
+          // Spent: the same link signs no one else in.
+          await p.locator("[data-testid=signed-out]").waitFor({ timeout: 10_000 });
+        }
+      } finally {
+        await other.close();
+      }
+    }
+    const port = new URL(origin).port;
+    const busy = await t.run(["dashboard", "--port", port]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`--port ${port}: 127.0.0.1:${port} is already in use`);
+    expect(busy.stderr).toContain("claude-bottle dashboard --login");
+    expect(busy.stderr).not.toMatch(/internal error|this is a bug/);
+  });
+
+  it("stops the bottle with its button, through `stop`, and lists it as ended", async () => {
+    // Compose cannot remove a network a container the test added is still attached to.
+    await upstream.remove();
+    upstreamRemoved = true;
+    removeTestContainers(bottle);
+    await page.locator("nav button[data-view=bottles]").click();
+    const button = page.locator(`[data-testid=stop][data-slug="${bottle.slug}"]`);
+    await button.click();
+    expect(await button.textContent()).toBe(`Press again to stop ${bottle.slug}`);
+    await button.click();
+    stoppedByPage = true;
+    const notice = page.locator("[data-testid=notice]");
+    await notice.filter({ hasText: /^(stopped|could not stop)/ }).waitFor({ timeout: 180_000 });
+    expect(await notice.textContent()).toMatch(new RegExp(`^stopped ${bottle.slug}`));
+    // Gone from the engine: nothing carries its label.
+    const left = execFileSync("docker", [
+      "ps",
+      "-a",
+      "--filter",
+      `label=${BOTTLE_SLUG_LABEL}=${bottle.slug}`,
+      "--format",
+      "{{.Names}}",
+    ]).toString();
+    expect(left.trim()).toBe("");
+    const ended = page.locator(`[data-testid=ended][data-slug="${bottle.slug}"]`);
+    await ended.waitFor({ timeout: 15_000 });
+    expect(await ended.getAttribute("data-how")).toBe("stopped");
+    expect(await page.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`).count()).toBe(0);
+    await shoot(page, "ended");
   });
 });
 
