@@ -10,9 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureAgentPackage } from "../../src/agents/agent-package.js";
 import { makeTestHome, slugOf, type TestHome } from "../support/cli/cli-process.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { sharedAgentCache } from "../support/standins/model-standin/agent-run.js";
 
 type Cli = ReturnType<TestHome["spawn"]>;
 
@@ -181,6 +183,24 @@ describeWithEngine("no work lost, however a bottle ends", () => {
     const r = await t.run(["cleanup", "--yes"]);
     expect(r.code, r.stderr).toBe(0);
     expectKept(slug, "killed-mark", r.stderr);
+  });
+
+  it("--detach leaves the bottle running, cleanup keeps it, resume then keeps the work", async () => {
+    // A detached bottle needs its program (resume attaches it): the cache the suite shares.
+    const cache = { CLAUDE_BOTTLE_AGENT_CACHE: sharedAgentCache() };
+    await ensureAgentPackage({ provider: "claude", home: t.home, env: cache, progress: () => {} });
+    const started = await t.run(["start", "we", "--yes", "--workdir", repo, "--detach"], cache);
+    expect(started.code, started.stderr).toBe(0);
+    const slug = slugOf(started.stderr);
+    expect(started.stderr).toContain(`bottle ${slug} is left running:`);
+    expect(leftoversOf(slug).containers).toContain(`claude-bottle-agent-${slug}`);
+    const cleanup = await t.run(["cleanup", "--yes"]);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(cleanup.stderr).toContain("attached or detached bottle(s) kept");
+    expect(leftoversOf(slug).containers).toContain(`claude-bottle-agent-${slug}`);
+    const resumed = await t.run(["resume", slug, "--exec", "echo detached-mark >> README"], cache);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expectKept(slug, "detached-mark", resumed.stderr);
   });
 
   it("outside a repository, the agent's ~/work is kept as a copy and the exit says where", async () => {
