@@ -64,10 +64,10 @@ export const codexProvider: AgentProviderModule = {
       `base_url = ${tomlString(baseUrl)}`,
       `env_key = "OPENAI_API_KEY"`,
       `wire_api = "responses"`,
-      // HTTPS with server-sent events, the transport proved against the stand-in model API.
-      // egress relays WebSocket upgrades to route hosts, but Codex's Responses WebSocket
-      // protocol is not yet proved through a bottle (docs/agents.md).
-      "supports_websockets = false",
+      // Codex's default transport, the Responses API over a WebSocket: egress relays the
+      // upgrade with the key injected and scrubs every frame back. Said explicitly, so a
+      // Codex that changed its default would not silently fall back to HTTPS.
+      "supports_websockets = true",
       "",
       // Usage analytics go to ab.chatgpt.com, which the bottle does not allow.
       "[analytics]",

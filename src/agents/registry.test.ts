@@ -83,7 +83,7 @@ describe("each provider's own files", () => {
         'base_url = "https://api.openai.com/v1"',
         'env_key = "OPENAI_API_KEY"',
         'wire_api = "responses"',
-        "supports_websockets = false",
+        "supports_websockets = true",
         "",
         "[analytics]",
         "enabled = false",

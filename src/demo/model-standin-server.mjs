@@ -38,7 +38,8 @@
 //                       wire_api = "responses"
 //                     OPENAI_API_KEY=<key> codex exec --skip-git-repo-check
 //                       --dangerously-bypass-approvals-and-sandbox PROMPT </dev/null
-//                     (a custom provider speaks HTTP+SSE, never the Responses WebSocket).
+//                     Without supports_websockets = false in the provider, Codex speaks
+//                     the Responses API over a WebSocket (see upgrade() below).
 //                     The key arrives as "authorization: Bearer". Tool "exec_command" { cmd }.
 //                     MCP tools come inside a "namespace" tool (e.g. "mcp__supervise") and
 //                     are called as a function_call with that namespace beside the bare name.
@@ -55,6 +56,7 @@
 //                     folder turns --yolo back into asking. The key arrives as x-goog-api-key.
 //                     Tool "run_shell_command" { command }; before each turn the CLI asks a
 //                     flash model for a JSON complexity score, answered from its schema.
+import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -301,8 +303,20 @@ function openaiReply(body) {
 }
 
 function serveOpenai(res, body) {
+  const played = openaiEvents(body);
+  if (played.reply.kind === "error") return jsonError(res, 400, played.reply.message);
+  if (body.stream === false) {
+    json(res, 200, played.final);
+    return played.reply;
+  }
+  sse(res, played.events);
+  return played.reply;
+}
+
+/** One Responses API turn: its events (as SSE would carry them) and the finished response. */
+function openaiEvents(body) {
   const reply = openaiReply(body);
-  if (reply.kind === "error") return jsonError(res, 400, reply.message);
+  if (reply.kind === "error") return { reply };
   const responseId = nextId("resp");
   const item =
     reply.kind === "tool" && reply.name === "exec/exec_command"
@@ -351,10 +365,6 @@ function serveOpenai(res, body) {
     output,
     usage: status === "completed" ? usage : null,
   });
-  if (body.stream === false) {
-    json(res, 200, response("completed", [item]));
-    return reply;
-  }
   const events = [
     ["response.created", { type: "response.created", response: response("in_progress", []) }],
     [
@@ -382,8 +392,7 @@ function serveOpenai(res, body) {
     ["response.output_item.done", { type: "response.output_item.done", output_index: 0, item }],
     ["response.completed", { type: "response.completed", response: response("completed", [item]) }],
   );
-  sse(res, events);
-  return reply;
+  return { reply, responseId, item, events, final: response("completed", [item]) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -549,6 +558,158 @@ function handle(req, res) {
   });
 }
 
+// ---------------------------------------------------------------------------------------
+// The Responses API over WebSocket (Codex's default transport): an upgrade on .../responses,
+// then each "response.create" text message answered with the same events the SSE stream
+// carries, one text message each. A request naming previous_response_id sends only what is
+// new: the conversation is rebuilt from what this connection already saw, so turns are
+// counted as over HTTP. "generate": false (a warm-up) plays no turn. Each request is
+// recorded with transport "websocket" and the headers of the upgrade.
+
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** One unmasked server frame. */
+function wsFrame(opcode, payload) {
+  const n = payload.length;
+  let head;
+  if (n < 126) head = Buffer.from([0x80 | opcode, n]);
+  else if (n < 0x10000) head = Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff]);
+  else {
+    head = Buffer.alloc(10);
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+function upgrade(req, socket, head) {
+  socket.on("error", () => socket.destroy());
+  const url = new URL(req.url ?? "/", "http://standin");
+  if (providerOf(url) !== "openai" || req.headers["sec-websocket-key"] === undefined) {
+    socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    return;
+  }
+  const accept = createHash("sha1")
+    .update(`${req.headers["sec-websocket-key"]}${WS_GUID}`)
+    .digest("base64");
+  socket.write(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  /** Each response id this connection answered: the whole conversation up to its end. */
+  const conversations = new Map();
+  const send = (value) => socket.write(wsFrame(1, Buffer.from(JSON.stringify(value))));
+  const onMessage = (text) => {
+    let message = null;
+    try {
+      message = JSON.parse(text);
+    } catch {}
+    const entry = {
+      provider: "openai",
+      transport: "websocket",
+      method: "WS",
+      path: url.pathname,
+      query: url.search,
+      host: req.headers.host ?? null,
+      tls: Boolean(req.socket.encrypted),
+      headers: req.headers,
+    };
+    const fail = (code, why) => {
+      send({
+        type: "error",
+        status: 400,
+        error: { type: "invalid_request_error", code, message: why },
+      });
+      record({
+        ...entry,
+        body: message ?? text,
+        reply: { kind: "error", message: why, turnIndex: null },
+      });
+    };
+    if (message === null || message.type !== "response.create") {
+      fail("invalid_message", "expected a response.create message");
+      return;
+    }
+    const { type: _type, previous_response_id: previousId, generate, ...rest } = message;
+    const earlier = previousId ? conversations.get(previousId) : [];
+    if (earlier === undefined) {
+      fail("previous_response_not_found", `unknown previous_response_id ${previousId}`);
+      return;
+    }
+    const body = { ...rest, input: [...earlier, ...(Array.isArray(rest.input) ? rest.input : [])] };
+    if (generate === false) {
+      const id = nextId("resp");
+      const response = (status) => ({ id, object: "response", status, output: [], usage: null });
+      send({ type: "response.created", response: response("in_progress") });
+      send({ type: "response.completed", response: response("completed") });
+      conversations.set(id, body.input);
+      record({ ...entry, body, reply: { kind: "warmup", turnIndex: null } });
+      return;
+    }
+    let played;
+    try {
+      played = openaiEvents(body);
+    } catch (e) {
+      played = { reply: { kind: "error", message: String(e?.stack ?? e), turnIndex: null } };
+    }
+    if (played.reply.kind === "error") {
+      fail("standin_error", played.reply.message);
+      return;
+    }
+    for (const [, data] of played.events) send(data);
+    conversations.set(played.responseId, [...body.input, played.item]);
+    record({ ...entry, body, reply: played.reply });
+  };
+  let buffer = head ?? Buffer.alloc(0);
+  let parts = [];
+  const onData = (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 2) return;
+      const fin = (buffer[0] & 0x80) !== 0;
+      const op = buffer[0] & 0x0f;
+      let length = buffer[1] & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        at = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        at = 10;
+      }
+      const mask = (buffer[1] & 0x80) !== 0 ? buffer.subarray(at, at + 4) : null;
+      if (mask !== null) at += 4;
+      if (buffer.length < at + length) return;
+      const payload = Buffer.from(buffer.subarray(at, at + length));
+      if (mask !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      buffer = buffer.subarray(at + length);
+      if (op === 8) {
+        socket.end(wsFrame(8, payload.subarray(0, 2)));
+        return;
+      }
+      if (op === 9) {
+        socket.write(wsFrame(10, payload));
+        continue;
+      }
+      if (op === 10) continue;
+      parts.push(payload);
+      if (!fin) continue;
+      const whole = Buffer.concat(parts).toString("utf8");
+      parts = [];
+      onMessage(whole);
+    }
+  };
+  socket.on("data", onData);
+  if (buffer.length > 0) {
+    const first = buffer;
+    buffer = Buffer.alloc(0);
+    onData(first);
+  }
+}
+
 const servers = [];
 const bind = process.env.STANDIN_BIND || undefined;
 const httpPort = process.env.STANDIN_HTTP_PORT ?? "80";
@@ -571,6 +732,7 @@ if (process.env.STANDIN_CERTS) {
   );
 }
 for (const s of servers) {
+  s.on("upgrade", upgrade);
   s.on("listening", () => {
     const a = s.address();
     process.stdout.write(`model stand-in listening on ${a.address}:${a.port}\n`);

@@ -153,6 +153,21 @@ for (const c of CASES.filter((x) => only === undefined || x.agent === only)) {
         expect(JSON.stringify(r.body ?? "")).not.toContain(result.secret);
     });
 
+    if (c.provider === "codex") {
+      // Codex's default transport, relayed by egress: every turn over the WebSocket, none
+      // over HTTPS after a fallback (whose warning DIALOGS also looks for on screen).
+      it("talks to the model over the Responses WebSocket, never falling back to HTTPS", () => {
+        const turns = turnRequests(result.requests);
+        expect(turns.length).toBeGreaterThan(0);
+        for (const r of turns) expect((r as { transport?: string }).transport).toBe("websocket");
+        const https = result.requests.filter((r) => r.provider !== null && r.method === "POST");
+        expect(https).toEqual([]);
+        for (const screen of [...result.startScreens, result.answerScreen]) {
+          expect(screen).not.toMatch(/falling back|Reconnecting/i);
+        }
+      });
+    }
+
     it("ends cleanly with the program's exit command: start exits 0 and the bottle is gone", () => {
       expect(result.cliExit, result.endScreen).toBe(0);
       expect(result.leftovers).toEqual([]);
