@@ -1,7 +1,8 @@
 // TLS termination for route hosts: the agent's CONNECT to a route host on 443 is answered by
 // egress with a leaf from the egress CA, and each request read inside is sent on through
-// pipelock, with the route's token when a route matches. Only route hosts ever get a leaf;
-// every other CONNECT is relayed untouched by the proxy server.
+// pipelock, with the route's token when a route matches (a WebSocket upgrade too, its frames
+// relayed by websocket.ts). Only route hosts ever get a leaf; every other CONNECT is relayed
+// untouched by the proxy server.
 import * as http from "node:http";
 import * as https from "node:https";
 import type * as net from "node:net";
