@@ -183,3 +183,71 @@ describe("fetchAgentBranches", () => {
     );
   });
 });
+
+describe("fetchAgentBranches: object checks", () => {
+  const run = (cwd: string, ...args: string[]) =>
+    execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "cb-bundle-fsck-"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function hostRepo(): Promise<{ host: string; head: string }> {
+    const host = join(root, "host");
+    await mkdir(host);
+    run(host, "init", "-q", "-b", "main");
+    await writeFile(join(host, "h.txt"), "host\n");
+    run(host, "add", "-A");
+    run(host, "-c", "user.name=H", "-c", "user.email=h@example.test", "commit", "-qm", "host");
+    return { host, head: run(host, "rev-parse", "main") };
+  }
+
+  it("refuses a bundle holding a malformed commit, and the host repository gets none of it", async () => {
+    const agent = join(root, "agent");
+    await mkdir(agent);
+    run(agent, "init", "-q", "-b", "main");
+    await writeFile(join(agent, "a.txt"), "a\n");
+    run(agent, "add", "-A");
+    const tree = run(agent, "write-tree");
+    // A commit whose author line git's fsck rejects (no email), written around git's checks.
+    const bad = execFileSync(
+      "git",
+      ["hash-object", "-t", "commit", "--literally", "-w", "--stdin"],
+      {
+        cwd: agent,
+        input: `tree ${tree}\nauthor Mallory 1700000000 +0000\ncommitter Mallory <m@example.test> 1700000000 +0000\n\nbad\n`,
+        encoding: "utf8",
+      },
+    ).trim();
+    run(agent, "update-ref", "refs/heads/main", bad);
+    const bundle = join(root, "bad.bundle");
+    run(agent, "bundle", "create", "-q", bundle, "main");
+    const { host, head } = await hostRepo();
+    const ws = { repoDir: host, branch: "main", head, branchTips: { main: head }, originUrl: null };
+    await expect(fetchAgentBranches(ws, bundle, "s-1")).rejects.toThrow(
+      /the agent's commits fail git's object checks/,
+    );
+    expect(run(host, "for-each-ref", "--format=%(refname)")).toBe("refs/heads/main");
+    expect(() => run(host, "cat-file", "-e", bad)).toThrow();
+  });
+
+  it("refuses a thin bundle, which leans on objects it does not carry", async () => {
+    const agent = join(root, "agent");
+    await mkdir(agent);
+    run(agent, "init", "-q", "-b", "main");
+    for (const n of ["1", "2"]) {
+      await writeFile(join(agent, "a.txt"), `${n}\n`);
+      run(agent, "add", "-A");
+      run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qm", n);
+    }
+    const bundle = join(root, "thin.bundle");
+    run(agent, "bundle", "create", "-q", bundle, "main~1..main");
+    const { host, head } = await hostRepo();
+    const ws = { repoDir: host, branch: "main", head, branchTips: { main: head }, originUrl: null };
+    await expect(fetchAgentBranches(ws, bundle, "s-1")).rejects.toThrow(/thin bundle/);
+  });
+});

@@ -12,6 +12,7 @@ import { lstat, mkdir, rm, rmdir, stat, unlink, writeFile } from "node:fs/promis
 import { dirname, join } from "node:path";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError, InputError } from "../../shared/errors.js";
+import { checkBundleObjects } from "./bundle-check.js";
 import type { DockerClient } from "./docker-client.js";
 import { type ExtractResult, extractHarvest, HarvestRefused } from "./harvest-extract.js";
 import type { KeptBranch, KeptWork } from "./kept-work.js";
@@ -521,6 +522,8 @@ export async function fetchAgentBranches(
     branches.push({ branch: `${prefix}/detached`, agentName: "HEAD", renamed: false });
   }
   if (refspecs.length === 0) return { branches: [], warnings };
+  // git does not check a bundle's objects as it fetches them: they are checked first.
+  await checkBundleObjects(bundle);
   await git(ws.repoDir, [
     "-c",
     "transfer.fsckObjects=true",
