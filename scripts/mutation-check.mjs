@@ -24,10 +24,16 @@ const MUTANT_VERSION = "0.1.0-mutant";
  * name: what regressed; edits: [file, exact text, replacement] (each must match once);
  * build: whether the tests run the built CLI or sidecar bundles; tests: vitest arguments.
  */
-// Dropping transfer.fsckObjects from the workspace fetch is not listed: git 2.39 ignores it
-// when fetching from a bundle, as the CLI does, so no test can tell it gone (see the threat
-// model's "Your work and your machine").
+// The workspace fetch's object checks: git 2.39 ignores transfer.fsckObjects for a bundle,
+// so the check that counts is checkBundleObjects, which runs index-pack --strict first.
 const MUTATIONS = [
+  {
+    name: "fsck",
+    what: "the agent's bundle is fetched without its objects checked",
+    edits: [["src/backend/docker/workspace.ts", "  await checkBundleObjects(bundle);\n", ""]],
+    build: false,
+    tests: ["--project", "unit", "src/backend/docker/workspace.test.ts"],
+  },
   {
     name: "private-default",
     what: "the CLI defaults private upstreams to allow",
