@@ -8,9 +8,9 @@ import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import * as tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
+import { type WsFrame, WsFrameReader } from "../../src/shared/websocket-frames.js";
 import { placeholderOf } from "../../src/sidecars/egress/token-scrub.js";
 import { encodeFrame } from "../../src/sidecars/egress/websocket.js";
-import { type WsFrame, WsFrameReader } from "../../src/sidecars/pipelock/websocket-frames.js";
 import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import { type Closable, startFakePipelock } from "../support/sidecars/egress-fakes.js";
 import {

@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  closeFrame,
-  WsFrameReader,
-  WsProtocolError,
-} from "../../src/sidecars/pipelock/websocket-frames.js";
+import { closeFrame, WsFrameReader, WsProtocolError } from "../../src/shared/websocket-frames.js";
 import { wsFrame } from "../support/sidecars/pipelock-proxy-fixture.js";
 
 describe("WsFrameReader", () => {

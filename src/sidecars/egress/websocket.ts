@@ -21,7 +21,7 @@ import {
   type WsFrame,
   WsFrameReader,
   WsProtocolError,
-} from "../pipelock/websocket-frames.js";
+} from "../../shared/websocket-frames.js";
 import { rawErrorResponse } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
 import { scrubResponse } from "./response-scrub.js";

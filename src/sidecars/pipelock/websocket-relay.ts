@@ -8,6 +8,12 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
+import {
+  closeFrame,
+  type WsFrame,
+  WsFrameReader,
+  WsProtocolError,
+} from "../../shared/websocket-frames.js";
 import { admit } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { badRequest, secretFound, upstreamFailed } from "./messages.js";
@@ -17,7 +23,6 @@ import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { auditablePath, describe } from "./request-handler.js";
 import { resolveRequest } from "./request-target.js";
 import { clientOf, splitPathAndQuery, type Target } from "./target.js";
-import { closeFrame, type WsFrame, WsFrameReader, WsProtocolError } from "./websocket-frames.js";
 
 export function handleUpgrade(
   ctx: ProxyContext,

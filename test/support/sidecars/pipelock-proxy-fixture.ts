@@ -20,6 +20,7 @@ import {
   mintCa,
   mintLeafCertificate,
 } from "../../../src/shared/ca/index.js";
+import { WsFrameReader } from "../../../src/shared/websocket-frames.js";
 import { type AuditEvent, createAuditLog } from "../../../src/sidecars/pipelock/audit-log.js";
 import {
   type PipelockConfigInput,
@@ -28,7 +29,6 @@ import {
 import { buildPolicy } from "../../../src/sidecars/pipelock/policy.js";
 import { type ProxyServer, startProxyServer } from "../../../src/sidecars/pipelock/proxy-server.js";
 import { type RunningPipelock, runPipelock } from "../../../src/sidecars/pipelock/run-pipelock.js";
-import { WsFrameReader } from "../../../src/sidecars/pipelock/websocket-frames.js";
 
 export interface Cas {
   bottle: MintedCa;
