@@ -1,7 +1,8 @@
 // The real Codex CLI (`codex exec`), headless in a real bottle, driven by the stand-in OpenAI
-// Responses API (streaming SSE) behind a route. The bottle's ~/.codex/config.toml declares
-// a model provider of its own at OPENAI_BASE_URL (HTTPS and SSE, never the Responses
-// WebSocket) and registers supervise; nothing is added to it here.
+// Responses API behind a route. The bottle's ~/.codex/config.toml declares a model provider
+// of its own at OPENAI_BASE_URL (WebSocket on, as shipped; the stand-in answers over either
+// transport) and registers supervise; nothing is added to it here. The interactive test
+// proves the WebSocket transport is the one used, with no fallback.
 import { expect } from "vitest";
 import { HOSTS, PLACEHOLDER_KEY, PROMPT } from "../support/standins/model-standin/agent-run.js";
 import { describeRealAgent } from "../support/standins/model-standin/cases.js";
