@@ -99,7 +99,7 @@ const PAGE_HTML = `<!doctype html>
         <option value="error">error</option></select></label>
       <span id="decision-count">0 decisions</span>
     </div>
-    <table><thead><tr><th>time</th><th>bottle</th><th>source</th><th>kind</th><th class="wide">verdict</th>
+    <table><thead><tr><th>first seen</th><th>bottle</th><th>source</th><th>kind</th><th class="wide">verdict</th>
       <th>request</th><th>rule</th><th>place</th><th class="wide">status</th><th>repeated</th></tr></thead>
       <tbody id="decision-rows"></tbody></table>
   </section>
@@ -202,7 +202,7 @@ export const PAGE_JS = `"use strict";
     notice("stopping " + slug + ": keeping its work, then removing it…");
     try {
       const r = await api("/api/bottles/" + encodeURIComponent(slug) + "/stop", { method: "POST", body: "{}" });
-      notice("stopped " + slug + (r.output ? "\\n" + r.output : ""), "ok");
+      notice("stopped " + slug + (r.output ? ", in its words:\\n" + r.output : ""), "ok");
     } catch (e) {
       notice("could not stop " + slug + ": " + e.message + (e.output ? "\\n" + e.output : ""), "bad");
     } finally {
