@@ -16,6 +16,16 @@ function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 }
 
+/** A new repository with one commit of a.txt, as a user's would be. */
+async function userRepo(prefix: string): Promise<string> {
+  const repo = await mkdtemp(join(tmpdir(), prefix));
+  git(repo, "init", "-q", "-b", "main");
+  await writeFile(join(repo, "a.txt"), "a\n");
+  git(repo, "add", "-A");
+  git(repo, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
+  return repo;
+}
+
 /** Every path below `dir` with its kind, mode and content. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -132,12 +142,8 @@ describeWithEngine("what the agent hands back at exit", () => {
   });
 
   it("keeps only the bundle and patch from a repository, however the agent swaps them", async () => {
-    const repo = await mkdtemp(join(tmpdir(), "cb-hv-repo-"));
+    const repo = await userRepo("cb-hv-repo-");
     try {
-      git(repo, "init", "-q", "-b", "main");
-      await writeFile(join(repo, "a.txt"), "a\n");
-      git(repo, "add", "-A");
-      git(repo, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
       // Hostile names git accepts (shell syntax, a bidi override, a leading dash), and a
       // leftover process that swaps each harvest file for a link to the host's sentinel.
       const script = `
@@ -181,12 +187,8 @@ describeWithEngine("what the agent hands back at exit", () => {
   });
 
   it("renames hostile branch names on the host and shows the mapping, quoted", async () => {
-    const repo = await mkdtemp(join(tmpdir(), "cb-hv-names-"));
+    const repo = await userRepo("cb-hv-names-");
     try {
-      git(repo, "init", "-q", "-b", "main");
-      await writeFile(join(repo, "a.txt"), "a\n");
-      git(repo, "add", "-A");
-      git(repo, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
       const script = `
         set -e
         c() { git -c user.name=A -c user.email=a@example.test "$@"; }
@@ -228,12 +230,8 @@ describeWithEngine("what the agent hands back at exit", () => {
   });
 
   it("keeps ~/work as a directory when git cannot take the work out", async () => {
-    const repo = await mkdtemp(join(tmpdir(), "cb-hv-nogit-"));
+    const repo = await userRepo("cb-hv-nogit-");
     try {
-      git(repo, "init", "-q", "-b", "main");
-      await writeFile(join(repo, "a.txt"), "a\n");
-      git(repo, "add", "-A");
-      git(repo, "-c", "user.name=u", "-c", "user.email=u@example.test", "commit", "-qm", "a");
       // A file git cannot read makes `git add -A` fail: the work must still come back.
       const script = `
         set -e

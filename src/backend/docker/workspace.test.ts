@@ -10,6 +10,19 @@ import {
   safeBranchName,
 } from "./workspace.js";
 
+const gitIn = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+
+/** A new repository at `dir` with one commit of `file` holding `text`. */
+async function repoWithCommit(dir: string, file: string, text: string): Promise<string> {
+  await mkdir(dir);
+  gitIn(dir, "init", "-q", "-b", "main");
+  await writeFile(join(dir, file), text);
+  gitIn(dir, "add", "-A");
+  gitIn(dir, "-c", "user.name=U", "-c", "user.email=u@example.test", "commit", "-qm", file);
+  return gitIn(dir, "rev-parse", "HEAD");
+}
+
 describe("publicRemoteUrl", () => {
   it.each([
     ["https://user:s3cret@github.com/o/r.git", "https://github.com/o/r.git"],
@@ -101,8 +114,7 @@ describe("safeBranchName", () => {
 });
 
 describe("fetchAgentBranches", () => {
-  const run = (cwd: string, ...args: string[]) =>
-    execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+  const run = gitIn;
   let root: string;
 
   beforeEach(async () => {
@@ -115,12 +127,7 @@ describe("fetchAgentBranches", () => {
   /** A real bundle of a repository's main, its header rewritten to list `names` instead. */
   async function craftedBundle(names: string[]): Promise<{ bundle: string; sha: string }> {
     const agent = join(root, "agent");
-    await mkdir(agent);
-    run(agent, "init", "-q", "-b", "main");
-    await writeFile(join(agent, "a.txt"), "agent\n");
-    run(agent, "add", "-A");
-    run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qm", "work");
-    const sha = run(agent, "rev-parse", "HEAD");
+    const sha = await repoWithCommit(agent, "a.txt", "agent\n");
     const real = join(root, "real.bundle");
     run(agent, "bundle", "create", "-q", real, "main");
     const bytes = await readFile(real);
@@ -143,12 +150,7 @@ describe("fetchAgentBranches", () => {
     ];
     const { bundle, sha } = await craftedBundle(hostile);
     const host = join(root, "host");
-    await mkdir(host);
-    run(host, "init", "-q", "-b", "main");
-    await writeFile(join(host, "h.txt"), "host\n");
-    run(host, "add", "-A");
-    run(host, "-c", "user.name=H", "-c", "user.email=h@example.test", "commit", "-qm", "host");
-    const hostMain = run(host, "rev-parse", "main");
+    const hostMain = await repoWithCommit(host, "h.txt", "host\n");
     const ws = {
       repoDir: host,
       branch: "main",
@@ -185,8 +187,7 @@ describe("fetchAgentBranches", () => {
 });
 
 describe("fetchAgentBranches: object checks", () => {
-  const run = (cwd: string, ...args: string[]) =>
-    execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+  const run = gitIn;
   let root: string;
 
   beforeEach(async () => {
@@ -198,20 +199,12 @@ describe("fetchAgentBranches: object checks", () => {
 
   async function hostRepo(): Promise<{ host: string; head: string }> {
     const host = join(root, "host");
-    await mkdir(host);
-    run(host, "init", "-q", "-b", "main");
-    await writeFile(join(host, "h.txt"), "host\n");
-    run(host, "add", "-A");
-    run(host, "-c", "user.name=H", "-c", "user.email=h@example.test", "commit", "-qm", "host");
-    return { host, head: run(host, "rev-parse", "main") };
+    return { host, head: await repoWithCommit(host, "h.txt", "host\n") };
   }
 
   it("refuses a bundle holding a malformed commit, and the host repository gets none of it", async () => {
     const agent = join(root, "agent");
-    await mkdir(agent);
-    run(agent, "init", "-q", "-b", "main");
-    await writeFile(join(agent, "a.txt"), "a\n");
-    run(agent, "add", "-A");
+    await repoWithCommit(agent, "a.txt", "a\n");
     const tree = run(agent, "write-tree");
     // A commit whose author line git's fsck rejects (no email), written around git's checks.
     const bad = execFileSync(
@@ -237,13 +230,9 @@ describe("fetchAgentBranches: object checks", () => {
 
   it("refuses a thin bundle, which leans on objects it does not carry", async () => {
     const agent = join(root, "agent");
-    await mkdir(agent);
-    run(agent, "init", "-q", "-b", "main");
-    for (const n of ["1", "2"]) {
-      await writeFile(join(agent, "a.txt"), `${n}\n`);
-      run(agent, "add", "-A");
-      run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qm", n);
-    }
+    await repoWithCommit(agent, "a.txt", "1\n");
+    await writeFile(join(agent, "a.txt"), "2\n");
+    run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qam", "2");
     const bundle = join(root, "thin.bundle");
     run(agent, "bundle", "create", "-q", bundle, "main~1..main");
     const { host, head } = await hostRepo();
