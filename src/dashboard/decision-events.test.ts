@@ -170,7 +170,7 @@ describe("parseGitGateLine", () => {
       port: null,
       path: null,
       rule: "gitleaks",
-      place: "push, 2 findings",
+      place: "2 findings",
       status: null,
       routed: false,
       requestBytes: null,

@@ -154,7 +154,7 @@ export function parseGitGateLine(line: string, slug: string): ParsedDecision | n
     rule: text(e.rule, 64),
     place:
       findings !== null && findings > 0
-        ? `push, ${findings} finding${findings === 1 ? "" : "s"}`
+        ? `${findings} finding${findings === 1 ? "" : "s"}`
         : "push",
     status: null,
     routed: false,
