@@ -3,6 +3,7 @@
 // the agent's work is kept first, as `stop` keeps it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { stopBudgetOf } from "../backend/end-bottle.js";
+import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
@@ -46,9 +47,9 @@ attached CLI (--all) then says that cleanup removed its bottle.`,
         const what = [
           `${b.containers.length} container(s)`,
           `${b.networks.length} network(s)`,
-          b.stateDir === null ? "no state dir" : `state ${b.stateDir}`,
+          b.stateDir === null ? "no state dir" : `state ${terminalSafe(b.stateDir)}`,
         ];
-        ctx.io.stderr(`  ${b.slug}: ${what.join(", ")}\n`);
+        ctx.io.stderr(`  ${terminalSafe(b.slug)}: ${what.join(", ")}\n`);
       }
       if (!(await confirm(ctx, `remove ${doomed.length} bottle(s)?`, options.yes ?? false))) {
         ctx.io.stderr("nothing removed\n");
@@ -59,8 +60,8 @@ attached CLI (--all) then says that cleanup removed its bottle.`,
         ctx,
         doomed,
         { launch, backend, budget, command: "cleanup" },
-        (b) => `removed ${b.slug}`,
+        (b) => `removed ${terminalSafe(b.slug)}`,
       );
-      if (options.json) ctx.io.stdout(`${JSON.stringify(doomed.map(bottleSummary), null, 2)}\n`);
+      if (options.json) ctx.io.stdout(`${terminalSafeJson(doomed.map(bottleSummary), 2)}\n`);
     });
 }

@@ -9,6 +9,7 @@ import { keptDirOf } from "../backend/docker/kept-work.js";
 import { stoppedElsewhereLine } from "../backend/docker/launch-bottle.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
 import { BottleError } from "../shared/errors.js";
+import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { bottleNamed } from "./list-command.js";
@@ -45,7 +46,9 @@ If that CLI is still running, resume only joins the bottle, and that CLI removes
       if (agent?.state !== "running") {
         throw new BottleError(
           `bottle ${slug} is not running (agent: ${agent?.state ?? "no container"})`,
-          { hint: `remove what is left of it with \`claude-bottle stop ${slug}\`` },
+          {
+            hint: `remove what is left of it with \`${shellCommandLine(["claude-bottle", "stop", slug])}\``,
+          },
         );
       }
       const adopt = !bottle.attached;
@@ -67,7 +70,7 @@ If that CLI is still running, resume only joins the bottle, and that CLI removes
         });
         if (adopt && session.leaving()) {
           ctx.io.stderr(
-            `• bottle ${slug} is left running: its terminal went away; \`claude-bottle resume ${slug}\` attaches it again\n`,
+            `• bottle ${terminalSafe(slug)} is left running: its terminal went away; \`${shellCommandLine(["claude-bottle", "resume", slug])}\` attaches it again\n`,
           );
         } else if (adopt) {
           await endAdopted();

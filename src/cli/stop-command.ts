@@ -13,6 +13,7 @@ import {
   stopBudgetOf,
 } from "../backend/end-bottle.js";
 import { BottleError } from "../shared/errors.js";
+import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { bottleNamed } from "./list-command.js";
@@ -78,7 +79,7 @@ export async function endAll(
         ctx.io.stderr(`${done(bottle)}\n`);
       } catch (error) {
         if (!(error instanceof BottleError)) throw error;
-        ctx.io.stderr(`error: ${error.message}\n`);
+        ctx.io.stderr(`error: ${terminalSafe(error.message, { multiline: true })}\n`);
         failed.push(bottle.slug);
       }
     }
@@ -87,7 +88,7 @@ export async function endAll(
   }
   if (failed.length > 0) {
     throw new BottleError(`not fully removed: ${failed.join(", ")}`, {
-      hint: `run \`claude-bottle ${end.command === "cleanup" ? "cleanup --all" : `stop ${failed.join(" ")}`}\` again once the engine answers`,
+      hint: `run \`${shellCommandLine(end.command === "cleanup" ? ["claude-bottle", "cleanup", "--all"] : ["claude-bottle", "stop", ...failed])}\` again once the engine answers`,
     });
   }
 }
@@ -107,10 +108,12 @@ export async function keepAndRemove(
   const running = agent?.state === "running" && !starting;
   if (agent !== undefined && agent.state !== "running") {
     ctx.io.stderr(
-      `• warning: the agent of ${bottle.slug} is not running (${agent.state}): its work cannot be collected, and goes with the bottle\n`,
+      `• warning: the agent of ${terminalSafe(bottle.slug)} is not running (${terminalSafe(agent.state)}): its work cannot be collected, and goes with the bottle\n`,
     );
   } else if (starting) {
-    ctx.io.stderr(`• ${bottle.slug} was still starting: its agent has no work to keep yet\n`);
+    ctx.io.stderr(
+      `• ${terminalSafe(bottle.slug)} was still starting: its agent has no work to keep yet\n`,
+    );
   }
   await endBottle({
     slug: bottle.slug,
