@@ -2,9 +2,11 @@
 // the agent's work is kept first, then everything of the bottle is removed, each step
 // within its share of one bound. A step that cannot finish in time is skipped or forced, and
 // said; nothing here waits on the engine, the agent or another CLI without a deadline.
+
+import { recordBottleEnd } from "../dashboard/ended-bottles.js";
 import { InputError } from "../shared/errors.js";
 import type { AgentHandle } from "./backend.js";
-import { updateMetadata } from "./docker/bottle-state.js";
+import { readMetadata, updateMetadata } from "./docker/bottle-state.js";
 import type { RemovalBounds } from "./docker/discover-bottles.js";
 import { boundedClient } from "./docker/docker-client.js";
 import { type KeptWork, keptDirOf } from "./docker/kept-work.js";
@@ -52,6 +54,10 @@ export interface EndBottleOptions {
   home: string;
   budget: StopBudget;
   progress: (line: string) => void;
+  /** The agent program's exit code, when its exit is what ends the bottle. */
+  exitCode?: number | null;
+  /** False when another command ended the bottle and recorded how (default true). */
+  record?: boolean;
   /** Told what was kept, or why nothing was (a warning, never silence). */
   onKept?: (kept: KeptWork) => void;
   agent: () => Promise<AgentHandle>;
@@ -65,15 +71,28 @@ export interface EndBottleOptions {
  * removal throws (what is left of the bottle, named).
  */
 export async function endBottle(o: EndBottleOptions): Promise<void> {
+  // What the bottle was, read before removal takes its state directory: for its ended record.
+  const metadata = o.stateDir === null ? null : await readMetadata(o.stateDir).catch(() => null);
   if (o.stateDir !== null) {
     await updateMetadata(o.stateDir, {
       phase: "stopping",
       stoppingBy: { command: o.command, pid: process.pid },
     }).catch(() => {});
   }
-  if (o.keep) o.onKept?.(await keepWork(o));
+  const kept = o.keep ? await keepWork(o) : null;
+  if (kept !== null) o.onKept?.(kept);
   o.progress(`removing bottle ${o.slug}…`);
   await o.remove(o.budget.removal);
+  // The dashboard lists the last day's ended bottles; a record that cannot be written is said.
+  if (o.record === false) return;
+  const warning = await recordBottleEnd(o.home, {
+    slug: o.slug,
+    command: o.command,
+    exitCode: o.exitCode ?? null,
+    metadata,
+    kept,
+  });
+  if (warning !== null) o.progress(`warning: ${warning}`);
 }
 
 async function keepWork(o: EndBottleOptions): Promise<KeptWork> {

@@ -108,6 +108,10 @@ describeWithEngine("no work lost, however a bottle ends", () => {
     });
     expect(branches).toContain(`claude-bottle/${slug}/`);
     expect(r.stderr).toContain(`claude-bottle/${slug}/`);
+    // The dashboard's "ended" list reads this record: how it ended and where the work went.
+    const ended = JSON.parse(readFileSync(join(t.home, "ended", `${slug}.json`), "utf8"));
+    expect(ended).toMatchObject({ slug, agent: "we", how: "exited", exitCode: 0, by: "start" });
+    expect(ended.work).toContain(`claude-bottle/${slug}/`);
   });
 
   it("`stop` while the CLI is attached keeps the work, and the CLI says so", async () => {
@@ -119,6 +123,9 @@ describeWithEngine("no work lost, however a bottle ends", () => {
     expect(cli.output().stderr).toContain(`bottle ${slug} was removed by `);
     expect(cli.output().stderr).toContain(`it is in ${join(t.home, "kept", slug)}`);
     expect(cli.output().stderr).not.toContain("could not collect");
+    // The record says `stop` ended it; the attached CLI, finding it gone, does not overwrite it.
+    const ended = JSON.parse(readFileSync(join(t.home, "ended", `${slug}.json`), "utf8"));
+    expect(ended).toMatchObject({ slug, how: "stopped", by: "stop", exitCode: null });
   });
 
   it("`cleanup --all --yes` while the CLI is attached keeps the work", async () => {

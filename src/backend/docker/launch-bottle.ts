@@ -410,6 +410,7 @@ export async function runBottle(
   let ran = false;
   let left = false;
   let failed = false;
+  let exitCode: number | null = null;
   try {
     if (workspace !== null) {
       ctx.progress(`copying ${workspace.repoDir} into the agent's ~/work…`);
@@ -430,6 +431,7 @@ export async function runBottle(
     }
     ran = true;
     const code = await backend.exec(bottle, options);
+    exitCode = code;
     if (options.exec === null && !options.leaveRunning?.()) {
       // Agent programs close with hints of their own ("to resume, run …") that point inside
       // this bottle: say that they are not ours before the bottle goes.
@@ -444,7 +446,7 @@ export async function runBottle(
   } finally {
     if (!left && options.leaveRunning?.()) left = true;
     if (!left) {
-      await endRun({ ctx, plan, bottle, backend, options, budget, keep: ran }).catch(
+      await endRun({ ctx, plan, bottle, backend, options, budget, keep: ran, exitCode }).catch(
         (error: unknown) => {
           // The first error is the one reported; a failed removal is said beside it.
           if (!failed) throw error;
@@ -464,6 +466,7 @@ async function endRun(o: {
   options: RunOptions;
   budget: StopBudget;
   keep: boolean;
+  exitCode: number | null;
 }): Promise<void> {
   const { ctx, bottle, options } = o;
   const { stateDir } = o.plan.blueprint;
@@ -477,6 +480,9 @@ async function endRun(o: {
     slug: bottle.slug,
     stateDir: metadata === null ? null : stateDir,
     command: "start",
+    exitCode: o.exitCode,
+    // The command that removed it recorded how it ended.
+    record: !elsewhere,
     keep: o.keep && !elsewhere,
     workspace: options.workspace ?? null,
     home: ctx.home,
