@@ -528,7 +528,9 @@ export class SwarmBackend implements Backend {
     const label = `label=${BOTTLE_SLUG_LABEL}=${slug}`;
     const manager = boundedClient(this.manager, Date.now() + ms);
     const ask = async (docker: DockerClient, kind: string, args: string[]): Promise<string[]> => {
-      const r = await docker.run([...args, "--filter", label, "--format", "{{.Name}}"], {
+      // `docker ps` names its field Names; every other listing here, Name.
+      const field = kind === "container" ? "{{.Names}}" : "{{.Name}}";
+      const r = await docker.run([...args, "--filter", label, "--format", field], {
         allowFailure: true,
       });
       if (r.exitCode !== 0) return [`(no answer to \`docker ${args.join(" ")}\`)`];
