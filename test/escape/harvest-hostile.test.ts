@@ -141,7 +141,7 @@ describeWithEngine("what the agent hands back at exit", () => {
     expect(leftoversOf(slug)).toEqual(nothingLeft());
   });
 
-  it("keeps only the bundle and patch from a repository, however the agent swaps them", async () => {
+  it("keeps only the bundle and patch (or a plain copy) from a repository, however the agent swaps them", async () => {
     const repo = await userRepo("cb-hv-repo-");
     try {
       // Hostile names git accepts (shell syntax, a bidi override, a leading dash), and a
@@ -167,8 +167,10 @@ describeWithEngine("what the agent hands back at exit", () => {
       expect(r.stdout).toContain("planted");
       const kept = join(t.home, "kept", slug);
       expect(await notPlain(kept).catch(() => [])).toEqual([]);
+      // The bundle and the patch; or, when the swaps broke git's own run, ~/work copied as
+      // plain files instead (nothing else, and no link anywhere in it, as checked above).
       for (const name of await readdir(kept).catch(() => [] as string[])) {
-        expect(["work.bundle", "changes.patch"]).toContain(name);
+        expect(["work.bundle", "changes.patch", "work"]).toContain(name);
       }
       // Whatever the race made of the files, the host's own branches and files are untouched
       // and every branch it made has a safe name.
