@@ -12,6 +12,7 @@ import {
   type StopBudget,
   stopBudgetOf,
 } from "../backend/end-bottle.js";
+import { outcomeWords, readEnded } from "../dashboard/ended-bottles.js";
 import { BottleError } from "../shared/errors.js";
 import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
@@ -37,10 +38,23 @@ Ctrl-C does not interrupt it.`,
       const backend = backendFor(launch, options);
       const budget = stopBudgetOf(ctx.env);
       const bottles = await backend.list();
-      for (const slug of slugs) bottleNamed(bottles, slug);
+      // Stopping a bottle twice is no error: one that ended (its record says how) is reported.
+      const ended = await readEnded(launch.home, ctx.now());
+      const gone = new Set<string>();
+      for (const slug of slugs) {
+        if (bottles.some((b) => b.slug === slug)) continue;
+        const record = ended.find((r) => r.slug === slug);
+        if (record === undefined) bottleNamed(bottles, slug);
+        else {
+          gone.add(slug);
+          ctx.io.stderr(
+            `• bottle ${terminalSafe(slug)} is already removed (${terminalSafe(outcomeWords(record))}, ${terminalSafe(record.endedAt)})\n`,
+          );
+        }
+      }
       await endAll(
         ctx,
-        bottles.filter((b) => slugs.includes(b.slug)),
+        bottles.filter((b) => slugs.includes(b.slug) && !gone.has(b.slug)),
         { launch, backend, budget, command: "stop" },
         (b) => `stopped ${b.slug}`,
       );

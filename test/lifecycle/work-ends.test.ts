@@ -126,6 +126,10 @@ describeWithEngine("no work lost, however a bottle ends", () => {
     // The record says `stop` ended it; the attached CLI, finding it gone, does not overwrite it.
     const ended = JSON.parse(readFileSync(join(t.home, "ended", `${slug}.json`), "utf8"));
     expect(ended).toMatchObject({ slug, how: "stopped", by: "stop", exitCode: null });
+    // A second stop is safe: it says the bottle is already removed, and succeeds.
+    const again = await t.run(["stop", slug]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`bottle ${slug} is already removed (stopped by stop, `);
   });
 
   it("`cleanup --all --yes` while the CLI is attached keeps the work", async () => {
