@@ -37,6 +37,7 @@ import { parsePlanText } from "../docker/plan-file.js";
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
 import { spawnStartGuard } from "../docker/start-guard.js";
+import { unresolvedName } from "../docker/wait-for-names.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
 import { renderStackYaml } from "./stack-yaml.js";
 import {
@@ -654,9 +655,6 @@ export function sidecarNamesOf(stack: SwarmStack): string[] {
 
 /** How long a running agent may take to resolve its sidecars' names. */
 const NAMES_TIMEOUT_S = 60;
-/** "$1" seconds, then the names: prints the first name not resolved in time and fails. */
-const WAIT_FOR_NAMES_SCRIPT = `end=$(($(date +%s) + $1)); shift; for n in "$@"; do until getent hosts "$n" >/dev/null; do [ "$(date +%s)" -ge "$end" ] && { echo "$n"; exit 1; }; sleep 0.5; done; done`;
-
 /**
  * Waits until the agent resolves each sidecar's name. A task runs and passes its health
  * check before the swarm's DNS answers for it everywhere: under load an agent was seen
@@ -664,18 +662,10 @@ const WAIT_FOR_NAMES_SCRIPT = `end=$(($(date +%s) + $1)); shift; for n in "$@"; 
  * fails the start, which removes the bottle.
  */
 async function waitForNames(node: EngineAt, agent: string, names: readonly string[]) {
-  if (names.length === 0) return;
-  for (const n of names) {
-    if (!/^[a-z0-9][a-z0-9.-]*$/.test(n)) throw new Error(`not a host name: ${n}`);
-  }
-  // The timeout and the names reach the script as "$1" and "$@", never as its text.
-  const r = await node.run(
-    ["exec", agent, "sh", "-c", WAIT_FOR_NAMES_SCRIPT, "sh", String(NAMES_TIMEOUT_S), ...names],
-    { allowFailure: true },
-  );
-  if (r.exitCode !== 0) {
+  const missing = await unresolvedName(node, agent, names, NAMES_TIMEOUT_S);
+  if (missing !== null) {
     throw new BottleError(
-      `the agent could not resolve ${r.stdout.trim() || "its sidecars"} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
+      `the agent could not resolve ${missing} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
       { hint: "check the node's overlay networking (`claude-bottle docs swarm`, pitfalls)" },
     );
   }
