@@ -1,24 +1,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCliCaptured } from "../../test/support/cli/captured-io.js";
 import { DOCS_DIR, PACKAGE_ROOT } from "../shared/installed-files.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
 
-async function run(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe("claude-bottle docs", () => {
   it("lists the topics that ship with the package, with their titles", async () => {

@@ -3,24 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { runCliCaptured } from "../../test/support/cli/captured-io.js";
 import { planJson } from "../../test/support/fixtures/plan-fixture.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
 
-async function run(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe("claude-bottle compose", () => {
   let dir: string;

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { capturedIo } from "../../test/support/cli/captured-io.js";
 import type { DockerClient } from "../backend/docker/docker-client.js";
 import { type CliContext, defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
@@ -59,16 +60,7 @@ supervise: true
   });
 
   async function render(...args: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-      stdout: (t) => {
-        stdout += t;
-      },
-      stderr: (t) => {
-        stderr += t;
-      },
-    };
+    const captured = capturedIo();
     const docker: DockerClient = {
       run: async (a) => {
         calls.push([...a]);
@@ -89,8 +81,8 @@ supervise: true
       },
       stdinIsTty: false,
     });
-    const code = await runCli(["render", ...args], io, context);
-    return { code, stdout, stderr };
+    const code = await runCli(["render", ...args], captured.io, context);
+    return { code, stdout: captured.stdout(), stderr: captured.stderr() };
   }
 
   it("prints the compose file start --dry-run would write", async () => {
