@@ -177,10 +177,14 @@ describeWithEngine("stop is certain", () => {
     expect(Math.max(a.ms, b.ms)).toBeLessThan(BOUND_S * 1000 + SLACK_MS);
     expect(leftoversOf(slug)).toEqual(nothingLeft());
     expect(await exited(cli)).toBe(true);
-    // A third finds nothing, and says so.
+    // A third finds it already removed, says so, and succeeds: stop is safe to run again.
     const c = await t.run(["stop", slug]);
-    expect(c.code).toBe(2);
-    expect(c.stderr).toContain(`no bottle "${slug}"`);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toContain(`bottle ${slug} is already removed (`);
+    // A slug that never existed is still an error.
+    const d = await t.run(["stop", `${slug}-never`]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain(`no bottle "${slug}-never"`);
   });
 
   it("stops a program that ignores SIGTERM (and the agent's PID 1 ignores it too)", async () => {
