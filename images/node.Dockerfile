@@ -7,7 +7,10 @@
 # image's own libc; the host's packages are never touched by a build.
 ARG BASE=claude-bottle-base:bookworm
 FROM ${BASE}
-RUN echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie.list \
+# trixie from the mirror the base image was bootstrapped from (its own bookworm source).
+RUN mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list) \
+ && test -n "$mirror" \
+ && echo "deb $mirror trixie main" > /etc/apt/sources.list.d/trixie.list \
  && printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > /etc/apt/preferences.d/trixie \
  && apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \

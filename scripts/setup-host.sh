@@ -20,11 +20,15 @@ SIMULATE=0
 # upgrade the host's systemd and perl); nothing already installed moves.
 WITH_BROWSER=0
 [ -n "${CI:-}" ] && WITH_BROWSER=1
+# --print-mirror: print the Debian mirror the script would use (read from this host's apt
+# sources) and stop.
+PRINT_MIRROR=0
 case "${1:-}" in
 --simulate) SIMULATE=1 ;;
+--print-mirror) PRINT_MIRROR=1 ;;
 --with-browser) WITH_BROWSER=1 ;;
 "") ;;
-*) printf '[setup-host] error: unknown argument %s (known: --simulate, --with-browser)\n' "$1" >&2; exit 2 ;;
+*) printf '[setup-host] error: unknown argument %s (known: --simulate, --with-browser, --print-mirror)\n' "$1" >&2; exit 2 ;;
 esac
 
 BASE_IMAGE="${CLAUDE_BOTTLE_BASE_IMAGE:-claude-bottle-base:bookworm}"
@@ -57,13 +61,55 @@ trixie_packages() {
   command -v gitleaks >/dev/null || printf '%s ' gitleaks/trixie
 }
 
+# The Debian mirror this host already uses for bookworm, read from its own apt sources (one-line
+# .list files and deb822 .sources files), so trixie and the base image come from the same
+# place, mirrors and proxies included. CLAUDE_BOTTLE_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+  if [ -n "${CLAUDE_BOTTLE_DEBIAN_MIRROR:-}" ]; then
+    printf '%s\n' "$CLAUDE_BOTTLE_DEBIAN_MIRROR"
+    return
+  fi
+  local files=() mirror
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ "${#files[@]}" -gt 0 ] || die "no apt sources on this host; set CLAUDE_BOTTLE_DEBIAN_MIRROR to a Debian mirror's URL"
+  mirror=$(awk '
+    function flush() {
+      if (uris != "" && suites ~ / bookworm /) { print uris; uris = ""; done = 1; exit }
+      uris = ""; suites = ""
+    }
+    FNR == 1 { flush() }
+    /^[[:space:]]*#/ { next }
+    # One-line format: deb [options] URI suite components...
+    $1 == "deb" {
+      n = 2
+      if ($2 ~ /^\[/) { while (n <= NF && $n !~ /\]$/) n++; n++ }
+      if ($(n + 1) == "bookworm") { print $n; done = 1; exit }
+    }
+    # deb822 format: a stanza of URIs: and Suites:, ended by a blank line or its file.
+    /^URIs:/ { uris = $2 }
+    /^Suites:/ { suites = " " substr($0, 8) " " }
+    /^[[:space:]]*$/ { flush() }
+    END { if (!done) flush() }
+  ' "${files[@]}" | head -n 1)
+  [ -n "$mirror" ] || die "found no bookworm source in /etc/apt; set CLAUDE_BOTTLE_DEBIAN_MIRROR to a Debian mirror's URL"
+  printf '%s\n' "$mirror"
+}
+
+if [ "$PRINT_MIRROR" = 1 ]; then
+  debian_mirror
+  exit 0
+fi
+
 add_trixie_source() {
-  local trixie=/etc/apt/sources.list.d/claude-bottle-trixie.sources
+  local trixie=/etc/apt/sources.list.d/claude-bottle-trixie.sources mirror
   if [ ! -f "$trixie" ]; then
-    log "adding the Debian trixie source, pinned to priority 100"
-    cat >"$trixie" <<'SRC'
+    mirror=$(debian_mirror)
+    log "adding the Debian trixie source from $mirror, pinned to priority 100"
+    cat >"$trixie" <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -107,11 +153,12 @@ start_engine() {
 
 import_base_image() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
-  local dir
+  local dir mirror
+  mirror=$(debian_mirror)
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' RETURN
-  log "building the base image $BASE_IMAGE with debootstrap (about 30 s)"
-  debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
+  log "building the base image $BASE_IMAGE with debootstrap from $mirror (about 30 s)"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
   tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
 }
 

@@ -32,9 +32,9 @@ const BOTTLES = [
 ];
 const SERVICES = ["agent", "egress", "git-gate", "pipelock", "supervise"];
 const ALLOW = [
-  "registry.npmjs.org",
-  "pypi.org",
-  "files.pythonhosted.org",
+  "registry.example.test",
+  "pypi.example.test",
+  "files.pypi.example.test",
   "github.com",
   "codeload.github.com",
   "objects.githubusercontent.com",

@@ -166,7 +166,7 @@ describe("ensureAgentPackage", () => {
         exitCode: 1,
         stdout: "",
         stderr:
-          "npm error code ECONNREFUSED\nnpm error network request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
+          "npm error code ECONNREFUSED\nnpm error network request to https://registry.example.test/x failed, reason: connect ECONNREFUSED\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
       },
     });
     const error = (await ensureAgentPackage({
@@ -180,7 +180,7 @@ describe("ensureAgentPackage", () => {
       (e: unknown) => e,
     )) as Error & { hint?: string };
     expect(error.message).toBe(
-      "npm pack @google/gemini-cli@0.61.1 failed: network request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED",
+      "npm pack @google/gemini-cli@0.61.1 failed: network request to https://registry.example.test/x failed, reason: connect ECONNREFUSED",
     );
     expect(error.hint).toBe(
       "check the registry with `npm config get registry`, then run: npm ping (a proxy or an offline host needs npm's own settings)",

@@ -19,7 +19,7 @@ function bottle(over: Partial<BottleView> = {}): BottleView {
       { service: "egress", state: "running", health: "healthy" },
       { service: "pipelock", state: "exited", health: null },
     ],
-    hosts: ["registry.npmjs.org"],
+    hosts: ["registry.example.test"],
     dlp: "block",
     routes: [
       {

@@ -92,4 +92,43 @@ describeWithEngine("setup-host.sh on a Debian 12 host", () => {
     expect(old.upgrades).toEqual(expect.arrayContaining(["libc6"]));
     expect(fromTrixie(old).filter((name) => !FROM_TRIXIE.has(name)).length).toBeGreaterThan(10);
   });
+
+  it("takes its Debian mirror from the host's own apt sources, in either format", async () => {
+    const print = 'bash /setup/setup-host.sh --print-mirror 2>&1; echo "rc=$?"; echo ---';
+    const script = [
+      // deb822: the security stanza comes first and is not the bookworm suite.
+      "rm -f /etc/apt/sources.list",
+      "printf 'Types: deb\\nURIs: http://security.example.test/debian-security\\nSuites: bookworm-security\\n\\nTypes: deb\\n# a comment\\nURIs: http://deb822.example.test/debian\\nSuites: bookworm bookworm-updates\\nComponents: main\\n' > /etc/apt/sources.list.d/a.sources",
+      print,
+      // One-line format with options.
+      "rm /etc/apt/sources.list.d/a.sources",
+      "echo 'deb [arch=amd64 signed-by=/k.gpg] http://one-line.example.test/debian bookworm main' > /etc/apt/sources.list",
+      print,
+      // None: an error naming the fix.
+      "rm /etc/apt/sources.list",
+      print,
+      `CLAUDE_BOTTLE_DEBIAN_MIRROR=http://override.example.test/debian ${print}`,
+    ].join("\n");
+    const { stdout } = await run(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        `${SCRIPTS}:/setup:ro`,
+        OFFLINE_BASE_IMAGE,
+        "sh",
+        "-c",
+        script,
+      ],
+      { timeout: 60_000 },
+    );
+    const [deb822, oneLine, none, override] = stdout.split("---\n").map((s) => s.trim());
+    expect(deb822).toBe("http://deb822.example.test/debian\nrc=0");
+    expect(oneLine).toBe("http://one-line.example.test/debian\nrc=0");
+    expect(none).toMatch(/no apt sources on this host; set CLAUDE_BOTTLE_DEBIAN_MIRROR .*\nrc=1$/);
+    expect(override).toBe("http://override.example.test/debian\nrc=0");
+  });
 });
