@@ -1,6 +1,7 @@
 // What the DLP engine takes in and gives back. A finding says which rule matched where, never
 // the matched value: at most a fixed prefix and a length.
 import type { SecretEncoding } from "./known-secrets.js";
+import type { SecretPieces } from "./text-matcher.js";
 
 export interface ScanBody {
   bytes: Uint8Array;
@@ -38,7 +39,14 @@ export interface DlpFinding {
 
 export type UnscannableReason = "encoding" | "too-large";
 
-export type DlpVerdict =
+export type DlpVerdict = (
   | { status: "clean" }
   | { status: "findings"; findings: DlpFinding[] }
-  | { status: "unscannable"; reason: UnscannableReason; detail: string };
+  | { status: "unscannable"; reason: UnscannableReason; detail: string }
+) & {
+  /**
+   * Characters of known secrets the request carried as pieces (positions, never text), for
+   * joining over requests (pipelock's sent-window). Absent when there are none.
+   */
+  pieces?: SecretPieces[];
+};

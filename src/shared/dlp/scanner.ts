@@ -14,6 +14,7 @@ import {
 import { CREDENTIAL_RULES, type CredentialRule } from "./credential-rules.js";
 import { type KnownSecret, MIN_SECRET_LENGTH } from "./known-secrets.js";
 import { locateInForm, locateInJson, sanitizeLocation } from "./locate-finding.js";
+import { MAX_PLACE_VALUES, placeValues } from "./place-values.js";
 import {
   inflateGzipAt,
   MARKERS,
@@ -28,7 +29,7 @@ import type {
   ScanTarget,
   UnscannableReason,
 } from "./scan-types.js";
-import { noMarkerHits, type RawMatch, TextMatcher } from "./text-matcher.js";
+import { noMarkerHits, type RawMatch, type SecretPieces, TextMatcher } from "./text-matcher.js";
 
 export interface DlpScannerOptions {
   knownSecrets?: readonly KnownSecret[];
@@ -113,15 +114,18 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     secrets.map((s) => [s.name, Buffer.from(s.value, "utf8").toString("latin1")] as const),
   );
   const maxDecodedBytes = options.maxDecodedBytes ?? 40 * 1024 * 1024;
+  const carry = Math.max(CREDENTIAL_CARRY, matcher.longestForm);
 
   return {
     skippedSecrets,
-    carryBytes: Math.max(CREDENTIAL_CARRY, matcher.longestForm),
+    carryBytes: carry,
     scan(target, scanOptions = {}) {
       const state: ScanState = { budget: maxDecodedBytes, inflates: 0 };
       const view = (input: Uint8Array | string, location: string) =>
         scanView(matcher, state, input, location, ROOT_VIEW);
       const found: Located[] = [];
+      const headers = [...(target.headers ?? [])];
+      let pieces: SecretPieces[] = [];
       try {
         if (target.host !== undefined) found.push(...view(target.host, "host"));
         if (target.path !== undefined) {
@@ -132,7 +136,7 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
         }
         const values: string[] = [];
         const inHeaders: Located[] = [];
-        for (const [name, value] of target.headers ?? []) {
+        for (const [name, value] of headers) {
           const location = `header:${name.toLowerCase()}`;
           for (const text of decodedForms(`${name}: ${value}`, false)) {
             inHeaders.push(...view(text, location));
@@ -153,9 +157,40 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
             ),
           );
         }
+        let body: { bytes: Uint8Array; contentType?: string | undefined } | undefined;
         if (target.body !== undefined && target.body.bytes.length > 0) {
           found.push(...scanBody(matcher, state, target.body, maxDecodedBytes));
+          // scanBody has decoded it once already, so this cannot fail.
+          const decoded = decodeContentEncoding(
+            target.body.bytes,
+            target.body.contentEncoding,
+            maxDecodedBytes,
+          );
+          if (decoded.ok) body = { bytes: decoded.bytes, contentType: target.body.contentType };
         }
+        // Every place's values in order, as one text: a secret cut between two form fields,
+        // two JSON members, two path segments, a header and the body ... is whole there; and
+        // two pieces of a known secret in any two values, in either order.
+        const places = placeValues({ path: target.path, query: target.query, headers, body });
+        if (!places.ok) {
+          throw new Unscannable(
+            "encoding",
+            `more than ${MAX_PLACE_VALUES} values (path segments, parameters, fields, members) to join`,
+          );
+        }
+        if (places.values.length > 1) {
+          const joined: Located[] = [];
+          for (const chunk of joinedChunks(places.values, carry)) {
+            charge(state, chunk.length);
+            joined.push(...view(chunk, "joined"));
+          }
+          const ends = places.values.map((v) => headAndTail(v, matcher.longestForm));
+          joined.push(...matcher.matchSplit(ends).map((m) => ({ ...m, location: "joined" })));
+          found.push(
+            ...joined.filter((m) => !found.some((f) => f.ruleId === m.ruleId && f.text === m.text)),
+          );
+        }
+        pieces = matcher.pieces(places.values);
       } catch (error) {
         if (error instanceof Unscannable) {
           return { status: "unscannable", reason: error.reason, detail: error.detail };
@@ -163,17 +198,55 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
         throw error;
       }
       const allowed = scanOptions.allowedSecrets;
-      if (allowed === undefined || allowed.size === 0) return toVerdict(found);
+      if (allowed === undefined || allowed.size === 0) return withPieces(toVerdict(found), pieces);
       const allowedValues = [...allowed].flatMap((name) => latin1Values.get(name) ?? []);
-      return toVerdict(
-        found.filter(
-          (f) =>
-            !(f.secretName !== undefined && allowed.has(f.secretName)) &&
-            !allowedValues.some((v) => v.includes(f.text) || f.text.includes(v)),
+      return withPieces(
+        toVerdict(
+          found.filter(
+            (f) =>
+              !(f.secretName !== undefined && allowed.has(f.secretName)) &&
+              !allowedValues.some((v) => v.includes(f.text) || f.text.includes(v)),
+          ),
         ),
+        pieces.filter((p) => !allowed.has(p.secretName)),
       );
     },
   };
+}
+
+function withPieces(verdict: DlpVerdict, pieces: SecretPieces[]): DlpVerdict {
+  return pieces.length === 0 ? verdict : { ...verdict, pieces };
+}
+
+/**
+ * The values joined, as texts to scan: whatever crosses a seam between two values lies within
+ * `carry` characters of it, so a long value brings only its head (ending one text) and its tail
+ * (starting the next). Texts of a single value were scanned already and are left out.
+ */
+function joinedChunks(values: readonly string[], carry: number): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  const close = () => {
+    if (current.length > 1) chunks.push(current.join(""));
+  };
+  for (const value of values) {
+    if (value.length <= 2 * carry) {
+      current.push(value);
+      continue;
+    }
+    current.push(value.slice(0, carry));
+    close();
+    current = [value.slice(value.length - carry)];
+  }
+  close();
+  return chunks;
+}
+
+/** What matchSplit reads of a value: its first and last `length` characters. */
+function headAndTail(value: string, length: number): string {
+  return value.length <= 2 * length
+    ? value
+    : value.slice(0, length) + value.slice(value.length - length);
 }
 
 function scanBody(

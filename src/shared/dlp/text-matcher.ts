@@ -187,6 +187,68 @@ export class TextMatcher {
     return found;
   }
 
+  /**
+   * Which characters of each known secret `values` carry as pieces: runs of at least
+   * PIECE_LENGTH characters of the secret, of it reversed, of its hex, or of one of its
+   * decimations (every 2nd or 3rd character from each start), in any case. Positions only,
+   * never text: pipelock's sent-window joins these over the requests of a bottle.
+   */
+  pieces(values: readonly string[]): SecretPieces[] {
+    const finder = this.#pieceFinder();
+    if (finder.literals.length === 0) return [];
+    const covered = new Map<string, Uint8Array>();
+    for (const value of values) {
+      finder.automaton.scan(value, (index) => {
+        for (const at of finder.literals[index] as PieceAt[]) {
+          let marks = covered.get(at.secretName);
+          if (marks === undefined) {
+            marks = new Uint8Array(at.length);
+            covered.set(at.secretName, marks);
+          }
+          for (let i = 0; i < at.gram; i++) marks[at.position(at.offset + i)] = 1;
+        }
+      });
+    }
+    return [...covered].map(([secretName, marks]) => ({
+      secretName,
+      length: marks.length,
+      ranges: toRanges(marks),
+    }));
+  }
+
+  #pieces: { automaton: LiteralAutomaton; literals: PieceAt[][] } | undefined;
+
+  #pieceFinder(): { automaton: LiteralAutomaton; literals: PieceAt[][] } {
+    if (this.#pieces !== undefined) return this.#pieces;
+    const byText = new Map<string, PieceAt[]>();
+    const secrets = new Map<string, string>();
+    for (const v of this.#variants)
+      if (v.encoding === "verbatim") secrets.set(v.secretName, v.text);
+    for (const [secretName, text] of secrets) {
+      for (const form of pieceForms(text)) {
+        for (let offset = 0; offset + form.gram <= form.text.length; offset++) {
+          const gram = form.text.slice(offset, offset + form.gram).toLowerCase();
+          const at: PieceAt = {
+            secretName,
+            length: text.length,
+            gram: form.gram,
+            offset,
+            position: form.position,
+          };
+          const list = byText.get(gram);
+          if (list === undefined) byText.set(gram, [at]);
+          else list.push(at);
+        }
+      }
+    }
+    const texts = [...byText.keys()];
+    this.#pieces = {
+      automaton: new LiteralAutomaton(texts.length > 0 ? texts : ["\u0000"], { foldCase: true }),
+      literals: texts.map((t) => byText.get(t) as PieceAt[]),
+    };
+    return this.#pieces;
+  }
+
   #runRule(rule: CredentialRule, index: number, text: string, windows: number[]): RawMatch[] {
     const pattern = this.#patterns[index] as RegExp;
     const out: RawMatch[] = [];
@@ -216,6 +278,64 @@ export class TextMatcher {
     pattern.lastIndex = 0;
     return out;
   }
+}
+
+/** Characters of a known secret a request carried: [start, end) pairs, in order. */
+export interface SecretPieces {
+  secretName: string;
+  /** The secret's length in bytes. */
+  length: number;
+  ranges: number[];
+}
+
+/** A piece counts from this many characters of a form (hex: twice as many, one per nibble). */
+export const PIECE_LENGTH = 8;
+
+interface PieceAt {
+  secretName: string;
+  length: number;
+  gram: number;
+  offset: number;
+  position: (i: number) => number;
+}
+
+/** The forms whose runs count as pieces, each with where its characters sit in the secret. */
+function pieceForms(
+  secret: string,
+): { text: string; gram: number; position: (i: number) => number }[] {
+  const n = secret.length;
+  const forms = [
+    { text: secret, gram: PIECE_LENGTH, position: (i: number) => i },
+    {
+      text: [...secret].reverse().join(""),
+      gram: PIECE_LENGTH,
+      position: (i: number) => n - 1 - i,
+    },
+    {
+      text: Buffer.from(secret, "latin1").toString("hex"),
+      gram: 2 * PIECE_LENGTH,
+      position: (i: number) => i >> 1,
+    },
+  ];
+  for (const step of [2, 3]) {
+    for (let phase = 0; phase < step; phase++) {
+      let text = "";
+      for (let i = phase; i < n; i += step) text += secret[i];
+      forms.push({ text, gram: PIECE_LENGTH, position: (i: number) => phase + step * i });
+    }
+  }
+  return forms.filter((f) => f.text.length >= f.gram);
+}
+
+function toRanges(marks: Uint8Array): number[] {
+  const ranges: number[] = [];
+  for (let i = 0; i < marks.length; i++) {
+    if (marks[i] === 0) continue;
+    const start = i;
+    while (i < marks.length && marks[i] === 1) i++;
+    ranges.push(start, i);
+  }
+  return ranges;
 }
 
 function splitBetween(values: readonly string[], form: string): boolean {
