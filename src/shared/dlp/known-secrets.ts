@@ -1,8 +1,41 @@
-// The bottle's own secret values, expanded into the literal forms they may take on the wire:
-// verbatim, base64 and base64url at each of the three byte alignments, hex and URL-encoded;
-// and the spellings a leak picks to slip past those: reversed, UTF-16, hex with separators,
-// base64 twice. Every form is a literal, so the prefilter finds them in the same single pass
-// as the anchors, whatever their number. (Case is not a spelling: the prefilter folds it.)
+// The bottle's own secret values, expanded into the literal forms they may take on the wire,
+// so the prefilter finds every one in the same single pass as the rule anchors, whatever their
+// number. Case is not a spelling: the prefilter folds ASCII case, so each form stands for all
+// of its case changes (hex digits, escapes, base32 in lowercase or unpadded, ...).
+//
+// secretVariants: the forms the wire itself uses: verbatim, base64 and base64url at each of the
+// three byte alignments, hex and URL-encoded. (egress scrubs these; git-gate's rules are them.)
+//
+// secretSpellings: the closed set of reversible transforms a leak picks instead, each applied
+// to the secret once unless said otherwise:
+//   - reversed; UTF-16LE and UTF-16BE; hex with the separators of common dumps;
+//   - ciphers (secret-spellings/ciphers.ts): rot-N over letters (N = 0..25) combined with
+//     rot-M over digits (M = 0..9), rot-N over the 94 printable ASCII characters (rot47 among
+//     them), Atbash over letters and over letters and digits;
+//   - alphabets (secret-spellings/radix.ts): base32 and base32hex at each of the 5 alignments;
+//     Ascii85 (with or without "<~": the literal is found inside either), Z85 and RFC 1924
+//     base85 at each of the 4 alignments (whole groups only, so secrets under ~13 bytes may
+//     have fewer);
+//   - per character (secret-spellings/per-character.ts): decimal and hex code points and bytes
+//     joined by ",", ", ", " ", ";", "; " or newlines (arrays hold these), binary bytes, the
+//     escapes \uXXXX, \u{X}, \x{X}, \NNN, %uXXXX, &#N;, &#xH;, \UXXXXXXXX (and \xHH among the
+//     hex joins), one-character strings joined by ",", ", ", "+", " + " in either quote, each
+//     character twice or three times, fullwidth forms as UTF-8;
+//   - nesting (secret-spellings/nesting.ts): every chain of base64 (3 alignments each step) and
+//     hex (either case inside), 1..NESTING_DEPTH steps deep (= the scanner's MAX_NESTING),
+//     the outermost base64 also url-safe; and base64 of UTF-16LE.
+// Compositions beyond these (a cipher inside base64, base32 inside hex, ...) are not
+// precomputed. Every form is at least MIN_FRAGMENT_LENGTH bytes (shorter ones would match by
+// chance) and a secret has at most MAX_FORMS_PER_SECRET forms in all (about 650 in practice).
+
+import { base64Fragment } from "./secret-spellings/base64-fragment.js";
+import { cipherForms } from "./secret-spellings/ciphers.js";
+import { nestedForms } from "./secret-spellings/nesting.js";
+import { perCharacterForms } from "./secret-spellings/per-character.js";
+import { BASE32HEX_ALPHABET, base32Fragment, base85Fragment } from "./secret-spellings/radix.js";
+
+export { NESTING_DEPTH } from "./secret-spellings/nesting.js";
+export { base64Fragment };
 
 export type SecretEncoding =
   | "verbatim"
@@ -16,6 +49,21 @@ export type SecretEncoding =
   | "hex-separated"
   | "base64-twice"
   | "base64-utf-16le"
+  | "rot"
+  | "rot-printable"
+  | "atbash"
+  | "base32"
+  | "base32hex"
+  | "ascii85"
+  | "z85"
+  | "base85-rfc1924"
+  | "code-points"
+  | "character-escapes"
+  | "character-strings"
+  | "repeated-characters"
+  | "fullwidth"
+  /** base64 and hex applied to each other, up to NESTING_DEPTH steps. */
+  | "nested"
   /** A form above with its letters in another case (lowercased, uppercased, mixed). */
   | "case-changed";
 
@@ -34,8 +82,10 @@ export interface SecretVariant {
 
 /** Shorter values would match by chance; they are left out (and reported by the scanner). */
 export const MIN_SECRET_LENGTH = 8;
-/** base64 fragments shorter than this are dropped for the same reason. */
-const MIN_FRAGMENT_LENGTH = 8;
+/** Forms shorter than this are dropped for the same reason. */
+export const MIN_FRAGMENT_LENGTH = 8;
+/** The most forms secretVariants and secretSpellings give one secret together. */
+export const MAX_FORMS_PER_SECRET = 1000;
 
 export function secretVariants(secret: KnownSecret): SecretVariant[] {
   const bytes = Buffer.from(secret.value, "utf8");
@@ -88,8 +138,9 @@ const HEX_JOINS: readonly { before: string; between: string }[] = [
  */
 export function secretSpellings(secret: KnownSecret): SecretVariant[] {
   const bytes = Buffer.from(secret.value, "utf8");
+  const utf8 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
   const forms: [SecretEncoding, string][] = [
-    ["reversed", Buffer.from([...secret.value].reverse().join(""), "utf8").toString("latin1")],
+    ["reversed", utf8([...secret.value].reverse().join(""))],
     ["utf-16le", Buffer.from(secret.value, "utf16le").toString("latin1")],
     ["utf-16be", Buffer.from(secret.value, "utf16le").swap16().toString("latin1")],
   ];
@@ -98,37 +149,47 @@ export function secretSpellings(secret: KnownSecret): SecretVariant[] {
     // Case is folded by the prefilter: one spelling stands for both.
     forms.push(["hex-separated", hex.map((h) => before + h).join(between)]);
   }
-  const base64Forms: [SecretEncoding, Uint8Array][] = [
-    ["base64-utf-16le", Buffer.from(secret.value, "utf16le")],
-  ];
   for (const offset of [0, 1, 2]) {
-    base64Forms.push(["base64-twice", Buffer.from(base64Fragment(bytes, offset), "latin1")]);
+    const fragment = base64Fragment(Buffer.from(secret.value, "utf16le"), offset);
+    forms.push(["base64-utf-16le", fragment]);
   }
-  for (const [encoding, inner] of base64Forms) {
-    for (const offset of [0, 1, 2]) {
-      const fragment = base64Fragment(inner, offset);
-      if (fragment.length >= MIN_FRAGMENT_LENGTH) forms.push([encoding, fragment]);
-    }
+  for (const [name, form] of cipherForms(secret.value)) {
+    const encoding = name.startsWith("atbash")
+      ? "atbash"
+      : name.endsWith("printable")
+        ? "rot-printable"
+        : "rot";
+    forms.push([encoding, utf8(form)]);
+  }
+  for (let offset = 0; offset < 5; offset++) {
+    forms.push(["base32", base32Fragment(bytes, offset)]);
+    forms.push(["base32hex", base32Fragment(bytes, offset, BASE32HEX_ALPHABET)]);
+  }
+  for (let offset = 0; offset < 4; offset++) {
+    forms.push(["ascii85", base85Fragment(bytes, offset, "ascii85")]);
+    forms.push(["z85", base85Fragment(bytes, offset, "z85")]);
+    forms.push(["base85-rfc1924", base85Fragment(bytes, offset, "rfc1924")]);
+  }
+  for (const [name, form] of perCharacterForms(secret.value)) {
+    forms.push([PER_CHARACTER_ENCODING[name.split(" ")[0] as string] ?? "code-points", form]);
+  }
+  for (const [name, form] of nestedForms(bytes)) {
+    forms.push([/^base64\(base64\(S\)\)$/.test(name) ? "base64-twice" : "nested", form]);
   }
   const known = new Set(secretVariants(secret).map((v) => v.text.toLowerCase()));
   const variants: SecretVariant[] = [];
   for (const [encoding, text] of forms) {
     const key = text.toLowerCase();
-    if (known.has(key)) continue;
+    if (text.length < MIN_FRAGMENT_LENGTH || known.has(key)) continue;
     known.add(key);
     variants.push({ secretName: secret.name, encoding, text });
   }
   return variants;
 }
 
-/**
- * The base64 characters that depend only on the secret when it starts `offset` bytes into a
- * 3-byte group: characters shared with unknown neighbouring bytes are cut off at both ends.
- */
-export function base64Fragment(bytes: Uint8Array, offset: number): string {
-  const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
-  const encoded = padded.toString("base64");
-  const start = [0, 2, 3][offset] ?? 0;
-  const end = Math.floor((8 * padded.length) / 6);
-  return encoded.slice(start, end);
-}
+const PER_CHARACTER_ENCODING: Record<string, SecretEncoding> = {
+  escape: "character-escapes",
+  "character-strings": "character-strings",
+  repeated: "repeated-characters",
+  fullwidth: "fullwidth",
+};

@@ -36,8 +36,11 @@ export function noMarkerHits(): MarkerHits {
   return { kinds: new Set(), gzipEnds: [], gzipBase64Ends: [] };
 }
 
-/** Known-secret forms enter the automaton by this long a prefix, then are compared in full. */
-const SECRET_PREFIX = 16;
+/**
+ * Known-secret forms enter the automaton by this long a prefix, then are compared in full. 12,
+ * not more: a secret has hundreds of forms and the table grows by one row per prefix character.
+ */
+const SECRET_PREFIX = 12;
 /** Findings per rule per text: enough to place them, bounded for hostile inputs. */
 const MAX_MATCHES_PER_RULE = 5;
 /** Past this many anchor sightings a rule runs once over the whole text instead. */
