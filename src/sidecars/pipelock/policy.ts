@@ -14,6 +14,7 @@ import {
 } from "../../shared/dlp/index.js";
 import { type Allowlist, compileAllowlist, type NormalizedHost } from "./allowlist.js";
 import type { PipelockConfig } from "./config.js";
+import { SentWindow } from "./sent-window.js";
 
 export interface Policy {
   config: PipelockConfig;
@@ -30,6 +31,8 @@ export interface Policy {
    * policy has one) and its buffer with it: forward the result's `body`, not the target's.
    */
   scanRequest(target: ScanTarget, allowedSecrets: ReadonlySet<string>): Promise<ScanResult>;
+  /** Known-secret pieces the bottle sent, joined over its requests (kept across reloads). */
+  sentWindow: SentWindow;
   /** Problems worth a line on stderr: env vars that are unset or too short. */
   warnings: string[];
   /** Ends this policy's scan workers once their scans are done (it was replaced, or closing). */
@@ -39,7 +42,11 @@ export interface Policy {
 export interface PolicyOptions {
   /** Entry module for DLP scan workers (pipelock's bundle); without it every scan is inline. */
   scanWorkerEntry?: URL | undefined;
+  /** Defaults to the process's one window: pipelock serves one bottle, and a reload keeps it. */
+  sentWindow?: SentWindow;
 }
+
+const BOTTLE_WINDOW = new SentWindow();
 
 /** Below this a scan costs less than the hand-off to a worker (about 0.1 ms at 64 KiB). */
 export const SCAN_IN_WORKER_BYTES = 64 * 1024;
@@ -94,6 +101,7 @@ export function buildPolicy(
       pool ??= createScanWorkerPool({ entry, scanner: scannerOptions });
       return pool.scan(target, allowedSecrets);
     },
+    sentWindow: options.sentWindow ?? BOTTLE_WINDOW,
     warnings,
     retire: () => pool?.close() ?? Promise.resolve(),
   };

@@ -24,6 +24,7 @@ import type { ProxyContext } from "./proxy-context.js";
 import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { readBody } from "./request-body.js";
 import { resolveRequest } from "./request-target.js";
+import { wholeOverRequests } from "./sent-window.js";
 import { clientOf, splitPathAndQuery, type Target } from "./target.js";
 
 type AuditBase = Omit<AuditEvent, "decision" | "rule" | "location">;
@@ -158,9 +159,15 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     respond(res, refusal, false);
     return;
   }
+  // Pieces of a known secret sent before, here made whole: this request carries the last one.
+  const block = policy.config.dlp.action === "block";
+  if (findings.length === 0 || !block) {
+    const size = bytes.length + pathAndQuery.length;
+    findings.push(...wholeOverRequests(policy.sentWindow, verdict.pieces, size, block));
+  }
   let decision: AuditDecision = "allowed";
   if (findings.length > 0) {
-    if (policy.config.dlp.action === "block") {
+    if (block) {
       const refusal = secretFound(check.shownHost, findings);
       auditFindings(ctx, at, "dlp_block", findings, refusal.status);
       respond(res, refusal, false);

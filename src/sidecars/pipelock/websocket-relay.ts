@@ -22,6 +22,7 @@ import { refuseOnSocket } from "./raw-response.js";
 import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { auditablePath, describe } from "./request-handler.js";
 import { resolveRequest } from "./request-target.js";
+import { wholeOverRequests } from "./sent-window.js";
 import { clientOf, splitPathAndQuery, type Target } from "./target.js";
 
 export function handleUpgrade(
@@ -91,6 +92,11 @@ export function handleUpgrade(
     ...check.hostFindings,
     ...(verdict.status === "findings" ? verdict.findings : []),
   ];
+  const block = policy.config.dlp.action === "block";
+  if (findings.length === 0 || !block) {
+    const size = pathAndQuery.length;
+    findings.push(...wholeOverRequests(policy.sentWindow, verdict.pieces, size, block));
+  }
   const first = findings[0];
   if (first !== undefined && policy.config.dlp.action === "block") {
     deny("dlp_block", first.ruleId, first.location, secretFound(check.shownHost, findings));
@@ -207,6 +213,8 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
       { body: { bytes: payload, label: "websocket" } },
       { allowedSecrets },
     );
+    // The seam's scan below replaces the verdict: the message's own pieces are these.
+    const pieces = verdict.pieces;
     if (verdict.status === "clean" && tail.length > 0) {
       // Whatever crosses the seam lies within `carry` bytes of it on both sides.
       const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
@@ -222,7 +230,13 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
         ? payload.subarray(payload.length - carry)
         : Buffer.concat([tail, payload], joined).subarray(Math.max(0, joined - carry)),
     );
-    if (verdict.status === "clean") return true;
+    if (verdict.status === "clean") {
+      // Pieces of a known secret sent before, over any connection or request, made whole here.
+      const block = policy.config.dlp.action === "block";
+      const whole = wholeOverRequests(policy.sentWindow, pieces, payload.length, block);
+      if (whole.length === 0) return true;
+      verdict = { status: "findings", findings: whole };
+    }
     if (verdict.status === "unscannable") {
       ctx.audit.write({
         ...relay.at,
