@@ -149,3 +149,36 @@ describe("parseYamlSource: entries", () => {
     });
   });
 });
+
+describe("parseYamlSource: tags", () => {
+  it.each([
+    ["env:\n  A: !!js/function 'function () {}'\n", "2:20", "env.A: the YAML tag !!js/function"],
+    ["env:\n  A: !custom x\n", "2:14", "env.A: the YAML tag !custom"],
+    ["a: !!binary aGVsbG8=\n", "1:13", "a: the YAML tag !!binary"],
+    ["a: !!timestamp 2001-12-14\n", "1:16", "a: the YAML tag !!timestamp"],
+    ["a: !!set {x}\n", "1:10", "a: the YAML tag !!set"],
+    ["a: !!omap [x: 1]\n", "1:11", "a: the YAML tag !!omap"],
+    ["!!binary aGk=: 1\n", "1:10", "the YAML tag !!binary"],
+    [
+      "a: !<tag:example.test,2026:x> x\n",
+      "1:31",
+      "a: the YAML tag tag:example.test,2026:x",
+    ],
+  ])("refuses %j, naming the tag at its value", (text, at, message) => {
+    const error = refusal(text);
+    expect(error.message).toContain(`f.yaml:${at}: ${message}`);
+    expect(error.message).toContain("is not accepted");
+    expect(error.message).not.toContain("\u001b");
+    expect(error.hint).toBe(
+      "remove the tag: these files take plain values (strings, numbers, true/false, lists, mappings)",
+    );
+  });
+
+  it("keeps the plain tags, which say what the value already is", () => {
+    const { value } = parseYamlSource(
+      "a: !!str 1\nb: !!int '3'\nc: !!bool true\nd: !!map {x: !!null ''}\ne: !!seq [!!float 1.5]\n",
+      "f.yaml",
+    );
+    expect(value).toEqual({ a: "1", b: 3, c: true, d: { x: null }, e: [1.5] });
+  });
+});

@@ -179,6 +179,11 @@ type Refuse = (offset: number, message: string, hint: string) => InputError;
  * duplicate, non-scalar and forbidden keys, and aliases that name no earlier anchor or the
  * collection they sit in (which would make a value that contains itself).
  */
+/** The core schema's tags for plain values: "!!str 1" is a string, as written. */
+const PLAIN_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
 function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTree {
   const keys = new Map<YAMLMap, Map<string, Pair>>();
   const anchors = new Set<string>();
@@ -189,6 +194,17 @@ function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTr
   const where = (path: IssuePath): string => {
     const shown = formatIssuePath(path);
     return shown === "" ? "" : `${shown}: `;
+  };
+  // A tag turns a value into something else (bytes, a date, a set) or, unknown, into a string
+  // silently: only the tags that name plain JSON-like values are accepted.
+  const checkTag = (node: { tag?: string | undefined }, path: IssuePath): void => {
+    if (node.tag === undefined || PLAIN_TAGS.has(node.tag)) return;
+    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, "!!");
+    throw refuse(
+      at(node),
+      `${where(path)}the YAML tag ${JSON.stringify(shown).slice(1, -1)} is not accepted`,
+      "remove the tag: these files take plain values (strings, numbers, true/false, lists, mappings)",
+    );
   };
   const visit = (node: unknown, path: IssuePath, depth: number, shownAt: unknown): void => {
     if (!isNode(node)) return;
@@ -218,6 +234,7 @@ function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTr
       }
       return;
     }
+    checkTag(node, path);
     const anchor = node.anchor;
     if (anchor !== undefined) anchors.add(anchor);
     if (!isMap(node) && !isSeq(node)) return;
@@ -249,6 +266,7 @@ function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTr
             'write keys as "name: value"',
           );
         }
+        checkTag(key, path);
         const name = key.value === null ? "" : String(key.value);
         if (FORBIDDEN_KEYS.includes(name)) {
           throw refuse(
