@@ -8,10 +8,16 @@ import { join } from "node:path";
 import { deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GitRepository, openGitRepository } from "./git-repository.js";
+import type { PiecesRecord } from "./joins.js";
 import { DEFAULT_PUSH_SCAN_LIMITS, renderPushScanReport, scanPush } from "./push-scan.js";
 
 const SECRET = "cbsecret-0123456789abcdef";
-const SECRETS = [{ name: "AGENT_SECRET", value: SECRET }];
+/** Random-looking, as real tokens are: its pieces are what the joins look for. */
+const TOKEN = "Zq8vLm3TxR7pWc2NbK5yHd9fGs4jAe6u";
+const SECRETS = [
+  { name: "AGENT_SECRET", value: SECRET },
+  { name: "AGENT_TOKEN", value: TOKEN },
+];
 const ZERO = "0".repeat(40);
 /** Assembled here so no credential-shaped literal sits in the source. */
 const AWS_KEY = ["AKIA", "ZQ3RT5Y7U2W4P6N8"].join("");
@@ -30,7 +36,8 @@ function pngWithZtxt(text: string): Buffer {
   ]);
 }
 
-describe("scanPush", () => {
+// Real git repositories and several scans per test: slow on a loaded machine.
+describe("scanPush", { timeout: 30_000 }, () => {
   let root: string;
   let gate: string;
   let work: string;
@@ -59,6 +66,15 @@ describe("scanPush", () => {
 
   /** Brings `rev` into the gate with no ref (as a push's quarantine) and scans `ref` = rev. */
   async function scan(rev: string, ref = "refs/heads/attempt", limits = DEFAULT_PUSH_SCAN_LIMITS) {
+    return renderPushScanReport(await scanReport(rev, ref, limits));
+  }
+
+  async function scanReport(
+    rev: string,
+    ref = "refs/heads/attempt",
+    limits = DEFAULT_PUSH_SCAN_LIMITS,
+    piecesRecord?: PiecesRecord,
+  ) {
     git(gate, ["fetch", "-q", work, rev]);
     const newId = git(work, ["rev-parse", rev]);
     const report = await scanPush({
@@ -66,8 +82,9 @@ describe("scanPush", () => {
       repository,
       knownSecrets: SECRETS,
       limits,
+      ...(piecesRecord === undefined ? {} : { piecesRecord }),
     });
-    return renderPushScanReport(report);
+    return report;
   }
 
   beforeAll(async () => {
@@ -214,6 +231,114 @@ describe("scanPush", () => {
       `commit ${id} file big.bin is 4096 bytes, larger than the 1024 the gate scans`,
       `commit ${id} file broken.gz (gzip content) is not valid gzip data, so the gate cannot read what it holds`,
     ]);
+  });
+
+  describe("joins: a secret cut over lines, files, commits and pushes", () => {
+    const half = TOKEN.length / 2;
+    const [A, B] = [TOKEN.slice(0, half), TOKEN.slice(half)];
+    const PIECES = "known-secret AGENT_TOKEN in pieces";
+
+    it("refuses halves on two lines of one file, naming the file", async () => {
+      fresh();
+      write("config.txt", `first ${A}\nsecond ${B}\n`);
+      const id = commit("Add config");
+      const lines = await scan("attempt");
+      expect(lines).toContain(`commit ${id} pieces in file config.txt (${PIECES})`);
+      expect(lines.join("\n")).not.toContain(A);
+    });
+
+    it("refuses halves inside quoted strings in two files, in either order", async () => {
+      fresh();
+      write("a.py", `b = "${B}"\n`);
+      write("b.py", `a = "${A}";\n`);
+      const id = commit("Add two modules");
+      expect(await scan("attempt")).toContain(
+        `commit ${id} pieces in file a.py, file b.py (${PIECES})`,
+      );
+    });
+
+    it("refuses halves in two commits of one push, naming the commit with the last", async () => {
+      fresh();
+      write("one.txt", `x=${A}\n`);
+      commit("One");
+      write("two.txt", `y=${B}\n`);
+      const second = commit("Two");
+      const lines = await scan("attempt");
+      expect(lines).toContain(`commit ${second} pieces in file one.txt, file two.txt (${PIECES})`);
+      expect(lines.join("\n")).not.toContain(A);
+    });
+
+    it("refuses three pieces in a message, a path and a file", async () => {
+      fresh();
+      const [p1, p2, p3] = [TOKEN.slice(0, 11), TOKEN.slice(11, 22), TOKEN.slice(22)];
+      write(`notes-${p2}.md`, "x\n");
+      write("data.json", `{"k": "${p3}"}\n`);
+      const id = commit(`Tune ${p1}`);
+      const lines = await scan("attempt");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^commit ${id} pieces in .*\\(${PIECES}\\)$`));
+      expect(lines[0]).toContain("commit message");
+      expect(lines[0]).toContain("file data.json");
+    });
+
+    it("refuses pieces reversed or in hex, and in another case", async () => {
+      fresh();
+      write("r.txt", `${[...A].reverse().join("")}\n`);
+      write("h.txt", `${Buffer.from(B).toString("hex").toUpperCase()}\n`);
+      const id = commit("Odd forms");
+      expect(await scan("attempt")).toContain(
+        `commit ${id} pieces in file h.txt, file r.txt (${PIECES})`,
+      );
+    });
+
+    it("refuses the push carrying the last piece, naming the earlier push's commit", async () => {
+      fresh();
+      write("early.txt", `const a = '${A}';\n`);
+      const early = commit("Early");
+      const before = await scanReport("attempt");
+      expect(renderPushScanReport(before)).toEqual([]);
+      // Positions and commits only, never a character of the secret.
+      expect(JSON.stringify(before.piecesRecord)).not.toContain(A.slice(0, 6));
+      expect(before.piecesRecord.secrets.AGENT_TOKEN?.ranges).toEqual([[0, half, early]]);
+      // The gate forwarded it: upstream (the gate's refs) now has it.
+      git(gate, ["update-ref", "refs/heads/early", early]);
+      write("late.txt", `const b = '${B}';\n`);
+      const late = commit("Late");
+      const after = await scanReport(
+        "attempt",
+        "refs/heads/attempt",
+        undefined,
+        before.piecesRecord,
+      );
+      expect(renderPushScanReport(after)).toEqual([
+        `commit ${late} pieces in file late.txt, joined with what an earlier push brought in commit ${early} (${PIECES})`,
+      ]);
+      // Without the record the second push alone is clean: the record is what refuses it.
+      expect(await scan("attempt")).toEqual([]);
+      git(gate, ["update-ref", "-d", "refs/heads/early"]);
+    });
+
+    it("finds a spelled secret cut at a line end in the joined text", async () => {
+      fresh();
+      const b64 = Buffer.from(TOKEN).toString("base64");
+      write("blob.txt", `${b64.slice(0, 20)}\n${b64.slice(20)}\n`);
+      const id = commit("Encoded");
+      expect(await scan("attempt")).toContain(
+        `commit ${id} joined text (lines, files, messages and paths, in order) (known-secret AGENT_TOKEN as base64)`,
+      );
+    });
+
+    it("passes ordinary code with many short tokens, and short fragments of the secret", async () => {
+      fresh();
+      const code = Array.from(
+        { length: 400 },
+        (_, i) => `const v${i} = f("${TOKEN.slice(i % 26, (i % 26) + 5)}", ${i}, x[${i}]);`,
+      ).join("\n");
+      write("big.ts", `${code}\n`);
+      write("one-half.txt", `${A}\n`);
+      commit("Ordinary code and one half");
+      expect(await scan("attempt")).toEqual([]);
+    });
   });
 
   it("scans nothing for a deletion", async () => {

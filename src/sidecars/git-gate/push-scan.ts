@@ -22,6 +22,7 @@ import {
   type RefUpdate,
   tagFields,
 } from "./git-objects.js";
+import { emptyPiecesRecord, JoinedText, type PiecesRecord, PushPieces } from "./joins.js";
 
 export interface NewObject {
   id: string;
@@ -70,6 +71,11 @@ export interface PushRefusal {
 export interface PushScanReport {
   findings: PushFinding[];
   refusals: PushRefusal[];
+  /**
+   * The pieces record once this push is forwarded (see joins.ts): what to store when the
+   * report is clean and the push went upstream.
+   */
+  piecesRecord: PiecesRecord;
 }
 
 export interface PushScanOptions {
@@ -77,6 +83,8 @@ export interface PushScanOptions {
   repository: PushRepository;
   knownSecrets: readonly KnownSecret[];
   limits?: PushScanLimits;
+  /** What earlier forwarded pushes of this bottle carried (joins.ts); none when absent. */
+  piecesRecord?: PiecesRecord;
 }
 
 const WITHHELD = "[withheld: it matches a rule]";
@@ -97,11 +105,37 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
     maxDecodedBytes: limits.maxBlobBytes,
   });
   const report = new ReportBuilder();
+  const record = options.piecesRecord ?? emptyPiecesRecord();
+  // Every value read below also feeds the joins: its pieces of known secrets, and the joined
+  // text of all values without line breaks (joins.ts).
+  const pieces = new PushPieces(options.knownSecrets);
+  const joined = new JoinedText(secretsOnly.carryBytes);
+  const joinedFindings: { commit: string; rule: string; secretName: string }[] = [];
+  const scanJoined = (chunks: { bytes: Buffer; commit: string }[]) => {
+    for (const chunk of chunks) {
+      const verdict = secretsOnly.scan({
+        body: { bytes: chunk.bytes, contentType: "text/plain", label: "text" },
+      });
+      if (verdict.status === "findings") {
+        for (const f of verdict.findings) {
+          joinedFindings.push({
+            commit: chunk.commit,
+            rule: ruleName(f),
+            secretName: f.secretName ?? "?",
+          });
+        }
+      } else if (verdict.status === "unscannable") {
+        report.refusal(chunk.commit, "joined text", `cannot be scanned (${verdict.detail})`);
+      }
+    }
+  };
   const scan = (scanner: DlpScanner, bytes: Uint8Array, commit: string, place: string) => {
     if (bytes.length === 0) return;
+    pieces.add(bytes, commit, place);
+    scanJoined(joined.add(bytes, commit));
     const verdict = scanner.scan({ body: { bytes, contentType: "text/plain", label: "text" } });
     if (verdict.status === "findings") {
-      for (const f of verdict.findings) report.finding(commit, place, ruleName(f));
+      for (const f of verdict.findings) report.finding(commit, place, ruleName(f), f.secretName);
     } else if (verdict.status === "unscannable") {
       report.refusal(commit, place, `cannot be scanned (${verdict.detail})`);
     }
@@ -124,7 +158,7 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
     scanName(Buffer.from(u.ref, "latin1"), commit, kind);
   }
   const tips = [...new Set(pushed.map((u) => u.newId))];
-  if (tips.length === 0) return report.done();
+  if (tips.length === 0) return report.done(record);
   const fallbackCommit = await repo.peelToCommit(tips[0] as string);
 
   const objects = await repo.newObjects(tips);
@@ -210,7 +244,22 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
   for (const [id, size] of blobs) {
     if (!scanned.has(id)) await scanBlob(id, size, fallbackCommit, Buffer.from(`(object ${id})`));
   }
-  return report.done();
+
+  scanJoined(joined.flush());
+  // Joins report only what no single value held whole: that is reported already, above.
+  const wholeAlready = new Set(report.knownSecretNames());
+  for (const f of joinedFindings) {
+    if (wholeAlready.has(f.secretName)) continue;
+    report.finding(f.commit, "joined text (lines, files, messages and paths, in order)", f.rule);
+  }
+  for (const f of pieces.findings(record, new Set(report.knownSecretNames()))) {
+    report.finding(
+      f.commit,
+      f.place,
+      `${KNOWN_SECRET_RULE_ID} ${printable(f.secretName)} in pieces`,
+    );
+  }
+  return report.done(pieces.merged(record));
 }
 
 function ruleName(f: DlpFinding): string {
@@ -228,7 +277,8 @@ class ReportBuilder {
   readonly #refusals: PushRefusal[] = [];
   readonly #seen = new Set<string>();
 
-  finding(commit: string, place: string, rule: string): void {
+  finding(commit: string, place: string, rule: string, secretName?: string): void {
+    if (secretName !== undefined && !this.#names.includes(secretName)) this.#names.push(secretName);
     const key = `${commit}\0${place}\0${rule}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
@@ -239,8 +289,15 @@ class ReportBuilder {
     this.#refusals.push({ commit, place, reason });
   }
 
-  done(): PushScanReport {
-    return { findings: this.#findings, refusals: this.#refusals };
+  /** Names of the known secrets found so far. */
+  knownSecretNames(): string[] {
+    return this.#names;
+  }
+
+  readonly #names: string[] = [];
+
+  done(piecesRecord: PiecesRecord): PushScanReport {
+    return { findings: this.#findings, refusals: this.#refusals, piecesRecord };
   }
 }
 
