@@ -19,6 +19,13 @@ export interface AuditEvent {
   location: string | null;
   status?: number;
   detail?: string;
+  /**
+   * On a rate-limit refusal: the counts so far of the bucket it came from (a host, or a
+   * wildcard rule), so that the latest line tells the whole story.
+   */
+  rate?: { key: string; bursts: number; refusals: number };
+  /** On a name-budget refusal: the wildcard rule, its budget and how many names it used. */
+  names?: { pattern: string; used: number; budget: number };
 }
 
 export interface AuditLog {

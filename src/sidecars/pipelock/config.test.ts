@@ -13,6 +13,8 @@ describe("parsePipelockConfig", () => {
       readOnly: [],
       supervise: { enabled: false },
       wildcardLabels: { maxLength: 40, randomMinLength: 16 },
+      wildcardNames: 32,
+      rateLimit: { perSecond: 20, burst: 1000, hosts: [] },
     });
   });
 

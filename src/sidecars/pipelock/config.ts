@@ -31,6 +31,22 @@ const secretEnvEntry = z.union([
  */
 export const DEFAULT_WILDCARD_LABELS = { maxLength: 40, randomMinLength: 16 } as const;
 
+/**
+ * Distinct names a bottle may use under each "*.domain" rule (name-budget.ts): enough for the
+ * few mirrors or buckets a service spreads over, far too few to spell a secret one name at a
+ * time.
+ */
+export const DEFAULT_WILDCARD_NAMES = 32;
+
+/**
+ * Requests per second per host (rate-limit.ts), and how many may come at once: an npm install
+ * of hundreds of packages fits in the burst, and a model session never nears the rate.
+ */
+export const DEFAULT_RATE_LIMIT = { perSecond: 20, burst: 1000 } as const;
+
+const perSecond = z.number().positive().max(100_000);
+const burst = z.number().int().min(1).max(1_000_000);
+
 export const PipelockConfigSchema = z.strictObject({
   /** "api.github.com", "*.githubusercontent.com", "api.example.test:8443", "203.0.113.7", "[2001:db8::1]:443". */
   allow: z.array(allowPattern).default([]),
@@ -59,6 +75,15 @@ export const PipelockConfigSchema = z.strictObject({
         .default(DEFAULT_WILDCARD_LABELS.randomMinLength),
     })
     .default(DEFAULT_WILDCARD_LABELS),
+  wildcardNames: z.number().int().min(1).max(100_000).default(DEFAULT_WILDCARD_NAMES),
+  rateLimit: z
+    .strictObject({
+      perSecond: perSecond.default(DEFAULT_RATE_LIMIT.perSecond),
+      burst: burst.default(DEFAULT_RATE_LIMIT.burst),
+      /** Per-host limits, matched like `allow` (an exact host before a wildcard). */
+      hosts: z.array(z.strictObject({ pattern: allowPattern, perSecond, burst })).default([]),
+    })
+    .default({ ...DEFAULT_RATE_LIMIT, hosts: [] }),
   /** Larger request bodies (and WebSocket messages) are refused with 413. */
   maxBodyBytes: z.number().int().positive().default(PIPELOCK_DEFAULT_MAX_BODY_BYTES),
   /**

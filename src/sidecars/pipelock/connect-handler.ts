@@ -9,6 +9,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { admit } from "./admission.js";
+import { checkNameBudget } from "./limits-gate.js";
 import { badRequest, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
@@ -55,6 +56,16 @@ export function handleConnect(
     method: "CONNECT",
     auditPath: () => null,
   });
+  // A new name past its wildcard's budget: before a certificate is minted for it, and long
+  // before anything would resolve it.
+  const spent = admission.admitted
+    ? checkNameBudget(ctx, ctx.policy(), authority, admission.shownHost)
+    : undefined;
+  if (spent !== undefined) {
+    ctx.audit.write({ ...admission.auditEvent, ...spent.audit });
+    refuseOnSocket(socket, spent.refusal);
+    return;
+  }
   ctx.audit.write(admission.auditEvent);
   if (!admission.admitted) {
     if (admission.answerInTunnel) {

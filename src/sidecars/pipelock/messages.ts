@@ -89,6 +89,46 @@ export function nameTooTelling(
   );
 }
 
+/**
+ * A new name under a wildcard after the bottle has used its budget of distinct names there:
+ * names it used before still work; a new one needs a person's yes (an exact allow entry).
+ */
+export function nameBudgetSpent(
+  host: string,
+  options: { pattern: string; budget: number; supervise: boolean },
+): Refusal {
+  const raise = "to raise egress.wildcard_names in this bottle's manifest";
+  const ask = options.supervise
+    ? `To reach this exact name, ${callTool(ASK_FOR_HOST, `with host "${host}" and why you need it`)}; ` +
+      "once a person approves, it works without a restart."
+    : `If you need this exact name, ask the user to add "${host}" to egress.allow in this ` +
+      `bottle's manifest, or ${raise}.`;
+  return refusal(
+    403,
+    `blocked this request: "${host}" would be a new name under "${options.pattern}", and ` +
+      `this bottle has used its budget of ${options.budget} distinct names there. Every new ` +
+      "name reaches whoever runs the domain's name server, so the number of names is bounded " +
+      "as a way to carry data out. Names used before still work.",
+    ask,
+  );
+}
+
+/** Requests to one host (or one wildcard) faster than the bottle's rate limit allows. */
+export function rateLimited(
+  host: string,
+  options: { key: string; perSecond: number; burst: number; retryAfterSeconds: number },
+): Refusal {
+  const scope = options.key === host ? `"${host}"` : `"${host}" (counted with "${options.key}")`;
+  return refusal(
+    429,
+    `did not send this request: requests to ${scope} have gone past this bottle's rate ` +
+      `limit of ${options.perSecond} per second (bursts of up to ${options.burst}).`,
+    `Wait ${options.retryAfterSeconds} second${options.retryAfterSeconds === 1 ? "" : "s"} ` +
+      "(Retry-After says when) and retry; nothing was sent. If the work truly needs more, " +
+      "ask the user to raise egress.rate_limit in this bottle's manifest.",
+  );
+}
+
 /** A name pipelock cannot read as a host (and optional port): refused, never passed unchecked. */
 export function unreadableName(what: string, shown: string): Refusal {
   return badRequest(

@@ -3,7 +3,9 @@
 import type { Duplex } from "node:stream";
 import type { AuditLog } from "./audit-log.js";
 import type { LeafContexts } from "./leaf-contexts.js";
+import type { NameBudget } from "./name-budget.js";
 import type { Policy } from "./policy.js";
+import type { RateLimiter } from "./rate-limit.js";
 import type { RefusedTunnels } from "./refused-tunnel.js";
 import type { Tunnel } from "./target.js";
 import type { Upstream } from "./upstream.js";
@@ -17,6 +19,11 @@ export interface ProxyContext {
   refusedTunnels: RefusedTunnels;
   /** The tunnel each intercepted (or plain) tunnel socket belongs to. */
   tunnels: WeakMap<Duplex, Tunnel>;
+  /**
+   * The bottle's counters, kept for the life of the process (a reload keeps them): names used
+   * under each wildcard, and each host's request rate.
+   */
+  limits: { names: NameBudget; rates: RateLimiter };
   /** Every socket pipelock opened or accepted, so close() can end them. */
   track(socket: Duplex): void;
 }

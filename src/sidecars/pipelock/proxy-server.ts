@@ -10,9 +10,12 @@ import { REFUSAL_HEADER } from "../../shared/refusal-text.js";
 import type { AuditLog } from "./audit-log.js";
 import { handleConnect } from "./connect-handler.js";
 import { LeafContexts } from "./leaf-contexts.js";
+import { gateRequest, gateUpgrade } from "./limits-gate.js";
+import { NameBudget } from "./name-budget.js";
 import type { Policy } from "./policy.js";
 import { guardLookup } from "./private-address.js";
 import type { ProxyContext } from "./proxy-context.js";
+import { RateLimiter } from "./rate-limit.js";
 import { serveRefusedTunnels } from "./refused-tunnel.js";
 import { handleRequest } from "./request-handler.js";
 import type { Tunnel } from "./target.js";
@@ -30,6 +33,8 @@ export interface ProxyServerOptions {
   /** PEM certificates trusted upstream in addition to the default roots. */
   upstreamCa?: string;
   now?: () => Date;
+  /** The rate limit's clock, in milliseconds (tests); performance.now by default. */
+  monotonicNow?: () => number;
 }
 
 export interface ProxyServer {
@@ -41,6 +46,8 @@ export interface ProxyServer {
   mintedHosts(): readonly string[];
   /** Hosts a certificate was minted for, to tell their refusal inside the tunnel. */
   refusalHosts(): readonly string[];
+  /** The bottle's counters: names used under each wildcard, requests and refusals per host. */
+  limits: ProxyContext["limits"];
   close(): Promise<void>;
 }
 
@@ -75,6 +82,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       refusalLeaves,
     ),
     tunnels: new WeakMap<Duplex, Tunnel>(),
+    limits: { names: new NameBudget(), rates: new RateLimiter(options.monotonicNow) },
     track(socket) {
       if (sockets.has(socket)) return;
       sockets.add(socket);
@@ -85,8 +93,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const inner = http.createServer(SERVER_OPTIONS);
   const outer = http.createServer(SERVER_OPTIONS);
   for (const server of [inner, outer]) {
-    server.on("request", (req, res) => handleRequest(ctx, req, res));
-    server.on("upgrade", (req, socket, head) => handleUpgrade(ctx, req, socket, head));
+    server.on("request", (req, res) => {
+      if (!gateRequest(ctx, req, res)) handleRequest(ctx, req, res);
+    });
+    server.on("upgrade", (req, socket, head) => {
+      if (!gateUpgrade(ctx, req, socket)) handleUpgrade(ctx, req, socket, head);
+    });
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
       answerClientError(error, socket);
     });
@@ -119,6 +131,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     },
     mintedHosts: () => ctx.leaves.mintedHosts(),
     refusalHosts: () => refusalLeaves.mintedHosts(),
+    limits: ctx.limits,
     async close() {
       const closed = new Promise<void>((resolve) => outer.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

@@ -8,10 +8,16 @@ const REASONS: Record<number, string> = {
   400: "Bad Request",
   403: "Forbidden",
   413: "Content Too Large",
+  429: "Too Many Requests",
   502: "Bad Gateway",
 };
 
-export function refuseOnSocket(socket: Duplex, refusal: Refusal): void {
+/** `headers`: extra lines such as Retry-After, names and values of our own choosing. */
+export function refuseOnSocket(
+  socket: Duplex,
+  refusal: Refusal,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
@@ -21,6 +27,9 @@ export function refuseOnSocket(socket: Duplex, refusal: Refusal): void {
       "Content-Type: text/plain; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(refusal.text)}\r\n` +
       "X-Pipelock: refused\r\n" +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
       `${REFUSAL_HEADER}: ${refusalHeaderValue(refusal.text)}\r\n` +
       "Connection: close\r\n\r\n" +
       refusal.text,
