@@ -130,7 +130,8 @@ function hostOf(item: CorpusItem): NormalizedHost {
 
 function ruleOf(f: { ruleId: string; secretName?: string; encoding?: string }): string {
   if (f.secretName === undefined) return f.ruleId;
-  return `${f.ruleId} ${f.secretName}${f.encoding === undefined ? "" : ` as ${f.encoding}`}`;
+  const form = f.encoding === undefined || f.encoding === "verbatim" ? "" : ` as ${f.encoding}`;
+  return `${f.ruleId} ${f.secretName}${form}`;
 }
 
 /** As pipelock's WebSocket relay scans a client's messages, seams included. */
