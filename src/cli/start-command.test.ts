@@ -28,7 +28,7 @@ describe("start with bad manifests", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function start(agent: string, cwd = repo) {
+  async function start(agent: string, cwd = repo, hostEnv: NodeJS.ProcessEnv = {}) {
     let stderr = "";
     const io: CliIo = {
       stdout: () => {},
@@ -39,6 +39,13 @@ describe("start with bad manifests", () => {
     const docker: DockerClient = {
       run: async (args) => {
         calls.push([...args]);
+        // Questions that start nothing are answered "no"; anything else must not come.
+        const read = `${args[0]} ${args[1]}`;
+        if (read === "version --format") return { exitCode: 0, stdout: "26.1.5\n", stderr: "" };
+        if (read === "compose version") return { exitCode: 0, stdout: "2.26.1\n", stderr: "" };
+        if (read === "info --format" || read === "image inspect") {
+          return { exitCode: 1, stdout: "", stderr: "no" };
+        }
         throw new Error("docker must not be called");
       },
     };
@@ -46,7 +53,7 @@ describe("start with bad manifests", () => {
       ...defaultContext(cliIo),
       docker,
       cwd,
-      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
+      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "", ...hostEnv },
       stdinIsTty: false,
     });
     const code = await runCli(["start", agent, "--yes"], io, context);
@@ -140,6 +147,39 @@ describe("start with bad manifests", () => {
         "  hint: a manifest is written by hand and is a few KiB at most; shorten it, or check that this is the file you meant\n",
     );
     expect(calls).toEqual([]);
+  });
+
+  it("refuses an env value too big for a program's environment, at its key", async () => {
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(
+      join(home, "bottles/b.md"),
+      `---\nenv:\n  NOTES: "${"word ".repeat(40_000)}"\n---\n`,
+    );
+    const { code, stderr } = await start("a");
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toBe(
+      "claude-bottle: ~/home/bottles/b.md:3:3: env.NOTES: the value is 200000 bytes; an environment variable may hold at most 65536 (Linux will not start a program with a larger one): put the text in a file in the repository and point at it",
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses a host variable too big to pass on, before anything starts", async () => {
+    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(join(home, "bottles/b.md"), "---\nenv:\n  NOTES: {from_env: BIG_NOTES}\n---\n");
+    const { code, stderr } = await start("a", repo, { BIG_NOTES: "x".repeat(200_000) });
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      "host variable BIG_NOTES, which bottle ~/home/bottles/b.md passes on, is 200000 bytes; an environment variable may hold at most 65536",
+    );
+    expect(stderr).toContain(
+      "hint: Linux will not start a program with a larger one: export a shorter BIG_NOTES",
+    );
+    // Only questions were asked of the engine: nothing was created.
+    expect(
+      calls
+        .map((c) => `${c[0]} ${c[1]}`)
+        .filter((c) => c !== "info --format" && c !== "image inspect"),
+    ).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@ import { routeHeaderProblem } from "../shared/route-header.js";
 import { VERSION } from "../shared/version.js";
 import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
 import { bottleHostPath, bottleName, envKey, hostVarName } from "./manifest-fields.js";
+import { MAX_ENV_VALUE_BYTES } from "./manifest-limits.js";
 import type { ParseResult } from "./parse-result.js";
 import {
   AGENT_PROVIDERS,
@@ -61,6 +62,15 @@ const envSchema = z.record(envKey, envValue).superRefine((vars, ctx) => {
       });
     }
     if (typeof value !== "string") continue;
+    const bytes = Buffer.byteLength(value, "utf8");
+    if (bytes > MAX_ENV_VALUE_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `the value is ${bytes} bytes; an environment variable may hold at most ${MAX_ENV_VALUE_BYTES} (Linux will not start a program with a larger one): put the text in a file in the repository and point at it`,
+      });
+      continue;
+    }
     const secret = literalSecretKind(name, value);
     const reference = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
     if (secret !== undefined) {
@@ -145,6 +155,55 @@ function labelCount(max: number, why: string) {
   return z.number({ error: rule }).int(rule).min(1, rule).max(max, rule);
 }
 
+const RATE_RULE =
+  "must be a number of requests per second above 0, at most 100000 (e.g. 20 or 0.5)";
+const BURST_RULE = "must be a whole number of requests from 1 to 1000000";
+const perSecond = z.number({ error: RATE_RULE }).gt(0, RATE_RULE).max(100_000, RATE_RULE);
+const burst = z
+  .number({ error: BURST_RULE })
+  .int(BURST_RULE)
+  .min(1, BURST_RULE)
+  .max(1_000_000, BURST_RULE);
+
+/** `egress.rate_limit`: requests per second per host, for every host or some of them. */
+const rateLimitSchema = z.strictObject({
+  per_second: perSecond.optional(),
+  burst: burst.optional(),
+  hosts: z
+    .array(
+      z
+        .strictObject({
+          host: parsedWith(parseAllowHost),
+          per_second: perSecond.optional(),
+          burst: burst.optional(),
+        })
+        .superRefine((entry, ctx) => {
+          if (entry.per_second === undefined && entry.burst === undefined) {
+            ctx.addIssue({
+              code: "custom",
+              message:
+                "give per_second, burst or both for this host (the others come from egress.rate_limit)",
+            });
+          }
+        }),
+    )
+    .superRefine((entries, ctx) => {
+      const first = new Map<string, number>();
+      entries.forEach((entry, i) => {
+        const earlier = first.get(entry.host.pattern);
+        if (earlier === undefined) first.set(entry.host.pattern, i);
+        else {
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "host"],
+            message: `"${entry.host.pattern}" already has a limit, egress.rate_limit.hosts[${earlier}]; merge them`,
+          });
+        }
+      });
+    })
+    .optional(),
+});
+
 const egressSchema = z.strictObject({
   allow: z.array(parsedWith(parseAllowHost)).optional(),
   allow_ips: z.array(parsedWith(parseAllowIp)).optional(),
@@ -163,6 +222,13 @@ const egressSchema = z.strictObject({
       random_min_length: labelCount(253, "a name holds at most 253").optional(),
     })
     .optional(),
+  wildcard_names: z
+    .number({ error: "must be a whole number of names from 1 to 100000" })
+    .int("must be a whole number of names from 1 to 100000")
+    .min(1, "must be a whole number of names from 1 to 100000")
+    .max(100_000, "must be a whole number of names from 1 to 100000")
+    .optional(),
+  rate_limit: rateLimitSchema.optional(),
 });
 
 const gitSchema = z

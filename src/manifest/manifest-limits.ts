@@ -10,6 +10,13 @@ import type { IssuePath, YamlLimits } from "../shared/yaml-source.js";
  */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
 
+/**
+ * The largest value one variable of the agent's environment may have, in UTF-8 bytes. Linux
+ * refuses to start a program with any one "NAME=value" over 128 KiB (MAX_ARG_STRLEN), which
+ * showed only as "agent exited (1)"; half that leaves room for the name and says so up front.
+ */
+export const MAX_ENV_VALUE_BYTES = 64 * 1024;
+
 /** The most entries a list or mapping may hold, by where it is ("[]" for any index). */
 export const MANIFEST_ENTRY_CAPS: ReadonlyMap<string, number> = new Map([
   ["env", 1000],

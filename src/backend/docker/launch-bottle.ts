@@ -14,6 +14,7 @@ import { GIT_GATE_SECRET_RULES_ENV } from "../../contracts/git-gate.js";
 import { agentPackagePlan, type BottleBlueprint, planBottle } from "../../core/bottle-blueprint.js";
 import { hasGitGate } from "../../core/bottle-mounts.js";
 import { superviseMcpOf } from "../../core/compose.js";
+import { MAX_ENV_VALUE_BYTES } from "../../manifest/manifest-limits.js";
 import { hostCommands, resolveRegistries } from "../../manifest/registry-endpoints.js";
 import type { ResolvedAgent } from "../../manifest/resolved-bottle.js";
 import { BottleError, InputError } from "../../shared/errors.js";
@@ -95,6 +96,7 @@ export async function planStart(
   });
   const missingEnv = missingHostVars(blueprint, ctx.env);
   if (missingEnv.length > 0 && !dryRun) throw missingEnvError(blueprint, missingEnv);
+  if (!dryRun) refuseOversizedHostVars(blueprint, ctx.env);
   return {
     blueprint,
     runtime,
@@ -156,6 +158,19 @@ function missingHostVars(blueprint: BottleBlueprint, env: NodeJS.ProcessEnv): st
   return [...new Set(Object.values(blueprint.composeEnvSources))]
     .filter((name) => !env[name])
     .sort();
+}
+
+/** A host variable the agent or a sidecar could not be started with (see MAX_ENV_VALUE_BYTES). */
+function refuseOversizedHostVars(blueprint: BottleBlueprint, env: NodeJS.ProcessEnv): void {
+  for (const name of [...new Set(Object.values(blueprint.composeEnvSources))].sort()) {
+    const bytes = Buffer.byteLength(env[name] ?? "", "utf8");
+    if (bytes > MAX_ENV_VALUE_BYTES) {
+      throw new InputError(
+        `host variable ${name}, which bottle ${blueprint.agent.bottle.label} passes on, is ${bytes} bytes; an environment variable may hold at most ${MAX_ENV_VALUE_BYTES}`,
+        { hint: `Linux will not start a program with a larger one: export a shorter ${name}` },
+      );
+    }
+  }
 }
 
 function missingEnvError(blueprint: BottleBlueprint, missing: string[]): InputError {
