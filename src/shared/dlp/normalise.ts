@@ -1,12 +1,15 @@
 // Spellings a reader undoes without thinking and a byte scanner does not: invisible characters
-// between the letters, UTF-16, MIME transfer encodings inside multipart parts, and gzip
-// streams, raw or base64'd, inside a body that declares none. Each transform runs only where
+// between the letters, UTF-16, MIME transfer encodings inside multipart parts, and gzip, zlib
+// and bzip2 streams, raw or base64'd, inside a body that declares none (base64/hex runs and
+// raw deflate, which have no marker, are in generic-runs.ts and compressed-streams.ts). Each
+// transform runs only where
 // the prefilter saw its marker (a literal it finds in the same pass as the secrets), so clean
 // text pays nothing. Text stays a latin1 string of bytes throughout, as in body-decoding.ts.
 import { constants, inflateRawSync } from "node:zlib";
+import { BZIP2_BLOCK_MAGIC, ZLIB_HEADERS } from "./compressed-streams.js";
 
 /** What a marker says about its text: which transform may uncover something. */
-export type MarkerKind = "invisible" | "nul" | "mime" | "gzip-base64" | "gzip";
+export type MarkerKind = "invisible" | "nul" | "mime" | "gzip-base64" | "gzip" | "zlib" | "bzip2";
 
 export interface Marker {
   kind: MarkerKind;
@@ -72,6 +75,10 @@ export const MARKERS: readonly Marker[] = [
   // A gzip member's first three bytes (magic, deflate), raw and as base64 at a run's start.
   { kind: "gzip", text: "\x1f\x8b\x08" },
   { kind: "gzip-base64", text: "H4sI" },
+  // A zlib header (matched in any case: the scanner looks for the exact bytes once it fires),
+  // and bzip2's block magic. Their base64 forms are found by decoding base64 runs.
+  ...ZLIB_HEADERS.map((text) => ({ kind: "zlib" as const, text })),
+  { kind: "bzip2", text: BZIP2_BLOCK_MAGIC },
 ];
 
 /** The text without its invisible characters (as UTF-8 bytes in latin1). */

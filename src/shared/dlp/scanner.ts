@@ -11,10 +11,18 @@ import {
   looksLikeJson,
   unescapeJsonText,
 } from "./body-decoding.js";
+import {
+  BZIP2_BLOCK_MAGIC,
+  bzip2StreamStart,
+  decompressStream,
+  looksLikeText,
+  mayBeRawDeflate,
+  ZLIB_HEADERS,
+} from "./compressed-streams.js";
 import { CREDENTIAL_RULES, type CredentialRule } from "./credential-rules.js";
+import { decodeRun, findRuns, holdsRun } from "./generic-runs.js";
 import { type KnownSecret, MIN_SECRET_LENGTH } from "./known-secrets.js";
 import { locateInForm, locateInJson, sanitizeLocation } from "./locate-finding.js";
-import { MAX_PLACE_VALUES, placeValues } from "./place-values.js";
 import {
   inflateGzipAt,
   MARKERS,
@@ -22,6 +30,7 @@ import {
   transferEncodedParts,
   utf16Text,
 } from "./normalise.js";
+import { MAX_PLACE_VALUES, placeValues } from "./place-values.js";
 import type {
   DlpFinding,
   DlpVerdict,
@@ -89,6 +98,8 @@ interface ScanState {
   /** Decoded bytes still allowed in this scan. */
   budget: number;
   inflates: number;
+  /** zlib, bzip2 and raw deflate streams tried; counted from the first. */
+  attempts?: number;
 }
 
 interface ViewState {
@@ -294,7 +305,9 @@ function scanBody(
 
 /**
  * Matches in `input`, and in what the transforms its markers call for make of it, each placed
- * at `location` with the transforms' names appended ("body~base64~gzip").
+ * at `location` with the transforms' names appended ("body~base64~gzip"). Long base64/hex
+ * runs are decoded and their decodings scanned too (generic-runs.ts), and a binary blob that
+ * is not a known format is tried as raw deflate (compressed-streams.ts).
  */
 function scanView(
   matcher: TextMatcher,
@@ -307,7 +320,6 @@ function scanView(
   const found: Located[] = matcher
     .match(input, hits)
     .map((m) => ({ ...m, location }) satisfies Located);
-  if (hits.kinds.size === 0) return found;
   let text: string | undefined;
   const latin1 = () => {
     text ??= typeof input === "string" ? input : bytesToLatin1(input);
@@ -315,6 +327,49 @@ function scanView(
   };
   const again = (next: Uint8Array | string, suffix: string, nextView: ViewState) =>
     found.push(...scanView(matcher, state, next, `${location}~${suffix}`, nextView));
+  const inner: ViewState = { depth: view.depth + 1, stripped: false, utf16: false };
+  const tooDeep = () =>
+    new Unscannable("encoding", `encodings nested more than ${MAX_NESTING} deep`);
+  const decoded = (bytes: Uint8Array, suffix: string) => {
+    charge(state, bytes.length);
+    again(bytes, suffix, inner);
+    // A decoded JSON document with escapes: read as its reader would, too.
+    if (bytes.includes(BACKSLASH) && looksLikeJson(undefined, bytes)) {
+      again(unescapeJsonText(bytesToLatin1(bytes)), `${suffix}~json`, inner);
+    }
+  };
+
+  if (typeof input !== "string" && mayBeRawDeflate(input)) {
+    const inflated = decompressStream("deflate-raw", input, state.budget);
+    // Only text counts: binary that happens to inflate a little is noise, not a stream.
+    if (inflated.ok && looksLikeText(inflated.bytes)) {
+      countAttempt(state);
+      if (view.depth >= MAX_NESTING) throw tooDeep();
+      decoded(inflated.bytes, "deflate");
+    } else if (!inflated.ok && inflated.reason === "too-large") charge(state, state.budget + 1);
+  }
+  scanRuns(input, view, (bytes, suffix, text) => {
+    charge(state, bytes.length);
+    const before = found.length;
+    // Binary decodings (images, hashes) are not read again as UTF-16 or without invisibles:
+    // a known secret's UTF-16 base64 is a literal form already.
+    again(bytes, suffix, text ? inner : { ...inner, stripped: true, utf16: true });
+    // What the run's plain form already showed is not shown again as its decoding.
+    const fresh = found
+      .splice(before)
+      .filter(
+        (m) =>
+          !found
+            .slice(0, before)
+            .some(
+              (f) =>
+                f.ruleId === m.ruleId &&
+                (m.secretName !== undefined ? f.secretName === m.secretName : f.text === m.text),
+            ),
+      );
+    found.push(...fresh);
+  });
+  if (hits.kinds.size === 0) return found;
 
   if (hits.kinds.has("invisible") && !view.stripped) {
     const stripped = stripInvisible(latin1());
@@ -325,20 +380,21 @@ function scanView(
     const utf16 = utf16Text(typeof input === "string" ? Buffer.from(input, "latin1") : input);
     if (utf16.length > 0) again(utf16, "utf-16", { ...view, utf16: true });
   }
+  if (hits.kinds.has("zlib") || hits.kinds.has("bzip2")) {
+    const bytes = typeof input === "string" ? Buffer.from(input, "latin1") : input;
+    for (const [kind, at] of streamStarts(latin1(), hits.kinds)) {
+      const out = decompressStream(kind, bytes.subarray(at), state.budget);
+      if (out.ok) {
+        countAttempt(state);
+        // A false marker in binary inflates to little or nothing; a real stream is a level.
+        if (view.depth >= MAX_NESTING) throw tooDeep();
+        decoded(out.bytes, kind);
+      } else if (out.reason === "too-large") charge(state, state.budget + 1);
+    }
+  }
   const decodes = hits.kinds.has("mime") || hits.kinds.has("gzip") || hits.kinds.has("gzip-base64");
   if (!decodes) return found;
-  if (view.depth >= MAX_NESTING) {
-    throw new Unscannable("encoding", `encodings nested more than ${MAX_NESTING} deep`);
-  }
-  const inner: ViewState = { depth: view.depth + 1, stripped: false, utf16: false };
-  const decoded = (bytes: Uint8Array, suffix: string) => {
-    charge(state, bytes.length);
-    again(bytes, suffix, inner);
-    // A decoded JSON document with escapes: read as its reader would, too.
-    if (bytes.includes(BACKSLASH) && looksLikeJson(undefined, bytes)) {
-      again(unescapeJsonText(bytesToLatin1(bytes)), `${suffix}~json`, inner);
-    }
-  };
+  if (view.depth >= MAX_NESTING) throw tooDeep();
   if (hits.kinds.has("mime")) {
     for (const part of transferEncodedParts(latin1())) decoded(part.bytes, part.encoding);
   }
@@ -358,6 +414,82 @@ function scanView(
     }
   }
   return found;
+}
+
+/**
+ * Each long base64/hex run of `input`, decoded and handed to `scan`. A decoding that is text
+ * or holds another run is one more level of a chain: past MAX_NESTING it is refused. Binary
+ * decodings (images, archives, hashes) are scanned as bytes at any depth, their own markers
+ * bounded as everywhere. Runs that start a base64 gzip member are left to its marker.
+ */
+function scanRuns(
+  input: Uint8Array | string,
+  view: ViewState,
+  scan: (bytes: Uint8Array, suffix: string, text: boolean) => void,
+) {
+  const spans = findRuns(input);
+  if (spans.length === 0) return;
+  const text = typeof input === "string" ? input : undefined;
+  for (let i = 0; i < spans.length; i += 2) {
+    const start = spans[i] as number;
+    const end = spans[i + 1] as number;
+    const run =
+      text !== undefined
+        ? text.slice(start, end)
+        : bytesToLatin1((input as Uint8Array).subarray(start, end));
+    if (run.startsWith("H4sI")) continue;
+    for (const d of decodeRun(run)) {
+      const text = looksLikeText(d.bytes);
+      const chained = text || holdsRun(d.bytes);
+      if (chained && view.depth >= MAX_NESTING) {
+        throw new Unscannable(
+          "encoding",
+          `base64/hex encodings nested more than ${MAX_NESTING} deep`,
+        );
+      }
+      if (!chained && view.depth > MAX_NESTING) continue;
+      scan(d.bytes, d.encoding, text);
+    }
+  }
+}
+
+/** Where zlib and bzip2 streams may start in `text` (exact bytes; the prefilter folds case). */
+function streamStarts(
+  text: string,
+  kinds: ReadonlySet<string>,
+): [kind: "zlib" | "bzip2", at: number][] {
+  const out: [kind: "zlib" | "bzip2", at: number][] = [];
+  if (kinds.has("zlib")) {
+    for (const header of ZLIB_HEADERS) {
+      for (let at = text.indexOf(header); at !== -1; at = text.indexOf(header, at + 1)) {
+        out.push(["zlib", at]);
+      }
+    }
+  }
+  if (kinds.has("bzip2")) {
+    for (
+      let at = text.indexOf(BZIP2_BLOCK_MAGIC);
+      at !== -1;
+      at = text.indexOf(BZIP2_BLOCK_MAGIC, at + 1)
+    ) {
+      const start = bzip2StreamStart(text, at + BZIP2_BLOCK_MAGIC.length);
+      if (start !== -1) out.push(["bzip2", start]);
+    }
+  }
+  return out;
+}
+
+/** Compressed streams that decode per scan (false markers that fail at once are not counted). */
+const MAX_STREAM_ATTEMPTS = 16384;
+
+function countAttempt(state: ScanState) {
+  state.attempts = (state.attempts ?? 0) + 1;
+  if (state.attempts > MAX_STREAM_ATTEMPTS) {
+    throw new Unscannable(
+      "encoding",
+      `more than ${MAX_STREAM_ATTEMPTS} embedded compressed streams`,
+    );
+  }
 }
 
 function charge(state: ScanState, bytes: number) {

@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from "node:crypto";
+import { deflateSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { FAKE_CREDENTIALS } from "./fake-credentials.js";
+import { decodeRun, findRuns, holdsRun, MIN_RUN_LENGTH } from "./generic-runs.js";
+import { createDlpScanner, MAX_NESTING } from "./scanner.js";
+
+const TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";
+const SECRET = "hunter2-is-not-a-good-password";
+const scanner = createDlpScanner({ knownSecrets: [{ name: "DB_PASSWORD", value: SECRET }] });
+
+function verdictOf(text: string | Buffer, contentType = "text/plain"): string[] {
+  const bytes = typeof text === "string" ? Buffer.from(text) : text;
+  const v = scanner.scan({ body: { bytes, contentType } });
+  expect(JSON.stringify(v)).not.toContain(TOKEN.slice(4));
+  expect(JSON.stringify(v)).not.toContain(SECRET);
+  if (v.status === "unscannable") return [`unscannable:${v.reason}`];
+  return v.status === "findings" ? v.findings.map((f) => f.ruleId) : ["clean"];
+}
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const hex = (s: string) => Buffer.from(s).toString("hex");
+const b64url = (s: string) => Buffer.from(s).toString("base64url");
+
+function chain(value: string, encoders: readonly ((s: string) => string)[]): string {
+  return encoders.reduce((s, encode) => encode(s), value);
+}
+
+describe("findRuns", () => {
+  it("finds runs of the alphabets at least MIN_RUN_LENGTH long, and wrapped ones whole", () => {
+    const run = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=";
+    const text = `a short word, ${run} and identifiers like getElementById`;
+    const spans = findRuns(text);
+    expect(spans).toEqual([text.indexOf(run), text.indexOf(run) + run.length]);
+    const wrapped = b64("x".repeat(200)).replace(/.{1,76}/g, "$&\r\n");
+    expect(findRuns(`k: ${wrapped}`)).toEqual([3, 3 + wrapped.trimEnd().length]);
+    expect(findRuns("x".repeat(MIN_RUN_LENGTH - 1))).toEqual([]);
+  });
+
+  it("decodes hex as hex when it reads as text, and base64 in both alphabets", () => {
+    expect(decodeRun(hex("plain text, long enough"))[0]?.bytes.toString()).toBe(
+      "plain text, long enough",
+    );
+    expect(decodeRun(b64url("???>>>plain text, long enough"))[0]?.bytes.toString()).toBe(
+      "???>>>plain text, long enough",
+    );
+    expect(holdsRun(b64(TOKEN))).toBe(true);
+  });
+});
+
+describe("chains of base64 and hex", () => {
+  it("reads a credential and a known secret base64'd up to the bound", () => {
+    for (let depth = 1; depth <= MAX_NESTING; depth++) {
+      const encoders = Array.from({ length: depth }, () => b64);
+      expect(verdictOf(`data=${chain(`t=${TOKEN}`, encoders)}`), `token ${depth}`).toEqual([
+        "github-pat",
+      ]);
+      expect(verdictOf(`data=${chain(`s=${SECRET}`, encoders)}`), `secret ${depth}`).toContain(
+        "known-secret",
+      );
+    }
+  });
+
+  it("reads hex, base64url and mixed chains up to the bound", () => {
+    for (const encoders of [[hex], [hex, b64], [b64, hex, b64url], [b64url, b64url, hex]]) {
+      expect(verdictOf(chain(`t=${TOKEN}`, encoders))).toEqual(["github-pat"]);
+    }
+  });
+
+  it("refuses a chain one past the bound and deeper, up to 30", () => {
+    for (const depth of [MAX_NESTING + 1, MAX_NESTING + 2, 10, 30]) {
+      const encoders = Array.from({ length: depth }, (_, i) => (i % 3 === 1 ? hex : b64));
+      expect(verdictOf(chain(`t=${TOKEN}`, encoders)), `depth ${depth}`).toEqual([
+        "unscannable:encoding",
+      ]);
+      expect(
+        verdictOf(
+          chain(
+            `note ${SECRET}`,
+            encoders.map(() => b64),
+          ),
+        ),
+        `secret ${depth}`,
+      ).not.toEqual(["clean"]);
+    }
+    // Clean text nested past the bound is refused too: it cannot be read within the bound.
+    expect(verdictOf(chain("nothing to see here at all", [b64, b64, b64, b64]))).toEqual([
+      "unscannable:encoding",
+    ]);
+  });
+
+  it("reads base64 of zlib", () => {
+    expect(verdictOf(deflateSync(`t=${TOKEN}`).toString("base64"))).toEqual(["github-pat"]);
+  });
+});
+
+describe("ordinary encoded payloads are one level and pass", () => {
+  it("integrity hashes, git SHAs, images, random blobs, wrapped base64 of text", () => {
+    const sha512 = `sha512-${createHash("sha512").update("x").digest("base64")}`;
+    const sha1 = createHash("sha1").update("x").digest("hex");
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), randomBytes(6000)]);
+    const doc = JSON.stringify({
+      dist: {
+        integrity: sha512,
+        shasum: sha1,
+        tarball: "https://example.test/pkg/-/pkg-1.0.0.tgz",
+      },
+      image: { data: png.toString("base64"), media_type: "image/png" },
+      blob: randomBytes(30000).toString("base64"),
+      notes: b64("Lorem ipsum dolor sit amet, ".repeat(40)).replace(/.{1,76}/g, "$&\n"),
+      nested: b64(`{"inner":"${b64("a perfectly ordinary sentence of text")}"}`),
+      code: "export function getElementsByTagNameNS(namespaceURI, localName) { return []; }",
+    });
+    expect(verdictOf(doc, "application/json")).toEqual(["clean"]);
+  });
+});
