@@ -7,6 +7,7 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { DlpVerdict } from "../../src/shared/dlp/index.js";
 import { openGitRepository } from "../../src/sidecars/git-gate/git-repository.js";
 import { scanPush } from "../../src/sidecars/git-gate/push-scan.js";
 import { type NormalizedHost, normalizeHost } from "../../src/sidecars/pipelock/allowlist.js";
@@ -115,11 +116,27 @@ async function scanRequest(policy: Policy, item: CorpusItem, body: Buffer): Prom
     },
     policy.secretsAllowedTo(hostOf(item), 443),
   );
-  if (verdict.status === "clean") return [];
   if (verdict.status === "unscannable") {
     return [{ rule: `unscannable (${verdict.reason})`, place: verdict.detail }];
   }
-  return verdict.findings.map((f) => ({ rule: ruleOf(f), place: f.location }));
+  if (verdict.status === "findings") {
+    return verdict.findings.map((f) => ({ rule: ruleOf(f), place: f.location }));
+  }
+  const sent = `${item.path ?? "/"}${item.query === undefined ? "" : `?${item.query}`}`;
+  return wholeOverRequests(policy, verdict.pieces, body.length + sent.length);
+}
+
+/**
+ * As pipelock after a clean scan: the request's pieces of known secrets join what the bottle
+ * sent before (over every host and connection); a secret they make whole is a refusal. Called
+ * through the policy's window, so an engine from before the window (--engine) skips it.
+ */
+function wholeOverRequests(policy: Policy, pieces: DlpVerdict["pieces"], size: number): Refusal[] {
+  const window = (policy as Partial<Pick<Policy, "sentWindow">>).sentWindow;
+  if (window === undefined) return [];
+  return window
+    .offer(pieces, size)
+    .map((name) => ({ rule: `known-secret ${name} cut over requests`, place: "requests" }));
 }
 
 function hostOf(item: CorpusItem): NormalizedHost {
@@ -152,6 +169,8 @@ function scanWebsocket(policy: Policy, item: CorpusItem, all: Buffer): Refusal[]
       { body: { bytes: payload, label: "websocket" } },
       { allowedSecrets },
     );
+    // The message's own pieces, as the relay offers them: the seam's scan replaces the verdict.
+    const pieces = verdict.pieces;
     if (verdict.status === "clean" && tail.length > 0) {
       const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
       verdict = policy.scanner.scan(
@@ -161,7 +180,11 @@ function scanWebsocket(policy: Policy, item: CorpusItem, all: Buffer): Refusal[]
     }
     const joined = Buffer.concat([tail, payload]);
     tail = Buffer.from(joined.subarray(Math.max(0, joined.length - carry)));
-    if (verdict.status === "unscannable") {
+    if (verdict.status === "clean") {
+      for (const r of wholeOverRequests(policy, pieces, payload.length)) {
+        refusals.push({ rule: r.rule, place: `message ${i + 1}` });
+      }
+    } else if (verdict.status === "unscannable") {
       refusals.push({
         rule: `unscannable (${verdict.reason})`,
         place: `message ${i + 1}: ${verdict.detail}`,

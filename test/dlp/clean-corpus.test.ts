@@ -68,4 +68,26 @@ describe("the clean-traffic corpus", () => {
     expect(result?.refusals.length).toBeGreaterThan(0);
     expect(result?.refusals.map((r) => r.rule)).toContain("known-secret GITHUB_TOKEN");
   });
+
+  it("refuses the second of two Responses requests that each carry half of a secret", async () => {
+    const items = manifest.items.filter((i) => i.path === "/v1/responses");
+    expect(items.length).toBe(2);
+    const value = secrets.DATABASE_PASSWORD as string;
+    const halves = [value.slice(0, value.length / 2), value.slice(value.length / 2)];
+    for (const [n, item] of items.entries()) {
+      const path = join(dir, item.file);
+      const body = JSON.parse(readFileSync(path, "utf8"));
+      body.input.push({
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: `note ${halves[n]}` }],
+      });
+      writeFileSync(path, JSON.stringify(body));
+    }
+    const results = await scanCorpus(dir, { items }, { secrets });
+    expect(results.map((r) => r.refusals)).toEqual([
+      [],
+      [{ rule: "known-secret DATABASE_PASSWORD cut over requests", place: "requests" }],
+    ]);
+  });
 });
