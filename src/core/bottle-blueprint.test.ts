@@ -19,6 +19,12 @@ function agent(): ResolvedAgent {
       ],
       dlp: "warn",
       wildcardLabels: { maxLength: 30, randomMinLength: 20 },
+      wildcardNames: 8,
+      rateLimit: {
+        perSecond: 5,
+        burst: 50,
+        hosts: [{ pattern: "github.com", burst: 500, declaredAt: AT }],
+      },
     },
   });
 }
@@ -79,6 +85,13 @@ describe("planBottle", () => {
       privateUpstreams: "deny",
       supervise: { enabled: true },
       wildcardLabels: { maxLength: 30, randomMinLength: 20 },
+      wildcardNames: 8,
+      // What a host entry leaves unset comes from the bottle-wide limit.
+      rateLimit: {
+        perSecond: 5,
+        burst: 50,
+        hosts: [{ pattern: "github.com", perSecond: 5, burst: 500 }],
+      },
     });
     expect(bp.plan.proxyPlan.secretEnv).toEqual(["PIPELOCK_SECRET_0", "PIPELOCK_SECRET_1"]);
   });

@@ -5,10 +5,10 @@
 import { join } from "node:path";
 import type { AgentPackage } from "../agents/agent-package.js";
 import { agentProviderModule } from "../agents/registry.js";
-import { agentContainerName } from "../contracts/agent.js";
+import { agentContainerName, bottleNetworkName } from "../contracts/agent.js";
 import { pipelockProxyUrl } from "../contracts/pipelock.js";
 import type { RegistryEndpoint } from "../manifest/registry-endpoints.js";
-import type { ResolvedAgent } from "../manifest/resolved-bottle.js";
+import type { BottleRateLimit, ResolvedAgent } from "../manifest/resolved-bottle.js";
 import type { PipelockConfigInput } from "../sidecars/pipelock/config.js";
 import type { AgentPackagePlan, DockerBottlePlan } from "./bottle-plan.js";
 import { stateRootOf } from "./state-layout.js";
@@ -52,6 +52,12 @@ export type PipelockPolicy = PipelockConfigInput & {
   privateUpstreams: "deny" | "allow";
   supervise: { enabled: boolean };
   wildcardLabels: { maxLength: number; randomMinLength: number };
+  wildcardNames: number;
+  rateLimit: {
+    perSecond: number;
+    burst: number;
+    hosts: { pattern: string; perSecond: number; burst: number }[];
+  };
 };
 
 export interface BottleBlueprint {
@@ -166,8 +172,8 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     home: options.home,
     buildContext: options.buildContext,
     proxyPlan: {
-      internalNetwork: `claude-bottle-${slug}-internal`,
-      egressNetwork: `claude-bottle-${slug}-egress`,
+      internalNetwork: bottleNetworkName(slug, "internal"),
+      egressNetwork: bottleNetworkName(slug, "egress"),
       configPath: at("pipelock", "pipelock.yaml"),
       caCertHostPath: at("pipelock", "ca.pem"),
       caKeyHostPath: at("pipelock", "ca-key.pem"),
@@ -222,8 +228,23 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
       supervise: { enabled: bottle.supervise },
       wildcardLabels: { ...bottle.egress.wildcardLabels },
+      wildcardNames: bottle.egress.wildcardNames,
+      rateLimit: rateLimitPolicy(bottle.egress.rateLimit),
     },
     registries,
+  };
+}
+
+/** pipelock's rate limits: what a host entry leaves unset comes from the bottle-wide one. */
+function rateLimitPolicy(rate: BottleRateLimit): PipelockPolicy["rateLimit"] {
+  return {
+    perSecond: rate.perSecond,
+    burst: rate.burst,
+    hosts: rate.hosts.map((h) => ({
+      pattern: h.pattern,
+      perSecond: h.perSecond ?? rate.perSecond,
+      burst: h.burst ?? rate.burst,
+    })),
   };
 }
 

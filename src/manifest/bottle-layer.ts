@@ -17,6 +17,7 @@ import type {
   AllowRule,
   BottleEnvValue,
   BottleGitUpstream,
+  BottleRateLimit,
   BottleRoute,
   BottleRuntime,
   DlpAction,
@@ -35,6 +36,8 @@ export interface BottleLayer {
   routes?: BottleRoute[];
   dlp?: DlpAction;
   wildcardLabels?: Partial<WildcardLabelBound>;
+  wildcardNames?: number;
+  rateLimit?: Partial<Omit<BottleRateLimit, "hosts">> & { hosts?: BottleRateLimit["hosts"] };
   git?: BottleGitUpstream[];
   registries?: PackageRegistry[];
   supervise?: boolean;
@@ -112,6 +115,24 @@ export async function readBottleLayer(
       ...(labels.random_min_length === undefined
         ? {}
         : { randomMinLength: labels.random_min_length }),
+    };
+  }
+  if (egress?.wildcard_names !== undefined) layer.wildcardNames = egress.wildcard_names;
+  const rate = egress?.rate_limit;
+  if (rate !== undefined) {
+    layer.rateLimit = {
+      ...(rate.per_second === undefined ? {} : { perSecond: rate.per_second }),
+      ...(rate.burst === undefined ? {} : { burst: rate.burst }),
+      ...(rate.hosts === undefined
+        ? {}
+        : {
+            hosts: rate.hosts.map((h, i) => ({
+              pattern: h.host.pattern,
+              ...(h.per_second === undefined ? {} : { perSecond: h.per_second }),
+              ...(h.burst === undefined ? {} : { burst: h.burst }),
+              declaredAt: at(["egress", "rate_limit", "hosts", i]),
+            })),
+          }),
     };
   }
   if (raw.git !== undefined) {

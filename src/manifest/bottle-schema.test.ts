@@ -34,7 +34,7 @@ describe("loadBottle: malformed bottles, each with its exact message", () => {
     expect(error.message).toBe(
       [
         '~/.claude-bottle/bottles/dev.md:3:3: egress.alow: unknown key "alow" (did you mean "allow"?)',
-        '~/.claude-bottle/bottles/dev.md:4:3: egress.colour: unknown key "colour" (allowed here: allow, allow_ips, routes, dlp, wildcard_labels)',
+        '~/.claude-bottle/bottles/dev.md:4:3: egress.colour: unknown key "colour" (allowed here: allow, allow_ips, routes, dlp, wildcard_labels, wildcard_names, rate_limit)',
       ].join("\n"),
     );
     expect(error.hint).toBe(HINT);
@@ -362,6 +362,51 @@ describe("loadBottle: egress.wildcard_labels", () => {
         '~/.claude-bottle/bottles/dev.md:3:59: egress.wildcard_labels.entropy: unknown key "entropy" (allowed here: max_length, random_min_length)',
       ].join("\n"),
     );
+  });
+});
+
+describe("loadBottle: egress.wildcard_names and egress.rate_limit", () => {
+  it("defaults, folds through extends (hosts key by key), and reaches the resolved bottle", async () => {
+    const home = await homes.make({
+      [`${B}/base.md`]:
+        "---\negress:\n  wildcard_names: 8\n  rate_limit:\n    per_second: 5\n    hosts:\n" +
+        "      - {host: registry.example.test, per_second: 100, burst: 4000}\n---\n",
+      [`${B}/dev.md`]:
+        "---\nextends: base\negress:\n  rate_limit:\n    burst: 50\n    hosts:\n" +
+        "      - {host: registry.example.test, burst: 5000}\n      - {host: '*.cdn.example.test', per_second: 1}\n---\n",
+      [`${B}/plain.md`]: "---\n---\n",
+    });
+    const dev = (await loadBottle("dev", home)).egress;
+    expect(dev.wildcardNames).toBe(8);
+    expect({
+      ...dev.rateLimit,
+      hosts: dev.rateLimit.hosts.map(({ declaredAt: _, ...h }) => h),
+    }).toEqual({
+      perSecond: 5,
+      burst: 50,
+      hosts: [
+        { pattern: "registry.example.test", perSecond: 100, burst: 5000 },
+        { pattern: "*.cdn.example.test", perSecond: 1 },
+      ],
+    });
+    const plain = (await loadBottle("plain", home)).egress;
+    expect(plain.wildcardNames).toBe(32);
+    expect(plain.rateLimit).toEqual({ perSecond: 20, burst: 1000, hosts: [] });
+  });
+
+  it("refuses rates, bursts, budgets and hosts that cannot be, naming line and key", async () => {
+    expect(
+      await bottleMessage(
+        "---\negress:\n  wildcard_names: 1.5\n  rate_limit:\n    per_second: 0\n    burst: 2.5\n" +
+          "    hosts:\n      - {host: 'http://x.test'}\n      - {host: a.test}\n---\n",
+      ),
+    ).toMatchInlineSnapshot(`
+      "~/.claude-bottle/bottles/dev.md:3:3: egress.wildcard_names: must be a whole number of names from 1 to 100000
+      ~/.claude-bottle/bottles/dev.md:5:5: egress.rate_limit.per_second: must be a number of requests per second above 0, at most 100000 (e.g. 20 or 0.5)
+      ~/.claude-bottle/bottles/dev.md:6:5: egress.rate_limit.burst: must be a whole number of requests from 1 to 1000000
+      ~/.claude-bottle/bottles/dev.md:8:10: egress.rate_limit.hosts[0].host: "http://x.test" is a URL; write the host only, without "http://": x.test
+      ~/.claude-bottle/bottles/dev.md:9:9: egress.rate_limit.hosts[1]: give per_second, burst or both for this host (the others come from egress.rate_limit)"
+    `);
   });
 });
 

@@ -1,6 +1,7 @@
 // The front matter of a bottle manifest, as written (snake_case). No defaults here: a key
 // left out must stay "unset" so that `extends` can tell it from a value the child chose.
 import { z } from "zod";
+import { RESERVED_ENV_NAMES } from "../contracts/agent.js";
 import { routeHeaderProblem } from "../shared/route-header.js";
 import { VERSION } from "../shared/version.js";
 import { parseAllowHost, parseAllowIp, parseRouteHost } from "./host-pattern.js";
@@ -22,18 +23,7 @@ import { parseSshUrl } from "./ssh-url.js";
 export const DEFAULT_AGENT_IMAGE = `claude-bottle/agent:${VERSION}`;
 
 /** Set by the bottle itself (proxies, CA trust); a manifest may not override them. */
-export const RESERVED_ENV_NAMES: readonly string[] = [
-  "HTTP_PROXY",
-  "HTTPS_PROXY",
-  "NO_PROXY",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-  "NODE_EXTRA_CA_CERTS",
-  "SSL_CERT_FILE",
-  "REQUESTS_CA_BUNDLE",
-  "CODEX_CA_CERTIFICATE",
-];
+export { RESERVED_ENV_NAMES };
 
 const NOT_EMPTY = "must list at least one entry, or leave the key out";
 
@@ -159,9 +149,10 @@ const RATE_RULE =
   "must be a number of requests per second above 0, at most 100000 (e.g. 20 or 0.5)";
 const BURST_RULE = "must be a whole number of requests from 1 to 1000000";
 const perSecond = z.number({ error: RATE_RULE }).gt(0, RATE_RULE).max(100_000, RATE_RULE);
+// A refine, not .int(): the int check's own "expected int" would win over the rule.
 const burst = z
   .number({ error: BURST_RULE })
-  .int(BURST_RULE)
+  .refine(Number.isInteger, BURST_RULE)
   .min(1, BURST_RULE)
   .max(1_000_000, BURST_RULE);
 
@@ -224,7 +215,7 @@ const egressSchema = z.strictObject({
     .optional(),
   wildcard_names: z
     .number({ error: "must be a whole number of names from 1 to 100000" })
-    .int("must be a whole number of names from 1 to 100000")
+    .refine(Number.isInteger, "must be a whole number of names from 1 to 100000")
     .min(1, "must be a whole number of names from 1 to 100000")
     .max(100_000, "must be a whole number of names from 1 to 100000")
     .optional(),

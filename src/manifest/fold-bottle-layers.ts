@@ -8,8 +8,11 @@ import {
   type AllowRule,
   type BottleEnvValue,
   type BottleGitUpstream,
+  type BottleRateLimit,
   type BottleRoute,
+  DEFAULT_RATE_LIMIT,
   DEFAULT_WILDCARD_LABELS,
+  DEFAULT_WILDCARD_NAMES,
   type PackageRegistry,
   type ResolvedBottle,
   type WildcardLabelBound,
@@ -27,6 +30,9 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
   const registries = new Set<PackageRegistry>();
   let folded: Pick<BottleLayer, "dlp" | "supervise" | "runtime" | "agent" | "agentVersion"> = {};
   let wildcardLabels: WildcardLabelBound = DEFAULT_WILDCARD_LABELS;
+  let wildcardNames = DEFAULT_WILDCARD_NAMES;
+  let rate = { ...DEFAULT_RATE_LIMIT };
+  const rateHosts = new Map<string, BottleRateLimit["hosts"][number]>();
   for (const layer of layers) {
     Object.assign(env, layer.env);
     for (const rule of layer.allow ?? [])
@@ -36,6 +42,13 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
     for (const upstream of layer.git ?? []) git.set(upstream.name, upstream);
     for (const registry of layer.registries ?? []) registries.add(registry);
     wildcardLabels = { ...wildcardLabels, ...layer.wildcardLabels };
+    wildcardNames = layer.wildcardNames ?? wildcardNames;
+    const { hosts, ...limit } = layer.rateLimit ?? {};
+    rate = { ...rate, ...limit };
+    // Merged key by key per host, like wildcard_labels.
+    for (const host of hosts ?? []) {
+      rateHosts.set(host.pattern, { ...rateHosts.get(host.pattern), ...host });
+    }
     folded = {
       dlp: layer.dlp ?? folded.dlp,
       supervise: layer.supervise ?? folded.supervise,
@@ -70,6 +83,8 @@ export function foldBottleLayers(layers: readonly BottleLayer[]): ResolvedBottle
       routes: [...routes.values()],
       dlp: folded.dlp ?? "block",
       wildcardLabels,
+      wildcardNames,
+      rateLimit: { ...rate, hosts: [...rateHosts.values()] },
     },
     git: [...git.values()],
     registries: [...registries],

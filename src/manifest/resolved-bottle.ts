@@ -28,6 +28,23 @@ export interface WildcardLabelBound {
 
 export const DEFAULT_WILDCARD_LABELS: WildcardLabelBound = { maxLength: 40, randomMinLength: 16 };
 
+/** Distinct names a bottle may use under each "*.domain" rule; see docs/manifests.md. */
+export const DEFAULT_WILDCARD_NAMES = 32;
+
+/** Requests per second to one host, and how many may come at once; see docs/manifests.md. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 1000 };
+
+/** `egress.rate_limit`: the limit for every host, and hosts (allow patterns) set apart. */
+export interface BottleRateLimit extends RateLimit {
+  /** What a host entry leaves unset comes from the bottle-wide limit. */
+  hosts: { pattern: string; perSecond?: number; burst?: number; declaredAt: SourceLocation }[];
+}
+
 export const AUTH_SCHEMES = ["Bearer", "Basic", "token", "x-api-key"] as const;
 export type AuthScheme = (typeof AUTH_SCHEMES)[number];
 
@@ -109,6 +126,8 @@ export interface ResolvedBottle {
     routes: BottleRoute[];
     dlp: DlpAction;
     wildcardLabels: WildcardLabelBound;
+    wildcardNames: number;
+    rateLimit: BottleRateLimit;
   };
   git: BottleGitUpstream[];
   /** Registries reachable read-only, in the order first named; absent: none. */
