@@ -29,6 +29,9 @@ import { clientOf, splitPathAndQuery, type Target } from "./target.js";
 
 type AuditBase = Omit<AuditEvent, "decision" | "rule" | "location">;
 
+/** Finding locations whose secret may lie partly in the path: the path is not audited then. */
+const PATH_MAY_HOLD: ReadonlySet<string> = new Set(["path", "joined", "requests"]);
+
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
   res.on("error", () => res.destroy());
   handle(ctx, req, res).catch((error: unknown) => {
@@ -146,7 +149,8 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   ];
   const at = base(
     target,
-    findings.some((f) => f.location === "path") ? REDACTED : path,
+    // A finding joined over places or requests may have a piece in the path.
+    findings.some((f) => PATH_MAY_HOLD.has(f.location)) ? REDACTED : path,
     check.shownHost,
   );
   if (verdict.status === "unscannable") {
@@ -163,7 +167,9 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   const block = policy.config.dlp.action === "block";
   if (findings.length === 0 || !block) {
     const size = bytes.length + pathAndQuery.length;
-    findings.push(...wholeOverRequests(policy.sentWindow, verdict.pieces, size, block));
+    const whole = wholeOverRequests(policy.sentWindow, verdict.pieces, size, block);
+    if (whole.length > 0) at.path = REDACTED;
+    findings.push(...whole);
   }
   let decision: AuditDecision = "allowed";
   if (findings.length > 0) {

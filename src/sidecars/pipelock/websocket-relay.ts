@@ -14,7 +14,7 @@ import {
   WsFrameReader,
   WsProtocolError,
 } from "../../shared/websocket-frames.js";
-import { admit } from "./admission.js";
+import { admit, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
 import { badRequest, secretFound, upstreamFailed } from "./messages.js";
 import type { ProxyContext } from "./proxy-context.js";
@@ -95,7 +95,9 @@ export function handleUpgrade(
   const block = policy.config.dlp.action === "block";
   if (findings.length === 0 || !block) {
     const size = pathAndQuery.length;
-    findings.push(...wholeOverRequests(policy.sentWindow, verdict.pieces, size, block));
+    const whole = wholeOverRequests(policy.sentWindow, verdict.pieces, size, block);
+    if (whole.length > 0) at.path = REDACTED;
+    findings.push(...whole);
   }
   const first = findings[0];
   if (first !== undefined && policy.config.dlp.action === "block") {
