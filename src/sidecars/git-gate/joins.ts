@@ -283,22 +283,36 @@ export class JoinedText {
     this.#parts.push(flat);
     this.#length += flat.length;
     this.#commit = commit;
-    return this.#length >= this.#chunkBytes ? [this.#cut()] : [];
+    const out: { bytes: Buffer; commit: string }[] = [];
+    // No chunk longer than chunkBytes, however long one value is: the scanner's size bound
+    // holds for the joined text as for the values.
+    while (this.#length >= this.#chunkBytes) {
+      const text = this.#text();
+      out.push({ bytes: text.subarray(0, this.#chunkBytes), commit });
+      this.#parts = [text.subarray(this.#chunkBytes - this.#carry)];
+      this.#length = text.length - (this.#chunkBytes - this.#carry);
+      this.#carried = this.#carry;
+    }
+    return out;
   }
 
   /** What is left, if it holds anything not scanned yet. */
   flush(): { bytes: Buffer; commit: string }[] {
     if (this.#length <= this.#carried) return [];
-    return [this.#cut()];
+    const text = this.#text();
+    this.#parts = [];
+    this.#length = 0;
+    this.#carried = 0;
+    return [{ bytes: text, commit: this.#commit }];
   }
 
-  #cut(): { bytes: Buffer; commit: string } {
-    const text = Buffer.concat(this.#parts, this.#length);
-    const keep = Math.min(this.#carry, text.length);
-    this.#parts = [Buffer.from(text.subarray(text.length - keep))];
-    this.#length = keep;
-    this.#carried = keep;
-    return { bytes: text, commit: this.#commit };
+  #text(): Buffer {
+    const text =
+      this.#parts.length === 1
+        ? (this.#parts[0] as Buffer)
+        : Buffer.concat(this.#parts, this.#length);
+    this.#parts = [text];
+    return text;
   }
 }
 
