@@ -6,6 +6,7 @@ import type * as net from "node:net";
 import type { Interceptor } from "./intercept.js";
 import { rawErrorResponse } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
+import type { ResponseGuard } from "./response-guard.js";
 import type { ResolvedRoute } from "./routes-config.js";
 import type { TokenForm } from "./token-scrub.js";
 import type { ForwardAgent, UpstreamOptions } from "./upstream.js";
@@ -14,6 +15,8 @@ export interface EgressContext {
   routes: readonly ResolvedRoute[];
   /** Route token forms taken out of every answer relayed to the agent. */
   scrub: readonly TokenForm[];
+  /** Reads what the scrub left of a token in each answer; a finding withholds it. */
+  guard: ResponseGuard;
   upstream: UpstreamOptions;
   /** Keep-alive connections to pipelock for plain http:// requests. */
   forwardAgent: ForwardAgent;

@@ -24,6 +24,7 @@ import {
 import { upstreamRequestHeaders } from "./proxy-headers.js";
 import { answerUnparsable, rawErrorResponse, relayExchange, sendErrorPage } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
+import type { ResponseGuard } from "./response-guard.js";
 import { matchRoute, normalizeHost, pathWithoutQuery } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
 import type { TokenForm } from "./token-scrub.js";
@@ -45,6 +46,8 @@ export interface InterceptorOptions {
   redact: (text: string) => string;
   /** Route token forms taken out of every response relayed from a route host. */
   scrub: readonly TokenForm[];
+  /** Reads what the scrub left of a token in each answer; a finding withholds it. */
+  guard: ResponseGuard;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -211,6 +214,7 @@ export class Interceptor {
       headers: upstreamRequestHeaders(req.rawHeaders, route?.header),
       agent: this.#options.agent,
       scrub: this.#options.scrub,
+      guard: this.#options.guard,
       redact,
       done: (outcome) =>
         this.#options.log({
@@ -344,6 +348,7 @@ export class Interceptor {
       send,
       redact,
       scrub: this.#options.scrub,
+      guard: this.#options.guard,
       ...(request.body === undefined ? {} : { body: request.body }),
       done: (outcome) =>
         log({

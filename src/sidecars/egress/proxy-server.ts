@@ -12,6 +12,7 @@ import { Interceptor } from "./intercept.js";
 import { answerUnparsable, sendErrorPage } from "./relay.js";
 import { handleRequest, refuseUpgrade } from "./request-handler.js";
 import type { RequestLogEntry } from "./request-log.js";
+import { ResponseGuard } from "./response-guard.js";
 import { normalizeHost } from "./route-match.js";
 import { errorText, type ResolvedRoute } from "./routes-config.js";
 import { routeSecrets, tokenForms } from "./token-scrub.js";
@@ -39,11 +40,13 @@ export interface EgressServer {
 export async function createEgressServer(options: EgressServerOptions): Promise<EgressServer> {
   const { routes, redact, log } = options;
   const scrub = tokenForms(routeSecrets(routes));
+  const guard = new ResponseGuard(routeSecrets(routes));
   const tunnelAgent = new TunnelAgent({ ...options.upstream, ca: options.upstreamCa });
   const sockets = new Set<net.Socket>();
   const ctx: EgressContext = {
     routes,
     scrub,
+    guard,
     upstream: options.upstream,
     forwardAgent: new ForwardAgent(options.upstream),
     interceptor: new Interceptor({
@@ -55,6 +58,7 @@ export async function createEgressServer(options: EgressServerOptions): Promise<
       log,
       redact,
       scrub,
+      guard,
     }),
     selfNames: new Set(
       [EGRESS_HOSTNAME, "localhost", "127.0.0.1", "::1", ...(options.selfNames ?? [])].map(

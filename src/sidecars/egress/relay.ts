@@ -2,11 +2,12 @@
 // (server-sent events and chunked responses arrive as the upstream sends them), and the
 // plain-text error pages egress answers with itself.
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex, Readable } from "node:stream";
+import { type Duplex, type Readable, Transform } from "node:stream";
 import { formatRefusal, REFUSAL_HEADER, refusalHeaderValue } from "../../shared/refusal-text.js";
 import { relayResponse } from "../../shared/relay-stream.js";
 import { downstreamResponseHeaders } from "./proxy-headers.js";
 import type { RequestLogEntry } from "./request-log.js";
+import type { ResponseGuard } from "./response-guard.js";
 import { scrubResponse } from "./response-scrub.js";
 import { errorText } from "./routes-config.js";
 import { scrubText, type TokenForm } from "./token-scrub.js";
@@ -44,6 +45,8 @@ export function relayExchange(options: {
   redact: (text: string) => string;
   /** Route token forms to take out of the response's headers and body. */
   scrub: readonly TokenForm[];
+  /** Reads what the scrub left for the tokens; a finding withholds the response. */
+  guard?: ResponseGuard;
   /** The request body when egress has already read it whole; else it is streamed. */
   body?: Buffer;
   done: (outcome: RelayOutcome & RelayedBytes) => void;
@@ -93,6 +96,7 @@ export function relayExchange(options: {
       downstreamResponseHeaders(upstreamRes.rawHeaders),
       options.scrub,
       req.method ?? "GET",
+      options.guard,
     );
     if (!scrubbed.ok) {
       upstreamRes.destroy();
@@ -103,19 +107,35 @@ export function relayExchange(options: {
     upstreamRes.on("data", (chunk: Buffer) => {
       bytes.responseBytes += chunk.length;
     });
-    const responseBody: Readable = scrubbed.body;
-    try {
-      const reason = scrubText(options.scrub, upstreamRes.statusMessage ?? "");
-      res.writeHead(status, reason, scrubbed.headers);
-    } catch (error) {
-      responseBody.destroy();
-      sendErrorPage(res, 502, `egress could not relay the response: ${errorText(error)}`, redact);
-      settle({ status: 502, error: redact(errorText(error)) });
-      return;
-    }
-    relayResponse(responseBody, res, (error) => {
-      settle(error ? { status, error: redact(errorText(error)) } : { status });
-    });
+    // The head waits for the body's first checked bytes (or its end): a body the guard
+    // withholds is then answered with egress's 502 instead of a cut connection.
+    gateHead(
+      scrubbed.body,
+      isEventStream(upstreamRes.headers["content-type"]),
+      (responseBody) => {
+        try {
+          const reason = scrubText(options.scrub, upstreamRes.statusMessage ?? "");
+          res.writeHead(status, reason, scrubbed.headers);
+        } catch (error) {
+          responseBody.destroy();
+          sendErrorPage(
+            res,
+            502,
+            `egress could not relay the response: ${errorText(error)}`,
+            redact,
+          );
+          settle({ status: 502, error: redact(errorText(error)) });
+          return;
+        }
+        relayResponse(responseBody, res, (error) => {
+          settle(error ? { status, error: redact(errorText(error)) } : { status });
+        });
+      },
+      (error) => {
+        sendErrorPage(res, 502, errorText(error), redact);
+        settle({ status: 502, error: redact(errorText(error)) });
+      },
+    );
   };
 
   const onError = (error: NodeJS.ErrnoException) => {
@@ -147,6 +167,56 @@ export function relayExchange(options: {
   });
   if (bodyless) req.resume();
   start();
+}
+
+/**
+ * `body` through a stage that calls `open` before its first bytes or its end pass (at once
+ * for an event stream, whose head should show while it is idle), so the head can be written
+ * then. A failure before that goes to `failEarly` instead of the stream's consumer.
+ */
+export function gateHead(
+  body: Readable,
+  openNow: boolean,
+  open: (gate: Readable) => void,
+  failEarly: (error: Error) => void,
+): Readable {
+  let opened = false;
+  const openOnce = () => {
+    if (opened) return;
+    opened = true;
+    body.off("error", early);
+    open(gate);
+  };
+  const gate = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      openOnce();
+      callback(null, chunk);
+    },
+    flush(callback) {
+      openOnce();
+      callback();
+    },
+  });
+  const early = (error: Error) => {
+    if (opened) return;
+    opened = true;
+    gate.destroy();
+    failEarly(error);
+  };
+  body.on("error", early);
+  body.on("error", (error: Error) => {
+    if (!gate.destroyed) gate.destroy(error);
+  });
+  gate.on("close", () => {
+    if (!gate.readableEnded && !body.destroyed) body.destroy();
+  });
+  body.pipe(gate);
+  if (openNow) openOnce();
+  return gate;
+}
+
+export function isEventStream(contentType: string | undefined): boolean {
+  return (contentType ?? "").split(";")[0]?.trim().toLowerCase() === "text/event-stream";
 }
 
 /** A short text/plain answer from egress itself; `redact` guards its body. */

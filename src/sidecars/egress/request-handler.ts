@@ -98,6 +98,7 @@ export function handleRequest(
     send,
     redact,
     scrub: ctx.scrub,
+    guard: ctx.guard,
     done: (outcome) =>
       log({ kind: "forward", routed: false, host, method, path: url.pathname, ...outcome }),
   });

@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http";
 import { type Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { headerPairs } from "../../shared/hop-headers.js";
+import { type ResponseGuard, withheldMessage } from "./response-guard.js";
 import { scrubText, type TokenForm, TokenScrubber } from "./token-scrub.js";
 
 /** The codings egress decodes; requests ask upstreams for these only. */
@@ -21,12 +22,16 @@ export type ScrubbedResponse =
 /**
  * Headers (already hop-by-hop-free) and body of `upstreamRes` with the token forms replaced;
  * or why egress will not relay it. `method` tells a body-less HEAD answer from an empty body.
+ * With a `guard`, the scrubbed status reason and headers are read for what the scrub left of
+ * a token (a finding is a refusal), and the body passes the guard's stage last, which fails
+ * the body stream with TokenWithheldError on a finding.
  */
 export function scrubResponse(
   upstreamRes: IncomingMessage,
   headers: readonly string[],
   forms: readonly TokenForm[],
   method: string,
+  guard?: ResponseGuard,
 ): ScrubbedResponse {
   const transfer = codingsIn(upstreamRes.rawHeaders, "transfer-encoding");
   if (transfer.length > 0 && (transfer.length !== 1 || transfer[0] !== "chunked")) {
@@ -52,6 +57,8 @@ export function scrubResponse(
     if (decoding && (lower === "content-encoding" || lower === "content-length")) continue;
     out.push(scrubText(forms, name), scrubText(forms, value));
   }
+  const headFinding = guard?.checkHead(scrubText(forms, upstreamRes.statusMessage ?? ""), out);
+  if (headFinding !== undefined) return { ok: false, message: withheldMessage(headFinding) };
   const status = upstreamRes.statusCode ?? 0;
   const bodiless =
     method === "HEAD" ||
@@ -64,6 +71,7 @@ export function scrubResponse(
     for (const coding of [...codings].reverse()) stages.push(decoderFor(coding));
   }
   stages.push(scrubStream(forms));
+  if (guard !== undefined) stages.push(guard.bodyStage(upstreamRes.headers["content-type"]));
   return { ok: true, headers: out, body: chain(upstreamRes, stages) };
 }
 

@@ -22,8 +22,14 @@ import {
   WsFrameReader,
   WsProtocolError,
 } from "../../shared/websocket-frames.js";
-import { rawErrorResponse } from "./relay.js";
+import { gateHead, isEventStream, rawErrorResponse } from "./relay.js";
 import type { RequestLogEntry } from "./request-log.js";
+import {
+  type GuardFinding,
+  type ResponseGuard,
+  TokenWithheldError,
+  withheldMessage,
+} from "./response-guard.js";
 import { scrubResponse } from "./response-scrub.js";
 import { errorText } from "./routes-config.js";
 import { scrubText, type TokenForm, TokenScrubber } from "./token-scrub.js";
@@ -44,6 +50,8 @@ export interface UpgradeRelay {
   headers: OutgoingHttpHeaders;
   agent: TunnelAgent;
   scrub: readonly TokenForm[];
+  /** Reads the scrubbed head and every message for what the scrub left of a token. */
+  guard?: ResponseGuard;
   redact: (text: string) => string;
   /** Called once, when the exchange is over either way. */
   done: (
@@ -117,12 +125,20 @@ export function relayUpgrade(relay: UpgradeRelay): void {
       );
       return;
     }
-    const lines = headerPairs(res.rawHeaders)
-      .map(
-        ([name, value]) => `${scrubText(relay.scrub, name)}: ${scrubText(relay.scrub, value)}\r\n`,
-      )
-      .join("");
+    const scrubbed = headerPairs(res.rawHeaders).flatMap(([name, value]) => [
+      scrubText(relay.scrub, name),
+      scrubText(relay.scrub, value),
+    ]);
     const reason = scrubText(relay.scrub, res.statusMessage || "Switching Protocols");
+    const headFinding = relay.guard?.checkHead(reason, scrubbed);
+    if (headFinding !== undefined) {
+      upSocket.destroy();
+      fail(502, withheldMessage(headFinding));
+      return;
+    }
+    const lines = headerPairs(scrubbed)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
     socket.write(`HTTP/1.1 101 ${reason}\r\n${lines}\r\n`);
     relayFrames({ ...relay, upSocket, upHead, bytes, settle });
   });
@@ -139,6 +155,7 @@ export function relayUpgrade(relay: UpgradeRelay): void {
         .flat(),
       relay.scrub,
       "GET",
+      relay.guard,
     );
     if (!scrubbed.ok) {
       res.destroy();
@@ -150,16 +167,33 @@ export function relayUpgrade(relay: UpgradeRelay): void {
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join("");
     const reason = scrubText(relay.scrub, res.statusMessage ?? "");
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\n${lines}connection: close\r\n\r\n`);
     res.on("data", (chunk: Buffer) => {
       bytes.responseBytes += chunk.length;
     });
-    scrubbed.body.on("error", () => {
-      socket.destroy();
-      settle({ status, error: "the upstream's answer was cut short" });
-    });
-    scrubbed.body.on("end", () => settle({ status }));
-    scrubbed.body.pipe(socket);
+    // The head waits for the body's first checked bytes, as relay.ts does.
+    gateHead(
+      scrubbed.body,
+      isEventStream(res.headers["content-type"]),
+      (body) => {
+        socket.write(`HTTP/1.1 ${status} ${reason}\r\n${lines}connection: close\r\n\r\n`);
+        body.on("error", (error: Error) => {
+          socket.destroy();
+          settle({
+            status,
+            error:
+              error instanceof TokenWithheldError
+                ? redact(error.message)
+                : "the upstream's answer was cut short",
+          });
+        });
+        body.on("end", () => settle({ status }));
+        body.pipe(socket);
+      },
+      (error) => {
+        res.destroy();
+        fail(502, `egress refused the upstream's answer: ${errorText(error)}`);
+      },
+    );
   });
 
   upstream.on("error", (error) => {
@@ -215,7 +249,7 @@ function relayFrames(
   }
 
   // The upstream's side: parsed, scrubbed, framed again.
-  const scrubber = new FrameScrubber(relay.scrub);
+  const scrubber = new FrameScrubber(relay.scrub, relay.guard);
   const onData = (chunk: Buffer) => {
     if (error !== undefined) return;
     bytes.responseBytes += chunk.length;
@@ -253,9 +287,24 @@ export class FrameScrubber {
   readonly #reader = new WsFrameReader(MAX_FRAME_BYTES);
   /** The scrubber of the data message in progress. */
   #message: TokenScrubber | undefined;
+  /** Reads data payloads in order across messages, each with the end of those before it. */
+  readonly #read: ((payload: Buffer, place: string) => GuardFinding | undefined) | undefined;
 
-  constructor(forms: readonly TokenForm[]) {
+  constructor(forms: readonly TokenForm[], guard?: ResponseGuard) {
     this.#forms = forms;
+    this.#read = guard?.messageReader();
+    this.#controlGuard = guard;
+  }
+
+  readonly #controlGuard: ResponseGuard | undefined;
+
+  /** The payload as it will be sent, once the guard has read it. */
+  #checked(payload: Buffer, place: string, control: boolean): Buffer {
+    const found = control
+      ? this.#controlGuard?.check(payload, place)
+      : this.#read?.(payload, place);
+    if (found !== undefined) throw new WsProtocolError(withheldMessage(found), 1008);
+    return payload;
   }
 
   push(chunk: Buffer): Buffer[] {
@@ -271,7 +320,8 @@ export class FrameScrubber {
       );
     }
     if (frame.opcode >= 8) {
-      return encodeFrame(true, frame.opcode, new TokenScrubber(this.#forms).finish(frame.payload));
+      const payload = new TokenScrubber(this.#forms).finish(frame.payload);
+      return encodeFrame(true, frame.opcode, this.#checked(payload, "websocket:control", true));
     }
     if (frame.opcode === 0) {
       if (this.#message === undefined) {
@@ -286,7 +336,8 @@ export class FrameScrubber {
     const message = this.#message;
     const payload = frame.fin ? message.finish(frame.payload) : message.push(frame.payload);
     if (frame.fin) this.#message = undefined;
-    return encodeFrame(frame.fin, frame.opcode, payload);
+    const place = frame.opcode === 2 ? "websocket:binary" : "websocket";
+    return encodeFrame(frame.fin, frame.opcode, this.#checked(payload, place, false));
   }
 }
 
