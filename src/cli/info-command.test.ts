@@ -5,7 +5,7 @@ import {
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
 import type { FoundBottle } from "../backend/docker/discover-bottles.js";
-import { formatInfo, type Info, parseRefusals } from "./info-command.js";
+import { formatInfo, type Info, parseLimits, parseRefusals } from "./info-command.js";
 
 describe("parseRefusals", () => {
   it("keeps pipelock's refusals and passes over allowed requests and other log text", () => {
@@ -40,6 +40,28 @@ describe("parseRefusals", () => {
         status: 403,
       },
     ]);
+  });
+});
+
+describe("parseLimits", () => {
+  it("takes each bucket's latest totals and counts name-budget refusals per wildcard", () => {
+    const line = (extra: object) =>
+      JSON.stringify({ method: "GET", host: "h", decision: "denied", status: 429, ...extra });
+    const log = [
+      line({ rule: "rate-limit", rate: { key: "api.test", bursts: 1, refusals: 3 } }),
+      line({ rule: "rate-limit", rate: { key: "*.cdn.test", bursts: 1, refusals: 1 } }),
+      line({ rule: "rate-limit", rate: { key: "api.test", bursts: 2, refusals: 7 } }),
+      line({ rule: "wildcard-name-budget", names: { pattern: "*.w.test", used: 32, budget: 32 } }),
+      line({ rule: "wildcard-name-budget", names: { pattern: "*.w.test", used: 32, budget: 32 } }),
+      "pipelock: policy reloaded",
+    ].join("\n");
+    expect(parseLimits(log)).toEqual({
+      rate: [
+        { host: "api.test", bursts: 2, refusals: 7 },
+        { host: "*.cdn.test", bursts: 1, refusals: 1 },
+      ],
+      names: [{ wildcard: "*.w.test", used: 32, budget: 32, refusals: 2 }],
+    });
   });
 });
 
@@ -90,6 +112,10 @@ describe("info output holds no raw control character", () => {
     },
     pending: [],
     refusals: parseRefusals(log),
+    limits: {
+      rate: [{ host: ALL_HOSTILE, refusals: 1, bursts: 1 }],
+      names: [{ wildcard: ALL_HOSTILE, used: 1, budget: 1, refusals: 1 }],
+    },
   };
 
   it("every field read from the bottle is shown escaped", () => {

@@ -72,6 +72,7 @@ async function bottleInfo(
       : await currentPolicySnapshot(supervised, now).catch(() => null);
   const { proposals } = await scanProposals(bottle.stateDir === null ? [] : [supervised]);
   const pending = proposals.filter((p) => p.status === "pending" || p.status === "deciding");
+  const log = await pipelockLog(docker, bottle);
   const info = {
     ...bottleSummary(bottle),
     containers: bottle.containers.map((c) => ({
@@ -87,19 +88,60 @@ async function bottleInfo(
       request: p.proposal.request,
       reason: p.proposal.reason,
     })),
-    refusals: (await recentRefusals(docker, bottle)).slice(-refusalCount),
+    refusals: parseRefusals(log).slice(-refusalCount),
+    limits: parseLimits(log),
   };
   return { info, pendingRows: pending.map((p) => proposalRow(p, now)) };
 }
 
 /** pipelock's audit lines from its container log, newest last; none when it is gone. */
-async function recentRefusals(docker: DockerClient, bottle: FoundBottle): Promise<Refusal[]> {
-  if (!bottle.containers.some((c) => c.service === "pipelock")) return [];
+async function pipelockLog(docker: DockerClient, bottle: FoundBottle): Promise<string> {
+  if (!bottle.containers.some((c) => c.service === "pipelock")) return "";
   const logs = await docker.run(
     ["logs", "--tail", String(LOG_LINES), pipelockContainerName(bottle.slug)],
     { allowFailure: true },
   );
-  return parseRefusals(logs.stdout);
+  return logs.stdout;
+}
+
+/** What the bottle's limits refused: per host (or wildcard) its rate refusals and bursts. */
+export interface Limits {
+  rate: { host: string; refusals: number; bursts: number }[];
+  names: { wildcard: string; used: number; budget: number; refusals: number }[];
+}
+
+/**
+ * The counts pipelock's refusal lines carry: a rate line has its bucket's totals so far, so
+ * the latest line of each bucket tells them (within the lines read); name-budget refusals are
+ * counted here.
+ */
+export function parseLimits(text: string): Limits {
+  const rate = new Map<string, Limits["rate"][number]>();
+  const names = new Map<string, Limits["names"][number]>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const r = event.rate as Record<string, unknown> | undefined;
+    if (r !== null && typeof r === "object" && typeof r.key === "string") {
+      rate.set(r.key, { host: r.key, refusals: Number(r.refusals), bursts: Number(r.bursts) });
+    }
+    const n = event.names as Record<string, unknown> | undefined;
+    if (n !== null && typeof n === "object" && typeof n.pattern === "string") {
+      const before = names.get(n.pattern)?.refusals ?? 0;
+      names.set(n.pattern, {
+        wildcard: n.pattern,
+        used: Number(n.used),
+        budget: Number(n.budget),
+        refusals: before + 1,
+      });
+    }
+  }
+  return { rate: [...rate.values()], names: [...names.values()] };
 }
 
 /** Audit lines that are refusals; anything else on the log (startup text) is passed over. */
@@ -175,6 +217,26 @@ export function formatInfo(
     lines.push("pending requests:");
     lines.push(
       formatTable(["ID", "BOTTLE", "STATUS", "AGE", "ASKS FOR", "REASON"], pendingRows).trimEnd(),
+    );
+  }
+  lines.push("");
+  const { rate, names } = info.limits;
+  if (rate.length === 0 && names.length === 0) lines.push("limits: nothing refused");
+  else {
+    lines.push("limits:");
+    lines.push(
+      formatTable(
+        ["HOST", "LIMIT", "REFUSED", "BURSTS"],
+        [
+          ...rate.map((r) => [t(r.host), "rate", String(r.refusals), String(r.bursts)]),
+          ...names.map((n) => [
+            t(n.wildcard),
+            `names ${n.used}/${n.budget}`,
+            String(n.refusals),
+            "",
+          ]),
+        ],
+      ).trimEnd(),
     );
   }
   lines.push("");
