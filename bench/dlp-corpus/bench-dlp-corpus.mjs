@@ -5,7 +5,7 @@
 // --engine REV scans with the sidecars' sources as committed at REV (git archive, never the
 // work tree); without it, with the work tree's.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,21 @@ try {
     const dirty = git("status", "--porcelain", "--", "src").trim() !== "";
     label = `engine in the work tree at ${git("rev-parse", "--short=12", "HEAD").trim()}${dirty ? " with uncommitted changes under src/" : ""}`;
   }
+  // An engine from before egress read responses (--engine at an older commit) has no guard:
+  // its response scan is a stub that says so.
+  const engineRoot = join(dirname(entry), "..", "..");
+  const stub = join(work, "no-response-scan.mjs");
+  writeFileSync(stub, "export async function scanResponses() { return undefined; }\n");
+  const responseScan = {
+    name: "response-scan",
+    setup(b) {
+      b.onResolve({ filter: /scan-responses\.js$/ }, () =>
+        existsSync(join(engineRoot, "src/sidecars/egress/response-guard.ts"))
+          ? undefined
+          : { path: stub },
+      );
+    },
+  };
   const bundle = join(work, "main.mjs");
   await build({
     entryPoints: [entry],
@@ -62,6 +77,7 @@ try {
     banner: {
       js: "import { createRequire as __cbRequire } from 'node:module'; const require = __cbRequire(import.meta.url);",
     },
+    plugins: [responseScan],
     logLevel: "warning",
   });
   const corpus = join(work, "corpus");

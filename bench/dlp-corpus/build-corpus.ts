@@ -112,7 +112,10 @@ export async function buildCorpus(options: BuildCorpusOptions): Promise<CorpusMa
   await buildBundles(root, dir, scale, put);
   buildNodeModulesAssets(root, scale, put);
   for (const [i, png] of pngs.entries()) {
-    put("image", `generated-${i}.png`, png, request("image", `generated-${i}.png`, "image/png"));
+    put("image", `generated-${i}.png`, png, {
+      ...request("image", `generated-${i}.png`, "image/png"),
+      alsoResponse: true,
+    });
   }
   log("json: lockfiles and transcripts");
   buildJsonDocs(root, sources, put, rand);
