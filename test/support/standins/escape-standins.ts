@@ -214,6 +214,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
 import { createServer as createHttps } from "node:https";
 import { createSecureContext } from "node:tls";
+import * as zlib from "node:zlib";
 import { gzipSync } from "node:zlib";
 
 const certs = JSON.parse(readFileSync("/srv/certs.json", "utf8"));
@@ -255,6 +256,7 @@ function handle(req, res) {
   });
   req.on("end", () => {
     const body = record(true);
+    if (req.url.includes("/reflect")) return reflect(req, res, body);
     if (req.url.includes("/echo")) return echo(req, res);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true, url: req.url, bodyLength: body.length }));
@@ -279,6 +281,37 @@ function echo(req, res) {
     : as === "hex" ? Buffer.from(token).toString("hex") : JSON.stringify({ headers: req.headers, token });
   res.writeHead(200, { ...head, "content-type": "text/plain", ...(as === "gzip" ? { "content-encoding": "gzip" } : {}) });
   res.end(as === "gzip" ? gzipSync(text) : text);
+}
+
+// A debug endpoint an attacker can steer: the request's body is a function of the token it
+// got and { Buffer, zlib }, returning { status, headers, chunks, delayMs, trailers }; chunks
+// are written delayMs apart. Over WebSocket, each text message is such a function returning
+// the frames to send ([{ opcode, payload, fin }]).
+function steer(req, source) {
+  const value = req.headers.authorization || "";
+  const token = value.slice(value.indexOf(" ") + 1);
+  return new Function("token", "lib", "return (" + source + ")(token, lib)")(token, { Buffer, zlib });
+}
+
+function reflect(req, res, body) {
+  let out;
+  try {
+    out = steer(req, body.toString("utf8"));
+  } catch (e) {
+    res.writeHead(500, { "content-type": "text/plain" });
+    return res.end("reflect: " + e);
+  }
+  const chunks = (out.chunks ?? []).map((c) => (typeof c === "string" ? Buffer.from(c, "latin1") : c));
+  res.writeHead(out.status ?? 200, out.headers ?? {});
+  const next = (i) => {
+    if (i < chunks.length) {
+      res.write(chunks[i]);
+      return setTimeout(() => next(i + 1), out.delayMs ?? 0);
+    }
+    if (out.trailers) res.addTrailers(out.trailers);
+    res.end();
+  };
+  next(0);
 }
 
 function upgrade(req, socket, head) {
@@ -306,6 +339,14 @@ function upgrade(req, socket, head) {
       buf = buf.subarray(at + len);
       note("/tmp/frames.jsonl", { url: req.url, host: req.headers.host ?? null, opcode, fin, payload: payload.toString("base64") });
       if (opcode === 8) { socket.end(Buffer.from([0x88, 0])); return; }
+      if (opcode === 1 && req.url.includes("/reflect")) {
+        for (const f of steer(req, payload.toString("utf8"))) {
+          const p = typeof f.payload === "string" ? Buffer.from(f.payload, "latin1") : f.payload;
+          const first = (f.fin === false ? 0 : 0x80) | f.opcode;
+          socket.write(Buffer.concat([p.length < 126 ? Buffer.from([first, p.length]) : Buffer.from([first, 126, p.length >> 8, p.length & 255]), p]));
+        }
+        continue;
+      }
       if (opcode === 1 || opcode === 2) {
         const echo = payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 255]);
         socket.write(Buffer.concat([echo, payload]));
