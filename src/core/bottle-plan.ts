@@ -2,6 +2,7 @@
 // decided ahead of time (slug, names, host paths of staged files). The zod schemas are
 // the single source of both the TypeScript types and the validation of plan files.
 import { z } from "zod";
+import { agentContainerName, bottleNetworkName, RESERVED_ENV_NAMES } from "../contracts/agent.js";
 import { AGENT_PROVIDERS } from "../manifest/resolved-bottle.js";
 import { routeHeaderProblem } from "../shared/route-header.js";
 
@@ -143,6 +144,40 @@ export const DockerBottlePlanSchema = z
     supervisePlan: SupervisePlanSchema.nullable().default(null),
   })
   .superRefine((plan, ctx) => {
+    // Every command finds a bottle's parts by these names; another name (Docker's own "host"
+    // or "bridge", another bottle's) would join or create what the plan does not own.
+    const named: [(string | number)[], string, string][] = [
+      [["containerName"], plan.containerName, agentContainerName(plan.slug)],
+      [
+        ["proxyPlan", "internalNetwork"],
+        plan.proxyPlan.internalNetwork,
+        bottleNetworkName(plan.slug, "internal"),
+      ],
+      [
+        ["proxyPlan", "egressNetwork"],
+        plan.proxyPlan.egressNetwork,
+        bottleNetworkName(plan.slug, "egress"),
+      ],
+    ];
+    for (const [path, actual, expected] of named) {
+      // A bad slug is its own issue: names derived from it would only repeat it.
+      if (slug.safeParse(plan.slug).success && actual !== expected) {
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `must be "${expected}" for slug "${plan.slug}", the name every command finds it by; got ${JSON.stringify(actual)}`,
+        });
+      }
+    }
+    plan.forwardedEnv.forEach((name, i) => {
+      if (RESERVED_ENV_NAMES.includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["forwardedEnv", i],
+          message: `"${name}" is set by the bottle itself (proxy and CA trust); the host may not override it: remove it`,
+        });
+      }
+    });
     const seen = new Set<string>();
     plan.gitGatePlan.upstreams.forEach((u, i) => {
       if (seen.has(u.name)) {

@@ -4,8 +4,9 @@ import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { invalidUtf8Offset } from "../shared/bounded-text-file.js";
 import { InputError } from "../shared/errors.js";
-import { decodeManifest, invalidUtf8Offset, readManifestFile } from "./manifest-file.js";
+import { decodeManifest, readManifestFile } from "./manifest-file.js";
 import { MAX_MANIFEST_BYTES } from "./manifest-limits.js";
 
 function refusal(run: () => unknown): InputError {

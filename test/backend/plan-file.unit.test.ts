@@ -1,8 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadPlanFile, parsePlanText } from "../../src/backend/docker/plan-file.js";
+import { loadPlanFile, MAX_PLAN_BYTES, parsePlanText } from "../../src/backend/docker/plan-file.js";
 import { InputError } from "../../src/shared/errors.js";
 import { planJson } from "../support/fixtures/plan-fixture.js";
 
@@ -17,6 +18,8 @@ function errorOf(fn: () => unknown): InputError {
 }
 
 const full = () => planJson({ git: true, egress: true, supervise: true });
+type Plan = ReturnType<typeof full>;
+const proxy = (p: Plan) => p.proxyPlan as Record<string, unknown>;
 
 describe("parsePlanText", () => {
   it("accepts a complete plan and fills defaults", () => {
@@ -109,6 +112,72 @@ describe("parsePlanText", () => {
   });
 });
 
+describe("parsePlanText: names the plan does not own, and text that is not one line", () => {
+  it.each([
+    [
+      "a network named host",
+      (p: Plan) => (proxy(p).internalNetwork = "host"),
+      "proxyPlan.internalNetwork",
+      '"claude-bottle-demo-7f3a-internal"',
+    ],
+    [
+      "a network named bridge",
+      (p: Plan) => (proxy(p).egressNetwork = "bridge"),
+      "proxyPlan.egressNetwork",
+      '"claude-bottle-demo-7f3a-egress"',
+    ],
+    [
+      "another bottle's container",
+      (p: Plan) => (p.containerName = "claude-bottle-agent-other-0000"),
+      "containerName",
+      '"claude-bottle-agent-demo-7f3a"',
+    ],
+  ])("refuses %s, naming the one it must be", (_, change, path, expected) => {
+    const plan = full();
+    change(plan);
+    const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^plan\\.json:\\d+:\\d+: ${path.replace(/\./g, "\\.")}: must be ${expected} for slug "demo-7f3a"`,
+      ),
+    );
+  });
+
+  it.each(["HTTPS_PROXY", "https_proxy", "NO_PROXY", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"])(
+    "refuses forwarding %s, which would let the host's value replace the bottle's",
+    (name) => {
+      const plan = full();
+      plan.forwardedEnv = ["ANTHROPIC_BASE_URL", name];
+      const error = errorOf(() => parsePlanText(JSON.stringify(plan, null, 2), "plan.json"));
+      expect(error.message).toMatch(/^plan\.json:\d+:\d+: forwardedEnv\[1\]: /);
+      expect(error.message).toContain(`"${name}" is set by the bottle itself`);
+    },
+  );
+
+  it.each([
+    [
+      "a newline in the container name",
+      (p: Plan) => (p.containerName = "claude-bottle-agent-demo-7f3a\nx"),
+      "containerName",
+      "000A",
+    ],
+    [
+      "an escape in an image",
+      (p: Plan) => (p.runtimeImage = "img\u001b[2J"),
+      "runtimeImage",
+      "001B",
+    ],
+    ["a C1 control in a path", (p: Plan) => (p.home = "/home/u\u0085"), "home", "0085"],
+  ])("refuses %s, naming where", (_, change, path, code) => {
+    const plan = full();
+    change(plan);
+    const error = errorOf(() => parsePlanText(JSON.stringify(plan), "plan.json"));
+    expect(error.message).toBe(
+      `plan.json: ${path}: a control character (U+${code}) in a name, path or value`,
+    );
+  });
+});
+
 describe("loadPlanFile", () => {
   let dir: string;
   beforeEach(async () => {
@@ -122,6 +191,37 @@ describe("loadPlanFile", () => {
     const path = join(dir, "plan.json");
     await writeFile(path, JSON.stringify(full()));
     expect((await loadPlanFile(path)).slug).toBe("demo-7f3a");
+  });
+
+  it("refuses what is not a regular file without reading it: a FIFO, a device", async () => {
+    const fifo = join(dir, "plan.fifo");
+    execFileSync("mkfifo", [fifo]);
+    // Nobody writes to it: a blocking read would never return.
+    await expect(loadPlanFile(fifo)).rejects.toThrow(`${fifo}: is not a regular file`);
+    await expect(loadPlanFile("/dev/zero")).rejects.toThrow("/dev/zero: is not a regular file");
+  });
+
+  it("refuses a plan over the size bound before reading it", async () => {
+    const path = join(dir, "big.json");
+    await writeFile(path, JSON.stringify({ ...full(), padding: "x".repeat(MAX_PLAN_BYTES) }));
+    const error = await loadPlanFile(path).then(
+      () => undefined,
+      (e: unknown) => e as InputError,
+    );
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^${path}: \\d+ bytes, over the 1048576 bytes \\(1024 KiB\\) a plan file may have$`,
+      ),
+    );
+  });
+
+  it("refuses bytes that are not UTF-8 rather than turning a path into another", async () => {
+    const path = join(dir, "latin1.json");
+    const text = JSON.stringify(full(), null, 2).replace('"home": "', '"home": "\u00ff');
+    await writeFile(path, Buffer.from(text, "latin1"));
+    await expect(loadPlanFile(path)).rejects.toThrow(
+      /latin1\.json:\d+:\d+: byte 0xff at offset \d+ is not UTF-8/,
+    );
   });
 
   it("says which file it could not read", async () => {

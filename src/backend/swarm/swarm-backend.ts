@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
@@ -33,7 +33,7 @@ import {
   startingMetadata,
   startOrRemove,
 } from "../docker/launch-bottle.js";
-import { parsePlanText } from "../docker/plan-file.js";
+import { loadPlanFile } from "../docker/plan-file.js";
 import { prepareBottle } from "../docker/prepare-bottle.js";
 import { provisionAgent } from "../docker/provision-agent.js";
 import { spawnStartGuard } from "../docker/start-guard.js";
@@ -393,7 +393,7 @@ export class SwarmBackend implements Backend {
   private async keptPlan(slug: string): Promise<DockerBottlePlan | Error> {
     const planPath = join(stateRootOf(this.ctx.home), slug, SWARM_PLAN_FILE);
     try {
-      return parsePlanText(await readFile(planPath, "utf8"), planPath);
+      return await loadPlanFile(planPath);
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
