@@ -34,6 +34,7 @@ function bottle(over: Partial<BottleView> = {}): BottleView {
     ],
     remotes: [],
     gitleaksExceptions: [],
+    rateRefusals: [],
     work: {
       into: "repository",
       repoDir: "/src/api",
@@ -47,6 +48,20 @@ function bottle(over: Partial<BottleView> = {}): BottleView {
 const listing = { listedAt: 1_000, now: 1_500, staleAfterMs: 2_500 };
 
 describe("the bottles' cards", () => {
+  it("shows each host's rate-limit refusals and bursts, or that nothing was refused", () => {
+    expect(bottleCards([bottle()], listing)).toContain(
+      '<dt>rate limit</dt><dd><span class="empty">nothing refused</span>',
+    );
+    const out = bottleCards(
+      [bottle({ rateRefusals: [{ host: "*.cdn.example.test", bursts: 2, refusals: 41 }] })],
+      listing,
+    );
+    expect(out).toContain(
+      'data-testid="rate-limit" data-host="*.cdn.example.test" data-refusals="41" data-bursts="2"',
+    );
+    expect(out).toContain("41 requests refused in 2 bursts");
+  });
+
   it("says what the page used to draw: agent, provider, uptime, sidecars, routes and traffic", () => {
     const out = bottleCards([bottle()], listing);
     expect(out).toContain('data-testid="bottle" data-slug="api-work-3f9a"');

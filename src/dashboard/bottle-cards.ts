@@ -52,6 +52,16 @@ function routeRows(routes: BottleView["routes"]): Html {
   )}</tbody></table>`;
 }
 
+function rateCell(rates: BottleView["rateRefusals"]): Html {
+  if (rates.length === 0) return html`<span class="empty">nothing refused</span>`;
+  return html`<table><tbody>${rates.map(
+    (r) =>
+      html`<tr data-testid="rate-limit" data-host="${r.host}" data-refusals="${r.refusals}" data-bursts="${r.bursts}"><td class="mono">${r.host}</td><td>${r.refusals} ${
+        r.refusals === 1 ? "request" : "requests"
+      } refused in ${r.bursts} ${r.bursts === 1 ? "burst" : "bursts"}</td></tr>`,
+  )}</tbody></table>`;
+}
+
 function workCell(work: BottleView["work"]): Html {
   if (work.into === "repository") {
     return html`<span data-testid="work" data-into="repository">branches <span class="mono">${work.branchPrefix}…</span> in <span class="mono">${work.repoDir}</span>${
@@ -85,7 +95,9 @@ function card(b: BottleView): Html {
     b.routes,
   )}</dd><dt>git remotes</dt><dd>${chips(
     b.remotes.map((r) => `${r.name} ${r.url}`),
-  )}</dd><dt>exceptions</dt><dd>${chips(b.gitleaksExceptions)}</dd></dl></div>`;
+  )}</dd><dt>exceptions</dt><dd>${chips(b.gitleaksExceptions)}</dd><dt>rate limit</dt><dd>${rateCell(
+    b.rateRefusals,
+  )}</dd></dl></div>`;
 }
 
 /** The bottles that ended in the last day, newest first, with how each ended. */

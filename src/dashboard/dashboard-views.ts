@@ -173,6 +173,7 @@ export async function bottlesView(ctx: ViewContext, found: readonly FoundBottle[
         })),
         remotes: (policy?.git.remotes ?? []).map((r) => ({ name: r.name, url: r.url })),
         gitleaksExceptions: policy?.git.gitleaksExceptions ?? [],
+        rateRefusals: ctx.hub.rateRefusalsOf(b.slug),
         work: workLanding(ctx.home, b),
       };
     }),

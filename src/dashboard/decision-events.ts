@@ -36,6 +36,8 @@ export interface DecisionEvent {
   requestBytes: number | null;
   /** egress: the response body's bytes as the upstream sent them; null when not said. */
   responseBytes: number | null;
+  /** pipelock, a rate-limit refusal: its bucket (host or wildcard) and the totals so far. */
+  rate?: { key: string; bursts: number; refusals: number };
 }
 
 export type ParsedDecision = Omit<DecisionEvent, "seq">;
@@ -92,7 +94,19 @@ export function parsePipelockLine(line: string, slug: string): ParsedDecision | 
     routed: false,
     requestBytes: null,
     responseBytes: null,
+    ...rateOf(e.rate),
   };
+}
+
+/** A rate-limit line's counts, when whole. */
+function rateOf(v: unknown): { rate?: NonNullable<ParsedDecision["rate"]> } {
+  if (v === null || typeof v !== "object") return {};
+  const r = v as Record<string, unknown>;
+  const key = text(r.key, 256);
+  const bursts = int(r.bursts);
+  const refusals = int(r.refusals);
+  if (key === null || bursts === null || refusals === null) return {};
+  return { rate: { key, bursts, refusals } };
 }
 
 /** A byte count as egress writes it; older egress lines have none. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { healthOf, routeTokenNames } from "./dashboard-views.js";
-import type { ParsedDecision } from "./decision-events.js";
+import { type ParsedDecision, parsePipelockLine } from "./decision-events.js";
 import { DecisionHub } from "./decision-hub.js";
 
 const event = (over: Partial<ParsedDecision> = {}): ParsedDecision => ({
@@ -30,6 +30,32 @@ const traffic = (host: string, requests: number, requestBytes: number, responseB
 });
 
 describe("DecisionHub", () => {
+  it("keeps each bottle's latest rate-limit totals per host, from pipelock's lines as parsed", () => {
+    const hub = new DecisionHub();
+    const line = (key: string, bursts: number, refusals: number) =>
+      parsePipelockLine(
+        JSON.stringify({
+          ts: "2030-01-01T00:00:00.000Z",
+          method: "GET",
+          host: "x",
+          decision: "denied",
+          rule: "rate-limit",
+          status: 429,
+          rate: { key, bursts, refusals },
+        }),
+        "a-0001",
+      ) as ParsedDecision;
+    hub.publish(line("api.test", 1, 1));
+    hub.publish(line("api.test", 1, 5));
+    hub.publish(line("*.cdn.test", 1, 2));
+    hub.publish(line("api.test", 1, 4), { counted: true });
+    expect(hub.rateRefusalsOf("a-0001")).toEqual([
+      { host: "*.cdn.test", bursts: 1, refusals: 2 },
+      { host: "api.test", bursts: 1, refusals: 5 },
+    ]);
+    expect(hub.rateRefusalsOf("b-0002")).toEqual([]);
+  });
+
   it("numbers events, hands them to subscribers and counts routed traffic per route", () => {
     const hub = new DecisionHub();
     const seen: number[] = [];

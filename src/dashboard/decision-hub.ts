@@ -16,11 +16,20 @@ export interface RouteTraffic {
   responseBytes: number;
 }
 
+/** One bottle's rate-limit refusals for one host (or wildcard), as pipelock's lines tell it. */
+export interface RateRefusals {
+  host: string;
+  bursts: number;
+  refusals: number;
+}
+
 export class DecisionHub {
   private readonly recent: DecisionEvent[] = [];
   private readonly subscribers = new Set<Subscriber>();
   /** slug → route host → its traffic. */
   private readonly traffic = new Map<string, Map<string, RouteTraffic>>();
+  /** slug → host or wildcard → its rate-limit totals (each line carries them so far). */
+  private readonly rates = new Map<string, Map<string, RateRefusals>>();
   private seq = 0;
 
   constructor(private readonly keep = 20_000) {}
@@ -43,6 +52,20 @@ export class DecisionHub {
 
   /** Adds a routed call to its bottle's and route's traffic; anything else is passed over. */
   countTraffic(parsed: ParsedDecision): void {
+    if (parsed.rate !== undefined) {
+      let hosts = this.rates.get(parsed.slug);
+      if (hosts === undefined) {
+        hosts = new Map();
+        this.rates.set(parsed.slug, hosts);
+      }
+      const before = hosts.get(parsed.rate.key);
+      // Totals only grow: a line read out of order never takes them back.
+      hosts.set(parsed.rate.key, {
+        host: parsed.rate.key,
+        bursts: Math.max(before?.bursts ?? 0, parsed.rate.bursts),
+        refusals: Math.max(before?.refusals ?? 0, parsed.rate.refusals),
+      });
+    }
     if (!parsed.routed || parsed.host === null) return;
     let routes = this.traffic.get(parsed.slug);
     if (routes === undefined) {
@@ -73,6 +96,13 @@ export class DecisionHub {
   subscribe(subscriber: Subscriber): () => void {
     this.subscribers.add(subscriber);
     return () => this.subscribers.delete(subscriber);
+  }
+
+  /** One bottle's rate-limit refusals and bursts per host, from pipelock's lines. */
+  rateRefusalsOf(slug: string): RateRefusals[] {
+    return [...(this.rates.get(slug)?.values() ?? [])]
+      .map((r) => ({ ...r }))
+      .sort((a, b) => a.host.localeCompare(b.host));
   }
 
   /** One bottle's traffic per route host, from every egress line read of it. */
