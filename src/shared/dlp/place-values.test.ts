@@ -131,6 +131,18 @@ describe("scan joins the values of every place", () => {
     expect(scanner.scan({ query })).toMatchObject({ status: "unscannable" });
   });
 
+  it("refuses a request whose joined values pass the decoded-bytes bound", () => {
+    const small = createDlpScanner({ knownSecrets: [], maxDecodedBytes: 1000 });
+    const words = "a few plain words ".repeat(3);
+    const headers = Array.from({ length: 30 }, (_, i): [string, string] => [`X-${i}`, words]);
+    expect(small.scan({ headers })).toEqual({
+      status: "unscannable",
+      reason: "too-large",
+      detail: "the request's values, joined, pass the size limit",
+    });
+    expect(small.scan({ headers: headers.slice(0, 10) })).toEqual({ status: "clean" });
+  });
+
   it("reports the pieces a request carried, by position, never their text", () => {
     const verdict = scanner.scan({ body: form(`a=x${A}y`) });
     expect(verdict.status).toBe("clean");

@@ -192,6 +192,12 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
         if (places.values.length > 1) {
           const joined: Located[] = [];
           for (const chunk of joinedChunks(places.values, carry)) {
+            if (chunk.length > state.budget) {
+              throw new Unscannable(
+                "too-large",
+                "the request's values, joined, pass the size limit",
+              );
+            }
             charge(state, chunk.length);
             joined.push(...view(chunk, "joined"));
           }
