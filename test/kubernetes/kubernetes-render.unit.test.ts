@@ -5,6 +5,7 @@
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPod } from "kubernetes-models/v1/Pod";
 import { describe, expect, it } from "vitest";
+import { renderApplyScript } from "../../src/backend/kubernetes/apply-script.js";
 import {
   type KubernetesRenderInput,
   renderKubernetesBottle,
@@ -199,6 +200,25 @@ describe("secrets", () => {
       "egress-env",
       "agent-env",
     ]);
+  });
+
+  it("creates the file of Secrets, never applies it (apply copies values into an annotation)", () => {
+    const bottle = renderKubernetesBottle(full());
+    const script = renderApplyScript(bottle);
+    for (const f of bottle.files.filter((x) => x.secret)) {
+      expect(script).not.toMatch(new RegExp(`kubectl apply[^\n]*${f.name}`));
+      expect(script).toContain(`kubectl create -f ${f.name}\n`);
+    }
+    // Every other file is applied, and only apply and create ever read a file.
+    expect(script.match(/kubectl (?:apply|create) -f \S+/g)?.length).toBe(
+      bottle.files.filter((f) => f.objects.length > 0).length,
+    );
+  });
+
+  it("never lets a node pull an image: they are local tags a public registry could also hold", () => {
+    for (const pod of pods(full())) {
+      for (const c of pod.spec?.containers ?? []) expect(c.imagePullPolicy).toBe("Never");
+    }
   });
 });
 

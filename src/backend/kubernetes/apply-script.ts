@@ -68,7 +68,16 @@ export function renderApplyScript(bottle: KubernetesBottle): string {
   lines.push(
     ...bottle.files
       .filter((f) => !/^50-/.test(f.name) && f.objects.length > 0)
-      .map((f) => `kubectl apply -f ${f.name}`),
+      .flatMap((f) =>
+        // A file of Secrets (the CAs' private keys) is created, never applied: `kubectl apply`
+        // would copy every value into the last-applied-configuration annotation.
+        f.secret
+          ? [
+              `kubectl delete -f ${f.name} --ignore-not-found >/dev/null`,
+              `kubectl create -f ${f.name}`,
+            ]
+          : [`kubectl apply -f ${f.name}`],
+      ),
     "",
   );
   if (bottle.secrets.length > 0) {

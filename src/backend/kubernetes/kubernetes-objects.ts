@@ -262,7 +262,9 @@ export function renderKubernetesBottle(input: KubernetesRenderInput): Kubernetes
     const container: IContainer = {
       name: service,
       image: spec.image,
-      imagePullPolicy: "IfNotPresent",
+      // The images are local tags: a node without them must fail, never pull whatever a public
+      // registry holds under the same name.
+      imagePullPolicy: "Never",
       ...(commandOf(spec, service) ?? {}),
       ...(env.vars.length > 0 ? { env: env.vars } : {}),
       ...(service === "agent" && Object.keys(blueprint.agentEnvLiterals).length > 0

@@ -17,7 +17,8 @@ NS='claude-bottle-dev-agent-7f3a'
 kubectl apply -f 00-namespace.yaml
 kubectl apply -f 10-network-policies.yaml
 kubectl apply -f 20-config-maps.yaml
-kubectl apply -f 30-ca-keys.yaml
+kubectl delete -f 30-ca-keys.yaml --ignore-not-found >/dev/null
+kubectl create -f 30-ca-keys.yaml
 kubectl apply -f 40-services.yaml
 
 # Created, not applied: `kubectl apply` would copy the values into an annotation.

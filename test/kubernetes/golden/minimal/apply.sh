@@ -10,7 +10,8 @@ NS='claude-bottle-dev-agent-7f3a'
 kubectl apply -f 00-namespace.yaml
 kubectl apply -f 10-network-policies.yaml
 kubectl apply -f 20-config-maps.yaml
-kubectl apply -f 30-ca-keys.yaml
+kubectl delete -f 30-ca-keys.yaml --ignore-not-found >/dev/null
+kubectl create -f 30-ca-keys.yaml
 kubectl apply -f 40-services.yaml
 
 # The agent and egress get no DNS (a resolver that forwards is a way out): the sidecars'
