@@ -1,6 +1,6 @@
 // A reduced clean-traffic corpus (bench/dlp-corpus: a few items of every kind, built offline
-// in a temp dir) passes pipelock's, its WebSocket relay's and git-gate's scans with no refusal;
-// and the same scan refuses an item once one of the bottle's secrets is planted in it.
+// in a temp dir) passes pipelock's, its WebSocket relay's, git-gate's and egress's response
+// scans with no refusal; and the same scans refuse an item once a secret is planted in it.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,6 +9,7 @@ import { buildCorpus } from "../../bench/dlp-corpus/build-corpus.js";
 import type { CorpusManifest, ItemKind } from "../../bench/dlp-corpus/corpus-types.js";
 import { renderReport } from "../../bench/dlp-corpus/report.js";
 import { randomSecrets, scanCorpus } from "../../bench/dlp-corpus/scan-corpus.js";
+import { scanResponses } from "../../bench/dlp-corpus/scan-responses.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const SCANNED_KINDS: ItemKind[] = [
@@ -48,6 +49,15 @@ describe("the clean-traffic corpus", () => {
     const bytes = results.reduce((n, r) => n + r.bytes, 0);
     expect(bytes).toBeGreaterThan(1024 * 1024);
     expect(bytes).toBeLessThan(20 * 1024 * 1024);
+    const refused = results.filter((r) => r.refusals.length > 0);
+    expect(refused.length, renderReport(refused)).toBe(0);
+  });
+
+  it("is withheld nowhere when it comes back from a route host through egress", async () => {
+    const results = await scanResponses(dir, manifest, secrets.ANTHROPIC_API_KEY as string);
+    if (results === undefined) throw new Error("egress has no response scan");
+    expect(new Set(results.map((r) => r.item.kind))).toContain("model-stream");
+    expect(results.length).toBeGreaterThan(20);
     const refused = results.filter((r) => r.refusals.length > 0);
     expect(refused.length, renderReport(refused)).toBe(0);
   });
