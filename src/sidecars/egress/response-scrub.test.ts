@@ -2,12 +2,14 @@ import type { IncomingMessage } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { ResponseGuard, TokenWithheldError } from "./response-guard.js";
 import { codingsIn, scrubResponse } from "./response-scrub.js";
 import { placeholderOf, tokenForms } from "./token-scrub.js";
 
 const TOKEN = "sk-route-token-0123456789";
 const FORMS = tokenForms([TOKEN]);
 const P = placeholderOf(TOKEN.length);
+const GUARD = new ResponseGuard([TOKEN]);
 
 /** An upstream response as relay.ts gets it: raw headers, status, and a body stream. */
 function upstream(rawHeaders: string[], body: Buffer | undefined, status = 200): IncomingMessage {
@@ -86,6 +88,28 @@ describe("scrubResponse", () => {
       expect(r.headers).toEqual([]);
       expect(await text(r.body)).toBe("");
     }
+  });
+
+  it("refuses a head that still carries the token after the scrub, with a guard", () => {
+    const raw = ["Location", `/next?t=${TOKEN.toUpperCase()}`];
+    const r = scrubResponse(upstream(raw, Buffer.alloc(0), 302), raw, FORMS, "GET", GUARD);
+    expect(r).toEqual({
+      ok: false,
+      message:
+        "egress withheld a response that carried the route's token in a form it cannot scrub (known-secret/case-changed in header:location)",
+    });
+  });
+
+  it("fails a decoded body that still carries the token, and passes the scrubbed echo", async () => {
+    const raw = ["Content-Encoding", "gzip"];
+    const bad = gzipSync(Buffer.from(`x=${[...TOKEN].reverse().join("")}`));
+    const r = scrubResponse(upstream(raw, bad), raw, FORMS, "GET", GUARD);
+    if (!r.ok) throw new Error(r.message);
+    await expect(text(r.body)).rejects.toBeInstanceOf(TokenWithheldError);
+    const echo = gzipSync(Buffer.from(`x=${TOKEN}`));
+    const ok = scrubResponse(upstream(raw, echo), raw, FORMS, "GET", GUARD);
+    if (!ok.ok) throw new Error(ok.message);
+    expect(await text(ok.body)).toBe(`x=${P}`);
   });
 });
 
