@@ -91,7 +91,7 @@ describe("secretSpellings: ciphers, alphabets, per-character forms, nesting", ()
     return r.stdout;
   };
 
-  it("has every rot-N over letters and digits, rot over printable ASCII and Atbash", () => {
+  it("has every rot-N over letters, every rot-N over digits, rot18, rot47 and Atbash", () => {
     // An independent decoder: rotate an alphabet string and map through it.
     const shift = (text: string, alphabet: string, n: number) =>
       [...text]
@@ -104,23 +104,20 @@ describe("secretSpellings: ciphers, alphabets, per-character forms, nesting", ()
     const upper = lower.toUpperCase();
     const digits = "0123456789";
     const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join("");
-    const back = (form: string, letters: number, d: number) =>
-      shift(shift(shift(form, lower, 26 - letters), upper, 26 - letters), digits, 10 - d);
-    let checked = 0;
-    for (let letters = 0; letters < 26; letters++) {
-      for (let d = 0; d < 10; d++) {
-        if (letters + d === 0) continue;
-        const form = shift(shift(shift(value, lower, letters), upper, letters), digits, d);
-        expect(lowered.has(form.toLowerCase()), `rot${letters}/${d}`).toBe(true);
-        expect(back(form, letters, d)).toBe(value);
-        checked++;
-      }
-    }
-    expect(checked).toBe(259);
-    for (let n = 1; n < 94; n++) {
-      expect(lowered.has(shift(value, printable, n).toLowerCase()), `rot${n} printable`).toBe(true);
+    const rot = (text: string, letters: number, d: number) =>
+      shift(shift(shift(text, lower, letters), upper, letters), digits, d);
+    const shifts = [
+      ...Array.from({ length: 25 }, (_, n) => [n + 1, 0] as const),
+      ...Array.from({ length: 9 }, (_, n) => [0, n + 1] as const),
+      [13, 5] as const,
+    ];
+    for (const [letters, d] of shifts) {
+      const form = rot(value, letters, d);
+      expect(lowered.has(form.toLowerCase()), `rot${letters}/${d}`).toBe(true);
+      expect(rot(form, 26 - letters, (10 - d) % 10)).toBe(value);
     }
     const rot47 = shift(value, printable, 47);
+    expect(lowered.has(rot47.toLowerCase())).toBe(true);
     expect(shift(rot47, printable, 47)).toBe(value);
     const atbash = [...value]
       .map((c) => {
@@ -142,7 +139,9 @@ describe("secretSpellings: ciphers, alphabets, per-character forms, nesting", ()
       ),
     ) as string[][];
 
-  it("has a base32 and base32hex fragment inside Python's encoding at all 5 alignments", () => {
+  it("has a base32 and base32hex fragment inside Python's encoding at all 5 alignments", {
+    timeout: 60_000,
+  }, () => {
     const wholes = ["", "a", "ab", "abc", "abcd", "abcde"].flatMap((prefix) =>
       ["", "z", "zz", "zzz", "zzzz"].map((suffix) => `${prefix}${value}${suffix}`),
     );
@@ -155,7 +154,9 @@ describe("secretSpellings: ciphers, alphabets, per-character forms, nesting", ()
     });
   });
 
-  it("has an Ascii85, Z85 and RFC 1924 fragment inside Python's encoding at all 4 alignments", () => {
+  it("has an Ascii85, Z85 and RFC 1924 fragment inside Python's encoding at all 4 alignments", {
+    timeout: 60_000,
+  }, () => {
     const rfc1924 =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
     const z85 =
@@ -193,7 +194,9 @@ describe("secretSpellings: ciphers, alphabets, per-character forms, nesting", ()
     expect(inside(`[${points.map((p) => `0x${p.toString(16)}`).join(", ")}]`)).toBe(true);
   });
 
-  it("has the escapes of common languages, which their own decoders read back", () => {
+  it("has the escapes of common languages, which their own decoders read back", {
+    timeout: 60_000,
+  }, () => {
     const find = (prefix: string) => texts.filter((t) => t.startsWith(prefix));
     const decodedBy = (forms: string[], decode: (form: string) => string) =>
       forms.some((form) => decode(form) === value);

@@ -9,9 +9,9 @@
 // secretSpellings: the closed set of reversible transforms a leak picks instead, each applied
 // to the secret once unless said otherwise:
 //   - reversed; UTF-16LE and UTF-16BE; hex with the separators of common dumps;
-//   - ciphers (secret-spellings/ciphers.ts): rot-N over letters (N = 0..25) combined with
-//     rot-M over digits (M = 0..9), rot-N over the 94 printable ASCII characters (rot47 among
-//     them), Atbash over letters and over letters and digits;
+//   - ciphers (secret-spellings/ciphers.ts): rot-N over letters (N = 1..25), rot-N over digits
+//     (N = 1..9), rot18 (both), rot47 over printable ASCII, Atbash over letters and over
+//     letters and digits;
 //   - alphabets (secret-spellings/radix.ts): base32 and base32hex at each of the 5 alignments;
 //     Ascii85 (with or without "<~": the literal is found inside either), Z85 and RFC 1924
 //     base85 at each of the 4 alignments (whole groups only, so secrets under ~13 bytes may
@@ -26,7 +26,7 @@
 //     the outermost base64 also url-safe; and base64 of UTF-16LE.
 // Compositions beyond these (a cipher inside base64, base32 inside hex, ...) are not
 // precomputed. Every form is at least MIN_FRAGMENT_LENGTH bytes (shorter ones would match by
-// chance) and a secret has at most MAX_FORMS_PER_SECRET forms in all (about 650 in practice).
+// chance) and a secret has at most MAX_FORMS_PER_SECRET forms in all (about 230 in practice).
 
 import { base64Fragment } from "./secret-spellings/base64-fragment.js";
 import { cipherForms } from "./secret-spellings/ciphers.js";
@@ -85,7 +85,7 @@ export const MIN_SECRET_LENGTH = 8;
 /** Forms shorter than this are dropped for the same reason. */
 export const MIN_FRAGMENT_LENGTH = 8;
 /** The most forms secretVariants and secretSpellings give one secret together. */
-export const MAX_FORMS_PER_SECRET = 1000;
+export const MAX_FORMS_PER_SECRET = 300;
 
 export function secretVariants(secret: KnownSecret): SecretVariant[] {
   const bytes = Buffer.from(secret.value, "utf8");

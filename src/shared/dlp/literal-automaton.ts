@@ -36,59 +36,61 @@ export class LiteralAutomaton {
     this.#classOf = classOf;
     this.#classCount = classCount;
 
-    // Trie over classes.
-    const goto: Int32Array[] = [new Int32Array(classCount).fill(-1)];
+    // Trie over classes, in one flat array (a row of classCount per state): known secrets bring
+    // thousands of literals, and an array per state made building take seconds.
+    let capacity = 1;
+    for (const literal of literals) capacity += literal.length;
+    const goto = new Int32Array(capacity * classCount).fill(-1);
     const outputs: number[][] = [[]];
     literals.forEach((literal, index) => {
       if (literal.length === 0) throw new Error("literals must not be empty");
       let state = 0;
       for (let i = 0; i < literal.length; i++) {
-        const k = classOf[literal.charCodeAt(i)] ?? 0;
-        const row = goto[state] as Int32Array;
-        if (row[k] === -1) {
-          row[k] = goto.length;
-          goto.push(new Int32Array(classCount).fill(-1));
+        const at = state * classCount + (classOf[literal.charCodeAt(i)] ?? 0);
+        if (goto[at] === -1) {
+          goto[at] = outputs.length;
           outputs.push([]);
         }
-        state = row[k] as number;
+        state = goto[at] as number;
       }
       (outputs[state] as number[]).push(index);
     });
+    const stateCount = outputs.length;
 
     // Failure links, breadth first, folded into a complete transition table.
-    const fail = new Int32Array(goto.length);
-    const queue: number[] = [];
-    const root = goto[0] as Int32Array;
+    const fail = new Int32Array(stateCount);
+    const queue = new Int32Array(stateCount);
+    let tail = 0;
     for (let k = 0; k < classCount; k++) {
-      const next = root[k] as number;
-      if (next === -1) root[k] = 0;
-      else queue.push(next);
+      const next = goto[k] as number;
+      if (next === -1) goto[k] = 0;
+      else queue[tail++] = next;
     }
-    for (let head = 0; head < queue.length; head++) {
+    for (let head = 0; head < tail; head++) {
       const state = queue[head] as number;
-      const row = goto[state] as Int32Array;
-      const failRow = goto[fail[state] as number] as Int32Array;
+      const row = state * classCount;
+      const failRow = (fail[state] as number) * classCount;
       for (let k = 0; k < classCount; k++) {
-        const next = row[k] as number;
+        const next = goto[row + k] as number;
         if (next === -1) {
-          row[k] = failRow[k] as number;
+          goto[row + k] = goto[failRow + k] as number;
         } else {
-          fail[next] = failRow[k] as number;
+          fail[next] = goto[failRow + k] as number;
           const inherited = outputs[fail[next] as number] as number[];
           if (inherited.length > 0) outputs[next] = [...(outputs[next] as number[]), ...inherited];
-          queue.push(next);
+          queue[tail++] = next;
         }
       }
     }
 
-    const table = new Int32Array(goto.length * classCount);
-    goto.forEach((row, state) => {
-      for (let k = 0; k < classCount; k++) {
-        const next = row[k] as number;
-        const base = next * classCount;
-        table[state * classCount + k] = (outputs[next] as number[]).length > 0 ? -base - 1 : base;
-      }
-    });
+    // In place: next state → its row's offset, negative (-offset - 1) when it accepts.
+    const table =
+      goto.length === stateCount * classCount ? goto : goto.slice(0, stateCount * classCount);
+    for (let i = 0; i < table.length; i++) {
+      const next = table[i] as number;
+      const base = next * classCount;
+      table[i] = (outputs[next] as number[]).length > 0 ? -base - 1 : base;
+    }
     this.#table = table;
     this.#outputs = outputs;
   }

@@ -37,10 +37,11 @@ export function noMarkerHits(): MarkerHits {
 }
 
 /**
- * Known-secret forms enter the automaton by this long a prefix, then are compared in full. 12,
- * not more: a secret has hundreds of forms and the table grows by one row per prefix character.
+ * Known-secret forms enter the automaton by this long a prefix, then are compared in full. 10,
+ * not more: a secret has a few hundred forms and the table grows by one row per prefix
+ * character; 10 characters of a form still rarely occur by chance in clean text.
  */
-const SECRET_PREFIX = 12;
+const SECRET_PREFIX = 10;
 /** Findings per rule per text: enough to place them, bounded for hostile inputs. */
 const MAX_MATCHES_PER_RULE = 5;
 /** Past this many anchor sightings a rule runs once over the whole text instead. */
