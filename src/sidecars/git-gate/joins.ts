@@ -124,6 +124,16 @@ export class PushPieces {
       grams.length === 0 ? undefined : new LiteralAutomaton(grams, { foldCase: true });
   }
 
+  /** Whether `bytes` carries any piece of a known secret (nothing is recorded). */
+  hasPiece(bytes: Uint8Array): boolean {
+    if (this.#automaton === undefined) return false;
+    let found = false;
+    this.#automaton.scan(bytes, () => {
+      found = true;
+    });
+    return found;
+  }
+
   /** Records the pieces `bytes` (one value the push scan read) carries. */
   add(bytes: Uint8Array, commit: string, place: string): void {
     if (this.#automaton === undefined || bytes.length === 0) return;

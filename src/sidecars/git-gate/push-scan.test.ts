@@ -279,6 +279,9 @@ describe("scanPush", { timeout: 30_000 }, () => {
       expect(lines[0]).toMatch(new RegExp(`^commit ${id} pieces in .*\\(${PIECES}\\)$`));
       expect(lines[0]).toContain("commit message");
       expect(lines[0]).toContain("file data.json");
+      // The path carrying a piece is withheld, as a name matching a rule is.
+      expect(lines[0]).toContain("path [withheld: it matches a rule]");
+      expect(lines[0]).not.toContain(p2);
     });
 
     it("refuses pieces reversed or in hex, and in another case", async () => {

@@ -148,7 +148,10 @@ export async function scanPush(options: PushScanOptions): Promise<PushScanReport
   const shown = (name: Buffer): string => {
     const clean = (bytes: Buffer) =>
       full.scan({ body: { bytes, contentType: "text/plain" } }).status === "clean";
-    return clean(name) && clean(withoutSlashes(name)) ? printable(name.toString("utf8")) : WITHHELD;
+    // A name carrying a piece of a secret is withheld too: a report never shows a piece.
+    return clean(name) && clean(withoutSlashes(name)) && !pieces.hasPiece(withoutSlashes(name))
+      ? printable(name.toString("utf8"))
+      : WITHHELD;
   };
 
   const pushed = options.updates.filter((u) => !isZeroId(u.newId));
