@@ -15,7 +15,13 @@
 // It must never return, log or throw a token or a piece of one: findings name the rule, the
 // spelling and the place only.
 import { Transform, type TransformCallback } from "node:stream";
-import { createDlpScanner, type DlpScanner, type KnownSecret } from "../../shared/dlp/index.js";
+import {
+  createDlpScanner,
+  type DlpScanner,
+  type KnownSecret,
+  secretVariants,
+} from "../../shared/dlp/index.js";
+import { secretSpellings } from "../../shared/dlp/known-secrets.js";
 import { readerViews } from "./response-views.js";
 
 /** A body is held and read whole up to this many bytes, so a withheld one is a clean 502. */
@@ -69,18 +75,26 @@ export function guardedSecrets(secrets: readonly string[]): KnownSecret[] {
   return [...values].map((value) => ({ name: SECRET_NAME, value }));
 }
 
+/** The most bytes one character takes escaped in a form response-views.ts undoes. */
+const LONGEST_ESCAPE = 12;
+
 export class ResponseGuard {
   readonly #scanner: DlpScanner | undefined;
+  /** Bytes of a stream scanned in pieces that are read again with the next piece. */
+  readonly carryBytes: number;
 
   constructor(secrets: readonly string[]) {
     const known = guardedSecrets(secrets);
     this.#scanner =
       known.length === 0 ? undefined : createDlpScanner({ knownSecrets: known, rules: [] });
-  }
-
-  /** Bytes of a stream scanned in pieces that are read again with the next piece. */
-  get carryBytes(): number {
-    return this.#scanner?.carryBytes ?? 0;
+    // A form of a token, every character of it escaped, must fit in what is read again.
+    let longest = 0;
+    for (const secret of known) {
+      for (const form of [...secretVariants(secret), ...secretSpellings(secret)]) {
+        longest = Math.max(longest, form.text.length);
+      }
+    }
+    this.carryBytes = Math.max(this.#scanner?.carryBytes ?? 0, LONGEST_ESCAPE * longest);
   }
 
   /** The status line's reason and every header, one by one and joined. */
