@@ -135,7 +135,9 @@ function bunzip(bytes: Uint8Array, maxBytes: number): Decompressed {
     // then an error: a cut stream cannot spin.
     readByte() {
       if (pos >= bytes.length + 4096) throw new Error("bzip2 stream cut short");
-      return pos < bytes.length ? (bytes[pos++] as number) : (pos++, 0);
+      const byte = pos < bytes.length ? (bytes[pos] as number) : 0;
+      pos++;
+      return byte;
     },
     read(into: Uint8Array, offset: number, length: number) {
       if (pos >= bytes.length) return -1;
@@ -188,9 +190,50 @@ export function isKnownBinary(bytes: Uint8Array): boolean {
   return BINARY_SIGNATURES.some((sig) => sig.every((b, i) => bytes[i] === b));
 }
 
-/** A blob raw deflate is tried on: not UTF-8 text, not a known binary format, not tiny. */
+/**
+ * A blob raw deflate is tried on: not tiny, not UTF-8 text at its start (where a raw stream
+ * would be), not a known binary format, and a valid first block header whose first bytes
+ * inflate. Each check is bounded: no pass over the whole blob.
+ */
 export function mayBeRawDeflate(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && !isKnownBinary(bytes) && !isUtf8(bytes);
+  return (
+    bytes.length >= 4 &&
+    !startsAsUtf8(bytes) &&
+    !isKnownBinary(bytes) &&
+    rawDeflateMayStart(bytes) &&
+    inflates(inflateRawSync, bytes.subarray(0, PROBE_BYTES))
+  );
+}
+
+/**
+ * Whether the first 4 KiB are UTF-8 (a character cut at the end allowed). Deflate output is
+ * never that; a stored block's plain bytes are scanned as they are anyway.
+ */
+function startsAsUtf8(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, 4096);
+  if (isUtf8(head)) return true;
+  if (head.length < 4096) return false;
+  for (let cut = 1; cut <= 3; cut++) {
+    if (isUtf8(head.subarray(0, head.length - cut))) return true;
+  }
+  return false;
+}
+
+function inflates(inflate: typeof inflateRawSync, bytes: Uint8Array): boolean {
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    inflate(bytes, {
+      finishFlush: constants.Z_SYNC_FLUSH,
+      chunkSize: 1024,
+      maxOutputLength: 1 << 16,
+    });
+    return true;
+  } catch (error) {
+    return error instanceof RangeError;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
 /** Printable ASCII or whitespace, at least 9 bytes in 10 of the first 512: text to scan. */

@@ -32,48 +32,56 @@ const LF = 0x0a;
 
 /**
  * The [start, end) spans of runs of at least MIN_RUN_LENGTH characters in `input` (bytes, or
- * bytes as latin1), at most `limit` of them. Probes every MIN_RUN_LENGTH-th byte (any run that
- * long covers one) and extends only from probes that land in an alphabet, so ordinary text
- * costs a fraction of a pass.
+ * bytes as latin1), at most `limit` of them. Skips as Horspool's search does: a probe outside
+ * the alphabets rules out the MIN_RUN_LENGTH bytes before the next probe, and one inside
+ * looks back only until the first byte outside, past which the run would have to reach. So
+ * ordinary text costs a fraction of a pass.
  */
 export function findRuns(input: Uint8Array | string, limit = Number.POSITIVE_INFINITY): number[] {
   // One monomorphic loop over bytes: a string is copied once (latin1 keeps its offsets).
   const b = typeof input === "string" ? Buffer.from(input, "latin1") : input;
   const n = b.length;
   const spans: number[] = [];
-  let covered = 0;
-  for (let probe = MIN_RUN_LENGTH - 1; probe < n; probe += MIN_RUN_LENGTH) {
-    if (probe < covered || CLASS[b[probe] as number] === 0) continue;
-    let start = probe;
-    while (start > covered && CLASS[b[start - 1] as number] !== 0) start--;
-    let end = probe + 1;
-    while (end < n && CLASS[b[end] as number] !== 0) end++;
-    let lineStart = start;
-    // A wrapped run: padding, a line break, and more of the alphabet after a long line.
-    for (;;) {
-      let next = end;
-      while (next < n && b[next] === EQUALS && next - end < 2) next++;
-      if (end - lineStart < MIN_WRAPPED_LINE) {
-        end = next;
-        break;
-      }
-      let after = next;
-      if (after < n && b[after] === CR) after++;
-      if (after + 1 >= n || b[after] !== LF || CLASS[b[after + 1] as number] === 0) {
-        end = next;
-        break;
-      }
-      lineStart = after + 1;
-      end = lineStart;
-      while (end < n && CLASS[b[end] as number] !== 0) end++;
+  let p = MIN_RUN_LENGTH - 1;
+  while (p < n) {
+    if (CLASS[b[p] as number] === 0) {
+      p += MIN_RUN_LENGTH;
+      continue;
     }
-    covered = end;
-    if (end - start >= MIN_RUN_LENGTH) {
-      spans.push(start, end);
-      if (spans.length >= 2 * limit) break;
+    const stop = p - MIN_RUN_LENGTH + 1;
+    let q = p - 1;
+    while (q >= stop && CLASS[b[q] as number] !== 0) q--;
+    if (q >= stop) {
+      // A run holding p starts after q, so it reaches q + MIN_RUN_LENGTH or is too short.
+      p = q + MIN_RUN_LENGTH;
+      continue;
     }
+    let start = stop;
+    while (start > 0 && CLASS[b[start - 1] as number] !== 0) start--;
+    const end = runEnd(b, start, p + 1);
+    spans.push(start, end);
+    if (spans.length >= 2 * limit) break;
+    p = end + MIN_RUN_LENGTH;
   }
   return spans;
+}
+
+/** Where the run from `start` ends: padding kept, lines wrapped as MIME and PEM wrap joined. */
+function runEnd(b: Uint8Array, start: number, from: number): number {
+  const n = b.length;
+  let lineStart = start;
+  let end = from;
+  for (;;) {
+    while (end < n && CLASS[b[end] as number] !== 0) end++;
+    let next = end;
+    while (next < n && b[next] === EQUALS && next - end < 2) next++;
+    if (end - lineStart < MIN_WRAPPED_LINE) return next;
+    let after = next;
+    if (after < n && b[after] === CR) after++;
+    if (after + 1 >= n || b[after] !== LF || CLASS[b[after + 1] as number] === 0) return next;
+    lineStart = after + 1;
+    end = lineStart;
+  }
 }
 
 /**
