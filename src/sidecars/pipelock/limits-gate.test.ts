@@ -143,6 +143,27 @@ describe("pipelock: request rate per host", () => {
     });
   });
 
+  it("refuses a WebSocket upgrade past the rate on its socket, and one under a spent name budget", async () => {
+    const s = await scenario({ rateLimit: { perSecond: 1, burst: 1 }, wildcardNames: 1 });
+    const upgrade = (host: string) =>
+      rawExchange(
+        s.proxy.address.port,
+        `GET http://${host}:${s.upstream.port}/ws HTTP/1.1\r\nHost: ${host}:${s.upstream.port}\r\n` +
+          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      );
+    expect((await s.get("plain.test")).status).toBe(200);
+    const limited = await upgrade("plain.test");
+    expect(limited).toMatch(/^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    expect(limited).toMatch(/\r\nRetry-After: 1\r\n/);
+    expect((await s.get("one.wild.test")).status).toBe(200);
+    const spent = await upgrade("two.wild.test");
+    expect(spent).toMatch(/^HTTP\/1\.1 403/);
+    expect(spent).toContain("its budget of 1 distinct names");
+    expect(s.asked).toEqual(["plain.test", "one.wild.test"]);
+    expect(s.upstream.seen).toHaveLength(2);
+  });
+
   it("counts every name under a wildcard in one bucket, and takes per-host limits from the config", async () => {
     const s = await scenario((port) => ({
       rateLimit: {
