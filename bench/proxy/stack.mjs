@@ -108,6 +108,8 @@ export async function startPipelock(stack, { name, trust, nodeArgs = [] }) {
       "  action: block",
       `  secretEnv: [{ env: BENCH_TOKEN, hosts: ["${UPSTREAM_HOST}"] }]`,
       `auditLog: ${audit}`,
+      // This bench measures what a request costs, not the rate limit (bench/channel does).
+      "rateLimit: { perSecond: 100000, burst: 1000000 }",
       "",
     ].join("\n"),
   );
