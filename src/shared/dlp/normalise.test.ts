@@ -126,3 +126,16 @@ describe("inflateGzipAt", () => {
     });
   });
 });
+
+describe("MARKERS for compressed streams", () => {
+  it("hold every zlib header and bzip2's block magic, exactly as the bytes are", () => {
+    const texts = (kind: string) => MARKERS.filter((m) => m.kind === kind).map((m) => m.text);
+    expect(texts("zlib").map((t) => Buffer.from(t, "latin1").toString("hex"))).toEqual([
+      "7801",
+      "785e",
+      "789c",
+      "78da",
+    ]);
+    expect(texts("bzip2")).toEqual(["1AY&SY"]);
+  });
+});
