@@ -88,7 +88,7 @@ function spellings(value: string): Record<string, string> {
     rot18: caesar(value, 13, 5),
     rot5: caesar(value, 0, 5),
     "caesar-3": caesar(value, 3),
-    "caesar-23-digits-7": caesar(value, 23, 7),
+    "caesar-23": caesar(value, 23),
     rot47: shift(value, PRINTABLE, 47).join(""),
     atbash: atbash(value),
     base32: base32(bytes),
