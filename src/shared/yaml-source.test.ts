@@ -159,11 +159,7 @@ describe("parseYamlSource: tags", () => {
     ["a: !!set {x}\n", "1:10", "a: the YAML tag !!set"],
     ["a: !!omap [x: 1]\n", "1:11", "a: the YAML tag !!omap"],
     ["!!binary aGk=: 1\n", "1:10", "the YAML tag !!binary"],
-    [
-      "a: !<tag:example.test,2026:x> x\n",
-      "1:31",
-      "a: the YAML tag tag:example.test,2026:x",
-    ],
+    ["a: !<tag:example.test,2026:x> x\n", "1:31", "a: the YAML tag tag:example.test,2026:x"],
   ])("refuses %j, naming the tag at its value", (text, at, message) => {
     const error = refusal(text);
     expect(error.message).toContain(`f.yaml:${at}: ${message}`);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { deflateSync } from "node:zlib";
+import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FAKE_CREDENTIALS } from "./fake-credentials.js";
 import { decodeRun, findRuns, holdsRun, MIN_RUN_LENGTH } from "./generic-runs.js";
@@ -112,5 +112,44 @@ describe("ordinary encoded payloads are one level and pass", () => {
       code: "export function getElementsByTagNameNS(namespaceURI, localName) { return []; }",
     });
     expect(verdictOf(doc, "application/json")).toEqual(["clean"]);
+  });
+});
+
+describe("compressed files holding binary or encoded blobs are content, not nesting", () => {
+  // A PNG's image data is a zlib stream of pixels; inside a tarball (gzip) inside a git pack
+  // object (zlib) it sits three containers deep. Pixels are no spelling of text.
+  const pixels = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.from("IDAT"),
+    deflateSync(pixels),
+  ]);
+
+  it("passes an image three containers deep, and does not read its pixels whole", () => {
+    const packObject = deflateSync(gzipSync(Buffer.concat([Buffer.from("tar header\n"), png])));
+    expect(verdictOf(packObject, "application/x-git-receive-pack-request")).toEqual(["clean"]);
+  });
+
+  it("passes base64 of a binary module in a script inside a tarball inside a pack object", () => {
+    const wasm = Buffer.concat([
+      Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+      pixels.subarray(0, 50_000),
+    ]);
+    const script = `module.exports = Buffer.from("${wasm.toString("base64")}", "base64");\n`;
+    expect(verdictOf(deflateSync(gzipSync(Buffer.from(script))))).toEqual(["clean"]);
+  });
+
+  it("still finds a secret in text at the same depth, and refuses text one container deeper", () => {
+    const text = Buffer.from(`password = ${SECRET}\n`);
+    const atBound = deflateSync(gzipSync(deflateSync(text)));
+    expect(new Set(verdictOf(atBound))).toEqual(new Set(["known-secret"]));
+    const past = deflateSync(gzipSync(deflateSync(deflateSync(text))));
+    expect(verdictOf(past)).toEqual(["unscannable:encoding"]);
+    // A byte before the inner stream does not make it content: the view past the bound is
+    // still refused when what it holds is text.
+    const shifted = deflateSync(
+      gzipSync(deflateSync(Buffer.concat([Buffer.from([0]), deflateSync(text)]))),
+    );
+    expect(verdictOf(shifted)).not.toEqual(["clean"]);
   });
 });

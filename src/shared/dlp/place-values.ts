@@ -41,19 +41,19 @@ export function placeValues(source: PlaceSource, maxValues = MAX_PLACE_VALUES): 
     for (const segment of source.path.split("/")) add(decodePercent(segment));
   }
   if (source.query !== undefined) {
-    for (const pair of source.query.split("&")) add(decodePercent(valueOf(pair), true));
+    for (const pair of source.query.split("&")) add(decodePercent(pairValue(pair), true));
   }
   for (const [name, value] of source.headers ?? []) {
     add(value);
     if (name.toLowerCase() === "cookie") {
-      for (const pair of value.split(";")) add(decodePercent(valueOf(pair.trim())));
+      for (const pair of value.split(";")) add(decodePercent(pairValue(pair.trim())));
     }
   }
   const body = source.body;
   if (body !== undefined && body.bytes.length > 0) {
     const text = latin1(body.bytes);
     if (isFormEncoded(body.contentType)) {
-      for (const pair of text.split("&")) add(decodePercent(valueOf(pair), true));
+      for (const pair of text.split("&")) add(decodePercent(pairValue(pair), true));
     } else if (!(looksLikeJson(body.contentType, body.bytes) && jsonMembers(body.bytes, add))) {
       add(text);
     }
@@ -61,7 +61,7 @@ export function placeValues(source: PlaceSource, maxValues = MAX_PLACE_VALUES): 
   return over ? { ok: false, count: values.length + 1 } : { ok: true, values, bytes };
 }
 
-function valueOf(pair: string): string {
+function pairValue(pair: string): string {
   const eq = pair.indexOf("=");
   return eq === -1 ? pair : pair.slice(eq + 1);
 }

@@ -103,12 +103,28 @@ interface ScanState {
 }
 
 interface ViewState {
+  /** Containers opened to reach this view: MIME parts, gzip, zlib, bzip2, raw deflate. */
   depth: number;
+  /**
+   * Long base64/hex runs decoded to reach it (generic-runs.ts), counted apart from `depth`: an
+   * ordinary compressed file (a tarball, a PNG's image data) holding an encoded blob is not a
+   * chain of encodings, and must not be refused as one.
+   */
+  chain: number;
   stripped: boolean;
   utf16: boolean;
+  /**
+   * Binary streams are not looked for: the view is text with bytes taken out (invisible
+   * characters), or the head of a binary stream scanned as it is.
+   */
+  noStreams?: boolean;
 }
 
-const ROOT_VIEW: ViewState = { depth: 0, stripped: false, utf16: false };
+/** Compressed bytes tried, and the most decompressed, to tell a stream's text from binary. */
+const STREAM_HEAD_INPUT = 16 * 1024;
+const STREAM_HEAD_OUTPUT = 64 * 1024;
+
+const ROOT_VIEW: ViewState = { depth: 0, chain: 0, stripped: false, utf16: false };
 
 export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
   const skippedSecrets: SkippedSecret[] = [];
@@ -333,7 +349,18 @@ function scanView(
   };
   const again = (next: Uint8Array | string, suffix: string, nextView: ViewState) =>
     found.push(...scanView(matcher, state, next, `${location}~${suffix}`, nextView));
-  const inner: ViewState = { depth: view.depth + 1, stripped: false, utf16: false };
+  const inner: ViewState = {
+    depth: view.depth + 1,
+    chain: view.chain,
+    stripped: false,
+    utf16: false,
+  };
+  const decodedRun: ViewState = {
+    depth: view.depth,
+    chain: view.chain + 1,
+    stripped: false,
+    utf16: false,
+  };
   const tooDeep = () =>
     new Unscannable("encoding", `encodings nested more than ${MAX_NESTING} deep`);
   const decoded = (bytes: Uint8Array, suffix: string) => {
@@ -345,7 +372,12 @@ function scanView(
     }
   };
 
-  if (typeof input !== "string" && mayBeRawDeflate(input)) {
+  // Binary streams are read from the bytes as sent: a view with its invisible characters taken
+  // out is text made for reading, and cutting bytes out of a binary stream only makes noise
+  // that a lenient decoder would take for more nesting. (A stream so cut is broken for every
+  // reader, so nothing is hidden in it.)
+  const binary = view.noStreams !== true;
+  if (binary && typeof input !== "string" && mayBeRawDeflate(input)) {
     const inflated = decompressStream("deflate-raw", input, state.budget);
     // Only text counts: binary that happens to inflate a little is noise, not a stream.
     if (inflated.ok && looksLikeText(inflated.bytes)) {
@@ -359,7 +391,7 @@ function scanView(
     const before = found.length;
     // Binary decodings (images, hashes) are not read again as UTF-16 or without invisibles:
     // a known secret's UTF-16 base64 is a literal form already.
-    again(bytes, suffix, text ? inner : { ...inner, stripped: true, utf16: true });
+    again(bytes, suffix, text ? decodedRun : { ...decodedRun, stripped: true, utf16: true });
     // What the run's plain form already showed is not shown again as its decoding.
     const fresh = found
       .splice(before)
@@ -380,15 +412,35 @@ function scanView(
   if (hits.kinds.has("invisible") && !view.stripped) {
     const stripped = stripInvisible(latin1());
     if (stripped.length !== latin1().length)
-      again(stripped, "invisible", { ...view, stripped: true });
+      again(stripped, "invisible", { ...view, stripped: true, noStreams: true });
   }
   if (hits.kinds.has("nul") && !view.utf16) {
     const utf16 = utf16Text(typeof input === "string" ? Buffer.from(input, "latin1") : input);
     if (utf16.length > 0) again(utf16, "utf-16", { ...view, utf16: true });
   }
-  if (hits.kinds.has("zlib") || hits.kinds.has("bzip2")) {
+  if (binary && (hits.kinds.has("zlib") || hits.kinds.has("bzip2"))) {
     const bytes = typeof input === "string" ? Buffer.from(input, "latin1") : input;
     for (const [kind, at] of streamStarts(latin1(), hits.kinds)) {
+      // A stream of binary content (a PNG's pixels, an archive's members) is no spelling of
+      // text: what its head holds is scanned as bytes, and it is neither read whole nor
+      // counted as nesting, so an image cannot exhaust the budget or the bound.
+      const head = decompressStream(
+        kind,
+        bytes.subarray(at, at + STREAM_HEAD_INPUT),
+        STREAM_HEAD_OUTPUT,
+      );
+      if (head.ok && !looksLikeText(head.bytes) && !startsAnotherStream(head.bytes)) {
+        countAttempt(state);
+        charge(state, head.bytes.length);
+        again(head.bytes, `${kind}-head`, {
+          ...inner,
+          depth: view.depth,
+          stripped: true,
+          utf16: true,
+          noStreams: true,
+        });
+        continue;
+      }
       const out = decompressStream(kind, bytes.subarray(at), state.budget);
       if (out.ok) {
         countAttempt(state);
@@ -398,14 +450,15 @@ function scanView(
       } else if (out.reason === "too-large") charge(state, state.budget + 1);
     }
   }
-  const decodes = hits.kinds.has("mime") || hits.kinds.has("gzip") || hits.kinds.has("gzip-base64");
+  const rawGzip = binary && hits.kinds.has("gzip");
+  const decodes = hits.kinds.has("mime") || rawGzip || hits.kinds.has("gzip-base64");
   if (!decodes) return found;
   if (view.depth >= MAX_NESTING) throw tooDeep();
   if (hits.kinds.has("mime")) {
     for (const part of transferEncodedParts(latin1())) decoded(part.bytes, part.encoding);
   }
   for (const [ends, base64, width] of [
-    [hits.gzipEnds, false, 3],
+    [rawGzip ? hits.gzipEnds : [], false, 3],
     [hits.gzipBase64Ends, true, 4],
   ] as const) {
     for (const end of ends) {
@@ -447,13 +500,13 @@ function scanRuns(
     for (const d of decodeRun(run)) {
       const text = looksLikeText(d.bytes);
       const chained = text || holdsRun(d.bytes);
-      if (chained && view.depth >= MAX_NESTING) {
+      if (chained && view.chain >= MAX_NESTING) {
         throw new Unscannable(
           "encoding",
           `base64/hex encodings nested more than ${MAX_NESTING} deep`,
         );
       }
-      if (!chained && view.depth > MAX_NESTING) continue;
+      if (!chained && view.chain > MAX_NESTING) continue;
       scan(d.bytes, d.encoding, text);
     }
   }
@@ -496,6 +549,14 @@ function countAttempt(state: ScanState) {
       `more than ${MAX_STREAM_ATTEMPTS} embedded compressed streams`,
     );
   }
+}
+
+/** Whether `bytes` open with a gzip, zlib or bzip2 header: a container, not content. */
+function startsAnotherStream(bytes: Uint8Array): boolean {
+  const [a = 0, b = 0, c = 0, d = 0] = bytes;
+  if (a === 0x1f && b === 0x8b && c === 8) return true;
+  if ((a & 0x0f) === 8 && a >> 4 <= 7 && ((a << 8) | b) % 31 === 0) return true;
+  return a === 0x42 && b === 0x5a && c === 0x68 && d >= 0x31 && d <= 0x39;
 }
 
 function charge(state: ScanState, bytes: number) {
