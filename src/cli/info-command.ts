@@ -118,14 +118,7 @@ export interface Limits {
 export function parseLimits(text: string): Limits {
   const rate = new Map<string, Limits["rate"][number]>();
   const names = new Map<string, Limits["names"][number]>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+  for (const event of jsonLines(text)) {
     const r = event.rate as Record<string, unknown> | undefined;
     if (r !== null && typeof r === "object" && typeof r.key === "string") {
       rate.set(r.key, { host: r.key, refusals: Number(r.refusals), bursts: Number(r.bursts) });
@@ -144,17 +137,24 @@ export function parseLimits(text: string): Limits {
   return { rate: [...rate.values()], names: [...names.values()] };
 }
 
+/** The JSON objects among a log's lines; anything else on it (startup text) is passed over. */
+function jsonLines(text: string): Record<string, unknown>[] {
+  const events: Record<string, unknown>[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A line cut short or not JSON: not an event.
+    }
+  }
+  return events;
+}
+
 /** Audit lines that are refusals; anything else on the log (startup text) is passed over. */
 export function parseRefusals(text: string): Refusal[] {
   const refusals: Refusal[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+  for (const event of jsonLines(text)) {
     if (typeof event.decision !== "string" || !REFUSED.has(event.decision)) continue;
     refusals.push({
       ts: String(event.ts ?? ""),
