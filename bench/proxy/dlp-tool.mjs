@@ -7,8 +7,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { FAKE_CREDENTIALS, filler } from "../../src/shared/dlp/fake-credentials.ts";
 import { createDlpScanner } from "../../src/shared/dlp/index.ts";
+import { FAKE_CREDENTIALS, filler } from "../../test/support/fixtures/fake-credentials.ts";
 import { sourceText } from "./source-text.mjs";
 
 const FILE_BYTES = 256 * 1024;

@@ -9,7 +9,6 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll } from "vitest";
 import { parse, stringify } from "yaml";
-import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import { makeTestHome, type TestHome, writeAgentBottle } from "../support/cli/cli-process.js";
 import {
   copyIntoAgent,
@@ -20,6 +19,7 @@ import {
   startFakeUpstream,
 } from "../support/docker/bottle-harness.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { FAKE_CREDENTIALS } from "../support/fixtures/fake-credentials.js";
 import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
 const run = promisify(execFile);

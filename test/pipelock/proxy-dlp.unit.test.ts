@@ -1,8 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { ProxyAgent, request } from "undici";
 import { describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import type { PipelockConfigInput } from "../../src/sidecars/pipelock/config.js";
+import { FAKE_CREDENTIALS } from "../support/fixtures/fake-credentials.js";
 import {
   exchangeOn,
   startTestProxy,

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { ProxyAgent, request, WebSocket } from "undici";
 import { describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
+import { FAKE_CREDENTIALS } from "../support/fixtures/fake-credentials.js";
 import {
   startTestProxy,
   startUpstream,

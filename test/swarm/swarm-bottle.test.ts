@@ -9,7 +9,6 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { writeStubCerts } from "../../src/demo/demo-stubs.js";
-import { FAKE_CREDENTIALS } from "../../src/shared/dlp/fake-credentials.js";
 import { VERSION } from "../../src/shared/version.js";
 import { startDashboard } from "../dashboard/dashboard-process.js";
 import {
@@ -28,6 +27,7 @@ import {
   sshKeyPairs,
 } from "../support/docker/git-gate-docker.js";
 import { waitFor } from "../support/docker/wait-for.js";
+import { FAKE_CREDENTIALS } from "../support/fixtures/fake-credentials.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 import { runDocker } from "../support/swarm/docker-process.js";
 import {

@@ -1,13 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { FAKE_CREDENTIALS } from "../../../test/support/fixtures/fake-credentials.js";
 import {
   decompressStream,
   isKnownBinary,
   looksLikeText,
   mayBeRawDeflate,
 } from "./compressed-streams.js";
-import { FAKE_CREDENTIALS } from "./fake-credentials.js";
 import { createDlpScanner } from "./scanner.js";
 
 const TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";

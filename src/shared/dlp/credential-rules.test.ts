@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import {
+  FAKE_CREDENTIALS,
+  FAKE_OPENAI_LEGACY,
+  filler,
+} from "../../../test/support/fixtures/fake-credentials.js";
 import { CREDENTIAL_RULES } from "./credential-rules.js";
-import { FAKE_CREDENTIALS, FAKE_OPENAI_LEGACY, filler } from "./fake-credentials.js";
 import { createDlpScanner } from "./scanner.js";
 
 const scanner = createDlpScanner();

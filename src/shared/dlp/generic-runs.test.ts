@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "./fake-credentials.js";
+import { FAKE_CREDENTIALS } from "../../../test/support/fixtures/fake-credentials.js";
 import { decodeRun, findRuns, holdsRun, MIN_RUN_LENGTH } from "./generic-runs.js";
 import { createDlpScanner, MAX_NESTING } from "./scanner.js";
 

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { bench, describe } from "vitest";
-import { filler } from "./fake-credentials.js";
+import { filler } from "../../../test/support/fixtures/fake-credentials.js";
 import { createDlpScanner } from "./scanner.js";
 
 const MIB = 1024 * 1024;

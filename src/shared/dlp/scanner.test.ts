@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { FAKE_CREDENTIALS } from "./fake-credentials.js";
+import { FAKE_CREDENTIALS } from "../../../test/support/fixtures/fake-credentials.js";
 import type { DlpVerdict, ScanBody, ScanTarget } from "./scan-types.js";
 import { createDlpScanner } from "./scanner.js";
 
