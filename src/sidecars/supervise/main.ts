@@ -1,23 +1,8 @@
 // Entry of the supervise sidecar (bundled to supervise.mjs, run as `node supervise.mjs`):
-// the MCP server on 0.0.0.0:SUPERVISE_PORT over the queue directory. `node supervise.mjs
-// healthcheck` GETs the health path and exits 0 or 1, for a Compose healthcheck in an image
-// without curl. Prints a refusal to start on stderr and exits 1.
-import { request } from "node:http";
-import { SUPERVISE_ENV, SUPERVISE_HEALTH_PATH, SUPERVISE_PORT } from "../../contracts/supervise.js";
+// the MCP server on 0.0.0.0:SUPERVISE_PORT over the queue directory. (Compose checks its
+// health path with bash's /dev/tcp: see httpHealthcheck in src/core/compose.ts.) Prints a
+// refusal to start on stderr and exits 1.
 import { readSidecarConfig, startSupervise } from "./start-supervise.js";
-
-function healthcheck(port: number): void {
-  const req = request(
-    { host: "127.0.0.1", port, path: SUPERVISE_HEALTH_PATH, timeout: 3000 },
-    (res) => {
-      res.resume();
-      process.exit(res.statusCode === 200 ? 0 : 1);
-    },
-  );
-  req.on("error", () => process.exit(1));
-  req.on("timeout", () => req.destroy());
-  req.end();
-}
 
 async function main(): Promise<void> {
   try {
@@ -40,8 +25,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "healthcheck") {
-  healthcheck(Number(process.env[SUPERVISE_ENV.port] ?? SUPERVISE_PORT));
-} else {
-  await main();
-}
+await main();
