@@ -31,7 +31,6 @@ export interface PrepareOptions {
 }
 
 export const STATE_FILES = {
-  metadata: "bottle.json",
   compose: "compose.yaml",
   agentCa: "agent/ca-bundle.pem",
 } as const;
