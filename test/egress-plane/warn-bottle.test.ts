@@ -147,11 +147,14 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
     // Three tunnels, four requests.
     const audit = await plane.auditSince(since, 7);
     const warned = audit.filter((l) => l.decision === "dlp_warn");
+    // Once the hex path has carried every character, each later request holding a piece also
+    // completes the secret over requests (warned, not refused): its audit line leaves the path
+    // out, since a piece joined over requests may sit in it.
     expect(warned.map((l) => [l.path, l.rule, l.location])).toEqual([
       ["/warn-enc/base64", "known-secret", "body.form:blob"],
       ["[redacted]", "known-secret", "path"],
-      ["/warn-enc/gzip", "known-secret", "body"],
-      ["/warn-enc/chunked", "known-secret", "body"],
+      ["[redacted]", "known-secret", "body"],
+      ["[redacted]", "known-secret", "body"],
     ]);
     const chunked = await plane.seen("/warn-enc/chunked");
     expect(chunked.map((q) => q.bodyLength)).toEqual([KNOWN_SECRET.length]);
