@@ -16,9 +16,12 @@ interface Import {
 }
 
 function modules(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name))
-    .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+  return (
+    readdirSync(dir, { withFileTypes: true, recursive: true })
+      // Tests and benches (which the build leaves out too) are not modules of the product.
+      .filter((e) => e.isFile() && /\.ts$/.test(e.name) && !/\.(test|bench)\.ts$/.test(e.name))
+      .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+  );
 }
 
 function importsOf(file: string): Import[] {
