@@ -186,14 +186,15 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
         }
         let body: { bytes: Uint8Array; contentType?: string | undefined } | undefined;
         if (target.body !== undefined && target.body.bytes.length > 0) {
-          found.push(...scanBody(matcher, state, target.body, maxDecodedBytes));
-          // scanBody has decoded it once already, so this cannot fail.
+          // Decoded once: scanned here, then joined with the other places' values below.
           const decoded = decodeContentEncoding(
             target.body.bytes,
             target.body.contentEncoding,
             maxDecodedBytes,
           );
-          if (decoded.ok) body = { bytes: decoded.bytes, contentType: target.body.contentType };
+          if (!decoded.ok) throw new Unscannable(decoded.reason, decoded.detail);
+          found.push(...scanBody(matcher, state, target.body, decoded.bytes));
+          body = { bytes: decoded.bytes, contentType: target.body.contentType };
         }
         // Every place's values in order, as one text: a secret cut between two form fields,
         // two JSON members, two path segments, a header and the body ... is whole there; and
@@ -286,12 +287,10 @@ function scanBody(
   matcher: TextMatcher,
   state: ScanState,
   body: ScanBody,
-  maxDecodedBytes: number,
+  /** The body's bytes after its declared content encoding. */
+  bytes: Uint8Array,
 ): Located[] {
   const label = body.label ?? "body";
-  const decoded = decodeContentEncoding(body.bytes, body.contentEncoding, maxDecodedBytes);
-  if (!decoded.ok) throw new Unscannable(decoded.reason, decoded.detail);
-  const bytes = decoded.bytes;
   const latin1 = () =>
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
   const view = (input: Uint8Array | string) => scanView(matcher, state, input, label, ROOT_VIEW);
