@@ -13,6 +13,7 @@ import { scanPush } from "../../src/sidecars/git-gate/push-scan.js";
 import { type NormalizedHost, normalizeHost } from "../../src/sidecars/pipelock/allowlist.js";
 import { PipelockConfigSchema } from "../../src/sidecars/pipelock/config.js";
 import { buildPolicy, type Policy } from "../../src/sidecars/pipelock/policy.js";
+import { scanMessage } from "../../src/sidecars/pipelock/websocket-relay.js";
 import type { CorpusItem, CorpusManifest } from "./corpus-types.js";
 
 export interface Refusal {
@@ -154,9 +155,8 @@ function ruleOf(f: { ruleId: string; secretName?: string; encoding?: string }): 
 /** As pipelock's WebSocket relay scans a client's messages, seams included. */
 function scanWebsocket(policy: Policy, item: CorpusItem, all: Buffer): Refusal[] {
   const allowedSecrets = policy.secretsAllowedTo(hostOf(item), 443);
-  const carry = policy.scanner.carryBytes;
   const refusals: Refusal[] = [];
-  let tail = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
   let at = 0;
   for (const [i, length] of (item.messages ?? []).entries()) {
     const payload = all.subarray(at, at + length);
@@ -165,21 +165,9 @@ function scanWebsocket(policy: Policy, item: CorpusItem, all: Buffer): Refusal[]
       refusals.push({ rule: "message-too-large", place: `message ${i + 1}` });
       continue;
     }
-    let verdict = policy.scanner.scan(
-      { body: { bytes: payload, label: "websocket" } },
-      { allowedSecrets },
-    );
-    // The message's own pieces, as the relay offers them: the seam's scan replaces the verdict.
-    const pieces = verdict.pieces;
-    if (verdict.status === "clean" && tail.length > 0) {
-      const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
-      verdict = policy.scanner.scan(
-        { body: { bytes: seam, label: "websocket" } },
-        { allowedSecrets },
-      );
-    }
-    const joined = Buffer.concat([tail, payload]);
-    tail = Buffer.from(joined.subarray(Math.max(0, joined.length - carry)));
+    const scanned = scanMessage(policy.scanner, allowedSecrets, tail, payload);
+    tail = scanned.tail;
+    const { verdict, pieces } = scanned;
     if (verdict.status === "clean") {
       for (const r of wholeOverRequests(policy, pieces, payload.length)) {
         refusals.push({ rule: r.rule, place: `message ${i + 1}` });

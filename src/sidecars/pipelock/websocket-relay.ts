@@ -7,6 +7,7 @@
 // frame is compressed.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { DlpScanner, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import {
   closeFrame,
@@ -210,28 +211,10 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
   const scan = (payload: Buffer): boolean => {
     const policy = ctx.policy();
     const allowedSecrets = policy.secretsAllowedTo(relay.target.host, relay.target.port);
-    const carry = policy.scanner.carryBytes;
-    let verdict = policy.scanner.scan(
-      { body: { bytes: payload, label: "websocket" } },
-      { allowedSecrets },
-    );
-    // The seam's scan below replaces the verdict: the message's own pieces are these.
-    const pieces = verdict.pieces;
-    if (verdict.status === "clean" && tail.length > 0) {
-      // Whatever crosses the seam lies within `carry` bytes of it on both sides.
-      const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
-      verdict = policy.scanner.scan(
-        { body: { bytes: seam, label: "websocket" } },
-        { allowedSecrets },
-      );
-    }
-    const joined = tail.length + payload.length;
-    // A copy: a slice would keep the whole (up to maxBodyBytes) payload alive.
-    tail = Buffer.from(
-      payload.length >= carry
-        ? payload.subarray(payload.length - carry)
-        : Buffer.concat([tail, payload], joined).subarray(Math.max(0, joined - carry)),
-    );
+    const scanned = scanMessage(policy.scanner, allowedSecrets, tail, payload);
+    tail = scanned.tail;
+    let verdict = scanned.verdict;
+    const pieces = scanned.pieces;
     if (verdict.status === "clean") {
       // Pieces of a known secret sent before, over any connection or request, made whole here.
       const block = policy.config.dlp.action === "block";
@@ -320,4 +303,33 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
   };
   client.on("data", onData);
   if (relay.head.length > 0) onData(relay.head);
+}
+
+/**
+ * One WebSocket message as the relay scans it: whole, then (if clean) the seam with the end of
+ * the messages before it, since whatever crosses the seam lies within `carryBytes` of it on
+ * both sides. Returns the verdict, the message's own pieces of known secrets (the seam's scan
+ * replaces the verdict, not these) and the tail to keep for the next message.
+ */
+export function scanMessage(
+  scanner: DlpScanner,
+  allowedSecrets: ReadonlySet<string>,
+  tail: Buffer,
+  payload: Buffer,
+): { verdict: DlpVerdict; pieces: DlpVerdict["pieces"]; tail: Buffer } {
+  const carry = scanner.carryBytes;
+  let verdict = scanner.scan({ body: { bytes: payload, label: "websocket" } }, { allowedSecrets });
+  const pieces = verdict.pieces;
+  if (verdict.status === "clean" && tail.length > 0) {
+    const seam = Buffer.concat([tail, payload.subarray(0, carry)]);
+    verdict = scanner.scan({ body: { bytes: seam, label: "websocket" } }, { allowedSecrets });
+  }
+  const joined = tail.length + payload.length;
+  // A copy: a slice would keep the whole (up to maxBodyBytes) payload alive.
+  const next = Buffer.from(
+    payload.length >= carry
+      ? payload.subarray(payload.length - carry)
+      : Buffer.concat([tail, payload], joined).subarray(Math.max(0, joined - carry)),
+  );
+  return { verdict, pieces, tail: next };
 }
