@@ -1,5 +1,6 @@
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { placeValues } from "./place-values.js";
+import { placeValues, valueText } from "./place-values.js";
 import { createDlpScanner } from "./scanner.js";
 
 const SECRET = "CbJoin-7f3a9c2e1d4b-Qx8Wz5Lm";
@@ -40,12 +41,21 @@ describe("placeValues", () => {
   });
 
   it("takes a body that is not JSON or a form whole, and JSON that does not parse whole", () => {
-    expect(placeValues({ body: { bytes: Buffer.from("plain text") } })).toMatchObject({
-      values: ["plain text"],
-    });
+    const texts = (got: ReturnType<typeof placeValues>) =>
+      got.ok ? got.values.map((v) => valueText(v)) : [];
+    expect(texts(placeValues({ body: { bytes: Buffer.from("plain text \xe9") } }))).toEqual([
+      "plain text \u00c3\u00a9",
+    ]);
     expect(
-      placeValues({ body: { bytes: Buffer.from('{"a": "b"'), contentType: "application/json" } }),
-    ).toMatchObject({ values: ['{"a": "b"'] });
+      texts(
+        placeValues({ body: { bytes: Buffer.from('{"a": "b"'), contentType: "application/json" } }),
+      ),
+    ).toEqual(['{"a": "b"']);
+  });
+
+  it("reads a value's characters as latin1, from bytes or text alike", () => {
+    expect(valueText(Buffer.from("abc\u00e9"), 1)).toBe("bc\u00c3\u00a9");
+    expect(valueText("abcdef", 2, 4)).toBe("cd");
   });
 
   it("keeps non-ASCII JSON strings as their UTF-8 bytes", () => {
@@ -150,6 +160,34 @@ describe("scan joins the values of every place", () => {
       { secretName: "AGENT_SECRET", length: SECRET.length, ranges: [0, HALF] },
     ]);
     expect(JSON.stringify(verdict)).not.toContain(A);
+  });
+
+  it("finds a piece in every place and spelling a value is read in", () => {
+    const escaped = [...A].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const percent = [...A].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    const cases: [string, Parameters<typeof scanner.scan>[0]][] = [
+      [
+        "a JSON member in \\u escapes",
+        { body: { ...json({}), bytes: Buffer.from(`{"m":"${escaped.join("")}"}`) } },
+      ],
+      ["a JSON number member", { body: json({ n: 12345678901 }) }],
+      ["a percent-encoded path segment", { path: `/x/${percent}/y` }],
+      ["a query value with + and %", { query: `q=a+${percent}` }],
+      ["a cookie", { headers: [["Cookie", `s=${percent}; t=1`]] }],
+      ["a form field", { body: form(`f=${percent}+z`) }],
+      ["a header", { headers: [["X-Note", `say ${A.toUpperCase()}`]] }],
+      ["a body in its content encoding", { body: { bytes: gzipSync(A), contentEncoding: "gzip" } }],
+    ];
+    const digits = createDlpScanner({
+      knownSecrets: [
+        { name: "AGENT_SECRET", value: SECRET },
+        { name: "PIN", value: "12345678901234" },
+      ],
+    });
+    for (const [place, target] of cases) {
+      const verdict = digits.scan(target);
+      expect({ place, pieces: verdict.pieces?.length ?? 0 }).toEqual({ place, pieces: 1 });
+    }
   });
 
   it("reports every other character as pieces of the positions it covers", () => {

@@ -17,18 +17,21 @@ export interface PlaceSource {
   body?: { bytes: Uint8Array; contentType?: string | undefined } | undefined;
 }
 
+/** A latin1 string of bytes, or the bytes themselves. */
+export type PlaceValue = string | Uint8Array;
+
 export type PlaceValues =
-  | { ok: true; values: string[]; bytes: number }
+  | { ok: true; values: PlaceValue[]; bytes: number }
   | { ok: false; count: number };
 
 /** Values per request before the join refuses: ample for forms and API payloads. */
 export const MAX_PLACE_VALUES = 65_536;
 
 export function placeValues(source: PlaceSource, maxValues = MAX_PLACE_VALUES): PlaceValues {
-  const values: string[] = [];
+  const values: PlaceValue[] = [];
   let bytes = 0;
   let over = false;
-  const add = (value: string) => {
+  const add = (value: PlaceValue) => {
     if (value.length === 0 || over) return;
     if (values.length >= maxValues) {
       over = true;
@@ -51,11 +54,10 @@ export function placeValues(source: PlaceSource, maxValues = MAX_PLACE_VALUES): 
   }
   const body = source.body;
   if (body !== undefined && body.bytes.length > 0) {
-    const text = latin1(body.bytes);
     if (isFormEncoded(body.contentType)) {
-      for (const pair of text.split("&")) add(decodePercent(pairValue(pair), true));
+      for (const pair of latin1(body.bytes).split("&")) add(decodePercent(pairValue(pair), true));
     } else if (!(looksLikeJson(body.contentType, body.bytes) && jsonMembers(body.bytes, add))) {
-      add(text);
+      add(body.bytes);
     }
   }
   return over ? { ok: false, count: values.length + 1 } : { ok: true, values, bytes };
@@ -91,6 +93,11 @@ function jsonMembers(bytes: Uint8Array, add: (value: string) => void): boolean {
     }
   }
   return true;
+}
+
+/** `value`'s characters from `start` to `end` as a latin1 string. */
+export function valueText(value: PlaceValue, start = 0, end = value.length): string {
+  return typeof value === "string" ? value.slice(start, end) : latin1(value.subarray(start, end));
 }
 
 function latin1(bytes: Uint8Array): string {

@@ -30,7 +30,7 @@ import {
   transferEncodedParts,
   utf16Text,
 } from "./normalise.js";
-import { MAX_PLACE_VALUES, placeValues } from "./place-values.js";
+import { MAX_PLACE_VALUES, type PlaceValue, placeValues, valueText } from "./place-values.js";
 import type {
   DlpFinding,
   DlpVerdict,
@@ -100,6 +100,8 @@ interface ScanState {
   inflates: number;
   /** zlib, bzip2 and raw deflate streams tried; counted from the first. */
   attempts?: number;
+  /** Whether any view held a piece of a known secret: only then are the pieces looked for. */
+  piece?: boolean;
 }
 
 interface ViewState {
@@ -224,7 +226,9 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
             ...joined.filter((m) => !found.some((f) => f.ruleId === m.ruleId && f.text === m.text)),
           );
         }
-        pieces = matcher.pieces(places.values);
+        // Every value lies whole in a view scanned above (the path, query and headers as sent
+        // and decoded, the body as its reader decodes it), so no piece there means none here.
+        if (state.piece === true) pieces = matcher.pieces(places.values);
       } catch (error) {
         if (error instanceof Unscannable) {
           return { status: "unscannable", reason: error.reason, detail: error.detail };
@@ -257,7 +261,7 @@ function withPieces(verdict: DlpVerdict, pieces: SecretPieces[]): DlpVerdict {
  * `carry` characters of it, so a long value brings only its head (ending one text) and its tail
  * (starting the next). Texts of a single value were scanned already and are left out.
  */
-function joinedChunks(values: readonly string[], carry: number): string[] {
+function joinedChunks(values: readonly PlaceValue[], carry: number): string[] {
   const chunks: string[] = [];
   let current: string[] = [];
   const close = () => {
@@ -265,22 +269,22 @@ function joinedChunks(values: readonly string[], carry: number): string[] {
   };
   for (const value of values) {
     if (value.length <= 2 * carry) {
-      current.push(value);
+      current.push(valueText(value));
       continue;
     }
-    current.push(value.slice(0, carry));
+    current.push(valueText(value, 0, carry));
     close();
-    current = [value.slice(value.length - carry)];
+    current = [valueText(value, value.length - carry)];
   }
   close();
   return chunks;
 }
 
 /** What matchSplit reads of a value: its first and last `length` characters. */
-function headAndTail(value: string, length: number): string {
+function headAndTail(value: PlaceValue, length: number): string {
   return value.length <= 2 * length
-    ? value
-    : value.slice(0, length) + value.slice(value.length - length);
+    ? valueText(value)
+    : valueText(value, 0, length) + valueText(value, value.length - length);
 }
 
 function scanBody(
@@ -341,6 +345,7 @@ function scanView(
   const found: Located[] = matcher
     .match(input, hits)
     .map((m) => ({ ...m, location }) satisfies Located);
+  if (hits.piece) state.piece = true;
   let text: string | undefined;
   const latin1 = () => {
     text ??= typeof input === "string" ? input : bytesToLatin1(input);

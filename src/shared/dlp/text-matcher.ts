@@ -23,17 +23,22 @@ export interface RawMatch {
 type Literal =
   | { kind: "rule"; rule: number; length: number; anchor: Buffer }
   | { kind: "secret"; variant: number; prefixLength: number }
-  | { kind: "marker"; marker: MarkerKind; text: string };
+  | { kind: "marker"; marker: MarkerKind; text: string }
+  | { kind: "piece" };
 
-/** Transform markers the prefilter saw in a text: kinds, and where (end offsets) for gzip. */
+/**
+ * Transform markers the prefilter saw in a text: kinds, and where (end offsets) for gzip; and
+ * whether a piece of a known secret (PIECE_LENGTH characters of a piece form) occurred.
+ */
 export interface MarkerHits {
   kinds: Set<MarkerKind>;
   gzipEnds: number[];
   gzipBase64Ends: number[];
+  piece: boolean;
 }
 
 export function noMarkerHits(): MarkerHits {
-  return { kinds: new Set(), gzipEnds: [], gzipBase64Ends: [] };
+  return { kinds: new Set(), gzipEnds: [], gzipBase64Ends: [], piece: false };
 }
 
 /**
@@ -59,6 +64,7 @@ export class TextMatcher {
   readonly longestForm: number;
   /** Forms looked for cut between two values, lowercased, with their variants. */
   readonly #splitForms: readonly { lower: string; variant: SecretVariant }[];
+  readonly #pieceFinder: PieceFinder;
 
   constructor(
     rules: readonly CredentialRule[],
@@ -104,6 +110,13 @@ export class TextMatcher {
       literals.push({ kind: "marker", marker: marker.kind, text: marker.text });
       texts.push(marker.text);
     }
+    // The pieces' grams too, so that the one pass tells whether a request carries any: clean
+    // traffic then never pays for the pieces' own pass (pieces()).
+    this.#pieceFinder = pieceFinder(this.#variants);
+    for (const gram of this.#pieceFinder.grams) {
+      literals.push({ kind: "piece" });
+      texts.push(gram);
+    }
     this.#literals = literals;
     this.#automaton = new LiteralAutomaton(texts, { foldCase: true });
   }
@@ -139,6 +152,10 @@ export class TextMatcher {
       }
       if (literal.kind === "marker") {
         if (hits !== undefined) recordMarker(hits, literal, input, end);
+        return;
+      }
+      if (literal.kind === "piece") {
+        if (hits !== undefined) hits.piece = true;
         return;
       }
       if (foundVariants.has(literal.variant)) return;
@@ -197,9 +214,9 @@ export class TextMatcher {
    * decimations (every 2nd or 3rd character from each start), in any case. Positions only,
    * never text: pipelock's sent-window joins these over the requests of a bottle.
    */
-  pieces(values: readonly string[]): SecretPieces[] {
-    const finder = this.#pieceFinder();
-    if (finder.literals.length === 0) return [];
+  pieces(values: readonly (string | Uint8Array)[]): SecretPieces[] {
+    const finder = this.#pieceFinder;
+    if (finder.grams.length === 0) return [];
     const covered = new Map<string, Uint8Array>();
     for (const value of values) {
       finder.automaton.scan(value, (index) => {
@@ -218,39 +235,6 @@ export class TextMatcher {
       length: marks.length,
       ranges: toRanges(marks),
     }));
-  }
-
-  #pieces: { automaton: LiteralAutomaton; literals: PieceAt[][] } | undefined;
-
-  #pieceFinder(): { automaton: LiteralAutomaton; literals: PieceAt[][] } {
-    if (this.#pieces !== undefined) return this.#pieces;
-    const byText = new Map<string, PieceAt[]>();
-    const secrets = new Map<string, string>();
-    for (const v of this.#variants)
-      if (v.encoding === "verbatim") secrets.set(v.secretName, v.text);
-    for (const [secretName, text] of secrets) {
-      for (const form of pieceForms(text)) {
-        for (let offset = 0; offset + form.gram <= form.text.length; offset++) {
-          const gram = form.text.slice(offset, offset + form.gram).toLowerCase();
-          const at: PieceAt = {
-            secretName,
-            length: text.length,
-            gram: form.gram,
-            offset,
-            position: form.position,
-          };
-          const list = byText.get(gram);
-          if (list === undefined) byText.set(gram, [at]);
-          else list.push(at);
-        }
-      }
-    }
-    const texts = [...byText.keys()];
-    this.#pieces = {
-      automaton: new LiteralAutomaton(texts.length > 0 ? texts : ["\u0000"], { foldCase: true }),
-      literals: texts.map((t) => byText.get(t) as PieceAt[]),
-    };
-    return this.#pieces;
   }
 
   #runRule(rule: CredentialRule, index: number, text: string, windows: number[]): RawMatch[] {
@@ -301,6 +285,48 @@ interface PieceAt {
   gram: number;
   offset: number;
   position: (i: number) => number;
+}
+
+interface PieceFinder {
+  /** Every piece form's runs of its gram length, lowercased, each once. */
+  grams: readonly string[];
+  /** Over `grams`, built when first needed: most requests carry no piece. */
+  readonly automaton: LiteralAutomaton;
+  /** Per gram, where its characters sit in which secret. */
+  literals: readonly PieceAt[][];
+}
+
+function pieceFinder(variants: readonly SecretVariant[]): PieceFinder {
+  const byText = new Map<string, PieceAt[]>();
+  const secrets = new Map<string, string>();
+  for (const v of variants) if (v.encoding === "verbatim") secrets.set(v.secretName, v.text);
+  for (const [secretName, text] of secrets) {
+    for (const form of pieceForms(text)) {
+      for (let offset = 0; offset + form.gram <= form.text.length; offset++) {
+        const gram = form.text.slice(offset, offset + form.gram).toLowerCase();
+        const at: PieceAt = {
+          secretName,
+          length: text.length,
+          gram: form.gram,
+          offset,
+          position: form.position,
+        };
+        const list = byText.get(gram);
+        if (list === undefined) byText.set(gram, [at]);
+        else list.push(at);
+      }
+    }
+  }
+  const grams = [...byText.keys()];
+  let automaton: LiteralAutomaton | undefined;
+  return {
+    grams,
+    get automaton() {
+      automaton ??= new LiteralAutomaton(grams, { foldCase: true });
+      return automaton;
+    },
+    literals: grams.map((t) => byText.get(t) as PieceAt[]),
+  };
 }
 
 /** The forms whose runs count as pieces, each with where its characters sit in the secret. */
