@@ -35,8 +35,41 @@ describe("LiteralAutomaton", () => {
     expect(() => new LiteralAutomaton(["☕"])).toThrow("literals must be latin1 strings");
   });
 
-  it("refuses empty literals", () => {
+  it("refuses empty literals, and literals that use every byte", () => {
     expect(() => new LiteralAutomaton([""])).toThrow("literals must not be empty");
+    const all = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b)).join("");
+    expect(() => new LiteralAutomaton([all])).toThrow("leave at least one byte unused");
+    expect(matches(new LiteralAutomaton([all.slice(1)]), `\u0100${all.slice(1)}`)).toEqual([
+      [0, 256],
+    ]);
+  });
+
+  it("moves on a character above latin1 as on a byte no literal holds", () => {
+    const a = new LiteralAutomaton(["ab", "\u00ffb"]);
+    expect(matches(a, "a\u0100b \u0100ab \u01ffb \u00ffb")).toEqual([
+      [0, 7],
+      [1, 13],
+    ]);
+  });
+
+  it("keeps every literal and its offsets past 65,536 states (32-bit table rows)", () => {
+    // 10,000 literals of 12 pseudo-random characters: more than 65,536 trie states.
+    let seed = 7;
+    const letter = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return String.fromCharCode(0x61 + ((seed >>> 16) % 26));
+    };
+    const literals = Array.from(
+      { length: 10_000 },
+      (_, i) => `${Array.from({ length: 11 }, letter).join("")}${i % 10}`,
+    );
+    const a = new LiteralAutomaton(literals);
+    expect(a.stateCount).toBeGreaterThan(65_536);
+    const text = `--${literals[0]}--${literals[9999]}--${literals[4321]}`;
+    const found = matches(a, text);
+    expect(found).toContainEqual([0, 14]);
+    expect(found).toContainEqual([9999, 28]);
+    expect(found).toContainEqual([4321, 42]);
   });
 });
 

@@ -1,43 +1,55 @@
 // The DLP prefilter: one pass over the input that finds every occurrence of a set of literals
 // (rule anchors and known-secret fragments), case-sensitively. An Aho-Corasick automaton
-// compiled to a dense table over byte classes: a clean body costs one table lookup per byte,
-// and no regular expression runs unless one of its anchors occurs.
+// compiled to a dense table indexed by state and byte: a clean body costs one table lookup per
+// byte, and no regular expression runs unless one of its anchors occurs.
 
 /** Called with the literal's index and the offset just past its last character. */
 export type LiteralMatchHandler = (literal: number, end: number) => void;
 
+/** States past this need 32-bit table entries; below it, 16 bits halve the table. */
+const NARROW_STATES = 0x10000;
+
 export class LiteralAutomaton {
-  /** Byte (or char code < 65536) → class; 0 for characters no literal contains. */
-  readonly #classOf: Uint8Array;
-  readonly #classCount: number;
-  /** state*classCount + class → next state*classCount, as -(next*classCount) - 1 when it accepts. */
-  readonly #table: Int32Array;
+  /**
+   * Char code → the byte its column is read at: itself below 256, above it a byte no literal
+   * holds (no literal holds such a character, so they all move alike).
+   */
+  readonly #byteOf: Uint8Array;
+  /**
+   * (state << 8 | byte) → next state. States are numbered so that the accepting ones come
+   * last, from #acceptFrom: the hot loop is a shift, a load and one compare per byte.
+   */
+  readonly #table: Uint16Array | Uint32Array;
+  readonly #acceptFrom: number;
   readonly #outputs: readonly (readonly number[])[];
 
   /**
    * @param literals non-empty strings of characters below 256 (bytes as latin1)
-   * @param options.foldCase ASCII letters match in either case: one class for "a" and "A", so
-   *   it costs nothing per byte
+   * @param options.foldCase ASCII letters match in either case, at no cost per byte
    */
   constructor(literals: readonly string[], options: { foldCase?: boolean } = {}) {
-    const classOf = new Uint8Array(65536);
     const fold = options.foldCase === true;
+    // Built over classes of the characters the literals hold (a trie row per state of all 256
+    // bytes would take seconds to fill for thousands of literals), then spread to bytes.
+    const classOf = new Uint8Array(256);
     let classCount = 1;
     for (const literal of literals) {
       for (let i = 0; i < literal.length; i++) {
         let c = literal.charCodeAt(i);
         if (c > 255) throw new Error("literals must be latin1 strings");
         if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
-        if (classOf[c] === 0) classOf[c] = classCount++;
+        if (classOf[c] !== 0) continue;
+        // Class 0 is for the bytes no literal holds; there must be one, for other characters.
+        if (classCount === 256) throw new Error("literals must leave at least one byte unused");
+        classOf[c] = classCount++;
       }
     }
-    if (classCount > 255) throw new Error("too many distinct characters in literals");
     if (fold) for (let c = 0x41; c <= 0x5a; c++) classOf[c] = classOf[c + 0x20] as number;
-    this.#classOf = classOf;
-    this.#classCount = classCount;
+    const spare = classOf.indexOf(0);
+    const byteOf = new Uint8Array(65536).fill(spare);
+    for (let c = 0; c < 256; c++) byteOf[c] = c;
+    this.#byteOf = byteOf;
 
-    // Trie over classes, in one flat array (a row of classCount per state): known secrets bring
-    // thousands of literals, and an array per state made building take seconds.
     let capacity = 1;
     for (const literal of literals) capacity += literal.length;
     const goto = new Int32Array(capacity * classCount).fill(-1);
@@ -46,7 +58,7 @@ export class LiteralAutomaton {
       if (literal.length === 0) throw new Error("literals must not be empty");
       let state = 0;
       for (let i = 0; i < literal.length; i++) {
-        const at = state * classCount + (classOf[literal.charCodeAt(i)] ?? 0);
+        const at = state * classCount + (classOf[literal.charCodeAt(i)] as number);
         if (goto[at] === -1) {
           goto[at] = outputs.length;
           outputs.push([]);
@@ -83,16 +95,29 @@ export class LiteralAutomaton {
       }
     }
 
-    // In place: next state → its row's offset, negative (-offset - 1) when it accepts.
+    // Renumbered, accepting states last (the start state accepts nothing: literals are not
+    // empty, so it stays 0), then spread from classes to bytes.
+    const order: number[] = [];
+    for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length === 0) order.push(s);
+    this.#acceptFrom = order.length;
+    for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length > 0) order.push(s);
+    const renamed = new Int32Array(stateCount);
+    order.forEach((old, now) => {
+      renamed[old] = now;
+    });
     const table =
-      goto.length === stateCount * classCount ? goto : goto.slice(0, stateCount * classCount);
-    for (let i = 0; i < table.length; i++) {
-      const next = table[i] as number;
-      const base = next * classCount;
-      table[i] = (outputs[next] as number[]).length > 0 ? -base - 1 : base;
+      stateCount <= NARROW_STATES
+        ? new Uint16Array(stateCount * 256)
+        : new Uint32Array(stateCount * 256);
+    for (let now = 0; now < stateCount; now++) {
+      const row = (order[now] as number) * classCount;
+      const out = now * 256;
+      for (let b = 0; b < 256; b++) {
+        table[out + b] = renamed[goto[row + (classOf[b] as number)] as number] as number;
+      }
     }
     this.#table = table;
-    this.#outputs = outputs;
+    this.#outputs = order.map((old) => outputs[old] as number[]);
   }
 
   get stateCount(): number {
@@ -102,17 +127,18 @@ export class LiteralAutomaton {
   /** Reports every occurrence, overlapping ones included. */
   scan(input: Uint8Array | string, onMatch: LiteralMatchHandler): void {
     const table = this.#table;
-    const classOf = this.#classOf;
+    const acceptFrom = this.#acceptFrom;
     let state = 0;
     if (typeof input === "string") {
+      const byteOf = this.#byteOf;
       for (let i = 0; i < input.length; i++) {
-        state = table[state + (classOf[input.charCodeAt(i)] as number)] as number;
-        if (state < 0) state = this.#emit(state, i + 1, onMatch);
+        state = table[(state << 8) | (byteOf[input.charCodeAt(i)] as number)] as number;
+        if (state >= acceptFrom) this.#emit(state, i + 1, onMatch);
       }
     } else {
       for (let i = 0; i < input.length; i++) {
-        state = table[state + (classOf[input[i] as number] as number)] as number;
-        if (state < 0) state = this.#emit(state, i + 1, onMatch);
+        state = table[(state << 8) | (input[i] as number)] as number;
+        if (state >= acceptFrom) this.#emit(state, i + 1, onMatch);
       }
     }
   }
@@ -124,7 +150,7 @@ export class LiteralAutomaton {
    */
   anyInJson(json: Uint8Array): boolean {
     const table = this.#table;
-    const classOf = this.#classOf;
+    const acceptFrom = this.#acceptFrom;
     let state = 0;
     const length = json.length;
     for (let i = 0; i < length; i++) {
@@ -140,16 +166,14 @@ export class LiteralAutomaton {
           b = JSON_ESCAPES[c] ?? c;
         }
       }
-      state = table[state + (classOf[b] as number)] as number;
-      if (state < 0) return true;
+      state = table[(state << 8) | b] as number;
+      if (state >= acceptFrom) return true;
     }
     return false;
   }
 
-  #emit(encoded: number, end: number, onMatch: LiteralMatchHandler): number {
-    const base = -encoded - 1;
-    for (const literal of this.#outputs[base / this.#classCount] as number[]) onMatch(literal, end);
-    return base;
+  #emit(state: number, end: number, onMatch: LiteralMatchHandler): void {
+    for (const literal of this.#outputs[state] as number[]) onMatch(literal, end);
   }
 }
 
