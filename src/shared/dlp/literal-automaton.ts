@@ -52,14 +52,15 @@ export class LiteralAutomaton {
 
     let capacity = 1;
     for (const literal of literals) capacity += literal.length;
-    const goto = new Int32Array(capacity * classCount).fill(-1);
+    // 0 for "no edge": no trie edge leads back to the start state, and a fresh array is zeros.
+    const goto = new Int32Array(capacity * classCount);
     const outputs: number[][] = [[]];
     literals.forEach((literal, index) => {
       if (literal.length === 0) throw new Error("literals must not be empty");
       let state = 0;
       for (let i = 0; i < literal.length; i++) {
         const at = state * classCount + (classOf[literal.charCodeAt(i)] as number);
-        if (goto[at] === -1) {
+        if (goto[at] === 0) {
           goto[at] = outputs.length;
           outputs.push([]);
         }
@@ -75,8 +76,7 @@ export class LiteralAutomaton {
     let tail = 0;
     for (let k = 0; k < classCount; k++) {
       const next = goto[k] as number;
-      if (next === -1) goto[k] = 0;
-      else queue[tail++] = next;
+      if (next !== 0) queue[tail++] = next;
     }
     for (let head = 0; head < tail; head++) {
       const state = queue[head] as number;
@@ -84,7 +84,7 @@ export class LiteralAutomaton {
       const failRow = (fail[state] as number) * classCount;
       for (let k = 0; k < classCount; k++) {
         const next = goto[row + k] as number;
-        if (next === -1) {
+        if (next === 0) {
           goto[row + k] = goto[failRow + k] as number;
         } else {
           fail[next] = goto[failRow + k] as number;
@@ -109,10 +109,15 @@ export class LiteralAutomaton {
       stateCount <= NARROW_STATES
         ? new Uint16Array(stateCount * 256)
         : new Uint32Array(stateCount * 256);
+    // Most bytes are in no literal (class 0): a row is filled with where they lead, then the
+    // bytes of the other classes are written over it.
+    const held: number[] = [];
+    for (let b = 0; b < 256; b++) if (classOf[b] !== 0) held.push(b);
     for (let now = 0; now < stateCount; now++) {
       const row = (order[now] as number) * classCount;
       const out = now * 256;
-      for (let b = 0; b < 256; b++) {
+      table.fill(renamed[goto[row] as number] as number, out, out + 256);
+      for (const b of held) {
         table[out + b] = renamed[goto[row + (classOf[b] as number)] as number] as number;
       }
     }
