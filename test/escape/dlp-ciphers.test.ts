@@ -8,7 +8,7 @@
 // The spellings are made here with code of the test's own, not the engine's.
 import { randomBytes } from "node:crypto";
 import { beforeAll, expect, it } from "vitest";
-import { MAX_NESTING } from "../../src/shared/dlp/scanner.js";
+import { MAX_NESTING } from "../../src/shared/dlp/scan-view.js";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";

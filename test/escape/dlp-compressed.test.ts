@@ -28,7 +28,7 @@ const SECRET = `CbPack-${randomBytes(6).toString("hex").toUpperCase()}-${randomB
 const ALLOWED = "allowed.example.test";
 /** A GitHub token of the right shape, made up per run: a credential the bottle never declared. */
 const TOKEN = `ghp_${[...randomBytes(36)].map((b) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[b % 62]).join("")}`;
-/** The engine's bound on nested decodes (scanner.ts MAX_NESTING). */
+/** The engine's bound on nested decodes (scan-view.ts MAX_NESTING). */
 const BOUND = 3;
 const LOREM =
   "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. ".repeat(

@@ -3,7 +3,8 @@ import { deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FAKE_CREDENTIALS } from "../../../test/support/fixtures/fake-credentials.js";
 import { decodeRun, findRuns, holdsRun, MIN_RUN_LENGTH } from "./generic-runs.js";
-import { createDlpScanner, MAX_NESTING } from "./scanner.js";
+import { MAX_NESTING } from "./scan-view.js";
+import { createDlpScanner } from "./scanner.js";
 
 const TOKEN = FAKE_CREDENTIALS["github-pat"]?.hit ?? "";
 const SECRET = "hunter2-is-not-a-good-password";

@@ -8,7 +8,8 @@ import {
   secretSpellings,
   secretVariants,
 } from "./known-secrets.js";
-import { createDlpScanner, MAX_NESTING } from "./scanner.js";
+import { MAX_NESTING } from "./scan-view.js";
+import { createDlpScanner } from "./scanner.js";
 
 describe("secretVariants", () => {
   const value = "p@ss word/with+symbols-0123";
