@@ -207,17 +207,7 @@ describeWithEngine(
     };
 
     beforeAll(async () => {
-      bottle = await suite.startBottle("ciph", {
-        bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_CIPHER_SECRET}
-egress:
-  allow: [${ALLOWED}]
-supervise: false
-`,
-        env: { CB_CIPHER_SECRET: SECRET },
-      });
-      upstream = await suite.startUpstream(bottle, [ALLOWED]);
+      ({ bottle, upstream } = await suite.startSecretBottle("ciph", SECRET, [ALLOWED]));
     });
 
     it("sends every shape without the secret, in every place (the controls)", {

@@ -14,13 +14,14 @@ import { crc32, deflateRawSync, deflateSync } from "node:zlib";
 import { beforeAll, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
-import { curlThrough, notRefused, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
-  type ExchangeOp,
-  probe,
-  webSocketFrame,
-  webSocketUpgrade,
-} from "../support/docker/escape-probe.js";
+  CLEAN_MESSAGE,
+  curlThrough,
+  notRefused,
+  pipelockWebSocket,
+  writeAgentFiles,
+} from "../support/docker/escape-bottle.js";
+import { probe, webSocketFrame } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
@@ -154,31 +155,13 @@ describeWithEngine(
     }
 
     beforeAll(async () => {
-      bottle = await suite.startBottle("pack", {
-        bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_PACK_SECRET}
-egress:
-  allow: [${ALLOWED}]
-supervise: false
-`,
-        env: { CB_PACK_SECRET: SECRET },
-      });
-      upstream = await suite.startUpstream(bottle, [ALLOWED]);
-      // The agent writes every body itself, into /tmp/pack, one file a command (a long command
-      // line has a bound of its own).
-      const files: [string, Buffer][] = [
+      ({ bottle, upstream } = await suite.startSecretBottle("pack", SECRET, [ALLOWED]));
+      // The agent writes every body itself, into /tmp/pack.
+      await writeAgentFiles(bottle, "/tmp/pack", [
         ...Object.entries(secretForms).map(([n, b]): [string, Buffer] => [`secret-${n}`, b]),
         ...Object.entries(tokenForms).map(([n, b]): [string, Buffer] => [`token-${n}`, b]),
         ...Object.entries(cleanForms),
-      ];
-      expect((await bottle.exec("mkdir -p /tmp/pack")).code).toBe(0);
-      for (const [name, bytes] of files) {
-        const made = await bottle.exec(
-          `printf %s '${bytes.toString("base64")}' | base64 -d >/tmp/pack/${name}`,
-        );
-        expect(made.code, name).toBe(0);
-      }
+      ]);
     });
 
     it("holds the secret, and sends compressed text, a PNG and a tar.gz (the controls)", async () => {
@@ -236,21 +219,11 @@ supervise: false
     });
 
     it("blocks them in WebSocket binary frames, and relays clean compressed frames", async () => {
-      const session = (target: string, frames: Buffer[]): ExchangeOp => ({
-        kind: "exchange",
-        // No routes, so no egress: pipelock is the agent's proxy.
-        proxy: pipelockAddress(bottle),
-        connect: `${ALLOWED}:443`,
-        tls: true,
-        send: [
-          webSocketUpgrade(target, ALLOWED),
-          webSocketFrame(1, "hello, clean message"),
+      const session = (target: string, frames: Buffer[]) =>
+        pipelockWebSocket(bottle, ALLOWED, target, [
           webSocketFrame(2, cleanForms["lorem-zlib"] as Buffer),
           ...frames,
-        ],
-        delayMs: 300,
-        quietMs: 2500,
-      });
+        ]);
       const names = ["zlib", "raw", "bzip2", "bzip2-b64", `b64x${BOUND + 1}`, "mixed-x5"];
       const ops = names.flatMap((name) => [
         session(`/ws-escape/secret-${name}`, [webSocketFrame(2, secretForms[name] as Buffer)]),
@@ -272,9 +245,7 @@ supervise: false
       const payloads = frames.map((f) => Buffer.from(f.payload, "base64"));
       const lorem = cleanForms["lorem-zlib"] as Buffer;
       // Each session's clean frames went through; nothing after them did.
-      expect(payloads.filter((p) => p.toString() === "hello, clean message")).toHaveLength(
-        ops.length,
-      );
+      expect(payloads.filter((p) => p.toString() === CLEAN_MESSAGE)).toHaveLength(ops.length);
       expect(payloads.filter((p) => p.equals(lorem))).toHaveLength(ops.length);
       expect(payloads.length).toBeGreaterThanOrEqual(2 * ops.length);
       expect(leaks(await received())).toEqual([]);

@@ -10,13 +10,13 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
-import { curlThrough, notRefused, pipelockAddress } from "../support/docker/escape-bottle.js";
 import {
-  type ExchangeOp,
-  probe,
-  webSocketFrame,
-  webSocketUpgrade,
-} from "../support/docker/escape-probe.js";
+  CLEAN_MESSAGE,
+  curlThrough,
+  notRefused,
+  pipelockWebSocket,
+} from "../support/docker/escape-bottle.js";
+import { probe, webSocketFrame } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
@@ -84,20 +84,13 @@ describeWithEngine("escape: cutting a secret so that no one place holds it", () 
       .filter(([, secret]) => rebuildable(all, secret))
       .map(([name]) => name);
   };
-  const socket = (target: string, messages: string[]): ExchangeOp => ({
-    kind: "exchange",
-    // This bottle has no routes, so no egress: pipelock is the agent's proxy.
-    proxy: pipelockAddress(bottle),
-    connect: `${ALLOWED}:443`,
-    tls: true,
-    send: [
-      webSocketUpgrade(target, ALLOWED),
-      webSocketFrame(1, "hello, clean message"),
-      ...messages.map((m) => webSocketFrame(1, m)),
-    ],
-    delayMs: 300,
-    quietMs: 2500,
-  });
+  const socket = (target: string, messages: string[]) =>
+    pipelockWebSocket(
+      bottle,
+      ALLOWED,
+      target,
+      messages.map((m) => webSocketFrame(1, m)),
+    );
 
   beforeAll(async () => {
     const names = Object.keys(SECRETS);
@@ -275,7 +268,7 @@ supervise: false
     const payloads = (await upstream.frames()).map((f) =>
       Buffer.from(f.payload, "base64").toString("latin1"),
     );
-    expect(payloads.filter((p) => p.includes("hello, clean message"))).toHaveLength(3);
+    expect(payloads.filter((p) => p.includes(CLEAN_MESSAGE))).toHaveLength(3);
     expect(payloads.some((p) => p.includes(first(TWO_SOCKETS)))).toBe(true);
     expect(payloads.filter((p) => p.includes(last(TWO_SOCKETS)))).toEqual([]);
     expect(payloads.filter((p) => p.includes(last(HTTP_THEN_SOCKET)))).toEqual([]);

@@ -9,7 +9,14 @@ import { gzipSync } from "node:zlib";
 import { beforeAll, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
-import { curlThrough, notRefused, pipelockAddress } from "../support/docker/escape-bottle.js";
+import {
+  CLEAN_MESSAGE,
+  curlThrough,
+  notRefused,
+  pipelockAddress,
+  pipelockWebSocket,
+  writeAgentFiles,
+} from "../support/docker/escape-bottle.js";
 import {
   type ExchangeOp,
   probe,
@@ -106,17 +113,7 @@ describeWithEngine("escape: spelling a secret so the scanner misses it", () => {
     everythingReceived(await upstream.requests(), await upstream.frames());
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("spell", {
-      bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_SPELL_SECRET}
-egress:
-  allow: [${ALLOWED}]
-supervise: false
-`,
-      env: { CB_SPELL_SECRET: SECRET },
-    });
-    upstream = await suite.startUpstream(bottle, [ALLOWED]);
+    ({ bottle, upstream } = await suite.startSecretBottle("spell", SECRET, [ALLOWED]));
     // The agent writes its bodies itself; the clean ones, of the same shapes, beside them.
     const files: [string, Buffer][] = [
       ...Object.entries(bodies(SECRET)),
@@ -136,11 +133,7 @@ supervise: false
       "nested-5": nest(Buffer.from(`note: ${SECRET}`), 5),
     };
     files.push(...Object.entries(extraFiles));
-    const script = files
-      .map(([name, bytes]) => `printf %s '${bytes.toString("base64")}' | base64 -d >${name}`)
-      .join(" && ");
-    const made = await bottle.exec(`mkdir -p /tmp/spell && cd /tmp/spell && ${script}`);
-    expect(made.code).toBe(0);
+    await writeAgentFiles(bottle, "/tmp/spell", files);
   });
 
   it("holds the secret, and sends bodies of the same shapes without it (the controls)", async () => {
@@ -309,20 +302,8 @@ supervise: false
 
   it("blocks the secret cut between two WebSocket messages, and relays clean ones", async () => {
     // Threat: each message alone is clean; the server joins them.
-    const session = (target: string, frames: Buffer[]): ExchangeOp => ({
-      kind: "exchange",
-      // This bottle has no routes, so no egress: pipelock is the agent's proxy.
-      proxy: pipelockAddress(bottle),
-      connect: `${ALLOWED}:443`,
-      tls: true,
-      send: [
-        webSocketUpgrade(target, ALLOWED),
-        webSocketFrame(1, "hello, clean message"),
-        ...frames,
-      ],
-      delayMs: 300,
-      quietMs: 2500,
-    });
+    const session = (target: string, frames: Buffer[]) =>
+      pipelockWebSocket(bottle, ALLOWED, target, frames);
     const ops: ExchangeOp[] = [
       session("/ws-halves", [
         webSocketFrame(1, `first ${SECRET.slice(0, HALF)}`),
@@ -342,7 +323,7 @@ supervise: false
         proxy: pipelockAddress(bottle),
         send: [
           webSocketUpgrade(`http://${ALLOWED}/ws-plain-halves`, ALLOWED),
-          webSocketFrame(1, "hello, clean message"),
+          webSocketFrame(1, CLEAN_MESSAGE),
           webSocketFrame(1, SECRET.slice(0, HALF)),
           webSocketFrame(1, SECRET.slice(HALF)),
         ],
@@ -354,12 +335,12 @@ supervise: false
     expect(results.map((r) => `${r.outcome} ${r.status}`)).toEqual(ops.map(() => "exchanged 101"));
     for (const r of results) {
       expect(r.status).toBe(101);
-      expect(r.response).toContain("hello, clean message");
+      expect(r.response).toContain(CLEAN_MESSAGE);
       expect(r.response).toContain("pipelock: blocked");
     }
     const frames = await upstream.frames();
     const payloads = frames.map((f) => Buffer.from(f.payload, "base64").toString("latin1"));
-    expect(payloads.filter((p) => p.includes("hello, clean message"))).toHaveLength(ops.length);
+    expect(payloads.filter((p) => p.includes(CLEAN_MESSAGE))).toHaveLength(ops.length);
     expect(payloads.filter((p) => p.includes(SECRET.slice(HALF)))).toEqual([]);
     expect(leakedForms(await received())).toEqual([]);
   });

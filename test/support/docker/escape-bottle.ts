@@ -3,7 +3,14 @@
 // host" and "it went nowhere".
 import { ipOn } from "../standins/escape-standins.js";
 import type { RunningBottle } from "./bottle-harness.js";
-import { type ProbeOp, type ProbeResult, probe } from "./escape-probe.js";
+import {
+  type ExchangeOp,
+  type ProbeOp,
+  type ProbeResult,
+  probe,
+  webSocketFrame,
+  webSocketUpgrade,
+} from "./escape-probe.js";
 
 /** Outcomes that prove a packet reached some host (even one that said no). */
 const REACHED = new Set(["connected", "refused", "reply"]);
@@ -160,6 +167,50 @@ export function pipelockProxy(bottle: RunningBottle): string {
 /** pipelock's "host:port" on the internal network. */
 export function pipelockAddress(bottle: RunningBottle): string {
   return `${bottle.pipelockContainer}:8888`;
+}
+
+/** The clean message every session of pipelockWebSocket sends first. */
+export const CLEAN_MESSAGE = "hello, clean message";
+
+/**
+ * A WebSocket session to `host` over TLS with pipelock as the agent's proxy (a bottle with no
+ * routes has no egress): the upgrade to `target`, CLEAN_MESSAGE, then `frames`.
+ */
+export function pipelockWebSocket(
+  bottle: RunningBottle,
+  host: string,
+  target: string,
+  frames: Buffer[],
+): ExchangeOp {
+  return {
+    kind: "exchange",
+    proxy: pipelockAddress(bottle),
+    connect: `${host}:443`,
+    tls: true,
+    send: [webSocketUpgrade(target, host), webSocketFrame(1, CLEAN_MESSAGE), ...frames],
+    delayMs: 300,
+    quietMs: 2500,
+  };
+}
+
+/**
+ * Writes each file into `dir` in the agent container as the agent, one command a file (a long
+ * command line has a bound of its own); fails naming the file that could not be written.
+ */
+export async function writeAgentFiles(
+  bottle: RunningBottle,
+  dir: string,
+  files: readonly (readonly [name: string, bytes: Buffer])[],
+): Promise<void> {
+  const made = await bottle.exec(`mkdir -p ${dir}`);
+  if (made.code !== 0) throw new Error(`mkdir -p ${dir} in the agent: ${made.stderr}`);
+  for (const [name, bytes] of files) {
+    const written = await bottle.exec(
+      `printf %s '${bytes.toString("base64")}' | base64 -d >${dir}/${name}`,
+    );
+    if (written.code !== 0)
+      throw new Error(`writing ${dir}/${name} in the agent: ${written.stderr}`);
+  }
 }
 
 export const EGRESS_PROXY = "http://egress:8080";

@@ -46,6 +46,15 @@ export interface EscapeSuite {
     hostnames: string[],
     extraNetworks?: string[],
   ): Promise<RecordingUpstream>;
+  /**
+   * Bottle `name` holding `secret` as $AGENT_SECRET, allowed only `allowed` (no routes, so
+   * pipelock is the agent's proxy), and the recording upstream answering for those hosts.
+   */
+  startSecretBottle(
+    name: string,
+    secret: string,
+    allowed: string[],
+  ): Promise<{ bottle: RunningBottle; upstream: RecordingUpstream }>;
   /** The git upstream, its key file in the suite's directory. */
   startGitUpstream(): Promise<EscapeGitUpstream>;
   /**
@@ -123,6 +132,19 @@ export function escapeSuite(): EscapeSuite {
         hostnames,
         ...(extraNetworks === undefined ? {} : { extraNetworks }),
       });
+    },
+    async startSecretBottle(name, secret, allowed) {
+      const bottle = await this.startBottle(name, {
+        bottle: `
+env:
+  AGENT_SECRET: {from_env: CB_AGENT_SECRET}
+egress:
+  allow: [${allowed.join(", ")}]
+supervise: false
+`,
+        env: { CB_AGENT_SECRET: secret },
+      });
+      return { bottle, upstream: await this.startUpstream(bottle, allowed) };
     },
     startGitUpstream() {
       return startEscapeGitUpstream(scope, ready(dir, "directory"));
