@@ -87,6 +87,12 @@ describeWithEngine("a bottle on a three-node swarm", () => {
       allowFailure: true,
       timeoutMs: 60_000,
     });
+  // "running: <command>" is said as the CLI starts its command: the file comes a moment later.
+  const writtenInAgent = (path: string) =>
+    waitFor(`${path} in the agent`, async () => {
+      const r = await inAgent(`cat ${path}`);
+      return r.code === 0 && r.stdout !== "" ? r.stdout : null;
+    });
   const keeper = () => `claude-bottle-keeper-${slug}`;
   const standinRequests = async () =>
     (await execInTask(standin, "cat /tmp/requests.jsonl 2>/dev/null || true")).stdout
@@ -352,7 +358,7 @@ supervise: true
   });
 
   it("gives the program the CLI runs its forwarded variable, which DLP keeps in the bottle", async () => {
-    expect((await inAgent("cat /tmp/forwarded.txt")).stdout).toBe(`${KNOWN}\n`);
+    expect(await writtenInAgent("/tmp/forwarded.txt")).toBe(`${KNOWN}\n`);
     const r = await inAgent(
       `curl -sS -m 20 -o /dev/null -w '%{http_code}' 'https://${ALLOWED}/known?note=${KNOWN}'`,
     );
@@ -601,7 +607,7 @@ supervise: true
       120_000,
     );
     expect(cli.output().stderr).toContain(`resuming ${slug}`);
-    expect((await inAgent("cat /tmp/forwarded-resume.txt")).stdout).toBe(`${KNOWN}\n`);
+    expect(await writtenInAgent("/tmp/forwarded-resume.txt")).toBe(`${KNOWN}\n`);
     // The start CLI's mirror died with it: this round trip goes through resume's.
     await askedApprovedAndRetried(UNLISTED);
   });
