@@ -70,18 +70,26 @@ export class LiteralAutomaton {
     });
     const stateCount = outputs.length;
 
-    // Failure links, breadth first, folded into a complete transition table.
+    // Failure links, breadth first, folded into a complete transition table. Each state's
+    // children are queued together: queue[childStart[s] .. childEnd[s]), by class childClass.
     const fail = new Int32Array(stateCount);
     const queue = new Int32Array(stateCount);
+    const childStart = new Int32Array(stateCount);
+    const childEnd = new Int32Array(stateCount);
+    const childClass = new Uint8Array(stateCount);
     let tail = 0;
     for (let k = 0; k < classCount; k++) {
       const next = goto[k] as number;
-      if (next !== 0) queue[tail++] = next;
+      if (next === 0) continue;
+      childClass[next] = k;
+      queue[tail++] = next;
     }
+    childEnd[0] = tail;
     for (let head = 0; head < tail; head++) {
       const state = queue[head] as number;
       const row = state * classCount;
       const failRow = (fail[state] as number) * classCount;
+      childStart[state] = tail;
       for (let k = 0; k < classCount; k++) {
         const next = goto[row + k] as number;
         if (next === 0) {
@@ -90,9 +98,11 @@ export class LiteralAutomaton {
           fail[next] = goto[failRow + k] as number;
           const inherited = outputs[fail[next] as number] as number[];
           if (inherited.length > 0) outputs[next] = [...(outputs[next] as number[]), ...inherited];
+          childClass[next] = k;
           queue[tail++] = next;
         }
       }
+      childEnd[state] = tail;
     }
 
     // Renumbered, accepting states last (the start state accepts nothing: literals are not
@@ -109,17 +119,25 @@ export class LiteralAutomaton {
       stateCount <= NARROW_STATES
         ? new Uint16Array(stateCount * 256)
         : new Uint32Array(stateCount * 256);
-    // Most bytes are in no literal (class 0): a row is filled with where they lead, then the
-    // bytes of the other classes are written over it.
-    const held: number[] = [];
-    for (let b = 0; b < 256; b++) if (classOf[b] !== 0) held.push(b);
-    for (let now = 0; now < stateCount; now++) {
-      const row = (order[now] as number) * classCount;
-      const out = now * 256;
-      table.fill(renamed[goto[row] as number] as number, out, out + 256);
-      for (const b of held) {
-        table[out + b] = renamed[goto[row + (classOf[b] as number)] as number] as number;
+    const bytesOf: number[][] = Array.from({ length: classCount }, () => []);
+    for (let b = 0; b < 256; b++) (bytesOf[classOf[b] as number] as number[]).push(b);
+    // A state moves as its failure state does, except along its own trie edges: its row is
+    // that row (already spread: failure states are shallower, so earlier in the queue) with
+    // its children written over it. The start state's row goes to its children or to itself.
+    const withChildren = (state: number, out: number) => {
+      for (let c = childStart[state] as number; c < (childEnd[state] as number); c++) {
+        const child = queue[c] as number;
+        const next = renamed[child] as number;
+        for (const b of bytesOf[childClass[child] as number] as number[]) table[out + b] = next;
       }
+    };
+    withChildren(0, 0);
+    for (let head = 0; head < stateCount - 1; head++) {
+      const state = queue[head] as number;
+      const out = (renamed[state] as number) * 256;
+      const from = (renamed[fail[state] as number] as number) * 256;
+      table.copyWithin(out, from, from + 256);
+      withChildren(state, out);
     }
     this.#table = table;
     this.#outputs = order.map((old) => outputs[old] as number[]);
