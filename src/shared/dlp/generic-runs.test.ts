@@ -38,6 +38,69 @@ describe("findRuns", () => {
     expect(findRuns("x".repeat(MIN_RUN_LENGTH - 1))).toEqual([]);
   });
 
+  it("finds the same runs as a byte-by-byte reading, at any alignment and length", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+    const inAlphabet = (c: number) => alphabet.includes(String.fromCharCode(c));
+    // The runs as generic-runs.ts defines them, read one byte at a time.
+    const expected = (b: Uint8Array): number[] => {
+      const spans: number[] = [];
+      let i = 0;
+      while (i < b.length) {
+        if (!inAlphabet(b[i] as number)) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < b.length && inAlphabet(b[j] as number)) j++;
+        if (j - i < MIN_RUN_LENGTH) {
+          i = j;
+          continue;
+        }
+        let lineStart = i;
+        let end = j;
+        let next: number;
+        for (;;) {
+          next = end;
+          while (next < b.length && b[next] === 0x3d && next - end < 2) next++;
+          if (end - lineStart < 40) break;
+          let after = next;
+          if (b[after] === 0x0d) after++;
+          if (after + 1 >= b.length || b[after] !== 0x0a || !inAlphabet(b[after + 1] as number))
+            break;
+          lineStart = after + 1;
+          end = lineStart;
+          while (end < b.length && inAlphabet(b[end] as number)) end++;
+        }
+        spans.push(i, next);
+        i = next;
+      }
+      return spans;
+    };
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const piece = (): string => {
+      const kind = random(6);
+      const word = (length: number) =>
+        Array.from({ length }, () => alphabet[random(alphabet.length)]).join("");
+      if (kind === 0) return word(MIN_RUN_LENGTH - 6 + random(14));
+      if (kind === 1) return `${word(60 + random(20))}\r\n${word(60)}==\n${word(10)}`;
+      if (kind === 2) return "=".repeat(random(4));
+      return ` ${word(1 + random(9))}${" .,;(){}\n"[random(9)]}`;
+    };
+    const pool = Buffer.alloc(1 << 16);
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: 5 + random(120) }, piece).join("");
+      const at = random(8);
+      const bytes = pool.subarray(at, at + text.length);
+      bytes.write(text, "latin1");
+      expect(findRuns(bytes), `round ${round}`).toEqual(expected(bytes));
+      expect(findRuns(text), `round ${round} as text`).toEqual(expected(bytes));
+    }
+  });
+
   it("decodes hex as hex when it reads as text, and base64 in both alphabets", () => {
     expect(decodeRun(hex("plain text, long enough"))[0]?.bytes.toString()).toBe(
       "plain text, long enough",

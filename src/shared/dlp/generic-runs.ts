@@ -30,40 +30,82 @@ const EQUALS = 0x3d;
 const CR = 0x0d;
 const LF = 0x0a;
 
+/** Per 16 bits (two bytes, either order): 1 when both are in the alphabets. */
+const PAIR = new Uint8Array(65536);
+for (let lo = 0; lo < 256; lo++) {
+  if (CLASS[lo] === 0) continue;
+  for (let hi = 0; hi < 256; hi++) if (CLASS[hi] !== 0) PAIR[lo | (hi << 8)] = 1;
+}
+/** Whole aligned 4-byte words inside any run of MIN_RUN_LENGTH bytes: at least this many. */
+const RUN_WORDS = (MIN_RUN_LENGTH - 3) >> 2;
+/** Shorter inputs are read byte by byte. */
+const MIN_WORD_INPUT = 256;
+
 /**
  * The [start, end) spans of runs of at least MIN_RUN_LENGTH characters in `input` (bytes, or
- * bytes as latin1), at most `limit` of them. Skips as Horspool's search does: a probe outside
- * the alphabets rules out the MIN_RUN_LENGTH bytes before the next probe, and one inside
- * looks back only until the first byte outside, past which the run would have to reach. So
- * ordinary text costs a fraction of a pass.
+ * bytes as latin1), at most `limit` of them. Reads aligned 4-byte words, skipping as Horspool's
+ * search does: any run holds RUN_WORDS whole words all in the alphabets, so a word that is not
+ * rules out the RUN_WORDS - 1 words before the next probe, and one that is looks back only to
+ * the first word that is not. Ordinary text costs a fraction of a pass; each candidate is then
+ * measured byte by byte.
  */
 export function findRuns(input: Uint8Array | string, limit = Number.POSITIVE_INFINITY): number[] {
   // One monomorphic loop over bytes: a string is copied once (latin1 keeps its offsets).
   const b = typeof input === "string" ? Buffer.from(input, "latin1") : input;
-  const n = b.length;
   const spans: number[] = [];
-  let p = MIN_RUN_LENGTH - 1;
-  while (p < n) {
-    if (CLASS[b[p] as number] === 0) {
-      p += MIN_RUN_LENGTH;
+  if (b.length < MIN_WORD_INPUT) {
+    bytewiseRuns(b, 0, spans, limit);
+    return spans;
+  }
+  const head = (4 - (b.byteOffset & 3)) & 3;
+  const words = new Uint32Array(b.buffer, b.byteOffset + head, (b.length - head) >> 2);
+  const count = words.length;
+  const whole = (w: number) => (PAIR[w & 0xffff] as number) & (PAIR[w >>> 16] as number);
+  let j = RUN_WORDS - 1;
+  while (j < count) {
+    if (whole(words[j] as number) === 0) {
+      j += RUN_WORDS;
       continue;
     }
-    const stop = p - MIN_RUN_LENGTH + 1;
-    let q = p - 1;
-    while (q >= stop && CLASS[b[q] as number] !== 0) q--;
-    if (q >= stop) {
-      // A run holding p starts after q, so it reaches q + MIN_RUN_LENGTH or is too short.
-      p = q + MIN_RUN_LENGTH;
+    const stop = j - RUN_WORDS + 1;
+    let k = j - 1;
+    while (k >= stop && whole(words[k] as number) !== 0) k--;
+    if (k >= stop) {
+      j = k + RUN_WORDS;
       continue;
     }
-    let start = stop;
+    // RUN_WORDS words in the alphabets: the run holding them, if it is long enough.
+    let start = head + 4 * stop;
     while (start > 0 && CLASS[b[start - 1] as number] !== 0) start--;
-    const end = runEnd(b, start, p + 1);
-    spans.push(start, end);
-    if (spans.length >= 2 * limit) break;
-    p = end + MIN_RUN_LENGTH;
+    let lineEnd = head + 4 * (j + 1);
+    while (lineEnd < b.length && CLASS[b[lineEnd] as number] !== 0) lineEnd++;
+    let end = lineEnd;
+    if (lineEnd - start >= MIN_RUN_LENGTH) {
+      end = runEnd(b, start, lineEnd);
+      spans.push(start, end);
+      if (spans.length >= 2 * limit) break;
+    }
+    // The next run starts at `end` or after: its whole words from the first one there.
+    j = Math.ceil((end - head) / 4) + RUN_WORDS - 1;
   }
   return spans;
+}
+
+/** The byte-by-byte search, for short inputs: every run from `from`, as findRuns gives them. */
+function bytewiseRuns(b: Uint8Array, from: number, spans: number[], limit: number) {
+  let start = from;
+  while (start < b.length && spans.length < 2 * limit) {
+    while (start < b.length && CLASS[b[start] as number] === 0) start++;
+    let lineEnd = start;
+    while (lineEnd < b.length && CLASS[b[lineEnd] as number] !== 0) lineEnd++;
+    if (lineEnd - start < MIN_RUN_LENGTH) {
+      start = lineEnd;
+      continue;
+    }
+    const end = runEnd(b, start, lineEnd);
+    spans.push(start, end);
+    start = end;
+  }
 }
 
 /** Where the run from `start` ends: padding kept, lines wrapped as MIME and PEM wrap joined. */
