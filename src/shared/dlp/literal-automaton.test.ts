@@ -73,6 +73,37 @@ describe("LiteralAutomaton", () => {
   });
 });
 
+describe("LiteralAutomaton against a plain search", () => {
+  it("finds exactly what indexOf finds, over random literal sets and texts", () => {
+    let seed = 5;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    // Few characters, so that literals share prefixes, suffixes and each other's insides.
+    const chars = "abAB-_\u00e9x";
+    const word = (max: number) =>
+      Array.from({ length: 1 + random(max) }, () => chars[random(chars.length)]).join("");
+    for (let round = 0; round < 200; round++) {
+      const literals = Array.from({ length: 1 + random(40) }, () => word(6));
+      const foldCase = round % 2 === 1;
+      const a = new LiteralAutomaton(literals, { foldCase });
+      const text = word(300);
+      const expected: [number, number][] = [];
+      const haystack = foldCase ? text.toLowerCase() : text;
+      literals.forEach((literal, index) => {
+        const needle = foldCase ? literal.toLowerCase() : literal;
+        for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
+          expected.push([index, at + needle.length]);
+        }
+      });
+      expected.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+      expect(matches(a, text), `round ${round}`).toEqual(expected);
+      expect(matches(a, Buffer.from(text, "latin1")), `round ${round}, bytes`).toEqual(expected);
+    }
+  });
+});
+
 describe("LiteralAutomaton.anyInJson", () => {
   const a = new LiteralAutomaton(["\nAKIA", "ghp_", 'a"b']);
   const has = (json: string) => a.anyInJson(Buffer.from(json));

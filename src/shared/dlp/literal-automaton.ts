@@ -50,59 +50,68 @@ export class LiteralAutomaton {
     for (let c = 0; c < 256; c++) byteOf[c] = c;
     this.#byteOf = byteOf;
 
-    let capacity = 1;
-    for (const literal of literals) capacity += literal.length;
-    // 0 for "no edge": no trie edge leads back to the start state, and a fresh array is zeros.
-    const goto = new Int32Array(capacity * classCount);
+    // The trie's edges, by state * classCount + class (a dense array would be mostly empty,
+    // and touching its pages costs more than the lookups); each state's parent and the class
+    // of the edge into it.
+    const edges = new Map<number, number>();
+    const parent: number[] = [0];
+    const edgeClass: number[] = [0];
     const outputs: number[][] = [[]];
     literals.forEach((literal, index) => {
       if (literal.length === 0) throw new Error("literals must not be empty");
       let state = 0;
       for (let i = 0; i < literal.length; i++) {
-        const at = state * classCount + (classOf[literal.charCodeAt(i)] as number);
-        if (goto[at] === 0) {
-          goto[at] = outputs.length;
+        const k = classOf[literal.charCodeAt(i)] as number;
+        const at = state * classCount + k;
+        let to = edges.get(at);
+        if (to === undefined) {
+          to = outputs.length;
+          edges.set(at, to);
+          parent.push(state);
+          edgeClass.push(k);
           outputs.push([]);
         }
-        state = goto[at] as number;
+        state = to;
       }
       (outputs[state] as number[]).push(index);
     });
     const stateCount = outputs.length;
 
-    // Failure links, breadth first, folded into a complete transition table. Each state's
-    // children are queued together: queue[childStart[s] .. childEnd[s]), by class childClass.
+    // Each state's children, in one array: children[first[s] .. first[s + 1]).
+    const first = new Int32Array(stateCount + 1);
+    for (let s = 1; s < stateCount; s++) first[(parent[s] as number) + 1]++;
+    for (let s = 0; s < stateCount; s++)
+      first[s + 1] = (first[s + 1] as number) + (first[s] as number);
+    const children = new Int32Array(stateCount);
+    const next = first.slice(0, stateCount);
+    for (let s = 1; s < stateCount; s++) {
+      const p = parent[s] as number;
+      children[next[p] as number] = s;
+      next[p] = (next[p] as number) + 1;
+    }
+
+    // Failure links, breadth first, along the trie's own edges: a child's failure state is
+    // where its parent's failure chain first has an edge of the child's class.
     const fail = new Int32Array(stateCount);
     const queue = new Int32Array(stateCount);
-    const childStart = new Int32Array(stateCount);
-    const childEnd = new Int32Array(stateCount);
-    const childClass = new Uint8Array(stateCount);
     let tail = 0;
-    for (let k = 0; k < classCount; k++) {
-      const next = goto[k] as number;
-      if (next === 0) continue;
-      childClass[next] = k;
-      queue[tail++] = next;
-    }
-    childEnd[0] = tail;
+    for (let c = 0; c < (first[1] as number); c++) queue[tail++] = children[c] as number;
     for (let head = 0; head < tail; head++) {
       const state = queue[head] as number;
-      const row = state * classCount;
-      const failRow = (fail[state] as number) * classCount;
-      childStart[state] = tail;
-      for (let k = 0; k < classCount; k++) {
-        const next = goto[row + k] as number;
-        if (next === 0) {
-          goto[row + k] = goto[failRow + k] as number;
-        } else {
-          fail[next] = goto[failRow + k] as number;
-          const inherited = outputs[fail[next] as number] as number[];
-          if (inherited.length > 0) outputs[next] = [...(outputs[next] as number[]), ...inherited];
-          childClass[next] = k;
-          queue[tail++] = next;
+      for (let c = first[state] as number; c < (first[state + 1] as number); c++) {
+        const child = children[c] as number;
+        const k = edgeClass[child] as number;
+        let f = fail[state] as number;
+        let to = edges.get(f * classCount + k);
+        while (to === undefined && f !== 0) {
+          f = fail[f] as number;
+          to = edges.get(f * classCount + k);
         }
+        fail[child] = to ?? 0;
+        const inherited = outputs[fail[child] as number] as number[];
+        if (inherited.length > 0) outputs[child] = [...(outputs[child] as number[]), ...inherited];
+        queue[tail++] = child;
       }
-      childEnd[state] = tail;
     }
 
     // Renumbered, accepting states last (the start state accepts nothing: literals are not
@@ -125,10 +134,10 @@ export class LiteralAutomaton {
     // that row (already spread: failure states are shallower, so earlier in the queue) with
     // its children written over it. The start state's row goes to its children or to itself.
     const withChildren = (state: number, out: number) => {
-      for (let c = childStart[state] as number; c < (childEnd[state] as number); c++) {
-        const child = queue[c] as number;
-        const next = renamed[child] as number;
-        for (const b of bytesOf[childClass[child] as number] as number[]) table[out + b] = next;
+      for (let c = first[state] as number; c < (first[state + 1] as number); c++) {
+        const child = children[c] as number;
+        const to = renamed[child] as number;
+        for (const b of bytesOf[edgeClass[child] as number] as number[]) table[out + b] = to;
       }
     };
     withChildren(0, 0);
