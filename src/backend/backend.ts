@@ -57,6 +57,11 @@ export interface Backend {
   /** This home's bottles, running or left behind. */
   list(): Promise<FoundBottle[]>;
   /**
+   * The last `lines` lines a sidecar of `bottle` wrote to stdout (pipelock's audit log), on
+   * whichever node it runs; "" when it is gone or its engine does not answer.
+   */
+  sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string>;
+  /**
    * Removes all of one bottle (services, networks, state) within `bounds`: graceful, then
    * forced. Throws a BottleError naming whatever still carries the bottle's label after it.
    */

@@ -3,15 +3,15 @@
 // requests, and what pipelock refused lately. Reads the engine and the state directory only;
 // changes nothing. Never shows a secret: pipelock's audit lines are redacted at the source.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
-import type { DockerClient } from "../backend/docker/docker-client.js";
-import { pipelockContainerName } from "../contracts/pipelock.js";
+import type { Backend } from "../backend/backend.js";
+import type { FoundBottle } from "../backend/docker/discover-bottles.js";
 import { InputError } from "../shared/errors.js";
 import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { scanProposals } from "../supervise/host-queue.js";
 import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
 import { formatAge, proposalRow } from "../supervise/proposal-view.js";
 import { supervisedBottle } from "../supervise/supervised-bottle.js";
+import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
 import { bottleNamed, bottleSummary } from "./list-command.js";
@@ -39,6 +39,7 @@ export function infoCommand(ctx: CliContext): CommandUnknownOpts {
     .argument("<slug>", "the bottle's slug, as `claude-bottle list` shows it")
     .option("--json", "print JSON for scripts")
     .option("--refusals <n>", "how many recent refusals to show", "10")
+    .addOption(backendOption())
     .action(async (slug, options) => {
       const count = Number(options.refusals);
       if (!Number.isInteger(count) || count < 0 || count > 1000) {
@@ -46,10 +47,16 @@ export function infoCommand(ctx: CliContext): CommandUnknownOpts {
           hint: "for example --refusals 20",
         });
       }
-      const home = launchContextOf(ctx).home;
-      const bottles = await discoverBottles(ctx.docker, home);
-      const bottle = bottleNamed(bottles, slug);
-      const { info, pendingRows } = await bottleInfo(ctx.docker, home, bottle, ctx.now(), count);
+      const launch = launchContextOf(ctx);
+      const backend = backendFor(launch, options);
+      const bottle = bottleNamed(await backend.list(), slug);
+      const { info, pendingRows } = await bottleInfo(
+        backend,
+        launch.home,
+        bottle,
+        ctx.now(),
+        count,
+      );
       if (options.json) {
         ctx.io.stdout(`${terminalSafeJson(info, 2)}\n`);
         return;
@@ -59,7 +66,7 @@ export function infoCommand(ctx: CliContext): CommandUnknownOpts {
 }
 
 async function bottleInfo(
-  docker: DockerClient,
+  backend: Backend,
   home: string,
   bottle: FoundBottle,
   now: Date,
@@ -72,7 +79,7 @@ async function bottleInfo(
       : await currentPolicySnapshot(supervised, now).catch(() => null);
   const { proposals } = await scanProposals(bottle.stateDir === null ? [] : [supervised]);
   const pending = proposals.filter((p) => p.status === "pending" || p.status === "deciding");
-  const log = await pipelockLog(docker, bottle);
+  const log = await backend.sidecarLog(bottle, "pipelock", LOG_LINES);
   const info = {
     ...bottleSummary(bottle),
     containers: bottle.containers.map((c) => ({
@@ -92,16 +99,6 @@ async function bottleInfo(
     limits: parseLimits(log),
   };
   return { info, pendingRows: pending.map((p) => proposalRow(p, now)) };
-}
-
-/** pipelock's audit lines from its container log, newest last; none when it is gone. */
-async function pipelockLog(docker: DockerClient, bottle: FoundBottle): Promise<string> {
-  if (!bottle.containers.some((c) => c.service === "pipelock")) return "";
-  const logs = await docker.run(
-    ["logs", "--tail", String(LOG_LINES), pipelockContainerName(bottle.slug)],
-    { allowFailure: true },
-  );
-  return logs.stdout;
 }
 
 /** What the bottle's limits refused: per host (or wildcard) its rate refusals and bursts. */

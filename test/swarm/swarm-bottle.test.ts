@@ -291,6 +291,16 @@ supervise: true
     expect((await standinRequests()).filter((q) => q.url === "/swarm-refused")).toEqual([]);
   });
 
+  it("shows that refusal in `info`, read from pipelock's node through the manager", async () => {
+    const r = await t.run(["info", slug, "--json"], env());
+    const info = JSON.parse(r.stdout) as {
+      containers: Array<{ service: string }>;
+      refusals: Array<{ host: string; decision: string }>;
+    };
+    expect(info.containers.map((c) => c.service)).toContain("pipelock");
+    expect(info.refusals).toContainEqual(expect.objectContaining({ host: UNLISTED }));
+  });
+
   it("shows the bottle in the dashboard, and a refusal on its node in the decision stream", async () => {
     const dashboard = await startDashboard(t, env());
     try {

@@ -1,9 +1,15 @@
 // The Compose backend: a bottle is a Compose project on this machine's engine, its staged
 // files bound from the state directory, found again by its labels.
 import { agentContainerName, BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
+import { pipelockContainerName } from "../../contracts/pipelock.js";
 import type { AgentHandle, Backend, BottleEvent, RenderedFile } from "../backend.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
-import { discoverBottles, type RemovalBounds, removeBottle } from "./discover-bottles.js";
+import {
+  discoverBottles,
+  type FoundBottle,
+  type RemovalBounds,
+  removeBottle,
+} from "./discover-bottles.js";
 import { checkEngine } from "./docker-client.js";
 import { attachAgent, type LaunchContext, type StartPlan, upBottle } from "./launch-bottle.js";
 import { renderBottleCompose, STATE_FILES } from "./prepare-bottle.js";
@@ -36,6 +42,15 @@ export class ComposeBackend implements Backend {
 
   list() {
     return discoverBottles(this.ctx.docker, this.ctx.home);
+  }
+
+  async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {
+    if (!bottle.containers.some((c) => c.service === service)) return "";
+    const logs = await this.ctx.docker.run(
+      ["logs", "--tail", String(lines), pipelockContainerName(bottle.slug)],
+      { allowFailure: true },
+    );
+    return logs.exitCode === 0 ? logs.stdout : "";
   }
 
   down(bottle: Parameters<Backend["down"]>[0], bounds?: RemovalBounds): Promise<void> {

@@ -476,6 +476,16 @@ export class SwarmBackend implements Backend {
   }
 
   /** Each service's running task state ("running", "failed", …), by service name. */
+  async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {
+    if (!bottle.containers.some((c) => c.service === service)) return "";
+    // The manager gathers the log from the sidecar's node.
+    const logs = await this.manager.run(
+      ["service", "logs", "--raw", "--tail", String(lines), `${bottle.project}_${service}`],
+      { allowFailure: true },
+    );
+    return logs.exitCode === 0 ? logs.stdout : "";
+  }
+
   private async taskStates(ids: readonly string[]): Promise<Map<string, string>> {
     const r = await this.manager.run(
       [
