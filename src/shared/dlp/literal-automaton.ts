@@ -28,128 +28,15 @@ export class LiteralAutomaton {
    * @param options.foldCase ASCII letters match in either case, at no cost per byte
    */
   constructor(literals: readonly string[], options: { foldCase?: boolean } = {}) {
-    const fold = options.foldCase === true;
-    // Built over classes of the characters the literals hold (a trie row per state of all 256
-    // bytes would take seconds to fill for thousands of literals), then spread to bytes.
-    const classOf = new Uint8Array(256);
-    let classCount = 1;
-    for (const literal of literals) {
-      for (let i = 0; i < literal.length; i++) {
-        let c = literal.charCodeAt(i);
-        if (c > 255) throw new Error("literals must be latin1 strings");
-        if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
-        if (classOf[c] !== 0) continue;
-        // Class 0 is for the bytes no literal holds; there must be one, for other characters.
-        if (classCount === 256) throw new Error("literals must leave at least one byte unused");
-        classOf[c] = classCount++;
-      }
-    }
-    if (fold) for (let c = 0x41; c <= 0x5a; c++) classOf[c] = classOf[c + 0x20] as number;
-    const spare = classOf.indexOf(0);
-    const byteOf = new Uint8Array(65536).fill(spare);
+    const classes = characterClasses(literals, options.foldCase === true);
+    const byteOf = new Uint8Array(65536).fill(classes.classOf.indexOf(0));
     for (let c = 0; c < 256; c++) byteOf[c] = c;
     this.#byteOf = byteOf;
-
-    // The trie's edges, by state * classCount + class (a dense array would be mostly empty,
-    // and touching its pages costs more than the lookups); each state's parent and the class
-    // of the edge into it.
-    const edges = new Map<number, number>();
-    const parent: number[] = [0];
-    const edgeClass: number[] = [0];
-    const outputs: number[][] = [[]];
-    literals.forEach((literal, index) => {
-      if (literal.length === 0) throw new Error("literals must not be empty");
-      let state = 0;
-      for (let i = 0; i < literal.length; i++) {
-        const k = classOf[literal.charCodeAt(i)] as number;
-        const at = state * classCount + k;
-        let to = edges.get(at);
-        if (to === undefined) {
-          to = outputs.length;
-          edges.set(at, to);
-          parent.push(state);
-          edgeClass.push(k);
-          outputs.push([]);
-        }
-        state = to;
-      }
-      (outputs[state] as number[]).push(index);
-    });
-    const stateCount = outputs.length;
-
-    // Each state's children, in one array: children[first[s] .. first[s + 1]).
-    const first = new Int32Array(stateCount + 1);
-    for (let s = 1; s < stateCount; s++) first[(parent[s] as number) + 1]++;
-    for (let s = 0; s < stateCount; s++)
-      first[s + 1] = (first[s + 1] as number) + (first[s] as number);
-    const children = new Int32Array(stateCount);
-    const next = first.slice(0, stateCount);
-    for (let s = 1; s < stateCount; s++) {
-      const p = parent[s] as number;
-      children[next[p] as number] = s;
-      next[p] = (next[p] as number) + 1;
-    }
-
-    // Failure links, breadth first, along the trie's own edges: a child's failure state is
-    // where its parent's failure chain first has an edge of the child's class.
-    const fail = new Int32Array(stateCount);
-    const queue = new Int32Array(stateCount);
-    let tail = 0;
-    for (let c = 0; c < (first[1] as number); c++) queue[tail++] = children[c] as number;
-    for (let head = 0; head < tail; head++) {
-      const state = queue[head] as number;
-      for (let c = first[state] as number; c < (first[state + 1] as number); c++) {
-        const child = children[c] as number;
-        const k = edgeClass[child] as number;
-        let f = fail[state] as number;
-        let to = edges.get(f * classCount + k);
-        while (to === undefined && f !== 0) {
-          f = fail[f] as number;
-          to = edges.get(f * classCount + k);
-        }
-        fail[child] = to ?? 0;
-        const inherited = outputs[fail[child] as number] as number[];
-        if (inherited.length > 0) outputs[child] = [...(outputs[child] as number[]), ...inherited];
-        queue[tail++] = child;
-      }
-    }
-
-    // Renumbered, accepting states last (the start state accepts nothing: literals are not
-    // empty, so it stays 0), then spread from classes to bytes.
-    const order: number[] = [];
-    for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length === 0) order.push(s);
-    this.#acceptFrom = order.length;
-    for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length > 0) order.push(s);
-    const renamed = new Int32Array(stateCount);
-    order.forEach((old, now) => {
-      renamed[old] = now;
-    });
-    const table =
-      stateCount <= NARROW_STATES
-        ? new Uint16Array(stateCount * 256)
-        : new Uint32Array(stateCount * 256);
-    const bytesOf: number[][] = Array.from({ length: classCount }, () => []);
-    for (let b = 0; b < 256; b++) (bytesOf[classOf[b] as number] as number[]).push(b);
-    // A state moves as its failure state does, except along its own trie edges: its row is
-    // that row (already spread: failure states are shallower, so earlier in the queue) with
-    // its children written over it. The start state's row goes to its children or to itself.
-    const withChildren = (state: number, out: number) => {
-      for (let c = first[state] as number; c < (first[state + 1] as number); c++) {
-        const child = children[c] as number;
-        const to = renamed[child] as number;
-        for (const b of bytesOf[edgeClass[child] as number] as number[]) table[out + b] = to;
-      }
-    };
-    withChildren(0, 0);
-    for (let head = 0; head < stateCount - 1; head++) {
-      const state = queue[head] as number;
-      const out = (renamed[state] as number) * 256;
-      const from = (renamed[fail[state] as number] as number) * 256;
-      table.copyWithin(out, from, from + 256);
-      withChildren(state, out);
-    }
-    this.#table = table;
-    this.#outputs = order.map((old) => outputs[old] as number[]);
+    const trie = buildTrie(literals, classes);
+    const compiled = byteTable(trie, classes.classOf);
+    this.#table = compiled.table;
+    this.#acceptFrom = compiled.acceptFrom;
+    this.#outputs = compiled.outputs;
   }
 
   get stateCount(): number {
@@ -207,6 +94,140 @@ export class LiteralAutomaton {
   #emit(state: number, end: number, onMatch: LiteralMatchHandler): void {
     for (const literal of this.#outputs[state] as number[]) onMatch(literal, end);
   }
+}
+
+interface Classes {
+  /** Byte → class; 0 for the bytes no literal holds (there is at least one). */
+  classOf: Uint8Array;
+  classCount: number;
+}
+
+/**
+ * The automaton is built over classes of the characters the literals hold (a trie row per
+ * state of all 256 bytes would take seconds to fill for thousands of literals), then spread to
+ * bytes. With `fold`, "a" and "A" are one class.
+ */
+function characterClasses(literals: readonly string[], fold: boolean): Classes {
+  const classOf = new Uint8Array(256);
+  let classCount = 1;
+  for (const literal of literals) {
+    for (let i = 0; i < literal.length; i++) {
+      let c = literal.charCodeAt(i);
+      if (c > 255) throw new Error("literals must be latin1 strings");
+      if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (classOf[c] !== 0) continue;
+      // Class 0 is for the bytes no literal holds; there must be one, for other characters.
+      if (classCount === 256) throw new Error("literals must leave at least one byte unused");
+      classOf[c] = classCount++;
+    }
+  }
+  if (fold) for (let c = 0x41; c <= 0x5a; c++) classOf[c] = classOf[c + 0x20] as number;
+  return { classOf, classCount };
+}
+
+interface Trie {
+  /** Per state: its children, the class of the edge into it, its failure state, its literals. */
+  children: number[][];
+  edgeClass: number[];
+  fail: Int32Array;
+  outputs: number[][];
+  /** Every state but the start, breadth first: failure states come before theirs. */
+  order: Int32Array;
+}
+
+/** The literals' trie with Aho-Corasick failure links and inherited outputs. */
+function buildTrie(literals: readonly string[], { classOf, classCount }: Classes): Trie {
+  // Edges by state * classCount + class: a dense array would be mostly empty, and touching its
+  // pages costs more than the lookups.
+  const edges = new Map<number, number>();
+  const children: number[][] = [[]];
+  const edgeClass: number[] = [0];
+  const outputs: number[][] = [[]];
+  literals.forEach((literal, index) => {
+    if (literal.length === 0) throw new Error("literals must not be empty");
+    let state = 0;
+    for (let i = 0; i < literal.length; i++) {
+      const k = classOf[literal.charCodeAt(i)] as number;
+      const at = state * classCount + k;
+      let to = edges.get(at);
+      if (to === undefined) {
+        to = outputs.length;
+        edges.set(at, to);
+        (children[state] as number[]).push(to);
+        children.push([]);
+        edgeClass.push(k);
+        outputs.push([]);
+      }
+      state = to;
+    }
+    (outputs[state] as number[]).push(index);
+  });
+
+  // Breadth first: a child's failure state is where its parent's failure chain first has an
+  // edge of the child's class (the start state's children fail to it).
+  const fail = new Int32Array(outputs.length);
+  const order = new Int32Array(outputs.length - 1);
+  let tail = 0;
+  for (const child of children[0] as number[]) order[tail++] = child;
+  for (let head = 0; head < tail; head++) {
+    const state = order[head] as number;
+    for (const child of children[state] as number[]) {
+      const k = edgeClass[child] as number;
+      let f = fail[state] as number;
+      let to = edges.get(f * classCount + k);
+      while (to === undefined && f !== 0) {
+        f = fail[f] as number;
+        to = edges.get(f * classCount + k);
+      }
+      fail[child] = to ?? 0;
+      const inherited = outputs[fail[child] as number] as number[];
+      if (inherited.length > 0) outputs[child] = [...(outputs[child] as number[]), ...inherited];
+      order[tail++] = child;
+    }
+  }
+  return { children, edgeClass, fail, outputs, order };
+}
+
+/**
+ * The complete table over bytes, states renumbered with the accepting ones last (the start
+ * state accepts nothing, literals being non-empty, so it stays 0).
+ */
+function byteTable(
+  { children, edgeClass, fail, outputs, order }: Trie,
+  classOf: Uint8Array,
+): { table: Uint16Array | Uint32Array; acceptFrom: number; outputs: number[][] } {
+  const stateCount = outputs.length;
+  const numbered: number[] = [];
+  for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length === 0) numbered.push(s);
+  const acceptFrom = numbered.length;
+  for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length > 0) numbered.push(s);
+  const renamed = new Int32Array(stateCount);
+  numbered.forEach((old, now) => {
+    renamed[old] = now;
+  });
+  const table =
+    stateCount <= NARROW_STATES
+      ? new Uint16Array(stateCount * 256)
+      : new Uint32Array(stateCount * 256);
+  const bytesOf: number[][] = Array.from({ length: Math.max(...classOf) + 1 }, () => []);
+  for (let b = 0; b < 256; b++) (bytesOf[classOf[b] as number] as number[]).push(b);
+  // A state moves as its failure state does, except along its own trie edges: its row is that
+  // row (already spread: failure states come first in `order`) with its children written over
+  // it. The start state's row goes to its children or to itself.
+  const withChildren = (state: number, out: number) => {
+    for (const child of children[state] as number[]) {
+      const to = renamed[child] as number;
+      for (const b of bytesOf[edgeClass[child] as number] as number[]) table[out + b] = to;
+    }
+  };
+  withChildren(0, 0);
+  for (const state of order) {
+    const out = (renamed[state] as number) * 256;
+    const from = (renamed[fail[state] as number] as number) * 256;
+    table.copyWithin(out, from, from + 256);
+    withChildren(state, out);
+  }
+  return { table, acceptFrom, outputs: numbered.map((old) => outputs[old] as number[]) };
 }
 
 const BACKSLASH = 0x5c;
