@@ -475,7 +475,6 @@ export class SwarmBackend implements Backend {
     return index.sorted();
   }
 
-  /** Each service's running task state ("running", "failed", …), by service name. */
   async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {
     if (!bottle.containers.some((c) => c.service === service)) return "";
     // The manager gathers the log from the sidecar's node.
@@ -486,6 +485,7 @@ export class SwarmBackend implements Backend {
     return logs.exitCode === 0 ? logs.stdout : "";
   }
 
+  /** Each service's running task state ("running", "failed", …), by service name. */
   private async taskStates(ids: readonly string[]): Promise<Map<string, string>> {
     const r = await this.manager.run(
       [

@@ -54,7 +54,7 @@ export function findRuns(input: Uint8Array | string, limit = Number.POSITIVE_INF
   const b = typeof input === "string" ? Buffer.from(input, "latin1") : input;
   const spans: number[] = [];
   if (b.length < MIN_WORD_INPUT) {
-    bytewiseRuns(b, 0, spans, limit);
+    bytewiseRuns(b, spans, limit);
     return spans;
   }
   const head = (4 - (b.byteOffset & 3)) & 3;
@@ -91,9 +91,9 @@ export function findRuns(input: Uint8Array | string, limit = Number.POSITIVE_INF
   return spans;
 }
 
-/** The byte-by-byte search, for short inputs: every run from `from`, as findRuns gives them. */
-function bytewiseRuns(b: Uint8Array, from: number, spans: number[], limit: number) {
-  let start = from;
+/** The byte-by-byte search, for short inputs: every run, as findRuns gives them. */
+function bytewiseRuns(b: Uint8Array, spans: number[], limit: number) {
+  let start = 0;
   while (start < b.length && spans.length < 2 * limit) {
     while (start < b.length && CLASS[b[start] as number] === 0) start++;
     let lineEnd = start;

@@ -18,6 +18,7 @@ import { MARKERS } from "./normalise.js";
 import { MAX_PLACE_VALUES, type PlaceValue, placeValues, valueText } from "./place-values.js";
 import type { DlpFinding, DlpVerdict, ScanBody, ScanTarget } from "./scan-types.js";
 import {
+  bytesToLatin1,
   charge,
   type Located,
   ROOT_VIEW,
@@ -264,8 +265,7 @@ function scanBody(
   bytes: Uint8Array,
 ): Located[] {
   const label = body.label ?? "body";
-  const latin1 = () =>
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const latin1 = () => bytesToLatin1(bytes);
   const view = (input: Uint8Array | string) => scanView(matcher, state, input, label, ROOT_VIEW);
 
   if (looksLikeJson(body.contentType, bytes)) {
