@@ -6,6 +6,10 @@
 /** Called with the literal's index and the offset just past its last character. */
 export type LiteralMatchHandler = (literal: number, end: number) => void;
 
+function emit(literals: readonly number[], end: number, onMatch: LiteralMatchHandler): void {
+  for (let i = 0; i < literals.length; i++) onMatch(literals[i] as number, end);
+}
+
 /** States past this need 32-bit table entries; below it, 16 bits halve the table. */
 const NARROW_STATES = 0x10000;
 
@@ -45,20 +49,31 @@ export class LiteralAutomaton {
 
   /** Reports every occurrence, overlapping ones included. */
   scan(input: Uint8Array | string, onMatch: LiteralMatchHandler): void {
+    // One loop per input type: each is compiled once for the one shape it meets.
+    if (typeof input === "string") this.#scanString(input, onMatch);
+    else this.#scanBytes(input, onMatch);
+  }
+
+  #scanBytes(input: Uint8Array, onMatch: LiteralMatchHandler): void {
     const table = this.#table;
     const acceptFrom = this.#acceptFrom;
+    const outputs = this.#outputs;
     let state = 0;
-    if (typeof input === "string") {
-      const byteOf = this.#byteOf;
-      for (let i = 0; i < input.length; i++) {
-        state = table[(state << 8) | (byteOf[input.charCodeAt(i)] as number)] as number;
-        if (state >= acceptFrom) this.#emit(state, i + 1, onMatch);
-      }
-    } else {
-      for (let i = 0; i < input.length; i++) {
-        state = table[(state << 8) | (input[i] as number)] as number;
-        if (state >= acceptFrom) this.#emit(state, i + 1, onMatch);
-      }
+    for (let i = 0; i < input.length; i++) {
+      state = table[(state << 8) | (input[i] as number)] as number;
+      if (state >= acceptFrom) emit(outputs[state] as number[], i + 1, onMatch);
+    }
+  }
+
+  #scanString(input: string, onMatch: LiteralMatchHandler): void {
+    const table = this.#table;
+    const acceptFrom = this.#acceptFrom;
+    const outputs = this.#outputs;
+    const byteOf = this.#byteOf;
+    let state = 0;
+    for (let i = 0; i < input.length; i++) {
+      state = table[(state << 8) | (byteOf[input.charCodeAt(i)] as number)] as number;
+      if (state >= acceptFrom) emit(outputs[state] as number[], i + 1, onMatch);
     }
   }
 
@@ -90,10 +105,6 @@ export class LiteralAutomaton {
     }
     return false;
   }
-
-  #emit(state: number, end: number, onMatch: LiteralMatchHandler): void {
-    for (const literal of this.#outputs[state] as number[]) onMatch(literal, end);
-  }
 }
 
 interface Classes {
@@ -110,7 +121,10 @@ interface Classes {
 function characterClasses(literals: readonly string[], fold: boolean): Classes {
   const classOf = new Uint8Array(256);
   let classCount = 1;
-  for (const literal of literals) {
+  // Index loops, here and in the build: it runs once, in the interpreter, where `for of`
+  // allocates a result object per element.
+  for (let l = 0; l < literals.length; l++) {
+    const literal = literals[l] as string;
     for (let i = 0; i < literal.length; i++) {
       let c = literal.charCodeAt(i);
       if (c > 255) throw new Error("literals must be latin1 strings");
@@ -125,67 +139,100 @@ function characterClasses(literals: readonly string[], fold: boolean): Classes {
   return { classOf, classCount };
 }
 
+/**
+ * Flat arrays indexed by state (a few thousand states per secret: one small object each would
+ * make the build mostly garbage collection). Children are linked lists: first child, next
+ * sibling.
+ */
 interface Trie {
-  /** Per state: its children, the class of the edge into it, its failure state, its literals. */
-  children: number[][];
-  edgeClass: number[];
+  stateCount: number;
+  firstChild: Int32Array;
+  nextSibling: Int32Array;
+  /** The class of the edge into each state. */
+  edgeClass: Uint8Array;
   fail: Int32Array;
-  outputs: number[][];
+  /** Literals ending at each state, its failure chain's included; only accepting states. */
+  outputs: Map<number, number[]>;
   /** Every state but the start, breadth first: failure states come before theirs. */
   order: Int32Array;
 }
 
 /** The literals' trie with Aho-Corasick failure links and inherited outputs. */
 function buildTrie(literals: readonly string[], { classOf, classCount }: Classes): Trie {
-  // Edges by state * classCount + class: a dense array would be mostly empty, and touching its
-  // pages costs more than the lookups.
-  const edges = new Map<number, number>();
-  const children: number[][] = [[]];
-  const edgeClass: number[] = [0];
-  const outputs: number[][] = [[]];
-  literals.forEach((literal, index) => {
+  let capacity = 1;
+  for (let l = 0; l < literals.length; l++) capacity += (literals[l] as string).length;
+  const firstChild = new Int32Array(capacity).fill(-1);
+  const nextSibling = new Int32Array(capacity).fill(-1);
+  const edgeClass = new Uint8Array(capacity);
+  // The start state has a child for most classes; any other state has one or a few, found by
+  // walking its list (a map of every edge was most of the build's garbage).
+  const rootChild = new Int32Array(classCount).fill(-1);
+  const childOf = (state: number, k: number): number => {
+    if (state === 0) return rootChild[k] as number;
+    let c = firstChild[state] as number;
+    while (c !== -1 && edgeClass[c] !== k) c = nextSibling[c] as number;
+    return c;
+  };
+  const outputs = new Map<number, number[]>();
+  let stateCount = 1;
+  for (let index = 0; index < literals.length; index++) {
+    const literal = literals[index] as string;
     if (literal.length === 0) throw new Error("literals must not be empty");
     let state = 0;
     for (let i = 0; i < literal.length; i++) {
       const k = classOf[literal.charCodeAt(i)] as number;
-      const at = state * classCount + k;
-      let to = edges.get(at);
-      if (to === undefined) {
-        to = outputs.length;
-        edges.set(at, to);
-        (children[state] as number[]).push(to);
-        children.push([]);
-        edgeClass.push(k);
-        outputs.push([]);
+      let to = childOf(state, k);
+      if (to === -1) {
+        to = stateCount++;
+        if (state === 0) rootChild[k] = to;
+        nextSibling[to] = firstChild[state] as number;
+        firstChild[state] = to;
+        edgeClass[to] = k;
       }
       state = to;
     }
-    (outputs[state] as number[]).push(index);
-  });
+    const own = outputs.get(state);
+    if (own === undefined) outputs.set(state, [index]);
+    else own.push(index);
+  }
 
   // Breadth first: a child's failure state is where its parent's failure chain first has an
   // edge of the child's class (the start state's children fail to it).
-  const fail = new Int32Array(outputs.length);
-  const order = new Int32Array(outputs.length - 1);
+  const fail = new Int32Array(stateCount);
+  const order = new Int32Array(stateCount - 1);
   let tail = 0;
-  for (const child of children[0] as number[]) order[tail++] = child;
+  for (let c = firstChild[0] as number; c !== -1; c = nextSibling[c] as number) order[tail++] = c;
   for (let head = 0; head < tail; head++) {
     const state = order[head] as number;
-    for (const child of children[state] as number[]) {
+    for (
+      let child = firstChild[state] as number;
+      child !== -1;
+      child = nextSibling[child] as number
+    ) {
       const k = edgeClass[child] as number;
       let f = fail[state] as number;
-      let to = edges.get(f * classCount + k);
-      while (to === undefined && f !== 0) {
+      let to = childOf(f, k);
+      while (to === -1 && f !== 0) {
         f = fail[f] as number;
-        to = edges.get(f * classCount + k);
+        to = childOf(f, k);
       }
-      fail[child] = to ?? 0;
-      const inherited = outputs[fail[child] as number] as number[];
-      if (inherited.length > 0) outputs[child] = [...(outputs[child] as number[]), ...inherited];
+      const failTo = to === -1 ? 0 : to;
+      fail[child] = failTo;
+      const inherited = outputs.get(failTo);
+      if (inherited !== undefined)
+        outputs.set(child, [...(outputs.get(child) ?? []), ...inherited]);
       order[tail++] = child;
     }
   }
-  return { children, edgeClass, fail, outputs, order };
+  return {
+    stateCount,
+    firstChild: firstChild.subarray(0, stateCount),
+    nextSibling: nextSibling.subarray(0, stateCount),
+    edgeClass: edgeClass.subarray(0, stateCount),
+    fail,
+    outputs,
+    order,
+  };
 }
 
 /**
@@ -193,42 +240,61 @@ function buildTrie(literals: readonly string[], { classOf, classCount }: Classes
  * state accepts nothing, literals being non-empty, so it stays 0).
  */
 function byteTable(
-  { children, edgeClass, fail, outputs, order }: Trie,
+  trie: Trie,
   classOf: Uint8Array,
 ): { table: Uint16Array | Uint32Array; acceptFrom: number; outputs: number[][] } {
-  const stateCount = outputs.length;
-  const numbered: number[] = [];
-  for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length === 0) numbered.push(s);
-  const acceptFrom = numbered.length;
-  for (let s = 0; s < stateCount; s++) if ((outputs[s] as number[]).length > 0) numbered.push(s);
+  const { stateCount, firstChild, nextSibling, edgeClass, fail, outputs, order } = trie;
+  const acceptFrom = stateCount - outputs.size;
   const renamed = new Int32Array(stateCount);
-  numbered.forEach((old, now) => {
-    renamed[old] = now;
-  });
+  let plain = 0;
+  let accepting = acceptFrom;
+  const renamedOutputs: number[][] = new Array(stateCount).fill(NO_OUTPUTS);
+  for (let s = 0; s < stateCount; s++) {
+    const own = outputs.get(s);
+    if (own === undefined) renamed[s] = plain++;
+    else {
+      renamedOutputs[accepting] = own;
+      renamed[s] = accepting++;
+    }
+  }
   const table =
     stateCount <= NARROW_STATES
       ? new Uint16Array(stateCount * 256)
       : new Uint32Array(stateCount * 256);
-  const bytesOf: number[][] = Array.from({ length: Math.max(...classOf) + 1 }, () => []);
-  for (let b = 0; b < 256; b++) (bytesOf[classOf[b] as number] as number[]).push(b);
+  // The bytes of each class, as [start, end) into `bytes`.
+  const classCount = Math.max(...classOf) + 1;
+  const classStart = new Int32Array(classCount + 1);
+  for (let b = 0; b < 256; b++) classStart[(classOf[b] as number) + 1]++;
+  for (let k = 0; k < classCount; k++) classStart[k + 1] += classStart[k] as number;
+  const bytes = new Uint8Array(256);
+  const filled = classStart.slice(0, classCount);
+  for (let b = 0; b < 256; b++) bytes[filled[classOf[b] as number]++] = b;
   // A state moves as its failure state does, except along its own trie edges: its row is that
   // row (already spread: failure states come first in `order`) with its children written over
   // it. The start state's row goes to its children or to itself.
-  const withChildren = (state: number, out: number) => {
-    for (const child of children[state] as number[]) {
-      const to = renamed[child] as number;
-      for (const b of bytesOf[edgeClass[child] as number] as number[]) table[out + b] = to;
-    }
-  };
-  withChildren(0, 0);
-  for (const state of order) {
+  for (let o = -1; o < order.length; o++) {
+    const state = o < 0 ? 0 : (order[o] as number);
     const out = (renamed[state] as number) * 256;
-    const from = (renamed[fail[state] as number] as number) * 256;
-    table.copyWithin(out, from, from + 256);
-    withChildren(state, out);
+    if (o >= 0) {
+      const from = (renamed[fail[state] as number] as number) * 256;
+      table.copyWithin(out, from, from + 256);
+    }
+    for (
+      let child = firstChild[state] as number;
+      child !== -1;
+      child = nextSibling[child] as number
+    ) {
+      const k = edgeClass[child] as number;
+      const to = renamed[child] as number;
+      for (let i = classStart[k] as number; i < (classStart[k + 1] as number); i++) {
+        table[out + (bytes[i] as number)] = to;
+      }
+    }
   }
-  return { table, acceptFrom, outputs: numbered.map((old) => outputs[old] as number[]) };
+  return { table, acceptFrom, outputs: renamedOutputs };
 }
+
+const NO_OUTPUTS: number[] = [];
 
 const BACKSLASH = 0x5c;
 /** \\b \\f \\n \\r \\t by the byte after the backslash; others stand for themselves. */
