@@ -30,16 +30,16 @@ const MUTATIONS = [
   {
     name: "fsck",
     what: "the agent's bundle is fetched without its objects checked",
-    edits: [["src/backend/docker/workspace.ts", "  await checkBundleObjects(bundle);\n", ""]],
+    edits: [["src/backend/engine/workspace.ts", "  await checkBundleObjects(bundle);\n", ""]],
     build: false,
-    tests: ["--project", "unit", "src/backend/docker/workspace.test.ts"],
+    tests: ["--project", "unit", "src/backend/engine/workspace.test.ts"],
   },
   {
     name: "private-default",
     what: "the CLI defaults private upstreams to allow",
     edits: [
       [
-        "src/backend/docker/launch-bottle.ts",
+        "src/backend/launch-bottle.ts",
         'ctx.env.CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS === "1"',
         'ctx.env.CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS !== "0"',
       ],

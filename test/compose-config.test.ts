@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderComposeYaml } from "../src/backend/docker/compose-yaml.js";
 import { bottlePlanToCompose } from "../src/core/compose.js";
+import { renderComposeYaml } from "../src/core/compose-yaml.js";
 import { describeWithEngine } from "./support/docker/engine.js";
 import { MATRIX, makePlan, pointLabel } from "./support/fixtures/plan-fixture.js";
 

@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { DockerCli } from "../../dist/backend/docker/docker-client.js";
+import { DockerCli } from "../../dist/backend/engine/docker-client.js";
 import { startDashboardServer } from "../../dist/dashboard/dashboard-server.js";
 import { DecisionHub } from "../../dist/dashboard/decision-hub.js";
 

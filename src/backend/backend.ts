@@ -3,9 +3,41 @@
 // with the same guarantees: Compose on this machine today; the shape leaves room for one
 // whose nodes do not share the host's disk (files reach services as content, see
 // core/bottle-mounts.ts).
-import type { FoundBottle, RemovalBounds } from "./docker/discover-bottles.js";
-import type { DockerClient } from "./docker/docker-client.js";
-import type { RunOptions, StartedBottle, StartPlan } from "./docker/launch-bottle.js";
+
+import type { BottleMetadata } from "./bottle-state.js";
+import type { StopBudget } from "./end-bottle.js";
+import type { DockerClient } from "./engine/docker-client.js";
+import type { Workspace } from "./engine/workspace.js";
+import type { KeptWork } from "./kept-work.js";
+import type { PreparedBottle } from "./prepare-bottle.js";
+import type { StartPlan } from "./start-plan.js";
+
+/** A container of a bottle, as the engine reports it. */
+export interface BottleContainer {
+  name: string;
+  service: string;
+  /** Docker's state word: running, exited, created, … */
+  state: string;
+  status: string;
+}
+
+/** A bottle of this home, running or left behind. */
+export interface FoundBottle {
+  slug: string;
+  project: string;
+  containers: BottleContainer[];
+  networks: string[];
+  stateDir: string | null;
+  metadata: BottleMetadata | null;
+  /** Its CLI process is still running on this host. */
+  attached: boolean;
+}
+
+/** How long a removal may take: gracefully, then forced. */
+export interface RemovalBounds {
+  gracefulMs: number;
+  forcedMs: number;
+}
 
 /** A file a backend would deploy, by its name in the bottle's state directory. */
 export interface RenderedFile {
@@ -35,6 +67,14 @@ export interface BottleEvent {
 export interface AgentHandle {
   docker: DockerClient;
   container: string;
+}
+
+/** A policy file of a bottle that an approval changed, to put in force where its sidecars run. */
+export interface PolicyChange {
+  /** pipelock's policy (reloaded on SIGHUP), or the git gate's allowlist (read on every push). */
+  kind: "pipelock-policy" | "gitleaks-allow";
+  /** The file in the bottle's state directory (the gate's is in the folder the gate mounts). */
+  path: string;
 }
 
 export interface Backend {
@@ -69,6 +109,43 @@ export interface Backend {
     bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">,
     bounds?: RemovalBounds,
   ): Promise<void>;
+  /**
+   * Puts `change` in force where the bottle's sidecars run; the lines say what is not (yet),
+   * and are empty when all is.
+   */
+  putInForce(bottle: { slug: string; stateDir: string }, change: PolicyChange): Promise<string[]>;
   /** The engine's reports on this home's bottles, until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<BottleEvent>;
+}
+
+export interface RunOptions {
+  /** A command to run instead of the agent program (`sh -lc`), for scripts. */
+  exec: string | null;
+  keepState: boolean;
+  /** Attach a TTY to the agent program. */
+  tty: boolean;
+  /** Aborted on SIGTERM/SIGHUP: stops the agent program, then the bottle is torn down. */
+  signal?: AbortSignal;
+  /** A repository copied into the agent's ~/work, whose changes are kept at the end. */
+  workspace?: Workspace | null;
+  /** Told where the work was kept, also when the run ends in an error. */
+  onKept?: (kept: KeptWork) => void;
+  /** Bring the bottle up and return without attaching: `start --detach`. */
+  detach?: boolean;
+  /**
+   * Asked once the program has ended: true leaves the bottle running for `resume` (the
+   * terminal went away and the user asked for that with `--keep`).
+   */
+  leaveRunning?: () => boolean;
+  /** The bound of the end: keeping the work, then removal (default: stopBudgetOf(env)). */
+  budget?: StopBudget;
+}
+
+/** A bottle that is up and provisioned; `down` removes it (and its state, unless kept). */
+export interface StartedBottle {
+  prepared: PreparedBottle;
+  slug: string;
+  project: string;
+  /** Removes it within `bounds`; throws a BottleError naming whatever is left. */
+  down(options?: { keepState?: boolean; bounds?: RemovalBounds }): Promise<void>;
 }

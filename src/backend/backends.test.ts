@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { BOTTLE_SLUG_LABEL } from "../contracts/agent.js";
 import { InputError } from "../shared/errors.js";
 import { BACKEND_NAMES, backendNamed } from "./backends.js";
-import { parseEngineEvent } from "./docker/compose-backend.js";
-import type { LaunchContext } from "./docker/launch-bottle.js";
+import { parseEngineEvent } from "./compose/compose-backend.js";
+import type { LaunchContext } from "./start-plan.js";
 
 const launch = { home: "/h" } as LaunchContext;
 

@@ -2,8 +2,8 @@
 import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import type { Backend } from "./backend.js";
-import { ComposeBackend } from "./docker/compose-backend.js";
-import type { LaunchContext } from "./docker/launch-bottle.js";
+import { ComposeBackend } from "./compose/compose-backend.js";
+import type { LaunchContext } from "./start-plan.js";
 import { SwarmBackend } from "./swarm/swarm-backend.js";
 
 const BACKENDS: Record<string, (ctx: LaunchContext) => Backend> = {

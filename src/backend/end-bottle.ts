@@ -5,12 +5,11 @@
 
 import { recordBottleEnd } from "../dashboard/ended-bottles.js";
 import { InputError } from "../shared/errors.js";
-import type { AgentHandle } from "./backend.js";
-import { readMetadata, updateMetadata } from "./docker/bottle-state.js";
-import type { RemovalBounds } from "./docker/discover-bottles.js";
-import { boundedClient } from "./docker/docker-client.js";
-import { type KeptWork, keptDirOf } from "./docker/kept-work.js";
-import { harvestWorkspace, type Workspace } from "./docker/workspace.js";
+import type { AgentHandle, RemovalBounds } from "./backend.js";
+import { readMetadata, updateMetadata } from "./bottle-state.js";
+import { boundedClient } from "./engine/docker-client.js";
+import { harvestWorkspace, type Workspace } from "./engine/workspace.js";
+import { type KeptWork, keptDirOf } from "./kept-work.js";
 
 /** Seconds a bottle's end may take in all, work-keeping included (default 120). */
 export const STOP_TIMEOUT_ENV = "CLAUDE_BOTTLE_STOP_TIMEOUT";

@@ -9,7 +9,7 @@ import {
   HOSTILE_TEXT,
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
-import { appendAuditEntries, auditLogPath } from "../supervise/audit-log.js";
+import { appendAuditEntries, auditLogPath } from "../approval/audit-log.js";
 import { defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";

@@ -4,14 +4,14 @@
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { BottleError, InputError } from "../shared/errors.js";
-import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import {
   type AuditVerification,
   auditLogPath,
   readAuditEntries,
   verifyAuditLog,
-} from "../supervise/audit-log.js";
+} from "../approval/audit-log.js";
+import { BottleError, InputError } from "../shared/errors.js";
+import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 
 interface Selection {

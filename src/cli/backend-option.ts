@@ -3,7 +3,7 @@
 import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.js";
 import { BACKEND_NAMES, backendNamed, DEFAULT_BACKEND } from "../backend/backends.js";
-import type { LaunchContext } from "../backend/docker/launch-bottle.js";
+import type { LaunchContext } from "../backend/start-plan.js";
 
 export function backendOption() {
   return new Option("--backend <name>", `where bottles run: ${BACKEND_NAMES.join(", ")}`)

@@ -2,12 +2,12 @@
 // machine rebooted): its Compose project, stray containers and networks, and state dir;
 // the agent's work is kept first, as `stop` keeps it.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { bottleSummary } from "../backend/bottle-summary.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
 import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { confirm } from "./confirm.js";
-import { bottleSummary } from "./list-command.js";
 import { endAll } from "./stop-command.js";
 
 export function cleanupCommand(ctx: CliContext): CommandUnknownOpts {

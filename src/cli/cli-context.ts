@@ -2,8 +2,8 @@
 // testable: the docker seam, the environment, the clock, randomness and the streams.
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { DockerCli, type DockerClient } from "../backend/docker/docker-client.js";
-import type { LaunchContext } from "../backend/docker/launch-bottle.js";
+import { DockerCli, type DockerClient } from "../backend/engine/docker-client.js";
+import type { LaunchContext } from "../backend/start-plan.js";
 import { resolveManifestPaths } from "../manifest/index.js";
 import type { CliIo } from "./io.js";
 

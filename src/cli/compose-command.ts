@@ -1,8 +1,9 @@
 // `claude-bottle compose --plan FILE.json`: prints the Compose spec a plan renders to.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { readComposeFacts, renderComposeYaml } from "../backend/docker/compose-yaml.js";
-import { loadPlanFile } from "../backend/docker/plan-file.js";
+import { readComposeFacts } from "../backend/compose-facts.js";
+import { loadPlanFile } from "../backend/plan-file.js";
 import { bottlePlanToCompose } from "../core/compose.js";
+import { renderComposeYaml } from "../core/compose-yaml.js";
 import type { CliContext } from "./cli-context.js";
 
 export function composeCommand(ctx: CliContext): CommandUnknownOpts {

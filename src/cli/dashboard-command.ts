@@ -4,6 +4,7 @@
 // prints a URL whose fragment holds a one-time token; runs until interrupted.
 import { fileURLToPath } from "node:url";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { backendNamed } from "../backend/backends.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
 import { SWARM_HOST_ENV } from "../backend/swarm/swarm-engines.js";
 import { BottleListing } from "../dashboard/bottle-listing.js";
@@ -58,6 +59,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
       const hub = new DecisionHub();
       const views: ViewContext = {
         docker: ctx.docker,
+        backendOf: (name) => backendNamed(name, launch),
         home: launch.home,
         now: ctx.now,
         actor: `dashboard (${hostActor(ctx.env)})`,

@@ -3,18 +3,18 @@
 // requests, and what pipelock refused lately. Reads the engine and the state directory only;
 // changes nothing. Never shows a secret: pipelock's audit lines are redacted at the source.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import type { Backend } from "../backend/backend.js";
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import { scanProposals } from "../approval/host-queue.js";
+import { currentPolicySnapshot } from "../approval/policy-snapshot.js";
+import { formatAge, proposalRow } from "../approval/proposal-view.js";
+import { supervisedBottle } from "../approval/supervised-bottle.js";
+import type { Backend, FoundBottle } from "../backend/backend.js";
+import { bottleSummary } from "../backend/bottle-summary.js";
 import { InputError } from "../shared/errors.js";
 import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
-import { scanProposals } from "../supervise/host-queue.js";
-import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
-import { formatAge, proposalRow } from "../supervise/proposal-view.js";
-import { supervisedBottle } from "../supervise/supervised-bottle.js";
 import { backendFor, backendOption } from "./backend-option.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
-import { bottleNamed, bottleSummary } from "./list-command.js";
+import { bottleNamed } from "./list-command.js";
 
 /** One refusal as pipelock audited it. */
 export interface Refusal {

@@ -4,7 +4,7 @@ import {
   HOSTILE_TEXT,
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { FoundBottle } from "../backend/backend.js";
 import { bottleListJson, bottleNamed, formatBottleList } from "./list-command.js";
 
 const found = (slug: string): FoundBottle => ({

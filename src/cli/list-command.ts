@@ -1,6 +1,7 @@
 // `claude-bottle list`: the bottles on this machine, from the engine's labels and the state dirs.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { FoundBottle } from "../backend/backend.js";
+import { bottleSummary } from "../backend/bottle-summary.js";
 import { closestMatch } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
@@ -52,28 +53,6 @@ export function formatBottleList(bottles: readonly FoundBottle[]): string {
 /** A slug is `<agent>-<random hex>`: the agent's name, for a bottle whose state is gone. */
 export function agentOfSlug(slug: string): string {
   return slug.replace(/-[0-9a-f]+$/, "");
-}
-
-export function bottleSummary(b: FoundBottle) {
-  const states = new Set(b.containers.map((c) => c.state));
-  const state =
-    b.containers.length === 0
-      ? "no containers"
-      : states.size === 1 && states.has("running")
-        ? "running"
-        : [...states].sort().join("+");
-  return {
-    slug: b.slug,
-    project: b.project,
-    agent: b.metadata?.agent ?? null,
-    bottle: b.metadata?.bottle ?? null,
-    state,
-    services: b.containers.map((c) => c.service).sort(),
-    networks: b.networks,
-    stateDir: b.stateDir,
-    attached: b.attached,
-    createdAt: b.metadata?.createdAt ?? null,
-  };
 }
 
 /** The bottle with this slug, or an error naming the nearest one and how to list them. */

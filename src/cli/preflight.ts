@@ -1,6 +1,6 @@
 // The summary a person reads before a bottle starts: what it can reach and hold.
 // Names of secrets only, never values.
-import type { StartPlan } from "../backend/docker/launch-bottle.js";
+import type { StartPlan } from "../backend/start-plan.js";
 
 export interface Preflight {
   agent: string;

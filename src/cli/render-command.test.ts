@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { capturedIo } from "../../test/support/cli/captured-io.js";
-import type { DockerClient } from "../backend/docker/docker-client.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
 import { type CliContext, defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";

@@ -8,12 +8,12 @@ import { join, relative, resolve } from "node:path";
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { parse } from "yaml";
 import { BACKEND_NAMES, backendNamed } from "../backend/backends.js";
-import { planStart, type StartPlan } from "../backend/docker/launch-bottle.js";
 import {
   APPLY_SCRIPT,
   renderKubernetesFiles,
   writeBottleDir,
 } from "../backend/kubernetes/render-bottle-dir.js";
+import { planStart, type StartPlan } from "../backend/start-plan.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
 import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";

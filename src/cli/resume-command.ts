@@ -4,10 +4,10 @@
 // A bottle whose CLI is still attached is only joined: its own CLI removes it.
 
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { readMetadata, updateMetadata } from "../backend/docker/bottle-state.js";
-import { keptDirOf } from "../backend/docker/kept-work.js";
-import { stoppedElsewhereLine } from "../backend/docker/launch-bottle.js";
+import { stoppedElsewhereLine } from "../backend/bottle-lifecycle.js";
+import { readMetadata, updateMetadata } from "../backend/bottle-state.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
+import { keptDirOf } from "../backend/kept-work.js";
 import { BottleError } from "../shared/errors.js";
 import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";
 import { backendFor, backendOption } from "./backend-option.js";

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DockerClient } from "../backend/docker/docker-client.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
 import { type CliContext, defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";

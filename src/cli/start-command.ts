@@ -3,10 +3,11 @@
 import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { agentProviderModule } from "../agents/registry.js";
-import { describeKeptWork } from "../backend/docker/kept-work.js";
-import { planStart, runBottle, type StartPlan } from "../backend/docker/launch-bottle.js";
-import { findWorkspace } from "../backend/docker/workspace.js";
+import { runBottle } from "../backend/bottle-lifecycle.js";
 import { STOP_TIMEOUT_ENV, stopBudgetOf } from "../backend/end-bottle.js";
+import { findWorkspace } from "../backend/engine/workspace.js";
+import { describeKeptWork } from "../backend/kept-work.js";
+import { planStart, type StartPlan } from "../backend/start-plan.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
 import { InputError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";

@@ -2,16 +2,15 @@
 // is kept first (as a normal exit keeps it), then everything carrying the bottle's label is
 // removed, within a bound; what is left after it is named, with a non-zero exit code.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import type { Backend } from "../backend/backend.js";
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
-import { describeKeptWork } from "../backend/docker/kept-work.js";
-import type { LaunchContext } from "../backend/docker/launch-bottle.js";
+import type { Backend, FoundBottle } from "../backend/backend.js";
 import {
   endBottle,
   STOP_TIMEOUT_ENV,
   type StopBudget,
   stopBudgetOf,
 } from "../backend/end-bottle.js";
+import { describeKeptWork } from "../backend/kept-work.js";
+import type { LaunchContext } from "../backend/start-plan.js";
 import { outcomeWords, readEnded } from "../dashboard/ended-bottles.js";
 import { BottleError } from "../shared/errors.js";
 import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";

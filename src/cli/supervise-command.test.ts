@@ -13,9 +13,9 @@ import {
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
+import type { SupervisedBottle } from "../approval/supervised-bottle.js";
 import { answerPath, proposalPath, toJsonText } from "../shared/queue-files.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
-import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
 import { defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";

@@ -6,23 +6,24 @@ import { hostname, userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import type { Decision } from "../contracts/queue-format.js";
-import { InputError } from "../shared/errors.js";
-import { shellCommandLine, terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import {
   auditProposals,
   type DecideContext,
   type DecisionOutcome,
   decideProposal,
-} from "../supervise/decide-proposal.js";
-import { findProposal, type QueuedProposal, scanProposals } from "../supervise/host-queue.js";
+} from "../approval/decide-proposal.js";
+import { findProposal, type QueuedProposal, scanProposals } from "../approval/host-queue.js";
 import {
   proposalDetails,
   proposalRow,
   proposalView,
   shownLine,
-} from "../supervise/proposal-view.js";
-import { listSupervisedBottles } from "../supervise/supervised-bottle.js";
+} from "../approval/proposal-view.js";
+import { listSupervisedBottles } from "../approval/supervised-bottle.js";
+import { backendNamed } from "../backend/backends.js";
+import type { Decision } from "../contracts/queue-format.js";
+import { InputError } from "../shared/errors.js";
+import { shellCommandLine, terminalSafe, terminalSafeJson } from "../shared/terminal-text.js";
 import { type CliContext, launchContextOf } from "./cli-context.js";
 import { formatTable } from "./format-table.js";
 
@@ -159,7 +160,12 @@ export function hostActor(env: NodeJS.ProcessEnv): string {
 }
 
 function deciderOf(ctx: CliContext): DecideContext {
-  return { docker: ctx.docker, now: ctx.now, actor: hostActor(ctx.env) };
+  const launch = launchContextOf(ctx);
+  return {
+    backendOf: (name) => backendNamed(name, launch),
+    now: ctx.now,
+    actor: hostActor(ctx.env),
+  };
 }
 
 function describeOutcome(o: DecisionOutcome): string {

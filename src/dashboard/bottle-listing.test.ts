@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { FoundBottle } from "../backend/backend.js";
 import { BottleListing } from "./bottle-listing.js";
 
 /** A listing whose engine answers when told to, counting the times it was asked. */

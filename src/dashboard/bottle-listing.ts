@@ -3,7 +3,7 @@
 // it for every page, every poll and its log follower. A caller says how old a listing it
 // can use: a poll wants one from the last second; the first drawing of a page takes any from
 // the last minute, drawn at once and marked stale for the page to ask again.
-import type { FoundBottle } from "../backend/docker/discover-bottles.js";
+import type { FoundBottle } from "../backend/backend.js";
 
 export interface Listing {
   found: FoundBottle[];

@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import {
+  composeOn,
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
-import type { DockerClient } from "../backend/docker/docker-client.js";
+import { verifyAuditLog } from "../approval/audit-log.js";
+import type { SupervisedBottle } from "../approval/supervised-bottle.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
-import { verifyAuditLog } from "../supervise/audit-log.js";
-import type { SupervisedBottle } from "../supervise/supervised-bottle.js";
 import { dashboardApp } from "./dashboard-server.js";
 import type { ViewContext } from "./dashboard-views.js";
 import { DecisionHub } from "./decision-hub.js";
@@ -48,6 +49,7 @@ function appOver(engine: DockerClient, more: Partial<ViewContext> = {}) {
     {
       views: {
         docker: engine,
+        backendOf: composeOn(engine),
         home,
         now: () => new Date("2030-01-01T12:05:00.000Z"),
         actor: "dashboard (alice@laptop)",

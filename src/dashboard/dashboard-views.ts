@@ -6,10 +6,23 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { discoverBottles, type FoundBottle } from "../backend/docker/discover-bottles.js";
-import type { DockerClient } from "../backend/docker/docker-client.js";
-import { keptDirOf } from "../backend/docker/kept-work.js";
-import { bottleSummary } from "../cli/list-command.js";
+import { allowPatternFor } from "../approval/apply-approval.js";
+import { auditLogPath, readAuditEntries, verifyAuditLog } from "../approval/audit-log.js";
+import {
+  auditProposals,
+  type DecideContext,
+  type DecisionOutcome,
+  decideProposal,
+} from "../approval/decide-proposal.js";
+import { readQueuedProposal, scanProposals } from "../approval/host-queue.js";
+import { currentPolicySnapshot } from "../approval/policy-snapshot.js";
+import { proposalView } from "../approval/proposal-view.js";
+import { listSupervisedBottles, supervisedBottle } from "../approval/supervised-bottle.js";
+import type { FoundBottle } from "../backend/backend.js";
+import { bottleSummary } from "../backend/bottle-summary.js";
+import { discoverBottles } from "../backend/engine/discover-bottles.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
+import { keptDirOf } from "../backend/kept-work.js";
 import {
   type Decision,
   describeRequest,
@@ -19,17 +32,6 @@ import {
 import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise.js";
 import { InputError } from "../shared/errors.js";
 import { readTextNoFollow } from "../shared/queue-files.js";
-import { allowPatternFor } from "../supervise/apply-approval.js";
-import { auditLogPath, readAuditEntries, verifyAuditLog } from "../supervise/audit-log.js";
-import {
-  auditProposals,
-  type DecisionOutcome,
-  decideProposal,
-} from "../supervise/decide-proposal.js";
-import { readQueuedProposal, scanProposals } from "../supervise/host-queue.js";
-import { currentPolicySnapshot } from "../supervise/policy-snapshot.js";
-import { proposalView } from "../supervise/proposal-view.js";
-import { listSupervisedBottles, supervisedBottle } from "../supervise/supervised-bottle.js";
 import { auditLine } from "./audit-lines.js";
 import { BottleListing } from "./bottle-listing.js";
 import { BottleProviders } from "./bottle-provider.js";
@@ -39,6 +41,8 @@ import type { StopBottle } from "./stop-bottle.js";
 
 export interface ViewContext {
   docker: DockerClient;
+  /** The backend named so, which puts an approval in force where a bottle's sidecars run. */
+  backendOf: DecideContext["backendOf"];
   home: string;
   now: () => Date;
   /** Recorded in the audit log and told to the agent: "dashboard (alice@laptop)". */

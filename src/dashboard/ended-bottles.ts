@@ -5,8 +5,8 @@
 // where its work was kept. Writing one never fails the end of a bottle.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { BottleMetadata } from "../backend/docker/bottle-state.js";
-import type { KeptWork } from "../backend/docker/kept-work.js";
+import type { BottleMetadata } from "../backend/bottle-state.js";
+import type { KeptWork } from "../backend/kept-work.js";
 import { readTextNoFollow, writeFileAtomic } from "../shared/queue-files.js";
 
 /** How a bottle ended: its program exited (with a code), a command stopped it, or it was removed. */

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isProcessAlive } from "../backend/docker/bottle-state.js";
+import { isProcessAlive } from "../backend/bottle-state.js";
 import { BottleError, InputError } from "../shared/errors.js";
 import { readTextNoFollow, writeFileAtomic } from "../shared/queue-files.js";
 

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { agentCacheRoot, ensureAgentPackage } from "../agents/agent-package.js";
-import type { LaunchContext } from "../backend/docker/launch-bottle.js";
+import type { LaunchContext } from "../backend/start-plan.js";
 import type { CaPem } from "../shared/ca/index.js";
 import { DEMO_HOSTS, DEMO_PLACEHOLDER_KEY } from "./demo-manifests.js";
 import type { DemoRig, DemoStepResult } from "./demo-steps.js";

@@ -1,8 +1,8 @@
 // The demo's stand-ins join the bottle's egress network after it is up, under the outside
 // world's names. Docker's DNS takes a moment to answer for a container that just joined:
 // before a step runs, the sidecars that look those names up must resolve every one of them.
-import type { DockerClient } from "../backend/docker/docker-client.js";
-import { unresolvedName } from "../backend/docker/wait-for-names.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
+import { unresolvedName } from "../backend/engine/wait-for-names.js";
 import { BottleError } from "../shared/errors.js";
 
 export async function waitForNames(

@@ -1,7 +1,7 @@
 // The demo's checks, each run inside the agent container of the demo bottle, each an
 // attack or a use that the bottle must answer the right way. A step passes only when the
 // bottle behaved: an unexpected success is a failure.
-import type { DockerClient } from "../backend/docker/docker-client.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
 import { SUPERVISE_TOOLS } from "../contracts/supervise.js";
 import { DEMO_HOSTS } from "./demo-manifests.js";
 

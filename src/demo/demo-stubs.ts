@@ -3,8 +3,8 @@
 // bottle is told to trust), and an sshd git host. Nothing here reaches a real host.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DockerClient } from "../backend/docker/docker-client.js";
-import { NODE_IMAGE } from "../backend/docker/images.js";
+import type { DockerClient } from "../backend/engine/docker-client.js";
+import { NODE_IMAGE } from "../backend/engine/images.js";
 import { type CaPem, loadCa, mintCa, mintLeafCertificate } from "../shared/ca/index.js";
 import { VERSION } from "../shared/version.js";
 

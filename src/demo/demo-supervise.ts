@@ -1,10 +1,12 @@
 // The demo's supervision step: the agent is refused a host, asks for it through the
 // supervise MCP server (a minimal Streamable HTTP client run inside the agent), the demo
 // approves it as the human would, and the agent's retry goes through in the same bottle.
-import type { LaunchContext } from "../backend/docker/launch-bottle.js";
-import { decideProposal } from "../supervise/decide-proposal.js";
-import { scanProposals } from "../supervise/host-queue.js";
-import { supervisedBottle } from "../supervise/supervised-bottle.js";
+
+import { decideProposal } from "../approval/decide-proposal.js";
+import { scanProposals } from "../approval/host-queue.js";
+import { supervisedBottle } from "../approval/supervised-bottle.js";
+import { backendNamed } from "../backend/backends.js";
+import type { LaunchContext } from "../backend/start-plan.js";
 import { DEMO_HOSTS } from "./demo-manifests.js";
 import type { DemoRig, DemoStepResult } from "./demo-steps.js";
 
@@ -73,7 +75,11 @@ export async function superviseApproval(
     );
     if (pending) {
       await decideProposal(
-        { docker, now: where.launch.now, actor: "claude-bottle demo" },
+        {
+          backendOf: (name) => backendNamed(name, where.launch),
+          now: where.launch.now,
+          actor: "claude-bottle demo",
+        },
         pending,
         { decision: "approved", reason: "fine for the demo" },
       );

@@ -8,14 +8,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { checkEngine } from "../backend/docker/docker-client.js";
-import { chooseBaseImage, ensureImages, NODE_IMAGE } from "../backend/docker/images.js";
-import {
-  type LaunchContext,
-  planStart,
-  type StartedBottle,
-  upBottle,
-} from "../backend/docker/launch-bottle.js";
+import type { StartedBottle } from "../backend/backend.js";
+import { backendNamed } from "../backend/backends.js";
+import { checkEngine } from "../backend/engine/docker-client.js";
+import { chooseBaseImage, ensureImages, NODE_IMAGE } from "../backend/engine/images.js";
+import { type LaunchContext, planStart } from "../backend/start-plan.js";
 import { gitGateContainerName } from "../contracts/git-gate.js";
 import { pipelockContainerName } from "../contracts/pipelock.js";
 import { loadAgent } from "../manifest/index.js";
@@ -138,7 +135,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     const demoLaunch: LaunchContext = { ...launch, env, home, userHome: work };
     const agent = await loadAgent("demo", { home, env });
     const plan = await planStart(agent, demoLaunch);
-    bottle = await upBottle(plan, demoLaunch);
+    bottle = await backendNamed("compose", demoLaunch).up(plan);
 
     // The stand-ins join the bottle's egress network: the only side its sidecars reach out on.
     const egressNetwork = plan.blueprint.plan.proxyPlan.egressNetwork;

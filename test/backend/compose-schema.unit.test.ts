@@ -4,8 +4,8 @@ import { createRequire } from "node:module";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
+import { renderComposeYaml } from "../../src/core/compose-yaml.js";
 import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const require = createRequire(import.meta.url);

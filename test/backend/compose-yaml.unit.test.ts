@@ -3,12 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  escapeInterpolation,
-  readComposeFacts,
-  renderComposeYaml,
-} from "../../src/backend/docker/compose-yaml.js";
+import { readComposeFacts } from "../../src/backend/compose-facts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
+import { escapeInterpolation, renderComposeYaml } from "../../src/core/compose-yaml.js";
 import { makePlan } from "../support/fixtures/plan-fixture.js";
 
 describe("renderComposeYaml", () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { renderComposeYaml } from "../../src/backend/docker/compose-yaml.js";
 import {
   aggregateExtraHosts,
   bottlePlanToCompose,
   sidecarUserFor,
 } from "../../src/core/compose.js";
+import { renderComposeYaml } from "../../src/core/compose-yaml.js";
 import { MATRIX, makePlan, pointLabel } from "../support/fixtures/plan-fixture.js";
 
 const R = "/state/demo-7f3a";

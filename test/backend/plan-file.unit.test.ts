@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadPlanFile, MAX_PLAN_BYTES, parsePlanText } from "../../src/backend/docker/plan-file.js";
+import { loadPlanFile, MAX_PLAN_BYTES, parsePlanText } from "../../src/backend/plan-file.js";
 import { InputError } from "../../src/shared/errors.js";
 import { planJson } from "../support/fixtures/plan-fixture.js";
 

@@ -11,10 +11,10 @@ import { promisify } from "node:util";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderStackYaml } from "../../src/backend/swarm/stack-yaml.js";
 import { sidecarNamesOf } from "../../src/backend/swarm/swarm-backend.js";
 import { bottleMounts } from "../../src/core/bottle-mounts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
+import { renderStackYaml } from "../../src/core/stack-yaml.js";
 import {
   agentEnvCommand,
   bottleToSwarmStack,

@@ -2,8 +2,8 @@
 // that a bottle (or anything else) put in its input: the printer on the fields it knows, and
 // the net under process output for the rest (here, an error quoting a hostile setting).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appendAuditEntries, auditLogPath } from "../../src/approval/audit-log.js";
 import { ProposalQueue } from "../../src/sidecars/supervise/proposal-queue.js";
-import { appendAuditEntries, auditLogPath } from "../../src/supervise/audit-log.js";
 import { makeTestHome, type TestHome } from "../support/cli/cli-process.js";
 import { ALL_HOSTILE, rawControlsIn } from "../support/fixtures/hostile-text.js";
 import { makeSupervisedBottle } from "../support/sidecars/supervise-fixture.js";

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { chown, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
-import { hostUser } from "../../src/backend/docker/compose-yaml.js";
+import { hostUser } from "../../src/backend/compose-facts.js";
 import { sidecarUserFor } from "../../src/core/compose.js";
 import {
   CLI,

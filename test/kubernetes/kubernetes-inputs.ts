@@ -2,10 +2,10 @@
 // agent only) and a full one (a route, a forwarded variable, a git upstream, supervise),
 // with staged files whose random parts (CA keys) are fixed stand-ins.
 
+import { initialPolicySnapshot } from "../../src/approval/policy-snapshot.js";
 import type { KubernetesRenderInput } from "../../src/backend/kubernetes/kubernetes-objects.js";
 import { planBottle } from "../../src/core/bottle-blueprint.js";
 import type { ResolvedAgent } from "../../src/manifest/index.js";
-import { initialPolicySnapshot } from "../../src/supervise/policy-snapshot.js";
 import { AT, allowHost, resolvedAgent, route } from "../support/fixtures/agent-fixture.js";
 
 export const NOW = new Date("2026-01-02T03:04:05.000Z");

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DockerCli } from "../../src/backend/docker/docker-client.js";
+import { DockerCli } from "../../src/backend/engine/docker-client.js";
 import { startHttpsStub, writeStubCerts } from "../../src/demo/demo-stubs.js";
 import { makeTestHome, type TestHome, writeAgentBottle } from "../support/cli/cli-process.js";
 import {

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
-import { OFFLINE_BASE_IMAGE } from "../../src/backend/docker/images.js";
+import { OFFLINE_BASE_IMAGE } from "../../src/backend/engine/images.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 
 const run = promisify(execFile);

@@ -10,27 +10,27 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RunningHttpServer } from "../../src/sidecars/supervise/http-server.js";
-import { startSupervise } from "../../src/sidecars/supervise/start-supervise.js";
-import { type DecideContext, decideProposal } from "../../src/supervise/decide-proposal.js";
-import {
-  findProposal,
-  type QueuedProposal,
-  scanProposals,
-} from "../../src/supervise/host-queue.js";
-import { refreshPolicySnapshot } from "../../src/supervise/policy-snapshot.js";
+import { type DecideContext, decideProposal } from "../../src/approval/decide-proposal.js";
+import { findProposal, type QueuedProposal, scanProposals } from "../../src/approval/host-queue.js";
+import { refreshPolicySnapshot } from "../../src/approval/policy-snapshot.js";
 import {
   listSupervisedBottles,
   type SupervisedBottle,
-} from "../../src/supervise/supervised-bottle.js";
-import { makeSupervisedBottle, RecordingDocker } from "../support/sidecars/supervise-fixture.js";
+} from "../../src/approval/supervised-bottle.js";
+import type { RunningHttpServer } from "../../src/sidecars/supervise/http-server.js";
+import { startSupervise } from "../../src/sidecars/supervise/start-supervise.js";
+import {
+  composeOn,
+  makeSupervisedBottle,
+  RecordingDocker,
+} from "../support/sidecars/supervise-fixture.js";
 
 let home: string;
 let bottle: SupervisedBottle;
 let server: RunningHttpServer | null;
 const clients: Client[] = [];
 const host: DecideContext = {
-  docker: new RecordingDocker(),
+  backendOf: composeOn(new RecordingDocker()),
   now: () => new Date(),
   actor: "alice@laptop",
 };

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import type { SupervisedBottle } from "../../src/approval/supervised-bottle.js";
 import { type CliContext, defaultContext } from "../../src/cli/cli-context.js";
 import type { CliIo } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/program.js";
 import { hostActor, reviewInteractively } from "../../src/cli/supervise-command.js";
 import { ProposalQueue } from "../../src/sidecars/supervise/proposal-queue.js";
-import type { SupervisedBottle } from "../../src/supervise/supervised-bottle.js";
 import { makeSupervisedBottle, RecordingDocker } from "../support/sidecars/supervise-fixture.js";
 
 let home: string;

@@ -5,11 +5,11 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { initialPolicySnapshot } from "../../approval/policy-snapshot.js";
 import { bottleMounts } from "../../core/bottle-mounts.js";
 import { InputError } from "../../shared/errors.js";
-import { initialPolicySnapshot } from "../../supervise/policy-snapshot.js";
-import type { StartPlan } from "../docker/launch-bottle.js";
-import { stageBottle } from "../docker/prepare-bottle.js";
+import { stageBottle } from "../prepare-bottle.js";
+import type { StartPlan } from "../start-plan.js";
 import { renderApplyScript } from "./apply-script.js";
 import {
   type KubernetesBottle,

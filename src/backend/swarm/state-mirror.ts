@@ -22,8 +22,8 @@ import {
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { type BottleVolume, bottleVolumes } from "../../core/swarm-stack.js";
 import { readTextNoFollow, writeFileAtomic } from "../../shared/queue-files.js";
-import { extractHarvest } from "../docker/harvest-extract.js";
-import { NODE_IMAGE } from "../docker/images.js";
+import { NODE_IMAGE } from "../engine/images.js";
+import { extractHarvest } from "../harvest-extract.js";
 import { type EngineAt, labelArgs } from "./swarm-engines.js";
 
 export interface MirrorOptions {

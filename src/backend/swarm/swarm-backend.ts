@@ -1,9 +1,10 @@
 import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
+import { renderStackYaml } from "../../core/stack-yaml.js";
 import { stateRootOf } from "../../core/state-layout.js";
 import {
   agentEnvCommand,
@@ -12,40 +13,43 @@ import {
   type SwarmStack,
 } from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
-import type { AgentHandle, Backend, BottleEvent, RenderedFile, UpOptions } from "../backend.js";
-import { readMetadata, writeMetadata } from "../docker/bottle-state.js";
-import { readComposeFacts } from "../docker/compose-yaml.js";
-import {
-  BottleIndex,
-  DEFAULT_REMOVAL_BOUNDS,
-  type FoundBottle,
-  type RemovalBounds,
-} from "../docker/discover-bottles.js";
-import { boundedClient, type DockerClient } from "../docker/docker-client.js";
-import { NODE_IMAGE } from "../docker/images.js";
+import type {
+  AgentHandle,
+  Backend,
+  BottleEvent,
+  FoundBottle,
+  PolicyChange,
+  RemovalBounds,
+  RenderedFile,
+  StartedBottle,
+  UpOptions,
+} from "../backend.js";
 import {
   agentProvisionOf,
-  attachAgent,
   ensurePlanImages,
-  type LaunchContext,
-  type StartedBottle,
-  type StartPlan,
   startingMetadata,
   startOrRemove,
-} from "../docker/launch-bottle.js";
-import { loadPlanFile } from "../docker/plan-file.js";
-import { prepareBottle } from "../docker/prepare-bottle.js";
-import { provisionAgent } from "../docker/provision-agent.js";
-import { spawnStartGuard } from "../docker/start-guard.js";
-import { unresolvedName } from "../docker/wait-for-names.js";
-import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
-import { renderStackYaml } from "./stack-yaml.js";
+} from "../bottle-lifecycle.js";
+import { readMetadata, writeMetadata } from "../bottle-state.js";
+import { readComposeFacts } from "../compose-facts.js";
+import { attachAgent } from "../engine/attach-agent.js";
+import { BottleIndex, DEFAULT_REMOVAL_BOUNDS } from "../engine/discover-bottles.js";
+import { boundedClient, type DockerClient } from "../engine/docker-client.js";
+import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
+import { NODE_IMAGE } from "../engine/images.js";
+import { provisionAgent } from "../engine/provision-agent.js";
+import { spawnStartGuard } from "../engine/start-guard.js";
+import { unresolvedName } from "../engine/wait-for-names.js";
+import { loadPlanFile } from "../plan-file.js";
+import { prepareBottle } from "../prepare-bottle.js";
+import type { LaunchContext, StartPlan } from "../start-plan.js";
 import {
   createKeeper,
   keeperName,
   runningContainer,
   type StateMirror,
   startStateMirror,
+  waitUntilOnNode,
 } from "./state-mirror.js";
 import {
   chooseNode,
@@ -65,6 +69,8 @@ const CONVERGE_TIMEOUT_MS = 180_000;
  * the bottle over (resume) needs it to carry approvals to the node.
  */
 const SWARM_PLAN_FILE = "swarm-plan.json";
+/** How long an approval waits for the attached CLI to take it to the node (about 1 s). */
+const ON_NODE_TIMEOUT_MS = 15_000;
 
 export class SwarmBackend implements Backend {
   readonly name = "swarm";
@@ -473,6 +479,22 @@ export class SwarmBackend implements Backend {
     }
     await index.addStateDirs(home, this.name);
     return index.sorted();
+  }
+
+  /**
+   * The sidecars run on another machine: the CLI attached to the bottle carries each change
+   * to the node and signals pipelock there (state-mirror.ts). Waits until it has.
+   */
+  async putInForce(
+    bottle: { slug: string; stateDir: string },
+    change: PolicyChange,
+  ): Promise<string[]> {
+    const source = change.kind === "gitleaks-allow" ? dirname(change.path) : change.path;
+    if (await waitUntilOnNode(source, ON_NODE_TIMEOUT_MS)) return [];
+    const node = (await readMetadata(bottle.stateDir))?.node ?? "its node";
+    return [
+      `not yet in force on swarm node ${node}: the CLI attached to this bottle (\`start\`, or \`resume\` if that one is gone) takes it there while it runs`,
+    ];
   }
 
   async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {

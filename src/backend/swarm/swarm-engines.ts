@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { BottleError } from "../../shared/errors.js";
-import type { DockerClient, RunOptions, RunResult } from "../docker/docker-client.js";
+import type { DockerClient, RunOptions, RunResult } from "../engine/docker-client.js";
 
 export const NODE_ENGINE_LABEL = "dev.claude-bottle.engine";
 /** The manager's engine, as DOCKER_HOST takes it; unset: this machine's engine. */

@@ -4,9 +4,9 @@
 // what the swarm holds of the bottle stops changing, then removes it all as `stop` would.
 import { setTimeout as sleep } from "node:timers/promises";
 import { BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
-import { DockerCli } from "../docker/docker-client.js";
-import type { LaunchContext } from "../docker/launch-bottle.js";
-import type { GuardTarget } from "../docker/start-guard.js";
+import { DockerCli } from "../engine/docker-client.js";
+import type { GuardTarget } from "../engine/start-guard.js";
+import type { LaunchContext } from "../start-plan.js";
 import { SwarmBackend } from "./swarm-backend.js";
 import { EngineAt, SWARM_HOST_ENV } from "./swarm-engines.js";
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DockerCli } from "../../../src/backend/docker/docker-client.js";
+import { DockerCli } from "../../../src/backend/engine/docker-client.js";
 import { agentEnvCommand, SWARM_SECRETS_DIR } from "../../../src/core/swarm-stack.js";
 import { startHttpsStub, writeStubCerts } from "../../../src/demo/demo-stubs.js";
 import { PACKAGE_ROOT, type TestHome } from "../cli/cli-process.js";

@@ -2,16 +2,19 @@
 // lays it out, and a docker seam that records its calls instead of running them.
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import {
+  type SupervisedBottle,
+  supervisedBottle,
+} from "../../../src/approval/supervised-bottle.js";
+import type { Backend } from "../../../src/backend/backend.js";
+import { ComposeBackend } from "../../../src/backend/compose/compose-backend.js";
 import type {
   DockerClient,
   RunOptions,
   RunResult,
-} from "../../../src/backend/docker/docker-client.js";
+} from "../../../src/backend/engine/docker-client.js";
+import type { LaunchContext } from "../../../src/backend/start-plan.js";
 import { ensureQueueDirs } from "../../../src/shared/queue-files.js";
-import {
-  type SupervisedBottle,
-  supervisedBottle,
-} from "../../../src/supervise/supervised-bottle.js";
 
 export const PIPELOCK_YAML = `# staged by prepare
 allow:
@@ -54,4 +57,22 @@ export class RecordingDocker implements DockerClient {
       stderr: this.exitCode === 0 ? "" : "Error response from daemon: container is not running",
     };
   }
+}
+
+/**
+ * The backends an approval finds by name, all Compose on `docker`: what the host does to put
+ * a change in force is recorded there (pipelock's SIGHUP).
+ */
+export function composeOn(docker: DockerClient): (name: string) => Backend {
+  const launch: LaunchContext = {
+    docker,
+    home: "",
+    userHome: "",
+    buildContext: "",
+    env: {},
+    now: () => new Date(),
+    suffix: () => "",
+    progress: () => {},
+  };
+  return () => new ComposeBackend(launch);
 }

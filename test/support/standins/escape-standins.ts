@@ -13,7 +13,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
+import { NODE_IMAGE } from "../../../src/backend/engine/images.js";
 import type { RunningBottle } from "../docker/bottle-harness.js";
 import { leftoversOf } from "../docker/docker-state.js";
 import { BASE_IMAGE, docker } from "../docker/git-gate-docker.js";

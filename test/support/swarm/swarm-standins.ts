@@ -6,7 +6,7 @@
 // would otherwise try a registry). Everything it makes is labelled so a test can remove it.
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
-import { NODE_IMAGE } from "../../../src/backend/docker/images.js";
+import { NODE_IMAGE } from "../../../src/backend/engine/images.js";
 import {
   type EngineContainer,
   nodeEngine,

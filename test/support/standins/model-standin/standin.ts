@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_IMAGE } from "../../../../src/backend/docker/images.js";
+import { NODE_IMAGE } from "../../../../src/backend/engine/images.js";
 import { loadCa, mintLeafCertificate } from "../../../../src/shared/ca/index.js";
 import { docker } from "../../docker/git-gate-docker.js";
 import type { UpstreamCa } from "../../tls/test-ca.js";

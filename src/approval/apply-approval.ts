@@ -3,16 +3,14 @@
 // keeps pointing at the old inode if the file is replaced by rename), then pipelock is told
 // to reload with SIGHUP. A gitleaks exception is appended to the gate's allowlist, which is
 // behind a directory mount, so there it is replaced atomically. Both are idempotent: applying
-// the same approval twice changes nothing the second time. A swarm bottle's sidecars run on
-// another machine: the CLI that started it takes each change to the node and signals
-// pipelock (state-mirror.ts), and the approval returns once it has.
+// the same approval twice changes nothing the second time. Putting the change in force where
+// the sidecars run (a signal here, the node of a swarm) is the bottle's backend's, found by
+// the name its state records; the approval returns once it is done.
 import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
-import { ranBy, readMetadata } from "../backend/docker/bottle-state.js";
-import type { DockerClient } from "../backend/docker/docker-client.js";
-import { waitUntilOnNode } from "../backend/swarm/state-mirror.js";
-import { pipelockContainerName } from "../contracts/pipelock.js";
+import type { Backend, PolicyChange } from "../backend/backend.js";
+import { backendNameOf, readMetadata } from "../backend/bottle-state.js";
 import type { ProposalRequest } from "../contracts/queue-format.js";
 import { validateEgressHost, validateFingerprint } from "../contracts/request-validation.js";
 import { BottleError } from "../shared/errors.js";
@@ -78,7 +76,8 @@ export function addAllowLine(text: string, line: string): { text: string; added:
 }
 
 export interface ApplyContext {
-  docker: DockerClient;
+  /** The backend named so: the one a bottle's state says runs it. */
+  backendOf(name: string): Pick<Backend, "putInForce">;
 }
 
 /** Applies the approval; returns one line per change, as the agent and the audit log see them. */
@@ -89,7 +88,7 @@ export async function applyApproval(
 ): Promise<string[]> {
   if (request.kind === "egress-host")
     return applyEgressHost(ctx, bottle, request.host, request.port);
-  return applyGitleaksException(bottle, request.fingerprint);
+  return applyGitleaksException(ctx, bottle, request.fingerprint);
 }
 
 async function applyEgressHost(
@@ -116,22 +115,14 @@ async function applyEgressHost(
   } else {
     changes.push(`${pattern} was already on pipelock's allowlist`);
   }
-  const onSwarm = await swarmNodeOf(bottle);
-  if (onSwarm !== null) {
-    changes.push(...(await onNode(bottle.pipelockConfig, onSwarm)));
-    return changes;
-  }
-  const container = pipelockContainerName(bottle.slug);
-  const hup = await ctx.docker.run(["kill", "-s", "HUP", container], { allowFailure: true });
-  if (hup.exitCode !== 0) {
-    changes.push(
-      `could not signal ${container} to reload (${lastLine(hup.stderr)}); it reloads when it sees the file change`,
-    );
-  }
+  changes.push(
+    ...(await putInForce(ctx, bottle, { kind: "pipelock-policy", path: bottle.pipelockConfig })),
+  );
   return changes;
 }
 
 async function applyGitleaksException(
+  ctx: ApplyContext,
   bottle: SupervisedBottle,
   fingerprint: string,
 ): Promise<string[]> {
@@ -145,28 +136,18 @@ async function applyGitleaksException(
   const changes = [
     `added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`,
   ];
-  const onSwarm = await swarmNodeOf(bottle);
-  if (onSwarm !== null) changes.push(...(await onNode(dirname(bottle.gitleaksAllowFile), onSwarm)));
+  changes.push(
+    ...(await putInForce(ctx, bottle, { kind: "gitleaks-allow", path: bottle.gitleaksAllowFile })),
+  );
   return changes;
 }
 
-/** How long an approval waits for a swarm bottle's CLI to take it to the node (about 1 s). */
-const ON_NODE_TIMEOUT_MS = 15_000;
-
-/** The swarm node a bottle runs on, or null for a bottle on this machine's engine. */
-async function swarmNodeOf(bottle: SupervisedBottle): Promise<string | null> {
-  const metadata = await readMetadata(bottle.stateDir);
-  return ranBy(metadata, "swarm") ? (metadata?.node ?? "its node") : null;
-}
-
-/** Nothing when the change is in force on the node; else a line saying it is not yet. */
-async function onNode(source: string, node: string): Promise<string[]> {
-  if (await waitUntilOnNode(source, ON_NODE_TIMEOUT_MS)) return [];
-  return [
-    `not yet in force on swarm node ${node}: the CLI attached to this bottle (\`start\`, or \`resume\` if that one is gone) takes it there while it runs`,
-  ];
-}
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").pop() || "no error output";
+/** The bottle's backend puts the change in force where its sidecars run. */
+async function putInForce(
+  ctx: ApplyContext,
+  bottle: SupervisedBottle,
+  change: PolicyChange,
+): Promise<string[]> {
+  const backend = ctx.backendOf(backendNameOf(await readMetadata(bottle.stateDir)));
+  return backend.putInForce(bottle, change);
 }

@@ -1,8 +1,8 @@
 // A Swarm stack as the file `docker stack deploy -c -` reads: the stack's name is the
 // command's argument, not a key, and "$" is doubled as for Compose (the CLI interpolates).
 import { stringify } from "yaml";
-import type { SwarmStack } from "../../core/swarm-stack.js";
-import { escapeInterpolation } from "../docker/compose-yaml.js";
+import { escapeInterpolation } from "./compose-yaml.js";
+import type { SwarmStack } from "./swarm-stack.js";
 
 export function renderStackYaml(stack: SwarmStack): string {
   const { name: _name, ...file } = stack;

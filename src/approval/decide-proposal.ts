@@ -5,7 +5,6 @@
 // A claim left by a process that died mid-way is finished by deciding the same way again.
 import { open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import type { DockerClient } from "../backend/docker/docker-client.js";
 import {
   type Answer,
   AnswerSchema,
@@ -17,15 +16,14 @@ import {
 } from "../contracts/queue-format.js";
 import { BottleError, InputError } from "../shared/errors.js";
 import { answerPath, claimPath, toJsonText, writeFileAtomic } from "../shared/queue-files.js";
-import { applyApproval } from "./apply-approval.js";
+import { type ApplyContext, applyApproval } from "./apply-approval.js";
 import { appendAuditEntries, readAuditEntries } from "./audit-log.js";
 import { withFileLock } from "./file-lock.js";
 import { type QueuedProposal, readQueuedProposal } from "./host-queue.js";
 import { refreshPolicySnapshot } from "./policy-snapshot.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
-export interface DecideContext {
-  docker: DockerClient;
+export interface DecideContext extends ApplyContext {
   now: () => Date;
   /** Who decides: the host user, e.g. "alice@laptop". */
   actor: string;

@@ -2,7 +2,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type TarEntry, tarBytes } from "../../../test/support/fixtures/tarball-fixture.js";
+import { type TarEntry, tarBytes } from "../../test/support/fixtures/tarball-fixture.js";
 import { extractHarvest, HarvestRefused, unsafeComponent } from "./harvest-extract.js";
 
 let root: string;

@@ -12,10 +12,10 @@ import { lstat, mkdir, rm, rmdir, stat, unlink, writeFile } from "node:fs/promis
 import { dirname, join } from "node:path";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError, InputError } from "../../shared/errors.js";
+import { type ExtractResult, extractHarvest, HarvestRefused } from "../harvest-extract.js";
+import type { KeptBranch, KeptWork } from "../kept-work.js";
 import { checkBundleObjects } from "./bundle-check.js";
 import type { DockerClient } from "./docker-client.js";
-import { type ExtractResult, extractHarvest, HarvestRefused } from "./harvest-extract.js";
-import type { KeptBranch, KeptWork } from "./kept-work.js";
 
 export const AGENT_WORKDIR = "/home/agent/work";
 const SEED_DIR = "/tmp/claude-bottle-seed";

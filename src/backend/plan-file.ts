@@ -1,13 +1,9 @@
 // Reads a DockerBottlePlan from a JSON file (`claude-bottle compose --plan`), with errors
 // that name the file, line, field and what was expected.
-import { type DockerBottlePlan, DockerBottlePlanSchema } from "../../core/bottle-plan.js";
-import {
-  decodeTextFile,
-  readBoundedFile,
-  type TextFileKind,
-} from "../../shared/bounded-text-file.js";
-import { InputError } from "../../shared/errors.js";
-import { formatIssuePath, parseWithSchema, parseYamlSource } from "../../shared/yaml-source.js";
+import { type DockerBottlePlan, DockerBottlePlanSchema } from "../core/bottle-plan.js";
+import { decodeTextFile, readBoundedFile, type TextFileKind } from "../shared/bounded-text-file.js";
+import { InputError } from "../shared/errors.js";
+import { formatIssuePath, parseWithSchema, parseYamlSource } from "../shared/yaml-source.js";
 
 /** A plan is a few KiB; an 8.9 MB one took 16 s to render. */
 export const MAX_PLAN_BYTES = 1024 * 1024;

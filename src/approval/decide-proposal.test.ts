@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
+  composeOn,
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
@@ -24,7 +25,7 @@ beforeEach(async () => {
   bottle = await makeSupervisedBottle(home);
   queue = new ProposalQueue({ queueDir: bottle.queueDir, slug: bottle.slug });
   ctx = {
-    docker: new RecordingDocker(),
+    backendOf: composeOn(new RecordingDocker()),
     now: () => new Date("2030-01-01T12:00:00.000Z"),
     actor: "alice@laptop",
   };

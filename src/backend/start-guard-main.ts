@@ -1,8 +1,8 @@
-// Entry point of the start guard (see start-guard.ts): one JSON argument naming the CLI
+// Entry point of the start guard (see engine/start-guard.ts): one JSON argument naming the CLI
 // pid, the slug, the Compose project, the state directory and, for a swarm bottle, the
 // backend and the home (the manager's address comes in the environment). Prints nothing; never throws.
-import { removeLeftStack } from "../swarm/swarm-guard.js";
-import { type GuardTarget, guardStart } from "./start-guard.js";
+import { type GuardTarget, guardStart } from "./engine/start-guard.js";
+import { removeLeftStack } from "./swarm/swarm-guard.js";
 
 try {
   const target = JSON.parse(process.argv[2] ?? "") as GuardTarget;

@@ -3,7 +3,7 @@
 // agent's files): every line made here is already safe to print, each such string shown through
 // terminalSafe and each suggested command built from an argv and shell-quoted.
 import { join, relative } from "node:path";
-import { shellCommandLine, terminalSafe } from "../../shared/terminal-text.js";
+import { shellCommandLine, terminalSafe } from "../shared/terminal-text.js";
 
 /** Where a bottle's kept work lives once it is gone: `<home>/kept/<slug>`. */
 export function keptDirOf(home: string, slug: string): string {

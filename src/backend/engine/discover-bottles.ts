@@ -1,7 +1,6 @@
 // Finds every bottle on this machine from what the engine and the disk say: containers
 // and networks carrying the slug label, and state directories. Works after the CLI was
 // killed, after the engine restarted, and with the state directory gone.
-
 import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -9,33 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
 import { stateRootOf } from "../../core/state-layout.js";
 import { BottleError } from "../../shared/errors.js";
-import {
-  type BottleMetadata,
-  isProcessAlive,
-  listStateDirs,
-  ranBy,
-  readMetadata,
-} from "./bottle-state.js";
+import type { FoundBottle, RemovalBounds } from "../backend.js";
+import { isProcessAlive, listStateDirs, ranBy, readMetadata } from "../bottle-state.js";
 import { boundedClient, type DockerClient } from "./docker-client.js";
-
-export interface BottleContainer {
-  name: string;
-  service: string;
-  /** Docker's state word: running, exited, created, … */
-  state: string;
-  status: string;
-}
-
-export interface FoundBottle {
-  slug: string;
-  project: string;
-  containers: BottleContainer[];
-  networks: string[];
-  stateDir: string | null;
-  metadata: BottleMetadata | null;
-  /** Its CLI process is still running on this host. */
-  attached: boolean;
-}
 
 const CONTAINER_FORMAT = `{"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"slug":{{json (.Label "${BOTTLE_SLUG_LABEL}")}},"service":{{json (.Label "com.docker.compose.service")}}}`;
 const NETWORK_FORMAT = `{"name":{{json .Name}},"slug":{{json (.Label "${BOTTLE_SLUG_LABEL}")}}}`;
@@ -131,11 +106,6 @@ export async function discoverBottles(docker: DockerClient, home: string): Promi
 }
 
 /** How long each part of a removal may take: `compose down`, then the forced removal. */
-export interface RemovalBounds {
-  gracefulMs: number;
-  forcedMs: number;
-}
-
 export const DEFAULT_REMOVAL_BOUNDS: RemovalBounds = { gracefulMs: 30_000, forcedMs: 30_000 };
 
 /** What still carries a bottle's label on the engine; null when the engine did not answer. */

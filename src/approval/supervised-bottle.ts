@@ -4,7 +4,7 @@
 // directory when the agent exits, and an audit trail that vanishes with its subject is none.
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { listStateDirs } from "../backend/docker/bottle-state.js";
+import { listStateDirs } from "../backend/bottle-state.js";
 import { GIT_GATE_ALLOWLIST_FILE } from "../contracts/git-gate.js";
 import { stateRootOf } from "../core/state-layout.js";
 import { auditLogPath } from "./audit-log.js";

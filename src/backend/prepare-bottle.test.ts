@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { allowHost, resolvedAgent, route } from "../../../test/support/fixtures/agent-fixture.js";
-import { planBottle } from "../../core/bottle-blueprint.js";
-import { bottleMounts } from "../../core/bottle-mounts.js";
-import type { ResolvedAgent } from "../../manifest/index.js";
+import { allowHost, resolvedAgent, route } from "../../test/support/fixtures/agent-fixture.js";
+import { planBottle } from "../core/bottle-blueprint.js";
+import { bottleMounts } from "../core/bottle-mounts.js";
+import type { ResolvedAgent } from "../manifest/index.js";
 import { prepareBottle, stageBottle } from "./prepare-bottle.js";
 
 const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
-import { isProcessAlive, readMetadata } from "./bottle-state.js";
+import { isProcessAlive, readMetadata } from "../bottle-state.js";
 import { removeBottle } from "./discover-bottles.js";
 import { DockerCli, type DockerClient } from "./docker-client.js";
 
@@ -25,7 +25,8 @@ export interface GuardTarget {
 
 /** Starts the guard for `target`, detached, so that it outlives the CLI. */
 export function spawnStartGuard(target: GuardTarget, env: NodeJS.ProcessEnv): void {
-  const entry = new URL("./start-guard-main.js", import.meta.url);
+  // The entry lives beside the backends, which it may dispatch to: this folder names none.
+  const entry = new URL("../start-guard-main.js", import.meta.url);
   const child = spawn(process.execPath, [entry.pathname, JSON.stringify(target)], {
     detached: true,
     stdio: "ignore",

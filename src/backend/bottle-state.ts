@@ -3,8 +3,8 @@
 // from one whose CLI was killed.
 import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { METADATA_FILE, stateRootOf } from "../../core/state-layout.js";
-import type { Workspace } from "./workspace.js";
+import { METADATA_FILE, stateRootOf } from "../core/state-layout.js";
+import type { Workspace } from "./engine/workspace.js";
 
 export interface BottleMetadata {
   slug: string;
@@ -35,9 +35,14 @@ export interface BottleMetadata {
   tokenNames?: Record<string, string>;
 }
 
+/** The backend that runs a bottle whose state says `metadata`. */
+export function backendNameOf(metadata: BottleMetadata | null): string {
+  return metadata?.backend ?? "compose";
+}
+
 /** Whether a bottle whose state says `metadata` belongs to the backend named `backend`. */
 export function ranBy(metadata: BottleMetadata | null, backend: string): boolean {
-  return (metadata?.backend ?? "compose") === backend;
+  return backendNameOf(metadata) === backend;
 }
 
 /** Written whole and renamed into place: the start guard reads it while it changes. */

@@ -2,17 +2,22 @@
 // files bound from the state directory, found again by its labels.
 import { agentContainerName, BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL } from "../../contracts/agent.js";
 import { pipelockContainerName } from "../../contracts/pipelock.js";
-import type { AgentHandle, Backend, BottleEvent, RenderedFile } from "../backend.js";
-import { type EngineEvent, engineEvents, readEngineEvent } from "../engine-events.js";
-import {
-  discoverBottles,
-  type FoundBottle,
-  type RemovalBounds,
-  removeBottle,
-} from "./discover-bottles.js";
-import { checkEngine } from "./docker-client.js";
-import { attachAgent, type LaunchContext, type StartPlan, upBottle } from "./launch-bottle.js";
-import { renderBottleCompose, STATE_FILES } from "./prepare-bottle.js";
+import type {
+  AgentHandle,
+  Backend,
+  BottleEvent,
+  FoundBottle,
+  PolicyChange,
+  RemovalBounds,
+  RenderedFile,
+} from "../backend.js";
+import { attachAgent } from "../engine/attach-agent.js";
+import { discoverBottles, removeBottle } from "../engine/discover-bottles.js";
+import { checkEngine } from "../engine/docker-client.js";
+import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
+import { renderBottleCompose, STATE_FILES } from "../prepare-bottle.js";
+import type { LaunchContext, StartPlan } from "../start-plan.js";
+import { upBottle } from "./compose-up.js";
 
 export class ComposeBackend implements Backend {
   readonly name = "compose";
@@ -51,6 +56,19 @@ export class ComposeBackend implements Backend {
       { allowFailure: true },
     );
     return logs.exitCode === 0 ? logs.stdout : "";
+  }
+
+  async putInForce(bottle: { slug: string }, change: PolicyChange): Promise<string[]> {
+    // The gate reads its allowlist folder, a directory mount, on every push.
+    if (change.kind === "gitleaks-allow") return [];
+    // pipelock's policy is a single-file mount, rewritten in place: it reloads on SIGHUP.
+    const container = pipelockContainerName(bottle.slug);
+    const hup = await this.ctx.docker.run(["kill", "-s", "HUP", container], { allowFailure: true });
+    if (hup.exitCode === 0) return [];
+    const said = hup.stderr.trim().split("\n").pop() || "no error output";
+    return [
+      `could not signal ${container} to reload (${said}); it reloads when it sees the file change`,
+    ];
   }
 
   down(bottle: Parameters<Backend["down"]>[0], bounds?: RemovalBounds): Promise<void> {

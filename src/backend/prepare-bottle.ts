@@ -6,16 +6,17 @@
 import { chmod, chown, lchown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
-import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../../contracts/git-gate.js";
-import type { BottleBlueprint } from "../../core/bottle-blueprint.js";
-import { hasEgress, hasGitGate } from "../../core/bottle-mounts.js";
-import { bottlePlanToCompose, type SidecarUser, sidecarUserFor } from "../../core/compose.js";
-import { mintCa } from "../../shared/ca/index.js";
-import { BottleError, InputError } from "../../shared/errors.js";
-import { type GitGateScript, gitGateScriptSource } from "../../sidecars/git-gate/scripts.js";
-import { renderGitGateUpstreams } from "../../sidecars/git-gate/upstreams-config.js";
-import { publishInitialPolicySnapshot } from "../../supervise/policy-snapshot.js";
-import { hostUser, renderComposeYaml } from "./compose-yaml.js";
+import { publishInitialPolicySnapshot } from "../approval/policy-snapshot.js";
+import { GIT_GATE_ALLOWLIST_FILE, GIT_GATE_SCRIPTS } from "../contracts/git-gate.js";
+import type { BottleBlueprint } from "../core/bottle-blueprint.js";
+import { hasEgress, hasGitGate } from "../core/bottle-mounts.js";
+import { bottlePlanToCompose, type SidecarUser, sidecarUserFor } from "../core/compose.js";
+import { renderComposeYaml } from "../core/compose-yaml.js";
+import { mintCa } from "../shared/ca/index.js";
+import { BottleError, InputError } from "../shared/errors.js";
+import { type GitGateScript, gitGateScriptSource } from "../sidecars/git-gate/scripts.js";
+import { renderGitGateUpstreams } from "../sidecars/git-gate/upstreams-config.js";
+import { hostUser } from "./compose-facts.js";
 
 export interface PreparedBottle {
   blueprint: BottleBlueprint;

@@ -12,7 +12,7 @@ import {
   type TarEntryHeader,
   TarFormatError,
   type TarSink,
-} from "../../shared/tar-reader.js";
+} from "../shared/tar-reader.js";
 
 /** Why a harvest stopped before the archive's end; what it created is already removed. */
 export class HarvestRefused extends Error {

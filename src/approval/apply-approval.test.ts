@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
+  composeOn,
   makeSupervisedBottle,
   PIPELOCK_YAML,
   RecordingDocker,
@@ -73,7 +74,7 @@ describe("applyApproval", () => {
   it("rewrites pipelock's policy on the same inode, then sends it SIGHUP", async () => {
     const before = (await stat(bottle.pipelockConfig)).ino;
     const docker = new RecordingDocker();
-    const changes = await applyApproval({ docker }, bottle, {
+    const changes = await applyApproval({ backendOf: composeOn(docker) }, bottle, {
       kind: "egress-host",
       host: "api.example.test",
       port: null,
@@ -87,7 +88,7 @@ describe("applyApproval", () => {
   });
 
   it("says so when pipelock could not be signalled, and still applies", async () => {
-    const changes = await applyApproval({ docker: new RecordingDocker(1) }, bottle, {
+    const changes = await applyApproval({ backendOf: composeOn(new RecordingDocker(1)) }, bottle, {
       kind: "egress-host",
       host: "api.example.test",
       port: 8443,
@@ -100,7 +101,7 @@ describe("applyApproval", () => {
 
   it("refuses a host that is not in normal form, whatever the queue says", async () => {
     await expect(
-      applyApproval({ docker: new RecordingDocker() }, bottle, {
+      applyApproval({ backendOf: composeOn(new RecordingDocker()) }, bottle, {
         kind: "egress-host",
         host: "evil.test\nallow: ['*']",
         port: null,
@@ -113,10 +114,10 @@ describe("applyApproval", () => {
     const fingerprint = "0123456789abcdef0123456789abcdef01234567:test/fixture.pem:private-key:1";
     const docker = new RecordingDocker();
     const request = { kind: "gitleaks-exception" as const, fingerprint };
-    expect(await applyApproval({ docker }, bottle, request)).toEqual([
+    expect(await applyApproval({ backendOf: composeOn(docker) }, bottle, request)).toEqual([
       `added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`,
     ]);
-    expect(await applyApproval({ docker }, bottle, request)).toEqual([
+    expect(await applyApproval({ backendOf: composeOn(docker) }, bottle, request)).toEqual([
       `${fingerprint} was already on the git gate's gitleaks allowlist`,
     ]);
     expect(await readFile(bottle.gitleaksAllowFile, "utf8")).toBe(`${fingerprint}\n`);

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { updateMetadata, writeMetadata } from "./bottle-state.js";
+import { updateMetadata, writeMetadata } from "../bottle-state.js";
 import type { DockerClient, RunOptions, RunResult } from "./docker-client.js";
 import { guardStart } from "./start-guard.js";
 

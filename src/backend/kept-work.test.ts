@@ -4,7 +4,7 @@ import {
   ALL_HOSTILE,
   HOSTILE_TEXT,
   rawControlsIn,
-} from "../../../test/support/fixtures/hostile-text.js";
+} from "../../test/support/fixtures/hostile-text.js";
 import { describeKeptWork, type KeptWork } from "./kept-work.js";
 
 describe("describeKeptWork", () => {
