@@ -4,6 +4,7 @@
 // whose nodes do not share the host's disk (files reach services as content, see
 // core/bottle-mounts.ts).
 
+import type { Readable } from "node:stream";
 import type { BottleMetadata } from "./bottle-state.js";
 import type { StopBudget } from "./end-bottle.js";
 import type { DockerClient } from "./engine/docker-client.js";
@@ -52,6 +53,29 @@ export interface UpOptions {
   /** Told when a failed start could not remove all it started (the start's error is thrown). */
   onRemovalError?: (error: unknown) => void;
 }
+
+/** A sidecar's log as it is read: its lines, until stopped or ended. */
+export interface LogStream {
+  stdout: Readable;
+  stop(): void;
+  /** Resolves when the stream has ended, for whatever reason. */
+  ended: Promise<void>;
+}
+
+/** Where a sidecar writes its decisions: pipelock and egress on stdout, git-gate on stderr. */
+export type LogChannel = "stdout" | "stderr";
+
+export interface LogRange {
+  /** From this time (RFC 3339) on, or else the last `tail` lines ("all": from the start). */
+  since: string | null;
+  tail: number | "all";
+  channel: LogChannel;
+  /** Up to this time, and then the stream ends; else it is followed. */
+  until?: string;
+}
+
+/** Opens one channel of a container's log over `from`. */
+export type OpenLog = (container: string, from: LogRange) => LogStream;
 
 /** One change in a bottle's life as the engine reports it. */
 export interface BottleEvent {
@@ -114,6 +138,11 @@ export interface Backend {
    * and are empty when all is.
    */
   putInForce(bottle: { slug: string; stateDir: string }, change: PolicyChange): Promise<string[]>;
+  /**
+   * Opens one channel of a sidecar's log over `from`, on whichever node it runs (the
+   * dashboard's decisions). `container` is a name `list` reports.
+   */
+  openLog(container: string, from: LogRange): LogStream;
   /** The engine's reports on this home's bottles, until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<BottleEvent>;
 }

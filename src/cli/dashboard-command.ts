@@ -6,12 +6,11 @@ import { fileURLToPath } from "node:url";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { backendNamed } from "../backend/backends.js";
 import { stopBudgetOf } from "../backend/end-bottle.js";
-import { SWARM_HOST_ENV } from "../backend/swarm/swarm-engines.js";
 import { BottleListing } from "../dashboard/bottle-listing.js";
 import { startDashboardServer } from "../dashboard/dashboard-server.js";
 import { decisionContainers, type ViewContext } from "../dashboard/dashboard-views.js";
 import { DecisionHub } from "../dashboard/decision-hub.js";
-import { dockerLogs, LogFollower } from "../dashboard/log-follower.js";
+import { LogFollower } from "../dashboard/log-follower.js";
 import {
   announceRunning,
   LOGIN_TOKEN_LIFETIME_MS,
@@ -21,7 +20,6 @@ import {
   watchLogins,
   withdrawRunning,
 } from "../dashboard/login-channel.js";
-import { serviceLogs } from "../dashboard/service-logs.js";
 import { cliStopper } from "../dashboard/stop-bottle.js";
 import { InputError } from "../shared/errors.js";
 import { terminalSafe } from "../shared/terminal-text.js";
@@ -73,11 +71,7 @@ export function dashboardCommand(ctx: CliContext): CommandUnknownOpts {
           timeoutMs: stopBudgetOf(ctx.env).totalMs + 30_000,
         }),
       };
-      // A swarm bottle's sidecars log on their node: the manager gathers their logs.
-      const follower = new LogFollower(
-        hub,
-        backend.name === "swarm" ? serviceLogs(ctx.env[SWARM_HOST_ENV] || null) : dockerLogs,
-      );
+      const follower = new LogFollower(hub, (container, from) => backend.openLog(container, from));
       const token = newToken();
       const server = await startDashboardServer({
         views,

@@ -1,7 +1,8 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import type { LogRange, LogStream } from "../backend/backend.js";
 import { DecisionHub } from "./decision-hub.js";
-import { LogFollower, type LogRange, type LogStream } from "./log-follower.js";
+import { LogFollower } from "./log-follower.js";
 
 /** A container log stand-in: each open is recorded, and written to and ended by the test. */
 class FakeLogs {

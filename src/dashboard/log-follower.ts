@@ -7,74 +7,16 @@
 // followed from that moment on. The bottles are looked up again every few seconds; a stream
 // that ends (the bottle stopped, the container restarted) is picked up again from where it
 // stopped.
-import { spawn } from "node:child_process";
-import type { Readable } from "node:stream";
+import type { LogChannel, LogStream, OpenLog } from "../backend/backend.js";
+import { LineSplitter } from "../shared/line-splitter.js";
 import {
   type DecisionSource,
-  LineSplitter,
   type ParsedDecision,
   parseEgressLine,
   parseGitGateLine,
   parsePipelockLine,
 } from "./decision-events.js";
 import type { DecisionHub } from "./decision-hub.js";
-
-export interface LogStream {
-  stdout: Readable;
-  stop(): void;
-  /** Resolves when the stream has ended, for whatever reason. */
-  ended: Promise<void>;
-}
-
-/** Where a sidecar writes its decisions: pipelock and egress on stdout, git-gate on stderr. */
-export type LogChannel = "stdout" | "stderr";
-
-export interface LogRange {
-  /** From this time (RFC 3339) on, or else the last `tail` lines ("all": from the start). */
-  since: string | null;
-  tail: number | "all";
-  channel: LogChannel;
-  /** Up to this time, and then the stream ends; else it is followed. */
-  until?: string;
-}
-
-/** Opens one channel of a container's log over `from`. */
-export type OpenLog = (container: string, from: LogRange) => LogStream;
-
-/** `--since` the moment `from` starts at, or else `--tail` its number of lines. */
-export function sinceOrTail(from: LogRange): string[] {
-  if (from.since !== null) return ["--since", from.since];
-  return from.tail === "all" ? [] : ["--tail", String(from.tail)];
-}
-
-/** `docker <args>`, read on one channel only; ended when the command is. */
-export function dockerLogStream(
-  args: readonly string[],
-  channel: LogChannel,
-  env: NodeJS.ProcessEnv = process.env,
-): LogStream {
-  const stdio: ["ignore", "pipe" | "ignore", "pipe" | "ignore"] =
-    channel === "stdout" ? ["ignore", "pipe", "ignore"] : ["ignore", "ignore", "pipe"];
-  const child = spawn("docker", [...args], { stdio, env });
-  const out = (channel === "stdout" ? child.stdout : child.stderr) as Readable;
-  const ended = new Promise<void>((resolve) => {
-    child.on("close", () => resolve());
-    child.on("error", () => resolve());
-  });
-  return { stdout: out, stop: () => child.kill("SIGTERM"), ended };
-}
-
-/** `docker logs`, followed unless it has an end, reading only the channel decisions are on. */
-export const dockerLogs: OpenLog = (container, from) =>
-  dockerLogStream(
-    [
-      "logs",
-      ...(from.until === undefined ? ["--follow"] : ["--until", from.until]),
-      ...sinceOrTail(from),
-      container,
-    ],
-    from.channel,
-  );
 
 export interface FollowedContainer {
   slug: string;
@@ -97,7 +39,8 @@ export class LogFollower {
 
   constructor(
     private readonly hub: DecisionHub,
-    private readonly openLog: OpenLog = dockerLogs,
+    /** The bottle's backend's: where a sidecar logs is the engine's to know. */
+    private readonly openLog: OpenLog,
     private readonly options: { tail: number; now: () => Date } = {
       tail: 500,
       now: () => new Date(),

@@ -7,11 +7,14 @@ import type {
   Backend,
   BottleEvent,
   FoundBottle,
+  LogRange,
+  LogStream,
   PolicyChange,
   RemovalBounds,
   RenderedFile,
 } from "../backend.js";
 import { attachAgent } from "../engine/attach-agent.js";
+import { dockerLogs } from "../engine/container-logs.js";
 import { discoverBottles, removeBottle } from "../engine/discover-bottles.js";
 import { checkEngine } from "../engine/docker-client.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
@@ -69,6 +72,10 @@ export class ComposeBackend implements Backend {
     return [
       `could not signal ${container} to reload (${said}); it reloads when it sees the file change`,
     ];
+  }
+
+  openLog(container: string, from: LogRange): LogStream {
+    return dockerLogs(container, from);
   }
 
   down(bottle: Parameters<Backend["down"]>[0], bounds?: RemovalBounds): Promise<void> {

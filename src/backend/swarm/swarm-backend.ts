@@ -18,6 +18,8 @@ import type {
   Backend,
   BottleEvent,
   FoundBottle,
+  LogRange,
+  LogStream,
   PolicyChange,
   RemovalBounds,
   RenderedFile,
@@ -43,6 +45,7 @@ import { unresolvedName } from "../engine/wait-for-names.js";
 import { loadPlanFile } from "../plan-file.js";
 import { prepareBottle } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
+import { serviceLogs } from "./service-logs.js";
 import {
   createKeeper,
   keeperName,
@@ -495,6 +498,11 @@ export class SwarmBackend implements Backend {
     return [
       `not yet in force on swarm node ${node}: the CLI attached to this bottle (\`start\`, or \`resume\` if that one is gone) takes it there while it runs`,
     ];
+  }
+
+  /** The manager gathers the log from the sidecar's node. */
+  openLog(service: string, from: LogRange): LogStream {
+    return serviceLogs(this.manager.address)(service, from);
   }
 
   async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {

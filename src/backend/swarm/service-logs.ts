@@ -3,8 +3,9 @@
 // It has no --until; a read up to a moment asks for timestamps and drops every line after it,
 // so that a log read whole and then followed from that moment counts no line twice.
 import { Readable } from "node:stream";
-import { LineSplitter } from "./decision-events.js";
-import { dockerLogStream, type OpenLog, sinceOrTail } from "./log-follower.js";
+import { LineSplitter } from "../../shared/line-splitter.js";
+import type { OpenLog } from "../backend.js";
+import { dockerLogStream, sinceOrTail } from "../engine/container-logs.js";
 
 /** An RFC 3339 timestamp, as `--timestamps` puts before each line, and the line. */
 const STAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (.*)$/;
