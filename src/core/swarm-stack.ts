@@ -191,114 +191,155 @@ export function bottleToSwarmStack(
     secrets: {},
     volumes: {},
   };
-  const secretEnv = envSecrets(plan.slug, facts.secretEnv);
-  for (const s of secretEnv) stack.secrets[s.key] = { name: s.name, external: true };
-
+  const ctx: StackContext = {
+    plan,
+    stack,
+    labels,
+    secretEnv: envSecrets(plan.slug, facts.secretEnv),
+    live: bottleVolumes(plan),
+  };
+  for (const s of ctx.secretEnv) stack.secrets[s.key] = { name: s.name, external: true };
   const mounts = keyedMounts(plan);
-  const live = bottleVolumes(plan);
   for (const [serviceName, service] of Object.entries(compose.services) as Array<
     [ServiceName, ComposeService]
   >) {
-    const owner =
-      serviceName === "agent"
-        ? AGENT_OWNER
-        : service.user === undefined
-          ? { uid: "0", gid: "0" }
-          : ownerOf(service.user);
     const own = mounts.filter(({ mount }) => mount.service === serviceName);
-    const image = facts.imageIdOf(service.image);
-    if (image === undefined || !/^sha256:[0-9a-f]{64}$/.test(image)) {
-      throw new Error(
-        `no image ID for ${service.image}: a swarm service must name its image by ID`,
-      );
-    }
-    const out: SwarmService = {
-      image,
-      ...(service.command ? { command: service.command } : {}),
-      networks: service.networks,
-      labels: { ...labels },
-      deploy: {
-        mode: "replicated",
-        replicas: 1,
-        endpoint_mode: "dnsrr",
-        placement: { constraints: [`node.hostname == ${facts.node}`] },
-        // The agent is never restarted: it would come back unprovisioned. A sidecar that
-        // crashes comes back, as under Compose; the bottle fails closed while it is down.
-        restart_policy: { condition: service.restart === "on-failure" ? "on-failure" : "none" },
-        labels: { ...labels },
-      },
-    };
-    // Literal entries stay; a bare name (a secret Compose would copy from its environment)
-    // becomes a secret file of the same name.
-    const literal = (service.environment ?? []).filter((e) => e.includes("="));
-    if (literal.length > 0) out.environment = literal;
-    const secretRefs: SwarmFileRef[] = [];
-    for (const bare of (service.environment ?? []).filter((e) => !e.includes("="))) {
-      const secret = secretEnv.find((s) => s.variable === bare);
-      if (secret === undefined) {
-        throw new Error(`${serviceName} needs ${bare}, which is not a secret of the bottle`);
-      }
-      secretRefs.push({ source: secret.key, target: bare, ...owner, mode: 0o400 });
-    }
-    const configRefs: SwarmFileRef[] = [];
-    const volumes: SwarmMount[] = [];
-    for (const { key, mount: m } of own) {
-      if (m.kind === "program") continue; // copied into the agent once it runs: no shared disk
-      const volume = live.find((v) => v.key === key);
-      if (volume !== undefined) {
-        // Seeded before the stack starts; the host's changes reach it while the bottle runs.
-        stack.volumes[key] = { name: volume.name, labels: { ...labels } };
-        volumes.push({
-          type: "volume",
-          source: key,
-          target: volume.target,
-          read_only: !m.writable,
-        });
-        // A live file moved into its volume: the service is told its new path.
-        if (volume.file !== null && out.command !== undefined) {
-          const moved = `${volume.target}/${volume.file}`;
-          out.command = out.command.map((arg) => (arg === m.target ? moved : arg));
-        }
-      } else if (m.secret) {
-        stack.secrets[key] = {
-          name: swarmObjectName(plan.slug, key),
-          file: m.source,
-          labels: { ...labels },
-        };
-        secretRefs.push({ source: key, target: m.target, ...owner, mode: 0o400 });
-      } else {
-        stack.configs[key] = {
-          name: swarmObjectName(plan.slug, key),
-          file: m.source,
-          labels: { ...labels },
-        };
-        configRefs.push({
-          source: key,
-          target: m.target,
-          ...owner,
-          mode: m.executable ? 0o555 : 0o444,
-        });
-      }
-    }
-    if (configRefs.length > 0) out.configs = configRefs;
-    if (secretRefs.length > 0) out.secrets = secretRefs;
-    if (service.read_only) volumes.push({ type: "tmpfs", target: "/tmp" });
-    if (volumes.length > 0) out.volumes = volumes;
-    if (service.extra_hosts) out.extra_hosts = service.extra_hosts;
-    if (service.healthcheck) {
-      // A stack file has no start_interval: a check every 5 s (not 30) keeps the wait for a
-      // healthy bottle short, at the cost of a node process per sidecar every 5 s.
-      const { start_interval: _fast, ...check } = service.healthcheck;
-      out.healthcheck = { ...check, interval: "5s" };
-    }
-    if (service.init) out.init = true;
-    if (service.user !== undefined) out.user = service.user;
-    if (service.cap_drop) out.cap_drop = service.cap_drop;
-    if (service.cap_add) out.cap_add = service.cap_add;
-    if (service.read_only) out.read_only = true;
-    stack.services[serviceName] = out;
+    stack.services[serviceName] = swarmService(ctx, serviceName, service, own, facts);
   }
   return stack;
+}
+
+/** What the services of one stack share as it is built. */
+interface StackContext {
+  plan: DockerBottlePlan;
+  /** Its configs, secrets and volumes are added to as services mount them. */
+  stack: SwarmStack;
+  labels: Record<string, string>;
+  secretEnv: ReturnType<typeof envSecrets>;
+  live: BottleVolume[];
+}
+
+/** One Compose service as a swarm service pinned to the bottle's node. */
+function swarmService(
+  ctx: StackContext,
+  serviceName: ServiceName,
+  service: ComposeService,
+  own: ReturnType<typeof keyedMounts>,
+  facts: SwarmFacts,
+): SwarmService {
+  const image = facts.imageIdOf(service.image);
+  if (image === undefined || !/^sha256:[0-9a-f]{64}$/.test(image)) {
+    throw new Error(`no image ID for ${service.image}: a swarm service must name its image by ID`);
+  }
+  const out: SwarmService = {
+    image,
+    ...(service.command ? { command: service.command } : {}),
+    networks: service.networks,
+    labels: { ...ctx.labels },
+    deploy: {
+      mode: "replicated",
+      replicas: 1,
+      endpoint_mode: "dnsrr",
+      placement: { constraints: [`node.hostname == ${facts.node}`] },
+      // The agent is never restarted: it would come back unprovisioned. A sidecar that
+      // crashes comes back, as under Compose; the bottle fails closed while it is down.
+      restart_policy: { condition: service.restart === "on-failure" ? "on-failure" : "none" },
+      labels: { ...ctx.labels },
+    },
+  };
+  const owner =
+    serviceName === "agent"
+      ? AGENT_OWNER
+      : service.user === undefined
+        ? { uid: "0", gid: "0" }
+        : ownerOf(service.user);
+  // Literal entries stay; a bare name (a secret Compose would copy from its environment)
+  // becomes a secret file of the same name.
+  const literal = (service.environment ?? []).filter((e) => e.includes("="));
+  if (literal.length > 0) out.environment = literal;
+  const refs: StackRefs = { secrets: [], configs: [], volumes: [] };
+  for (const bare of (service.environment ?? []).filter((e) => !e.includes("="))) {
+    const secret = ctx.secretEnv.find((s) => s.variable === bare);
+    if (secret === undefined) {
+      throw new Error(`${serviceName} needs ${bare}, which is not a secret of the bottle`);
+    }
+    refs.secrets.push({ source: secret.key, target: bare, ...owner, mode: 0o400 });
+  }
+  for (const { key, mount } of own) mountInStack(ctx, out, refs, key, mount, owner);
+  if (refs.configs.length > 0) out.configs = refs.configs;
+  if (refs.secrets.length > 0) out.secrets = refs.secrets;
+  if (service.read_only) refs.volumes.push({ type: "tmpfs", target: "/tmp" });
+  if (refs.volumes.length > 0) out.volumes = refs.volumes;
+  if (service.extra_hosts) out.extra_hosts = service.extra_hosts;
+  if (service.healthcheck) {
+    // A stack file has no start_interval: a check every 5 s (not 30) keeps the wait for a
+    // healthy bottle short, at the cost of a node process per sidecar every 5 s.
+    const { start_interval: _fast, ...check } = service.healthcheck;
+    out.healthcheck = { ...check, interval: "5s" };
+  }
+  if (service.init) out.init = true;
+  if (service.user !== undefined) out.user = service.user;
+  if (service.cap_drop) out.cap_drop = service.cap_drop;
+  if (service.cap_add) out.cap_add = service.cap_add;
+  if (service.read_only) out.read_only = true;
+  return out;
+}
+
+interface StackRefs {
+  secrets: SwarmFileRef[];
+  configs: SwarmFileRef[];
+  volumes: SwarmMount[];
+}
+
+/**
+ * One mount of a service: a live directory or file as a volume (the host's changes reach it
+ * while the bottle runs), a secret file as a secret, any other file as a config.
+ */
+function mountInStack(
+  ctx: StackContext,
+  out: SwarmService,
+  refs: StackRefs,
+  key: string,
+  m: BottleMount,
+  owner: { uid: string; gid: string },
+): void {
+  if (m.kind === "program") return; // copied into the agent once it runs: no shared disk
+  const { stack, labels, plan } = ctx;
+  const volume = ctx.live.find((v) => v.key === key);
+  if (volume !== undefined) {
+    // Seeded before the stack starts; the host's changes reach it while the bottle runs.
+    stack.volumes[key] = { name: volume.name, labels: { ...labels } };
+    refs.volumes.push({
+      type: "volume",
+      source: key,
+      target: volume.target,
+      read_only: !m.writable,
+    });
+    // A live file moved into its volume: the service is told its new path.
+    if (volume.file !== null && out.command !== undefined) {
+      const moved = `${volume.target}/${volume.file}`;
+      out.command = out.command.map((arg) => (arg === m.target ? moved : arg));
+    }
+  } else if (m.secret) {
+    stack.secrets[key] = {
+      name: swarmObjectName(plan.slug, key),
+      file: m.source,
+      labels: { ...labels },
+    };
+    refs.secrets.push({ source: key, target: m.target, ...owner, mode: 0o400 });
+  } else {
+    stack.configs[key] = {
+      name: swarmObjectName(plan.slug, key),
+      file: m.source,
+      labels: { ...labels },
+    };
+    refs.configs.push({
+      source: key,
+      target: m.target,
+      ...owner,
+      mode: m.executable ? 0o555 : 0o444,
+    });
+  }
 }
 
 /** The agent user of the agent image (images/agent.Dockerfile: useradd --uid 1000). */

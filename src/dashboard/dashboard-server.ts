@@ -19,7 +19,7 @@ import {
   TOKEN_HEADER,
 } from "./access-control.js";
 import { bottleCards } from "./bottle-cards.js";
-import type { Listing } from "./bottle-listing.js";
+import type { BottleListing, Listing } from "./bottle-listing.js";
 import {
   auditView,
   bottlesView,
@@ -79,52 +79,9 @@ function securityHeaders(c: Context): void {
 
 const printablePath = (path: string) => path.replace(/[^\x21-\x7e]/g, "?").slice(0, 200);
 
-export function dashboardApp(options: DashboardServerOptions, port: () => number) {
-  const sessions = options.sessions ?? new SessionStore(options.token);
-  const { views } = options;
-  const flushEveryMs = options.flushEveryMs ?? 20;
-  const listing = listingOf(views);
-  const cards = async (l: Listing) => {
-    const [shown, ended] = await Promise.all([
-      bottlesView(views, l.found),
-      readEnded(views.home, views.now()).catch(() => []),
-    ]);
-    return bottleCards(
-      shown,
-      { listedAt: l.listedAt, now: Date.now(), staleAfterMs: STALE_DRAWING_MS },
-      ended,
-    );
-  };
-  /**
-   * The cards from a recent listing, for a page drawing them first; null when the engine
-   * fails or is slow to answer (the page then asks, and says what went wrong).
-   */
-  const cardsAtOnce = async (): Promise<string | null> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), FIRST_DRAWING_WAIT_MS);
-    });
-    try {
-      return await Promise.race([
-        listing
-          .recent()
-          .then(cards)
-          .catch(() => null),
-        late,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  const app = new Hono<{ Variables: { session: Session } }>();
-  const refuse = (c: Context, refusal: Refusal): Response => {
-    options.log?.(
-      `refused ${c.req.method} ${printablePath(c.req.path)} (${refusal.status}): ${refusal.reason}`,
-    );
-    return c.json({ error: refusal.reason }, refusal.status);
-  };
-
-  app.use("*", async (c, next) => {
+/** Refuses a request from anything but this dashboard's own page; headers on every answer. */
+function screening(port: () => number, refuse: (c: Context, refusal: Refusal) => Response) {
+  return async (c: Context, next: () => Promise<void>) => {
     securityHeaders(c);
     const refusal = screenRequest(
       {
@@ -140,7 +97,25 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
     // A handler may have replaced the response: the headers go on whatever is sent.
     securityHeaders(c);
     return undefined;
-  });
+  };
+}
+
+export function dashboardApp(options: DashboardServerOptions, port: () => number) {
+  const sessions = options.sessions ?? new SessionStore(options.token);
+  const { views } = options;
+  const flushEveryMs = options.flushEveryMs ?? 20;
+  const listing = listingOf(views);
+  const { cards, cardsAtOnce } = cardDrawing(views, listing);
+  const app = new Hono<{ Variables: { session: Session } }>();
+  const refuse = (c: Context, refusal: Refusal): Response => {
+    options.log?.(
+      `refused ${c.req.method} ${printablePath(c.req.path)} (${refusal.status}): ${refusal.reason}`,
+    );
+    return c.json({ error: refusal.reason }, refusal.status);
+  };
+
+  // Every request is screened (host, origin, fetch site) before anything else runs.
+  app.use("*", screening(port, refuse));
 
   app.get("/", async (c) => {
     // A page opened again with its session has the bottles drawn in: they are on screen with
@@ -179,126 +154,15 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   app.get("/api/proposals", async (c) => c.json(await proposalsView(views)));
   app.get("/api/audit", async (c) => c.json(await auditView(views)));
 
-  app.post("/api/bottles/:slug/stop", async (c) => {
-    const stop = views.stopBottle;
-    if (stop === undefined) return c.json({ error: "this dashboard cannot stop bottles" }, 501);
-    // The slug goes into a command's argv: take it only from what the engine lists.
-    const slug = c.req.param("slug");
-    const bottle = (await listing.fresh()).found.find((b) => b.slug === slug);
-    if (bottle === undefined) return c.json({ error: `no bottle "${slug}" on this machine` }, 404);
-    const startedAt = views.now();
-    const outcome = await stop(bottle.slug);
-    if (outcome.ok) {
-      // The end is recorded by the code that ended it; a record older than this press (or
-      // none) is replaced with one saying the dashboard stopped it.
-      const earlier = (await readEnded(views.home, views.now())).find((r) => r.slug === slug);
-      if (earlier === undefined || Date.parse(earlier.endedAt) < startedAt.getTime()) {
-        await recordBottleEnd(
-          views.home,
-          {
-            slug: bottle.slug,
-            command: "dashboard",
-            metadata: bottle.metadata,
-          },
-          views.now,
-        );
-      }
-    }
-    options.log?.(
-      `stop ${bottle.slug}: ${outcome.ok ? "done" : `failed (exit ${outcome.exitCode ?? "killed"})`}`,
-    );
-    if (outcome.ok) return c.json(outcome);
-    return c.json(
-      {
-        ...outcome,
-        error: `claude-bottle stop ${bottle.slug} failed (exit ${outcome.exitCode ?? "killed"})`,
-      },
-      500,
-    );
-  });
+  app.post("/api/bottles/:slug/stop", (c) =>
+    stopFromDashboard(c, options, listing, c.req.param("slug")),
+  );
 
-  app.post("/api/proposals/:slug/:id/decision", async (c) => {
-    let body: { decision?: unknown; reason?: unknown };
-    try {
-      body = (await c.req.json()) as typeof body;
-    } catch {
-      return c.json({ error: "the body must be JSON" }, 400);
-    }
-    if (body.decision !== "approved" && body.decision !== "denied") {
-      return c.json({ error: 'decision must be "approved" or "denied"' }, 400);
-    }
-    const reason = typeof body.reason === "string" ? body.reason.slice(0, 2000) : null;
-    try {
-      const outcome = await decideFromDashboard(views, {
-        slug: c.req.param("slug"),
-        id: c.req.param("id"),
-        decision: body.decision,
-        reason,
-      });
-      return c.json(outcome);
-    } catch (error) {
-      if (error instanceof BottleError) {
-        return c.json({ error: error.message, hint: error.hint ?? null }, 409);
-      }
-      throw error;
-    }
-  });
+  app.post("/api/proposals/:slug/:id/decision", (c) =>
+    decisionFromDashboard(c, views, c.req.param("slug"), c.req.param("id")),
+  );
 
-  app.get("/api/events", (c) => {
-    // A page that reconnects says the last id it saw and gets everything after it; a new
-    // page gets the latest few hundred, as many as it shows.
-    const lastId = Number(c.req.header("last-event-id") ?? Number.NaN);
-    const after =
-      Number.isInteger(lastId) && lastId >= 0
-        ? lastId
-        : Math.max(0, views.hub.lastSeq - FIRST_REPLAY);
-    return streamSSE(c, async (stream) => {
-      let backlog: DecisionEvent[] = [];
-      let wake: (() => void) | null = null;
-      let done = false;
-      const unsubscribe = views.hub.subscribe((event) => {
-        backlog.push(event);
-        if (backlog.length > MAX_BACKLOG) done = true;
-        wake?.();
-      });
-      stream.onAbort(() => {
-        done = true;
-        wake?.();
-      });
-      try {
-        const kept = views.hub.since(after);
-        if (!kept.complete) {
-          await stream.writeSSE({ event: "gap", data: JSON.stringify({ after }) });
-        }
-        const seen = kept.events.at(-1)?.seq ?? after;
-        backlog = [...kept.events, ...backlog.filter((e) => e.seq > seen)];
-        while (!done) {
-          if (backlog.length === 0) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-              // A comment now and then keeps proxies and the browser from timing out.
-              setTimeout(resolve, 15_000);
-            });
-            wake = null;
-            if (backlog.length === 0 && !done) await stream.write(": keep-alive\n\n");
-            continue;
-          }
-          const batch = backlog;
-          backlog = [];
-          const last = batch.at(-1) as DecisionEvent;
-          await stream.writeSSE({
-            event: "decisions",
-            id: String(last.seq),
-            data: JSON.stringify(batch),
-          });
-          // Let a burst gather into one message instead of one write per event.
-          if (flushEveryMs > 0) await stream.sleep(flushEveryMs);
-        }
-      } finally {
-        unsubscribe();
-      }
-    });
-  });
+  app.get("/api/events", (c) => decisionStream(c, views, flushEveryMs));
 
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {
@@ -309,6 +173,177 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
     return c.json({ error: "internal error" }, 500);
   });
   return app;
+}
+
+/**
+ * The bottles' cards: from a listing, and at once from a recent one for a page drawing them
+ * first (null when the engine fails or is slow to answer: the page then asks, and says what
+ * went wrong).
+ */
+function cardDrawing(views: ViewContext, listing: BottleListing) {
+  const cards = async (l: Listing) => {
+    const [shown, ended] = await Promise.all([
+      bottlesView(views, l.found),
+      readEnded(views.home, views.now()).catch(() => []),
+    ]);
+    return bottleCards(
+      shown,
+      { listedAt: l.listedAt, now: Date.now(), staleAfterMs: STALE_DRAWING_MS },
+      ended,
+    );
+  };
+  const cardsAtOnce = async (): Promise<string | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), FIRST_DRAWING_WAIT_MS);
+    });
+    try {
+      return await Promise.race([
+        listing
+          .recent()
+          .then(cards)
+          .catch(() => null),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { cards, cardsAtOnce };
+}
+
+/** The stop button: `claude-bottle stop` of a bottle the engine lists, its end recorded. */
+async function stopFromDashboard(
+  c: Context,
+  options: DashboardServerOptions,
+  listing: BottleListing,
+  slug: string,
+): Promise<Response> {
+  const views = options.views;
+  const stop = views.stopBottle;
+  if (stop === undefined) return c.json({ error: "this dashboard cannot stop bottles" }, 501);
+  // The slug goes into a command's argv: take it only from what the engine lists.
+  const bottle = (await listing.fresh()).found.find((b) => b.slug === slug);
+  if (bottle === undefined) return c.json({ error: `no bottle "${slug}" on this machine` }, 404);
+  const startedAt = views.now();
+  const outcome = await stop(bottle.slug);
+  if (outcome.ok) {
+    // The end is recorded by the code that ended it; a record older than this press (or
+    // none) is replaced with one saying the dashboard stopped it.
+    const earlier = (await readEnded(views.home, views.now())).find((r) => r.slug === slug);
+    if (earlier === undefined || Date.parse(earlier.endedAt) < startedAt.getTime()) {
+      await recordBottleEnd(
+        views.home,
+        {
+          slug: bottle.slug,
+          command: "dashboard",
+          metadata: bottle.metadata,
+        },
+        views.now,
+      );
+    }
+  }
+  options.log?.(
+    `stop ${bottle.slug}: ${outcome.ok ? "done" : `failed (exit ${outcome.exitCode ?? "killed"})`}`,
+  );
+  if (outcome.ok) return c.json(outcome);
+  return c.json(
+    {
+      ...outcome,
+      error: `claude-bottle stop ${bottle.slug} failed (exit ${outcome.exitCode ?? "killed"})`,
+    },
+    500,
+  );
+}
+
+/** A human's decision on a proposal, put in force before the agent hears of it. */
+async function decisionFromDashboard(
+  c: Context,
+  views: ViewContext,
+  slug: string,
+  id: string,
+): Promise<Response> {
+  let body: { decision?: unknown; reason?: unknown };
+  try {
+    body = (await c.req.json()) as typeof body;
+  } catch {
+    return c.json({ error: "the body must be JSON" }, 400);
+  }
+  if (body.decision !== "approved" && body.decision !== "denied") {
+    return c.json({ error: 'decision must be "approved" or "denied"' }, 400);
+  }
+  const reason = typeof body.reason === "string" ? body.reason.slice(0, 2000) : null;
+  try {
+    const outcome = await decideFromDashboard(views, {
+      slug,
+      id,
+      decision: body.decision,
+      reason,
+    });
+    return c.json(outcome);
+  } catch (error) {
+    if (error instanceof BottleError) {
+      return c.json({ error: error.message, hint: error.hint ?? null }, 409);
+    }
+    throw error;
+  }
+}
+
+/** The decision stream: what a page missed since the last id it saw, then as it comes. */
+function decisionStream(c: Context, views: ViewContext, flushEveryMs: number): Response {
+  // A page that reconnects says the last id it saw and gets everything after it; a new
+  // page gets the latest few hundred, as many as it shows.
+  const lastId = Number(c.req.header("last-event-id") ?? Number.NaN);
+  const after =
+    Number.isInteger(lastId) && lastId >= 0
+      ? lastId
+      : Math.max(0, views.hub.lastSeq - FIRST_REPLAY);
+  return streamSSE(c, async (stream) => {
+    let backlog: DecisionEvent[] = [];
+    let wake: (() => void) | null = null;
+    let done = false;
+    const unsubscribe = views.hub.subscribe((event) => {
+      backlog.push(event);
+      if (backlog.length > MAX_BACKLOG) done = true;
+      wake?.();
+    });
+    stream.onAbort(() => {
+      done = true;
+      wake?.();
+    });
+    try {
+      const kept = views.hub.since(after);
+      if (!kept.complete) {
+        await stream.writeSSE({ event: "gap", data: JSON.stringify({ after }) });
+      }
+      const seen = kept.events.at(-1)?.seq ?? after;
+      backlog = [...kept.events, ...backlog.filter((e) => e.seq > seen)];
+      while (!done) {
+        if (backlog.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            // A comment now and then keeps proxies and the browser from timing out.
+            setTimeout(resolve, 15_000);
+          });
+          wake = null;
+          if (backlog.length === 0 && !done) await stream.write(": keep-alive\n\n");
+          continue;
+        }
+        const batch = backlog;
+        backlog = [];
+        const last = batch.at(-1) as DecisionEvent;
+        await stream.writeSSE({
+          event: "decisions",
+          id: String(last.seq),
+          data: JSON.stringify(batch),
+        });
+        // Let a burst gather into one message instead of one write per event.
+        if (flushEveryMs > 0) await stream.sleep(flushEveryMs);
+      }
+    } finally {
+      unsubscribe();
+    }
+  });
 }
 
 /** Serves the dashboard on 127.0.0.1 only. */

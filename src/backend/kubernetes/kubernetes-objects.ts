@@ -111,6 +111,29 @@ export function sidecarHostname(service: ServiceName, slug: string): string {
 
 const FILE_ORDER: ServiceName[] = ["pipelock", "git-gate", "egress", "supervise", "agent"];
 
+/** What the render of one bottle collects as it goes over the services. */
+interface RenderState {
+  input: KubernetesRenderInput;
+  meta: (name: string, service?: ServiceName) => ObjectMeta;
+  content: (m: BottleMount) => { content: string; mode: number };
+  configMaps: IConfigMap[];
+  caSecrets: ISecret[];
+  secrets: ApplyTimeSecret[];
+}
+
+type ObjectMeta = { name: string; namespace: string; labels: Record<string, string> };
+
+/** A pod's volumes and its container's mounts of them, each volume once. */
+class PodVolumes {
+  readonly volumes: IVolume[] = [];
+  readonly mounts: IVolumeMount[] = [];
+
+  add(volume: IVolume, mount: Omit<IVolumeMount, "name">): void {
+    if (!this.volumes.some((v) => v.name === volume.name)) this.volumes.push(volume);
+    this.mounts.push({ name: volume.name, ...mount });
+  }
+}
+
 export function renderKubernetesBottle(input: KubernetesRenderInput): KubernetesBottle {
   const { blueprint } = input;
   const plan = blueprint.plan;
@@ -124,193 +147,256 @@ export function renderKubernetesBottle(input: KubernetesRenderInput): Kubernetes
   });
   const services = FILE_ORDER.filter((s) => compose.services[s] !== undefined);
   const sidecars = services.filter((s): s is Exclude<ServiceName, "agent"> => s !== "agent");
-  const meta = (name: string, service?: ServiceName) => ({
-    name,
-    namespace,
-    labels: {
-      [BOTTLE_SLUG_LABEL]: slug,
-      ...(service === undefined ? {} : { [SERVICE_LABEL]: service }),
-      "app.kubernetes.io/managed-by": "claude-bottle",
-    },
-  });
-  const content = contentByPath(input);
-  const mounts = bottleMounts(plan);
-
-  const configMaps: IConfigMap[] = [];
-  const caSecrets: ISecret[] = [];
-  const secrets: ApplyTimeSecret[] = [];
-  const pods: Array<{ service: ServiceName; pod: IPod }> = [];
-
-  for (const service of services) {
-    const spec = compose.services[service] as ComposeService;
-    const own = mounts.filter((m) => m.service === service);
-    const volumes: IVolume[] = [];
-    const volumeMounts: IVolumeMount[] = [];
-    const addVolume = (volume: IVolume, mount: Omit<IVolumeMount, "name">) => {
-      if (!volumes.some((v) => v.name === volume.name)) volumes.push(volume);
-      volumeMounts.push({ name: volume.name, ...mount });
-    };
-
-    const files = own
-      .filter((m) => m.kind === "file" && !m.secret)
-      .map((m) => ({ target: m.target, ...content(m) }));
-    if (service === "agent") {
-      // The agent trusts the bottle's CAs only: every connection it can make ends at pipelock
-      // or egress, which intercept TLS. Compose adds them with update-ca-certificates instead.
-      for (const target of [AGENT_CA_PATH, AGENT_CA_BUNDLE])
-        files.push({ target, content: input.staged.agentCaBundle, mode: 0o644 });
-    }
-    if (files.length > 0) {
-      const name = `${service}-files`;
-      const data: Record<string, string> = {};
-      for (const f of files) data[keyOf(f.target, data)] = f.content;
-      configMaps.push({ apiVersion: "v1", kind: "ConfigMap", metadata: meta(name, service), data });
-      const items = files.map((f) => ({
-        key: basename(f.target),
-        path: basename(f.target),
-        mode: f.mode & 0o111 ? 0o555 : 0o444,
-      }));
-      for (const f of files) {
-        addVolume(
-          { name: "files", configMap: { name, items } },
-          { mountPath: f.target, subPath: basename(f.target), readOnly: true },
-        );
-      }
-    }
-
-    const generated = own.filter((m) => m.kind === "file" && m.secret && !m.fromUser);
-    if (generated.length > 0) {
-      const stringData: Record<string, string> = {};
-      for (const m of generated) stringData[keyOf(m.target, stringData)] = content(m).content;
-      const name = `${service}-ca-key`;
-      caSecrets.push({
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: meta(name, service),
-        type: "Opaque",
-        stringData,
-      });
-      for (const m of generated) {
-        addVolume(
-          { name: "ca-key", secret: { secretName: name, defaultMode: secretMode(service) } },
-          { mountPath: m.target, subPath: basename(m.target), readOnly: true },
-        );
-      }
-    }
-
-    const userKeys = own.filter((m) => m.kind === "file" && m.secret && m.fromUser);
-    if (userKeys.length > 0) {
-      const name = `${service}-keys`;
-      secrets.push({
-        name,
-        service,
-        keys: userKeys.map((m) => ({ key: basename(m.target), from: "file", path: m.source })),
-      });
-      for (const m of userKeys) {
-        addVolume(
-          { name: "keys", secret: { secretName: name, defaultMode: secretMode(service) } },
-          { mountPath: m.target, subPath: basename(m.target), readOnly: true },
-        );
-      }
-    }
-
-    for (const m of own.filter((m) => m.kind === "live")) {
-      if (m.writable) {
-        // The supervise queue: no host directory reaches a cluster (docs/kubernetes.md).
-        addVolume({ name: "queue", emptyDir: {} }, { mountPath: m.target });
-        continue;
-      }
-      const live = liveConfigMap(service, m, input, content);
-      configMaps.push({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: meta(live.name, service),
-        data: live.data,
-      });
-      // A directory mount, never subPath: kubelet swaps the directory's ..data symlink on
-      // every ConfigMap update, and only a directory mount sees the new content.
-      addVolume(
-        { name: live.volume, configMap: { name: live.name } },
-        {
-          mountPath: live.mountPath,
-          readOnly: true,
-        },
-      );
-    }
-
-    const env = envOf(spec, service);
-    if (env.fromSecret.length > 0) {
-      secrets.push({
-        name: `${service}-env`,
-        service,
-        keys: env.fromSecret.map((key) =>
-          key === GIT_GATE_SECRET_RULES_ENV
-            ? { key, from: "gate-rules", hostVars: gateRuleHostVars(blueprint) }
-            : { key, from: "env", hostVar: blueprint.composeEnvSources[key] ?? key },
-        ),
-      });
-    }
-    if (service === "agent" && Object.keys(blueprint.agentEnvLiterals).length > 0) {
-      configMaps.push({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: meta("agent-env", service),
-        data: { ...blueprint.agentEnvLiterals },
-      });
-    }
-
-    const container: IContainer = {
-      name: service,
-      image: spec.image,
-      // The images are local tags: a node without them must fail, never pull whatever a public
-      // registry holds under the same name.
-      imagePullPolicy: "Never",
-      ...(commandOf(spec, service) ?? {}),
-      ...(env.vars.length > 0 ? { env: env.vars } : {}),
-      ...(service === "agent" && Object.keys(blueprint.agentEnvLiterals).length > 0
-        ? { envFrom: [{ configMapRef: { name: "agent-env" } }] }
-        : {}),
-      ...(service === "agent" || service === "git-gate" ? {} : probesOf(spec)),
-      securityContext: containerSecurity(service),
-      ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
-    };
-    const scratch = scratchVolumes(service);
-    for (const s of scratch) {
-      volumes.push({ name: s.name, emptyDir: {} });
-      container.volumeMounts = [
-        ...(container.volumeMounts ?? []),
-        { name: s.name, mountPath: s.path },
-      ];
-    }
-    const pinned = service === "git-gate" ? pinnedHosts(spec) : [];
-    pods.push({
-      service,
-      pod: {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: meta(service === "agent" ? plan.containerName : service, service),
-        spec: {
-          // A bottle lives and dies as one: a crashed sidecar restarts in place, as with
-          // Compose's on-failure; the agent is never restarted (it would come back unprovisioned).
-          restartPolicy: service === "agent" ? "Never" : "OnFailure",
-          automountServiceAccountToken: false,
-          // No variables describing the namespace's Services: the agent learns nothing it was not given.
-          enableServiceLinks: false,
-          // `sleep infinity` and node ignore SIGTERM as PID 1 (Compose runs an init for that).
-          terminationGracePeriodSeconds: 5,
-          securityContext: podSecurity(service),
-          ...(pinned.length > 0 ? { hostAliases: pinned } : {}),
-          containers: [container],
-          ...(volumes.length > 0 ? { volumes } : {}),
-        },
+  const state: RenderState = {
+    input,
+    meta: (name, service) => ({
+      name,
+      namespace,
+      labels: {
+        [BOTTLE_SLUG_LABEL]: slug,
+        ...(service === undefined ? {} : { [SERVICE_LABEL]: service }),
+        "app.kubernetes.io/managed-by": "claude-bottle",
       },
+    }),
+    content: contentByPath(input),
+    configMaps: [],
+    caSecrets: [],
+    secrets: [],
+  };
+  const mounts = bottleMounts(plan);
+  const pods = services.map((service) => ({
+    service,
+    pod: podOf(
+      state,
+      service,
+      compose.services[service] as ComposeService,
+      mounts.filter((m) => m.service === service),
+    ),
+  }));
+
+  const podFile = (service: ServiceName) => `50-${service === "agent" ? "agent" : service}.yaml`;
+  const files: KubernetesFile[] = [
+    { name: "00-namespace.yaml", objects: [namespaceObject(namespace, slug)], secret: false },
+    {
+      name: "10-network-policies.yaml",
+      objects: bottleNetworkPolicies({
+        plan,
+        pipelockPolicy: blueprint.pipelockPolicy,
+        sidecars,
+        meta: state.meta,
+      }),
+      secret: false,
+    },
+    { name: "20-config-maps.yaml", objects: state.configMaps, secret: false },
+    { name: "30-ca-keys.yaml", objects: state.caSecrets, secret: true },
+    { name: "40-services.yaml", objects: serviceObjects(state, sidecars), secret: false },
+    ...pods.map(({ service, pod }) => ({ name: podFile(service), objects: [pod], secret: false })),
+  ];
+  const aliasesFor = (service: ServiceName) =>
+    (service === "agent" ? sidecars : service === "egress" ? (["pipelock"] as const) : []).map(
+      (s) => ({ service: s, hostname: sidecarHostname(s, slug) }),
+    );
+  return {
+    slug,
+    namespace,
+    files,
+    secrets: state.secrets,
+    hostAliases: services
+      .filter((s) => aliasesFor(s).length > 0)
+      .map((s) => ({ file: podFile(s), names: aliasesFor(s) })),
+  };
+}
+
+/** One service's pod: its files, keys and live config mounted, its environment, its limits. */
+function podOf(
+  state: RenderState,
+  service: ServiceName,
+  spec: ComposeService,
+  own: BottleMount[],
+): IPod {
+  const { blueprint } = state.input;
+  const volumes = new PodVolumes();
+  mountFiles(state, service, own, volumes);
+  mountKeys(state, service, own, volumes);
+  mountLive(state, service, own, volumes);
+  const env = envOf(spec, service);
+  if (env.fromSecret.length > 0) {
+    state.secrets.push({
+      name: `${service}-env`,
+      service,
+      keys: env.fromSecret.map((key) =>
+        key === GIT_GATE_SECRET_RULES_ENV
+          ? { key, from: "gate-rules", hostVars: gateRuleHostVars(blueprint) }
+          : { key, from: "env", hostVar: blueprint.composeEnvSources[key] ?? key },
+      ),
     });
   }
+  const literals = service === "agent" && Object.keys(blueprint.agentEnvLiterals).length > 0;
+  if (literals) {
+    state.configMaps.push({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: state.meta("agent-env", service),
+      data: { ...blueprint.agentEnvLiterals },
+    });
+  }
+  for (const s of scratchVolumes(service)) {
+    volumes.add({ name: s.name, emptyDir: {} }, { mountPath: s.path });
+  }
+  const container: IContainer = {
+    name: service,
+    image: spec.image,
+    // The images are local tags: a node without them must fail, never pull whatever a public
+    // registry holds under the same name.
+    imagePullPolicy: "Never",
+    ...(commandOf(spec, service) ?? {}),
+    ...(env.vars.length > 0 ? { env: env.vars } : {}),
+    ...(literals ? { envFrom: [{ configMapRef: { name: "agent-env" } }] } : {}),
+    ...(service === "agent" || service === "git-gate" ? {} : probesOf(spec)),
+    securityContext: containerSecurity(service),
+    ...(volumes.mounts.length > 0 ? { volumeMounts: volumes.mounts } : {}),
+  };
+  const pinned = service === "git-gate" ? pinnedHosts(spec) : [];
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: state.meta(service === "agent" ? blueprint.plan.containerName : service, service),
+    spec: {
+      // A bottle lives and dies as one: a crashed sidecar restarts in place, as with
+      // Compose's on-failure; the agent is never restarted (it would come back unprovisioned).
+      restartPolicy: service === "agent" ? "Never" : "OnFailure",
+      automountServiceAccountToken: false,
+      // No variables describing the namespace's Services: the agent learns nothing it was not given.
+      enableServiceLinks: false,
+      // `sleep infinity` and node ignore SIGTERM as PID 1 (Compose runs an init for that).
+      terminationGracePeriodSeconds: 5,
+      securityContext: podSecurity(service),
+      ...(pinned.length > 0 ? { hostAliases: pinned } : {}),
+      containers: [container],
+      ...(volumes.volumes.length > 0 ? { volumes: volumes.volumes } : {}),
+    },
+  };
+}
 
-  const serviceObjects: IService[] = sidecars.map((service) => ({
+/** The service's plain files (and the agent's CA bundle) from one ConfigMap, file by file. */
+function mountFiles(
+  state: RenderState,
+  service: ServiceName,
+  own: BottleMount[],
+  volumes: PodVolumes,
+): void {
+  const files = own
+    .filter((m) => m.kind === "file" && !m.secret)
+    .map((m) => ({ target: m.target, ...state.content(m) }));
+  if (service === "agent") {
+    // The agent trusts the bottle's CAs only: every connection it can make ends at pipelock
+    // or egress, which intercept TLS. Compose adds them with update-ca-certificates instead.
+    for (const target of [AGENT_CA_PATH, AGENT_CA_BUNDLE])
+      files.push({ target, content: state.input.staged.agentCaBundle, mode: 0o644 });
+  }
+  if (files.length === 0) return;
+  const name = `${service}-files`;
+  const data: Record<string, string> = {};
+  for (const f of files) data[keyOf(f.target, data)] = f.content;
+  state.configMaps.push({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: state.meta(name, service),
+    data,
+  });
+  const items = files.map((f) => ({
+    key: basename(f.target),
+    path: basename(f.target),
+    mode: f.mode & 0o111 ? 0o555 : 0o444,
+  }));
+  for (const f of files) {
+    volumes.add(
+      { name: "files", configMap: { name, items } },
+      { mountPath: f.target, subPath: basename(f.target), readOnly: true },
+    );
+  }
+}
+
+/**
+ * The service's secret files: the bottle's own CA keys in a Secret of the render, the user's
+ * key files in a Secret apply.sh creates from them.
+ */
+function mountKeys(
+  state: RenderState,
+  service: ServiceName,
+  own: BottleMount[],
+  volumes: PodVolumes,
+): void {
+  const generated = own.filter((m) => m.kind === "file" && m.secret && !m.fromUser);
+  if (generated.length > 0) {
+    const stringData: Record<string, string> = {};
+    for (const m of generated) stringData[keyOf(m.target, stringData)] = state.content(m).content;
+    const name = `${service}-ca-key`;
+    state.caSecrets.push({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: state.meta(name, service),
+      type: "Opaque",
+      stringData,
+    });
+    for (const m of generated) {
+      volumes.add(
+        { name: "ca-key", secret: { secretName: name, defaultMode: secretMode(service) } },
+        { mountPath: m.target, subPath: basename(m.target), readOnly: true },
+      );
+    }
+  }
+  const userKeys = own.filter((m) => m.kind === "file" && m.secret && m.fromUser);
+  if (userKeys.length === 0) return;
+  const name = `${service}-keys`;
+  state.secrets.push({
+    name,
+    service,
+    keys: userKeys.map((m) => ({ key: basename(m.target), from: "file", path: m.source })),
+  });
+  for (const m of userKeys) {
+    volumes.add(
+      { name: "keys", secret: { secretName: name, defaultMode: secretMode(service) } },
+      { mountPath: m.target, subPath: basename(m.target), readOnly: true },
+    );
+  }
+}
+
+/** What changes while the bottle runs (policies, the gate's allowlist) and the queue. */
+function mountLive(
+  state: RenderState,
+  service: ServiceName,
+  own: BottleMount[],
+  volumes: PodVolumes,
+): void {
+  for (const m of own.filter((m) => m.kind === "live")) {
+    if (m.writable) {
+      // The supervise queue: no host directory reaches a cluster (docs/kubernetes.md).
+      volumes.add({ name: "queue", emptyDir: {} }, { mountPath: m.target });
+      continue;
+    }
+    const live = liveConfigMap(service, m, state.input, state.content);
+    state.configMaps.push({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: state.meta(live.name, service),
+      data: live.data,
+    });
+    // A directory mount, never subPath: kubelet swaps the directory's ..data symlink on
+    // every ConfigMap update, and only a directory mount sees the new content.
+    volumes.add(
+      { name: live.volume, configMap: { name: live.name } },
+      { mountPath: live.mountPath, readOnly: true },
+    );
+  }
+}
+
+function serviceObjects(state: RenderState, sidecars: Exclude<ServiceName, "agent">[]): IService[] {
+  const slug = state.input.blueprint.plan.slug;
+  return sidecars.map((service) => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: meta(service, service),
+    metadata: state.meta(service, service),
     spec: {
       selector: { [BOTTLE_SLUG_LABEL]: slug, [SERVICE_LABEL]: service },
       ports: [
@@ -323,8 +409,10 @@ export function renderKubernetesBottle(input: KubernetesRenderInput): Kubernetes
       ],
     },
   }));
+}
 
-  const namespaceObject: INamespace = {
+function namespaceObject(namespace: string, slug: string): INamespace {
+  return {
     apiVersion: "v1",
     kind: "Namespace",
     metadata: {
@@ -337,38 +425,6 @@ export function renderKubernetesBottle(input: KubernetesRenderInput): Kubernetes
         "pod-security.kubernetes.io/warn": "restricted",
       },
     },
-  };
-
-  const podFile = (service: ServiceName) => `50-${service === "agent" ? "agent" : service}.yaml`;
-  const files: KubernetesFile[] = [
-    { name: "00-namespace.yaml", objects: [namespaceObject], secret: false },
-    {
-      name: "10-network-policies.yaml",
-      objects: bottleNetworkPolicies({
-        plan,
-        pipelockPolicy: blueprint.pipelockPolicy,
-        sidecars,
-        meta,
-      }),
-      secret: false,
-    },
-    { name: "20-config-maps.yaml", objects: configMaps, secret: false },
-    { name: "30-ca-keys.yaml", objects: caSecrets, secret: true },
-    { name: "40-services.yaml", objects: serviceObjects, secret: false },
-    ...pods.map(({ service, pod }) => ({ name: podFile(service), objects: [pod], secret: false })),
-  ];
-  const aliasesFor = (service: ServiceName) =>
-    (service === "agent" ? sidecars : service === "egress" ? (["pipelock"] as const) : []).map(
-      (s) => ({ service: s, hostname: sidecarHostname(s, slug) }),
-    );
-  return {
-    slug,
-    namespace,
-    files,
-    secrets,
-    hostAliases: services
-      .filter((s) => aliasesFor(s).length > 0)
-      .map((s) => ({ file: podFile(s), names: aliasesFor(s) })),
   };
 }
 

@@ -42,131 +42,43 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
 }
 
 async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const policy = ctx.policy();
-  const tunnel = ctx.tunnels.get(req.socket);
-  const method = req.method ?? "GET";
-  const resolved = resolveRequest(req, tunnel, policy);
-  if (resolved.kind === "health") {
-    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    return;
-  }
-  const base = (target: Target | undefined, path: string | null, host?: string): AuditBase => ({
-    client: tunnel?.client ?? clientOf(req),
-    method,
-    host: host ?? target?.host.host ?? "",
-    port: target?.port ?? 0,
-    path,
-  });
-  if (resolved.kind === "refused") {
-    const path = auditablePath(policy, splitPathAndQuery(req.url ?? "").path);
-    // Refused before admission: the host was never scanned, so it is shown only if clean.
-    const host = resolved.target && shownName(policy, resolved.target.host.host);
-    const at = base(resolved.target, path, host);
-    audit(ctx, at, "denied", resolved.rule, null, resolved.refusal.status);
-    respond(res, resolved.refusal, true);
-    return;
-  }
-
-  const { target, pathAndQuery } = resolved;
-  const { path, query } = splitPathAndQuery(pathAndQuery);
-  const check = admit(policy, {
-    target,
-    client: tunnel?.client ?? clientOf(req),
-    method,
-    auditPath: () => auditablePath(policy, path),
-  });
-  if (!check.admitted) {
-    ctx.audit.write(check.auditEvent);
-    respond(res, check.refusal, true);
-    return;
-  }
-  // Before the body is read: a write to a read-only host is refused whatever it carries.
-  const readOnly = readOnlyRefusal(policy, target, method, check.shownHost);
-  if (readOnly !== undefined) {
-    const at = base(target, auditablePath(policy, path), check.shownHost);
-    audit(ctx, at, "denied", READ_ONLY_RULE, null, readOnly.status);
-    respond(res, readOnly, true);
-    return;
-  }
-
-  const limit = policy.config.maxBodyBytes;
-  const body = await readBody(req, limit);
-  if (!body.ok) {
-    const at = base(target, auditablePath(policy, path), check.shownHost);
-    if (body.reason === "aborted") {
-      audit(ctx, at, "error", "client-aborted", null, undefined, body.detail);
-      res.destroy();
-      return;
-    }
-    audit(ctx, at, "denied", "body-too-large", "body", 413, body.detail);
-    respond(res, bodyTooLarge(limit), true);
-    return;
-  }
-  const dns = checkDnsQuery(
-    policy,
-    { path, query, headers: req.headers, body: body.body },
-    check.shownHost,
-  );
-  if (!dns.ok) {
-    const at = base(target, auditablePath(policy, path), check.shownHost);
-    audit(ctx, at, dns.decision, dns.rule, dns.location, dns.refusal.status);
-    respond(res, dns.refusal, false);
-    return;
-  }
-
-  let verdict: DlpVerdict;
-  let bytes: Uint8Array;
-  try {
-    const scanned = await policy.scanRequest(
-      {
-        path,
-        ...(query === null ? {} : { query }),
-        headers: headerPairs(req.rawHeaders).filter(
-          ([n]) => n.toLowerCase() !== "proxy-authorization",
-        ),
-        body: {
-          bytes: body.body,
-          contentType: req.headers["content-type"],
-          contentEncoding: req.headers["content-encoding"],
-        },
-      },
-      policy.secretsAllowedTo(target.host, target.port),
-    );
-    verdict = scanned.verdict;
-    bytes = scanned.body ?? body.body;
-  } catch (error) {
-    // Fail closed: what could not be scanned is not sent.
-    const at = base(target, auditablePath(policy, path), check.shownHost);
-    const refusal = scanFailed(check.shownHost);
-    audit(ctx, at, "error", "scan-failed", "body", refusal.status, describe(error));
-    respond(res, refusal, false);
-    return;
-  }
+  const admitted = admitRequest(ctx, req, res);
+  if (admitted === null) return;
+  const read = await readAndCheck(ctx, req, res, admitted);
+  if (read === null) return;
+  const scanned = await scanOrRefuse(ctx, req, res, admitted, read.body);
+  if (scanned === null) return;
+  const { policy, target, path, check } = admitted;
+  const { verdict, bytes } = scanned;
   const findings = [
     ...check.hostFindings,
-    ...dns.findings,
+    ...read.findings,
     ...(verdict.status === "findings" ? verdict.findings : []),
   ];
-  const at = base(
-    target,
+  const at = admitted.base(
     // A finding joined over places or requests may have a piece in the path.
     findings.some((f) => PATH_MAY_HOLD.has(f.location)) ? REDACTED : path,
-    check.shownHost,
   );
   if (verdict.status === "unscannable") {
-    const refusal =
-      verdict.reason === "too-large"
-        ? bodyTooLarge(limit)
-        : cannotScan(check.shownHost, verdict.detail);
-    const rule = verdict.reason === "too-large" ? "body-too-large" : "unscannable-encoding";
-    audit(ctx, at, "denied", rule, "body", refusal.status, verdict.detail);
-    respond(res, refusal, false);
+    const tooLarge = verdict.reason === "too-large";
+    const refusal = tooLarge
+      ? bodyTooLarge(policy.config.maxBodyBytes)
+      : cannotScan(check.shownHost, verdict.detail);
+    const rule = tooLarge ? "body-too-large" : "unscannable-encoding";
+    refuseWith(
+      ctx,
+      res,
+      at,
+      { decision: "denied", rule, location: "body", detail: verdict.detail },
+      refusal,
+      false,
+    );
     return;
   }
   // Pieces of a known secret sent before, here made whole: this request carries the last one.
   const block = policy.config.dlp.action === "block";
   if (findings.length === 0 || !block) {
-    const size = bytes.length + pathAndQuery.length;
+    const size = bytes.length + admitted.pathAndQuery.length;
     const whole = wholeOverRequests(policy.sentWindow, verdict.pieces, size, block);
     if (whole.length > 0) at.path = REDACTED;
     findings.push(...whole);
@@ -181,7 +93,181 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     }
     decision = "dlp_warn";
   }
+  const { pathAndQuery } = admitted;
   forward(ctx, { req, res, target, pathAndQuery, body: bytes, at, decision, findings });
+}
+
+/** A request past admission: its target, its path, and how its audit lines begin. */
+interface Admitted {
+  policy: Policy;
+  target: Target;
+  pathAndQuery: string;
+  path: string;
+  query: string | null;
+  check: Extract<ReturnType<typeof admit>, { admitted: true }>;
+  /** Who asked what of whom, with `path` (redacted or bounded) as the audit line shows it. */
+  base: (path: string | null) => AuditBase;
+}
+
+/**
+ * Resolves the target and admits it (health checks answered here); null once a refusal or
+ * an answer has been sent.
+ */
+function admitRequest(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Admitted | null {
+  const policy = ctx.policy();
+  const tunnel = ctx.tunnels.get(req.socket);
+  const method = req.method ?? "GET";
+  const resolved = resolveRequest(req, tunnel, policy);
+  if (resolved.kind === "health") {
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    return null;
+  }
+  const base = (target: Target | undefined, path: string | null, host?: string): AuditBase => ({
+    client: tunnel?.client ?? clientOf(req),
+    method,
+    host: host ?? target?.host.host ?? "",
+    port: target?.port ?? 0,
+    path,
+  });
+  if (resolved.kind === "refused") {
+    const path = auditablePath(policy, splitPathAndQuery(req.url ?? "").path);
+    // Refused before admission: the host was never scanned, so it is shown only if clean.
+    const host = resolved.target && shownName(policy, resolved.target.host.host);
+    const at = base(resolved.target, path, host);
+    const outcome = { decision: "denied" as const, rule: resolved.rule, location: null };
+    refuseWith(ctx, res, at, outcome, resolved.refusal, true);
+    return null;
+  }
+  const { target, pathAndQuery } = resolved;
+  const { path, query } = splitPathAndQuery(pathAndQuery);
+  const check = admit(policy, {
+    target,
+    client: tunnel?.client ?? clientOf(req),
+    method,
+    auditPath: () => auditablePath(policy, path),
+  });
+  if (!check.admitted) {
+    ctx.audit.write(check.auditEvent);
+    respond(res, check.refusal, true);
+    return null;
+  }
+  const admitted: Admitted = {
+    policy,
+    target,
+    pathAndQuery,
+    path,
+    query,
+    check,
+    base: (shown) => base(target, shown, check.shownHost),
+  };
+  // Before the body is read: a write to a read-only host is refused whatever it carries.
+  const readOnly = readOnlyRefusal(policy, target, method, check.shownHost);
+  if (readOnly !== undefined) {
+    const at = admitted.base(auditablePath(policy, path));
+    refuseWith(
+      ctx,
+      res,
+      at,
+      { decision: "denied", rule: READ_ONLY_RULE, location: null },
+      readOnly,
+      true,
+    );
+    return null;
+  }
+  return admitted;
+}
+
+/** Reads the body whole, within the limit, and checks a DNS-over-HTTPS query; null if refused. */
+async function readAndCheck(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  { policy, path, query, check, base }: Admitted,
+): Promise<{ body: Buffer; findings: DlpFinding[] } | null> {
+  const limit = policy.config.maxBodyBytes;
+  const body = await readBody(req, limit);
+  if (!body.ok) {
+    const at = base(auditablePath(policy, path));
+    if (body.reason === "aborted") {
+      audit(ctx, at, {
+        decision: "error",
+        rule: "client-aborted",
+        location: null,
+        detail: body.detail,
+      });
+      res.destroy();
+      return null;
+    }
+    const outcome = {
+      decision: "denied" as const,
+      rule: "body-too-large",
+      location: "body",
+      detail: body.detail,
+    };
+    refuseWith(ctx, res, at, outcome, bodyTooLarge(limit), true);
+    return null;
+  }
+  const dns = checkDnsQuery(
+    policy,
+    { path, query, headers: req.headers, body: body.body },
+    check.shownHost,
+  );
+  if (!dns.ok) {
+    const at = base(auditablePath(policy, path));
+    refuseWith(
+      ctx,
+      res,
+      at,
+      { decision: dns.decision, rule: dns.rule, location: dns.location },
+      dns.refusal,
+      false,
+    );
+    return null;
+  }
+  return { body: body.body, findings: dns.findings };
+}
+
+/** Scans all the request carries; a scan that fails is a refusal (fail closed): null then. */
+async function scanOrRefuse(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  { policy, target, path, query, check, base }: Admitted,
+  body: Buffer,
+): Promise<{ verdict: DlpVerdict; bytes: Uint8Array } | null> {
+  try {
+    const scanned = await policy.scanRequest(
+      {
+        path,
+        ...(query === null ? {} : { query }),
+        headers: headerPairs(req.rawHeaders).filter(
+          ([n]) => n.toLowerCase() !== "proxy-authorization",
+        ),
+        body: {
+          bytes: body,
+          contentType: req.headers["content-type"],
+          contentEncoding: req.headers["content-encoding"],
+        },
+      },
+      policy.secretsAllowedTo(target.host, target.port),
+    );
+    return { verdict: scanned.verdict, bytes: scanned.body ?? body };
+  } catch (error) {
+    // Fail closed: what could not be scanned is not sent.
+    const at = base(auditablePath(policy, path));
+    const outcome = {
+      decision: "error" as const,
+      rule: "scan-failed",
+      location: "body",
+      detail: describe(error),
+    };
+    refuseWith(ctx, res, at, outcome, scanFailed(check.shownHost), false);
+    return null;
+  }
 }
 
 interface Forwarding {
@@ -222,14 +308,20 @@ function forward(ctx: ProxyContext, f: Forwarding): void {
     }
     answered = true;
     if (error instanceof PrivateUpstreamError) {
-      const refusal = privateUpstream(error.message);
-      audit(ctx, f.at, "denied", "private-address", null, refusal.status, error.message);
-      respond(res, refusal, false);
+      const outcome = { decision: "denied" as const, rule: "private-address", location: null };
+      refuseWith(
+        ctx,
+        res,
+        f.at,
+        { ...outcome, detail: error.message },
+        privateUpstream(error.message),
+        false,
+      );
       return;
     }
+    const outcome = { decision: "error" as const, rule: "upstream-failed", location: null };
     const refusal = upstreamFailed(f.target.host.host, describe(error));
-    audit(ctx, f.at, "error", "upstream-failed", null, refusal.status, describe(error));
-    respond(res, refusal, false);
+    refuseWith(ctx, res, f.at, { ...outcome, detail: describe(error) }, refusal, false);
   });
   res.on("close", () => {
     if (!res.writableFinished) upstream.destroy();
@@ -247,26 +339,46 @@ function auditFindings(
   const first = findings[0];
   const detail =
     findings.length > 1 ? findings.map((f) => `${f.ruleId}@${f.location}`).join(", ") : undefined;
-  audit(ctx, at, decision, first?.ruleId ?? null, first?.location ?? null, status, detail);
-}
-
-function audit(
-  ctx: ProxyContext,
-  at: AuditBase,
-  decision: AuditDecision,
-  rule: string | null,
-  location: string | null,
-  status?: number,
-  detail?: string,
-): void {
-  ctx.audit.write({
-    ...at,
+  audit(ctx, at, {
     decision,
-    rule,
-    location,
+    rule: first?.ruleId ?? null,
+    location: first?.location ?? null,
     ...(status === undefined ? {} : { status }),
     ...(detail === undefined ? {} : { detail }),
   });
+}
+
+/** What an audit line says beyond who asked what of whom. */
+interface Outcome {
+  decision: AuditDecision;
+  rule: string | null;
+  location: string | null;
+  status?: number;
+  detail?: string;
+}
+
+function audit(ctx: ProxyContext, at: AuditBase, o: Outcome): void {
+  ctx.audit.write({
+    ...at,
+    decision: o.decision,
+    rule: o.rule,
+    location: o.location,
+    ...(o.status === undefined ? {} : { status: o.status }),
+    ...(o.detail === undefined ? {} : { detail: o.detail }),
+  });
+}
+
+/** One audit line for a refusal, with its status, and the refusal sent. */
+function refuseWith(
+  ctx: ProxyContext,
+  res: ServerResponse,
+  at: AuditBase,
+  outcome: Omit<Outcome, "status">,
+  refusal: Refusal,
+  close: boolean,
+): void {
+  audit(ctx, at, { ...outcome, status: refusal.status });
+  respond(res, refusal, close);
 }
 
 /**

@@ -7,7 +7,7 @@
 // frame is compressed.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { DlpScanner, DlpVerdict } from "../../shared/dlp/index.js";
+import type { DlpFinding, DlpScanner, DlpVerdict } from "../../shared/dlp/index.js";
 import { endToEndHeaders, headerPairs } from "../../shared/hop-headers.js";
 import {
   closeFrame,
@@ -17,14 +17,15 @@ import {
 } from "../../shared/websocket-frames.js";
 import { admit, REDACTED } from "./admission.js";
 import type { AuditDecision, AuditEvent } from "./audit-log.js";
-import { badRequest, secretFound, upstreamFailed } from "./messages.js";
+import { badRequest, type Refusal, secretFound, upstreamFailed } from "./messages.js";
+import type { Policy } from "./policy.js";
 import type { ProxyContext } from "./proxy-context.js";
 import { refuseOnSocket } from "./raw-response.js";
 import { READ_ONLY_RULE, readOnlyRefusal } from "./read-only.js";
 import { auditablePath, describe } from "./request-handler.js";
 import { resolveRequest } from "./request-target.js";
 import { wholeOverRequests } from "./sent-window.js";
-import { clientOf, splitPathAndQuery, type Target } from "./target.js";
+import { clientOf, splitPathAndQuery, type Target, type Tunnel } from "./target.js";
 
 export function handleUpgrade(
   ctx: ProxyContext,
@@ -36,32 +37,63 @@ export function handleUpgrade(
   socket.on("error", () => socket.destroy());
   const policy = ctx.policy();
   const tunnel = ctx.tunnels.get(req.socket);
-  const at: Omit<AuditEvent, "decision" | "rule" | "location"> = {
+  const at: UpgradeAudit = {
     client: tunnel?.client ?? clientOf(req),
     method: req.method ?? "GET",
     host: "",
     port: 0,
     path: auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
   };
-  const deny = (
-    decision: AuditDecision,
-    rule: string,
-    location: string | null,
-    refusal = badRequest(rule),
-  ) => {
+  const deny: Deny = (decision, rule, location, refusal = badRequest(rule)) => {
     ctx.audit.write({ ...at, decision, rule, location, status: refusal.status });
     refuseOnSocket(socket, refusal);
   };
+  const admitted = admitUpgrade(ctx, req, socket, { policy, tunnel, at, deny });
+  if (admitted === null) return;
+  connectUpstream(ctx, { req, socket, head, at, ...admitted });
+}
+
+type UpgradeAudit = Omit<AuditEvent, "decision" | "rule" | "location">;
+type Deny = (
+  decision: AuditDecision,
+  rule: string,
+  location: string | null,
+  refusal?: Refusal,
+) => void;
+
+/** An upgrade admitted: its target, and the finding it carries when DLP only warns. */
+interface AdmittedUpgrade {
+  target: Target;
+  pathAndQuery: string;
+  shownHost: string;
+  first: DlpFinding | undefined;
+}
+
+/**
+ * Admits an upgrade like any request (allowlisted target, names agree, not read-only, no
+ * secret in the handshake); null once refused on the socket.
+ */
+function admitUpgrade(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  {
+    policy,
+    tunnel,
+    at,
+    deny,
+  }: { policy: Policy; tunnel: Tunnel | undefined; at: UpgradeAudit; deny: Deny },
+): AdmittedUpgrade | null {
   if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
     deny("denied", "bad-request", null, badRequest("only WebSocket upgrades are relayed"));
-    return;
+    return null;
   }
   const resolved = resolveRequest(req, tunnel, policy);
   if (resolved.kind !== "target") {
     const refusal =
       resolved.kind === "refused" ? resolved.refusal : badRequest("not a WebSocket endpoint");
     deny("denied", resolved.kind === "refused" ? resolved.rule : "bad-request", null, refusal);
-    return;
+    return null;
   }
   const { target, pathAndQuery } = resolved;
   const auditPath = at.path;
@@ -76,13 +108,13 @@ export function handleUpgrade(
   if (!check.admitted) {
     ctx.audit.write(check.auditEvent);
     refuseOnSocket(socket, check.refusal);
-    return;
+    return null;
   }
   // An upgrade is a GET, but what follows it writes: a read-only host never gets one.
   const readOnly = readOnlyRefusal(policy, target, "upgrade", check.shownHost);
   if (readOnly !== undefined) {
     deny("denied", READ_ONLY_RULE, null, readOnly);
-    return;
+    return null;
   }
   const { path, query } = splitPathAndQuery(pathAndQuery);
   const verdict = policy.scanner.scan(
@@ -103,9 +135,17 @@ export function handleUpgrade(
   const first = findings[0];
   if (first !== undefined && policy.config.dlp.action === "block") {
     deny("dlp_block", first.ruleId, first.location, secretFound(check.shownHost, findings));
-    return;
+    return null;
   }
+  return { target, pathAndQuery, shownHost: check.shownHost, first };
+}
 
+/** Asks the upstream for the upgrade; relays frames once it agrees, its answer if it does not. */
+function connectUpstream(
+  ctx: ProxyContext,
+  u: AdmittedUpgrade & { req: IncomingMessage; socket: Duplex; head: Buffer; at: UpgradeAudit },
+): void {
+  const { req, socket, head, at, target, pathAndQuery, first } = u;
   const headers = [
     ...endToEndHeaders(req.rawHeaders, ["sec-websocket-extensions"]),
     "Connection",
@@ -164,7 +204,7 @@ export function handleUpgrade(
       status: 502,
       detail: describe(error),
     });
-    refuseOnSocket(socket, upstreamFailed(check.shownHost, describe(error)));
+    refuseOnSocket(socket, upstreamFailed(u.shownHost, describe(error)));
   });
   upstream.end();
 }
