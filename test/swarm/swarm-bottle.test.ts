@@ -598,6 +598,45 @@ supervise: true
     );
   });
 
+  it("is removed by `stop` while its start CLI is attached, which says so and exits", async () => {
+    await writeAgentBottle(t, "sw3", `egress:\n  allow: [${ALLOWED}]\n`);
+    const third = t.spawn(["start", "sw3", "--yes", "--exec", "sleep 3600"], env());
+    try {
+      const out = await waitFor(
+        "the third bottle's command to run",
+        async () => {
+          const o = third.output();
+          if (third.exitCode !== null)
+            throw new Error(`start exited ${third.exitCode}:\n${o.stderr}`);
+          return o.stderr.includes("running: sleep 3600") ? o : null;
+        },
+        300_000,
+      );
+      const other = slugOf(out.stderr);
+      const stopped = await t.run(["stop", other], env());
+      expect(stopped.code, stopped.stderr).toBe(0);
+      // The attached CLI finds its bottle gone: it says who removed it and exits, at once.
+      const code = await waitFor(
+        "the attached CLI to exit",
+        async () => third.exitCode ?? (third.signalCode === null ? null : -1),
+        30_000,
+      );
+      const said = third.output().stderr;
+      expect(code, said).not.toBe(-1);
+      expect(said).toContain(`bottle ${other} was removed by `);
+      expect(said).not.toContain("no running agent");
+      const label = `label=${BOTTLE_SLUG_LABEL}=${other}`;
+      for (const kind of ["service", "secret", "config", "network"]) {
+        expect(
+          (await swarm.docker([kind, "ls", "-q", "--filter", label])).stdout.trim(),
+          kind,
+        ).toBe("");
+      }
+    } finally {
+      if (third.exitCode === null && third.signalCode === null) third.kill("SIGKILL");
+    }
+  });
+
   it("is taken over by resume when its start CLI dies, and approvals reach it through resume", async () => {
     cli.kill("SIGKILL");
     await waitFor("the start CLI to die", async () =>
