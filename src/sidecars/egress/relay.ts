@@ -37,7 +37,11 @@ const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "D
  * complete. An idempotent request without a body that fails on a reused keep-alive socket
  * before any answer is sent once more on a fresh one, as browsers do.
  */
-export function relayExchange(options: {
+export function relayExchange(options: ExchangeOptions): void {
+  new Exchange(options).begin();
+}
+
+interface ExchangeOptions {
   req: IncomingMessage;
   res: ServerResponse;
   /** Makes the upstream request; called again for the one retry. */
@@ -50,62 +54,99 @@ export function relayExchange(options: {
   /** The request body when egress has already read it whole; else it is streamed. */
   body?: Buffer;
   done: (outcome: RelayOutcome & RelayedBytes) => void;
-}): void {
-  const { req, res, redact, body } = options;
-  let outcome: RelayOutcome | undefined;
-  const bytes: RelayedBytes = { requestBytes: 0, responseBytes: 0 };
-  const settle = (o: RelayOutcome) => {
-    if (outcome !== undefined) return;
-    outcome = o;
-    options.done({ ...o, ...bytes });
-  };
-  const bodyless =
-    body !== undefined ||
-    (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined);
-  let retried = !IDEMPOTENT_METHODS.has(req.method ?? "");
-  let upstream: ClientRequest | undefined;
+}
 
-  const start = () => {
+/** One request and its answer, with the one retry a stale keep-alive socket earns. */
+class Exchange {
+  private outcome: RelayOutcome | undefined;
+  private readonly bytes: RelayedBytes = { requestBytes: 0, responseBytes: 0 };
+  private readonly bodyless: boolean;
+  private retried: boolean;
+  private upstream: ClientRequest | undefined;
+
+  constructor(private readonly o: ExchangeOptions) {
+    const { req, body } = o;
+    this.bodyless =
+      body !== undefined ||
+      (req.headers["content-length"] === undefined &&
+        req.headers["transfer-encoding"] === undefined);
+    this.retried = !IDEMPOTENT_METHODS.has(req.method ?? "");
+  }
+
+  begin(): void {
+    const { req, res } = this.o;
+    req.on("error", () => this.upstream?.destroy());
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        this.upstream?.destroy();
+        this.settle({
+          status: res.headersSent ? res.statusCode : 499,
+          error: "the agent closed the connection",
+        });
+      }
+    });
+    if (this.bodyless) req.resume();
+    this.start();
+  }
+
+  private settle(o: RelayOutcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = o;
+    this.o.done({ ...o, ...this.bytes });
+  }
+
+  /** egress's own 502 page, and the outcome that says why. */
+  private fail(page: string, error: string): void {
+    sendErrorPage(this.o.res, 502, page, this.o.redact);
+    this.settle({ status: 502, error });
+  }
+
+  private start(): void {
+    const { req, body, redact } = this.o;
+    let upstream: ClientRequest;
     try {
-      upstream = options.send();
+      upstream = this.o.send();
     } catch (error) {
       const text = redact(errorText(error));
-      sendErrorPage(res, 502, `egress could not build the upstream request: ${text}`, redact);
-      settle({ status: 502, error: text });
+      this.fail(`egress could not build the upstream request: ${text}`, text);
       return;
     }
-    upstream.on("response", onResponse);
-    upstream.on("error", onError);
+    this.upstream = upstream;
+    upstream.on("response", (upstreamRes: IncomingMessage) => this.onResponse(upstreamRes));
+    upstream.on("error", (error: NodeJS.ErrnoException) => this.onError(error));
     if (body !== undefined) {
-      bytes.requestBytes = body.length;
+      this.bytes.requestBytes = body.length;
       upstream.end(body);
-    } else if (bodyless) upstream.end();
+    } else if (this.bodyless) upstream.end();
     else {
       req.pipe(upstream);
       // A second listener beside pipe's: it sees each chunk as pipe hands it on.
       req.on("data", (chunk: Buffer) => {
-        bytes.requestBytes += chunk.length;
+        this.bytes.requestBytes += chunk.length;
       });
     }
-  };
+  }
 
-  const onResponse = (upstreamRes: IncomingMessage) => {
+  private onResponse(upstreamRes: IncomingMessage): void {
+    const { req, res, redact, scrub } = this.o;
     const status = upstreamRes.statusCode ?? 502;
     const scrubbed = scrubResponse(
       upstreamRes,
       downstreamResponseHeaders(upstreamRes.rawHeaders),
-      options.scrub,
+      scrub,
       req.method ?? "GET",
-      options.guard,
+      this.o.guard,
     );
     if (!scrubbed.ok) {
       upstreamRes.destroy();
-      sendErrorPage(res, 502, `egress refused the upstream's answer: ${scrubbed.message}`, redact);
-      settle({ status: 502, error: redact(scrubbed.message) });
+      this.fail(
+        `egress refused the upstream's answer: ${scrubbed.message}`,
+        redact(scrubbed.message),
+      );
       return;
     }
     upstreamRes.on("data", (chunk: Buffer) => {
-      bytes.responseBytes += chunk.length;
+      this.bytes.responseBytes += chunk.length;
     });
     // The head waits for the body's first checked bytes (or its end): a body the guard
     // withholds is then answered with egress's 502 instead of a cut connection.
@@ -114,59 +155,42 @@ export function relayExchange(options: {
       isEventStream(upstreamRes.headers["content-type"]),
       (responseBody) => {
         try {
-          const reason = scrubText(options.scrub, upstreamRes.statusMessage ?? "");
+          const reason = scrubText(scrub, upstreamRes.statusMessage ?? "");
           res.writeHead(status, reason, scrubbed.headers);
         } catch (error) {
           responseBody.destroy();
-          sendErrorPage(
-            res,
-            502,
+          this.fail(
             `egress could not relay the response: ${errorText(error)}`,
-            redact,
+            redact(errorText(error)),
           );
-          settle({ status: 502, error: redact(errorText(error)) });
           return;
         }
         relayResponse(responseBody, res, (error) => {
-          settle(error ? { status, error: redact(errorText(error)) } : { status });
+          this.settle(error ? { status, error: redact(errorText(error)) } : { status });
         });
       },
-      (error) => {
-        sendErrorPage(res, 502, errorText(error), redact);
-        settle({ status: 502, error: redact(errorText(error)) });
-      },
+      (error) => this.fail(errorText(error), redact(errorText(error))),
     );
-  };
+  }
 
-  const onError = (error: NodeJS.ErrnoException) => {
+  private onError(error: NodeJS.ErrnoException): void {
+    const { req, res, redact } = this.o;
+    const upstream = this.upstream;
     const stale = upstream?.reusedSocket === true && STALE_SOCKET_CODES.has(error.code ?? "");
-    if (bodyless && stale && !retried && !res.headersSent && outcome === undefined) {
-      retried = true;
-      start();
+    if (this.bodyless && stale && !this.retried && !res.headersSent && this.outcome === undefined) {
+      this.retried = true;
+      this.start();
       return;
     }
     if (upstream !== undefined) req.unpipe(upstream);
     const text = redact(errorText(error));
     if (!res.headersSent) {
-      sendErrorPage(res, 502, `egress could not complete the request upstream: ${text}`, redact);
+      this.fail(`egress could not complete the request upstream: ${text}`, text);
     } else {
       res.destroy();
+      this.settle({ status: 502, error: text });
     }
-    settle({ status: 502, error: text });
-  };
-
-  req.on("error", () => upstream?.destroy());
-  res.on("close", () => {
-    if (!res.writableFinished) {
-      upstream?.destroy();
-      settle({
-        status: res.headersSent ? res.statusCode : 499,
-        error: "the agent closed the connection",
-      });
-    }
-  });
-  if (bodyless) req.resume();
-  start();
+  }
 }
 
 /**

@@ -108,99 +108,124 @@ export function relayUpgrade(relay: UpgradeRelay): void {
   };
   socket.once("close", abandon);
 
+  const ends: UpgradeEnds = { relay, bytes, settle, fail };
   upstream.on("upgrade", (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
     socket.off("close", abandon);
-    upSocket.on("error", () => upSocket.destroy());
-    if (socket.destroyed) {
-      upSocket.destroy();
-      settle({ status: 499, error: "the agent closed the connection" });
-      return;
-    }
-    const extensions = res.headers["sec-websocket-extensions"];
-    if (extensions !== undefined && extensions !== "") {
-      upSocket.destroy();
-      fail(
-        502,
-        "egress refused the upstream's answer: it accepted a WebSocket extension egress did not offer, so its frames could not be checked for route tokens",
-      );
-      return;
-    }
-    const scrubbed = headerPairs(res.rawHeaders).flatMap(([name, value]) => [
-      scrubText(relay.scrub, name),
-      scrubText(relay.scrub, value),
-    ]);
-    const reason = scrubText(relay.scrub, res.statusMessage || "Switching Protocols");
-    const headFinding = relay.guard?.checkHead(reason, scrubbed);
-    if (headFinding !== undefined) {
-      upSocket.destroy();
-      fail(502, withheldMessage(headFinding));
-      return;
-    }
-    const lines = headerPairs(scrubbed)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("");
-    socket.write(`HTTP/1.1 101 ${reason}\r\n${lines}\r\n`);
-    relayFrames({ ...relay, upSocket, upHead, bytes, settle });
+    upgraded(ends, res, upSocket, upHead);
   });
-
   upstream.on("response", (res: IncomingMessage) => {
-    // The upstream declined the upgrade: its answer is passed on, scrubbed, and the
-    // connection ends (its end marks the end of the body).
     socket.off("close", abandon);
-    const status = res.statusCode ?? 502;
-    const scrubbed = scrubResponse(
-      res,
-      headerPairs(res.rawHeaders)
-        .filter(([name]) => !DECLINED_DROP.has(name.toLowerCase()))
-        .flat(),
-      relay.scrub,
-      "GET",
-      relay.guard,
-    );
-    if (!scrubbed.ok) {
-      res.destroy();
-      fail(502, `egress refused the upstream's answer: ${scrubbed.message}`);
-      return;
-    }
-    const lines = headerPairs(scrubbed.headers)
-      .filter(([name]) => name.toLowerCase() !== "content-length")
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("");
-    const reason = scrubText(relay.scrub, res.statusMessage ?? "");
-    res.on("data", (chunk: Buffer) => {
-      bytes.responseBytes += chunk.length;
-    });
-    // The head waits for the body's first checked bytes, as relay.ts does.
-    gateHead(
-      scrubbed.body,
-      isEventStream(res.headers["content-type"]),
-      (body) => {
-        socket.write(`HTTP/1.1 ${status} ${reason}\r\n${lines}connection: close\r\n\r\n`);
-        body.on("error", (error: Error) => {
-          socket.destroy();
-          settle({
-            status,
-            error:
-              error instanceof TokenWithheldError
-                ? redact(error.message)
-                : "the upstream's answer was cut short",
-          });
-        });
-        body.on("end", () => settle({ status }));
-        body.pipe(socket);
-      },
-      (error) => {
-        res.destroy();
-        fail(502, `egress refused the upstream's answer: ${errorText(error)}`);
-      },
-    );
+    declined(ends, res);
   });
-
   upstream.on("error", (error) => {
     socket.off("close", abandon);
     fail(502, `egress could not complete the request upstream: ${errorText(error)}`);
   });
   upstream.end();
+}
+
+/** What the two answers to an upgrade share: the relay, its counts and how it ends. */
+interface UpgradeEnds {
+  relay: UpgradeRelay;
+  bytes: { requestBytes: number; responseBytes: number };
+  settle: (outcome: { status: number; error?: string }) => void;
+  fail: (status: number, message: string) => void;
+}
+
+/** The upstream agreed: its 101 passed on scrubbed (unless it holds a token), then frames. */
+function upgraded(
+  { relay, bytes, settle, fail }: UpgradeEnds,
+  res: IncomingMessage,
+  upSocket: Duplex,
+  upHead: Buffer,
+): void {
+  const { socket } = relay;
+  upSocket.on("error", () => upSocket.destroy());
+  if (socket.destroyed) {
+    upSocket.destroy();
+    settle({ status: 499, error: "the agent closed the connection" });
+    return;
+  }
+  const extensions = res.headers["sec-websocket-extensions"];
+  if (extensions !== undefined && extensions !== "") {
+    upSocket.destroy();
+    fail(
+      502,
+      "egress refused the upstream's answer: it accepted a WebSocket extension egress did not offer, so its frames could not be checked for route tokens",
+    );
+    return;
+  }
+  const scrubbed = headerPairs(res.rawHeaders).flatMap(([name, value]) => [
+    scrubText(relay.scrub, name),
+    scrubText(relay.scrub, value),
+  ]);
+  const reason = scrubText(relay.scrub, res.statusMessage || "Switching Protocols");
+  const headFinding = relay.guard?.checkHead(reason, scrubbed);
+  if (headFinding !== undefined) {
+    upSocket.destroy();
+    fail(502, withheldMessage(headFinding));
+    return;
+  }
+  const lines = headerPairs(scrubbed)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  socket.write(`HTTP/1.1 101 ${reason}\r\n${lines}\r\n`);
+  relayFrames({ ...relay, upSocket, upHead, bytes, settle });
+}
+
+/**
+ * The upstream declined the upgrade: its answer is passed on, scrubbed, and the connection
+ * ends (its end marks the end of the body).
+ */
+function declined({ relay, bytes, settle, fail }: UpgradeEnds, res: IncomingMessage): void {
+  const { socket, redact } = relay;
+  const status = res.statusCode ?? 502;
+  const scrubbed = scrubResponse(
+    res,
+    headerPairs(res.rawHeaders)
+      .filter(([name]) => !DECLINED_DROP.has(name.toLowerCase()))
+      .flat(),
+    relay.scrub,
+    "GET",
+    relay.guard,
+  );
+  if (!scrubbed.ok) {
+    res.destroy();
+    fail(502, `egress refused the upstream's answer: ${scrubbed.message}`);
+    return;
+  }
+  const lines = headerPairs(scrubbed.headers)
+    .filter(([name]) => name.toLowerCase() !== "content-length")
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  const reason = scrubText(relay.scrub, res.statusMessage ?? "");
+  res.on("data", (chunk: Buffer) => {
+    bytes.responseBytes += chunk.length;
+  });
+  // The head waits for the body's first checked bytes, as relay.ts does.
+  gateHead(
+    scrubbed.body,
+    isEventStream(res.headers["content-type"]),
+    (body) => {
+      socket.write(`HTTP/1.1 ${status} ${reason}\r\n${lines}connection: close\r\n\r\n`);
+      body.on("error", (error: Error) => {
+        socket.destroy();
+        settle({
+          status,
+          error:
+            error instanceof TokenWithheldError
+              ? redact(error.message)
+              : "the upstream's answer was cut short",
+        });
+      });
+      body.on("end", () => settle({ status }));
+      body.pipe(socket);
+    },
+    (error) => {
+      res.destroy();
+      fail(502, `egress refused the upstream's answer: ${errorText(error)}`);
+    },
+  );
 }
 
 /** Hop-by-hop headers of a declined upgrade's answer; the body is delimited by the close. */

@@ -44,38 +44,6 @@ export function serveRefusedTunnels(
 ): RefusedTunnels {
   const tunnels = new WeakMap<Duplex, RefusedConnect>();
 
-  /**
-   * The answer to one request inside: the refusal the policy in force gives now. A host
-   * approved since the tunnel opened is told to retry on a new connection, where it is
-   * admitted; this tunnel stays refused.
-   */
-  const answerFor = (
-    refused: RefusedConnect,
-    req: http.IncomingMessage,
-  ): { admission: Admission; refusal: Refusal } => {
-    const policy = ctx.policy();
-    const admission = admit(policy, {
-      target: refused.target,
-      client: refused.client,
-      method: req.method ?? "GET",
-      auditPath: () => auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
-    });
-    if (!admission.admitted) {
-      ctx.audit.write(admission.auditEvent);
-      return { admission, refusal: admission.refusal };
-    }
-    const refusal = retryElsewhere(admission.shownHost);
-    ctx.audit.write({
-      ...admission.auditEvent,
-      path: auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
-      decision: "denied",
-      rule: "refused-tunnel",
-      location: null,
-      status: refusal.status,
-    });
-    return { admission, refusal };
-  };
-
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.on("error", () => res.destroy());
     const refused = tunnels.get(req.socket);
@@ -83,7 +51,7 @@ export function serveRefusedTunnels(
       res.destroy();
       return;
     }
-    const answer = answerFor(refused, req);
+    const answer = answerFor(ctx, refused, req);
     // A body is left unread: close after the answer rather than read it to keep the
     // connection; and a tunnel whose host is allowed now ends so the client reconnects.
     const hasBody =
@@ -99,7 +67,7 @@ export function serveRefusedTunnels(
       socket.destroy();
       return;
     }
-    refuseOnSocket(socket, answerFor(refused, req).refusal);
+    refuseOnSocket(socket, answerFor(ctx, refused, req).refusal);
   });
 
   const intercept = (socket: Socket, refused: RefusedConnect, context: tls.SecureContext) => {
@@ -107,41 +75,7 @@ export function serveRefusedTunnels(
       isServer: true,
       secureContext: context,
       ALPNProtocols: ["http/1.1"],
-      // Another name than the CONNECT host is a tunnel to somewhere else: refused outright,
-      // after the same admission as any name (so that a secret in it is never logged).
-      SNICallback: (name, done) => {
-        const sni = normalizeHost(name);
-        if (sni !== undefined && sni.host === refused.target.host.host) {
-          done(null, context);
-          return;
-        }
-        const policy = ctx.policy();
-        const shown =
-          sni === undefined
-            ? shownName(policy, name)
-            : admit(policy, {
-                target: {
-                  host: sni,
-                  port: refused.target.port,
-                  spellings: [{ where: "sni", text: name }],
-                },
-                client: refused.client,
-                method: "CONNECT",
-                auditPath: () => null,
-              }).shownHost;
-        ctx.audit.write({
-          client: refused.client,
-          method: "CONNECT",
-          host: refused.shownHost,
-          port: refused.target.port,
-          path: null,
-          decision: "denied",
-          rule: sni === undefined ? "bad-sni" : "sni-mismatch",
-          location: "sni",
-          detail: `TLS server name "${shown}"`,
-        });
-        done(new Error("TLS server name differs from the CONNECT host"));
-      },
+      SNICallback: sniCheck(ctx, refused, context),
     });
     ctx.track(secure);
     secure.on("error", () => secure.destroy());
@@ -172,5 +106,82 @@ export function serveRefusedTunnels(
         },
       );
     },
+  };
+}
+
+/**
+ * The answer to one request inside: the refusal the policy in force gives now. A host
+ * approved since the tunnel opened is told to retry on a new connection, where it is
+ * admitted; this tunnel stays refused.
+ */
+function answerFor(
+  ctx: Pick<ProxyContext, "policy" | "audit">,
+  refused: RefusedConnect,
+  req: http.IncomingMessage,
+): { admission: Admission; refusal: Refusal } {
+  const policy = ctx.policy();
+  const admission = admit(policy, {
+    target: refused.target,
+    client: refused.client,
+    method: req.method ?? "GET",
+    auditPath: () => auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
+  });
+  if (!admission.admitted) {
+    ctx.audit.write(admission.auditEvent);
+    return { admission, refusal: admission.refusal };
+  }
+  const refusal = retryElsewhere(admission.shownHost);
+  ctx.audit.write({
+    ...admission.auditEvent,
+    path: auditablePath(policy, splitPathAndQuery(req.url ?? "").path),
+    decision: "denied",
+    rule: "refused-tunnel",
+    location: null,
+    status: refusal.status,
+  });
+  return { admission, refusal };
+}
+
+/**
+ * Another name than the CONNECT host is a tunnel to somewhere else: refused outright, after
+ * the same admission as any name (so that a secret in it is never logged).
+ */
+function sniCheck(
+  ctx: Pick<ProxyContext, "policy" | "audit">,
+  refused: RefusedConnect,
+  context: tls.SecureContext,
+): (name: string, done: (error: Error | null, context?: tls.SecureContext) => void) => void {
+  return (name, done) => {
+    const sni = normalizeHost(name);
+    if (sni !== undefined && sni.host === refused.target.host.host) {
+      done(null, context);
+      return;
+    }
+    const policy = ctx.policy();
+    const shown =
+      sni === undefined
+        ? shownName(policy, name)
+        : admit(policy, {
+            target: {
+              host: sni,
+              port: refused.target.port,
+              spellings: [{ where: "sni", text: name }],
+            },
+            client: refused.client,
+            method: "CONNECT",
+            auditPath: () => null,
+          }).shownHost;
+    ctx.audit.write({
+      client: refused.client,
+      method: "CONNECT",
+      host: refused.shownHost,
+      port: refused.target.port,
+      path: null,
+      decision: "denied",
+      rule: sni === undefined ? "bad-sni" : "sni-mismatch",
+      location: "sni",
+      detail: `TLS server name "${shown}"`,
+    });
+    done(new Error("TLS server name differs from the CONNECT host"));
   };
 }

@@ -225,124 +225,129 @@ function relayFrames(ctx: ProxyContext, relay: Relay): void {
   client.on("end", () => upstream.end());
   client.on("close", () => upstream.destroy());
   upstream.on("close", () => client.destroy());
+  const frames = new ClientFrames(ctx, relay);
+  client.on("data", (chunk: Buffer) => frames.push(chunk));
+  if (relay.head.length > 0) frames.push(relay.head);
+}
 
-  const limit = ctx.policy().config.maxBodyBytes;
-  const reader = new WsFrameReader(limit);
-  let message: WsFrame[] = [];
-  let messageSize = 0;
-  let closed = false;
+/**
+ * The client's side of one relayed WebSocket: frames read, messages reassembled, and each
+ * scanned before a byte of it goes upstream. Once it shuts, nothing more is read.
+ */
+class ClientFrames {
+  private readonly limit: number;
+  private readonly reader: WsFrameReader;
+  private message: WsFrame[] = [];
+  private messageSize = 0;
+  private closed = false;
   /** The last bytes of every payload the client sent (data and control), in order. */
-  let tail: Buffer = Buffer.alloc(0);
+  private tail: Buffer = Buffer.alloc(0);
 
-  const shut = (code: number, reason: string) => {
-    closed = true;
-    client.end(closeFrame(code, reason));
-    upstream.destroy();
-  };
-  const send = (frames: readonly WsFrame[]) => {
-    for (const frame of frames) {
-      if (!upstream.write(frame.raw)) {
-        client.pause();
-        upstream.once("drain", () => client.resume());
-      }
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly relay: Relay,
+  ) {
+    this.limit = ctx.policy().config.maxBodyBytes;
+    this.reader = new WsFrameReader(this.limit);
+  }
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    let frames: WsFrame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (error) {
+      const code = error instanceof WsProtocolError ? error.closeCode : 1002;
+      this.deny("websocket-protocol", { detail: describe(error) });
+      this.shut(code, "pipelock: frame refused");
+      return;
     }
-  };
+    for (const frame of frames) {
+      if (this.closed) return;
+      if (!frame.masked || frame.rsv !== 0) {
+        this.deny("websocket-protocol", { detail: "unmasked or compressed client frame" });
+        this.shut(1002, "pipelock: client frames must be masked and uncompressed");
+        return;
+      }
+      if (frame.opcode >= 8) {
+        if (this.scan(frame.payload)) this.send([frame]);
+        continue;
+      }
+      this.message.push(frame);
+      this.messageSize += frame.payload.length;
+      if (this.messageSize > this.limit) {
+        this.deny("body-too-large", { status: 1009 });
+        this.shut(1009, "pipelock: message too big to scan");
+        return;
+      }
+      if (!frame.fin) continue;
+      const message = this.message;
+      const payload =
+        message.length === 1 ? frame.payload : Buffer.concat(message.map((f) => f.payload));
+      this.message = [];
+      this.messageSize = 0;
+      if (this.scan(payload)) this.send(message);
+    }
+  }
+
   /** True when the payload may pass. */
-  const scan = (payload: Buffer): boolean => {
+  private scan(payload: Buffer): boolean {
+    const { ctx, relay } = this;
     const policy = ctx.policy();
     const allowedSecrets = policy.secretsAllowedTo(relay.target.host, relay.target.port);
-    const scanned = scanMessage(policy.scanner, allowedSecrets, tail, payload);
-    tail = scanned.tail;
+    const scanned = scanMessage(policy.scanner, allowedSecrets, this.tail, payload);
+    this.tail = scanned.tail;
     let verdict = scanned.verdict;
-    const pieces = scanned.pieces;
+    const block = policy.config.dlp.action === "block";
     if (verdict.status === "clean") {
       // Pieces of a known secret sent before, over any connection or request, made whole here.
-      const block = policy.config.dlp.action === "block";
-      const whole = wholeOverRequests(policy.sentWindow, pieces, payload.length, block);
+      const whole = wholeOverRequests(policy.sentWindow, scanned.pieces, payload.length, block);
       if (whole.length === 0) return true;
       verdict = { status: "findings", findings: whole };
     }
     if (verdict.status === "unscannable") {
-      ctx.audit.write({
-        ...relay.at,
-        decision: "denied",
-        rule: "unscannable",
-        location: "websocket",
-        detail: verdict.detail,
-      });
-      shut(1009, "pipelock: message cannot be scanned");
+      this.deny("unscannable", { detail: verdict.detail });
+      this.shut(1009, "pipelock: message cannot be scanned");
       return false;
     }
     const first = verdict.findings[0];
-    const block = policy.config.dlp.action === "block";
     ctx.audit.write({
       ...relay.at,
       decision: block ? "dlp_block" : "dlp_warn",
       rule: first?.ruleId ?? null,
       location: first?.location ?? null,
     });
-    if (block) shut(1008, `pipelock: blocked, message carries a secret (rule ${first?.ruleId})`);
+    if (block)
+      this.shut(1008, `pipelock: blocked, message carries a secret (rule ${first?.ruleId})`);
     return !block;
-  };
+  }
 
-  const onData = (chunk: Buffer) => {
-    if (closed) return;
-    let frames: WsFrame[];
-    try {
-      frames = reader.push(chunk);
-    } catch (error) {
-      const code = error instanceof WsProtocolError ? error.closeCode : 1002;
-      ctx.audit.write({
-        ...relay.at,
-        decision: "denied",
-        rule: "websocket-protocol",
-        location: "websocket",
-        detail: describe(error),
-      });
-      shut(code, "pipelock: frame refused");
-      return;
-    }
+  private deny(rule: string, more: { detail?: string; status?: number }): void {
+    this.ctx.audit.write({
+      ...this.relay.at,
+      decision: "denied",
+      rule,
+      location: "websocket",
+      ...(more.status === undefined ? {} : { status: more.status }),
+      ...(more.detail === undefined ? {} : { detail: more.detail }),
+    });
+  }
+
+  private send(frames: readonly WsFrame[]): void {
+    const { client, upstream } = this.relay;
     for (const frame of frames) {
-      if (closed) return;
-      if (!frame.masked || frame.rsv !== 0) {
-        ctx.audit.write({
-          ...relay.at,
-          decision: "denied",
-          rule: "websocket-protocol",
-          location: "websocket",
-          detail: "unmasked or compressed client frame",
-        });
-        shut(1002, "pipelock: client frames must be masked and uncompressed");
-        return;
+      if (!upstream.write(frame.raw)) {
+        client.pause();
+        upstream.once("drain", () => client.resume());
       }
-      if (frame.opcode >= 8) {
-        if (scan(frame.payload)) send([frame]);
-        continue;
-      }
-      message.push(frame);
-      messageSize += frame.payload.length;
-      if (messageSize > limit) {
-        ctx.audit.write({
-          ...relay.at,
-          decision: "denied",
-          rule: "body-too-large",
-          location: "websocket",
-          status: 1009,
-        });
-        shut(1009, "pipelock: message too big to scan");
-        return;
-      }
-      if (!frame.fin) continue;
-      const payload =
-        message.length === 1 ? frame.payload : Buffer.concat(message.map((f) => f.payload));
-      const frames = message;
-      message = [];
-      messageSize = 0;
-      if (scan(payload)) send(frames);
     }
-  };
-  client.on("data", onData);
-  if (relay.head.length > 0) onData(relay.head);
+  }
+
+  private shut(code: number, reason: string): void {
+    this.closed = true;
+    this.relay.client.end(closeFrame(code, reason));
+    this.relay.upstream.destroy();
+  }
 }
 
 /**
