@@ -89,6 +89,48 @@ export function makeSlug(agentName: string, suffix: string): string {
 
 export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): BottleBlueprint {
   const bottle = agent.bottle;
+  const registries = checkedRegistries(agent, options);
+  const slug = makeSlug(agent.name, options.suffix);
+  const stateDir = join(stateRootOf(options.home), slug);
+  // One record, filled in this order: forwarded values, route token slots, DLP's copies.
+  const { composeEnvSources, agentEnvLiterals, forwardedEnv } = agentEnvOf(bottle, registries);
+  const { tokenEnvMap, slotOf } = routeTokenSlots(bottle, composeEnvSources);
+  const { secretEnv, dlpSecrets } = dlpSecretsOf(bottle, composeEnvSources);
+  // The registries' clients point at the hosts allowed for them, whatever env says.
+  const readOnly = [...new Set(registries.flatMap((r) => r.hosts))];
+  const plan = dockerPlanOf(agent, options, {
+    slug,
+    stateDir,
+    forwardedEnv,
+    secretEnv,
+    tokenEnvMap,
+    slotOf,
+  });
+  return {
+    plan,
+    agent,
+    stateDir,
+    composeEnvSources,
+    agentEnvLiterals,
+    pipelockPolicy: {
+      // Route hosts are reached through egress, whose outbound leg pipelock still checks.
+      allow: [...new Set([...bottle.egress.allow.map((rule) => rule.pattern), ...readOnly])],
+      // A registry host is read-only even when egress.allow names it too: fail closed.
+      readOnly,
+      dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
+      privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
+      supervise: { enabled: bottle.supervise },
+      wildcardLabels: { ...bottle.egress.wildcardLabels },
+      wildcardNames: bottle.egress.wildcardNames,
+      rateLimit: rateLimitPolicy(bottle.egress.rateLimit),
+    },
+    registries,
+  };
+}
+
+/** The options' package and registries, checked against the bottle they are for. */
+function checkedRegistries(agent: ResolvedAgent, options: BlueprintOptions) {
+  const bottle = agent.bottle;
   if (options.agentPackage && options.agentPackage.provider !== bottle.agent) {
     throw new Error(
       `planBottle: a ${options.agentPackage.provider} package for a ${bottle.agent} bottle`,
@@ -104,10 +146,14 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       `planBottle: registries ${registries.map((r) => r.registry).join(",")} for a bottle naming ${named.join(",")}`,
     );
   }
-  const slug = makeSlug(agent.name, options.suffix);
-  const stateDir = join(stateRootOf(options.home), slug);
-  const at = (...parts: string[]) => join(stateDir, ...parts);
+  return registries;
+}
 
+/**
+ * The agent's environment: literals as they are, host values forwarded (Compose fills them
+ * from its own environment), and the registries' settings, which replace a forwarded one.
+ */
+function agentEnvOf(bottle: ResolvedAgent["bottle"], registries: RegistryEndpoint[]) {
   const composeEnvSources: Record<string, string> = {};
   const agentEnvLiterals: Record<string, string> = {};
   const forwardedEnv: string[] = [];
@@ -119,8 +165,6 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       composeEnvSources[name] = value.hostName;
     }
   }
-  // The registries' clients point at the hosts allowed for them, whatever env says.
-  const readOnly = [...new Set(registries.flatMap((r) => r.hosts))];
   for (const endpoint of registries) {
     for (const [name, value] of Object.entries(endpoint.agentEnv)) {
       agentEnvLiterals[name] = value;
@@ -131,8 +175,14 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       }
     }
   }
+  return { composeEnvSources, agentEnvLiterals, forwardedEnv };
+}
 
-  // Route tokens live only in egress, under slot names; the agent never sees them.
+/** Route tokens live only in egress, under slot names; the agent never sees them. */
+function routeTokenSlots(
+  bottle: ResolvedAgent["bottle"],
+  composeEnvSources: Record<string, string>,
+) {
   const tokenEnvMap: Record<string, string> = {};
   const slotOf = new Map<string, string>();
   for (const route of bottle.egress.routes) {
@@ -144,9 +194,14 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
       composeEnvSources[slot] = host;
     }
   }
+  return { tokenEnvMap, slotOf };
+}
 
-  // DLP knows every secret the bottle holds: forwarded host values and route tokens. A
-  // route's token may go to its route's host (egress puts it there); nowhere else.
+/**
+ * DLP knows every secret the bottle holds: forwarded host values and route tokens. A route's
+ * token may go to its route's host (egress puts it there); nowhere else.
+ */
+function dlpSecretsOf(bottle: ResolvedAgent["bottle"], composeEnvSources: Record<string, string>) {
   const secretHostVars = [...new Set(Object.values(composeEnvSources))].sort();
   const secretEnv = secretHostVars.map((_, i) => `PIPELOCK_SECRET_${i}`);
   const dlpSecrets = secretHostVars.map((hostVar, i) => {
@@ -159,8 +214,26 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     ];
     return hosts.length === 0 ? env : { env, hosts };
   });
+  return { secretEnv, dlpSecrets };
+}
 
-  const plan: DockerBottlePlan = {
+/** Every name and host path of the bottle, resolved. */
+function dockerPlanOf(
+  agent: ResolvedAgent,
+  options: BlueprintOptions,
+  o: {
+    slug: string;
+    stateDir: string;
+    forwardedEnv: string[];
+    secretEnv: string[];
+    tokenEnvMap: Record<string, string>;
+    slotOf: Map<string, string>;
+  },
+): DockerBottlePlan {
+  const bottle = agent.bottle;
+  const { slug, forwardedEnv, secretEnv, tokenEnvMap, slotOf } = o;
+  const at = (...parts: string[]) => join(o.stateDir, ...parts);
+  return {
     slug,
     containerName: agentContainerName(slug),
     runtimeImage: runtimeImageOf(agent),
@@ -211,27 +284,6 @@ export function planBottle(agent: ResolvedAgent, options: BlueprintOptions): Bot
     supervisePlan: bottle.supervise
       ? { queueDir: at("supervise", "queue"), currentConfigDir: at("supervise", "current") }
       : null,
-  };
-
-  return {
-    plan,
-    agent,
-    stateDir,
-    composeEnvSources,
-    agentEnvLiterals,
-    pipelockPolicy: {
-      // Route hosts are reached through egress, whose outbound leg pipelock still checks.
-      allow: [...new Set([...bottle.egress.allow.map((rule) => rule.pattern), ...readOnly])],
-      // A registry host is read-only even when egress.allow names it too: fail closed.
-      readOnly,
-      dlp: { action: bottle.egress.dlp, secretEnv: dlpSecrets },
-      privateUpstreams: options.allowPrivateUpstreams ? "allow" : "deny",
-      supervise: { enabled: bottle.supervise },
-      wildcardLabels: { ...bottle.egress.wildcardLabels },
-      wildcardNames: bottle.egress.wildcardNames,
-      rateLimit: rateLimitPolicy(bottle.egress.rateLimit),
-    },
-    registries,
   };
 }
 
