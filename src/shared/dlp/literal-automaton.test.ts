@@ -104,6 +104,63 @@ describe("LiteralAutomaton against a plain search", () => {
   });
 });
 
+describe("LiteralAutomaton on long inputs (walked as two halves)", () => {
+  let seed = 11;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const chars = "abAB-_x";
+  const word = (length: number) =>
+    Array.from({ length }, () => chars[random(chars.length)]).join("");
+
+  function plainSearch(literals: string[], text: string): [number, number][] {
+    const expected: [number, number][] = [];
+    literals.forEach((literal, index) => {
+      for (let at = text.indexOf(literal); at !== -1; at = text.indexOf(literal, at + 1)) {
+        expected.push([index, at + literal.length]);
+      }
+    });
+    return expected.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+  }
+
+  it("finds exactly what indexOf finds, with every literal across the middle at every cut", () => {
+    const literals = ["ab-x", "Ab", "bAB_a", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "_"];
+    const a = new LiteralAutomaton(literals);
+    for (const length of [4096, 4097, 6001]) {
+      for (const literal of literals) {
+        for (let cut = 0; cut <= literal.length; cut++) {
+          // Filler of a byte no literal holds, the literal cut by the middle `cut` bytes in.
+          const text = Buffer.alloc(length, "z");
+          text.write(literal, (length >>> 1) - cut, "latin1");
+          const found = matches(a, text);
+          expect(found, `${literal} cut at ${cut}, ${length} bytes`).toEqual(
+            plainSearch(literals, text.toString("latin1")),
+          );
+          expect(found.length).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it("matches a plain search over random texts, reporting ends in order", () => {
+    for (let round = 0; round < 40; round++) {
+      const literals = Array.from({ length: 1 + random(30) }, () => word(1 + random(8)));
+      const a = new LiteralAutomaton(literals);
+      const text = word(4096 + random(5000));
+      const ends: number[] = [];
+      a.scan(Buffer.from(text, "latin1"), (_, end) => ends.push(end));
+      expect(
+        ends.every((end, i) => i === 0 || end >= (ends[i - 1] as number)),
+        `round ${round}`,
+      ).toBe(true);
+      expect(matches(a, Buffer.from(text, "latin1")), `round ${round}`).toEqual(
+        plainSearch(literals, text),
+      );
+    }
+  });
+});
+
 describe("LiteralAutomaton.anyInJson", () => {
   const a = new LiteralAutomaton(["\nAKIA", "ghp_", 'a"b']);
   const has = (json: string) => a.anyInJson(Buffer.from(json));
