@@ -40,10 +40,38 @@ export interface RemovalBounds {
   forcedMs: number;
 }
 
-/** A file a backend would deploy, by its name in the bottle's state directory. */
+/** A file an engine would deploy, by its name in the bottle's state directory. */
 export interface RenderedFile {
   name: string;
   text: string;
+  /** Its mode where `render` writes it (default 0644); 0600 and 0700 keep its folder 0700. */
+  mode?: number;
+  /** Said beside its name where `render` writes it (what it holds, what to do with it). */
+  note?: string;
+}
+
+/** What an engine would deploy for a plan, as `render` puts it out. */
+export interface Rendering {
+  files: RenderedFile[];
+  /** The same as one JSON document (`render --json`). */
+  json: unknown;
+  /** Where `render` writes the files without --out (from the cwd); without it, to stdout. */
+  defaultDir?: string;
+  /** Lines for the person once the files are in `dir`, or printed (null). */
+  notes(dir: string | null): string[];
+}
+
+/**
+ * What every engine does: say what it would deploy. An engine that runs bottles here is a
+ * Backend too; one that only renders (Kubernetes: a cluster this tool does not drive) is a
+ * Renderer alone, and the registry (backends.ts) knows which by what it holds.
+ */
+export interface Renderer {
+  readonly name: string;
+  /** One line for `--help` and `doctor`. */
+  readonly summary: string;
+  /** What a bottle of `plan` would deploy; nothing is started and no secret value is read. */
+  render(plan: StartPlan, now: Date): Promise<Rendering>;
 }
 
 export interface UpOptions {
@@ -101,14 +129,10 @@ export interface PolicyChange {
   path: string;
 }
 
-export interface Backend {
-  readonly name: string;
-  /** One line for `--help` and `doctor`. */
-  readonly summary: string;
+/** An engine that runs bottles: starts, finds, watches and removes them. */
+export interface Backend extends Renderer {
   /** Throws a BottleError naming the fix when the engine cannot run bottles. */
   preflight(): Promise<void>;
-  /** What `up` would deploy, as files; nothing is read, written or started. */
-  render(plan: StartPlan): RenderedFile[];
   /** Stages, builds, deploys and provisions; on any failure removes all it started. */
   up(plan: StartPlan, options?: UpOptions): Promise<StartedBottle>;
   /** The running agent's engine and container (to copy work in and out). */

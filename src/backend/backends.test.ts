@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { BOTTLE_SLUG_LABEL } from "../contracts/agent.js";
 import { InputError } from "../shared/errors.js";
-import { BACKEND_NAMES, backendNamed } from "./backends.js";
+import { BACKEND_NAMES, backendNamed, RENDERER_NAMES, rendererNamed } from "./backends.js";
 import { parseEngineEvent } from "./compose/compose-backend.js";
 import type { LaunchContext } from "./start-plan.js";
 
-const launch = { home: "/h" } as LaunchContext;
+const launch = { home: "/h", env: {} } as LaunchContext;
 
 describe("backendNamed", () => {
   it("gives the Compose backend by default name", () => {
@@ -25,6 +25,41 @@ describe("backendNamed", () => {
       'unknown backend "compse" (did you mean "compose"?)',
     );
     expect((error as InputError).hint).toContain("compose");
+  });
+
+  it("refuses an engine that only renders, saying how to render it and what runs", () => {
+    expect(BACKEND_NAMES).not.toContain("kubernetes");
+    expect(() => backendNamed("kubernetes", launch)).toThrow(
+      expect.objectContaining({
+        message: "the kubernetes backend only renders; it does not run bottles here",
+        hint: expect.stringMatching(
+          /claude-bottle render --backend kubernetes <agent>`; run bottles with one of: compose, swarm$/,
+        ),
+      }),
+    );
+  });
+
+  it("takes no name from the object prototype", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(() => backendNamed(name, launch), name).toThrow(InputError);
+      expect(() => rendererNamed(name, launch), name).toThrow(InputError);
+    }
+  });
+});
+
+describe("rendererNamed", () => {
+  it("gives every engine, the render-only ones too", () => {
+    expect(RENDERER_NAMES).toEqual(["compose", "swarm", "kubernetes"]);
+    for (const name of RENDERER_NAMES) expect(rendererNamed(name, launch).name).toBe(name);
+  });
+
+  it("refuses an unknown name with the render choices", () => {
+    expect(() => rendererNamed("kubernets", launch)).toThrow(
+      expect.objectContaining({
+        message: 'unknown backend "kubernets" (did you mean "kubernetes"?)',
+        hint: "render one of: compose, swarm, kubernetes",
+      }),
+    );
   });
 });
 

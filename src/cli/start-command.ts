@@ -96,14 +96,11 @@ Examples:
           : `workspace ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
       }`;
       if (options.dryRun) {
-        if (plan.missingEnv.length > 0) {
-          ctx.io.stderr(
-            `warning: not set on this host, start would fail: ${plan.missingEnv.join(", ")}\n`,
-          );
-        }
-        const files = backend
-          .render(plan)
-          .map((f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`);
+        const rendering = await backend.render(plan, ctx.now());
+        for (const line of rendering.notes(null)) ctx.io.stderr(`${line}\n`);
+        const files = rendering.files.map(
+          (f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`,
+        );
         ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
         return;
       }

@@ -10,8 +10,8 @@ import {
   type KubernetesRenderInput,
   renderKubernetesBottle,
 } from "../../src/backend/kubernetes/kubernetes-objects.js";
+import { layOutKubernetesBottle } from "../../src/backend/kubernetes/kubernetes-renderer.js";
 import { SERVICE_LABEL } from "../../src/backend/kubernetes/network-policies.js";
-import { layOutKubernetesBottle } from "../../src/backend/kubernetes/render-bottle-dir.js";
 import { validateKubernetesObject } from "../../src/backend/kubernetes/validate-objects.js";
 import { GIT_GATE_CAPABILITIES } from "../../src/core/compose.js";
 import { INPUTS, renderInputOf } from "./kubernetes-inputs.js";

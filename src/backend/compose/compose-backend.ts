@@ -11,7 +11,7 @@ import type {
   LogStream,
   PolicyChange,
   RemovalBounds,
-  RenderedFile,
+  Rendering,
 } from "../backend.js";
 import { attachAgent } from "../engine/attach-agent.js";
 import { dockerLogs } from "../engine/container-logs.js";
@@ -20,6 +20,7 @@ import { checkEngine } from "../engine/docker-client.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
 import { renderBottleCompose, STATE_FILES } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
+import { yamlRendering } from "../yaml-rendering.js";
 import { upBottle } from "./compose-up.js";
 
 export class ComposeBackend implements Backend {
@@ -32,8 +33,10 @@ export class ComposeBackend implements Backend {
     await checkEngine(this.ctx.docker);
   }
 
-  render(plan: StartPlan): RenderedFile[] {
-    return [{ name: STATE_FILES.compose, text: renderBottleCompose(plan.blueprint) }];
+  async render(plan: StartPlan): Promise<Rendering> {
+    return yamlRendering(plan, [
+      { name: STATE_FILES.compose, text: renderBottleCompose(plan.blueprint) },
+    ]);
   }
 
   up(plan: StartPlan, options: Parameters<Backend["up"]>[1] = {}) {

@@ -22,7 +22,7 @@ import type {
   LogStream,
   PolicyChange,
   RemovalBounds,
-  RenderedFile,
+  Rendering,
   StartedBottle,
   UpOptions,
 } from "../backend.js";
@@ -45,6 +45,7 @@ import { unresolvedName } from "../engine/wait-for-names.js";
 import { loadPlanFile } from "../plan-file.js";
 import { prepareBottle } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
+import { yamlRendering } from "../yaml-rendering.js";
 import { serviceLogs } from "./service-logs.js";
 import {
   createKeeper,
@@ -109,12 +110,12 @@ export class SwarmBackend implements Backend {
     chooseNode(await listNodes(this.manager), new Map(), this.ctx.env[SWARM_NODE_ENV]);
   }
 
-  render(plan: StartPlan): RenderedFile[] {
+  async render(plan: StartPlan): Promise<Rendering> {
     const node = this.ctx.env[SWARM_NODE_ENV] || "(the node chosen at start)";
     // Images are named by ID once built; a dry run shows where each ID goes.
     const note = `# Each image is named by its ID when the bottle starts; sha256:0… stands for it here.\n`;
     const stack = this.stackOf(plan, node, () => `sha256:${"0".repeat(64)}`);
-    return [{ name: "stack.yaml", text: note + renderStackYaml(stack) }];
+    return yamlRendering(plan, [{ name: "stack.yaml", text: note + renderStackYaml(stack) }]);
   }
 
   /** The bottle's stack on `node`, each image named by `idOf(tag)`. */
