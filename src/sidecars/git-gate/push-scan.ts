@@ -91,178 +91,227 @@ const WITHHELD = "[withheld: it matches a rule]";
 const GITLINK_MODE = "160000";
 
 export async function scanPush(options: PushScanOptions): Promise<PushScanReport> {
-  const limits = options.limits ?? DEFAULT_PUSH_SCAN_LIMITS;
+  const scan = new PushScan(options);
   const repo = options.repository;
-  // Full rules for what gitleaks never reads; the bottle's secrets only for plain file bytes,
-  // where gitleaks applies the credential rules (and their fingerprint exceptions) already.
-  const full = createDlpScanner({
-    knownSecrets: options.knownSecrets,
-    maxDecodedBytes: limits.maxBlobBytes,
-  });
-  const secretsOnly = createDlpScanner({
-    knownSecrets: options.knownSecrets,
-    rules: [],
-    maxDecodedBytes: limits.maxBlobBytes,
-  });
-  const report = new ReportBuilder();
-  const record = options.piecesRecord ?? emptyPiecesRecord();
-  // Every value read below also feeds the joins: its pieces of known secrets, and the joined
-  // text of all values without line breaks (joins.ts).
-  const pieces = new PushPieces(options.knownSecrets);
-  const joined = new JoinedText(secretsOnly.carryBytes);
-  const joinedFindings: { commit: string; rule: string; secretName: string }[] = [];
-  const scanJoined = (chunks: { bytes: Buffer; commit: string }[]) => {
-    for (const chunk of chunks) {
-      const verdict = secretsOnly.scan({
-        body: { bytes: chunk.bytes, contentType: "text/plain", label: "text" },
-      });
-      if (verdict.status === "findings") {
-        for (const f of verdict.findings) {
-          joinedFindings.push({
-            commit: chunk.commit,
-            rule: ruleName(f),
-            secretName: f.secretName ?? "?",
-          });
-        }
-      } else if (verdict.status === "unscannable") {
-        report.refusal(chunk.commit, "joined text", `cannot be scanned (${verdict.detail})`);
-      }
-    }
-  };
-  const scan = (scanner: DlpScanner, bytes: Uint8Array, commit: string, place: string) => {
-    if (bytes.length === 0) return;
-    pieces.add(bytes, commit, place);
-    scanJoined(joined.add(bytes, commit));
-    const verdict = scanner.scan({ body: { bytes, contentType: "text/plain", label: "text" } });
-    if (verdict.status === "findings") {
-      for (const f of verdict.findings) report.finding(commit, place, ruleName(f), f.secretName);
-    } else if (verdict.status === "unscannable") {
-      report.refusal(commit, place, `cannot be scanned (${verdict.detail})`);
-    }
-  };
-  /** A name is also scanned with its slashes dropped: a value split across directories. */
-  const scanName = (name: Buffer, commit: string, place: string) => {
-    scan(full, name, commit, place);
-    if (name.includes(0x2f)) scan(full, withoutSlashes(name), commit, place);
-  };
-  const shown = (name: Buffer): string => {
-    const clean = (bytes: Buffer) =>
-      full.scan({ body: { bytes, contentType: "text/plain" } }).status === "clean";
-    // A name carrying a piece of a secret is withheld too: a report never shows a piece.
-    return clean(name) && clean(withoutSlashes(name)) && !pieces.hasPiece(withoutSlashes(name))
-      ? printable(name.toString("utf8"))
-      : WITHHELD;
-  };
-
   const pushed = options.updates.filter((u) => !isZeroId(u.newId));
   for (const u of pushed) {
     const commit = await repo.peelToCommit(u.newId);
     const kind = u.ref.startsWith("refs/tags/") ? "tag name" : "branch name";
-    scanName(Buffer.from(u.ref, "latin1"), commit, kind);
+    scan.name(Buffer.from(u.ref, "latin1"), commit, kind);
   }
   const tips = [...new Set(pushed.map((u) => u.newId))];
-  if (tips.length === 0) return report.done(record);
-  const fallbackCommit = await repo.peelToCommit(tips[0] as string);
-
+  // Only deletions: nothing new was read, and the pieces record stays as it was.
+  if (tips.length === 0) return scan.doneWithNothingNew();
   const objects = await repo.newObjects(tips);
-  const ofType = (type: NewObject["type"]) => objects.filter((o) => o.type === type);
-  const commits = ofType("commit");
-  for (const c of commits) {
-    for (const field of commitFields(await repo.read(c.id)))
-      scan(full, field.bytes, c.id, field.place);
-  }
-  for (const t of ofType("tag")) {
-    const tag = tagFields(await repo.read(t.id));
-    const commit = await repo.peelToCommit(t.id);
-    const name = shown(tag.name);
-    for (const field of tag.fields) scan(full, field.bytes, commit, `tag ${name} ${field.place}`);
+  await scan.messages(objects);
+  await scan.changes(objects, await repo.peelToCommit(tips[0] as string));
+  return scan.done();
+}
+
+/** One push's scan: the scanners, what it found so far, and what the joins have read. */
+class PushScan {
+  readonly #repo: PushRepository;
+  readonly #limits: PushScanLimits;
+  /** Full rules, for what gitleaks never reads. */
+  readonly #full: DlpScanner;
+  /**
+   * The bottle's secrets only, for plain file bytes, where gitleaks applies the credential
+   * rules (and their fingerprint exceptions) already.
+   */
+  readonly #secretsOnly: DlpScanner;
+  readonly #report = new ReportBuilder();
+  readonly #record: PiecesRecord;
+  // Every value read also feeds the joins: its pieces of known secrets, and the joined text
+  // of all values without line breaks (joins.ts).
+  readonly #pieces: PushPieces;
+  readonly #joined: JoinedText;
+  readonly #joinedFindings: { commit: string; rule: string; secretName: string }[] = [];
+  #unpacked = 0;
+
+  constructor(options: PushScanOptions) {
+    this.#repo = options.repository;
+    this.#limits = options.limits ?? DEFAULT_PUSH_SCAN_LIMITS;
+    const maxDecodedBytes = this.#limits.maxBlobBytes;
+    this.#full = createDlpScanner({ knownSecrets: options.knownSecrets, maxDecodedBytes });
+    this.#secretsOnly = createDlpScanner({
+      knownSecrets: options.knownSecrets,
+      rules: [],
+      maxDecodedBytes,
+    });
+    this.#record = options.piecesRecord ?? emptyPiecesRecord();
+    this.#pieces = new PushPieces(options.knownSecrets);
+    this.#joined = new JoinedText(this.#secretsOnly.carryBytes);
   }
 
-  const blobs = new Map(ofType("blob").map((b) => [b.id, b.size] as const));
-  let unpacked = 0;
-  const scanBlob = async (id: string, size: number, commit: string, path: Buffer) => {
-    const place = `file ${shown(path)}`;
+  /** A name, also with its slashes dropped: a value split across directories. */
+  name(name: Buffer, commit: string, place: string): void {
+    this.#scan(this.#full, name, commit, place);
+    if (name.includes(0x2f)) this.#scan(this.#full, withoutSlashes(name), commit, place);
+  }
+
+  /** Every new commit's and tag's message, names, emails and other headers. */
+  async messages(objects: readonly NewObject[]): Promise<void> {
+    for (const c of objects.filter((o) => o.type === "commit")) {
+      for (const field of commitFields(await this.#repo.read(c.id)))
+        this.#scan(this.#full, field.bytes, c.id, field.place);
+    }
+    for (const t of objects.filter((o) => o.type === "tag")) {
+      const tag = tagFields(await this.#repo.read(t.id));
+      const commit = await this.#repo.peelToCommit(t.id);
+      const name = this.#shown(tag.name);
+      for (const field of tag.fields) {
+        this.#scan(this.#full, field.bytes, commit, `tag ${name} ${field.place}`);
+      }
+    }
+  }
+
+  /**
+   * Every path the new commits add or change and every new file, at the commit that brought
+   * it (oldest first); then names and files no commit's diff showed, at `fallbackCommit`:
+   * both should be none, but the scan must not rest on that.
+   */
+  async changes(objects: readonly NewObject[], fallbackCommit: string): Promise<void> {
+    const blobs = new Map(
+      objects.filter((o) => o.type === "blob").map((b) => [b.id, b.size] as const),
+    );
+    const seenPaths = new Set<string>();
+    const seenNames = new Set<string>();
+    const scanned = new Set<string>();
+    const oldestFirst = objects
+      .filter((o) => o.type === "commit")
+      .map((c) => c.id)
+      .reverse();
+    for (const entry of await this.#repo.diffTree(oldestFirst)) {
+      if (entry.status === "D") continue;
+      const key = entry.path.toString("latin1");
+      if (!seenPaths.has(key)) {
+        seenPaths.add(key);
+        for (const part of key.split("/")) seenNames.add(part);
+        this.name(entry.path, entry.commit, `path ${this.#shown(entry.path)}`);
+      }
+      if (entry.mode === GITLINK_MODE) {
+        // A submodule's commit id is whatever the pusher says: 40 hex digits of free text.
+        const place = `submodule ${this.#shown(entry.path)} commit id`;
+        this.#scan(this.#full, Buffer.from(entry.blob), entry.commit, place);
+        continue;
+      }
+      const size = blobs.get(entry.blob);
+      if (size === undefined || scanned.has(entry.blob)) continue;
+      scanned.add(entry.blob);
+      await this.#blob(entry.blob, size, entry.commit, entry.path);
+    }
+    // A directory holding only an empty tree is a name no change lists.
+    for (const tree of objects.filter((o) => o.type === "tree")) {
+      for (const entry of parseTree(await this.#repo.read(tree.id), this.#repo.idBytes)) {
+        const key = entry.name.toString("latin1");
+        if (seenNames.has(key)) continue;
+        seenNames.add(key);
+        const place = `path name ${this.#shown(entry.name)} in a new tree`;
+        this.name(entry.name, fallbackCommit, place);
+      }
+    }
+    for (const [id, size] of blobs) {
+      if (!scanned.has(id)) {
+        await this.#blob(id, size, fallbackCommit, Buffer.from(`(object ${id})`));
+      }
+    }
+  }
+
+  doneWithNothingNew(): PushScanReport {
+    return this.#report.done(this.#record);
+  }
+
+  /** The joins' findings, then the report and the pieces record to store once forwarded. */
+  done(): PushScanReport {
+    const report = this.#report;
+    this.#scanJoined(this.#joined.flush());
+    // Joins report only what no single value held whole: that is reported already.
+    const wholeAlready = new Set(report.knownSecretNames());
+    for (const f of this.#joinedFindings) {
+      if (wholeAlready.has(f.secretName)) continue;
+      report.finding(f.commit, "joined text (lines, files, messages and paths, in order)", f.rule);
+    }
+    for (const f of this.#pieces.findings(this.#record, new Set(report.knownSecretNames()))) {
+      const rule = `${KNOWN_SECRET_RULE_ID} ${printable(f.secretName)} in pieces`;
+      report.finding(f.commit, f.place, rule);
+    }
+    return report.done(this.#pieces.merged(this.#record));
+  }
+
+  /** A file's bytes for the bottle's secrets, then what it holds once unpacked, in bounds. */
+  async #blob(id: string, size: number, commit: string, path: Buffer): Promise<void> {
+    const limits = this.#limits;
+    const place = `file ${this.#shown(path)}`;
     if (size > limits.maxBlobBytes) {
-      report.refusal(
-        commit,
-        place,
-        `is ${size} bytes, larger than the ${limits.maxBlobBytes} the gate scans`,
-      );
+      const reason = `is ${size} bytes, larger than the ${limits.maxBlobBytes} the gate scans`;
+      this.#report.refusal(commit, place, reason);
       return;
     }
-    const bytes = await repo.read(id);
-    scan(secretsOnly, bytes, commit, place);
+    const bytes = await this.#repo.read(id);
+    this.#scan(this.#secretsOnly, bytes, commit, place);
     const result = unpackBlob(bytes, limits.blob);
     if (!result.ok) {
-      report.refusal(commit, `${place} (${result.label})`, result.detail);
+      this.#report.refusal(commit, `${place} (${result.label})`, result.detail);
       return;
     }
     for (const part of result.parts) {
-      unpacked += part.bytes.length;
-      if (unpacked > limits.maxPushUnpackedBytes) {
-        report.refusal(
+      this.#unpacked += part.bytes.length;
+      if (this.#unpacked > limits.maxPushUnpackedBytes) {
+        this.#report.refusal(
           commit,
           `${place} (${part.label})`,
           `takes the push past the ${limits.maxPushUnpackedBytes} unpacked bytes the gate scans`,
         );
         return;
       }
-      scan(full, part.bytes, commit, `${place} (${part.label})`);
+      this.#scan(this.#full, part.bytes, commit, `${place} (${part.label})`);
     }
-  };
-
-  const seenPaths = new Set<string>();
-  const seenNames = new Set<string>();
-  const scanned = new Set<string>();
-  // Oldest first, so a path or file is reported at the commit that brought it.
-  const oldestFirst = commits.map((c) => c.id).reverse();
-  for (const entry of await repo.diffTree(oldestFirst)) {
-    if (entry.status === "D") continue;
-    const key = entry.path.toString("latin1");
-    if (!seenPaths.has(key)) {
-      seenPaths.add(key);
-      for (const part of key.split("/")) seenNames.add(part);
-      scanName(entry.path, entry.commit, `path ${shown(entry.path)}`);
-    }
-    if (entry.mode === GITLINK_MODE) {
-      // A submodule's commit id is whatever the pusher says: 40 hex digits of free text.
-      scan(full, Buffer.from(entry.blob), entry.commit, `submodule ${shown(entry.path)} commit id`);
-      continue;
-    }
-    const size = blobs.get(entry.blob);
-    if (size === undefined || scanned.has(entry.blob)) continue;
-    scanned.add(entry.blob);
-    await scanBlob(entry.blob, size, entry.commit, entry.path);
-  }
-  // Names no change lists (a directory holding only an empty tree), and new files no
-  // commit's diff showed: both should be none, but the scan must not rest on that.
-  for (const tree of ofType("tree")) {
-    for (const entry of parseTree(await repo.read(tree.id), repo.idBytes)) {
-      const key = entry.name.toString("latin1");
-      if (seenNames.has(key)) continue;
-      seenNames.add(key);
-      scanName(entry.name, fallbackCommit, `path name ${shown(entry.name)} in a new tree`);
-    }
-  }
-  for (const [id, size] of blobs) {
-    if (!scanned.has(id)) await scanBlob(id, size, fallbackCommit, Buffer.from(`(object ${id})`));
   }
 
-  scanJoined(joined.flush());
-  // Joins report only what no single value held whole: that is reported already, above.
-  const wholeAlready = new Set(report.knownSecretNames());
-  for (const f of joinedFindings) {
-    if (wholeAlready.has(f.secretName)) continue;
-    report.finding(f.commit, "joined text (lines, files, messages and paths, in order)", f.rule);
+  #scan(scanner: DlpScanner, bytes: Uint8Array, commit: string, place: string): void {
+    if (bytes.length === 0) return;
+    this.#pieces.add(bytes, commit, place);
+    this.#scanJoined(this.#joined.add(bytes, commit));
+    const verdict = scanner.scan({ body: { bytes, contentType: "text/plain", label: "text" } });
+    if (verdict.status === "findings") {
+      for (const f of verdict.findings) {
+        this.#report.finding(commit, place, ruleName(f), f.secretName);
+      }
+    } else if (verdict.status === "unscannable") {
+      this.#report.refusal(commit, place, `cannot be scanned (${verdict.detail})`);
+    }
   }
-  for (const f of pieces.findings(record, new Set(report.knownSecretNames()))) {
-    report.finding(
-      f.commit,
-      f.place,
-      `${KNOWN_SECRET_RULE_ID} ${printable(f.secretName)} in pieces`,
-    );
+
+  #scanJoined(chunks: { bytes: Buffer; commit: string }[]): void {
+    for (const chunk of chunks) {
+      const verdict = this.#secretsOnly.scan({
+        body: { bytes: chunk.bytes, contentType: "text/plain", label: "text" },
+      });
+      if (verdict.status === "findings") {
+        for (const f of verdict.findings) {
+          const secretName = f.secretName ?? "?";
+          this.#joinedFindings.push({ commit: chunk.commit, rule: ruleName(f), secretName });
+        }
+      } else if (verdict.status === "unscannable") {
+        const reason = `cannot be scanned (${verdict.detail})`;
+        this.#report.refusal(chunk.commit, "joined text", reason);
+      }
+    }
   }
-  return report.done(pieces.merged(record));
+
+  /**
+   * A name as a report may show it: withheld when it matches a rule or carries a piece of a
+   * secret (a report never shows a piece).
+   */
+  #shown(name: Buffer): string {
+    const clean = (bytes: Buffer) =>
+      this.#full.scan({ body: { bytes, contentType: "text/plain" } }).status === "clean";
+    return clean(name) &&
+      clean(withoutSlashes(name)) &&
+      !this.#pieces.hasPiece(withoutSlashes(name))
+      ? printable(name.toString("utf8"))
+      : WITHHELD;
+  }
 }
 
 function ruleName(f: DlpFinding): string {
