@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { boundedClient, DockerCli, DockerError, TIMED_OUT_EXIT } from "./docker-client.js";
+import {
+  boundedClient,
+  checkEngine,
+  DockerCli,
+  type DockerClient,
+  DockerError,
+  TIMED_OUT_EXIT,
+} from "./docker-client.js";
 
 describe("DockerError", () => {
   it("names the fix for the failures a user can mend", () => {
@@ -51,5 +58,29 @@ describe("DockerCli deadlines", () => {
     const client = boundedClient(new DockerCli("sleep"), Date.now() + 1_500);
     const r = await client.run(["30"], { allowFailure: true });
     expect(r.timedOut).toBe(true);
+  });
+});
+
+describe("checkEngine", () => {
+  /** A docker whose `compose version` fails with `stderr`. */
+  const composeFails = (stderr: string): DockerClient => ({
+    run: async (args) =>
+      args[0] === "version"
+        ? { exitCode: 0, stdout: "26.1.5\n", stderr: "" }
+        : { exitCode: 1, stdout: "", stderr },
+  });
+
+  it("says Compose is missing only when docker does not know the command", async () => {
+    await expect(
+      checkEngine(composeFails("docker: 'compose' is not a docker command.\nSee 'docker --help'")),
+    ).rejects.toThrow("Docker Compose v2 is not installed");
+  });
+
+  it("says any other failure of `docker compose version` in docker's words", async () => {
+    const failing = checkEngine(composeFails("Error response from daemon: something broke\n"));
+    await expect(failing).rejects.toBeInstanceOf(DockerError);
+    await expect(failing).rejects.toThrow(
+      "command failed with exit code 1: docker compose version --short\nError response from daemon: something broke",
+    );
   });
 });

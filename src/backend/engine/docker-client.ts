@@ -205,9 +205,14 @@ export async function checkEngine(
   }
   const compose = await docker.run(["compose", "version", "--short"], { allowFailure: true });
   if (compose.exitCode !== 0) {
-    throw new BottleError("Docker Compose v2 is not installed (`docker compose version` failed)", {
-      hint: `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`,
-    });
+    // Only a docker that does not know the command lacks Compose; any other failure is said in
+    // docker's own words.
+    if (/not a docker command|unknown command/i.test(compose.stderr)) {
+      throw new BottleError("Docker Compose v2 is not installed (`docker compose version` failed)", {
+        hint: `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`,
+      });
+    }
+    throw new DockerError("docker compose version --short", compose.exitCode, compose.stderr);
   }
   return { engine: engine.stdout.trim(), compose: compose.stdout.trim().replace(/^v/, "") };
 }
