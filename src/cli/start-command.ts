@@ -3,11 +3,12 @@
 import { resolve } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { agentProviderModule } from "../agents/registry.js";
+import type { Backend } from "../backend/backend.js";
 import { runBottle } from "../backend/bottle-lifecycle.js";
 import { STOP_TIMEOUT_ENV, stopBudgetOf } from "../backend/end-bottle.js";
-import { findWorkspace } from "../backend/engine/workspace.js";
+import { findWorkspace, type Workspace } from "../backend/engine/workspace.js";
 import { describeKeptWork } from "../backend/kept-work.js";
-import { planStart, type StartPlan } from "../backend/start-plan.js";
+import { type LaunchContext, planStart, type StartPlan } from "../backend/start-plan.js";
 import { findRepoRoot, loadAgent } from "../manifest/index.js";
 import { InputError } from "../shared/errors.js";
 import { backendFor, backendOption } from "./backend-option.js";
@@ -45,9 +46,11 @@ export function startCommand(ctx: CliContext): CommandUnknownOpts {
       "if this terminal goes away (SIGHUP), leave the bottle running for `claude-bottle resume` instead of removing it",
     )
     .addOption(backendOption())
-    .addHelpText(
-      "after",
-      `
+    .addHelpText("after", START_HELP)
+    .action((name, options) => startBottle(ctx, name, options));
+}
+
+const START_HELP = `
 The preflight lists every host, route, secret name and git remote the bottle grants.
 Secrets are passed by name: their values are read from this shell's environment when
 the bottle starts, and never written to disk, argv or the agent's environment.
@@ -67,82 +70,101 @@ Each end is bounded: ${STOP_TIMEOUT_ENV} seconds in all (default 120).
 
 Examples:
   claude-bottle start demo --dry-run
-  claude-bottle start demo --yes --exec 'curl -sI https://api.anthropic.com'`,
-    )
-    .action(async (name, options) => {
-      if (options.detach && options.exec !== undefined) {
-        throw new InputError("--detach and --exec do not go together", {
-          hint: "drop --exec, then `claude-bottle resume <slug> --exec …` runs the command",
-        });
-      }
-      const launch = launchContextOf(ctx);
-      // Manifests first: a bad one is reported before Docker is asked anything.
-      // From a subdirectory too: the repository's agents are at its root.
-      const repoDir = await findRepoRoot(ctx.cwd);
-      const agent = await loadAgent(name, { repoDir, env: ctx.env });
-      const backend = backendFor(launch, options);
-      if (!options.dryRun) await backend.preflight();
-      const plan = await planStart(agent, launch, options.dryRun ?? false);
-      const workspace =
-        options.workdir === false
-          ? null
-          : await findWorkspace(
-              options.workdir === undefined ? ctx.cwd : resolve(ctx.cwd, options.workdir),
-              typeof options.workdir === "string",
-            );
-      const preflight = `${formatPreflight(preflightOf(plan))}${programLine(plan, options.exec)}${
-        workspace === null
-          ? "workspace none (an empty ~/work)\n"
-          : `workspace ${workspace.repoDir}${workspace.branch ? ` (branch ${workspace.branch})` : ""}, copied in; the agent's changes are kept at exit\n`
-      }`;
-      if (options.dryRun) {
-        const rendering = await backend.render(plan, ctx.now());
-        for (const line of rendering.notes(null)) ctx.io.stderr(`${line}\n`);
-        const files = rendering.files.map(
-          (f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`,
-        );
-        ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
-        return;
-      }
-      ctx.io.stderr(preflight);
-      if (
-        !(await confirm(ctx, `start bottle ${plan.blueprint.plan.slug}?`, options.yes ?? false))
-      ) {
-        ctx.io.stderr("not started\n");
-        ctx.exitCode = 1;
-        return;
-      }
-      const slug = plan.blueprint.plan.slug;
-      const session = watchSession(ctx, slug, { keep: options.keep ?? false });
-      try {
-        const code = await runBottle(
-          plan,
-          launch,
-          {
-            exec: options.exec ?? null,
-            keepState: options.keepState ?? false,
-            tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
-            signal: session.signal,
-            workspace,
-            onKept: (kept) => {
-              for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
-            },
-            detach: options.detach ?? false,
-            leaveRunning: session.leaving,
-            budget: stopBudgetOf(ctx.env),
-          },
-          backend,
-        );
-        if (options.detach || session.leaving()) {
-          ctx.io.stderr(
-            `• bottle ${slug} is left running${options.detach ? "" : " (--keep): its terminal went away"}: \`claude-bottle resume ${slug}\` attaches the agent (and removes the bottle when it exits); \`claude-bottle stop ${slug}\` keeps its work and removes it\n`,
-          );
-        }
-        ctx.exitCode = code;
-      } finally {
-        session.dispose();
-      }
+  claude-bottle start demo --yes --exec 'curl -sI https://api.anthropic.com'`;
+
+interface StartOptions {
+  dryRun?: true;
+  yes?: true;
+  exec?: string;
+  keepState?: true;
+  workdir?: string | false;
+  detach?: true;
+  keep?: true;
+  backend: string;
+}
+
+async function startBottle(ctx: CliContext, name: string, options: StartOptions): Promise<void> {
+  if (options.detach && options.exec !== undefined) {
+    throw new InputError("--detach and --exec do not go together", {
+      hint: "drop --exec, then `claude-bottle resume <slug> --exec …` runs the command",
     });
+  }
+  const launch = launchContextOf(ctx);
+  // Manifests first: a bad one is reported before Docker is asked anything.
+  // From a subdirectory too: the repository's agents are at its root.
+  const repoDir = await findRepoRoot(ctx.cwd);
+  const agent = await loadAgent(name, { repoDir, env: ctx.env });
+  const backend = backendFor(launch, options);
+  if (!options.dryRun) await backend.preflight();
+  const plan = await planStart(agent, launch, options.dryRun ?? false);
+  const workspace =
+    options.workdir === false
+      ? null
+      : await findWorkspace(
+          options.workdir === undefined ? ctx.cwd : resolve(ctx.cwd, options.workdir),
+          typeof options.workdir === "string",
+        );
+  const preflight = `${formatPreflight(preflightOf(plan))}${programLine(plan, options.exec)}${workspaceLine(workspace)}`;
+  if (options.dryRun) {
+    const rendering = await backend.render(plan, ctx.now());
+    for (const line of rendering.notes(null)) ctx.io.stderr(`${line}\n`);
+    const files = rendering.files.map((f) => `# ${plan.blueprint.stateDir}/${f.name}\n${f.text}`);
+    ctx.io.stdout(`${preflight}\n${files.join("\n")}`);
+    return;
+  }
+  ctx.io.stderr(preflight);
+  if (!(await confirm(ctx, `start bottle ${plan.blueprint.plan.slug}?`, options.yes ?? false))) {
+    ctx.io.stderr("not started\n");
+    ctx.exitCode = 1;
+    return;
+  }
+  await runAttached(ctx, launch, plan, backend, { ...options, workspace });
+}
+
+function workspaceLine(workspace: Workspace | null): string {
+  if (workspace === null) return "workspace none (an empty ~/work)\n";
+  const branch = workspace.branch ? ` (branch ${workspace.branch})` : "";
+  return `workspace ${workspace.repoDir}${branch}, copied in; the agent's changes are kept at exit\n`;
+}
+
+/** Runs the confirmed bottle to its end (or leaves it running: --detach, --keep). */
+async function runAttached(
+  ctx: CliContext,
+  launch: LaunchContext,
+  plan: StartPlan,
+  backend: Backend,
+  options: StartOptions & { workspace: Workspace | null },
+): Promise<void> {
+  const slug = plan.blueprint.plan.slug;
+  const session = watchSession(ctx, slug, { keep: options.keep ?? false });
+  try {
+    const code = await runBottle(
+      plan,
+      launch,
+      {
+        exec: options.exec ?? null,
+        keepState: options.keepState ?? false,
+        tty: ctx.stdinIsTty && Boolean(process.stdout.isTTY),
+        signal: session.signal,
+        workspace: options.workspace,
+        onKept: (kept) => {
+          for (const line of describeKeptWork(kept, ctx.cwd)) ctx.io.stderr(`• ${line}\n`);
+        },
+        detach: options.detach ?? false,
+        leaveRunning: session.leaving,
+        budget: stopBudgetOf(ctx.env),
+      },
+      backend,
+    );
+    if (options.detach || session.leaving()) {
+      ctx.io.stderr(
+        `• bottle ${slug} is left running${options.detach ? "" : " (--keep): its terminal went away"}: \`claude-bottle resume ${slug}\` attaches the agent (and removes the bottle when it exits); \`claude-bottle stop ${slug}\` keeps its work and removes it\n`,
+      );
+    }
+    ctx.exitCode = code;
+  } finally {
+    session.dispose();
+  }
 }
 
 export interface WatchedSession {
