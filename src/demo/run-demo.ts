@@ -58,13 +58,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
   const docker = launch.docker;
   await checkEngine(docker);
   const work = await mkdtemp(join(tmpdir(), "claude-bottle-demo-"));
-  const home = join(work, "home");
   const token = `demo-${randomBytes(12).toString("hex")}`;
-  const results: DemoStepResult[] = [];
-  const record = (step: DemoStepResult) => {
-    results.push(step);
-    options.onStep(step);
-  };
+  const suffix = randomBytes(3).toString("hex");
   let bottle: StartedBottle | undefined;
   try {
     launch.progress(
@@ -72,117 +67,50 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     );
     const claude = await claudeCodeCache(launch);
     launch.progress("building the stand-in images (cached after the first run)…");
-    const base = await chooseBaseImage(docker, launch.env);
-    const node = {
-      tag: NODE_IMAGE,
-      dockerfile: join(launch.buildContext, "images/node.Dockerfile"),
-      context: launch.buildContext,
-      args: { BASE: base },
-    };
-    await ensureImages({ ...launch }, [
-      node,
-      {
-        tag: DEMO_GIT_IMAGE,
-        dockerfile: join(launch.buildContext, "images/sshd-upstream.Dockerfile"),
-        context: launch.buildContext,
-        args: { BASE: base },
-      },
-    ]);
-
+    await buildStandInImages(launch);
     launch.progress("starting the stand-in git host and minting the demo's keys…");
-    const keys = join(work, "keys");
-    await mkdir(keys, { recursive: true, mode: 0o700 });
-    const identityFile = join(keys, "gate_ed25519");
-    await run("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-C",
-      "claude-bottle-demo",
-      "-f",
-      identityFile,
-    ]);
-    const suffix = randomBytes(3).toString("hex");
-    const gitStub = `claude-bottle-demo-git-${suffix}`;
-    const gitHostKey = await startGitStub(docker, {
-      name: gitStub,
-      authorizedKey: (await readFile(`${identityFile}.pub`, "utf8")).trim(),
-    });
-    const ca = await makeDemoCa(
-      join(work, "upstream"),
-      [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
-      launch.now(),
-    );
-
-    await mkdir(join(home, "bottles"), { recursive: true, mode: 0o700 });
-    await mkdir(join(home, "agents"), { recursive: true, mode: 0o700 });
-    await writeFile(join(home, "bottles", "demo.md"), demoBottle({ identityFile, gitHostKey }));
-    await writeFile(join(home, "agents", "demo.md"), DEMO_AGENT);
-
-    const env = {
-      ...launch.env,
-      HOME: work,
-      CLAUDE_BOTTLE_HOME: home,
-      CLAUDE_BOTTLE_UPSTREAM_CA: ca.caFile,
-      // The stand-ins are containers on a private Docker network.
-      CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
+    const upstreams = await startUpstreams(launch, work, suffix);
+    const demoLaunch = await demoHome(launch, work, upstreams, {
       [DEMO_TOKEN_ENV]: token,
       // The user's agent cache, so the bottle mounts the Claude Code found or fetched above.
       ...(claude.cache === null ? {} : { CLAUDE_BOTTLE_AGENT_CACHE: claude.cache }),
-    };
-    const demoLaunch: LaunchContext = { ...launch, env, home, userHome: work };
-    const agent = await loadAgent("demo", { home, env });
+    });
+    const agent = await loadAgent("demo", { home: demoLaunch.home, env: demoLaunch.env });
     const plan = await planStart(agent, demoLaunch);
     bottle = await backendNamed("compose", demoLaunch).up(plan);
-
-    // The stand-ins join the bottle's egress network: the only side its sidecars reach out on.
     const egressNetwork = plan.blueprint.plan.proxyPlan.egressNetwork;
-    await docker.run(["network", "connect", "--alias", DEMO_HOSTS.git, egressNetwork, gitStub]);
-    const httpsStub = await startHttpsStub(docker, {
-      name: `claude-bottle-demo-https-${suffix}`,
-      network: egressNetwork,
-      hostnames: [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
-      serverScript: options.stubServerScript,
-      certsFile: ca.certsFile,
+    const { httpsStub, claudeStandIn } = await joinStandIns(options, bottle.slug, {
+      egressNetwork,
+      upstreams,
+      suffix,
+      work,
+      withClaude: claude.cache !== null,
     });
-
-    const claudeStandIn =
-      claude.cache === null
-        ? null
-        : await startClaudeStandIn(launch, {
-            dir: join(work, "claude-standin"),
-            ca: ca.ca,
-            network: egressNetwork,
-            name: `claude-bottle-demo-claude-${suffix}`,
-          });
-
-    // The sidecars must find the stand-ins by name before a step asks them to.
-    launch.progress("waiting until the bottle's sidecars resolve the stand-ins' names…");
-    await waitForNames(docker, pipelockContainerName(bottle.slug), [
-      DEMO_HOSTS.model,
-      DEMO_HOSTS.docs,
-      DEMO_HOSTS.unlisted,
-      DEMO_HOSTS.later,
-      ...(claudeStandIn === null ? [] : [DEMO_HOSTS.claude]),
-    ]);
-    await waitForNames(docker, gitGateContainerName(bottle.slug), [DEMO_HOSTS.git]);
-
     const rig: DemoRig = {
       docker,
       agentContainer: plan.blueprint.plan.containerName,
       httpsStub,
-      gitStub,
+      gitStub: upstreams.gitStub,
       token,
     };
     launch.progress("running the steps inside the agent…");
+    const results: DemoStepResult[] = [];
+    const record = (step: DemoStepResult) => {
+      results.push(step);
+      options.onStep(step);
+    };
     record(await allowlistedCall(rig));
     record(await unlistedHost(rig));
     record(await dlpBlocksCredential(rig));
     record(await routeInjectsToken(rig));
     for (const step of await gitPushes(rig)) record(step);
-    record(await superviseApproval(rig, { home, slug: bottle.slug, launch: demoLaunch }));
+    record(
+      await superviseApproval(rig, {
+        home: demoLaunch.home,
+        slug: bottle.slug,
+        launch: demoLaunch,
+      }),
+    );
     record(
       claudeStandIn === null
         ? skippedClaudeCode(claude.skipped ?? "")
@@ -204,4 +132,142 @@ export async function runDemo(options: DemoOptions): Promise<DemoStepResult[]> {
     await bottle?.down();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The node image the bottle's sidecars run on, and the stand-in git host's. */
+async function buildStandInImages(launch: LaunchContext): Promise<void> {
+  const base = await chooseBaseImage(launch.docker, launch.env);
+  await ensureImages({ ...launch }, [
+    {
+      tag: NODE_IMAGE,
+      dockerfile: join(launch.buildContext, "images/node.Dockerfile"),
+      context: launch.buildContext,
+      args: { BASE: base },
+    },
+    {
+      tag: DEMO_GIT_IMAGE,
+      dockerfile: join(launch.buildContext, "images/sshd-upstream.Dockerfile"),
+      context: launch.buildContext,
+      args: { BASE: base },
+    },
+  ]);
+}
+
+interface DemoUpstreams {
+  /** The git gate's key, which the stand-in git host authorises. */
+  identityFile: string;
+  gitStub: string;
+  gitHostKey: string;
+  ca: Awaited<ReturnType<typeof makeDemoCa>>;
+}
+
+/** The stand-in git host (with a fresh deploy key) and the CA of the stand-in HTTPS hosts. */
+async function startUpstreams(
+  launch: LaunchContext,
+  work: string,
+  suffix: string,
+): Promise<DemoUpstreams> {
+  const keys = join(work, "keys");
+  await mkdir(keys, { recursive: true, mode: 0o700 });
+  const identityFile = join(keys, "gate_ed25519");
+  await run("ssh-keygen", [
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-C",
+    "claude-bottle-demo",
+    "-f",
+    identityFile,
+  ]);
+  const gitStub = `claude-bottle-demo-git-${suffix}`;
+  const gitHostKey = await startGitStub(launch.docker, {
+    name: gitStub,
+    authorizedKey: (await readFile(`${identityFile}.pub`, "utf8")).trim(),
+  });
+  const ca = await makeDemoCa(
+    join(work, "upstream"),
+    [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
+    launch.now(),
+  );
+  return { identityFile, gitStub, gitHostKey, ca };
+}
+
+/** A claude-bottle home in `work` with the demo's manifests, and the launch that uses it. */
+async function demoHome(
+  launch: LaunchContext,
+  work: string,
+  upstreams: DemoUpstreams,
+  extraEnv: NodeJS.ProcessEnv,
+): Promise<LaunchContext & { home: string }> {
+  const home = join(work, "home");
+  await mkdir(join(home, "bottles"), { recursive: true, mode: 0o700 });
+  await mkdir(join(home, "agents"), { recursive: true, mode: 0o700 });
+  const { identityFile, gitHostKey } = upstreams;
+  await writeFile(join(home, "bottles", "demo.md"), demoBottle({ identityFile, gitHostKey }));
+  await writeFile(join(home, "agents", "demo.md"), DEMO_AGENT);
+  const env = {
+    ...launch.env,
+    HOME: work,
+    CLAUDE_BOTTLE_HOME: home,
+    CLAUDE_BOTTLE_UPSTREAM_CA: upstreams.ca.caFile,
+    // The stand-ins are containers on a private Docker network.
+    CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1",
+    ...extraEnv,
+  };
+  return { ...launch, env, home, userHome: work };
+}
+
+/**
+ * The stand-ins join the bottle's egress network (the only side its sidecars reach out on),
+ * and the sidecars must find them by name before a step asks them to.
+ */
+async function joinStandIns(
+  options: DemoOptions,
+  slug: string,
+  where: {
+    egressNetwork: string;
+    upstreams: DemoUpstreams;
+    suffix: string;
+    work: string;
+    withClaude: boolean;
+  },
+) {
+  const { launch } = options;
+  const { docker } = launch;
+  const { egressNetwork, upstreams, suffix } = where;
+  await docker.run([
+    "network",
+    "connect",
+    "--alias",
+    DEMO_HOSTS.git,
+    egressNetwork,
+    upstreams.gitStub,
+  ]);
+  const httpsStub = await startHttpsStub(docker, {
+    name: `claude-bottle-demo-https-${suffix}`,
+    network: egressNetwork,
+    hostnames: [DEMO_HOSTS.model, DEMO_HOSTS.docs, DEMO_HOSTS.unlisted, DEMO_HOSTS.later],
+    serverScript: options.stubServerScript,
+    certsFile: upstreams.ca.certsFile,
+  });
+  const claudeStandIn = where.withClaude
+    ? await startClaudeStandIn(launch, {
+        dir: join(where.work, "claude-standin"),
+        ca: upstreams.ca.ca,
+        network: egressNetwork,
+        name: `claude-bottle-demo-claude-${suffix}`,
+      })
+    : null;
+  launch.progress("waiting until the bottle's sidecars resolve the stand-ins' names…");
+  await waitForNames(docker, pipelockContainerName(slug), [
+    DEMO_HOSTS.model,
+    DEMO_HOSTS.docs,
+    DEMO_HOSTS.unlisted,
+    DEMO_HOSTS.later,
+    ...(claudeStandIn === null ? [] : [DEMO_HOSTS.claude]),
+  ]);
+  await waitForNames(docker, gitGateContainerName(slug), [DEMO_HOSTS.git]);
+  return { httpsStub, claudeStandIn };
 }

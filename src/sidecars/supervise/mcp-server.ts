@@ -33,13 +33,22 @@ type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export function createSuperviseMcpServer(options: SuperviseServerOptions): McpServer {
   const server = new McpServer({ name: "claude-bottle-supervise", version: VERSION });
-  const { queue } = options;
-  const reason = z
-    .string()
-    .min(1)
-    .max(4000)
-    .describe("why the task needs it; the human reads this before deciding");
+  registerRequestEgressHost(server, options);
+  registerRequestGitleaksException(server, options);
+  registerProposalStatus(server, options);
+  registerListProposals(server, options);
+  registerShowPolicy(server, options);
+  return server;
+}
 
+const REASON = z
+  .string()
+  .min(1)
+  .max(4000)
+  .describe("why the task needs it; the human reads this before deciding");
+
+/** request_egress_host: a host to reach, filed and waited for. */
+function registerRequestEgressHost(server: McpServer, options: SuperviseServerOptions): void {
   server.registerTool(
     SUPERVISE_TOOLS.requestEgressHost,
     {
@@ -58,7 +67,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
           .max(65535)
           .optional()
           .describe("one port; omit for the web ports 443 and 80"),
-        reason,
+        reason: REASON,
       },
     },
     async (args, extra) => {
@@ -72,7 +81,13 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       return requestAndWait(options, request, args.reason, extra);
     },
   );
+}
 
+/** request_gitleaks_exception: one finding the git gate refused, filed and waited for. */
+function registerRequestGitleaksException(
+  server: McpServer,
+  options: SuperviseServerOptions,
+): void {
   server.registerTool(
     SUPERVISE_TOOLS.requestGitleaksException,
     {
@@ -83,7 +98,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
         "push printed it. Approved: push again. Waits like request_egress_host.",
       inputSchema: {
         fingerprint: z.string().describe('as gitleaks printed it: "<commit>:<file>:<rule>:<line>"'),
-        reason,
+        reason: REASON,
       },
     },
     async (args, extra) => {
@@ -94,7 +109,10 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       return requestAndWait(options, request, args.reason, extra);
     },
   );
+}
 
+/** proposal_status: one proposal's state, waiting for its answer when asked to. */
+function registerProposalStatus(server: McpServer, options: SuperviseServerOptions): void {
   server.registerTool(
     SUPERVISE_TOOLS.proposalStatus,
     {
@@ -108,7 +126,7 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       },
     },
     async (args, extra) => {
-      const state = await queue.state(args.id.trim());
+      const state = await options.queue.state(args.id.trim());
       if (state === null) return failure(`no proposal "${args.id}" in this bottle`);
       if (state.answer !== null || !args.wait_seconds) return success(statusOf(state));
       const waitMs = Math.min(args.wait_seconds * 1000, options.answerTimeoutMs);
@@ -116,7 +134,10 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       return success(statusOf({ proposal: state.proposal, answer }, waitMs));
     },
   );
+}
 
+/** list_proposals: every proposal this bottle filed. */
+function registerListProposals(server: McpServer, options: SuperviseServerOptions): void {
   server.registerTool(
     SUPERVISE_TOOLS.listProposals,
     {
@@ -124,11 +145,14 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
       description: "Every proposal this sandbox filed, with its status, oldest first.",
     },
     async () => {
-      const states = await queue.list();
+      const states = await options.queue.list();
       return success({ proposals: states.map((s) => statusOf(s)) });
     },
   );
+}
 
+/** show_policy: what the bottle may do now, as the host published it. */
+function registerShowPolicy(server: McpServer, options: SuperviseServerOptions): void {
   server.registerTool(
     SUPERVISE_TOOLS.showPolicy,
     {
@@ -139,13 +163,11 @@ export function createSuperviseMcpServer(options: SuperviseServerOptions): McpSe
         "approved gitleaks exceptions.",
     },
     async () => {
-      const policy = await queue.policy();
+      const policy = await options.queue.policy();
       if (policy === null) return failure("the host has not published this bottle's policy yet");
       return success(policy);
     },
   );
-
-  return server;
 }
 
 async function requestAndWait(
