@@ -76,65 +76,7 @@ export async function readBottleLayer(
       }),
     );
   }
-  const egress = raw.egress;
-  if (egress?.allow !== undefined || egress?.allow_ips !== undefined) {
-    layer.allow = [
-      ...(egress.allow ?? []).map((rule, i) => ({
-        ...rule,
-        via: "allow" as const,
-        declaredAt: at(["egress", "allow", i]),
-      })),
-      ...(egress.allow_ips ?? []).map((rule, i) => ({
-        ...rule,
-        via: "allow_ips" as const,
-        declaredAt: at(["egress", "allow_ips", i]),
-      })),
-    ];
-  }
-  if (egress?.routes !== undefined) {
-    layer.routes = egress.routes.map((route, i) => ({
-      host: route.host,
-      paths: route.paths ?? ["/"],
-      methods: route.methods ?? "all",
-      auth:
-        route.auth.header === undefined
-          ? { scheme: route.auth.scheme ?? "Bearer", tokenEnv: route.auth.token_env }
-          : {
-              scheme: "header" as const,
-              header: route.auth.header,
-              tokenEnv: route.auth.token_env,
-            },
-      declaredAt: at(["egress", "routes", i]),
-    }));
-  }
-  if (egress?.dlp !== undefined) layer.dlp = egress.dlp;
-  const labels = egress?.wildcard_labels;
-  if (labels !== undefined) {
-    layer.wildcardLabels = {
-      ...(labels.max_length === undefined ? {} : { maxLength: labels.max_length }),
-      ...(labels.random_min_length === undefined
-        ? {}
-        : { randomMinLength: labels.random_min_length }),
-    };
-  }
-  if (egress?.wildcard_names !== undefined) layer.wildcardNames = egress.wildcard_names;
-  const rate = egress?.rate_limit;
-  if (rate !== undefined) {
-    layer.rateLimit = {
-      ...(rate.per_second === undefined ? {} : { perSecond: rate.per_second }),
-      ...(rate.burst === undefined ? {} : { burst: rate.burst }),
-      ...(rate.hosts === undefined
-        ? {}
-        : {
-            hosts: rate.hosts.map((h, i) => ({
-              pattern: h.host.pattern,
-              ...(h.per_second === undefined ? {} : { perSecond: h.per_second }),
-              ...(h.burst === undefined ? {} : { burst: h.burst }),
-              declaredAt: at(["egress", "rate_limit", "hosts", i]),
-            })),
-          }),
-    };
-  }
+  Object.assign(layer, egressLayer(raw.egress, at));
   if (raw.git !== undefined) {
     layer.git = raw.git.map((upstream, i) => ({
       name: upstream.name,
@@ -159,6 +101,77 @@ export async function readBottleLayer(
   }
   await checkHostFiles(layer, userHome);
   return layer;
+}
+
+type RawBottle = ReturnType<typeof BottleFileSchema.parse>;
+type At = (path: IssuePath) => ReturnType<typeof locationOf>;
+
+/** The egress keys of a layer: allow rules, routes, DLP, wildcard bounds, rate limits. */
+function egressLayer(egress: RawBottle["egress"], at: At): Partial<BottleLayer> {
+  const out: Partial<BottleLayer> = {};
+  if (egress?.allow !== undefined || egress?.allow_ips !== undefined) {
+    out.allow = [
+      ...(egress.allow ?? []).map((rule, i) => ({
+        ...rule,
+        via: "allow" as const,
+        declaredAt: at(["egress", "allow", i]),
+      })),
+      ...(egress.allow_ips ?? []).map((rule, i) => ({
+        ...rule,
+        via: "allow_ips" as const,
+        declaredAt: at(["egress", "allow_ips", i]),
+      })),
+    ];
+  }
+  if (egress?.routes !== undefined) {
+    out.routes = egress.routes.map((route, i) => ({
+      host: route.host,
+      paths: route.paths ?? ["/"],
+      methods: route.methods ?? "all",
+      auth:
+        route.auth.header === undefined
+          ? { scheme: route.auth.scheme ?? "Bearer", tokenEnv: route.auth.token_env }
+          : {
+              scheme: "header" as const,
+              header: route.auth.header,
+              tokenEnv: route.auth.token_env,
+            },
+      declaredAt: at(["egress", "routes", i]),
+    }));
+  }
+  if (egress?.dlp !== undefined) out.dlp = egress.dlp;
+  const labels = egress?.wildcard_labels;
+  if (labels !== undefined) {
+    out.wildcardLabels = {
+      ...(labels.max_length === undefined ? {} : { maxLength: labels.max_length }),
+      ...(labels.random_min_length === undefined
+        ? {}
+        : { randomMinLength: labels.random_min_length }),
+    };
+  }
+  if (egress?.wildcard_names !== undefined) out.wildcardNames = egress.wildcard_names;
+  if (egress?.rate_limit !== undefined) out.rateLimit = rateLimitOf(egress.rate_limit, at);
+  return out;
+}
+
+function rateLimitOf(
+  rate: NonNullable<NonNullable<RawBottle["egress"]>["rate_limit"]>,
+  at: At,
+): NonNullable<BottleLayer["rateLimit"]> {
+  return {
+    ...(rate.per_second === undefined ? {} : { perSecond: rate.per_second }),
+    ...(rate.burst === undefined ? {} : { burst: rate.burst }),
+    ...(rate.hosts === undefined
+      ? {}
+      : {
+          hosts: rate.hosts.map((h, i) => ({
+            pattern: h.host.pattern,
+            ...(h.per_second === undefined ? {} : { perSecond: h.per_second }),
+            ...(h.burst === undefined ? {} : { burst: h.burst }),
+            declaredAt: at(["egress", "rate_limit", "hosts", i]),
+          })),
+        }),
+  };
 }
 
 async function checkHostFiles(layer: BottleLayer, userHome: string): Promise<void> {

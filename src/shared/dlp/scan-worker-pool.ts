@@ -62,11 +62,11 @@ export function defaultScanThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
-/**
- * @param entry a module that calls serveScanRequests() when it runs in a worker whose
- *   workerData.role is SCAN_WORKER_ROLE (pipelock's bundle does)
- */
-export function createScanWorkerPool(options: {
+export interface ScanWorkerPoolOptions {
+  /**
+   * A module that calls serveScanRequests() when it runs in a worker whose workerData.role
+   * is SCAN_WORKER_ROLE (pipelock's bundle does).
+   */
   entry: URL;
   scanner: WorkerScannerOptions;
   threads?: number;
@@ -83,29 +83,107 @@ export function createScanWorkerPool(options: {
    * lives: in a bottle, after twenty 6 MiB uploads, ending it gave back about 70 MiB.
    */
   idleMs?: number;
-}): ScanWorkerPool {
-  const threads = options.threads ?? defaultScanThreads();
-  const scanTimeoutMs = options.scanTimeoutMs ?? 30_000;
-  const idleMs = options.idleMs ?? DEFAULT_SCAN_WORKER_IDLE_MS;
-  const slots: (Slot | undefined)[] = new Array(threads).fill(undefined);
-  let nextId = 1;
-  let idle: (() => void) | undefined;
+}
 
-  const inFlight = () => slots.reduce((n, s) => n + (s?.pending.size ?? 0), 0);
-  const settled = () => {
-    if (inFlight() === 0) idle?.();
-  };
+export function createScanWorkerPool(options: ScanWorkerPoolOptions): ScanWorkerPool {
+  return new WorkerPool(options);
+}
 
-  const start = (index: number): Slot => {
-    const worker = new Worker(options.entry, {
-      workerData: { role: SCAN_WORKER_ROLE, scanner: options.scanner },
+class WorkerPool implements ScanWorkerPool {
+  readonly #options: ScanWorkerPoolOptions;
+  readonly #threads: number;
+  readonly #scanTimeoutMs: number;
+  readonly #idleMs: number;
+  readonly #slots: (Slot | undefined)[];
+  #nextId = 1;
+  /** Told when the last scan in flight has settled (close waits for it). */
+  #idle: (() => void) | undefined;
+
+  constructor(options: ScanWorkerPoolOptions) {
+    this.#options = options;
+    this.#threads = options.threads ?? defaultScanThreads();
+    this.#scanTimeoutMs = options.scanTimeoutMs ?? 30_000;
+    this.#idleMs = options.idleMs ?? DEFAULT_SCAN_WORKER_IDLE_MS;
+    this.#slots = new Array(this.#threads).fill(undefined);
+  }
+
+  scan(target: ScanTarget, allowedSecrets?: ReadonlySet<string>): Promise<ScanResult> {
+    const slot = this.#leastBusy();
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    const id = this.#nextId++;
+    const moved = movable(target);
+    const request: ScanRequest = {
+      id,
+      target: moved.target,
+      allowedSecrets: [...(allowedSecrets ?? [])],
+    };
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<ScanResult>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage(request, moved.transfer);
+      timer = setTimeout(() => {
+        slot.fail(`did not answer within ${this.#scanTimeoutMs} ms`);
+        void slot.worker.terminate();
+      }, this.#scanTimeoutMs);
+    }).finally(() => {
+      clearTimeout(timer);
+      if (slot.pending.size > 0) return;
+      slot.worker.unref();
+      if (this.#slots.includes(slot)) this.#endWhenIdle(slot);
+    });
+  }
+
+  async close(): Promise<void> {
+    while (this.#inFlight() > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#idle = undefined;
+    const threads = this.#threads;
+    const ending = this.#slots.splice(0, threads, ...new Array<undefined>(threads).fill(undefined));
+    for (const s of ending) clearTimeout(s?.idleTimer);
+    await Promise.all(ending.map((s) => s?.worker.terminate()));
+  }
+
+  /** Ends `slot`'s worker once it has had no scan for idleMs. */
+  #endWhenIdle(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      if (slot.pending.size > 0) return;
+      const index = this.#slots.indexOf(slot);
+      if (index !== -1) this.#slots[index] = undefined;
+      void slot.worker.terminate();
+    }, this.#idleMs).unref();
+  }
+
+  #inFlight(): number {
+    return this.#slots.reduce((n, s) => n + (s?.pending.size ?? 0), 0);
+  }
+
+  #settled(): void {
+    if (this.#inFlight() === 0) this.#idle?.();
+  }
+
+  #leastBusy(): Slot {
+    const slots = this.#slots;
+    let best = 0;
+    for (let i = 0; i < this.#threads; i++) {
+      const slot = slots[i];
+      if (slot === undefined) return this.#start(i);
+      if (slot.pending.size < (slots[best]?.pending.size ?? 0)) best = i;
+    }
+    return slots[best] ?? this.#start(best);
+  }
+
+  #start(index: number): Slot {
+    const worker = new Worker(this.#options.entry, {
+      workerData: { role: SCAN_WORKER_ROLE, scanner: this.#options.scanner },
     });
     const fail = (why: string) => {
-      if (slots[index] === slot) slots[index] = undefined;
+      if (this.#slots[index] === slot) this.#slots[index] = undefined;
       const pending = [...slot.pending.values()];
       slot.pending.clear();
       for (const p of pending) p.reject(new Error(`the DLP scan worker ${why}`));
-      settled();
+      this.#settled();
     };
     const slot: Slot = { worker, pending: new Map(), idleTimer: undefined, fail };
     worker.on("message", (reply: ScanReply) => {
@@ -114,70 +192,15 @@ export function createScanWorkerPool(options: {
       slot.pending.delete(reply.id);
       if ("error" in reply) p.reject(new Error(`the DLP scan failed: ${reply.error}`));
       else p.resolve({ verdict: reply.verdict, body: reply.bytes });
-      settled();
+      this.#settled();
     });
     worker.on("error", (error) => fail(`failed: ${error.message}`));
     worker.on("exit", (code) => fail(`exited (code ${code})`));
     // An idle pool must not keep the process alive.
     worker.unref();
-    slots[index] = slot;
+    this.#slots[index] = slot;
     return slot;
-  };
-
-  const leastBusy = (): Slot => {
-    let best = 0;
-    for (let i = 0; i < threads; i++) {
-      const slot = slots[i];
-      if (slot === undefined) return start(i);
-      if (slot.pending.size < (slots[best]?.pending.size ?? 0)) best = i;
-    }
-    return slots[best] ?? start(best);
-  };
-
-  return {
-    scan(target, allowedSecrets) {
-      const slot = leastBusy();
-      clearTimeout(slot.idleTimer);
-      slot.idleTimer = undefined;
-      const id = nextId++;
-      const moved = movable(target);
-      const request: ScanRequest = {
-        id,
-        target: moved.target,
-        allowedSecrets: [...(allowedSecrets ?? [])],
-      };
-      let timer: NodeJS.Timeout | undefined;
-      return new Promise<ScanResult>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        slot.worker.ref();
-        slot.worker.postMessage(request, moved.transfer);
-        timer = setTimeout(() => {
-          slot.fail(`did not answer within ${scanTimeoutMs} ms`);
-          void slot.worker.terminate();
-        }, scanTimeoutMs);
-      }).finally(() => {
-        clearTimeout(timer);
-        if (slot.pending.size > 0) return;
-        slot.worker.unref();
-        if (slots.includes(slot)) {
-          clearTimeout(slot.idleTimer);
-          slot.idleTimer = setTimeout(() => {
-            if (slot.pending.size > 0) return;
-            const index = slots.indexOf(slot);
-            if (index !== -1) slots[index] = undefined;
-            void slot.worker.terminate();
-          }, idleMs).unref();
-        }
-      });
-    },
-    async close() {
-      while (inFlight() > 0) await new Promise<void>((resolve) => (idle = resolve));
-      idle = undefined;
-      const ending = slots.splice(0, threads, ...new Array<undefined>(threads).fill(undefined));
-      for (const s of ending) clearTimeout(s?.idleTimer);
-      await Promise.all(ending.map((s) => s?.worker.terminate()));
-    },
-  };
+  }
 }
 
 /** The target with its body in an ArrayBuffer of its own, which postMessage can move. */
