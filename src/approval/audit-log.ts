@@ -171,98 +171,120 @@ function parseHead(text: string): Head | null {
   }
 }
 
+interface AuditFailure {
+  line: number;
+  problem: AuditProblem;
+  message: string;
+  /** Entries verified before it. */
+  entries: number;
+}
+
 function verifyAuditText(
   path: string,
   read: { lines: string[]; complete: boolean },
   head: Head | null,
 ): AuditVerification {
-  const { lines } = read;
-  const fail = (line: number, problem: AuditProblem, message: string, entries: number) => ({
+  const fail = (f: AuditFailure) => ({
     ok: false as const,
     path,
-    entries,
-    line,
-    problem,
-    message,
+    entries: f.entries,
+    line: f.line,
+    problem: f.problem,
+    message: f.message,
   });
   let prevLine: string | null = null;
   let prevSeq = 0;
   const hashes: string[] = [];
-  for (const [index, line] of lines.entries()) {
-    const n = index + 1;
-    const verified = index;
-    const last = index === lines.length - 1;
-    if (last && !read.complete) {
-      return fail(n, "truncated", "the last line is incomplete: the log was cut off", verified);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return fail(n, "malformed", "not a JSON line", verified);
-    }
-    if (!isEntryShape(value)) {
-      return fail(n, "malformed", "not an audit entry (seq, at, event, prev, hash)", verified);
-    }
-    if (canonicalJson(value) !== line) {
-      return fail(
-        n,
-        "edited",
-        "the line is not as the log writes it (not canonical JSON)",
-        verified,
-      );
-    }
-    if (ownHash(value) !== value.hash) {
-      return fail(n, "edited", "its fields do not match its hash", verified);
-    }
-    const expected = prevSeq + 1;
-    if (value.seq > expected) {
-      const later = lines.findIndex((l, i) => i > index && parseEntry(l)?.seq === expected);
-      if (later !== -1) {
-        const where = `line ${later + 1}`;
-        return fail(
-          n,
-          "reordered",
-          `entry ${value.seq} comes before entry ${expected} (${where})`,
-          verified,
-        );
-      }
-      const gap =
-        value.seq - 1 === expected ? `${expected} is` : `${expected}–${value.seq - 1} are`;
-      return fail(n, "deleted", `entry ${gap} missing (found entry ${value.seq})`, verified);
-    }
-    if (value.seq < expected) {
-      return fail(n, "reordered", `entry ${value.seq} comes after entry ${prevSeq}`, verified);
-    }
-    const prevHash = prevLine === null ? GENESIS_HASH : sha256(prevLine);
-    if (value.prev !== prevHash && prevLine === null) {
-      return fail(n, "edited", "the first entry does not start the chain", verified);
-    }
-    if (value.prev !== prevHash) {
-      // The entry before was rewritten with a fresh hash: that line is the edited one.
-      return fail(n - 1, "edited", `line ${n} recorded a different hash for it`, verified - 1);
-    }
+  for (const [index, line] of read.lines.entries()) {
+    const checked = checkLine(read, index, prevLine, prevSeq);
+    if ("problem" in checked) return fail(checked);
     prevLine = line;
-    prevSeq = value.seq;
+    prevSeq = checked.seq;
     hashes.push(sha256(line));
   }
-  if (head !== null) {
-    if (head.seq > prevSeq) {
-      return fail(
-        lines.length + 1,
-        "truncated",
-        `the log ends at entry ${prevSeq} but its head records ${head.seq} entries`,
-        lines.length,
-      );
-    }
-    if (head.seq >= 1 && hashes[head.seq - 1] !== head.lineHash) {
-      return fail(
-        head.seq,
-        "edited",
-        "the line does not match the hash its head records",
-        head.seq - 1,
-      );
-    }
+  const headFailure = head === null ? null : checkHead(head, prevSeq, hashes, read.lines.length);
+  if (headFailure !== null) return fail(headFailure);
+  return { ok: true, path, entries: read.lines.length };
+}
+
+/** Line `index` read as the entry after `prevLine` (entry `prevSeq`), or why it is not one. */
+function checkLine(
+  read: { lines: string[]; complete: boolean },
+  index: number,
+  prevLine: string | null,
+  prevSeq: number,
+): { seq: number } | AuditFailure {
+  const { lines } = read;
+  const line = lines[index] as string;
+  const n = index + 1;
+  const failure = (problem: AuditProblem, message: string, at = n, entries = index) => ({
+    line: at,
+    problem,
+    message,
+    entries,
+  });
+  if (index === lines.length - 1 && !read.complete) {
+    return failure("truncated", "the last line is incomplete: the log was cut off");
   }
-  return { ok: true, path, entries: lines.length };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return failure("malformed", "not a JSON line");
+  }
+  if (!isEntryShape(value)) {
+    return failure("malformed", "not an audit entry (seq, at, event, prev, hash)");
+  }
+  if (canonicalJson(value) !== line) {
+    return failure("edited", "the line is not as the log writes it (not canonical JSON)");
+  }
+  if (ownHash(value) !== value.hash) return failure("edited", "its fields do not match its hash");
+  const expected = prevSeq + 1;
+  if (value.seq > expected) {
+    const later = lines.findIndex((l, i) => i > index && parseEntry(l)?.seq === expected);
+    if (later !== -1) {
+      const where = `line ${later + 1}`;
+      return failure("reordered", `entry ${value.seq} comes before entry ${expected} (${where})`);
+    }
+    const gap = value.seq - 1 === expected ? `${expected} is` : `${expected}–${value.seq - 1} are`;
+    return failure("deleted", `entry ${gap} missing (found entry ${value.seq})`);
+  }
+  if (value.seq < expected) {
+    return failure("reordered", `entry ${value.seq} comes after entry ${prevSeq}`);
+  }
+  const prevHash = prevLine === null ? GENESIS_HASH : sha256(prevLine);
+  if (value.prev !== prevHash && prevLine === null) {
+    return failure("edited", "the first entry does not start the chain");
+  }
+  if (value.prev !== prevHash) {
+    // The entry before was rewritten with a fresh hash: that line is the edited one.
+    return failure("edited", `line ${n} recorded a different hash for it`, n - 1, index - 1);
+  }
+  return { seq: value.seq };
+}
+
+/** The head's record against the log: no entries cut off the end, the last one unchanged. */
+function checkHead(
+  head: Head,
+  lastSeq: number,
+  hashes: readonly string[],
+  lineCount: number,
+): AuditFailure | null {
+  if (head.seq > lastSeq) {
+    return {
+      line: lineCount + 1,
+      problem: "truncated",
+      message: `the log ends at entry ${lastSeq} but its head records ${head.seq} entries`,
+      entries: lineCount,
+    };
+  }
+  if (head.seq >= 1 && hashes[head.seq - 1] !== head.lineHash) {
+    return {
+      line: head.seq,
+      problem: "edited",
+      message: "the line does not match the hash its head records",
+      entries: head.seq - 1,
+    };
+  }
+  return null;
 }

@@ -106,25 +106,7 @@ export async function decideProposal(
       decidedAt: ctx.now().toISOString(),
       changes,
     });
-    const audited = await readAuditEntries(bottle.auditLog);
-    if (!audited.some((e) => e.event === "decided" && e.id === id)) {
-      await appendAuditEntries(
-        bottle.auditLog,
-        [
-          {
-            event: "decided",
-            slug: bottle.slug,
-            id,
-            request: fresh.proposal.request,
-            decision: answer.decision,
-            reason: answer.reason,
-            by: answer.by,
-            changes,
-          },
-        ],
-        ctx.now,
-      );
-    }
+    await auditDecidedOnce(ctx, bottle, fresh.proposal.request, answer);
     await writeFileAtomic(answerPath(bottle.queueDir, id), toJsonText(answer));
     return {
       id,
@@ -136,6 +118,31 @@ export async function decideProposal(
       resumed,
     };
   });
+}
+
+/**
+ * The "decided" entry of the audit log, unless it is there already: a decision interrupted
+ * after it was written and resumed writes it once.
+ */
+async function auditDecidedOnce(
+  ctx: Pick<DecideContext, "now">,
+  bottle: SupervisedBottle,
+  request: Proposal["request"],
+  answer: Answer,
+): Promise<void> {
+  const audited = await readAuditEntries(bottle.auditLog);
+  if (audited.some((e) => e.event === "decided" && e.id === answer.id)) return;
+  const entry = {
+    event: "decided" as const,
+    slug: bottle.slug,
+    id: answer.id,
+    request,
+    decision: answer.decision,
+    reason: answer.reason,
+    by: answer.by,
+    changes: answer.changes,
+  };
+  await appendAuditEntries(bottle.auditLog, [entry], ctx.now);
 }
 
 /** Records in the audit log the proposals it has not seen yet ("proposed" entries). */

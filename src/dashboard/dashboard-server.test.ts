@@ -13,8 +13,10 @@ import {
 } from "../../test/support/sidecars/supervise-fixture.js";
 import { verifyAuditLog } from "../approval/audit-log.js";
 import type { SupervisedBottle } from "../approval/supervised-bottle.js";
+import { discoverBottles } from "../backend/engine/discover-bottles.js";
 import type { DockerClient } from "../backend/engine/docker-client.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
+import { BottleListing } from "./bottle-listing.js";
 import { dashboardApp } from "./dashboard-server.js";
 import type { ViewContext } from "./dashboard-views.js";
 import { DecisionHub } from "./decision-hub.js";
@@ -48,7 +50,7 @@ function appOver(engine: DockerClient, more: Partial<ViewContext> = {}) {
   return dashboardApp(
     {
       views: {
-        docker: engine,
+        listing: new BottleListing(() => discoverBottles(engine, home)),
         backendOf: composeOn(engine),
         home,
         now: () => new Date("2030-01-01T12:05:00.000Z"),

@@ -24,7 +24,6 @@ import {
   auditView,
   bottlesView,
   decideFromDashboard,
-  listingOf,
   proposalsView,
   type ViewContext,
 } from "./dashboard-views.js";
@@ -104,7 +103,7 @@ export function dashboardApp(options: DashboardServerOptions, port: () => number
   const sessions = options.sessions ?? new SessionStore(options.token);
   const { views } = options;
   const flushEveryMs = options.flushEveryMs ?? 20;
-  const listing = listingOf(views);
+  const listing = views.listing;
   const { cards, cardsAtOnce } = cardDrawing(views, listing);
   const app = new Hono<{ Variables: { session: Session } }>();
   const refuse = (c: Context, refusal: Refusal): Response => {
@@ -354,9 +353,7 @@ export async function startDashboardServer(
   const sessions = options.sessions ?? new SessionStore(options.token);
   const app = dashboardApp({ ...options, sessions }, () => bound);
   // The first page will want the bottles: ask the engine now, while the URL is being opened.
-  listingOf(options.views)
-    .fresh()
-    .catch(() => {});
+  options.views.listing.fresh().catch(() => {});
   const server = serve({ fetch: app.fetch, port: options.port, hostname: "127.0.0.1" });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());

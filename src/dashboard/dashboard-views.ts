@@ -20,8 +20,6 @@ import { proposalView } from "../approval/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../approval/supervised-bottle.js";
 import type { FoundBottle } from "../backend/backend.js";
 import { bottleSummary } from "../backend/bottle-summary.js";
-import { discoverBottles } from "../backend/engine/discover-bottles.js";
-import type { DockerClient } from "../backend/engine/docker-client.js";
 import { keptDirOf } from "../backend/kept-work.js";
 import {
   type Decision,
@@ -33,14 +31,13 @@ import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise
 import { InputError } from "../shared/errors.js";
 import { readTextNoFollow } from "../shared/queue-files.js";
 import { auditLine } from "./audit-lines.js";
-import { BottleListing } from "./bottle-listing.js";
+import type { BottleListing } from "./bottle-listing.js";
 import { BottleProviders } from "./bottle-provider.js";
 import type { DecisionHub, RouteTraffic } from "./decision-hub.js";
 import type { FollowedContainer } from "./log-follower.js";
 import type { StopBottle } from "./stop-bottle.js";
 
 export interface ViewContext {
-  docker: DockerClient;
   /** The backend named so, which puts an approval in force where a bottle's sidecars run. */
   backendOf: DecideContext["backendOf"];
   home: string;
@@ -50,23 +47,10 @@ export interface ViewContext {
   hub: DecisionHub;
   /** Each bottle's provider, read once; a shared one when not given. */
   providers?: BottleProviders;
-  /** The engine's listing, shared by the pages, the polls and the log follower. */
-  listing?: BottleListing;
+  /** The backend's listing, shared by the pages, the polls and the log follower. */
+  listing: BottleListing;
   /** Stops a bottle as `claude-bottle stop` does (its work kept first); absent: no stop button. */
   stopBottle?: StopBottle;
-}
-
-const listings = new WeakMap<ViewContext, BottleListing>();
-
-/** The context's listing: its own, or one made for it on first use. */
-export function listingOf(ctx: ViewContext): BottleListing {
-  if (ctx.listing !== undefined) return ctx.listing;
-  let listing = listings.get(ctx);
-  if (listing === undefined) {
-    listing = new BottleListing(() => discoverBottles(ctx.docker, ctx.home));
-    listings.set(ctx, listing);
-  }
-  return listing;
 }
 
 const sharedProviders = new BottleProviders();
@@ -188,7 +172,7 @@ export type BottleView = Awaited<ReturnType<typeof bottlesView>>[number];
 
 /** The running pipelock, egress and git-gate containers whose decisions the dashboard follows. */
 export async function decisionContainers(ctx: ViewContext): Promise<FollowedContainer[]> {
-  const { found } = await listingOf(ctx).fresh();
+  const { found } = await ctx.listing.fresh();
   const followed: FollowedContainer[] = [];
   for (const b of found) {
     for (const c of b.containers) {

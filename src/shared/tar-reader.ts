@@ -106,93 +106,112 @@ interface Overrides {
  * through, after the open sink is closed.
  */
 export async function readTar(source: AsyncIterable<Buffer>, visitor: TarVisitor): Promise<void> {
-  let pending: Buffer = Buffer.alloc(0);
-  // The entry whose data is being read: to a sink, into metadata, or passed over.
-  let current: { header: TarEntryHeader; sink: TarSink | null; meta: Buffer[] | null } | null =
-    null;
-  let remaining = 0;
-  let padding = 0;
-  let overrides: Overrides = {};
-  let ended = false;
+  const reading = new TarReading(visitor);
+  try {
+    for await (const chunk of source) await reading.feed(chunk);
+  } finally {
+    await reading.closeOpenSink();
+  }
+  if (!reading.ended) throw new TarFormatError("the archive is truncated");
+}
 
-  const begin = async (raw: TarEntryHeader) => {
+/** The entry whose data is being read: to a sink, into metadata, or passed over. */
+interface OpenEntry {
+  header: TarEntryHeader;
+  sink: TarSink | null;
+  meta: Buffer[] | null;
+}
+
+class TarReading {
+  /** Read and not yet taken. */
+  #pending: Buffer = Buffer.alloc(0);
+  #current: OpenEntry | null = null;
+  /** The current entry's data bytes still to come, then its padding to the block. */
+  #remaining = 0;
+  #padding = 0;
+  /** What pax and GNU long-name entries say of the next entry. */
+  #overrides: Overrides = {};
+  /** The end marker was read. */
+  ended = false;
+
+  constructor(private readonly visitor: TarVisitor) {}
+
+  async feed(chunk: Buffer): Promise<void> {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    while (!this.ended) {
+      const open = this.#current;
+      if (open !== null && this.#remaining > 0) {
+        if (this.#pending.length === 0) break;
+        const take = Math.min(this.#remaining, this.#pending.length);
+        const part = this.#pending.subarray(0, take);
+        if (open.sink !== null) await open.sink.write(part);
+        else if (open.meta !== null) open.meta.push(Buffer.from(part));
+        this.#remaining -= take;
+        this.#pending = this.#pending.subarray(take);
+        continue;
+      }
+      if (open !== null) {
+        if (this.#pending.length < this.#padding) break;
+        this.#pending = this.#pending.subarray(this.#padding);
+        await this.#finish();
+        continue;
+      }
+      if (this.#pending.length < BLOCK) break;
+      const header = parseTarHeader(this.#pending.subarray(0, BLOCK));
+      this.#pending = this.#pending.subarray(BLOCK);
+      if (header === null) {
+        this.ended = true;
+        break;
+      }
+      await this.#begin(header);
+    }
+    // Past the end marker comes only padding: read on, so the writer is never cut off.
+    if (this.ended) this.#pending = Buffer.alloc(0);
+  }
+
+  async closeOpenSink(): Promise<void> {
+    if (this.#current?.sink) await this.#current.sink.close().catch(() => {});
+  }
+
+  async #begin(raw: TarEntryHeader): Promise<void> {
     if (raw.type === "x" || raw.type === "L" || raw.type === "g") {
       if (raw.size > MAX_META_BYTES) {
         throw new TarFormatError(`a metadata entry of ${raw.size} bytes is larger than allowed`);
       }
-      current = { header: raw, sink: null, meta: raw.type === "g" ? null : [] };
+      this.#current = { header: raw, sink: null, meta: raw.type === "g" ? null : [] };
     } else {
       const header = {
         ...raw,
-        name: overrides.name ?? raw.name,
-        size: overrides.size ?? raw.size,
+        name: this.#overrides.name ?? raw.name,
+        size: this.#overrides.size ?? raw.size,
       };
-      overrides = {};
-      current = { header, sink: await visitor.entry(header), meta: null };
+      this.#overrides = {};
+      this.#current = { header, sink: await this.visitor.entry(header), meta: null };
     }
-    remaining = current.header.size;
-    padding = (BLOCK - (remaining % BLOCK)) % BLOCK;
-  };
+    this.#remaining = this.#current.header.size;
+    this.#padding = (BLOCK - (this.#remaining % BLOCK)) % BLOCK;
+  }
 
-  const finish = async () => {
-    const done = current;
-    current = null;
+  async #finish(): Promise<void> {
+    const done = this.#current;
+    this.#current = null;
     if (done === null) return;
     if (done.sink !== null) await done.sink.close();
     if (done.meta === null) return;
     const data = Buffer.concat(done.meta);
     if (done.header.type === "L") {
-      overrides.name = data.toString("utf8").replace(/\0+$/, "");
+      this.#overrides.name = data.toString("utf8").replace(/\0+$/, "");
       return;
     }
     const records = paxRecords(data);
     const path = records.get("path");
-    if (path !== undefined) overrides.name = path;
+    if (path !== undefined) this.#overrides.name = path;
     const paxSize = records.get("size");
     if (paxSize !== undefined) {
       if (!/^\d+$/.test(paxSize) || !Number.isSafeInteger(Number(paxSize))) {
         throw new TarFormatError("a pax header holds a malformed size");
       }
-      overrides.size = Number(paxSize);
+      this.#overrides.size = Number(paxSize);
     }
-  };
-
-  try {
-    for await (const chunk of source) {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (!ended) {
-        const open = current as { sink: TarSink | null; meta: Buffer[] | null } | null;
-        if (open !== null && remaining > 0) {
-          if (pending.length === 0) break;
-          const take = Math.min(remaining, pending.length);
-          const part = pending.subarray(0, take);
-          if (open.sink !== null) await open.sink.write(part);
-          else if (open.meta !== null) open.meta.push(Buffer.from(part));
-          remaining -= take;
-          pending = pending.subarray(take);
-          continue;
-        }
-        if (open !== null) {
-          if (pending.length < padding) break;
-          pending = pending.subarray(padding);
-          await finish();
-          continue;
-        }
-        if (pending.length < BLOCK) break;
-        const header = parseTarHeader(pending.subarray(0, BLOCK));
-        pending = pending.subarray(BLOCK);
-        if (header === null) {
-          ended = true;
-          break;
-        }
-        await begin(header);
-      }
-      // Past the end marker comes only padding: read on, so the writer is never cut off.
-      if (ended) pending = Buffer.alloc(0);
-    }
-  } finally {
-    const open = current as { sink: TarSink | null } | null;
-    if (open?.sink) await open.sink.close().catch(() => {});
   }
-  if (!ended) throw new TarFormatError("the archive is truncated");
 }

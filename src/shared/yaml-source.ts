@@ -3,6 +3,7 @@
 // manifest front matter alike. Every step is linear in the text and bounded: a file from a
 // cloned repository must never be able to stall or crash the CLI that reads it.
 import {
+  type Alias,
   isAlias,
   isMap,
   isNode,
@@ -174,123 +175,158 @@ interface CheckedTree {
 
 type Refuse = (offset: number, message: string, hint: string) => InputError;
 
-/**
- * One pass over the document, in order: caps nesting, entries and aliases; refuses
- * duplicate, non-scalar and forbidden keys, and aliases that name no earlier anchor or the
- * collection they sit in (which would make a value that contains itself).
- */
 /** The core schema's tags for plain values: "!!str 1" is a string, as written. */
 const PLAIN_TAGS = new Set(
   ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
 );
 
+/**
+ * One pass over the document, in order: caps nesting, entries and aliases; refuses
+ * duplicate, non-scalar and forbidden keys, and aliases that name no earlier anchor or the
+ * collection they sit in (which would make a value that contains itself).
+ */
 function checkTree(root: unknown, limits: YamlLimits, refuse: Refuse): CheckedTree {
-  const keys = new Map<YAMLMap, Map<string, Pair>>();
-  const anchors = new Set<string>();
-  const open: string[] = [];
-  let aliases = 0;
-  let firstAlias: unknown;
-  const at = (node: unknown): number => rangeStart(node) ?? 0;
-  const where = (path: IssuePath): string => {
-    const shown = formatIssuePath(path);
-    return shown === "" ? "" : `${shown}: `;
-  };
-  // A tag turns a value into something else (bytes, a date, a set) or, unknown, into a string
-  // silently: only the tags that name plain JSON-like values are accepted.
-  const checkTag = (node: { tag?: string | undefined }, path: IssuePath): void => {
-    if (node.tag === undefined || PLAIN_TAGS.has(node.tag)) return;
-    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, "!!");
-    throw refuse(
-      at(node),
-      `${where(path)}the YAML tag ${JSON.stringify(shown).slice(1, -1)} is not accepted`,
-      "remove the tag: these files take plain values (strings, numbers, true/false, lists, mappings)",
-    );
-  };
-  const visit = (node: unknown, path: IssuePath, depth: number, shownAt: unknown): void => {
+  const check = new TreeCheck(limits, refuse);
+  check.visit(root, [], 1, root);
+  return { keys: check.keys, firstAlias: check.firstAlias };
+}
+
+class TreeCheck {
+  readonly keys = new Map<YAMLMap, Map<string, Pair>>();
+  firstAlias: unknown;
+  readonly #anchors = new Set<string>();
+  /** Anchors of the collections being visited: an alias to one is a value inside itself. */
+  readonly #open: string[] = [];
+  #aliases = 0;
+
+  constructor(
+    private readonly limits: YamlLimits,
+    private readonly refuse: Refuse,
+  ) {}
+
+  visit(node: unknown, path: IssuePath, depth: number, shownAt: unknown): void {
     if (!isNode(node)) return;
     if (isAlias(node)) {
-      aliases += 1;
-      firstAlias ??= node;
-      if (aliases > limits.maxAliases) {
-        throw refuse(
-          at(node),
-          `more than ${limits.maxAliases} aliases ("*name")`,
-          "write the values out instead of referring to an anchor",
-        );
-      }
-      if (open.includes(node.source)) {
-        throw refuse(
-          at(node),
-          `${where(path)}alias *${node.source} is inside the value it names`,
-          "an alias may only name a value that ends before it",
-        );
-      }
-      if (!anchors.has(node.source)) {
-        throw refuse(
-          at(node),
-          `Unresolved alias (the anchor must be set before the alias): ${node.source}`,
-          ALIAS_HINT,
-        );
-      }
+      this.#alias(node, path);
       return;
     }
-    checkTag(node, path);
+    this.#tag(node, path);
     const anchor = node.anchor;
-    if (anchor !== undefined) anchors.add(anchor);
+    if (anchor !== undefined) this.#anchors.add(anchor);
     if (!isMap(node) && !isSeq(node)) return;
+    this.#caps(node.items.length, path, depth, shownAt);
+    if (anchor !== undefined) this.#open.push(anchor);
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        this.visit(item, [...path, i], depth + 1, item);
+      });
+    } else {
+      this.#mapping(node, path, depth);
+    }
+    if (anchor !== undefined) this.#open.pop();
+  }
+
+  #alias(node: Alias, path: IssuePath): void {
+    const { limits, refuse } = this;
+    this.#aliases += 1;
+    this.firstAlias ??= node;
+    if (this.#aliases > limits.maxAliases) {
+      throw refuse(
+        at(node),
+        `more than ${limits.maxAliases} aliases ("*name")`,
+        "write the values out instead of referring to an anchor",
+      );
+    }
+    if (this.#open.includes(node.source)) {
+      throw refuse(
+        at(node),
+        `${where(path)}alias *${node.source} is inside the value it names`,
+        "an alias may only name a value that ends before it",
+      );
+    }
+    if (!this.#anchors.has(node.source)) {
+      throw refuse(
+        at(node),
+        `Unresolved alias (the anchor must be set before the alias): ${node.source}`,
+        ALIAS_HINT,
+      );
+    }
+  }
+
+  /** A collection's nesting depth and entry count, against the limits. */
+  #caps(entries: number, path: IssuePath, depth: number, shownAt: unknown): void {
+    const { limits, refuse } = this;
     if (depth > limits.maxDepth) {
       throw refuse(at(shownAt), `${where(path)}${nestingMessage(limits.maxDepth)}`, NESTING_HINT);
     }
     const max = limits.maxEntries?.(path);
-    if (max !== undefined && node.items.length > max) {
+    if (max !== undefined && entries > max) {
       throw refuse(
         at(shownAt),
-        `${where(path)}${node.items.length} entries, more than the ${max} allowed here; remove some`,
+        `${where(path)}${entries} entries, more than the ${max} allowed here; remove some`,
         "files written by hand have capped sizes; `claude-bottle docs manifests` (Limits) lists them",
       );
     }
-    if (anchor !== undefined) open.push(anchor);
-    if (isSeq(node)) {
-      node.items.forEach((item, i) => {
-        visit(item, [...path, i], depth + 1, item);
-      });
-    } else {
-      const pairs = new Map<string, Pair>();
-      keys.set(node, pairs);
-      for (const pair of node.items) {
-        const key = pair.key;
-        if (!isScalar(key)) {
-          throw refuse(
-            isNode(key) ? at(key) : at(pair.value),
-            `${where(path)}a key must be a plain word or string, not ${isAlias(key) ? "an alias" : key === null ? "empty" : "a list or mapping"}`,
-            'write keys as "name: value"',
-          );
-        }
-        checkTag(key, path);
-        const name = key.value === null ? "" : String(key.value);
-        if (FORBIDDEN_KEYS.includes(name)) {
-          throw refuse(
-            at(key),
-            `${where([...path, name])}"${name}" cannot be a key: it names a JavaScript object's internals`,
-            `rename or remove "${name}"`,
-          );
-        }
-        if (pairs.has(name)) {
-          throw refuse(
-            at(key),
-            `${where([...path, name])}"${name}" is already a key of this mapping, on the line above or earlier; keep one`,
-            "each key may appear once in a mapping",
-          );
-        }
-        pairs.set(name, pair);
-        if (key.anchor !== undefined) anchors.add(key.anchor);
-        visit(pair.value, [...path, name], depth + 1, key);
+  }
+
+  #mapping(node: YAMLMap, path: IssuePath, depth: number): void {
+    const refuse = this.refuse;
+    const pairs = new Map<string, Pair>();
+    this.keys.set(node, pairs);
+    for (const pair of node.items) {
+      const key = pair.key;
+      if (!isScalar(key)) {
+        throw refuse(
+          isNode(key) ? at(key) : at(pair.value),
+          `${where(path)}a key must be a plain word or string, not ${isAlias(key) ? "an alias" : key === null ? "empty" : "a list or mapping"}`,
+          'write keys as "name: value"',
+        );
       }
+      this.#tag(key, path);
+      const name = key.value === null ? "" : String(key.value);
+      if (FORBIDDEN_KEYS.includes(name)) {
+        throw refuse(
+          at(key),
+          `${where([...path, name])}"${name}" cannot be a key: it names a JavaScript object's internals`,
+          `rename or remove "${name}"`,
+        );
+      }
+      if (pairs.has(name)) {
+        throw refuse(
+          at(key),
+          `${where([...path, name])}"${name}" is already a key of this mapping, on the line above or earlier; keep one`,
+          "each key may appear once in a mapping",
+        );
+      }
+      pairs.set(name, pair);
+      if (key.anchor !== undefined) this.#anchors.add(key.anchor);
+      this.visit(pair.value, [...path, name], depth + 1, key);
     }
-    if (anchor !== undefined) open.pop();
-  };
-  visit(root, [], 1, root);
-  return { keys, firstAlias };
+  }
+
+  /**
+   * A tag turns a value into something else (bytes, a date, a set) or, unknown, into a string
+   * silently: only the tags that name plain JSON-like values are accepted.
+   */
+  #tag(node: { tag?: string | undefined }, path: IssuePath): void {
+    if (node.tag === undefined || PLAIN_TAGS.has(node.tag)) return;
+    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, "!!");
+    throw this.refuse(
+      at(node),
+      `${where(path)}the YAML tag ${JSON.stringify(shown).slice(1, -1)} is not accepted`,
+      "remove the tag: these files take plain values (strings, numbers, true/false, lists, mappings)",
+    );
+  }
+}
+
+function at(node: unknown): number {
+  return rangeStart(node) ?? 0;
+}
+
+/** "path: " before a message, or nothing at the top. */
+function where(path: IssuePath): string {
+  const shown = formatIssuePath(path);
+  return shown === "" ? "" : `${shown}: `;
 }
 
 function childNode(keys: CheckedTree["keys"], node: unknown, key: PropertyKey): unknown {
