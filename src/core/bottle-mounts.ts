@@ -64,34 +64,31 @@ export function hasEgress(plan: DockerBottlePlan): boolean {
   return plan.egressPlan.routes.length > 0;
 }
 
+type AddMount = (
+  service: ServiceName,
+  source: string,
+  target: string,
+  kind?: MountKind,
+  flags?: Partial<
+    Pick<BottleMount, "secret" | "writable" | "fromUser" | "directory" | "executable">
+  >,
+) => void;
+
 /** Every mount of the bottle, service by service, in the order each service lists them. */
 export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
   const mounts: BottleMount[] = [];
-  const add = (
-    service: ServiceName,
-    source: string,
-    target: string,
-    kind: MountKind = "file",
-    {
-      secret = false,
-      writable = false,
-      fromUser = false,
-      directory = false,
-      executable = false,
-    } = {},
-  ) =>
+  const add: AddMount = (service, source, target, kind = "file", flags = {}) =>
     mounts.push({
       service,
       source,
       target,
       kind,
-      secret,
-      writable,
-      fromUser,
-      directory,
-      executable,
+      secret: flags.secret ?? false,
+      writable: flags.writable ?? false,
+      fromUser: flags.fromUser ?? false,
+      directory: flags.directory ?? false,
+      executable: flags.executable ?? false,
     });
-
   const pp = plan.proxyPlan;
   add("pipelock", pp.configPath, PIPELOCK_CONFIG_IN_CONTAINER, "live");
   add("pipelock", pp.caCertHostPath, PIPELOCK_CA_CERT_IN_CONTAINER);
@@ -100,29 +97,7 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     add("pipelock", pp.upstreamCaPath, PIPELOCK_UPSTREAM_CA_IN_CONTAINER, "file", {
       fromUser: true,
     });
-
-  if (hasGitGate(plan)) {
-    const gp = plan.gitGatePlan;
-    // Executable, or git would skip the hooks and let pushes through unscanned.
-    add("git-gate", gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER, "file", {
-      executable: true,
-    });
-    add("git-gate", gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER, "file", { executable: true });
-    add("git-gate", gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER, "file", {
-      executable: true,
-    });
-    add("git-gate", gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER);
-    add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live", {
-      directory: true,
-    });
-    for (const u of gp.upstreams) {
-      add("git-gate", u.identityFile, gitGateIdentityPath(u.name), "file", {
-        secret: true,
-        fromUser: true,
-      });
-    }
-  }
-
+  if (hasGitGate(plan)) gitGateMounts(plan, add);
   if (hasEgress(plan)) {
     const ep = plan.egressPlan;
     add("egress", ep.routesPath, EGRESS_ROUTES_IN_CONTAINER);
@@ -130,7 +105,6 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     add("egress", ep.caKeyHostPath, EGRESS_CA_KEY_IN_CONTAINER, "file", { secret: true });
     add("egress", ep.pipelockCaHostPath, EGRESS_PIPELOCK_CA_IN_CONTAINER);
   }
-
   if (plan.supervisePlan !== null) {
     const sp = plan.supervisePlan;
     add("supervise", sp.queueDir, QUEUE_DIR_IN_CONTAINER, "live", {
@@ -147,6 +121,28 @@ export function bottleMounts(plan: DockerBottlePlan): BottleMount[] {
     });
   }
   return mounts;
+}
+
+function gitGateMounts(plan: DockerBottlePlan, add: AddMount): void {
+  const gp = plan.gitGatePlan;
+  // Executable, or git would skip the hooks and let pushes through unscanned.
+  add("git-gate", gp.entrypointScript, GIT_GATE_ENTRYPOINT_IN_CONTAINER, "file", {
+    executable: true,
+  });
+  add("git-gate", gp.hookScript, GIT_GATE_HOOK_IN_CONTAINER, "file", { executable: true });
+  add("git-gate", gp.accessHookScript, GIT_GATE_ACCESS_HOOK_IN_CONTAINER, "file", {
+    executable: true,
+  });
+  add("git-gate", gp.upstreamsConfigPath, GIT_GATE_UPSTREAMS_IN_CONTAINER);
+  add("git-gate", gp.allowlistDir, GIT_GATE_ALLOWLIST_DIR_IN_CONTAINER, "live", {
+    directory: true,
+  });
+  for (const u of gp.upstreams) {
+    add("git-gate", u.identityFile, gitGateIdentityPath(u.name), "file", {
+      secret: true,
+      fromUser: true,
+    });
+  }
 }
 
 export function mountsOf(plan: DockerBottlePlan, service: ServiceName): BottleMount[] {
