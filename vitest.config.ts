@@ -16,6 +16,7 @@ const SWARM_SUITES = [
   "test/egress-plane/*.test.ts",
   "test/supervise/supervise-bottle.test.ts",
   "test/escape/network-reach.test.ts",
+  "test/lifecycle/start-faults.test.ts",
 ];
 const engineTests = {
   // Engine tests share one Docker daemon on a 2-core machine: run files one by one.

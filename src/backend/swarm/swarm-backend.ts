@@ -36,14 +36,14 @@ import { readMetadata, writeMetadata } from "../bottle-state.js";
 import { readComposeFacts } from "../compose-facts.js";
 import { attachAgent } from "../engine/attach-agent.js";
 import { BottleIndex, DEFAULT_REMOVAL_BOUNDS } from "../engine/discover-bottles.js";
-import { boundedClient, type DockerClient } from "../engine/docker-client.js";
+import { boundedClient, type DockerClient, DockerError } from "../engine/docker-client.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
 import { NODE_IMAGE } from "../engine/images.js";
 import { provisionAgent } from "../engine/provision-agent.js";
 import { spawnStartGuard } from "../engine/start-guard.js";
 import { unresolvedName } from "../engine/wait-for-names.js";
 import { loadPlanFile } from "../plan-file.js";
-import { prepareBottle } from "../prepare-bottle.js";
+import { type PreparedBottle, prepareBottle } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
 import { yamlRendering } from "../yaml-rendering.js";
 import { serviceLogs } from "./service-logs.js";
@@ -156,28 +156,7 @@ export class SwarmBackend implements Backend {
         await this.assertGone(slug, nodeEngine, bounds);
       },
       start: async () => {
-        await writeMetadata(blueprint.stateDir, {
-          ...startingMetadata(blueprint, this.ctx.now()),
-          backend: this.name,
-          node: node.hostname,
-        });
-        // The stack goes on converging if this process is killed: the guard removes it.
-        spawnStartGuard(
-          {
-            pid: process.pid,
-            slug,
-            project,
-            stateDir: blueprint.stateDir,
-            backend: this.name,
-            home: this.ctx.home,
-          },
-          this.ctx.env,
-        );
-        await writeFile(
-          join(blueprint.stateDir, SWARM_PLAN_FILE),
-          `${JSON.stringify(blueprint.plan)}\n`,
-          { mode: 0o600 },
-        );
+        await this.recordStart(plan, node.hostname);
         const imageIds = await shipImages(
           this.ctx.docker,
           nodeEngine,
@@ -187,42 +166,8 @@ export class SwarmBackend implements Backend {
         deployed = true;
         this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
         const keeper = await createKeeper(nodeEngine, blueprint.plan);
-        for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
-          // The value goes on stdin: never in argv, never in a file.
-          await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
-            input: plan.composeEnv[s.variable] ?? "",
-          });
-        }
-        this.ctx.progress(`starting bottle ${slug} on ${node.hostname}…`);
-        const stack = this.stackOf(plan, node.hostname, (tag) => imageIds[tag]);
-        await this.manager.run(
-          ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
-          {
-            input: renderStackYaml(stack),
-            ...(options.signal ? { signal: options.signal } : {}),
-          },
-        );
-        const agent = await this.waitForStack(project, nodeEngine, options.signal);
-        await waitForNames(nodeEngine, agent, sidecarNamesOf(stack));
-        if (blueprint.plan.agentPackage !== null) {
-          this.ctx.progress("copying the agent program in…");
-          await nodeEngine.run([
-            "exec",
-            "-u",
-            "root",
-            agent,
-            "mkdir",
-            "-p",
-            AGENT_PACKAGE_IN_CONTAINER,
-          ]);
-          await nodeEngine.run([
-            "cp",
-            `${blueprint.plan.agentPackage.hostDir}/.`,
-            `${agent}:${AGENT_PACKAGE_IN_CONTAINER}`,
-          ]);
-        }
-        this.ctx.progress("provisioning the agent…");
-        await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
+        const agent = await this.deployStack(plan, node.hostname, nodeEngine, imageIds, options);
+        await this.provision(plan, prepared, nodeEngine, agent);
         // Approvals made here reach the node, and the agent's proposals come here.
         mirror = startStateMirror({
           node: nodeEngine,
@@ -235,6 +180,96 @@ export class SwarmBackend implements Backend {
         await mirror.sync();
       },
     });
+  }
+
+  /** The bottle's state as its start begins, the guard that removes it if this process dies. */
+  private async recordStart(plan: StartPlan, nodeName: string): Promise<void> {
+    const { blueprint } = plan;
+    const slug = blueprint.plan.slug;
+    await writeMetadata(blueprint.stateDir, {
+      ...startingMetadata(blueprint, this.ctx.now()),
+      backend: this.name,
+      node: nodeName,
+    });
+    // The stack goes on converging if this process is killed: the guard removes it.
+    spawnStartGuard(
+      {
+        pid: process.pid,
+        slug,
+        project: composeProjectName(slug),
+        stateDir: blueprint.stateDir,
+        backend: this.name,
+        home: this.ctx.home,
+      },
+      this.ctx.env,
+    );
+    await writeFile(
+      join(blueprint.stateDir, SWARM_PLAN_FILE),
+      `${JSON.stringify(blueprint.plan)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+  }
+
+  /** The secrets, then the stack; waits until it runs. Returns the agent's container. */
+  private async deployStack(
+    plan: StartPlan,
+    nodeName: string,
+    nodeEngine: EngineAt,
+    imageIds: Record<string, string>,
+    options: UpOptions,
+  ): Promise<string> {
+    const { blueprint } = plan;
+    const slug = blueprint.plan.slug;
+    const project = composeProjectName(slug);
+    for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
+      // The value goes on stdin: never in argv, never in a file.
+      await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
+        input: plan.composeEnv[s.variable] ?? "",
+      });
+    }
+    this.ctx.progress(`starting bottle ${slug} on ${nodeName}…`);
+    const stack = this.stackOf(plan, nodeName, (tag) => imageIds[tag]);
+    await this.manager.run(
+      ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
+      {
+        input: renderStackYaml(stack),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+    const agent = await this.waitForStack(project, nodeEngine, options.signal);
+    await waitForNames(nodeEngine, agent, sidecarNamesOf(stack));
+    return agent;
+  }
+
+  /** The agent program (when cached), then what provisioning writes into the agent. */
+  private async provision(
+    plan: StartPlan,
+    prepared: PreparedBottle,
+    nodeEngine: EngineAt,
+    agent: string,
+  ): Promise<void> {
+    const { agentPackage } = plan.blueprint.plan;
+    if (agentPackage !== null) {
+      this.ctx.progress("copying the agent program in…");
+      await nodeEngine.run([
+        "exec",
+        "-u",
+        "root",
+        agent,
+        "mkdir",
+        "-p",
+        AGENT_PACKAGE_IN_CONTAINER,
+      ]);
+      await nodeEngine.run([
+        "cp",
+        `${agentPackage.hostDir}/.`,
+        `${agent}:${AGENT_PACKAGE_IN_CONTAINER}`,
+      ]);
+    }
+    this.ctx.progress("provisioning the agent…");
+    await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
   }
 
   /**
@@ -369,6 +404,11 @@ export class SwarmBackend implements Backend {
       ],
       { allowFailure: true },
     );
+    // A manager that cannot answer is said in its words; only a service that is not there (or
+    // runs no task) is a bottle with no running agent.
+    if (task.exitCode !== 0 && !/no such service/i.test(task.stderr)) {
+      throw new DockerError(`docker service ps ${project}_agent`, task.exitCode, task.stderr);
+    }
     const [nodeName, container] = (task.stdout.split("\n")[0] ?? "").split("\t");
     if (!nodeName || !container) {
       throw new BottleError(`bottle ${slug} has no running agent on the swarm`, {
