@@ -72,7 +72,6 @@ export async function extractHarvest(
   source: AsyncIterable<Buffer>,
   options: ExtractOptions,
 ): Promise<ExtractResult> {
-  const maxEntries = options.maxEntries ?? 200_000;
   try {
     await mkdir(options.dir, { mode: 0o700 });
   } catch (error) {
@@ -81,79 +80,101 @@ export async function extractHarvest(
     }
     throw new HarvestRefused(`cannot create ${options.dir}: ${describe(error)}`, "io");
   }
-  // Everything this run made, in order: undone in reverse, one by one.
-  const made: Array<{ path: string; dir: boolean }> = [];
-  const dirs = new Set<string>([""]);
-  const files = new Set<string>();
-  const result: ExtractResult = { files: [], dirs: [], bytes: 0, skipped: [] };
-  let entries = 0;
+  const extraction = new Extraction(options);
+  try {
+    await readTar(counted(source, options.maxBytes, extraction.result), {
+      entry: (e) => extraction.entry(e),
+    });
+  } catch (error) {
+    await extraction.undo();
+    if (error instanceof HarvestRefused) throw error;
+    if (error instanceof TarFormatError) throw new HarvestRefused(error.message, "format");
+    throw new HarvestRefused(describe(error), "io");
+  }
+  return extraction.result;
+}
 
-  /** Makes each missing directory of `parts`; false when one of them is a file already. */
-  const ensureDir = async (parts: string[]): Promise<boolean> => {
-    for (let i = 1; i <= parts.length; i++) {
-      const rel = parts.slice(0, i).join("/");
-      if (dirs.has(rel)) continue;
-      if (files.has(rel)) return false;
-      const path = join(options.dir, ...parts.slice(0, i));
-      // mkdir never follows a link: a name that exists (which only this run can have made) fails.
-      await mkdir(path, { mode: 0o755 });
-      made.push({ path, dir: true });
-      dirs.add(rel);
-      result.dirs.push(rel);
-    }
-    return true;
-  };
+/** One archive read into `options.dir`: what it wrote, and how to undo exactly that. */
+class Extraction {
+  readonly result: ExtractResult = { files: [], dirs: [], bytes: 0, skipped: [] };
+  /** Everything this run made, in order: undone in reverse, one by one. */
+  readonly #made: Array<{ path: string; dir: boolean }> = [];
+  readonly #dirs = new Set<string>([""]);
+  readonly #files = new Set<string>();
+  readonly #maxEntries: number;
+  #entries = 0;
 
-  const entry = async (e: TarEntryHeader): Promise<TarSink | null> => {
-    entries += 1;
-    if (entries > maxEntries) {
-      throw new HarvestRefused(`more than ${maxEntries} entries`, "bound");
+  constructor(private readonly options: ExtractOptions) {
+    this.#maxEntries = options.maxEntries ?? 200_000;
+  }
+
+  /** The sink for a file entry's bytes, or null: a directory made, or an entry skipped. */
+  async entry(e: TarEntryHeader): Promise<TarSink | null> {
+    this.#entries += 1;
+    if (this.#entries > this.#maxEntries) {
+      throw new HarvestRefused(`more than ${this.#maxEntries} entries`, "bound");
     }
     const skip = (why: string) => {
-      result.skipped.push({ name: e.name, why });
+      this.result.skipped.push({ name: e.name, why });
       return null;
     };
-    if (e.name.startsWith("/")) return skip("an absolute name");
-    const raw = e.name.split("/").filter((p) => p !== "" && p !== ".");
-    if (raw.includes("..")) return skip('a name that climbs out with ".."');
-    const bad = raw.map(unsafeComponent).find((why) => why !== null);
-    if (bad) return skip(bad);
-    const parts = options.place(raw.join("/"));
-    if (parts === null) return skip("not part of what the agent hands back");
+    const parts = this.#placed(e.name);
+    if (typeof parts === "string") return skip(parts);
     if (e.type === "5") {
-      return (await ensureDir(parts)) ? null : skip("a directory where a file is");
+      return (await this.#ensureDir(parts)) ? null : skip("a directory where a file is");
     }
     if (e.type !== "0" && e.type !== "\0" && e.type !== "7") return skip(kindOf(e.type));
     if (parts.length === 0) return skip("a file in place of the top directory");
     const rel = parts.join("/");
-    if (dirs.has(rel) || files.has(rel)) return skip("a name that appears twice");
-    if (!(await ensureDir(parts.slice(0, -1)))) return skip("a file below a file");
-    const path = join(options.dir, ...parts);
+    if (this.#dirs.has(rel) || this.#files.has(rel)) return skip("a name that appears twice");
+    if (!(await this.#ensureDir(parts.slice(0, -1)))) return skip("a file below a file");
+    const path = join(this.options.dir, ...parts);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     const out = await open(path, flags, (e.mode & 0o100) !== 0 ? 0o755 : 0o644);
-    made.push({ path, dir: false });
-    files.add(rel);
-    result.files.push(rel);
+    this.#made.push({ path, dir: false });
+    this.#files.add(rel);
+    this.result.files.push(rel);
     return {
       write: async (chunk) => {
         await out.write(chunk);
       },
       close: () => out.close(),
     };
-  };
+  }
 
-  try {
-    await readTar(counted(source, options.maxBytes, result), { entry });
-  } catch (error) {
-    for (const m of made.reverse()) {
+  /** Removes what this run made, newest first, and the directory it created. */
+  async undo(): Promise<void> {
+    for (const m of this.#made.reverse()) {
       await (m.dir ? rmdir(m.path) : unlink(m.path)).catch(() => {});
     }
-    await rmdir(options.dir).catch(() => {});
-    if (error instanceof HarvestRefused) throw error;
-    if (error instanceof TarFormatError) throw new HarvestRefused(error.message, "format");
-    throw new HarvestRefused(describe(error), "io");
+    await rmdir(this.options.dir).catch(() => {});
   }
-  return result;
+
+  /** Where an entry's name goes (its components under `dir`), or why it is skipped. */
+  #placed(name: string): string[] | string {
+    if (name.startsWith("/")) return "an absolute name";
+    const raw = name.split("/").filter((p) => p !== "" && p !== ".");
+    if (raw.includes("..")) return 'a name that climbs out with ".."';
+    const bad = raw.map(unsafeComponent).find((why) => why !== null);
+    if (bad) return bad;
+    return this.options.place(raw.join("/")) ?? "not part of what the agent hands back";
+  }
+
+  /** Makes each missing directory of `parts`; false when one of them is a file already. */
+  async #ensureDir(parts: string[]): Promise<boolean> {
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join("/");
+      if (this.#dirs.has(rel)) continue;
+      if (this.#files.has(rel)) return false;
+      const path = join(this.options.dir, ...parts.slice(0, i));
+      // mkdir never follows a link: a name that exists (which only this run can have made) fails.
+      await mkdir(path, { mode: 0o755 });
+      this.#made.push({ path, dir: true });
+      this.#dirs.add(rel);
+      this.result.dirs.push(rel);
+    }
+    return true;
+  }
 }
 
 /** Passes `source` on, counting its bytes; past `max`, throws before handing them on. */

@@ -597,10 +597,19 @@ function upgrade(req, socket, head) {
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
   );
+  const send = (value) => socket.write(wsFrame(1, Buffer.from(JSON.stringify(value))));
+  readWsMessages(socket, head, openaiSocketSession(req, url, send));
+}
+
+/**
+ * The Responses API over a WebSocket, as the agent's program speaks it: each response.create
+ * message answered with the events of the next scripted turn (or a warm-up's empty response),
+ * the conversation carried by previous_response_id. Returns the handler of each text message.
+ */
+function openaiSocketSession(req, url, send) {
   /** Each response id this connection answered: the whole conversation up to its end. */
   const conversations = new Map();
-  const send = (value) => socket.write(wsFrame(1, Buffer.from(JSON.stringify(value))));
-  const onMessage = (text) => {
+  return (text) => {
     let message = null;
     try {
       message = JSON.parse(text);
@@ -661,6 +670,10 @@ function upgrade(req, socket, head) {
     conversations.set(played.responseId, [...body.input, played.item]);
     record({ ...entry, body, reply: played.reply });
   };
+}
+
+/** Reads WebSocket frames from `socket` (after `head`): pings answered, a close ended, each whole text message to `onMessage`. */
+function readWsMessages(socket, head, onMessage) {
   let buffer = head ?? Buffer.alloc(0);
   let parts = [];
   const onData = (chunk) => {

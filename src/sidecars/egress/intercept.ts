@@ -275,31 +275,9 @@ export class Interceptor {
       refuse(400, "egress expects origin-form request targets (/path) inside a tunnel");
       return undefined;
     }
-    // One Host, naming exactly the tunnel's site: a Host naming another site on the same
-    // server (domain fronting), or one a server might read otherwise, must not get the token.
-    const hostProblem = hostHeaderProblem(req.rawHeaders, {
-      host: target.host,
-      port: target.port,
-      defaultPort: 443,
-    });
-    if (hostProblem !== undefined) {
-      refuse(
-        hostProblem.kind === "unreadable" ? 400 : 421,
-        `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
-      );
-      return undefined;
-    }
-    const absolute = absoluteFormAuthority(req.url ?? "");
-    if (
-      absolute !== undefined &&
-      (absolute === null ||
-        absolute.host !== normalizeHost(target.host) ||
-        (absolute.port ?? 443) !== target.port)
-    ) {
-      refuse(
-        421,
-        `egress routes this tunnel to ${target.host}; the request target names another site`,
-      );
+    const otherSite = otherSiteProblem(req, target);
+    if (otherSite !== undefined) {
+      refuse(otherSite.status, otherSite.message);
       return undefined;
     }
     const route = matchRoute(this.#options.routes, { host: target.host, method, path });
@@ -473,4 +451,39 @@ export function bodyMethodOverrides(req: http.IncomingMessage, body: Buffer): Me
   return /_method|%5f/i.test(body.toString("latin1"))
     ? [{ where: "the form body", method: "(unparsed)" }]
     : [];
+}
+
+/**
+ * One Host, naming exactly the tunnel's site, and no absolute-form target naming another: a
+ * Host naming another site on the same server (domain fronting), or one a server might read
+ * otherwise, must not get the token.
+ */
+function otherSiteProblem(
+  req: http.IncomingMessage,
+  target: InterceptTarget,
+): { status: number; message: string } | undefined {
+  const hostProblem = hostHeaderProblem(req.rawHeaders, {
+    host: target.host,
+    port: target.port,
+    defaultPort: 443,
+  });
+  if (hostProblem !== undefined) {
+    return {
+      status: hostProblem.kind === "unreadable" ? 400 : 421,
+      message: `egress routes this tunnel to ${target.host}: ${hostProblem.message}`,
+    };
+  }
+  const absolute = absoluteFormAuthority(req.url ?? "");
+  if (
+    absolute !== undefined &&
+    (absolute === null ||
+      absolute.host !== normalizeHost(target.host) ||
+      (absolute.port ?? 443) !== target.port)
+  ) {
+    return {
+      status: 421,
+      message: `egress routes this tunnel to ${target.host}; the request target names another site`,
+    };
+  }
+  return undefined;
 }

@@ -32,33 +32,12 @@ export function handleRequest(
     refuse(400, "egress is a proxy: send absolute-form http:// requests or CONNECT host:port");
     return;
   }
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    refuse(400, "egress could not parse the request target");
+  const read = readPlainTarget(target);
+  if ("refusal" in read) {
+    refuse(400, read.refusal);
     return;
   }
-  if (url.protocol !== "http:") {
-    refuse(400, `egress forwards only http:// URLs; use CONNECT for ${url.protocol}//`);
-    return;
-  }
-  // The target's authority read strictly, and read the same by WHATWG's parser: pipelock
-  // and the server behind it must not be able to see two different hosts in it.
-  const rawAuthority = /^http:\/\/([^/?#]*)/i.exec(target)?.[1];
-  const authority = rawAuthority === undefined ? undefined : parseAuthority(rawAuthority);
-  const port = url.port === "" ? 80 : Number(url.port);
-  if (
-    authority === undefined ||
-    authority.host !== normalizeHost(url.hostname) ||
-    (authority.port ?? 80) !== port
-  ) {
-    refuse(
-      400,
-      "egress forwards only http://host[:port]/path targets (a name or [IPv6 address], no user info, a port from 1 to 65535 if any)",
-    );
-    return;
-  }
+  const { url, authority, port } = read;
   if (
     ctx.selfNames.has(normalizeHost(url.hostname)) &&
     url.pathname.startsWith(EGRESS_LOCAL_PREFIX)
@@ -102,6 +81,39 @@ export function handleRequest(
     done: (outcome) =>
       log({ kind: "forward", routed: false, host, method, path: url.pathname, ...outcome }),
   });
+}
+
+/**
+ * An absolute-form http:// target, its authority read strictly and read the same by WHATWG's
+ * parser: pipelock and the server behind it must not be able to see two different hosts in
+ * it. Or why it is refused (400).
+ */
+function readPlainTarget(
+  target: string,
+): { url: URL; authority: { host: string }; port: number } | { refusal: string } {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return { refusal: "egress could not parse the request target" };
+  }
+  if (url.protocol !== "http:") {
+    return { refusal: `egress forwards only http:// URLs; use CONNECT for ${url.protocol}//` };
+  }
+  const rawAuthority = /^http:\/\/([^/?#]*)/i.exec(target)?.[1];
+  const authority = rawAuthority === undefined ? undefined : parseAuthority(rawAuthority);
+  const port = url.port === "" ? 80 : Number(url.port);
+  if (
+    authority === undefined ||
+    authority.host !== normalizeHost(url.hostname) ||
+    (authority.port ?? 80) !== port
+  ) {
+    return {
+      refusal:
+        "egress forwards only http://host[:port]/path targets (a name or [IPv6 address], no user info, a port from 1 to 65535 if any)",
+    };
+  }
+  return { url, authority, port };
 }
 
 /** An Upgrade through the plain proxy: egress relays no other protocol over http://. */

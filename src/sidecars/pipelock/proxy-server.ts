@@ -90,27 +90,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     },
   };
 
-  const inner = http.createServer(SERVER_OPTIONS);
-  const outer = http.createServer(SERVER_OPTIONS);
-  for (const server of [inner, outer]) {
-    server.on("request", (req, res) => {
-      if (!gateRequest(ctx, req, res)) handleRequest(ctx, req, res);
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!gateUpgrade(ctx, req, socket)) handleUpgrade(ctx, req, socket, head);
-    });
-    server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-      answerClientError(error, socket);
-    });
-  }
-  refusals.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-    answerClientError(error, socket);
-  });
-  outer.on("connection", (socket: Socket) => {
-    ctx.track(socket);
-    socket.on("error", () => socket.destroy());
-  });
-  outer.on("connect", (req, socket: Socket, head) => handleConnect(ctx, inner, req, socket, head));
+  const { inner, outer } = proxyServers(ctx, refusals);
 
   const listen = options.listen ?? { host: "127.0.0.1", port: 0 };
   outer.listen(listen.port, listen.host);
@@ -142,6 +122,39 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       await closed;
     },
   };
+}
+
+/**
+ * The two servers: `outer` takes the agent's connections (CONNECT and plain requests);
+ * `inner` reads the requests inside each tunnel pipelock terminates. Both pass every request
+ * and upgrade through the gates first.
+ */
+function proxyServers(
+  ctx: ProxyContext,
+  refusals: http.Server,
+): { inner: http.Server; outer: http.Server } {
+  const inner = http.createServer(SERVER_OPTIONS);
+  const outer = http.createServer(SERVER_OPTIONS);
+  for (const server of [inner, outer]) {
+    server.on("request", (req, res) => {
+      if (!gateRequest(ctx, req, res)) handleRequest(ctx, req, res);
+    });
+    server.on("upgrade", (req, socket, head) => {
+      if (!gateUpgrade(ctx, req, socket)) handleUpgrade(ctx, req, socket, head);
+    });
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+      answerClientError(error, socket);
+    });
+  }
+  refusals.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    answerClientError(error, socket);
+  });
+  outer.on("connection", (socket: Socket) => {
+    ctx.track(socket);
+    socket.on("error", () => socket.destroy());
+  });
+  outer.on("connect", (req, socket: Socket, head) => handleConnect(ctx, inner, req, socket, head));
+  return { inner, outer };
 }
 
 /** 431 for oversized headers, 408 for slow ones, 400 for the rest; then the socket ends. */
