@@ -208,9 +208,12 @@ export async function checkEngine(
     // Only a docker that does not know the command lacks Compose; any other failure is said in
     // docker's own words.
     if (/not a docker command|unknown command/i.test(compose.stderr)) {
-      throw new BottleError("Docker Compose v2 is not installed (`docker compose version` failed)", {
-        hint: `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`,
-      });
+      throw new BottleError(
+        "Docker Compose v2 is not installed (`docker compose version` failed)",
+        {
+          hint: `install Docker Compose v2 (on Debian 12: ${setupHostCommand()})`,
+        },
+      );
     }
     throw new DockerError("docker compose version --short", compose.exitCode, compose.stderr);
   }
