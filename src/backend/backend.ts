@@ -53,8 +53,8 @@ export interface RenderedFile {
 /** What an engine would deploy for a plan, as `render` puts it out. */
 export interface Rendering {
   files: RenderedFile[];
-  /** The same as one JSON document (`render --json`). */
-  json: unknown;
+  /** The same as one JSON document (`render --json`), made only when asked for. */
+  json(): unknown;
   /** Where `render` writes the files without --out (from the cwd); without it, to stdout. */
   defaultDir?: string;
   /** Lines for the person once the files are in `dir`, or printed (null). */

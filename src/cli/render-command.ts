@@ -67,7 +67,7 @@ async function putOut(
     for (const line of lines) ctx.io.stderr(`${line}\n`);
   };
   if (options.json) {
-    ctx.io.stdout(`${JSON.stringify(rendering.json, null, 2)}\n`);
+    ctx.io.stdout(`${JSON.stringify(rendering.json(), null, 2)}\n`);
     say(rendering.notes(null));
     return;
   }

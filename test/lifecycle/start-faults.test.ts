@@ -112,7 +112,7 @@ describeWithEngine("a start whose steps fail one at a time", () => {
         PATH: `${bin}:${process.env.PATH}`,
         CB_REAL_DOCKER: realDocker(),
         CB_FAULT_LOG: log,
-        ...(fault === null ? {} : { CB_FAULT_STEP: fault, CB_FAULT_MODE: "after" }),
+        ...(fault === null ? {} : { CB_FAULT_STEP: fault }),
       },
     );
     const calls = (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean);

@@ -48,7 +48,7 @@ export class KubernetesRenderer implements Renderer {
     );
     return {
       files,
-      json: { apiVersion: "v1", kind: "List", items: objects },
+      json: () => ({ apiVersion: "v1", kind: "List", items: objects }),
       defaultDir: `claude-bottle-k8s-${bottle.slug}`,
       notes: (dir) =>
         dir === null

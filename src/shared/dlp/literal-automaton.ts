@@ -78,8 +78,8 @@ export class LiteralAutomaton {
   /**
    * Each step of a walk waits on the table load of the step before, so one walk leaves the
    * CPU idle while a row comes from cache. Two independent walks, over the first half and the
-   * second, interleave and the CPU overlaps their loads (a third of the time per byte on a
-   * large body). The second walk starts #reach bytes before the middle, so a literal across it
+   * second, interleave and the CPU overlaps their loads (about a third less time per byte on
+   * a large body). The second walk starts #reach bytes before the middle, so a literal across it
    * is seen whole; it reports only what ends past the middle (the first walk saw the rest),
    * and after the first walk's reports, so ends still come in order.
    */

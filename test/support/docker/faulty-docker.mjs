@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The docker CLI a start under test runs (first on its PATH): every call is passed to the real
 // one and logged by its step (`stepOf`); the first call of the step $CB_FAULT_STEP fails once,
-// after it ran for real ($CB_FAULT_MODE=after: what it made exists) or instead of running
-// (instead). The failure is what the engine gives: exit 1 and a line on stderr.
+// after it ran for real, so what it made exists. The failure is what the engine gives: exit 1
+// and a line on stderr.
 //   CB_REAL_DOCKER  the real docker binary
 //   CB_FAULT_LOG    where each call is logged, one line: step, a tab, the call's first line
 import { spawnSync } from "node:child_process";
@@ -28,9 +28,7 @@ const log = process.env.CB_FAULT_LOG;
 if (log) appendFileSync(log, `${step}\t${args.join(" ").split("\n")[0]}\n`);
 
 if (step === process.env.CB_FAULT_STEP && firstTime(`${log}.fired`)) {
-  if (process.env.CB_FAULT_MODE === "after") {
-    spawnSync(process.env.CB_REAL_DOCKER, args, { stdio: ["inherit", "ignore", "ignore"] });
-  }
+  spawnSync(process.env.CB_REAL_DOCKER, args, { stdio: ["inherit", "ignore", "ignore"] });
   process.stderr.write(`Error response from daemon: injected fault at ${step}\n`);
   process.exit(1);
 }
@@ -47,7 +45,10 @@ function stepOf(argv) {
   }
   if (GROUPS.has(command)) return `${command} ${next}`;
   // Who an exec runs as tells provisioning (root) from the agent's own commands.
-  if (command === "exec") return `exec ${words[words.indexOf("-u") + 1] ?? "?"}`;
+  if (command === "exec") {
+    const user = words.indexOf("-u");
+    return user === -1 ? "exec" : `exec ${words[user + 1] ?? "?"}`;
+  }
   return command;
 }
 
