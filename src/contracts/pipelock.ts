@@ -18,8 +18,8 @@ export function pipelockProxyUrl(slug: string): string {
 
 /**
  * pipelock answers a plain GET for this path on its own address with 200 "ok", e.g.
- * `http://127.0.0.1:8888/__pipelock/healthz`; `node pipelock.mjs healthcheck` does that GET and
- * exits 0 or 1, for a Compose healthcheck in an image without curl.
+ * `http://127.0.0.1:8888/__pipelock/healthz`, for its Compose healthcheck (httpHealthcheck in
+ * src/core/compose.ts asks it with bash, not node: fifty checks' Node start-ups cost too much).
  */
 export const PIPELOCK_HEALTH_PATH = "/__pipelock/healthz";
 export const PIPELOCK_HEALTH_URL = `http://127.0.0.1:${PIPELOCK_PORT}${PIPELOCK_HEALTH_PATH}`;

@@ -1,38 +1,29 @@
-// pipelock's argv: two commands, a handful of flags, written by our own renderer. Hand-parsed
-// to keep the bundle free of a CLI library.
+// pipelock's settings, read from its argv: one command and a handful of flags, written by the
+// bottle's renderer. Hand-parsed to keep the bundle free of a CLI library.
 
 import {
   PIPELOCK_CA_CERT_IN_CONTAINER,
   PIPELOCK_CA_KEY_IN_CONTAINER,
   PIPELOCK_CONFIG_IN_CONTAINER,
-  PIPELOCK_HEALTH_URL,
   PIPELOCK_PORT,
 } from "../../contracts/pipelock.js";
 import { InputError } from "../../shared/errors.js";
 
-export type PipelockCommand =
-  | {
-      command: "run";
-      configPath: string;
-      listen: { host: string; port: number };
-      caCertPath: string;
-      caKeyPath: string;
-    }
-  | { command: "healthcheck"; url: string };
+export interface PipelockSettings {
+  configPath: string;
+  listen: { host: string; port: number };
+  caCertPath: string;
+  caKeyPath: string;
+}
 
 export const USAGE = `usage:
-  pipelock run [--config PATH] [--listen HOST:PORT] [--ca-cert PATH] [--ca-key PATH]
-  pipelock healthcheck [--url URL]`;
+  pipelock run [--config PATH] [--listen HOST:PORT] [--ca-cert PATH] [--ca-key PATH]`;
 
-const FLAGS: Record<string, readonly string[]> = {
-  run: ["--config", "--listen", "--ca-cert", "--ca-key"],
-  healthcheck: ["--url"],
-};
+const FLAGS: readonly string[] = ["--config", "--listen", "--ca-cert", "--ca-key"];
 
-export function parsePipelockArgs(argv: readonly string[]): PipelockCommand {
+export function readPipelockSettings(argv: readonly string[]): PipelockSettings {
   const [command, ...rest] = argv;
-  const allowed = command === undefined ? undefined : FLAGS[command];
-  if (allowed === undefined) {
+  if (command !== "run") {
     throw new InputError(`unknown command ${JSON.stringify(command ?? "")}`, { hint: USAGE });
   }
   const flags = new Map<string, string>();
@@ -40,16 +31,14 @@ export function parsePipelockArgs(argv: readonly string[]): PipelockCommand {
     const arg = rest[i] as string;
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (!allowed.includes(name))
+    if (!FLAGS.includes(name))
       throw new InputError(`unknown option ${JSON.stringify(arg)}`, { hint: USAGE });
     const value = eq === -1 ? rest[++i] : arg.slice(eq + 1);
     if (value === undefined || value === "")
       throw new InputError(`${name} needs a value`, { hint: USAGE });
     flags.set(name, value);
   }
-  if (command === "healthcheck") return { command, url: flags.get("--url") ?? PIPELOCK_HEALTH_URL };
   return {
-    command: "run",
     configPath: flags.get("--config") ?? PIPELOCK_CONFIG_IN_CONTAINER,
     listen: parseListen(flags.get("--listen") ?? `0.0.0.0:${PIPELOCK_PORT}`),
     caCertPath: flags.get("--ca-cert") ?? PIPELOCK_CA_CERT_IN_CONTAINER,
