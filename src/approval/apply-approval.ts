@@ -86,17 +86,25 @@ export async function applyApproval(
   bottle: SupervisedBottle,
   request: ProposalRequest,
 ): Promise<string[]> {
-  if (request.kind === "egress-host")
-    return applyEgressHost(ctx, bottle, request.host, request.port);
-  return applyGitleaksException(ctx, bottle, request.fingerprint);
+  const edit =
+    request.kind === "egress-host"
+      ? await allowEgressHost(bottle, request.host, request.port)
+      : await allowGitleaksFinding(bottle, request.fingerprint);
+  if (edit.inForce === null) return edit.changes;
+  return [...edit.changes, ...(await putInForce(ctx, bottle, edit.inForce))];
 }
 
-async function applyEgressHost(
-  ctx: ApplyContext,
+/** What an approval changed in the bottle's files, and the change its backend must put in force. */
+interface PolicyEdit {
+  changes: string[];
+  inForce: PolicyChange | null;
+}
+
+async function allowEgressHost(
   bottle: SupervisedBottle,
   host: string,
   port: number | null,
-): Promise<string[]> {
+): Promise<PolicyEdit> {
   // The queue is writable from a container: check again what is about to become policy.
   const problem = validateEgressHost(host);
   if (problem !== null) throw new BottleError(`refusing to apply: ${problem}`);
@@ -108,38 +116,38 @@ async function applyEgressHost(
     });
   }
   const edited = addAllowPattern(text, pattern, bottle.pipelockConfig);
-  const changes: string[] = [];
-  if (edited.added) {
-    await writeInPlace(bottle.pipelockConfig, edited.text);
-    changes.push(`added ${pattern} to pipelock's allowlist`);
-  } else {
-    changes.push(`${pattern} was already on pipelock's allowlist`);
-  }
-  changes.push(
-    ...(await putInForce(ctx, bottle, { kind: "pipelock-policy", path: bottle.pipelockConfig })),
-  );
-  return changes;
+  if (edited.added) await writeInPlace(bottle.pipelockConfig, edited.text);
+  return {
+    changes: [
+      edited.added
+        ? `added ${pattern} to pipelock's allowlist`
+        : `${pattern} was already on pipelock's allowlist`,
+    ],
+    // Put in force even when it was there already: the file may be ahead of pipelock.
+    inForce: { kind: "pipelock-policy", path: bottle.pipelockConfig },
+  };
 }
 
-async function applyGitleaksException(
-  ctx: ApplyContext,
+async function allowGitleaksFinding(
   bottle: SupervisedBottle,
   fingerprint: string,
-): Promise<string[]> {
+): Promise<PolicyEdit> {
   const problem = validateFingerprint(fingerprint);
   if (problem !== null) throw new BottleError(`refusing to apply: ${problem}`);
   await mkdir(dirname(bottle.gitleaksAllowFile), { recursive: true, mode: 0o755 });
   const text = (await readTextNoFollow(bottle.gitleaksAllowFile)) ?? "";
   const edited = addAllowLine(text, fingerprint);
-  if (!edited.added) return [`${fingerprint} was already on the git gate's gitleaks allowlist`];
+  if (!edited.added) {
+    return {
+      changes: [`${fingerprint} was already on the git gate's gitleaks allowlist`],
+      inForce: null,
+    };
+  }
   await writeFileAtomic(bottle.gitleaksAllowFile, edited.text, 0o644);
-  const changes = [
-    `added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`,
-  ];
-  changes.push(
-    ...(await putInForce(ctx, bottle, { kind: "gitleaks-allow", path: bottle.gitleaksAllowFile })),
-  );
-  return changes;
+  return {
+    changes: [`added ${fingerprint} to the git gate's gitleaks allowlist (read on every push)`],
+    inForce: { kind: "gitleaks-allow", path: bottle.gitleaksAllowFile },
+  };
 }
 
 /** The bottle's backend puts the change in force where its sidecars run. */

@@ -10,30 +10,25 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import type { KubernetesObject } from "./kubernetes-objects.js";
 
-/** Throws with the object's kind, name and the schema's complaint. */
+/** The schema of each kind the renderer writes. */
+const MODELS: Readonly<Record<string, new (object: never) => { validate(): void }>> = {
+  Namespace,
+  ConfigMap,
+  Secret,
+  Service,
+  Pod,
+  NetworkPolicy,
+};
+
+/** Throws with the object's kind, name and the schema's complaint; a kind with no schema here too. */
 export function validateKubernetesObject(object: KubernetesObject): void {
   const where = `${object.kind}/${object.metadata?.name ?? "?"}`;
+  const Model = Object.hasOwn(MODELS, object.kind) ? MODELS[object.kind] : undefined;
+  if (Model === undefined) {
+    throw new Error(`rendered ${where} is of a kind with no schema to check it against`);
+  }
   try {
-    switch (object.kind) {
-      case "Namespace":
-        new Namespace(object).validate();
-        break;
-      case "ConfigMap":
-        new ConfigMap(object).validate();
-        break;
-      case "Secret":
-        new Secret(object).validate();
-        break;
-      case "Service":
-        new Service(object).validate();
-        break;
-      case "Pod":
-        new Pod(object).validate();
-        break;
-      case "NetworkPolicy":
-        new NetworkPolicy(object).validate();
-        break;
-    }
+    new Model(object as never).validate();
   } catch (error) {
     throw new Error(
       `rendered ${where} fails the Kubernetes schema: ${error instanceof Error ? error.message : String(error)}`,
