@@ -1,9 +1,10 @@
 // `claude-bottle init`: creates the claude-bottle home with the built-in example agent and
 // bottles, so a first `start` has something to run. Never overwrites without --force.
-import { chmod, copyFile, mkdir, readdir, stat } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { displayPath, resolveManifestPaths } from "../manifest/index.js";
+import { pathExists } from "../shared/path-exists.js";
 import type { CliContext } from "./cli-context.js";
 
 export function initCommand(ctx: CliContext): CommandUnknownOpts {
@@ -21,7 +22,7 @@ export function initCommand(ctx: CliContext): CommandUnknownOpts {
         for (const name of (await readdir(join(source, kind))).sort()) {
           const target = join(targetDir, name);
           const shown = displayPath(target, paths.userHome);
-          if (!options.force && (await exists(target))) {
+          if (!options.force && (await pathExists(target))) {
             ctx.io.stderr(`kept    ${shown} (exists; --force overwrites)\n`);
             continue;
           }
@@ -32,13 +33,4 @@ export function initCommand(ctx: CliContext): CommandUnknownOpts {
       }
       ctx.io.stderr("\nnext: claude-bottle start demo --dry-run\n");
     });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,8 +1,8 @@
 // Which repository a command runs in, so that `start` finds the repository's agents from
 // any of its subdirectories. Walks up only to the nearest directory holding ".git": never
 // past it into an enclosing repository, never to a directory the user did not start in.
-import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { pathExists } from "../shared/path-exists.js";
 
 /**
  * The nearest directory at or above `cwd` that holds ".git" (a directory, or the file a
@@ -11,16 +11,7 @@ import { dirname, join, resolve } from "node:path";
 export async function findRepoRoot(cwd: string): Promise<string> {
   const start = resolve(cwd);
   for (let dir = start; ; dir = dirname(dir)) {
-    if (await exists(join(dir, ".git"))) return dir;
+    if (await pathExists(join(dir, ".git"))) return dir;
     if (dirname(dir) === dir) return start;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -4,7 +4,7 @@
 // alphabet, lower case, unpadded), and may be cut into labels anywhere. A separate small
 // matcher: host names are short, so a substring search per form costs less than an automaton.
 // It must never return or log a matched value.
-import { type KnownSecret, MIN_SECRET_LENGTH } from "./known-secrets.js";
+import { distinctForms, type KnownSecret, MIN_SECRET_LENGTH } from "./known-secrets.js";
 
 export type HostSecretEncoding = "lowercase" | "hex" | "base32" | "base32hex";
 
@@ -48,14 +48,7 @@ export function hostSecretForms(secret: KnownSecret): HostSecretForm[] {
       if (fragment.length >= MIN_FRAGMENT_LENGTH) forms.push([encoding, fragment]);
     }
   }
-  const seen = new Set<string>();
-  const result: HostSecretForm[] = [];
-  for (const [encoding, text] of forms) {
-    if (seen.has(text)) continue;
-    seen.add(text);
-    result.push({ secretName: secret.name, encoding, text });
-  }
-  return result;
+  return distinctForms(secret.name, forms);
 }
 
 /** base32 of `bytes` (no padding, `alphabet` in lower case). */

@@ -107,14 +107,19 @@ export function secretVariants(secret: KnownSecret): SecretVariant[] {
       forms.push(["base64url", fragment.replace(/\+/g, "-").replace(/\//g, "_")]);
     }
   }
-  const seen = new Set<string>();
-  const variants: SecretVariant[] = [];
+  return distinctForms(secret.name, forms);
+}
+
+/** Each text once, in the order first found, as forms of the named secret. */
+export function distinctForms<E extends string>(
+  secretName: string,
+  forms: Iterable<readonly [E, string]>,
+): { secretName: string; encoding: E; text: string }[] {
+  const byText = new Map<string, { secretName: string; encoding: E; text: string }>();
   for (const [encoding, text] of forms) {
-    if (seen.has(text)) continue;
-    seen.add(text);
-    variants.push({ secretName: secret.name, encoding, text });
+    if (!byText.has(text)) byText.set(text, { secretName, encoding, text });
   }
-  return variants;
+  return [...byText.values()];
 }
 
 /** Separators and prefixes hex dumps put between bytes: "a1:b2", "\\xa1\\xb2", "0xa1, 0xb2". */

@@ -7,7 +7,7 @@
 // named by the request's key, which two processes cannot both win. Identical requests filed
 // at once therefore collapse into one proposal, and every caller waits on that one.
 import { createHash } from "node:crypto";
-import { access, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -26,6 +26,7 @@ import {
   SUPERVISE_MAX_PENDING_PROPOSALS,
   SUPERVISE_POLL_INTERVAL_MS,
 } from "../../contracts/supervise.js";
+import { pathExists } from "../../shared/path-exists.js";
 import {
   answerPath,
   createFileExclusive,
@@ -170,7 +171,7 @@ export class ProposalQueue {
 
   private async unusedId(): Promise<string> {
     let id = this.newId();
-    while (await exists(proposalPath(this.queueDir, id))) id = this.newId();
+    while (await pathExists(proposalPath(this.queueDir, id))) id = this.newId();
     return id;
   }
 
@@ -224,15 +225,6 @@ export class ProposalQueue {
   /** The policy the host last published, or null before the first. */
   async policy(): Promise<PolicySnapshot | null> {
     return readQueueFile(queuePaths(this.queueDir).policy, PolicySnapshotSchema);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
