@@ -19,7 +19,12 @@ import { answerPath, claimPath, toJsonText, writeFileAtomic } from "../shared/qu
 import { type ApplyContext, applyApproval } from "./apply-approval.js";
 import { appendAuditEntries, readAuditEntries } from "./audit-log.js";
 import { withFileLock } from "./file-lock.js";
-import { type QueuedProposal, readQueuedProposal } from "./host-queue.js";
+import {
+  type QueuedProposal,
+  type QueueScan,
+  readQueuedProposal,
+  scanProposals,
+} from "./host-queue.js";
 import { refreshPolicySnapshot } from "./policy-snapshot.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
@@ -143,6 +148,26 @@ async function auditDecidedOnce(
     changes: answer.changes,
   };
   await appendAuditEntries(bottle.auditLog, [entry], ctx.now);
+}
+
+/**
+ * The proposals queued in these bottles, each recorded in its bottle's audit log the first
+ * time the host sees it (by the CLI or the dashboard, whichever looks first).
+ */
+export async function scanAndAuditProposals(
+  ctx: Pick<DecideContext, "now">,
+  bottles: readonly SupervisedBottle[],
+): Promise<QueueScan> {
+  const scan = await scanProposals(bottles);
+  for (const bottle of bottles) {
+    const mine = scan.proposals.filter((p) => p.bottle.slug === bottle.slug);
+    await auditProposals(
+      ctx,
+      bottle,
+      mine.map((p) => p.proposal),
+    );
+  }
+  return scan;
 }
 
 /** Records in the audit log the proposals it has not seen yet ("proposed" entries). */

@@ -7,12 +7,12 @@ import { createInterface } from "node:readline/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import {
-  auditProposals,
   type DecideContext,
   type DecisionOutcome,
   decideProposal,
+  scanAndAuditProposals,
 } from "../approval/decide-proposal.js";
-import { findProposal, type QueuedProposal, scanProposals } from "../approval/host-queue.js";
+import { findProposal, type QueuedProposal } from "../approval/host-queue.js";
 import {
   proposalDetails,
   proposalRow,
@@ -111,17 +111,8 @@ function jsonWanted(cmd: CommandUnknownOpts): boolean {
 async function scanAll(ctx: CliContext) {
   const home = launchContextOf(ctx).home;
   const bottles = await listSupervisedBottles(home);
-  const scan = await scanProposals(bottles);
+  const scan = await scanAndAuditProposals(ctx, bottles);
   for (const problem of scan.problems) ctx.io.stderr(`warning: skipped ${terminalSafe(problem)}\n`);
-  // The host records each proposal in the audit log the first time it sees it.
-  for (const bottle of bottles) {
-    const fresh = scan.proposals.filter((p) => p.bottle.slug === bottle.slug);
-    await auditProposals(
-      ctx,
-      bottle,
-      fresh.map((p) => p.proposal),
-    );
-  }
   return scan.proposals;
 }
 

@@ -9,12 +9,12 @@ import { parse } from "yaml";
 import { allowPatternFor } from "../approval/apply-approval.js";
 import { auditLogPath, readAuditEntries, verifyAuditLog } from "../approval/audit-log.js";
 import {
-  auditProposals,
   type DecideContext,
   type DecisionOutcome,
   decideProposal,
+  scanAndAuditProposals,
 } from "../approval/decide-proposal.js";
-import { readQueuedProposal, scanProposals } from "../approval/host-queue.js";
+import { readQueuedProposal } from "../approval/host-queue.js";
 import { currentPolicySnapshot } from "../approval/policy-snapshot.js";
 import { proposalView } from "../approval/proposal-view.js";
 import { listSupervisedBottles, supervisedBottle } from "../approval/supervised-bottle.js";
@@ -206,16 +206,7 @@ export function callTimesOutAt(createdAt: string): string | null {
 
 export async function proposalsView(ctx: ViewContext) {
   const bottles = await listSupervisedBottles(ctx.home);
-  const scan = await scanProposals(bottles);
-  // The host records each proposal in the audit log the first time it sees it, as the CLI.
-  for (const bottle of bottles) {
-    const mine = scan.proposals.filter((p) => p.bottle.slug === bottle.slug);
-    await auditProposals(
-      ctx,
-      bottle,
-      mine.map((p) => p.proposal),
-    );
-  }
+  const scan = await scanAndAuditProposals(ctx, bottles);
   return {
     proposals: scan.proposals
       .map((p) => ({
