@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureAgentPackage } from "../../../../src/agents/index.js";
+import { ensureAgentPackage } from "../../../../src/agents/agent-package.js";
 import type { AgentProvider } from "../../../../src/manifest/resolved-bottle.js";
 import { makeTestHome } from "../../cli/cli-process.js";
 import type { RunningBottle } from "../../docker/bottle-harness.js";

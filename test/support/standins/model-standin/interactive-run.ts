@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ensureAgentPackage } from "../../../../src/agents/index.js";
+import { ensureAgentPackage } from "../../../../src/agents/agent-package.js";
 import type { AgentProvider } from "../../../../src/manifest/resolved-bottle.js";
 import { CLI, makeTestHome } from "../../cli/cli-process.js";
 import { leftoversOf } from "../../docker/docker-state.js";
