@@ -68,13 +68,19 @@ export type Proposal = z.infer<typeof ProposalSchema>;
 export const DECISIONS = ["approved", "denied"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-/** Written by the host with an exclusive create before it applies anything: one decision per proposal. */
-export const ClaimSchema = z.strictObject({
+/** What a claim and its answer both say: which proposal, what was decided, by whom and why. */
+const decisionFields = {
   version: z.literal(1),
   id: z.string().regex(PROPOSAL_ID),
   decision: z.enum(DECISIONS),
+  /** The human's words; required for a denial. */
   reason: z.string().nullable(),
   by: z.string().min(1),
+};
+
+/** Written by the host with an exclusive create before it applies anything: one decision per proposal. */
+export const ClaimSchema = z.strictObject({
+  ...decisionFields,
   pid: z.number().int(),
   hostname: z.string(),
   at: isoTime,
@@ -83,12 +89,7 @@ export type Claim = z.infer<typeof ClaimSchema>;
 
 /** Written by the host once the decision is applied and audited; the sidecar waits for it. */
 export const AnswerSchema = z.strictObject({
-  version: z.literal(1),
-  id: z.string().regex(PROPOSAL_ID),
-  decision: z.enum(DECISIONS),
-  /** The human's words; required for a denial. */
-  reason: z.string().nullable(),
-  by: z.string().min(1),
+  ...decisionFields,
   decidedAt: isoTime,
   /** What the approval changed, one line each ("added api.example.test to pipelock's allowlist"). */
   changes: z.array(z.string()),

@@ -29,13 +29,17 @@ export interface LimitRefusal {
   headers: Record<string, string>;
 }
 
-/** The name budget for a target the policy admitted: undefined when it may go on. */
-export function checkNameBudget(
+/** One of the two counters, for a target the policy admitted: undefined when it may go on. */
+type LimitCheck = (
   ctx: Pick<ProxyContext, "limits">,
   policy: Policy,
   target: Pick<Target, "host" | "port">,
+  /** The host as the refusal names it. */
   shownHost: string,
-): LimitRefusal | undefined {
+) => LimitRefusal | undefined;
+
+/** The budget of distinct names under the wildcard rule that admitted the target. */
+export const checkNameBudget: LimitCheck = (ctx, policy, target, shownHost) => {
   const rule = policy.allowlist.match(target.host, target.port);
   if (rule === undefined || rule.kind !== "wildcard") return undefined;
   const budget = policy.config.wildcardNames;
@@ -57,7 +61,7 @@ export function checkNameBudget(
     },
     headers: {},
   };
-}
+};
 
 /** The bucket a host's requests take from, and its limit: per host, one per wildcard rule. */
 export function rateLimitOf(
@@ -97,13 +101,8 @@ function hostLimits(policy: Policy): HostLimit[] {
   return entries;
 }
 
-/** Takes a token for a request about to go upstream: undefined when it may go. */
-export function takeRequestToken(
-  ctx: Pick<ProxyContext, "limits">,
-  policy: Policy,
-  target: Pick<Target, "host" | "port">,
-  shownHost: string,
-): LimitRefusal | undefined {
+/** Takes a token from the host's bucket for a request about to go upstream. */
+export const takeRequestToken: LimitCheck = (ctx, policy, target, shownHost) => {
   const { key, limit } = rateLimitOf(policy, target);
   const decision = ctx.limits.rates.take(key, limit);
   if (decision.ok) return undefined;
@@ -124,7 +123,7 @@ export function takeRequestToken(
     },
     headers: { "Retry-After": String(decision.retryAfterSeconds) },
   };
-}
+};
 
 /** Both counters for a request or an upgrade, once its target is admitted. */
 function limitTarget(
