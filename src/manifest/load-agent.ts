@@ -8,12 +8,11 @@ import { didYouMean } from "../shared/did-you-mean.js";
 import { InputError } from "../shared/errors.js";
 import { agentFileSchema, type SkillRef } from "./agent-schema.js";
 import {
-  assertNoRepoBottles,
   listManifests,
   loadBottleFrom,
   type ManifestEntry,
+  manifestPathsFor,
 } from "./load-bottle.js";
-import { assertManifestName } from "./manifest-fields.js";
 import { type ManifestFile, readManifestFile } from "./manifest-file.js";
 import {
   locationOf,
@@ -39,9 +38,7 @@ export async function loadAgent(
   name: string,
   options: ManifestOptions = {},
 ): Promise<ResolvedAgent> {
-  const paths = resolveManifestPaths(options);
-  await assertNoRepoBottles(paths);
-  assertManifestName("agent", name, displayPath(join(paths.agentsDir, "dev.md"), paths.userHome));
+  const paths = await manifestPathsFor("agent", name, options);
   const found = await findAgentFile(name, paths);
   const raw = validateManifest(
     agentFileSchema(displayPath(paths.bottlesDir, paths.userHome)),

@@ -30,10 +30,23 @@ export async function loadBottle(
   name: string,
   options: ManifestOptions = {},
 ): Promise<ResolvedBottle> {
+  return loadBottleFrom(name, await manifestPathsFor("bottle", name, options));
+}
+
+/**
+ * The manifest folders to load `name` from, once it is a manifest name and no repository
+ * holds bottles of its own. A bad name is shown what a good one looks like: "dev".
+ */
+export async function manifestPathsFor(
+  kind: "bottle" | "agent",
+  name: string,
+  options: ManifestOptions,
+): Promise<ManifestPaths> {
   const paths = resolveManifestPaths(options);
   await assertNoRepoBottles(paths);
-  assertManifestName("bottle", name, bottleLabel(paths, "dev"));
-  return loadBottleFrom(name, paths);
+  const example = kind === "bottle" ? bottleFile(paths, "dev") : join(paths.agentsDir, "dev.md");
+  assertManifestName(kind, name, displayPath(example, paths.userHome));
+  return paths;
 }
 
 /** A bottle named by `by` (an agent's `bottle:` key), so that "not found" points there. */
