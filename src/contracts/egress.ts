@@ -1,8 +1,5 @@
 // Names and paths of the egress sidecar: the proxy that injects route tokens.
-import { VERSION } from "../shared/version.js";
 
-export const EGRESS_IMAGE = `claude-bottle/egress:${VERSION}`;
-export const EGRESS_DOCKERFILE = "images/egress.Dockerfile";
 /** Short network alias the agent dials; stable across bottles. */
 export const EGRESS_HOSTNAME = "egress";
 export const EGRESS_PORT = 8080;

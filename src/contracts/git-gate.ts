@@ -1,9 +1,9 @@
 // Names and paths of the git-gate sidecar: the gate that scans pushes (gitleaks and the DLP
 // engine's push scan) before forwarding them upstream.
-import { VERSION } from "../shared/version.js";
+import { sidecarDockerfile, sidecarImage } from "./sidecar-images.js";
 
-export const GIT_GATE_IMAGE = `claude-bottle/git-gate:${VERSION}`;
-export const GIT_GATE_DOCKERFILE = "images/git-gate.Dockerfile";
+export const GIT_GATE_IMAGE = sidecarImage("git-gate");
+export const GIT_GATE_DOCKERFILE = sidecarDockerfile("git-gate");
 export const GIT_GATE_ENTRYPOINT_IN_CONTAINER = "/usr/local/bin/git-gate-entrypoint";
 export const GIT_GATE_HOOK_IN_CONTAINER = "/etc/git-gate/hooks/pre-receive";
 export const GIT_GATE_ACCESS_HOOK_IN_CONTAINER = "/etc/git-gate/hooks/access-hook";

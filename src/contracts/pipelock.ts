@@ -1,8 +1,7 @@
 // Names and paths of the pipelock sidecar: the egress firewall every bottle has.
-import { VERSION } from "../shared/version.js";
+import { sidecarImage } from "./sidecar-images.js";
 
-export const PIPELOCK_IMAGE = `claude-bottle/pipelock:${VERSION}`;
-export const PIPELOCK_DOCKERFILE = "images/pipelock.Dockerfile";
+export const PIPELOCK_IMAGE = sidecarImage("pipelock");
 export const PIPELOCK_PORT = 8888;
 export const PIPELOCK_CONFIG_IN_CONTAINER = "/etc/pipelock.yaml";
 export const PIPELOCK_CA_CERT_IN_CONTAINER = "/etc/pipelock/ca.pem";

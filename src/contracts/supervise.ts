@@ -1,8 +1,5 @@
 // Names and paths of the supervise sidecar: the MCP server through which the agent asks.
-import { VERSION } from "../shared/version.js";
 
-export const SUPERVISE_IMAGE = `claude-bottle/supervise:${VERSION}`;
-export const SUPERVISE_DOCKERFILE = "images/supervise.Dockerfile";
 /** Short network alias the agent dials; stable across bottles. */
 export const SUPERVISE_HOSTNAME = "supervise";
 export const SUPERVISE_PORT = 8765;

@@ -13,39 +13,29 @@ import {
   composeProjectName,
 } from "../contracts/agent.js";
 import {
-  EGRESS_DOCKERFILE,
   EGRESS_HEALTHZ_ENDPOINT,
   EGRESS_HOSTNAME,
-  EGRESS_IMAGE,
   EGRESS_PIPELOCK_CA_IN_CONTAINER,
   EGRESS_PORT,
   egressContainerName,
   egressProxyUrl,
 } from "../contracts/egress.js";
-import {
-  GIT_GATE_DOCKERFILE,
-  GIT_GATE_IMAGE,
-  GIT_GATE_SECRET_RULES_ENV,
-  gitGateContainerName,
-} from "../contracts/git-gate.js";
+import { GIT_GATE_SECRET_RULES_ENV, gitGateContainerName } from "../contracts/git-gate.js";
 import {
   PIPELOCK_CONFIG_IN_CONTAINER,
-  PIPELOCK_DOCKERFILE,
   PIPELOCK_HEALTH_URL,
-  PIPELOCK_IMAGE,
   PIPELOCK_PORT,
   PIPELOCK_UPSTREAM_CA_FILE_ENV,
   PIPELOCK_UPSTREAM_CA_IN_CONTAINER,
   pipelockContainerName,
   pipelockProxyUrl,
 } from "../contracts/pipelock.js";
+import { type SidecarName, sidecarDockerfile, sidecarImage } from "../contracts/sidecar-images.js";
 import {
   QUEUE_DIR_IN_CONTAINER,
   SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS,
-  SUPERVISE_DOCKERFILE,
   SUPERVISE_HEALTH_PATH,
   SUPERVISE_HOSTNAME,
-  SUPERVISE_IMAGE,
   SUPERVISE_MCP_SERVER_NAME,
   SUPERVISE_PORT,
   superviseContainerName,
@@ -293,8 +283,15 @@ function bindsOf(plan: DockerBottlePlan, service: ServiceName): BindMount[] {
   }));
 }
 
-function build(plan: DockerBottlePlan, dockerfile: string): ComposeBuild {
-  return { context: plan.buildContext, dockerfile };
+/** A sidecar's image, and how Compose builds it from the package when it is missing. */
+function sidecarBuild(
+  plan: DockerBottlePlan,
+  name: SidecarName,
+): { image: string; build: ComposeBuild } {
+  return {
+    image: sidecarImage(name),
+    build: { context: plan.buildContext, dockerfile: sidecarDockerfile(name) },
+  };
 }
 
 function pipelockService(plan: DockerBottlePlan): ComposeService {
@@ -308,8 +305,7 @@ function pipelockService(plan: DockerBottlePlan): ComposeService {
       : [`${PIPELOCK_UPSTREAM_CA_FILE_ENV}=${PIPELOCK_UPSTREAM_CA_IN_CONTAINER}`]),
   ];
   return {
-    image: PIPELOCK_IMAGE,
-    build: build(plan, PIPELOCK_DOCKERFILE),
+    ...sidecarBuild(plan, "pipelock"),
     container_name: name,
     command: [
       "run",
@@ -329,8 +325,7 @@ function gitGateService(plan: DockerBottlePlan): ComposeService {
   const gp = plan.gitGatePlan;
   const name = gitGateContainerName(plan.slug);
   const service: ComposeService = {
-    image: GIT_GATE_IMAGE,
-    build: build(plan, GIT_GATE_DOCKERFILE),
+    ...sidecarBuild(plan, "git-gate"),
     container_name: name,
     networks: { internal: { aliases: [name] }, egress: null },
     // Bare name: gitleaks rules for the bottle's own secrets, inherited from `compose up`.
@@ -364,8 +359,7 @@ function egressService(plan: DockerBottlePlan): ComposeService {
     ...Object.keys(ep.tokenEnvMap).sort(),
   ];
   return {
-    image: EGRESS_IMAGE,
-    build: build(plan, EGRESS_DOCKERFILE),
+    ...sidecarBuild(plan, "egress"),
     container_name: egressContainerName(plan.slug),
     // Internal only (the seed also attaches the egress network): egress holds the real tokens
     // and needs nothing but pipelock, so even a subverted egress has no way out around
@@ -382,8 +376,7 @@ function superviseService(plan: DockerBottlePlan): ComposeService {
   const sp = plan.supervisePlan;
   if (sp === null) throw new Error("superviseService called without a supervise plan");
   return {
-    image: SUPERVISE_IMAGE,
-    build: build(plan, SUPERVISE_DOCKERFILE),
+    ...sidecarBuild(plan, "supervise"),
     container_name: superviseContainerName(plan.slug),
     // Internal only: supervise never calls out; the host reaches it through the queue dir.
     networks: { internal: { aliases: [SUPERVISE_HOSTNAME] } },
