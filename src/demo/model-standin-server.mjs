@@ -153,16 +153,21 @@ function anthropicTurnIndex(body) {
   return n;
 }
 
+/** The scripted turn at `index` (text "done" past the script): text, a tool call, or an error. */
+function playTurn(provider, index, declared) {
+  const turn = turnsFor(provider)[index] ?? { text: "done" };
+  if (turn.text !== undefined) return { kind: "text", text: turn.text, turnIndex: index };
+  const tool = resolveTool(provider, turn, declared);
+  if (tool instanceof Error) return { kind: "error", message: tool.message, turnIndex: index };
+  return { kind: "tool", ...tool, turnIndex: index };
+}
+
 function anthropicReply(body) {
   const declared = anthropicDeclared(body);
   // A request without tools is a side request (a title, a summary): plain text, no turn.
   if (declared.length === 0) return { kind: "text", text: "ok", turnIndex: null };
   const index = anthropicTurnIndex(body);
-  const turn = turnsFor("anthropic")[index] ?? { text: "done" };
-  if (turn.text !== undefined) return { kind: "text", text: turn.text, turnIndex: index };
-  const tool = resolveTool("anthropic", turn, declared);
-  if (tool instanceof Error) return { kind: "error", message: tool.message, turnIndex: index };
-  return { kind: "tool", ...tool, turnIndex: index };
+  return playTurn("anthropic", index, declared);
 }
 
 function sse(res, events) {
@@ -295,11 +300,7 @@ function openaiReply(body) {
     return { kind: "text", text: "ok", turnIndex: null };
   }
   const index = openaiTurnIndex(body);
-  const turn = turnsFor("openai")[index] ?? { text: "done" };
-  if (turn.text !== undefined) return { kind: "text", text: turn.text, turnIndex: index };
-  const tool = resolveTool("openai", turn, declared);
-  if (tool instanceof Error) return { kind: "error", message: tool.message, turnIndex: index };
-  return { kind: "tool", ...tool, turnIndex: index };
+  return playTurn("openai", index, declared);
 }
 
 function serveOpenai(res, body) {
@@ -441,11 +442,7 @@ function geminiReply(body) {
     return { kind: "text", text, turnIndex: null };
   }
   const index = geminiTurnIndex(body);
-  const turn = turnsFor("gemini")[index] ?? { text: "done" };
-  if (turn.text !== undefined) return { kind: "text", text: turn.text, turnIndex: index };
-  const tool = resolveTool("gemini", turn, declared);
-  if (tool instanceof Error) return { kind: "error", message: tool.message, turnIndex: index };
-  return { kind: "tool", ...tool, turnIndex: index };
+  return playTurn("gemini", index, declared);
 }
 
 function serveGemini(res, body, url) {
