@@ -323,13 +323,9 @@ function byteTable(
       const from = (renamed[fail[state] as number] as number) * 256;
       table.copyWithin(out, from, from + 256);
     }
-    for (
-      let child = firstChild[state] as number;
-      child !== -1;
-      child = nextSibling[child] as number
-    ) {
-      const k = edgeClass[child] as number;
-      const to = renamed[child] as number;
+    for (let c = firstChild[state] as number; c !== -1; c = nextSibling[c] as number) {
+      const k = edgeClass[c] as number;
+      const to = renamed[c] as number;
       for (let i = classStart[k] as number; i < (classStart[k + 1] as number); i++) {
         table[out + (bytes[i] as number)] = to;
       }
