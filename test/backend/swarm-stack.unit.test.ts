@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { sidecarNamesOf } from "../../src/backend/swarm/swarm-backend.js";
+import { sidecarNamesOf } from "../../src/backend/swarm/swarm-deploy.js";
 import { bottleMounts } from "../../src/core/bottle-mounts.js";
 import { bottlePlanToCompose } from "../../src/core/compose.js";
 import { renderStackYaml } from "../../src/core/stack-yaml.js";

@@ -1,17 +1,12 @@
 import { rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AGENT_PACKAGE_IN_CONTAINER } from "../../agents/agent-provider.js";
-import { BOTTLE_HOME_LABEL, BOTTLE_SLUG_LABEL, composeProjectName } from "../../contracts/agent.js";
+import { composeProjectName } from "../../contracts/agent.js";
 import type { DockerBottlePlan } from "../../core/bottle-plan.js";
 import { bottlePlanToCompose } from "../../core/compose.js";
 import { renderStackYaml } from "../../core/stack-yaml.js";
 import { stateRootOf } from "../../core/state-layout.js";
-import {
-  agentEnvCommand,
-  bottleToSwarmStack,
-  envSecrets,
-  type SwarmStack,
-} from "../../core/swarm-stack.js";
+import { agentEnvCommand, bottleToSwarmStack } from "../../core/swarm-stack.js";
 import { BottleError } from "../../shared/errors.js";
 import type {
   AgentHandle,
@@ -35,13 +30,12 @@ import {
 import { readMetadata, writeMetadata } from "../bottle-state.js";
 import { readComposeFacts } from "../compose-facts.js";
 import { attachAgent } from "../engine/attach-agent.js";
-import { BottleIndex, DEFAULT_REMOVAL_BOUNDS } from "../engine/discover-bottles.js";
-import { boundedClient, type DockerClient, DockerError } from "../engine/docker-client.js";
+import { DEFAULT_REMOVAL_BOUNDS } from "../engine/discover-bottles.js";
+import { boundedClient } from "../engine/docker-client.js";
 import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
 import { NODE_IMAGE } from "../engine/images.js";
 import { provisionAgent } from "../engine/provision-agent.js";
 import { spawnStartGuard } from "../engine/start-guard.js";
-import { unresolvedName } from "../engine/wait-for-names.js";
 import { loadPlanFile } from "../plan-file.js";
 import { type PreparedBottle, prepareBottle } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
@@ -55,19 +49,19 @@ import {
   startStateMirror,
   waitUntilOnNode,
 } from "./state-mirror.js";
+import { bottlesPerNode, deployStack, warnWithoutNoNewPrivileges } from "./swarm-deploy.js";
 import {
   chooseNode,
   EngineAt,
-  labelArgs,
   listNodes,
   SWARM_HOST_ENV,
   SWARM_NODE_ENV,
+  type SwarmAt,
   shipImages,
 } from "./swarm-engines.js";
+import { assertGoneFromSwarm, removeFromSwarm } from "./swarm-removal.js";
+import { agentTask, listSwarmBottles } from "./swarm-tasks.js";
 
-const STACK_LABEL = "com.docker.stack.namespace";
-/** How long the stack may take to run and pass its health checks. */
-const CONVERGE_TIMEOUT_MS = 180_000;
 /**
  * The bottle's plan (names and paths, no values), kept beside its metadata: a CLI that takes
  * the bottle over (resume) needs it to carry approvals to the node.
@@ -84,8 +78,12 @@ export class SwarmBackend implements Backend {
   /** The state mirrors this CLI runs, by slug. */
   private readonly mirrors = new Map<string, StateMirror>();
 
+  /** The manager, and where this CLI says what it is doing. */
+  private readonly swarm: SwarmAt;
+
   constructor(private readonly ctx: LaunchContext) {
     this.manager = new EngineAt(ctx.docker, ctx.env[SWARM_HOST_ENV] || null);
+    this.swarm = { manager: this.manager, progress: ctx.progress };
   }
 
   private where(): string {
@@ -139,11 +137,11 @@ export class SwarmBackend implements Backend {
     }
     const node = chooseNode(
       await listNodes(this.manager),
-      await this.bottlesPerNode(),
+      await bottlesPerNode(this.manager),
       this.ctx.env[SWARM_NODE_ENV],
     );
     const nodeEngine = new EngineAt(this.ctx.docker, node.engine);
-    await this.warnWithoutNoNewPrivileges(nodeEngine, node.hostname);
+    await warnWithoutNoNewPrivileges(this.swarm, nodeEngine, node.hostname);
     const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
     let deployed = false;
     let mirror: StateMirror | null = null;
@@ -152,8 +150,8 @@ export class SwarmBackend implements Backend {
         await mirror?.stop();
         this.mirrors.delete(slug);
         if (!deployed) return;
-        await this.removeFromSwarm({ slug, project }, nodeEngine, bounds);
-        await this.assertGone(slug, nodeEngine, bounds);
+        await removeFromSwarm(this.swarm, { slug, project }, nodeEngine, bounds);
+        await assertGoneFromSwarm(this.swarm, slug, nodeEngine, bounds);
       },
       start: async () => {
         await this.recordStart(plan, node.hostname);
@@ -166,7 +164,13 @@ export class SwarmBackend implements Backend {
         deployed = true;
         this.ctx.progress(`seeding bottle ${slug}'s volumes on ${node.hostname}…`);
         const keeper = await createKeeper(nodeEngine, blueprint.plan);
-        const agent = await this.deployStack(plan, node.hostname, nodeEngine, imageIds, options);
+        const agent = await deployStack(
+          this.swarm,
+          plan,
+          this.stackOf(plan, node.hostname, (tag) => imageIds[tag]),
+          { name: node.hostname, engine: nodeEngine },
+          options,
+        );
         await this.provision(plan, prepared, nodeEngine, agent);
         // Approvals made here reach the node, and the agent's proposals come here.
         mirror = startStateMirror({
@@ -212,37 +216,6 @@ export class SwarmBackend implements Backend {
     );
   }
 
-  /** The secrets, then the stack; waits until it runs. Returns the agent's container. */
-  private async deployStack(
-    plan: StartPlan,
-    nodeName: string,
-    nodeEngine: EngineAt,
-    imageIds: Record<string, string>,
-    options: UpOptions,
-  ): Promise<string> {
-    const { blueprint } = plan;
-    const slug = blueprint.plan.slug;
-    const project = composeProjectName(slug);
-    for (const s of envSecrets(slug, Object.keys(plan.composeEnv))) {
-      // The value goes on stdin: never in argv, never in a file.
-      await this.manager.run(["secret", "create", ...labelArgs(blueprint.plan), s.name, "-"], {
-        input: plan.composeEnv[s.variable] ?? "",
-      });
-    }
-    this.ctx.progress(`starting bottle ${slug} on ${nodeName}…`);
-    const stack = this.stackOf(plan, nodeName, (tag) => imageIds[tag]);
-    await this.manager.run(
-      ["stack", "deploy", "--detach=true", "--resolve-image", "never", "-c", "-", project],
-      {
-        input: renderStackYaml(stack),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
-    const agent = await this.waitForStack(project, nodeEngine, options.signal);
-    await waitForNames(nodeEngine, agent, sidecarNamesOf(stack));
-    return agent;
-  }
-
   /** The agent program (when cached), then what provisioning writes into the agent. */
   private async provision(
     plan: StartPlan,
@@ -272,156 +245,13 @@ export class SwarmBackend implements Backend {
     await provisionAgent(nodeEngine, agentProvisionOf(plan, prepared, agent));
   }
 
-  /**
-   * A swarm service cannot set no-new-privileges (Compose sets it on every sidecar); only the
-   * node's engine can, for all its containers. Said plainly when the node does not.
-   */
-  private async warnWithoutNoNewPrivileges(node: EngineAt, name: string): Promise<void> {
-    const info = await node.run(["info", "--format", "{{json .SecurityOptions}}"], {
-      allowFailure: true,
-    });
-    if (info.exitCode !== 0) {
-      throw new BottleError(`the engine of node ${name} does not answer at ${node.address}`, {
-        hint: "check the node's dev.claude-bottle.engine label and that this machine can reach it",
-      });
-    }
-    if (!info.stdout.includes("no-new-privileges")) {
-      this.ctx.progress(
-        `warning: node ${name}'s engine lets processes gain privileges by exec (a swarm service cannot forbid it); set "no-new-privileges": true in its /etc/docker/daemon.json`,
-      );
-    }
-  }
-
-  /** Waits until every service runs one task on the node and each health check passes. */
-  private async waitForStack(
-    project: string,
-    node: EngineAt,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
-    const services = (
-      await this.manager.run(["stack", "services", "--format", "{{.Name}}", project])
-    ).stdout
-      .split("\n")
-      .filter(Boolean);
-    for (;;) {
-      if (signal?.aborted) throw new BottleError("interrupted while the stack was starting");
-      const failed = await this.failedTask(project);
-      if (failed !== null)
-        throw new BottleError(`a service of ${project} could not start: ${failed}`);
-      const ps = await node.run([
-        "ps",
-        "--filter",
-        `label=${STACK_LABEL}=${project}`,
-        "--format",
-        "{{json .}}",
-      ]);
-      const running = ps.stdout
-        .split("\n")
-        .filter(Boolean)
-        .map(
-          (l) => JSON.parse(l) as { Names: string; State: string; Status: string; Labels: string },
-        );
-      const ready = services.every((s) =>
-        running.some(
-          (c) =>
-            c.Names.startsWith(`${s}.`) &&
-            c.State === "running" &&
-            !/\((health: starting|unhealthy)\)/.test(c.Status),
-        ),
-      );
-      const agent = running.find((c) => c.Names.startsWith(`${project}_agent.`));
-      if (ready && agent !== undefined) return agent.Names;
-      if (Date.now() > deadline) {
-        throw new BottleError(
-          `${project} did not become ready within ${CONVERGE_TIMEOUT_MS / 1000}s`,
-          {
-            hint: `see \`docker stack ps --no-trunc ${project}\` on the manager`,
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
-  /** The error of a task the swarm gave up on, or null. */
-  private async failedTask(project: string): Promise<string | null> {
-    const r = await this.manager.run(
-      [
-        "stack",
-        "ps",
-        "--no-trunc",
-        "--format",
-        "{{.Name}}\t{{.CurrentState}}\t{{.Error}}",
-        project,
-      ],
-      { allowFailure: true },
-    );
-    for (const line of r.stdout.split("\n")) {
-      const [name, state = "", error = ""] = line.split("\t");
-      if (error.trim() !== "" && /^(Rejected|Failed)/.test(state))
-        return `${name}: ${error.trim()}`;
-    }
-    return null;
-  }
-
-  private async bottlesPerNode(): Promise<Map<string, number>> {
-    const r = await this.manager.run(
-      ["service", "ls", "-q", "--filter", `label=${BOTTLE_SLUG_LABEL}`],
-      { allowFailure: true },
-    );
-    const load = new Map<string, number>();
-    const ids = r.stdout.split("\n").filter(Boolean);
-    if (ids.length === 0) return load;
-    const tasks = await this.manager.run(
-      ["service", "ps", "--filter", "desired-state=running", "--format", "{{.Node}}", ...ids],
-      { allowFailure: true },
-    );
-    for (const node of tasks.stdout.split("\n").filter(Boolean)) {
-      load.set(node, (load.get(node) ?? 0) + 1);
-    }
-    return load;
-  }
-
   async agent(bottle: { slug: string }): Promise<AgentHandle> {
-    const { engine, container } = await this.agentTask(bottle.slug);
+    const { engine, container } = await agentTask(this.manager, bottle.slug);
     return { docker: engine, container };
   }
 
-  /** The agent's running task: its container, and the engine of the node that runs it. */
-  private async agentTask(slug: string): Promise<{ engine: EngineAt; container: string }> {
-    const project = composeProjectName(slug);
-    const task = await this.manager.run(
-      [
-        "service",
-        "ps",
-        "--filter",
-        "desired-state=running",
-        "--no-trunc",
-        "--format",
-        "{{.Node}}\t{{.Name}}.{{.ID}}",
-        `${project}_agent`,
-      ],
-      { allowFailure: true },
-    );
-    // A manager that cannot answer is said in its words; only a service that is not there (or
-    // runs no task) is a bottle with no running agent.
-    if (task.exitCode !== 0 && !/no such service/i.test(task.stderr)) {
-      throw new DockerError(`docker service ps ${project}_agent`, task.exitCode, task.stderr);
-    }
-    const [nodeName, container] = (task.stdout.split("\n")[0] ?? "").split("\t");
-    if (!nodeName || !container) {
-      throw new BottleError(`bottle ${slug} has no running agent on the swarm`, {
-        hint: `remove what is left of it with \`claude-bottle stop --backend swarm ${slug}\``,
-      });
-    }
-    const node = (await listNodes(this.manager)).find((n) => n.hostname === nodeName);
-    if (node?.engine == null) throw new BottleError(`node ${nodeName} has no engine label`);
-    return { engine: new EngineAt(this.ctx.docker, node.engine), container };
-  }
-
   async exec(bottle: { slug: string }, options: Parameters<Backend["exec"]>[1]): Promise<number> {
-    const agent = await this.agentTask(bottle.slug);
+    const agent = await agentTask(this.manager, bottle.slug);
     const plan = await this.keptPlan(bottle.slug);
     const adopted = await this.adoptMirror(bottle.slug, agent.engine, plan);
     // The host variables the manifest forwards: Swarm secrets in the agent's task, put in the
@@ -487,42 +317,8 @@ export class SwarmBackend implements Backend {
     };
   }
 
-  async list(): Promise<FoundBottle[]> {
-    const home = this.ctx.home;
-    const ids = (
-      await this.manager.run([
-        "service",
-        "ls",
-        "-q",
-        "--filter",
-        `label=${BOTTLE_HOME_LABEL}=${home}`,
-      ])
-    ).stdout
-      .split("\n")
-      .filter(Boolean);
-    const index = new BottleIndex();
-    if (ids.length > 0) {
-      const services = JSON.parse(
-        (await this.manager.run(["service", "inspect", ...ids])).stdout,
-      ) as Array<{
-        Spec: { Name: string; Labels?: Record<string, string> };
-      }>;
-      const states = await this.taskStates(ids);
-      for (const s of services) {
-        const slug = s.Spec.Labels?.[BOTTLE_SLUG_LABEL];
-        if (slug === undefined) continue;
-        const found = index.entry(slug);
-        const state = states.get(s.Spec.Name) ?? "no task";
-        found.containers.push({
-          name: s.Spec.Name,
-          service: s.Spec.Name.slice(found.project.length + 1),
-          state,
-          status: state,
-        });
-      }
-    }
-    await index.addStateDirs(home, this.name);
-    return index.sorted();
+  list(): Promise<FoundBottle[]> {
+    return listSwarmBottles(this.manager, this.ctx.home);
   }
 
   /**
@@ -556,29 +352,6 @@ export class SwarmBackend implements Backend {
     return logs.exitCode === 0 ? logs.stdout : "";
   }
 
-  /** Each service's running task state ("running", "failed", …), by service name. */
-  private async taskStates(ids: readonly string[]): Promise<Map<string, string>> {
-    const r = await this.manager.run(
-      [
-        "service",
-        "ps",
-        "--filter",
-        "desired-state=running",
-        "--format",
-        "{{.Name}}\t{{.CurrentState}}",
-        ...ids,
-      ],
-      { allowFailure: true },
-    );
-    const states = new Map<string, string>();
-    for (const line of r.stdout.split("\n").filter(Boolean)) {
-      const [task = "", current = ""] = line.split("\t");
-      const service = task.replace(/\.\d+$/, "");
-      states.set(service, (current.split(" ")[0] ?? "").toLowerCase());
-    }
-    return states;
-  }
-
   async down(
     bottle: Pick<FoundBottle, "slug" | "project" | "stateDir">,
     bounds: RemovalBounds = DEFAULT_REMOVAL_BOUNDS,
@@ -587,133 +360,10 @@ export class SwarmBackend implements Backend {
     const nodes = await listNodes(boundedClient(this.manager, Date.now() + bounds.gracefulMs));
     const found = nodes.find((n) => n.hostname === metadata?.node);
     const node = found ? new EngineAt(this.ctx.docker, found.engine) : null;
-    await this.removeFromSwarm(bottle, node, bounds);
-    await this.assertGone(bottle.slug, node, bounds);
+    await removeFromSwarm(this.swarm, bottle, node, bounds);
+    await assertGoneFromSwarm(this.swarm, bottle.slug, node, bounds);
     if (bottle.stateDir !== null) {
       await rm(bottle.stateDir, { recursive: true, force: true });
-    }
-  }
-
-  /** Ends a removal by listing what carries the bottle's label: anything left is an error. */
-  private async assertGone(slug: string, node: EngineAt | null, bounds: RemovalBounds) {
-    const left = await this.leftOnSwarm(slug, node, bounds.forcedMs);
-    if (left.length > 0) {
-      throw new BottleError(
-        `bottle ${slug} is not fully removed from the swarm; still there: ${left.join(", ")}`,
-        { hint: `run \`claude-bottle stop --backend swarm ${slug}\` again` },
-      );
-    }
-  }
-
-  /** What carries the bottle's label on the manager and its node, named; or why it is unknown. */
-  private async leftOnSwarm(slug: string, node: EngineAt | null, ms: number): Promise<string[]> {
-    const label = `label=${BOTTLE_SLUG_LABEL}=${slug}`;
-    const manager = boundedClient(this.manager, Date.now() + ms);
-    const ask = async (docker: DockerClient, kind: string, args: string[]): Promise<string[]> => {
-      // `docker ps` names its field Names; every other listing here, Name.
-      const field = kind === "container" ? "{{.Names}}" : "{{.Name}}";
-      const r = await docker.run([...args, "--filter", label, "--format", field], {
-        allowFailure: true,
-      });
-      if (r.exitCode !== 0) return [`(no answer to \`docker ${args.join(" ")}\`)`];
-      return r.stdout
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((name) => `${kind} ${name}`);
-    };
-    const lists = await Promise.all([
-      ask(manager, "service", ["service", "ls"]),
-      ask(manager, "network", ["network", "ls"]),
-      ask(manager, "secret", ["secret", "ls"]),
-      ask(manager, "config", ["config", "ls"]),
-      ...(node === null
-        ? []
-        : [
-            ask(boundedClient(node, Date.now() + ms), "container", ["ps", "-a"]),
-            ask(boundedClient(node, Date.now() + ms), "volume", ["volume", "ls"]),
-          ]),
-    ]);
-    return lists.flat();
-  }
-
-  /**
-   * The stack, then what the stack leaves: its external secrets, and its volumes on the
-   * node once their tasks are gone, each call bounded and in a process group of its own.
-   * Never throws: the first error stays the one reported (down names what is left).
-   */
-  private async removeFromSwarm(
-    bottle: Pick<FoundBottle, "slug" | "project">,
-    nodeEngine: EngineAt | null,
-    bounds: RemovalBounds = DEFAULT_REMOVAL_BOUNDS,
-  ): Promise<void> {
-    this.ctx.progress(`removing ${bottle.project}…`);
-    const label = `label=${BOTTLE_SLUG_LABEL}=${bottle.slug}`;
-    const manager = boundedClient(this.manager, Date.now() + bounds.gracefulMs);
-    const node = nodeEngine && boundedClient(nodeEngine, Date.now() + bounds.gracefulMs);
-    await manager.run(["stack", "rm", bottle.project], { allowFailure: true });
-    // Tasks stop asynchronously; their containers hold the volumes and the secrets.
-    const deadline = Date.now() + bounds.gracefulMs;
-    while (Date.now() < deadline) {
-      const left =
-        node === null
-          ? ""
-          : (
-              await node.run(["ps", "-aq", "--filter", `label=${STACK_LABEL}=${bottle.project}`], {
-                allowFailure: true,
-              })
-            ).stdout.trim();
-      const services = (
-        await manager.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout.trim();
-      if (left === "" && services === "") break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const forcedAt = Date.now() + bounds.forcedMs;
-    const forced = boundedClient(this.manager, forcedAt);
-    const forcedNode = nodeEngine && boundedClient(nodeEngine, forcedAt);
-    // A service the stack did not take (a stack rm that timed out) goes by name.
-    const services = (
-      await forced.run(["service", "ls", "-q", "--filter", label], { allowFailure: true })
-    ).stdout
-      .split("\n")
-      .filter(Boolean);
-    if (services.length > 0)
-      await forced.run(["service", "rm", ...services], { allowFailure: true });
-    if (forcedNode !== null) {
-      // The keeper holds the volumes; it goes first, with the tasks' containers.
-      const held = (
-        await forcedNode.run(["ps", "-aq", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (held.length > 0) await forcedNode.run(["rm", "-f", ...held], { allowFailure: true });
-      const vols = (
-        await forcedNode.run(["volume", "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (vols.length > 0) {
-        await forcedNode.run(["volume", "rm", "-f", ...vols], { allowFailure: true });
-      }
-    }
-    for (const kind of ["secret", "config"] as const) {
-      const ids = (
-        await forced.run([kind, "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (ids.length > 0) await forced.run([kind, "rm", ...ids], { allowFailure: true });
-    }
-    // Networks last, again until they go: a task on its way out still holds them a moment.
-    while (Date.now() < forcedAt) {
-      const nets = (
-        await forced.run(["network", "ls", "-q", "--filter", label], { allowFailure: true })
-      ).stdout
-        .split("\n")
-        .filter(Boolean);
-      if (nets.length === 0) break;
-      const r = await forced.run(["network", "rm", ...nets], { allowFailure: true });
-      if (r.exitCode !== 0) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 
@@ -724,31 +374,6 @@ export class SwarmBackend implements Backend {
       const event = serviceEvent(e);
       if (event !== null) yield event;
     }
-  }
-}
-
-/** The names the agent reaches its sidecars by on the internal overlay. */
-export function sidecarNamesOf(stack: SwarmStack): string[] {
-  return Object.entries(stack.services)
-    .filter(([name]) => name !== "agent")
-    .flatMap(([, s]) => s?.networks.internal?.aliases ?? []);
-}
-
-/** How long a running agent may take to resolve its sidecars' names. */
-const NAMES_TIMEOUT_S = 60;
-/**
- * Waits until the agent resolves each sidecar's name. A task runs and passes its health
- * check before the swarm's DNS answers for it everywhere: under load an agent was seen
- * unable to resolve its own pipelock after the stack was ready. A name that never resolves
- * fails the start, which removes the bottle.
- */
-async function waitForNames(node: EngineAt, agent: string, names: readonly string[]) {
-  const missing = await unresolvedName(node, agent, names, NAMES_TIMEOUT_S);
-  if (missing !== null) {
-    throw new BottleError(
-      `the agent could not resolve ${missing} on the swarm's DNS within ${NAMES_TIMEOUT_S}s`,
-      { hint: "check the node's overlay networking (`claude-bottle docs swarm`, pitfalls)" },
-    );
   }
 }
 

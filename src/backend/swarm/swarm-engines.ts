@@ -10,6 +10,8 @@ import { BottleError } from "../../shared/errors.js";
 import type { DockerClient, RunOptions, RunResult } from "../engine/docker-client.js";
 
 export const NODE_ENGINE_LABEL = "dev.claude-bottle.engine";
+/** The label the swarm puts on each of a stack's tasks, naming the stack. */
+export const STACK_LABEL = "com.docker.stack.namespace";
 /** The manager's engine, as DOCKER_HOST takes it; unset: this machine's engine. */
 export const SWARM_HOST_ENV = "CLAUDE_BOTTLE_SWARM_HOST";
 /** The node to run bottles on; unset: the ready node with the fewest bottles. */
@@ -28,6 +30,17 @@ export class EngineAt implements DockerClient {
       options,
     );
   }
+
+  /** Another engine (a node's), reached through the same client. */
+  at(address: string | null): EngineAt {
+    return new EngineAt(this.inner, address);
+  }
+}
+
+/** The swarm as a backend's helpers reach it: its manager, and the CLI's progress lines. */
+export interface SwarmAt {
+  manager: EngineAt;
+  progress: (line: string) => void;
 }
 
 export interface SwarmNode {

@@ -1,9 +1,9 @@
 // pipelock's process entry (bundled to pipelock.mjs, run as `node pipelock.mjs run ...`): its
 // settings from argv (pipelock-settings.ts), started and stopped as every sidecar is
-// (sidecar-process.ts); SIGHUP reloads its policy. The same file is the entry of its DLP scan
-// worker threads.
+// (src/shared/sidecar-process.ts); SIGHUP reloads its policy. The same file is the entry of
+// its DLP scan worker threads.
 import { isScanWorker, serveScanRequests } from "../../shared/dlp/index.js";
-import { runSidecar } from "../sidecar-process.js";
+import { runSidecar } from "../../shared/sidecar-process.js";
 import { readPipelockSettings } from "./pipelock-settings.js";
 import { runPipelock } from "./run-pipelock.js";
 

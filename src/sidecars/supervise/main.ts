@@ -1,9 +1,9 @@
 // Entry of the supervise sidecar (bundled to supervise.mjs, run as `node supervise.mjs`): the
 // MCP server on 0.0.0.0:SUPERVISE_PORT over the queue directory, its settings from the
 // environment (supervise-settings.ts), started and stopped as every sidecar is
-// (sidecar-process.ts). Compose checks its health path with bash's /dev/tcp: see
+// (src/shared/sidecar-process.ts). Compose checks its health path with bash's /dev/tcp: see
 // httpHealthcheck in src/core/compose.ts.
-import { runSidecar } from "../sidecar-process.js";
+import { runSidecar } from "../../shared/sidecar-process.js";
 import { startSupervise } from "./start-supervise.js";
 import { readSuperviseSettings } from "./supervise-settings.js";
 

@@ -8,8 +8,8 @@
 // - Once serving, an error no handler caught is logged as one JSON line and the process keeps
 //   serving: one connection's bug must not take the bottle offline (every socket error is
 //   handled where it happens, so this is a bug too).
-import { BottleError } from "../shared/errors.js";
-import { envWithSecretFiles } from "../shared/secret-files.js";
+import { BottleError } from "./errors.js";
+import { envWithSecretFiles } from "./secret-files.js";
 
 export interface RunningSidecar {
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BottleError, InputError } from "../shared/errors.js";
+import { BottleError, InputError } from "./errors.js";
 import { startFailure } from "./sidecar-process.js";
 
 describe("startFailure", () => {
