@@ -7,8 +7,7 @@ import type {
   Backend,
   BottleEvent,
   FoundBottle,
-  LogRange,
-  LogStream,
+  OpenLog,
   PolicyChange,
   RemovalBounds,
   Rendering,
@@ -17,7 +16,7 @@ import { attachAgent } from "../engine/attach-agent.js";
 import { dockerLogs } from "../engine/container-logs.js";
 import { discoverBottles, removeBottle } from "../engine/discover-bottles.js";
 import { checkEngine } from "../engine/docker-client.js";
-import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
+import { bottleEventIn, bottleEvents, type EngineEvent } from "../engine/engine-events.js";
 import { renderBottleCompose, STATE_FILES } from "../prepare-bottle.js";
 import type { LaunchContext, StartPlan } from "../start-plan.js";
 import { yamlRendering } from "../yaml-rendering.js";
@@ -77,9 +76,7 @@ export class ComposeBackend implements Backend {
     ];
   }
 
-  openLog(container: string, from: LogRange): LogStream {
-    return dockerLogs(container, from);
-  }
+  readonly openLog: OpenLog = dockerLogs;
 
   down(bottle: Parameters<Backend["down"]>[0], bounds?: RemovalBounds): Promise<void> {
     return removeBottle(this.ctx.docker, bottle, bounds);
@@ -92,17 +89,13 @@ export class ComposeBackend implements Backend {
       "--filter",
       `label=${BOTTLE_HOME_LABEL}=${this.ctx.home}`,
     ];
-    for await (const e of engineEvents(null, filters, signal)) {
-      const event = containerEvent(e);
-      if (event !== null) yield event;
-    }
+    yield* bottleEvents(null, filters, signal, containerEvent);
   }
 }
 
 /** One `docker events` JSON line as a bottle's container event; null if not a bottle's. */
 export function parseEngineEvent(line: string): BottleEvent | null {
-  const e = readEngineEvent(line);
-  return e === null ? null : containerEvent(e);
+  return bottleEventIn(line, containerEvent);
 }
 
 function containerEvent(e: EngineEvent): BottleEvent | null {

@@ -2,6 +2,7 @@
 // Each backend says which of these are its bottles' and what they concern.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import type { BottleEvent } from "../backend.js";
 
 export interface EngineEvent {
   action: string;
@@ -46,4 +47,26 @@ export async function* engineEvents(
     const event = readEngineEvent(line);
     if (event !== null) yield event;
   }
+}
+
+/** How a backend reads an engine event as one of its bottles' (null: not a bottle's). */
+export type BottleEventOf = (event: EngineEvent) => BottleEvent | null;
+
+/** The bottle events among `docker events ARGS…`, as `bottleEventOf` reads them. */
+export async function* bottleEvents(
+  address: string | null,
+  args: readonly string[],
+  signal: AbortSignal,
+  bottleEventOf: BottleEventOf,
+): AsyncIterable<BottleEvent> {
+  for await (const e of engineEvents(address, args, signal)) {
+    const event = bottleEventOf(e);
+    if (event !== null) yield event;
+  }
+}
+
+/** One `docker events` JSON line as `bottleEventOf` reads it; null if it is not a bottle's. */
+export function bottleEventIn(line: string, bottleEventOf: BottleEventOf): BottleEvent | null {
+  const e = readEngineEvent(line);
+  return e === null ? null : bottleEventOf(e);
 }

@@ -11,10 +11,8 @@ import { BottleError } from "../../shared/errors.js";
 import type {
   AgentHandle,
   Backend,
-  BottleEvent,
   FoundBottle,
-  LogRange,
-  LogStream,
+  OpenLog,
   PolicyChange,
   RemovalBounds,
   Rendering,
@@ -32,7 +30,7 @@ import { readComposeFacts } from "../compose-facts.js";
 import { attachAgent } from "../engine/attach-agent.js";
 import { DEFAULT_REMOVAL_BOUNDS } from "../engine/discover-bottles.js";
 import { boundedClient } from "../engine/docker-client.js";
-import { type EngineEvent, engineEvents, readEngineEvent } from "../engine/engine-events.js";
+import { type BottleEventOf, bottleEventIn, bottleEvents } from "../engine/engine-events.js";
 import { NODE_IMAGE } from "../engine/images.js";
 import { provisionAgent } from "../engine/provision-agent.js";
 import { spawnStartGuard } from "../engine/start-guard.js";
@@ -80,10 +78,13 @@ export class SwarmBackend implements Backend {
 
   /** The manager, and where this CLI says what it is doing. */
   private readonly swarm: SwarmAt;
+  readonly openLog: OpenLog;
 
   constructor(private readonly ctx: LaunchContext) {
     this.manager = new EngineAt(ctx.docker, ctx.env[SWARM_HOST_ENV] || null);
     this.swarm = { manager: this.manager, progress: ctx.progress };
+    // The manager gathers each log from the sidecar's node.
+    this.openLog = serviceLogs(this.manager.address);
   }
 
   private where(): string {
@@ -337,11 +338,6 @@ export class SwarmBackend implements Backend {
     ];
   }
 
-  /** The manager gathers the log from the sidecar's node. */
-  openLog(service: string, from: LogRange): LogStream {
-    return serviceLogs(this.manager.address)(service, from);
-  }
-
   async sidecarLog(bottle: FoundBottle, service: "pipelock", lines: number): Promise<string> {
     if (!bottle.containers.some((c) => c.service === service)) return "";
     // The manager gathers the log from the sidecar's node.
@@ -367,24 +363,20 @@ export class SwarmBackend implements Backend {
     }
   }
 
-  async *events(signal: AbortSignal): AsyncIterable<BottleEvent> {
+  events(signal: AbortSignal) {
     // The swarm reports services, not containers; a service's name carries its bottle.
     const filters = ["--filter", "scope=swarm", "--filter", "type=service"];
-    for await (const e of engineEvents(this.manager.address, filters, signal)) {
-      const event = serviceEvent(e);
-      if (event !== null) yield event;
-    }
+    return bottleEvents(this.manager.address, filters, signal, serviceEvent);
   }
 }
 
 /** A `docker events` JSON line about a bottle's service, or null. */
-export function parseServiceEvent(line: string): BottleEvent | null {
-  const e = readEngineEvent(line);
-  return e === null ? null : serviceEvent(e);
+export function parseServiceEvent(line: string) {
+  return bottleEventIn(line, serviceEvent);
 }
 
-function serviceEvent(e: EngineEvent): BottleEvent | null {
+const serviceEvent: BottleEventOf = (e) => {
   const m = /^claude-bottle-([a-z0-9][a-z0-9-]*)_([a-z-]+)$/.exec(e.attributes.name ?? "");
   if (m === null) return null;
   return { slug: m[1] as string, service: m[2] as string, action: e.action, time: e.time };
-}
+};
