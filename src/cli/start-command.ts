@@ -90,11 +90,11 @@ async function startBottle(ctx: CliContext, name: string, options: StartOptions)
     });
   }
   const launch = launchContextOf(ctx);
-  // Manifests first: a bad one is reported before Docker is asked anything.
-  // From a subdirectory too: the repository's agents are at its root.
+  // The command line first (an unknown backend), then the manifests: a bad one is reported
+  // before Docker is asked anything. From a subdirectory too: the agents are at the root.
+  const backend = backendFor(launch, options);
   const repoDir = await findRepoRoot(ctx.cwd);
   const agent = await loadAgent(name, { repoDir, env: ctx.env });
-  const backend = backendFor(launch, options);
   if (!options.dryRun) await backend.preflight();
   const plan = await planStart(agent, launch, options.dryRun ?? false);
   const workspace =
