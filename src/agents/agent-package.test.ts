@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tgz } from "../../test/support/fixtures/tarball-fixture.js";
+import { tempDirPerFile } from "../../test/support/unit/temp-dir.js";
 import {
   agentCacheRoot,
   cachedAgentVersions,
@@ -14,11 +14,7 @@ import {
 } from "./agent-package.js";
 import type { NpmClient, NpmResult } from "./npm-client.js";
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "cb-agent-cache-"));
-});
-afterAll(() => rm(root, { recursive: true, force: true }));
+const root = tempDirPerFile("cb-agent-cache-");
 
 const GEMINI_TGZ = tgz([
   { name: "package/package.json", content: '{"name":"@google/gemini-cli"}' },
@@ -53,7 +49,7 @@ function fakeNpm(options: {
 }
 
 let n = 0;
-const home = () => join(root, `home-${n++}`);
+const home = () => join(root(), `home-${n++}`);
 const quiet = () => {};
 
 describe("ensureAgentPackage", () => {

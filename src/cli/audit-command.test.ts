@@ -1,27 +1,19 @@
 // `audit show` and `audit verify` on logs holding what a hostile agent can make the host
 // record (its reasons, its proposal text): no raw control character reaches the terminal.
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { appendFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
 import {
   ALL_HOSTILE,
   HOSTILE_TEXT,
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import { appendAuditEntries, auditLogPath } from "../approval/audit-log.js";
 import { defaultContext } from "./cli-context.js";
 import type { CliIo } from "./io.js";
 import { runCli } from "./program.js";
 
-let home: string;
-
-beforeEach(async () => {
-  home = await mkdtemp(join(tmpdir(), "cb-audit-cli-"));
-});
-afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
-});
+const home = tempDirPerTest("cb-audit-cli-");
 
 async function run(...argv: string[]) {
   const out = { stdout: "", stderr: "" };
@@ -35,13 +27,13 @@ async function run(...argv: string[]) {
   };
   const code = await runCli(argv, io, (io) => ({
     ...defaultContext(io),
-    env: { HOME: home, CLAUDE_BOTTLE_HOME: home },
+    env: { HOME: home(), CLAUDE_BOTTLE_HOME: home() },
   }));
   return { code, ...out };
 }
 
 async function hostileLog(slug = "demo-7f3a"): Promise<string> {
-  const path = auditLogPath(home, slug);
+  const path = auditLogPath(home(), slug);
   await appendAuditEntries(
     path,
     [

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import {
   endedDirOf,
   outcomeWords,
@@ -11,13 +11,7 @@ import {
   recordEnded,
 } from "./ended-bottles.js";
 
-let home: string;
-beforeEach(async () => {
-  home = await mkdtemp(join(tmpdir(), "cb-ended-"));
-});
-afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
-});
+const home = tempDirPerTest("cb-ended-");
 
 const base = {
   agent: "watched",
@@ -33,54 +27,54 @@ describe("ended bottles", () => {
     const at = (iso: string) => () => new Date(iso);
     expect(
       await recordEnded(
-        home,
+        home(),
         { ...base, slug: "old-1", how: "removed", by: "cleanup" },
         at("2030-01-01T00:00:00Z"),
       ),
     ).toBeNull();
     await recordEnded(
-      home,
+      home(),
       { ...base, slug: "a-1", how: "exited", exitCode: 3, by: "start" },
       at("2030-01-02T10:00:00Z"),
     );
-    await recordEnded(home, { ...base, slug: "b-2", how: "stopped" }, at("2030-01-02T11:00:00Z"));
-    const shown = await readEnded(home, new Date("2030-01-02T12:00:00Z"));
+    await recordEnded(home(), { ...base, slug: "b-2", how: "stopped" }, at("2030-01-02T11:00:00Z"));
+    const shown = await readEnded(home(), new Date("2030-01-02T12:00:00Z"));
     expect(shown.map((r) => [r.slug, outcomeWords(r)])).toEqual([
       ["b-2", "stopped by stop"],
       ["a-1", "its program exited with code 3"],
     ]);
-    const file = join(endedDirOf(home), "a-1.json");
+    const file = join(endedDirOf(home()), "a-1.json");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({ slug: "a-1", exitCode: 3 });
   });
 
   it("deletes records older than a week when it writes one", async () => {
     await recordEnded(
-      home,
+      home(),
       { ...base, slug: "gone-1", how: "stopped" },
       () => new Date("2030-01-01T00:00:00Z"),
     );
     await recordEnded(
-      home,
+      home(),
       { ...base, slug: "new-1", how: "stopped" },
       () => new Date("2030-01-09T00:00:00Z"),
     );
-    const all = await readEnded(home, new Date("2030-01-09T00:00:00Z"), 365 * 86_400_000);
+    const all = await readEnded(home(), new Date("2030-01-09T00:00:00Z"), 365 * 86_400_000);
     expect(all.map((r) => r.slug)).toEqual(["new-1"]);
   });
 
   it("refuses a slug that is no file name, and never throws", async () => {
-    expect(await recordEnded(home, { ...base, slug: "../x", how: "stopped" })).toMatch(
+    expect(await recordEnded(home(), { ...base, slug: "../x", how: "stopped" })).toMatch(
       /not a slug/,
     );
-    await writeFile(join(home, "ended"), "a file where the directory goes");
-    expect(await recordEnded(home, { ...base, slug: "s-1", how: "stopped" })).toMatch(
+    await writeFile(join(home(), "ended"), "a file where the directory goes");
+    expect(await recordEnded(home(), { ...base, slug: "s-1", how: "stopped" })).toMatch(
       /could not record the end of s-1/,
     );
   });
 
   it("passes over files that are not records, and symlinks", async () => {
-    const dir = endedDirOf(home);
+    const dir = endedDirOf(home());
     await mkdir(dir, { recursive: true });
     const now = new Date();
     await writeFile(join(dir, "bad-1.json"), "{not json");
@@ -89,11 +83,11 @@ describe("ended bottles", () => {
       JSON.stringify({ slug: "someone-else", how: "stopped", endedAt: now.toISOString() }),
     );
     await writeFile(
-      join(home, "target.json"),
+      join(home(), "target.json"),
       JSON.stringify({ slug: "link-1", how: "stopped", endedAt: now.toISOString() }),
     );
-    await symlink(join(home, "target.json"), join(dir, "link-1.json"));
-    expect(await readEnded(home, now)).toEqual([]);
+    await symlink(join(home(), "target.json"), join(dir, "link-1.json"));
+    expect(await readEnded(home(), now)).toEqual([]);
     expect(
       parseEndedRecord(
         JSON.stringify({ slug: "x", how: "vanished", endedAt: now.toISOString() }),
@@ -112,11 +106,13 @@ describe("ended bottles", () => {
       workCopy: null,
     };
     expect(
-      await recordBottleEnd(home, { slug: "e-1", command: "start", exitCode: 0, metadata, kept }),
+      await recordBottleEnd(home(), { slug: "e-1", command: "start", exitCode: 0, metadata, kept }),
     ).toBeNull();
-    await recordBottleEnd(home, { slug: "e-2", command: "cleanup", metadata: null, kept: null });
-    await recordBottleEnd(home, { slug: "e-3", command: "stop" });
-    const byslug = Object.fromEntries((await readEnded(home, new Date())).map((r) => [r.slug, r]));
+    await recordBottleEnd(home(), { slug: "e-2", command: "cleanup", metadata: null, kept: null });
+    await recordBottleEnd(home(), { slug: "e-3", command: "stop" });
+    const byslug = Object.fromEntries(
+      (await readEnded(home(), new Date())).map((r) => [r.slug, r]),
+    );
     expect(byslug["e-1"]).toMatchObject({
       agent: "coder",
       bottle: "web",

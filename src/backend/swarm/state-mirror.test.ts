@@ -1,29 +1,13 @@
-import {
-  lstat,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tarBytes } from "../../../test/support/fixtures/tarball-fixture.js";
+import { tempDirPerTest } from "../../../test/support/unit/temp-dir.js";
 import type { BottleVolume } from "../../core/swarm-stack.js";
 import { onNodeMarkPath, pullProposals, waitUntilOnNode } from "./state-mirror.js";
 import { EngineAt } from "./swarm-engines.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "cb-mirror-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDirPerTest("cb-mirror-");
 
 /** The mark the mirror writes for a file it pushed: its mtime and size. */
 async function markOf(path: string): Promise<string> {
@@ -33,7 +17,7 @@ async function markOf(path: string): Promise<string> {
 
 describe("waitUntilOnNode", () => {
   it("returns once the mirror's mark names the file's current version", async () => {
-    const policy = join(dir, "pipelock.yaml");
+    const policy = join(dir(), "pipelock.yaml");
     await writeFile(policy, "allow: [a.test]\n");
     await writeFile(onNodeMarkPath(policy), "0:1");
     const waiting = waitUntilOnNode(policy, 5_000);
@@ -43,7 +27,7 @@ describe("waitUntilOnNode", () => {
   });
 
   it("says false when no mirror takes the change there in time", async () => {
-    const policy = join(dir, "pipelock.yaml");
+    const policy = join(dir(), "pipelock.yaml");
     await writeFile(policy, "allow: [a.test]\n");
     await writeFile(onNodeMarkPath(policy), await markOf(policy));
     await writeFile(policy, "allow: [a.test, b.test]\n");
@@ -51,7 +35,7 @@ describe("waitUntilOnNode", () => {
   });
 
   it("compares a directory by every file in it", async () => {
-    const allow = join(dir, "allow");
+    const allow = join(dir(), "allow");
     await mkdir(allow);
     await writeFile(join(allow, "gitleaks.txt"), "fp\n");
     const mark = `gitleaks.txt=${await markOf(join(allow, "gitleaks.txt"))}`;
@@ -98,9 +82,9 @@ describe("pullProposals", () => {
     );
 
   it("takes proposal files only, and replaces a link standing at a name without following it", async () => {
-    const queue = join(dir, "queue");
+    const queue = join(dir(), "queue");
     await mkdir(join(queue, "proposals"), { recursive: true });
-    const outside = join(dir, "host-file");
+    const outside = join(dir(), "host-file");
     await writeFile(outside, "host content");
     await symlink(outside, join(queue, "proposals", `${id}.json`));
     const archive = tarBytes([
@@ -119,7 +103,7 @@ describe("pullProposals", () => {
   });
 
   it("refuses a stream past its bound and writes nothing", async () => {
-    const queue = join(dir, "queue");
+    const queue = join(dir(), "queue");
     await mkdir(join(queue, "proposals"), { recursive: true });
     const archive = tarBytes([{ name: `./${id}.json`, content: Buffer.alloc(65 * 1024 * 1024) }]);
     await expect(
