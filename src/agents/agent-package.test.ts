@@ -52,10 +52,28 @@ let n = 0;
 const home = () => join(root(), `home-${n++}`);
 const quiet = () => {};
 
+/** ensureAgentPackage for Gemini CLI 0.61.1 in a fresh home, unless `options` says otherwise. */
+function ensurePackage(
+  npm: NpmClient,
+  options: Partial<Parameters<typeof ensureAgentPackage>[0]> = {},
+): ReturnType<typeof ensureAgentPackage> {
+  return ensureAgentPackage({
+    provider: "gemini",
+    version: "0.61.1",
+    npm,
+    progress: quiet,
+    ...options,
+    home: options.home ?? home(),
+  });
+}
+
+/** A fake npm that serves the Gemini CLI tarball with its true sha512. */
+const geminiNpm = () => fakeNpm({ integrity: integrityOf(GEMINI_TGZ) });
+
 describe("ensureAgentPackage", () => {
   it("fetches once with npm pack, checks the registry's sha512, and serves the cache after", async () => {
     const h = home();
-    const npm = fakeNpm({ integrity: integrityOf(GEMINI_TGZ) });
+    const npm = geminiNpm();
     const lines: string[] = [];
     const query = { provider: "gemini" as const, version: "0.61.1", home: h, arch: "x64" as const };
     expect(await findAgentPackage(query)).toBeNull();
@@ -102,30 +120,15 @@ describe("ensureAgentPackage", () => {
   it("refuses a tarball whose sha512 is not the registry's, and leaves nothing in the cache", async () => {
     const h = home();
     const npm = fakeNpm({ integrity: integrityOf(Buffer.from("other bytes")) });
-    await expect(
-      ensureAgentPackage({
-        provider: "gemini",
-        version: "0.61.1",
-        home: h,
-        arch: "x64",
-        npm,
-        progress: quiet,
-      }),
-    ).rejects.toThrow("but the registry integrity is");
+    await expect(ensurePackage(npm, { home: h, arch: "x64" })).rejects.toThrow(
+      "but the registry integrity is",
+    );
     expect(await readdir(join(h, "cache/agents/gemini"))).toEqual([]);
   });
 
   it("refuses when the registry gives no sha512 to check against", async () => {
     const npm = fakeNpm({ integrity: "sha1-abc=" });
-    await expect(
-      ensureAgentPackage({
-        provider: "gemini",
-        version: "0.61.1",
-        home: home(),
-        npm,
-        progress: quiet,
-      }),
-    ).rejects.toThrow("gave no sha512 integrity");
+    await expect(ensurePackage(npm)).rejects.toThrow("gave no sha512 integrity");
   });
 
   it("refuses a package with a link in it, leaving no half package behind", async () => {
@@ -135,24 +138,18 @@ describe("ensureAgentPackage", () => {
       { name: "package/bundle/escape", type: "2", linkname: "/etc/shadow" },
     ]);
     const npm = fakeNpm({ tarball: evil, integrity: integrityOf(evil) });
-    await expect(
-      ensureAgentPackage({ provider: "gemini", version: "0.61.1", home: h, npm, progress: quiet }),
-    ).rejects.toThrow('refused the package: "package/bundle/escape" is a link');
+    await expect(ensurePackage(npm, { home: h })).rejects.toThrow(
+      'refused the package: "package/bundle/escape" is a link',
+    );
     expect(await readdir(join(h, "cache/agents/gemini"))).toEqual([]);
   });
 
   it("refuses a package without the program where the provider keeps it", async () => {
     const moved = tgz([{ name: "package/dist/gemini.js", content: "x" }]);
     const npm = fakeNpm({ tarball: moved, integrity: integrityOf(moved) });
-    await expect(
-      ensureAgentPackage({
-        provider: "gemini",
-        version: "0.61.1",
-        home: home(),
-        npm,
-        progress: quiet,
-      }),
-    ).rejects.toThrow("@google/gemini-cli@0.61.1 holds no bundle/gemini.js");
+    await expect(ensurePackage(npm)).rejects.toThrow(
+      "@google/gemini-cli@0.61.1 holds no bundle/gemini.js",
+    );
   });
 
   it("names the command, npm's own reason and the fix when npm cannot fetch", async () => {
@@ -165,13 +162,7 @@ describe("ensureAgentPackage", () => {
           "npm error code ECONNREFUSED\nnpm error network request to https://registry.example.test/x failed, reason: connect ECONNREFUSED\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
       },
     });
-    const error = (await ensureAgentPackage({
-      provider: "gemini",
-      version: "0.61.1",
-      home: home(),
-      npm,
-      progress: quiet,
-    }).then(
+    const error = (await ensurePackage(npm).then(
       () => null,
       (e: unknown) => e,
     )) as Error & { hint?: string };
@@ -196,14 +187,7 @@ describe("ensureAgentPackage", () => {
       ["codex", "x64"],
       ["codex", "arm64"],
     ] as const) {
-      await ensureAgentPackage({
-        provider,
-        version: "9.9.9",
-        arch,
-        home: home(),
-        npm,
-        progress: quiet,
-      }).catch(() => {});
+      await ensurePackage(npm, { provider, version: "9.9.9", arch }).catch(() => {});
     }
     expect(specs).toEqual([
       "@anthropic-ai/claude-code-linux-arm64@9.9.9",
@@ -215,13 +199,7 @@ describe("ensureAgentPackage", () => {
   it("refuses a version that is not one, before running npm", async () => {
     const npm = fakeNpm({});
     await expect(
-      ensureAgentPackage({
-        provider: "codex",
-        version: "latest; rm -rf ~",
-        home: home(),
-        npm,
-        progress: quiet,
-      }),
+      ensurePackage(npm, { provider: "codex", version: "latest; rm -rf ~" }),
     ).rejects.toThrow('"latest; rm -rf ~" is not a version of Codex');
     expect(npm.calls).toEqual([]);
   });
@@ -229,11 +207,7 @@ describe("ensureAgentPackage", () => {
   it("does not take a record whose spec or program is not the provider's as a cached package", async () => {
     const h = home();
     const query = { provider: "gemini" as const, version: "0.61.1", home: h };
-    const pkg = await ensureAgentPackage({
-      ...query,
-      npm: fakeNpm({ integrity: integrityOf(GEMINI_TGZ) }),
-      progress: quiet,
-    });
+    const pkg = await ensurePackage(geminiNpm(), query);
     const record = join(pkg.dir, "..", "claude-bottle-package.json");
     const text = await readFile(record, "utf8");
     await writeFile(record, text.replace("bundle/gemini.js", "../../../bin/sh"));
@@ -275,11 +249,7 @@ describe("a cache others can write", () => {
   it("is refused, not used", async () => {
     const h = home();
     const query = { provider: "gemini" as const, version: "0.61.1", home: h };
-    const pkg = await ensureAgentPackage({
-      ...query,
-      npm: fakeNpm({ integrity: integrityOf(GEMINI_TGZ) }),
-      progress: quiet,
-    });
+    const pkg = await ensurePackage(geminiNpm(), query);
     const { chmod } = await import("node:fs/promises");
     await chmod(join(pkg.dir, ".."), 0o777);
     await expect(findAgentPackage(query)).rejects.toThrow(
@@ -295,25 +265,11 @@ describe("cachedAgentVersions", () => {
   it("lists the whole packages of this architecture only, sorted", async () => {
     const h = home();
     expect(await cachedAgentVersions({ provider: "gemini", home: h, arch: "x64" })).toEqual([]);
-    const npm = fakeNpm({ integrity: integrityOf(GEMINI_TGZ) });
+    const npm = geminiNpm();
     for (const version of ["0.62.0", "0.61.1"]) {
-      await ensureAgentPackage({
-        provider: "gemini",
-        version,
-        home: h,
-        arch: "x64",
-        npm,
-        progress: quiet,
-      });
+      await ensurePackage(npm, { version, home: h, arch: "x64" });
     }
-    await ensureAgentPackage({
-      provider: "gemini",
-      version: "0.60.0",
-      home: h,
-      arch: "arm64",
-      npm,
-      progress: quiet,
-    });
+    await ensurePackage(npm, { version: "0.60.0", home: h, arch: "arm64" });
     // A half package (no record) is not a cached version.
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(h, "cache/agents/gemini/0.59.0-linux-x64/package"), { recursive: true });
