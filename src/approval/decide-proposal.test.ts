@@ -1,13 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  composeOn,
-  makeSupervisedBottle,
-  RecordingDocker,
-} from "../../test/support/sidecars/supervise-fixture.js";
+import { composeOn, RecordingDocker } from "../../test/support/sidecars/supervise-fixture.js";
+import { makeSupervisedQueue } from "../../test/support/unit/supervised-queue.js";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import { answerPath, claimPath, toJsonText } from "../shared/queue-files.js";
 import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { readAuditEntries, verifyAuditLog } from "./audit-log.js";
@@ -15,27 +12,22 @@ import { type DecideContext, decideProposal } from "./decide-proposal.js";
 import { findProposal, scanProposals } from "./host-queue.js";
 import { listSupervisedBottles, type SupervisedBottle } from "./supervised-bottle.js";
 
-let home: string;
+const home = tempDirPerTest("cb-decide-");
 let bottle: SupervisedBottle;
 let queue: ProposalQueue;
 let ctx: DecideContext;
 
 beforeEach(async () => {
-  home = await mkdtemp(join(tmpdir(), "cb-decide-"));
-  bottle = await makeSupervisedBottle(home);
-  queue = new ProposalQueue({ queueDir: bottle.queueDir, slug: bottle.slug });
+  ({ bottle, queue } = await makeSupervisedQueue(home()));
   ctx = {
     backendOf: composeOn(new RecordingDocker()),
     now: () => new Date("2030-01-01T12:00:00.000Z"),
     actor: "alice@laptop",
   };
 });
-afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
-});
 
 async function queued(id: string) {
-  return findProposal((await scanProposals(await listSupervisedBottles(home))).proposals, id);
+  return findProposal((await scanProposals(await listSupervisedBottles(home()))).proposals, id);
 }
 
 describe("decideProposal", () => {
@@ -176,7 +168,7 @@ describe("findProposal", () => {
     });
     await q.submit({ kind: "egress-host", host: "a.test", port: null }, "x");
     await q.submit({ kind: "egress-host", host: "b.test", port: null }, "x");
-    const { proposals } = await scanProposals(await listSupervisedBottles(home));
+    const { proposals } = await scanProposals(await listSupervisedBottles(home()));
     expect(findProposal(proposals, "abcd2").proposal.id).toBe("abcd2222");
     expect(() => findProposal(proposals, "abcd")).toThrow(
       '"abcd" matches 2 proposals: abcd1111, abcd2222',

@@ -7,29 +7,14 @@ import {
   HOSTILE_TEXT,
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
+import { runCliWith } from "../../test/support/unit/run-cli.js";
 import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import { appendAuditEntries, auditLogPath } from "../approval/audit-log.js";
-import { defaultContext } from "./cli-context.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
 
 const home = tempDirPerTest("cb-audit-cli-");
 
-async function run(...argv: string[]) {
-  const out = { stdout: "", stderr: "" };
-  const io: CliIo = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-  };
-  const code = await runCli(argv, io, (io) => ({
-    ...defaultContext(io),
-    env: { HOME: home(), CLAUDE_BOTTLE_HOME: home() },
-  }));
-  return { code, ...out };
+function run(...argv: string[]) {
+  return runCliWith({ env: { HOME: home(), CLAUDE_BOTTLE_HOME: home() } }, ...argv);
 }
 
 async function hostileLog(slug = "demo-7f3a"): Promise<string> {

@@ -1,66 +1,48 @@
 // `supervise` run in-process against a real queue on disk, filled with what a hostile agent
 // can put there: every line it prints must hold no raw control, bidi or invisible character.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { writeFile } from "node:fs/promises";
+import { beforeEach, describe, expect, it } from "vitest";
+import { capturedIo } from "../../test/support/cli/captured-io.js";
 import {
   ALL_HOSTILE,
   HOSTILE_TEXT,
   rawControlsIn,
 } from "../../test/support/fixtures/hostile-text.js";
-import {
-  makeSupervisedBottle,
-  RecordingDocker,
-} from "../../test/support/sidecars/supervise-fixture.js";
+import { RecordingDocker } from "../../test/support/sidecars/supervise-fixture.js";
+import { type ContextChanges, contextWith, runCliWith } from "../../test/support/unit/run-cli.js";
+import { makeSupervisedQueue } from "../../test/support/unit/supervised-queue.js";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import type { SupervisedBottle } from "../approval/supervised-bottle.js";
 import { answerPath, proposalPath, toJsonText } from "../shared/queue-files.js";
-import { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
-import { defaultContext } from "./cli-context.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
+import type { ProposalQueue } from "../sidecars/supervise/proposal-queue.js";
 import { reviewInteractively } from "./supervise-command.js";
 
-let home: string;
+const home = tempDirPerTest("cb-supervise-cli-");
 let bottle: SupervisedBottle;
 let queue: ProposalQueue;
 
 beforeEach(async () => {
-  home = await mkdtemp(join(tmpdir(), "cb-supervise-cli-"));
-  bottle = await makeSupervisedBottle(home);
-  queue = new ProposalQueue({ queueDir: bottle.queueDir, slug: bottle.slug });
-});
-afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  ({ bottle, queue } = await makeSupervisedQueue(home()));
 });
 
-function capture() {
-  const out = { stdout: "", stderr: "" };
-  const io: CliIo = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-  };
-  return { out, io };
+const changes = (): ContextChanges => ({
+  docker: new RecordingDocker(),
+  env: { HOME: home(), CLAUDE_BOTTLE_HOME: home() },
+  stdinIsTty: false,
+  now: () => new Date("2030-01-01T12:00:00.000Z"),
+});
+
+function run(...argv: string[]) {
+  return runCliWith(changes(), ...argv);
 }
 
-function contextFor(io: CliIo) {
-  return {
-    ...defaultContext(io),
-    docker: new RecordingDocker(),
-    env: { HOME: home, CLAUDE_BOTTLE_HOME: home },
-    stdinIsTty: false,
-    now: () => new Date("2030-01-01T12:00:00.000Z"),
-  };
-}
-
-async function run(...argv: string[]) {
-  const { out, io } = capture();
-  const code = await runCli(argv, io, contextFor);
-  return { code, ...out };
+/** Runs a command that must succeed, and checks that it printed only escaped text. */
+async function runClean(argv: string[], allow: { tab?: boolean } = {}) {
+  const r = await run(...argv);
+  expect(r.code).toBe(0);
+  expectClean(r.stdout, allow);
+  expectClean(r.stderr);
+  return r;
 }
 
 /** A pending proposal whose reason is the whole hostile corpus; its id. */
@@ -79,18 +61,13 @@ function expectClean(text: string, allow: { newline?: boolean; tab?: boolean } =
 describe("supervise output holds no raw control character", () => {
   it("list: the reason is shown escaped in its column", async () => {
     await hostileProposal();
-    const r = await run("supervise", "list");
-    expect(r.code).toBe(0);
-    expectClean(r.stdout);
-    expectClean(r.stderr);
+    const r = await runClean(["supervise", "list"]);
     expect(r.stdout).toContain("why: a\\x1b[2J\\x1b[Hb|");
   });
 
   it("show: every line of the reason, escaped, newlines kept", async () => {
     const id = await hostileProposal();
-    const r = await run("supervise", "show", id);
-    expect(r.code).toBe(0);
-    expectClean(r.stdout, { tab: true });
+    const r = await runClean(["supervise", "show", id], { tab: true });
     expect(r.stdout).toContain("fix\\u202etxt.exe");
     expect(r.stdout).toContain("\n          second line\twith a tab");
   });
@@ -109,9 +86,7 @@ describe("supervise output holds no raw control character", () => {
         changes: Object.values(HOSTILE_TEXT),
       }),
     );
-    const r = await run("supervise", "show", id);
-    expect(r.code).toBe(0);
-    expectClean(r.stdout, { tab: true });
+    const r = await runClean(["supervise", "show", id], { tab: true });
     expect(r.stdout).toContain("by malloryfix\\u202etxt.exe");
     expect(r.stdout).toContain("no x\\x1b]0;pwned\\x07y");
   });
@@ -122,9 +97,7 @@ describe("supervise output holds no raw control character", () => {
       ["supervise", "list", "--json"],
       ["supervise", "show", id, "--json"],
     ]) {
-      const r = await run(...argv);
-      expect(r.code).toBe(0);
-      expectClean(r.stdout);
+      const r = await runClean(argv);
       const parsed = JSON.parse(r.stdout) as { reason: string } | { reason: string }[];
       const view = Array.isArray(parsed) ? parsed[0] : parsed;
       expect(view?.reason).toBe(`why: ${ALL_HOSTILE}\nsecond line\twith a tab`.trim());
@@ -158,12 +131,12 @@ describe("supervise output holds no raw control character", () => {
 
   it("the interactive review shows the table and the details escaped", async () => {
     const id = await hostileProposal();
-    const { out, io } = capture();
+    const c = capturedIo();
     const answers = ["1", "x", "q"];
-    await reviewInteractively(contextFor(io), async () => answers.shift() ?? null);
-    expect(out.stdout).toContain(id);
-    expect(out.stdout).toContain("fix\\u202etxt.exe");
-    expectClean(out.stdout, { tab: true });
-    expectClean(out.stderr);
+    await reviewInteractively(contextWith(changes())(c.io), async () => answers.shift() ?? null);
+    expect(c.stdout()).toContain(id);
+    expect(c.stdout()).toContain("fix\\u202etxt.exe");
+    expectClean(c.stdout(), { tab: true });
+    expectClean(c.stderr());
   });
 });
