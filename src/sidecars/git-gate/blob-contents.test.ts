@@ -34,6 +34,30 @@ function tar(members: [name: string, data: Buffer][]): Buffer {
   return Buffer.concat([...blocks, Buffer.alloc(1024)]);
 }
 
+/** A zip header (local or central) whose shared fields start at `at`, in the same order. */
+function zipHeader(
+  layout: { length: number; signature: number; at: number },
+  fields: {
+    flags: number;
+    method: number;
+    crc: number;
+    packed: Buffer;
+    size: number;
+    name: Buffer;
+  },
+): Buffer {
+  const { length, signature, at } = layout;
+  const header = Buffer.alloc(length);
+  header.writeUInt32LE(signature, 0);
+  header.writeUInt16LE(fields.flags, at);
+  header.writeUInt16LE(fields.method, at + 2);
+  header.writeUInt32LE(fields.crc, at + 8);
+  header.writeUInt32LE(fields.packed.length, at + 12);
+  header.writeUInt32LE(fields.size, at + 16);
+  header.writeUInt16LE(fields.name.length, at + 20);
+  return header;
+}
+
 /** A zip archive; `hidden` members get a local header but no central directory entry. */
 function zip(
   members: { name: string; data: Buffer; method?: 0 | 8; flags?: number; hidden?: boolean }[],
@@ -45,23 +69,17 @@ function zip(
     const method = m.method ?? 8;
     const data = method === 8 ? deflateRawSync(m.data) : m.data;
     const name = Buffer.from(m.name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(m.flags ?? 0, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc32(m.data), 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(m.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
+    const fields = {
+      flags: m.flags ?? 0,
+      method,
+      crc: crc32(m.data),
+      packed: data,
+      name,
+      size: m.data.length,
+    };
+    const local = zipHeader({ length: 30, signature: 0x04034b50, at: 6 }, fields);
     if (!m.hidden) {
-      const entry = Buffer.alloc(46);
-      entry.writeUInt32LE(0x02014b50, 0);
-      entry.writeUInt16LE(m.flags ?? 0, 8);
-      entry.writeUInt16LE(method, 10);
-      entry.writeUInt32LE(crc32(m.data), 16);
-      entry.writeUInt32LE(data.length, 20);
-      entry.writeUInt32LE(m.data.length, 24);
-      entry.writeUInt16LE(name.length, 28);
+      const entry = zipHeader({ length: 46, signature: 0x02014b50, at: 8 }, fields);
       entry.writeUInt32LE(offset, 42);
       central.push(entry, name);
     }
