@@ -13,14 +13,24 @@ const PATHS = { caCert: "/ca.crt", caBundle: "/bundle.crt" };
 
 const WORK = "/home/agent/work";
 
+/** The provider's home files for prompt "P" in WORK: no supervise and no literal env unless given. */
+function homeFilesOf(
+  provider: "claude" | "codex" | "gemini",
+  given: { supervise?: typeof SUPERVISE; literalEnv?: Record<string, string> } = {},
+) {
+  return agentProviderModule(provider).homeFiles({
+    prompt: "P",
+    supervise: given.supervise ?? null,
+    literalEnv: given.literalEnv ?? {},
+    workDir: WORK,
+  });
+}
+
 describe("each provider's own files", () => {
   it("claude: onboarding done, ~/work trusted, the placeholder approved by its last 20 characters, the bypass acknowledged", () => {
-    const claude = agentProviderModule("claude");
-    const files = claude.homeFiles({
-      prompt: "P",
+    const files = homeFilesOf("claude", {
       supervise: SUPERVISE,
       literalEnv: { ANTHROPIC_API_KEY: "placeholder-egress-injects-the-real-key" },
-      workDir: WORK,
     });
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       [".claude/CLAUDE.md", "644"],
@@ -36,7 +46,7 @@ describe("each provider's own files", () => {
     expect(JSON.parse(files[2]?.content ?? "")).toEqual({
       skipDangerousModePermissionPrompt: true,
     });
-    const env = claude.environment(PATHS, SUPERVISE);
+    const env = agentProviderModule("claude").environment(PATHS, SUPERVISE);
     expect(env.MCP_TOOL_TIMEOUT).toBe("660000");
     expect(env).toMatchObject({
       DISABLE_AUTOUPDATER: "1",
@@ -46,12 +56,8 @@ describe("each provider's own files", () => {
   });
 
   it("claude: approves no key it was not given as a literal (a subscription token needs none)", () => {
-    const claude = agentProviderModule("claude");
-    const [, state] = claude.homeFiles({
-      prompt: "P",
-      supervise: null,
+    const [, state] = homeFilesOf("claude", {
       literalEnv: { CLAUDE_CODE_OAUTH_TOKEN: "placeholder" },
-      workDir: WORK,
     });
     expect(JSON.parse(state?.content ?? "")).toEqual({
       hasCompletedOnboarding: true,
@@ -60,12 +66,9 @@ describe("each provider's own files", () => {
   });
 
   it("codex: its own provider for the model API over HTTPS, trust, switches off, supervise, the placeholder key", () => {
-    const codex = agentProviderModule("codex");
-    const files = codex.homeFiles({
-      prompt: "P",
+    const files = homeFilesOf("codex", {
       supervise: SUPERVISE,
       literalEnv: { OPENAI_API_KEY: "placeholder" },
-      workDir: WORK,
     });
     expect(files.map((f) => f.path)).toEqual([
       ".codex/AGENTS.md",
@@ -106,30 +109,23 @@ describe("each provider's own files", () => {
       OPENAI_API_KEY: "placeholder",
     });
     // A key forwarded from the host is never written into a file.
-    const bare = codex.homeFiles({ prompt: "P", supervise: null, literalEnv: {}, workDir: WORK });
+    const bare = homeFilesOf("codex");
     expect(bare.map((f) => f.path)).toEqual([".codex/AGENTS.md", ".codex/config.toml"]);
     expect(bare[1]?.content).not.toContain("mcp_servers");
-    expect(codex.environment(PATHS, null)).toEqual({ CODEX_CA_CERTIFICATE: "/bundle.crt" });
+    expect(agentProviderModule("codex").environment(PATHS, null)).toEqual({
+      CODEX_CA_CERTIFICATE: "/bundle.crt",
+    });
   });
 
   it("codex: the bottle's OPENAI_BASE_URL is the provider's base URL", () => {
-    const [, config] = agentProviderModule("codex").homeFiles({
-      prompt: "P",
-      supervise: null,
+    const [, config] = homeFilesOf("codex", {
       literalEnv: { OPENAI_BASE_URL: "https://llm.example.test/v1" },
-      workDir: WORK,
     });
     expect(config?.content).toContain('base_url = "https://llm.example.test/v1"');
   });
 
   it("gemini: GEMINI.md, settings.json with the API-key login, a pinned model and mcpServers, ~/work trusted", () => {
-    const gemini = agentProviderModule("gemini");
-    const [prompt, settings, trusted] = gemini.homeFiles({
-      prompt: "P",
-      supervise: SUPERVISE,
-      literalEnv: {},
-      workDir: WORK,
-    });
+    const [prompt, settings, trusted] = homeFilesOf("gemini", { supervise: SUPERVISE });
     expect(prompt?.path).toBe(".gemini/GEMINI.md");
     expect(settings?.path).toBe(".gemini/settings.json");
     expect(JSON.parse(settings?.content ?? "")).toEqual({
@@ -182,12 +178,15 @@ describe("commands in the container", () => {
     ).toContain('exec node /opt/claude-bottle/agent/bundle/gemini.js "$@"');
   });
 
-  it("attaches each provider with every permission, and says how to get a missing one", () => {
-    expect(agentLauncher("claude")).toContain('exec claude --dangerously-skip-permissions "$@"');
-    expect(agentLauncher("codex")).toContain(
-      'exec codex --dangerously-bypass-approvals-and-sandbox "$@"',
-    );
-    expect(agentLauncher("gemini")).toContain('exec gemini --yolo "$@"');
+  it.each([
+    ["claude", 'exec claude --dangerously-skip-permissions "$@"'],
+    ["codex", 'exec codex --dangerously-bypass-approvals-and-sandbox "$@"'],
+    ["gemini", 'exec gemini --yolo "$@"'],
+  ] as const)("attaches %s with every permission", (provider, exec) => {
+    expect(agentLauncher(provider)).toContain(exec);
+  });
+
+  it("says how to get a missing provider", () => {
     expect(agentLauncher("codex")).toContain("run \\`claude-bottle fetch codex\\` on the host");
   });
 
