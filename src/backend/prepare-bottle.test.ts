@@ -1,11 +1,13 @@
 // Who owns what prepare stages: the files a Node sidecar reads belong to the user it runs
 // as, with private keys 0600, so the sidecar reads them without any capability.
+
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allowHost, resolvedAgent, route } from "../../test/support/fixtures/agent-fixture.js";
+import { blueprintOptions } from "../../test/support/unit/blueprint-options.js";
 import { planBottle } from "../core/bottle-blueprint.js";
 import { bottleMounts } from "../core/bottle-mounts.js";
 import type { ResolvedAgent } from "../manifest/index.js";
@@ -37,17 +39,10 @@ describe("prepareBottle ownership", () => {
   });
 
   const prepare = (host: { uid: number; gid: number }) =>
-    prepareBottle(
-      planBottle(agent(), {
-        suffix: "beef",
-        home,
-        buildContext: "/pkg",
-        useRunsc: false,
-        allowPrivateUpstreams: false,
-        upstreamCaPath: null,
-      }),
-      { now: new Date("2026-01-01T00:00:00Z"), host },
-    );
+    prepareBottle(planBottle(agent(), blueprintOptions({ home })), {
+      now: new Date("2026-01-01T00:00:00Z"),
+      host,
+    });
 
   it("refuses a state directory that exists: a slug drawn twice shares nothing", async () => {
     const first = await prepare(self);
@@ -108,14 +103,7 @@ describe("stageBottle", () => {
   it("writes nothing, and holds a content for every file it stages for a service", async () => {
     const home = await mkdtemp(join(tmpdir(), "cb-stage-"));
     try {
-      const blueprint = planBottle(agent(), {
-        suffix: "cafe",
-        home,
-        buildContext: "/pkg",
-        useRunsc: false,
-        allowPrivateUpstreams: false,
-        upstreamCaPath: null,
-      });
+      const blueprint = planBottle(agent(), blueprintOptions({ suffix: "cafe", home }));
       const staged = await stageBottle(blueprint, new Date("2026-01-01T00:00:00Z"));
       expect(await readdir(home)).toEqual([]);
       const paths = new Set(staged.files.map((f) => f.path));

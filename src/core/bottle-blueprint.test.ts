@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AT, allowHost, resolvedAgent, route } from "../../test/support/fixtures/agent-fixture.js";
+import { blueprintOptions } from "../../test/support/unit/blueprint-options.js";
 import type { ResolvedAgent } from "../manifest/index.js";
 import { PipelockConfigSchema } from "../sidecars/pipelock/config.js";
 import { makeSlug, planBottle } from "./bottle-blueprint.js";
@@ -29,14 +30,7 @@ function agent(): ResolvedAgent {
   });
 }
 
-const options = {
-  suffix: "beef",
-  home: "/h",
-  buildContext: "/pkg",
-  useRunsc: false,
-  allowPrivateUpstreams: false,
-  upstreamCaPath: null,
-};
+const options = blueprintOptions();
 
 describe("planBottle", () => {
   const bp = planBottle(agent(), options);

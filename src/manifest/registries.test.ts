@@ -5,6 +5,7 @@ import {
   bottleError,
   useUserHomes,
 } from "../../test/support/fixtures/user-home-fixture.js";
+import { blueprintOptions } from "../../test/support/unit/blueprint-options.js";
 import { planBottle } from "../core/bottle-blueprint.js";
 import { PipelockConfigSchema } from "../sidecars/pipelock/config.js";
 import { loadBottle } from "./load-bottle.js";
@@ -186,14 +187,7 @@ describe("resolveRegistries with the host's real npm", () => {
 });
 
 describe("planBottle with registries", () => {
-  const options = {
-    suffix: "beef",
-    home: "/h",
-    buildContext: "/pkg",
-    useRunsc: false,
-    allowPrivateUpstreams: false,
-    upstreamCaPath: null,
-  };
+  const options = blueprintOptions();
   const npm = {
     registry: "npm" as const,
     url: "https://registry.npm.test/",
