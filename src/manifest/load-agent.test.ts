@@ -187,92 +187,104 @@ describe("loadAgent: the trust boundary, each error with its exact message", () 
 });
 
 describe("loadAgent: malformed agents, each with its exact message", () => {
-  it("an agent whose bottle does not exist", async () => {
-    const error = await agentError(
-      {
+  const malformed: {
+    name: string;
+    files: Record<string, string>;
+    agent: string;
+    withRepo?: boolean;
+    error: { message: string; hint?: string };
+  }[] = [
+    {
+      name: "an agent whose bottle does not exist",
+      files: {
         [`${BOTTLES}/dev.md`]: "---\n---\n",
         [`${AGENTS}/coder.md`]: "---\ndescription: Writes code.\nbottle: dve\n---\n",
       },
-      "coder",
-    );
-    expect(error.message).toBe(
-      '~/.claude-bottle/agents/coder.md:3:1: bottle: no bottle "dve": ~/.claude-bottle/bottles/dve.md does not exist (did you mean "dev"?)',
-    );
-  });
-
-  it("unknown keys, and no bottle", async () => {
-    const error = await agentError(
-      { [`${AGENTS}/coder.md`]: "---\ndescripton: Writes code.\nmodel: opus\n---\n" },
-      "coder",
-    );
-    expect(error).toEqual({
-      message: [
-        '~/.claude-bottle/agents/coder.md:2:1: bottle: required key "bottle" is missing',
-        '~/.claude-bottle/agents/coder.md:2:1: descripton: unknown key "descripton" (did you mean "description"?)',
-        '~/.claude-bottle/agents/coder.md:3:1: model: unknown key "model" (allowed here: bottle, skills, description)',
-      ].join("\n"),
-      hint: "`claude-bottle docs manifests` describes every key; `claude-bottle init` writes complete examples",
-    });
-  });
-
-  it("a skill that is neither a name nor a path", async () => {
-    const error = await agentError(
-      {
-        ...BASE,
-        [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [Code Review]\n---\n",
+      agent: "coder",
+      error: {
+        message:
+          '~/.claude-bottle/agents/coder.md:3:1: bottle: no bottle "dve": ~/.claude-bottle/bottles/dve.md does not exist (did you mean "dev"?)',
       },
-      "coder",
-    );
-    expect(error.message).toBe(
-      '~/.claude-bottle/agents/coder.md:3:10: skills[0]: "Code Review" is neither a skill name (lowercase letters, digits and dashes) nor a path (/…, ~/… or ./…)',
-    );
-  });
+    },
+    {
+      name: "unknown keys, and no bottle",
+      files: { [`${AGENTS}/coder.md`]: "---\ndescripton: Writes code.\nmodel: opus\n---\n" },
+      agent: "coder",
+      error: {
+        message: [
+          '~/.claude-bottle/agents/coder.md:2:1: bottle: required key "bottle" is missing',
+          '~/.claude-bottle/agents/coder.md:2:1: descripton: unknown key "descripton" (did you mean "description"?)',
+          '~/.claude-bottle/agents/coder.md:3:1: model: unknown key "model" (allowed here: bottle, skills, description)',
+        ].join("\n"),
+        hint: "`claude-bottle docs manifests` describes every key; `claude-bottle init` writes complete examples",
+      },
+    },
+    {
+      name: "a skill that is neither a name nor a path",
+      files: { ...BASE, [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [Code Review]\n---\n" },
+      agent: "coder",
+      error: {
+        message:
+          '~/.claude-bottle/agents/coder.md:3:10: skills[0]: "Code Review" is neither a skill name (lowercase letters, digits and dashes) nor a path (/…, ~/… or ./…)',
+      },
+    },
+    {
+      name: "an agent whose bottle is not a bottle name",
+      files: { [`${AGENTS}/coder.md`]: "---\nbottle: Dev Box\n---\n" },
+      agent: "coder",
+      error: {
+        message:
+          '~/.claude-bottle/agents/coder.md:2:1: bottle: "Dev Box" is not a bottle name: bottle names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
+      },
+    },
+    {
+      name: "a skill path that does not exist",
+      files: { ...BASE, [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [./missing]\n---\n" },
+      agent: "coder",
+      error: {
+        message:
+          "~/.claude-bottle/agents/coder.md:3:10: skills[0]: ~/.claude-bottle/agents/missing does not exist; fix the path",
+      },
+    },
+    {
+      name: "an agent that does not exist",
+      files: { [`${AGENTS}/coder.md`]: "" },
+      agent: "codr",
+      withRepo: true,
+      error: {
+        message:
+          'no agent "codr": neither ~/.claude-bottle/agents/codr.md nor ~/repo/.claude-bottle/agents/codr.md exists (did you mean "coder"?)',
+        hint: "agents you have: coder",
+      },
+    },
+    {
+      name: "a name that cannot be an agent's",
+      files: {},
+      agent: "../dev",
+      error: {
+        message:
+          '"../dev" is not an agent name: agent names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
+        hint: 'an agent\'s name is its file name without ".md", e.g. ~/.claude-bottle/agents/dev.md',
+      },
+    },
+  ];
 
-  it("an agent whose bottle is not a bottle name", async () => {
-    const error = await agentError(
-      { [`${AGENTS}/coder.md`]: "---\nbottle: Dev Box\n---\n" },
-      "coder",
-    );
-    expect(error.message).toBe(
-      '~/.claude-bottle/agents/coder.md:2:1: bottle: "Dev Box" is not a bottle name: bottle names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
-    );
-  });
-
-  it("a skill path that does not exist", async () => {
-    const error = await agentError(
-      { ...BASE, [`${AGENTS}/coder.md`]: "---\nbottle: base\nskills: [./missing]\n---\n" },
-      "coder",
-    );
-    expect(error.message).toBe(
-      "~/.claude-bottle/agents/coder.md:3:10: skills[0]: ~/.claude-bottle/agents/missing does not exist; fix the path",
-    );
-  });
-
-  it("an agent that does not exist", async () => {
-    const error = await agentError({ [`${AGENTS}/coder.md`]: "" }, "codr", true);
-    expect(error).toEqual({
-      message:
-        'no agent "codr": neither ~/.claude-bottle/agents/codr.md nor ~/repo/.claude-bottle/agents/codr.md exists (did you mean "coder"?)',
-      hint: "agents you have: coder",
-    });
-  });
-
-  it("a name that cannot be an agent's", async () => {
-    const error = await agentError({}, "../dev");
-    expect(error).toEqual({
-      message:
-        '"../dev" is not an agent name: agent names are lowercase letters, digits and dashes, at most 40, starting with a letter or digit',
-      hint: 'an agent\'s name is its file name without ".md", e.g. ~/.claude-bottle/agents/dev.md',
-    });
+  it.each(malformed)("$name", async ({ files, agent, withRepo, error }) => {
+    expect(await agentError(files, agent, withRepo)).toMatchObject(error);
   });
 });
 
 describe("examples/manifests", () => {
-  it("is a valid home: the demo agent loads with its bottle", async () => {
+  /** Loads `name` from a home that is a copy of examples/manifests. */
+  async function loadExampleAgent(name: string) {
     const options = await homes.make({});
     const examples = fileURLToPath(new URL("../../examples/manifests", import.meta.url));
     await cp(examples, join(options.userHome, ".claude-bottle"), { recursive: true });
-    const agent = await loadAgent("demo", options);
+    return loadAgent(name, options);
+  }
+
+  it("is a valid home: the demo agent loads with its bottle", async () => {
+    const agent = await loadExampleAgent("demo");
     expect(agent.bottle.chain).toEqual(["base", "claude", "demo"]);
     expect(agent.bottle.egress.allow.map((rule) => rule.pattern)).toEqual([
       "*.example.test",
@@ -300,10 +312,7 @@ describe("examples/manifests", () => {
   ])(
     "has a %s agent whose bottle routes its model API and gives it only a placeholder",
     async (name, host, auth) => {
-      const options = await homes.make({});
-      const examples = fileURLToPath(new URL("../../examples/manifests", import.meta.url));
-      await cp(examples, join(options.userHome, ".claude-bottle"), { recursive: true });
-      const agent = await loadAgent(name, options);
+      const agent = await loadExampleAgent(name);
       expect(agent.bottle.agent).toBe(name);
       expect(agent.bottle.chain).toEqual(["base", name]);
       expect(agent.bottle.egress.routes.map((r) => [r.host, r.auth])).toEqual([[host, auth]]);
