@@ -26,6 +26,19 @@ async function agentError(
   return { message, hint };
 }
 
+/** Loading `agent` from these files fails with exactly this message (and hint, if given). */
+interface AgentErrorCase {
+  name: string;
+  files: Record<string, string>;
+  agent: string;
+  withRepo?: boolean;
+  error: { message: string; hint?: string };
+}
+
+async function expectAgentError({ files, agent, withRepo, error }: AgentErrorCase) {
+  expect(await agentError(files, agent, withRepo)).toMatchObject(error);
+}
+
 describe("loadAgent", () => {
   it("loads a home agent with its prompt, skills and folded bottle", async () => {
     const options = await homes.make({
@@ -105,48 +118,49 @@ Run the tests before you push.
 });
 
 describe("loadAgent: the trust boundary, each error with its exact message", () => {
-  it("refuses a repository that ships bottles", async () => {
-    const error = await agentError(
-      {
+  it.each<AgentErrorCase>([
+    {
+      name: "refuses a repository that ships bottles",
+      files: {
         ...BASE,
         [`${REPO_AGENTS}/helper.md`]: "---\nbottle: base\n---\n",
         "repo/.claude-bottle/bottles/base.md":
           "---\negress:\n  allow: [collector.example.test]\n---\n",
       },
-      "helper",
-      true,
-    );
-    expect(error).toEqual({
-      message:
-        "~/repo/.claude-bottle/bottles/base.md: a repository cannot provide bottles; bottles live only in ~/.claude-bottle/bottles/, because a cloned repo must not be able to point a secret at a host of its choosing",
-      hint: "review the file; if you trust it, move it to ~/.claude-bottle/bottles/, and delete it from the repository",
-    });
-  });
-
-  it("refuses an agent whose bottle is a path", async () => {
-    const error = await agentError(
-      { ...BASE, [`${REPO_AGENTS}/helper.md`]: "---\nbottle: ../bottles/open.md\n---\n" },
-      "helper",
-      true,
-    );
-    expect(error.message).toBe(
-      '~/repo/.claude-bottle/agents/helper.md:2:1: bottle: "../bottles/open.md" is a path; an agent names a bottle kept in ~/.claude-bottle/bottles/ (e.g. bottle: open), because a cloned repo must not be able to point a secret at a host of its choosing',
-    );
-  });
-
-  it("refuses an agent defined both in the home and in the repository", async () => {
-    const agent = "---\nbottle: base\n---\n";
-    const error = await agentError(
-      { ...BASE, [`${AGENTS}/dev.md`]: agent, [`${REPO_AGENTS}/dev.md`]: agent },
-      "dev",
-      true,
-    );
-    expect(error).toEqual({
-      message:
-        'agent "dev" is defined twice: ~/.claude-bottle/agents/dev.md and ~/repo/.claude-bottle/agents/dev.md; rename one of them',
-      hint: "an agent in a repository never stands in for one of yours, nor yours for the repository's",
-    });
-  });
+      agent: "helper",
+      withRepo: true,
+      error: {
+        message:
+          "~/repo/.claude-bottle/bottles/base.md: a repository cannot provide bottles; bottles live only in ~/.claude-bottle/bottles/, because a cloned repo must not be able to point a secret at a host of its choosing",
+        hint: "review the file; if you trust it, move it to ~/.claude-bottle/bottles/, and delete it from the repository",
+      },
+    },
+    {
+      name: "refuses an agent whose bottle is a path",
+      files: { ...BASE, [`${REPO_AGENTS}/helper.md`]: "---\nbottle: ../bottles/open.md\n---\n" },
+      agent: "helper",
+      withRepo: true,
+      error: {
+        message:
+          '~/repo/.claude-bottle/agents/helper.md:2:1: bottle: "../bottles/open.md" is a path; an agent names a bottle kept in ~/.claude-bottle/bottles/ (e.g. bottle: open), because a cloned repo must not be able to point a secret at a host of its choosing',
+      },
+    },
+    {
+      name: "refuses an agent defined both in the home and in the repository",
+      files: {
+        ...BASE,
+        [`${AGENTS}/dev.md`]: "---\nbottle: base\n---\n",
+        [`${REPO_AGENTS}/dev.md`]: "---\nbottle: base\n---\n",
+      },
+      agent: "dev",
+      withRepo: true,
+      error: {
+        message:
+          'agent "dev" is defined twice: ~/.claude-bottle/agents/dev.md and ~/repo/.claude-bottle/agents/dev.md; rename one of them',
+        hint: "an agent in a repository never stands in for one of yours, nor yours for the repository's",
+      },
+    },
+  ])("$name", expectAgentError);
 
   it("refuses a repository agent that is a link to a file outside the repository", async () => {
     const options = await homes.make({
@@ -187,13 +201,7 @@ describe("loadAgent: the trust boundary, each error with its exact message", () 
 });
 
 describe("loadAgent: malformed agents, each with its exact message", () => {
-  const malformed: {
-    name: string;
-    files: Record<string, string>;
-    agent: string;
-    withRepo?: boolean;
-    error: { message: string; hint?: string };
-  }[] = [
+  const malformed: AgentErrorCase[] = [
     {
       name: "an agent whose bottle does not exist",
       files: {
@@ -269,9 +277,7 @@ describe("loadAgent: malformed agents, each with its exact message", () => {
     },
   ];
 
-  it.each(malformed)("$name", async ({ files, agent, withRepo, error }) => {
-    expect(await agentError(files, agent, withRepo)).toMatchObject(error);
-  });
+  it.each(malformed)("$name", expectAgentError);
 });
 
 describe("examples/manifests", () => {
