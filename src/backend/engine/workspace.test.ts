@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirPerTest } from "../../../test/support/unit/temp-dir.js";
 import {
   fetchAgentBranches,
   isValidBranchName,
@@ -24,25 +24,25 @@ async function repoWithCommit(dir: string, file: string, text: string): Promise<
 }
 
 describe("publicRemoteUrl", () => {
-  it.each([
-    ["https://user:s3cret@github.com/o/r.git", "https://github.com/o/r.git"],
-    ["https://ghp_token123@github.com/o/r.git", "https://github.com/o/r.git"],
-    ["http://x-access-token:abc@git.example.test/r", "http://git.example.test/r"],
-    ["https://github.com/o/r.git", "https://github.com/o/r.git"],
-    ["ssh://git@git.example.test:2222/o/r.git", "ssh://git@git.example.test:2222/o/r.git"],
-    ["ssh://git:pw@git.example.test/o/r.git", "ssh://git@git.example.test/o/r.git"],
-    ["git@github.com:o/r.git", "git@github.com:o/r.git"],
-    ["git:pw@github.com:o/r.git", "github.com:o/r.git"],
-  ])("%s -> %s", (url, shown) => {
-    expect(publicRemoteUrl(url)).toBe(shown);
-  });
+  /** A remote URL and what the bottle may be told of it; null: it means nothing inside. */
+  const shown: Record<string, string | null> = {
+    "https://user:s3cret@github.com/o/r.git": "https://github.com/o/r.git",
+    "https://ghp_token123@github.com/o/r.git": "https://github.com/o/r.git",
+    "http://x-access-token:abc@git.example.test/r": "http://git.example.test/r",
+    "https://github.com/o/r.git": "https://github.com/o/r.git",
+    "ssh://git@git.example.test:2222/o/r.git": "ssh://git@git.example.test:2222/o/r.git",
+    "ssh://git:pw@git.example.test/o/r.git": "ssh://git@git.example.test/o/r.git",
+    "git@github.com:o/r.git": "git@github.com:o/r.git",
+    "git:pw@github.com:o/r.git": "github.com:o/r.git",
+    "/srv/git/r.git": null,
+    "../r.git": null,
+    "file:///srv/git/r.git": null,
+    "https://[bad": null,
+  };
 
-  it.each(["/srv/git/r.git", "../r.git", "file:///srv/git/r.git", "https://[bad"])(
-    "gives no URL for %s, which means nothing inside the bottle",
-    (url) => {
-      expect(publicRemoteUrl(url)).toBeNull();
-    },
-  );
+  it.each(Object.entries(shown))("%s -> %s", (url, expected) => {
+    expect(publicRemoteUrl(url)).toBe(expected);
+  });
 });
 
 describe("isValidBranchName", () => {
@@ -115,25 +115,18 @@ describe("safeBranchName", () => {
 
 describe("fetchAgentBranches", () => {
   const run = gitIn;
-  let root: string;
-
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cb-bundle-"));
-  });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = tempDirPerTest("cb-bundle-");
 
   /** A real bundle of a repository's main, its header rewritten to list `names` instead. */
   async function craftedBundle(names: string[]): Promise<{ bundle: string; sha: string }> {
-    const agent = join(root, "agent");
+    const agent = join(root(), "agent");
     const sha = await repoWithCommit(agent, "a.txt", "agent\n");
-    const real = join(root, "real.bundle");
+    const real = join(root(), "real.bundle");
     run(agent, "bundle", "create", "-q", real, "main");
     const bytes = await readFile(real);
     const headerEnd = bytes.indexOf("\n\n") + 2;
     const header = `# v2 git bundle\n${names.map((n) => `${sha} refs/heads/${n}\n`).join("")}\n`;
-    const bundle = join(root, "crafted.bundle");
+    const bundle = join(root(), "crafted.bundle");
     await writeFile(bundle, Buffer.concat([Buffer.from(header), bytes.subarray(headerEnd)]));
     return { bundle, sha };
   }
@@ -149,7 +142,7 @@ describe("fetchAgentBranches", () => {
       "spoof-\u202etxt",
     ];
     const { bundle, sha } = await craftedBundle(hostile);
-    const host = join(root, "host");
+    const host = join(root(), "host");
     const hostMain = await repoWithCommit(host, "h.txt", "host\n");
     const ws = {
       repoDir: host,
@@ -188,22 +181,15 @@ describe("fetchAgentBranches", () => {
 
 describe("fetchAgentBranches: object checks", () => {
   const run = gitIn;
-  let root: string;
-
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cb-bundle-fsck-"));
-  });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = tempDirPerTest("cb-bundle-fsck-");
 
   async function hostRepo(): Promise<{ host: string; head: string }> {
-    const host = join(root, "host");
+    const host = join(root(), "host");
     return { host, head: await repoWithCommit(host, "h.txt", "host\n") };
   }
 
   it("refuses a bundle holding a malformed commit, and the host repository gets none of it", async () => {
-    const agent = join(root, "agent");
+    const agent = join(root(), "agent");
     await repoWithCommit(agent, "a.txt", "a\n");
     const tree = run(agent, "write-tree");
     // A commit whose author line git's fsck rejects (no email), written around git's checks.
@@ -217,7 +203,7 @@ describe("fetchAgentBranches: object checks", () => {
       },
     ).trim();
     run(agent, "update-ref", "refs/heads/main", bad);
-    const bundle = join(root, "bad.bundle");
+    const bundle = join(root(), "bad.bundle");
     run(agent, "bundle", "create", "-q", bundle, "main");
     const { host, head } = await hostRepo();
     const ws = { repoDir: host, branch: "main", head, branchTips: { main: head }, originUrl: null };
@@ -229,11 +215,11 @@ describe("fetchAgentBranches: object checks", () => {
   });
 
   it("refuses a thin bundle, which leans on objects it does not carry", async () => {
-    const agent = join(root, "agent");
+    const agent = join(root(), "agent");
     await repoWithCommit(agent, "a.txt", "1\n");
     await writeFile(join(agent, "a.txt"), "2\n");
     run(agent, "-c", "user.name=A", "-c", "user.email=a@example.test", "commit", "-qam", "2");
-    const bundle = join(root, "thin.bundle");
+    const bundle = join(root(), "thin.bundle");
     run(agent, "bundle", "create", "-q", bundle, "main~1..main");
     const { host, head } = await hostRepo();
     const ws = { repoDir: host, branch: "main", head, branchTips: { main: head }, originUrl: null };
