@@ -26,6 +26,16 @@ function relayed(from: Readable, to: Writable): Promise<Error | undefined> {
   });
 }
 
+/** Relays between two pass-throughs, writes part of a body, then lets `cut` break one end. */
+async function relayCutShort(cut: (source: PassThrough, sink: PassThrough) => void) {
+  const source = new PassThrough();
+  const sink = new PassThrough();
+  const outcome = relayed(source, sink);
+  source.write("partial");
+  cut(source, sink);
+  return { error: await outcome, source, sink };
+}
+
 describe("relayStream", () => {
   it("delivers every chunk in order, with backpressure, and reports success once", async () => {
     const chunks = Array.from({ length: 200 }, (_, i) => Buffer.from(`chunk ${i};`));
@@ -42,35 +52,28 @@ describe("relayStream", () => {
   });
 
   it("destroys the destination when the source fails, and reports the source's error", async () => {
-    const source = new PassThrough();
-    const sink = new PassThrough();
-    const outcome = relayed(source, sink);
-    source.write("partial");
-    source.destroy(new Error("upstream reset"));
-    expect((await outcome)?.message).toBe("upstream reset");
+    const { error, sink } = await relayCutShort((source) => {
+      source.destroy(new Error("upstream reset"));
+    });
+    expect(error?.message).toBe("upstream reset");
     expect(sink.destroyed).toBe(true);
     expect(sink.writableFinished).toBe(false);
   });
 
   it("treats a source closed before its end as a failure, so a cut body never looks whole", async () => {
-    const source = new PassThrough();
-    const sink = new PassThrough();
-    const outcome = relayed(source, sink);
-    source.write("partial");
-    source.destroy();
-    const error = await outcome;
+    const { error, sink } = await relayCutShort((source) => {
+      source.destroy();
+    });
     expect(error).toBeInstanceOf(PrematureCloseError);
     expect(error?.message).toBe("the source closed before the body was complete");
     expect(sink.destroyed).toBe(true);
   });
 
   it("destroys the source when the destination goes away first", async () => {
-    const source = new PassThrough();
-    const sink = new PassThrough();
-    const outcome = relayed(source, sink);
-    source.write("partial");
-    sink.destroy();
-    expect((await outcome)?.message).toBe("the destination closed before the body was complete");
+    const { error, source } = await relayCutShort((_source, sink) => {
+      sink.destroy();
+    });
+    expect(error?.message).toBe("the destination closed before the body was complete");
     expect(source.destroyed).toBe(true);
   });
 
