@@ -19,15 +19,17 @@ describe("terminalSafe", () => {
     expect(shown).not.toBe(text);
   });
 
-  it("shows the exact escapes, in JavaScript notation", () => {
-    expect(terminalSafe("x\x1b]0;pwned\x07y")).toBe("x\\x1b]0;pwned\\x07y");
-    expect(terminalSafe("fix\u202Etxt")).toBe("fix\\u202etxt");
-    expect(terminalSafe("a\u009bb")).toBe("a\\x9bb");
-    expect(terminalSafe("a\x7f\x00")).toBe("a\\x7f\\x00");
-    expect(terminalSafe("a\nb\tc\rd")).toBe("a\\nb\\tc\\rd");
-    expect(terminalSafe("main\u{E0041}")).toBe("main\\u{e0041}");
-    expect(terminalSafe("a\uD800b")).toBe("a\\ud800b");
-    expect(terminalSafe("\u2066x\u2069")).toBe("\\u2066x\\u2069");
+  it.each([
+    { text: "x\x1b]0;pwned\x07y", shown: "x\\x1b]0;pwned\\x07y" },
+    { text: "fix\u202Etxt", shown: "fix\\u202etxt" },
+    { text: "a\u009bb", shown: "a\\x9bb" },
+    { text: "a\x7f\x00", shown: "a\\x7f\\x00" },
+    { text: "a\nb\tc\rd", shown: "a\\nb\\tc\\rd" },
+    { text: "main\u{E0041}", shown: "main\\u{e0041}" },
+    { text: "a\uD800b", shown: "a\\ud800b" },
+    { text: "\u2066x\u2069", shown: "\\u2066x\\u2069" },
+  ])("shows $text as $shown", ({ text, shown }) => {
+    expect(terminalSafe(text)).toBe(shown);
   });
 
   it("doubles a backslash, so an escape in the output always means a character in the input", () => {
@@ -130,25 +132,31 @@ const PASTE_CORPUS = [
 ];
 
 describe("shellQuote", () => {
-  it("leaves plainly safe words bare and single-quotes the rest", () => {
-    expect(shellQuote("claude-bottle/dev/fix-1.2")).toBe("claude-bottle/dev/fix-1.2");
-    expect(shellQuote("/home/u/.claude-bottle/kept/dev/changes.patch")).toBe(
+  /** Plainly safe words stay bare; the rest are single-quoted, or ANSI-C quoted as UTF-8
+   * bytes when they hold controls or bidi. */
+  const QUOTED: Record<string, string> = {
+    "claude-bottle/dev/fix-1.2": "claude-bottle/dev/fix-1.2",
+    "/home/u/.claude-bottle/kept/dev/changes.patch":
       "/home/u/.claude-bottle/kept/dev/changes.patch",
-    );
-    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    "it's": "'it'\\''s'",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
-    expect(shellQuote("fix$(touch${IFS}$HOME/x)")).toBe("'fix$(touch${IFS}$HOME/x)'");
-    expect(shellQuote("")).toBe("''");
-    expect(shellQuote("X=1")).toBe("'X=1'");
-    expect(shellQuote("a\\b")).toBe("'a'\\\\'b'");
+    "fix$(touch${IFS}$HOME/x)": "'fix$(touch${IFS}$HOME/x)'",
+    "": "''",
+    "X=1": "'X=1'",
+    "a\\b": "'a'\\\\'b'",
+    // Controls and bidi: ANSI-C quoted UTF-8 bytes.
+    "a\x1b]0;t\x07": "$'a\\x1b]0;t\\x07'",
+    "fix\u202E'x": "$'fix\\xe2\\x80\\xae\\x27x'",
+    "a\x1b5b\\z": "$'a\\x1b\\x35\\x62\\x5cz'",
+    "a\nz": "$'a\\x0az'",
+    "a\uD800": "$'a\\xef\\xbf\\xbd'",
+  };
+
+  it.each(Object.entries(QUOTED))("quotes %j as %s", (word, shown) => {
+    expect(shellQuote(word)).toBe(shown);
   });
 
-  it("writes a word holding controls or bidi as ANSI-C quoted UTF-8 bytes", () => {
-    expect(shellQuote("a\x1b]0;t\x07")).toBe("$'a\\x1b]0;t\\x07'");
-    expect(shellQuote("fix\u202E'x")).toBe("$'fix\\xe2\\x80\\xae\\x27x'");
-    expect(shellQuote("a\x1b5b\\z")).toBe("$'a\\x1b\\x35\\x62\\x5cz'");
-    expect(shellQuote("a\nz")).toBe("$'a\\x0az'");
-    expect(shellQuote("a\uD800")).toBe("$'a\\xef\\xbf\\xbd'");
+  it("doubles the backslash before a control, and still shows no raw control", () => {
     expect(isTerminalSafe(shellQuote("a\\\x1b\u2066"))).toBe(false); // the doubled backslash
     expect(rawControlsIn(shellQuote("a\\\x1b\u2066"))).toEqual([]);
   });
