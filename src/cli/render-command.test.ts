@@ -1,14 +1,10 @@
 // `render` from manifests on disk to files, without Docker: the Compose file `start
 // --dry-run` shows, the Kubernetes directory, and clear errors for what it cannot render.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { capturedIo } from "../../test/support/cli/captured-io.js";
-import type { DockerClient } from "../backend/engine/docker-client.js";
-import { type CliContext, defaultContext } from "./cli-context.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { cliHomePerTest, refusingDocker } from "../../test/support/unit/cli-home.js";
+import { runCliWith } from "../../test/support/unit/run-cli.js";
 
 const CANARY_TOKEN = "canary-token-7Qz9vX2mL4pR8sT1";
 const CANARY_FORWARDED = "canary-forwarded-Hk3Wd8Jn5Ys";
@@ -16,25 +12,20 @@ const CANARY_KEY = "canary-deploy-key-Pq6Rt2Vw9Zb";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH2nq0ihOxHhOWxEHkPrGrRL0xOBbtVeZSX+w+y9pGzK";
 
 describe("render", () => {
-  let root: string;
-  let home: string;
+  const { root, home } = cliHomePerTest("cb-render-");
   let calls: string[][];
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cb-render-"));
-    home = join(root, "home");
-    await mkdir(join(home, "agents"), { recursive: true });
-    await mkdir(join(home, "bottles"), { recursive: true });
     calls = [];
-    const key = join(root, "deploy_ed25519");
+    const key = join(root(), "deploy_ed25519");
     await writeFile(
       key,
       `-----BEGIN OPENSSH PRIVATE KEY-----\n${CANARY_KEY}\n-----END OPENSSH PRIVATE KEY-----\n`,
       { mode: 0o600 },
     );
-    await writeFile(join(home, "agents/full.md"), "---\nbottle: full\n---\nprompt\n");
+    await writeFile(join(home(), "agents/full.md"), "---\nbottle: full\n---\nprompt\n");
     await writeFile(
-      join(home, "bottles/full.md"),
+      join(home(), "bottles/full.md"),
       `---
 agent: claude
 env:
@@ -55,34 +46,22 @@ supervise: true
 `,
     );
   });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
 
-  async function render(...args: string[]) {
-    const captured = capturedIo();
-    const docker: DockerClient = {
-      run: async (a) => {
-        calls.push([...a]);
-        throw new Error("docker must not be called");
-      },
-    };
-    const context = (cliIo: CliIo): CliContext => ({
-      ...defaultContext(cliIo),
-      docker,
-      cwd: root,
+  function render(...args: string[]) {
+    const changes = {
+      docker: refusingDocker(calls),
+      cwd: root(),
       suffix: () => "7f3a",
       env: {
-        HOME: root,
-        CLAUDE_BOTTLE_HOME: home,
+        HOME: root(),
+        CLAUDE_BOTTLE_HOME: home(),
         PATH: process.env.PATH ?? "",
         API_TOKEN: CANARY_TOKEN,
         HOST_FORWARDED: CANARY_FORWARDED,
       },
       stdinIsTty: false,
-    });
-    const code = await runCli(["render", ...args], captured.io, context);
-    return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+    };
+    return runCliWith(changes, "render", ...args);
   }
 
   it("prints the compose file start --dry-run would write", async () => {
@@ -110,7 +89,7 @@ supervise: true
   it("writes a Kubernetes directory that holds no secret value, keys 0600", async () => {
     const { code, stderr } = await render("--backend", "kubernetes", "full");
     expect(code).toBe(0);
-    const dir = join(root, "claude-bottle-k8s-full-7f3a");
+    const dir = join(root(), "claude-bottle-k8s-full-7f3a");
     const names = (await readdir(dir)).sort();
     expect(names).toEqual([
       "00-namespace.yaml",

@@ -1,41 +1,27 @@
 // A malformed manifest is reported precisely, with exit code 2, before Docker is asked
 // anything: nothing can have been started.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { cliHomePerTest, refusingDocker } from "../../test/support/unit/cli-home.js";
+import { runCliWith } from "../../test/support/unit/run-cli.js";
 import type { DockerClient } from "../backend/engine/docker-client.js";
-import { type CliContext, defaultContext } from "./cli-context.js";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
 
 describe("start with bad manifests", () => {
-  let root: string;
-  let home: string;
-  let repo: string;
+  const { root, home } = cliHomePerTest("cb-start-");
+  const repo = () => join(root(), "repo");
   let calls: string[][];
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cb-start-"));
-    home = join(root, "home");
-    repo = join(root, "repo");
-    await mkdir(join(home, "agents"), { recursive: true });
-    await mkdir(join(home, "bottles"), { recursive: true });
-    await mkdir(repo, { recursive: true });
+    await mkdir(repo(), { recursive: true });
     calls = [];
   });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
 
-  async function start(agent: string, cwd = repo, hostEnv: NodeJS.ProcessEnv = {}) {
-    let stderr = "";
-    const io: CliIo = {
-      stdout: () => {},
-      stderr: (t) => {
-        stderr += t;
-      },
-    };
+  function env(hostEnv: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { HOME: root(), CLAUDE_BOTTLE_HOME: home(), PATH: process.env.PATH ?? "", ...hostEnv };
+  }
+
+  async function start(agent: string, cwd = repo(), hostEnv: NodeJS.ProcessEnv = {}) {
     const docker: DockerClient = {
       run: async (args) => {
         calls.push([...args]);
@@ -49,24 +35,23 @@ describe("start with bad manifests", () => {
         throw new Error("docker must not be called");
       },
     };
-    const context = (cliIo: CliIo): CliContext => ({
-      ...defaultContext(cliIo),
-      docker,
-      cwd,
-      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "", ...hostEnv },
-      stdinIsTty: false,
-    });
-    const code = await runCli(["start", agent, "--yes"], io, context);
-    return { code, stderr };
+    const changes = { docker, cwd, env: env(hostEnv), stdinIsTty: false };
+    return runCliWith(changes, "start", agent, "--yes");
+  }
+
+  /** Agent "a" on bottle "b" written as `bottle`; starting it must fail with exit code 2. */
+  async function startRefused(bottle: string, hostEnv: NodeJS.ProcessEnv = {}) {
+    await writeFile(join(home(), "agents/a.md"), agent("b"));
+    await writeFile(join(home(), "bottles/b.md"), bottle);
+    const { code, stderr } = await start("a", repo(), hostEnv);
+    expect(code).toBe(2);
+    return stderr;
   }
 
   const agent = (bottle: string) => `---\nbottle: ${bottle}\n---\nprompt\n`;
 
   it("reports an unknown key with a suggestion and touches nothing", async () => {
-    await writeFile(join(home, "agents/a.md"), agent("b"));
-    await writeFile(join(home, "bottles/b.md"), "---\negres:\n  allow: [example.test]\n---\n");
-    const { code, stderr } = await start("a");
-    expect(code).toBe(2);
+    const stderr = await startRefused("---\negres:\n  allow: [example.test]\n---\n");
     expect(stderr.split("\n")[0]).toBe(
       'claude-bottle: ~/home/bottles/b.md:2:1: egres: unknown key "egres" (did you mean "egress"?)',
     );
@@ -74,45 +59,28 @@ describe("start with bad manifests", () => {
   });
 
   it("refuses a bottle shipped inside the repository and touches nothing", async () => {
-    await mkdir(join(repo, ".claude-bottle/bottles"), { recursive: true });
+    await mkdir(join(repo(), ".claude-bottle/bottles"), { recursive: true });
     await writeFile(
-      join(repo, ".claude-bottle/bottles/evil.md"),
+      join(repo(), ".claude-bottle/bottles/evil.md"),
       "---\negress:\n  allow: [attacker.test]\n---\n",
     );
-    await writeFile(join(home, "agents/a.md"), agent("b"));
-    await writeFile(join(home, "bottles/b.md"), "---\nsupervise: false\n---\n");
-    const { code, stderr } = await start("a");
-    expect(code).toBe(2);
+    const stderr = await startRefused("---\nsupervise: false\n---\n");
     expect(stderr).toContain("~/repo/.claude-bottle/bottles/evil.md");
     expect(calls).toEqual([]);
   });
 
   it("prints the preflight and the compose file on --dry-run without calling Docker", async () => {
-    await writeFile(join(home, "agents/a.md"), agent("b"));
+    await writeFile(join(home(), "agents/a.md"), agent("b"));
     await writeFile(
-      join(home, "bottles/b.md"),
+      join(home(), "bottles/b.md"),
       "---\negress:\n  allow: [example.test]\nsupervise: false\n---\n",
     );
-    let stdout = "";
-    const io: CliIo = {
-      stdout: (t) => {
-        stdout += t;
-      },
-      stderr: () => {},
-    };
-    const docker: DockerClient = {
-      run: async (args) => {
-        calls.push([...args]);
-        throw new Error("docker must not be called");
-      },
-    };
-    const code = await runCli(["start", "a", "--dry-run"], io, (cliIo) => ({
-      ...defaultContext(cliIo),
-      docker,
-      cwd: repo,
-      env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
-      stdinIsTty: false,
-    }));
+    const { code, stdout } = await runCliWith(
+      { docker: refusingDocker(calls), cwd: repo(), env: env(), stdinIsTty: false },
+      "start",
+      "a",
+      "--dry-run",
+    );
     expect(code).toBe(0);
     expect(stdout).toContain("hosts     example.test\n");
     expect(stdout).toContain(
@@ -123,24 +91,21 @@ describe("start with bad manifests", () => {
   });
 
   it("reports an extends cycle and touches nothing", async () => {
-    await writeFile(join(home, "agents/a.md"), agent("b"));
-    await writeFile(join(home, "bottles/b.md"), "---\nextends: c\n---\n");
-    await writeFile(join(home, "bottles/c.md"), "---\nextends: b\n---\n");
-    const { code, stderr } = await start("a");
-    expect(code).toBe(2);
+    await writeFile(join(home(), "bottles/c.md"), "---\nextends: b\n---\n");
+    const stderr = await startRefused("---\nextends: c\n---\n");
     expect(stderr).toContain("cycle");
     expect(calls).toEqual([]);
   });
 
   it("finds the repository's agent from a subdirectory, and refuses an oversized one", async () => {
-    await mkdir(join(repo, ".git"));
-    await mkdir(join(repo, "src/deep"), { recursive: true });
-    await mkdir(join(repo, ".claude-bottle/agents"), { recursive: true });
+    await mkdir(join(repo(), ".git"));
+    await mkdir(join(repo(), "src/deep"), { recursive: true });
+    await mkdir(join(repo(), ".claude-bottle/agents"), { recursive: true });
     await writeFile(
-      join(repo, ".claude-bottle/agents/big.md"),
+      join(repo(), ".claude-bottle/agents/big.md"),
       `---\nbottle: b\n---\n${"x".repeat(300_000)}\n`,
     );
-    const { code, stderr } = await start("big", join(repo, "src/deep"));
+    const { code, stderr } = await start("big", join(repo(), "src/deep"));
     expect(code).toBe(2);
     expect(stderr).toBe(
       "claude-bottle: ~/repo/.claude-bottle/agents/big.md: 300019 bytes, over the 262144 bytes (256 KiB) a manifest may have\n" +
@@ -150,13 +115,7 @@ describe("start with bad manifests", () => {
   });
 
   it("refuses an env value too big for a program's environment, at its key", async () => {
-    await writeFile(join(home, "agents/a.md"), agent("b"));
-    await writeFile(
-      join(home, "bottles/b.md"),
-      `---\nenv:\n  NOTES: "${"word ".repeat(40_000)}"\n---\n`,
-    );
-    const { code, stderr } = await start("a");
-    expect(code).toBe(2);
+    const stderr = await startRefused(`---\nenv:\n  NOTES: "${"word ".repeat(40_000)}"\n---\n`);
     expect(stderr.split("\n")[0]).toBe(
       "claude-bottle: ~/home/bottles/b.md:3:3: env.NOTES: the value is 200000 bytes; an environment variable may hold at most 65536 (Linux will not start a program with a larger one): put the text in a file in the repository and point at it",
     );
@@ -164,10 +123,9 @@ describe("start with bad manifests", () => {
   });
 
   it("refuses a host variable too big to pass on, before anything starts", async () => {
-    await writeFile(join(home, "agents/a.md"), agent("b"));
-    await writeFile(join(home, "bottles/b.md"), "---\nenv:\n  NOTES: {from_env: BIG_NOTES}\n---\n");
-    const { code, stderr } = await start("a", repo, { BIG_NOTES: "x".repeat(200_000) });
-    expect(code).toBe(2);
+    const stderr = await startRefused("---\nenv:\n  NOTES: {from_env: BIG_NOTES}\n---\n", {
+      BIG_NOTES: "x".repeat(200_000),
+    });
     expect(stderr).toContain(
       "host variable BIG_NOTES, which bottle ~/home/bottles/b.md passes on, is 200000 bytes; an environment variable may hold at most 65536",
     );
@@ -181,18 +139,11 @@ describe("start with bad manifests", () => {
 });
 
 describe("start --help on how a bottle ends", () => {
+  const { root, home } = cliHomePerTest("cb-detach-");
+
   async function help(command: string): Promise<string> {
-    let out = "";
-    const io: CliIo = {
-      stdout: (t) => {
-        out += t;
-      },
-      stderr: (t) => {
-        out += t;
-      },
-    };
-    await runCli([command, "--help"], io, (cliIo) => ({ ...defaultContext(cliIo) }));
-    return out.replace(/\s+/g, " ");
+    const { stdout, stderr } = await runCliWith({}, command, "--help");
+    return `${stdout}${stderr}`.replace(/\s+/g, " ");
   }
 
   it("says when a bottle outlives its terminal, and that the work is kept at every end", async () => {
@@ -208,34 +159,18 @@ describe("start --help on how a bottle ends", () => {
   });
 
   it("refuses --detach with --exec, naming the way that works", async () => {
-    let err = "";
-    const io: CliIo = {
-      stdout: () => {},
-      stderr: (t) => {
-        err += t;
-      },
+    await writeFile(join(home(), "agents/a.md"), "---\nbottle: b\n---\nprompt\n");
+    await writeFile(join(home(), "bottles/b.md"), "---\nsupervise: false\n---\n");
+    const changes = {
+      cwd: root(),
+      env: { HOME: root(), CLAUDE_BOTTLE_HOME: home(), PATH: process.env.PATH ?? "" },
+      stdinIsTty: false,
     };
-    const root = await mkdtemp(join(tmpdir(), "cb-detach-"));
-    try {
-      const home = join(root, "home");
-      await mkdir(join(home, "agents"), { recursive: true });
-      await mkdir(join(home, "bottles"), { recursive: true });
-      await writeFile(join(home, "agents/a.md"), "---\nbottle: b\n---\nprompt\n");
-      await writeFile(join(home, "bottles/b.md"), "---\nsupervise: false\n---\n");
-      const code = await runCli(
-        ["start", "a", "--yes", "--dry-run", "--detach", "--exec", "true", "--no-workdir"],
-        io,
-        (cliIo) => ({
-          ...defaultContext(cliIo),
-          cwd: root,
-          env: { HOME: root, CLAUDE_BOTTLE_HOME: home, PATH: process.env.PATH ?? "" },
-          stdinIsTty: false,
-        }),
-      );
-      expect(err).toContain("--detach and --exec do not go together");
-      expect(code).toBe(2);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
+    const { code, stderr } = await runCliWith(
+      changes,
+      ...["start", "a", "--yes", "--dry-run", "--detach", "--exec", "true", "--no-workdir"],
+    );
+    expect(stderr).toContain("--detach and --exec do not go together");
+    expect(code).toBe(2);
   });
 });
