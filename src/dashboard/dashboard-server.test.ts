@@ -1,16 +1,16 @@
 // The dashboard's HTTP surface, in process (app.fetch, no socket), over a home with one
 // supervised bottle whose agent filed a proposal; the docker seam records the reload signal.
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { rawControlsIn } from "../../test/support/fixtures/hostile-text.js";
 import {
   composeOn,
   makeSupervisedBottle,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import { verifyAuditLog } from "../approval/audit-log.js";
 import type { SupervisedBottle } from "../approval/supervised-bottle.js";
 import { discoverBottles } from "../backend/engine/discover-bottles.js";
@@ -25,15 +25,14 @@ import { readEnded } from "./ended-bottles.js";
 const PORT = 8377;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const TOKEN = "ab".repeat(24);
-let home: string;
+const home = tempDirPerTest("cb-dashboard-");
 let bottle: SupervisedBottle;
 let app: ReturnType<typeof dashboardApp>;
 let hub: DecisionHub;
 let docker: RecordingDocker;
 
 beforeEach(async () => {
-  home = await mkdtemp(join(tmpdir(), "cb-dashboard-"));
-  bottle = await makeSupervisedBottle(home);
+  bottle = await makeSupervisedBottle(home());
   await new ProposalQueue({
     queueDir: bottle.queueDir,
     slug: bottle.slug,
@@ -50,9 +49,9 @@ function appOver(engine: DockerClient, more: Partial<ViewContext> = {}) {
   return dashboardApp(
     {
       views: {
-        listing: new BottleListing(() => discoverBottles(engine, home)),
+        listing: new BottleListing(() => discoverBottles(engine, home())),
         backendOf: composeOn(engine),
-        home,
+        home: home(),
         now: () => new Date("2030-01-01T12:05:00.000Z"),
         actor: "dashboard (alice@laptop)",
         hub,
@@ -64,9 +63,6 @@ function appOver(engine: DockerClient, more: Partial<ViewContext> = {}) {
     () => PORT,
   );
 }
-afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
-});
 
 function call(
   path: string,
@@ -81,11 +77,13 @@ function call(
   );
 }
 
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const res = await call("/api/session", {
-    method: "POST",
-    headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
-  });
+/** Signs in to `to` with the dashboard token: the session cookie and its CSRF token. */
+async function signIn(to = app): Promise<{ cookie: string; csrf: string }> {
+  const res = await call(
+    "/api/session",
+    { method: "POST", headers: { origin: ORIGIN, "x-dashboard-token": TOKEN } },
+    to,
+  );
   expect(res.status).toBe(200);
   const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   return { cookie, csrf: ((await res.json()) as { csrf: string }).csrf };
@@ -100,16 +98,7 @@ describe("the dashboard server", () => {
         return { ok: true, exitCode: 0, output: `stopped ${slug}` };
       },
     });
-    const res = await call(
-      "/api/session",
-      {
-        method: "POST",
-        headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
-      },
-      stopping,
-    );
-    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-    const { csrf } = (await res.json()) as { csrf: string };
+    const { cookie, csrf } = await signIn(stopping);
     const stop = (slug: string, headers: Record<string, string>) =>
       call(
         `/api/bottles/${slug}/stop`,
@@ -124,7 +113,7 @@ describe("the dashboard server", () => {
     expect(done.status).toBe(200);
     expect(await done.json()).toEqual({ ok: true, exitCode: 0, output: `stopped ${bottle.slug}` });
     expect(stopped).toEqual([bottle.slug]);
-    const ended = await readEnded(home, new Date("2030-01-01T12:05:00.000Z"));
+    const ended = await readEnded(home(), new Date("2030-01-01T12:05:00.000Z"));
     expect(ended.map((e) => [e.slug, e.how, e.by])).toEqual([
       [bottle.slug, "stopped", "dashboard"],
     ]);
@@ -134,16 +123,7 @@ describe("the dashboard server", () => {
     const failing = appOver(docker, {
       stopBottle: async () => ({ ok: false, exitCode: 1, output: "left: network x" }),
     });
-    const res = await call(
-      "/api/session",
-      {
-        method: "POST",
-        headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
-      },
-      failing,
-    );
-    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-    const { csrf } = (await res.json()) as { csrf: string };
+    const { cookie, csrf } = await signIn(failing);
     const out = await call(
       `/api/bottles/${bottle.slug}/stop`,
       {
@@ -372,15 +352,7 @@ describe("the dashboard server's own errors", () => {
     });
     try {
       const broken = appOver(failing);
-      const res = await call(
-        "/api/session",
-        {
-          method: "POST",
-          headers: { origin: ORIGIN, "x-dashboard-token": TOKEN },
-        },
-        broken,
-      );
-      const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const { cookie } = await signIn(broken);
       const listed = await call("/api/bottles", { headers: { cookie } }, broken);
       expect(listed.status).toBe(500);
     } finally {
