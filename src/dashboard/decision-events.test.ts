@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseEgressLine, parseGitGateLine, parsePipelockLine } from "./decision-events.js";
 
+/** A sidecar's JSON log line: the fields every line of it has, with a test's own laid over. */
+const logLine =
+  (common: Record<string, unknown>) =>
+  (fields: Record<string, unknown>): string =>
+    JSON.stringify({ ...common, ...fields });
+
 describe("parsePipelockLine", () => {
   it("reads a refusal with its rule and place", () => {
     const line = JSON.stringify({
@@ -67,13 +73,7 @@ describe("parsePipelockLine", () => {
 });
 
 describe("parseEgressLine", () => {
-  const line = (fields: Record<string, unknown>) =>
-    JSON.stringify({
-      time: "2030-01-01T00:00:00.000Z",
-      event: "request",
-      method: "POST",
-      ...fields,
-    });
+  const line = logLine({ time: "2030-01-01T00:00:00.000Z", event: "request", method: "POST" });
 
   it("reads the bytes an exchange moved, and none from lines written before egress counted", () => {
     const routed = { kind: "intercept", routed: true, host: "api.anthropic.com", status: 200 };
@@ -124,13 +124,7 @@ describe("parseEgressLine", () => {
 });
 
 describe("parseGitGateLine", () => {
-  const line = (fields: Record<string, unknown>) =>
-    JSON.stringify({
-      event: "git-gate-verdict",
-      ts: "2030-01-01T00:00:00Z",
-      upstream: "app",
-      ...fields,
-    });
+  const line = logLine({ event: "git-gate-verdict", ts: "2030-01-01T00:00:00Z", upstream: "app" });
 
   it("reads a push's verdict, its rule and how many findings", () => {
     expect(
