@@ -7,26 +7,56 @@ function matches(automaton: LiteralAutomaton, input: string | Uint8Array) {
   return out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
 }
 
-describe("LiteralAutomaton", () => {
-  it("reports overlapping and nested literals with their end offsets", () => {
-    const a = new LiteralAutomaton(["he", "she", "his", "hers"]);
-    expect(matches(a, "ushers")).toEqual([
-      [0, 4],
-      [1, 4],
-      [3, 6],
-    ]);
-  });
+/** A seeded pseudo-random whole number below `n`: the same sequence on every run. */
+function seededRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+}
 
-  it("matches case-sensitively, on strings and bytes alike", () => {
-    const a = new LiteralAutomaton(["AKIA", "eyJ"]);
-    expect(matches(a, "x akia AKIA eyj eyJ")).toEqual([
-      [0, 11],
-      [1, 19],
-    ]);
-    expect(matches(a, Buffer.from("x akia AKIA eyj eyJ"))).toEqual([
-      [0, 11],
-      [1, 19],
-    ]);
+/** Every [literal index, end offset] that indexOf finds, in the order the automaton reports. */
+function plainSearch(literals: string[], text: string): [number, number][] {
+  const expected: [number, number][] = [];
+  literals.forEach((literal, index) => {
+    for (let at = text.indexOf(literal); at !== -1; at = text.indexOf(literal, at + 1)) {
+      expected.push([index, at + literal.length]);
+    }
+  });
+  return expected.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+}
+
+describe("LiteralAutomaton", () => {
+  // Each match as "literal@end": the literal's index and the offset just past it.
+  it.each([
+    {
+      name: "reports overlapping and nested literals with their end offsets",
+      literals: ["he", "she", "his", "hers"],
+      input: "ushers",
+      found: ["0@4", "1@4", "3@6"],
+    },
+    {
+      name: "matches case-sensitively, on a string",
+      literals: ["AKIA", "eyJ"],
+      input: "x akia AKIA eyj eyJ",
+      found: ["0@11", "1@19"],
+    },
+    {
+      name: "matches case-sensitively, on bytes alike",
+      literals: ["AKIA", "eyJ"],
+      input: Buffer.from("x akia AKIA eyj eyJ"),
+      found: ["0@11", "1@19"],
+    },
+    {
+      name: "moves on a character above latin1 as on a byte no literal holds",
+      literals: ["ab", "\u00ffb"],
+      input: "a\u0100b \u0100ab \u01ffb \u00ffb",
+      found: ["0@7", "1@13"],
+    },
+  ])("$name", ({ literals, input, found }) => {
+    const a = new LiteralAutomaton(literals);
+    expect(matches(a, input).map(([literal, end]) => `${literal}@${end}`)).toEqual(found);
   });
 
   it("treats characters outside latin1 as no match and keeps latin1 bytes exact", () => {
@@ -41,14 +71,6 @@ describe("LiteralAutomaton", () => {
     expect(() => new LiteralAutomaton([all])).toThrow("leave at least one byte unused");
     expect(matches(new LiteralAutomaton([all.slice(1)]), `\u0100${all.slice(1)}`)).toEqual([
       [0, 256],
-    ]);
-  });
-
-  it("moves on a character above latin1 as on a byte no literal holds", () => {
-    const a = new LiteralAutomaton(["ab", "\u00ffb"]);
-    expect(matches(a, "a\u0100b \u0100ab \u01ffb \u00ffb")).toEqual([
-      [0, 7],
-      [1, 13],
     ]);
   });
 
@@ -75,11 +97,7 @@ describe("LiteralAutomaton", () => {
 
 describe("LiteralAutomaton against a plain search", () => {
   it("finds exactly what indexOf finds, over random literal sets and texts", () => {
-    let seed = 5;
-    const random = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const random = seededRandom(5);
     // Few characters, so that literals share prefixes, suffixes and each other's insides.
     const chars = "abAB-_\u00e9x";
     const word = (max: number) =>
@@ -89,15 +107,8 @@ describe("LiteralAutomaton against a plain search", () => {
       const foldCase = round % 2 === 1;
       const a = new LiteralAutomaton(literals, { foldCase });
       const text = word(300);
-      const expected: [number, number][] = [];
-      const haystack = foldCase ? text.toLowerCase() : text;
-      literals.forEach((literal, index) => {
-        const needle = foldCase ? literal.toLowerCase() : literal;
-        for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
-          expected.push([index, at + needle.length]);
-        }
-      });
-      expected.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+      const fold = (t: string) => (foldCase ? t.toLowerCase() : t);
+      const expected = plainSearch(literals.map(fold), fold(text));
       expect(matches(a, text), `round ${round}`).toEqual(expected);
       expect(matches(a, Buffer.from(text, "latin1")), `round ${round}, bytes`).toEqual(expected);
     }
@@ -105,24 +116,10 @@ describe("LiteralAutomaton against a plain search", () => {
 });
 
 describe("LiteralAutomaton on long inputs (walked as two halves)", () => {
-  let seed = 11;
-  const random = (n: number) => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return (seed >>> 8) % n;
-  };
+  const random = seededRandom(11);
   const chars = "abAB-_x";
   const word = (length: number) =>
     Array.from({ length }, () => chars[random(chars.length)]).join("");
-
-  function plainSearch(literals: string[], text: string): [number, number][] {
-    const expected: [number, number][] = [];
-    literals.forEach((literal, index) => {
-      for (let at = text.indexOf(literal); at !== -1; at = text.indexOf(literal, at + 1)) {
-        expected.push([index, at + literal.length]);
-      }
-    });
-    return expected.sort((x, y) => x[1] - y[1] || x[0] - y[0]);
-  }
 
   it("finds exactly what indexOf finds, with every literal across the middle at every cut", () => {
     const literals = ["ab-x", "Ab", "bAB_a", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "_"];
