@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readFile, stat } from "node:fs/promises";
+import { beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
   composeOn,
@@ -8,14 +7,17 @@ import {
   PIPELOCK_YAML,
   RecordingDocker,
 } from "../../test/support/sidecars/supervise-fixture.js";
+import { tempDirPerTest } from "../../test/support/unit/temp-dir.js";
 import { addAllowLine, addAllowPattern, allowPatternFor, applyApproval } from "./apply-approval.js";
 import type { SupervisedBottle } from "./supervised-bottle.js";
 
 describe("pipelock policy edits", () => {
-  it("spells allow patterns as pipelock reads them", () => {
-    expect(allowPatternFor("api.example.test", null)).toBe("api.example.test");
-    expect(allowPatternFor("api.example.test", 8443)).toBe("api.example.test:8443");
-    expect(allowPatternFor("2001:db8::1", 443)).toBe("[2001:db8::1]:443");
+  it.each([
+    { host: "api.example.test", port: null, pattern: "api.example.test" },
+    { host: "api.example.test", port: 8443, pattern: "api.example.test:8443" },
+    { host: "2001:db8::1", port: 443, pattern: "[2001:db8::1]:443" },
+  ])("spells $host port $port as $pattern, as pipelock reads it", ({ host, port, pattern }) => {
+    expect(allowPatternFor(host, port)).toBe(pattern);
   });
 
   it("adds to allow and keeps every other key and the comments", () => {
@@ -61,14 +63,10 @@ describe("pipelock policy edits", () => {
 });
 
 describe("applyApproval", () => {
-  let home: string;
+  const home = tempDirPerTest("cb-apply-");
   let bottle: SupervisedBottle;
   beforeEach(async () => {
-    home = await mkdtemp(`${tmpdir()}/cb-apply-`);
-    bottle = await makeSupervisedBottle(home);
-  });
-  afterEach(async () => {
-    await rm(home, { recursive: true, force: true });
+    bottle = await makeSupervisedBottle(home());
   });
 
   it("rewrites pipelock's policy on the same inode, then sends it SIGHUP", async () => {

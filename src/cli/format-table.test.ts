@@ -4,15 +4,11 @@ import { formatTable } from "./format-table.js";
 
 describe("formatTable", () => {
   it("aligns columns", () => {
-    expect(
-      formatTable(
-        ["A", "BB"],
-        [
-          ["xyz", "1"],
-          ["q", "22"],
-        ],
-      ),
-    ).toBe("A    BB\nxyz  1\nq    22\n");
+    const rows = [
+      ["xyz", "1"],
+      ["q", "22"],
+    ];
+    expect(formatTable(["A", "BB"], rows)).toBe("A    BB\nxyz  1\nq    22\n");
   });
 
   it("defuses a control left in a cell, so no cell redraws the rows around it", () => {

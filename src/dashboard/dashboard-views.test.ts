@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bottleMetadata } from "../../test/support/unit/bottle-metadata.js";
 import { SUPERVISE_DEFAULT_ANSWER_TIMEOUT_SECONDS } from "../contracts/supervise.js";
 import { callTimesOutAt, workLanding } from "./dashboard-views.js";
 import { PAGE_JS } from "./page-assets.js";
@@ -15,15 +16,7 @@ describe("callTimesOutAt", () => {
 });
 
 describe("workLanding", () => {
-  const metadata = {
-    slug: "s-1",
-    project: "p",
-    agent: "a",
-    bottle: "b",
-    createdAt: "2030-01-01T00:00:00.000Z",
-    pid: 1,
-    hostname: "h",
-  };
+  const metadata = bottleMetadata();
 
   it("is the repository's claude-bottle/<slug>/ branches for a bottle started in one", () => {
     const workspace = {

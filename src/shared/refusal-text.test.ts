@@ -3,13 +3,12 @@ import { callTool, formatRefusal, refusalHeaderValue } from "./refusal-text.js";
 
 describe("formatRefusal", () => {
   it("says who refused, why, and what to do, one part a line", () => {
-    expect(
-      formatRefusal({
-        by: "pipelock (this bottle's egress firewall)",
-        reason: 'blocked this request: "x.test:443" is not on this bottle\'s egress allowlist.',
-        next: `To ask for it, ${callTool({ name: "request_egress_host", server: "supervise" }, 'with host "x.test"')}.`,
-      }),
-    ).toBe(
+    const refusal = {
+      by: "pipelock (this bottle's egress firewall)",
+      reason: 'blocked this request: "x.test:443" is not on this bottle\'s egress allowlist.',
+      next: `To ask for it, ${callTool({ name: "request_egress_host", server: "supervise" }, 'with host "x.test"')}.`,
+    };
+    expect(formatRefusal(refusal)).toBe(
       "pipelock (this bottle's egress firewall) blocked this request: \"x.test:443\" is not on this bottle's egress allowlist.\n" +
         'To ask for it, call the MCP tool `request_egress_host` of the `supervise` server with host "x.test".\n',
     );

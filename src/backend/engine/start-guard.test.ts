@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bottleMetadata } from "../../../test/support/unit/bottle-metadata.js";
 import { updateMetadata, writeMetadata } from "../bottle-state.js";
 import type { DockerClient, RunOptions, RunResult } from "./docker-client.js";
 import { guardStart } from "./start-guard.js";
@@ -27,16 +28,16 @@ describe("guardStart", () => {
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "cb-guard-"));
-    await writeMetadata(stateDir, {
-      slug: "t-1a2b",
-      project: "claude-bottle-t-1a2b",
-      agent: "a",
-      bottle: "b",
-      createdAt: "2026-12-04T00:00:00.000Z",
-      pid: 4242,
-      hostname: "h",
-      phase: "starting",
-    });
+    await writeMetadata(
+      stateDir,
+      bottleMetadata({
+        slug: "t-1a2b",
+        project: "claude-bottle-t-1a2b",
+        createdAt: "2026-12-04T00:00:00.000Z",
+        pid: 4242,
+        phase: "starting",
+      }),
+    );
   });
   afterEach(async () => {
     await rm(stateDir, { recursive: true, force: true });
