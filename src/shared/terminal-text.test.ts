@@ -19,17 +19,19 @@ describe("terminalSafe", () => {
     expect(shown).not.toBe(text);
   });
 
-  it.each([
-    { text: "x\x1b]0;pwned\x07y", shown: "x\\x1b]0;pwned\\x07y" },
-    { text: "fix\u202Etxt", shown: "fix\\u202etxt" },
-    { text: "a\u009bb", shown: "a\\x9bb" },
-    { text: "a\x7f\x00", shown: "a\\x7f\\x00" },
-    { text: "a\nb\tc\rd", shown: "a\\nb\\tc\\rd" },
-    { text: "main\u{E0041}", shown: "main\\u{e0041}" },
-    { text: "a\uD800b", shown: "a\\ud800b" },
-    { text: "\u2066x\u2069", shown: "\\u2066x\\u2069" },
-  ])("shows $text as $shown", ({ text, shown }) => {
-    expect(terminalSafe(text)).toBe(shown);
+  it("shows the exact escapes, in JavaScript notation", () => {
+    for (const { text, shown } of [
+      { text: "x\x1b]0;pwned\x07y", shown: "x\\x1b]0;pwned\\x07y" },
+      { text: "fix\u202Etxt", shown: "fix\\u202etxt" },
+      { text: "a\u009bb", shown: "a\\x9bb" },
+      { text: "a\x7f\x00", shown: "a\\x7f\\x00" },
+      { text: "a\nb\tc\rd", shown: "a\\nb\\tc\\rd" },
+      { text: "main\u{E0041}", shown: "main\\u{e0041}" },
+      { text: "a\uD800b", shown: "a\\ud800b" },
+      { text: "\u2066x\u2069", shown: "\\u2066x\\u2069" },
+    ]) {
+      expect(terminalSafe(text), JSON.stringify(text)).toBe(shown);
+    }
   });
 
   it("doubles a backslash, so an escape in the output always means a character in the input", () => {
