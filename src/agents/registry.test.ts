@@ -65,7 +65,7 @@ describe("each provider's own files", () => {
     });
   });
 
-  it("codex: its own provider for the model API over HTTPS, trust, switches off, supervise, the placeholder key", () => {
+  it("codex: its own provider for the model API over HTTPS, trust, switches off, supervise, the placeholder key", async () => {
     const files = homeFilesOf("codex", {
       supervise: SUPERVISE,
       literalEnv: { OPENAI_API_KEY: "placeholder" },
@@ -75,35 +75,8 @@ describe("each provider's own files", () => {
       ".codex/config.toml",
       ".codex/auth.json",
     ]);
-    expect(files[1]?.content).toBe(
-      [
-        "# Written by claude-bottle when the bottle started.",
-        'model_provider = "bottle"',
-        "check_for_update_on_startup = false",
-        "",
-        "[model_providers.bottle]",
-        'name = "OpenAI through the bottle"',
-        'base_url = "https://api.openai.com/v1"',
-        'env_key = "OPENAI_API_KEY"',
-        'wire_api = "responses"',
-        "supports_websockets = true",
-        "",
-        "[analytics]",
-        "enabled = false",
-        "",
-        "[features]",
-        "plugins = false",
-        "daemon_auto_start = false",
-        "",
-        '[projects."/home/agent/work"]',
-        'trust_level = "trusted"',
-        "",
-        "[mcp_servers.supervise]",
-        'url = "http://supervise:8765/mcp"',
-        "tool_timeout_sec = 660",
-        "",
-      ].join("\n"),
-    );
+    // The whole file, as Codex reads it: a provider, trust, switches off, supervise.
+    await expect(files[1]?.content).toMatchFileSnapshot("golden/codex-config.toml");
     expect(JSON.parse(files[2]?.content ?? "")).toEqual({
       auth_mode: "apikey",
       OPENAI_API_KEY: "placeholder",
