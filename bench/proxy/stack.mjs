@@ -1,10 +1,12 @@
 // The system under test, all on 127.0.0.1: an HTTPS upstream on localhost:443, pipelock and
-// egress from the built bundles, and mitmdump intercepting the same way. Each proxy gets its
-// own CA (minted with src/shared/ca), its files in the bench's temp dir, and an ephemeral port.
+// egress from the built bundles, and mitmdump and Squid intercepting the same way. Each proxy
+// gets its own CA (minted with src/shared/ca), its files in the bench's temp dir, and an
+// ephemeral port.
 // Port 443 because egress intercepts (and so injects tokens) only for CONNECTs to port 443;
 // "localhost" because pipelock and egress resolve names with the system resolver.
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
@@ -43,6 +45,7 @@ export async function prepareStack(dir) {
   const leaf = await mintLeafCertificate(upstreamCa, UPSTREAM_HOST, { now });
   const pipelockCa = await mintCa({ commonName: "bench pipelock CA", now });
   const egressCa = await mintCa({ commonName: "bench egress CA", now });
+  const squidCa = await mintCa({ commonName: "bench squid CA", now });
   // Hex: no credential rule matches it, so only the known-secret path can see it.
   const token = randomBytes(24).toString("hex");
   const files = {
@@ -53,6 +56,8 @@ export async function prepareStack(dir) {
     pipelockKey: file("pipelock-ca-key.pem", pipelockCa.keyPem),
     egressCa: file("egress-ca.pem", egressCa.certPem),
     egressKey: file("egress-ca-key.pem", egressCa.keyPem),
+    squidCa: file("squid-ca.pem", squidCa.certPem),
+    squidKey: file("squid-ca-key.pem", squidCa.keyPem),
     egressRoutes: file(
       "routes.yaml",
       `routes:\n  - host: ${UPSTREAM_HOST}\n    auth: { scheme: Bearer, tokenEnv: BENCH_TOKEN }\n`,
@@ -194,6 +199,80 @@ export async function startMitmdump(stack, mitmdump) {
   await waitForPort(proc, port, 60_000);
   await waitFor("CA certificate", () => existsSync(ca), proc);
   return { proc, port, ca };
+}
+
+/**
+ * Squid bumping every CONNECT as the others intercept: the client's SNI peeked at step 1, then
+ * bumped with a leaf minted from the bench's Squid CA (by its certgen helper, kept in memory),
+ * one worker, no cache, no access log, trusting the upstream's CA by tls_outgoing_options.
+ * @param squid `{ binary, certgen }` from findSquid()
+ */
+export async function startSquid(stack, squid) {
+  const { files, dir } = stack;
+  const port = await freePort();
+  const home = join(dir, "squid");
+  mkdirSync(home);
+  const own = (name, text) => {
+    const path = join(home, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const pem = (path) => `${read(path).trimEnd()}\n`;
+  const bundle = own("ca-bundle.pem", pem(files.squidCa) + pem(files.squidKey));
+  const upstreamCa = own("upstream-ca.pem", read(files.upstreamCa));
+  const ssldb = join(home, "ssl_db");
+  const certgen = [squid.certgen, "-s", ssldb, "-M", "4MB"];
+  mustRun(certgen[0], ["-c", ...certgen.slice(1)]);
+  const conf = own(
+    "squid.conf",
+    [
+      `http_port 127.0.0.1:${port} ssl-bump tls-cert=${bundle} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB`,
+      `sslcrtd_program ${certgen.join(" ")}`,
+      "acl step1 at_step SslBump1",
+      "ssl_bump peek step1",
+      "ssl_bump bump all",
+      `tls_outgoing_options cafile=${upstreamCa}`,
+      "http_access allow localhost",
+      "http_access deny all",
+      "cache deny all",
+      "access_log none",
+      "workers 1",
+      `pid_filename ${join(home, "squid.pid")}`,
+      `cache_log ${join(home, "cache.log")}`,
+      `coredump_dir ${home}`,
+      "netdb_filename none",
+      "pinger_enable off",
+      // localhost comes from /etc/hosts; a query that got past it stays on loopback.
+      "dns_nameservers 127.0.0.1",
+      // Stopping waits this long for open connections, 30 s by default.
+      "shutdown_lifetime 0 seconds",
+      "",
+    ].join("\n"),
+  );
+  if (process.getuid?.() === 0) {
+    // As root, Squid and its helpers drop to the proxy user: it needs its own files and a way
+    // through the bench's dir (listing it stays refused; the other files stay 0600).
+    mustRun("chown", ["-R", "proxy:", home]);
+    chmodSync(dir, 0o711);
+  }
+  const proc = startProcess({
+    name: "squid",
+    command: squid.binary,
+    args: ["-f", conf, "-N", "-d1"],
+    env: baseEnv(),
+    logDir: dir,
+  });
+  await waitForPort(proc, port, 60_000);
+  return { proc, port, ca: files.squidCa };
+}
+
+const read = (path) => readFileSync(path, "utf8");
+
+function mustRun(command, args) {
+  const r = spawnSync(command, args, { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} failed (${r.status ?? r.error}):\n${r.stderr}`);
+  }
 }
 
 /** TLS connections the upstream has accepted so far, not counting those that asked this. */
