@@ -1,19 +1,20 @@
 // bench/proxy: what pipelock and egress cost per request, side by side in one run with no
-// proxy and with mitmproxy doing the same interception, all on 127.0.0.1:
+// proxy and with mitmproxy and Squid doing the same interception, all on 127.0.0.1:
 //   direct               client → HTTPS upstream (localhost:443)
 //   pipelock             client → pipelock (allowlist, TLS interception, DLP) → upstream
 //   egress → pipelock    client → egress (TLS interception, token injected) → pipelock → upstream
 //   mitmproxy            client → mitmdump (TLS interception) → upstream
+//   Squid                client → squid (ssl-bump, one worker, no cache) → upstream
 // for small keep-alive requests, a new connection per request, and 1 MiB uploads; then DLP
 // scan throughput, pipelock's engine against gitleaks, on one generated corpus.
 // Prints markdown tables with ratios. Measures only: the exit code says nothing about speed.
 // Usage: npm run build && node bench/proxy/bench-proxy.mjs [--quick] [--rounds N] [--keep]
-//   [--cpu-prof DIR] [--bare-node | --compare-bare] [--no-mitmproxy] [--no-dlp]
+//   [--cpu-prof DIR] [--bare-node | --compare-bare] [--no-mitmproxy] [--no-squid] [--no-dlp]
 //   (pipelock and egress run with the node flags of their images' ENTRYPOINT, as in a bottle;
 //   --bare-node runs them without any; --compare-bare adds a pipelock and an egress without
 //   any as paths of their own, measured in turn with the others under the same load)
 //        node bench/proxy/bench-proxy.mjs --dlp-only [--quick] [--keep]
-//   (the DLP table alone: no root, port 443, hey or mitmdump needed)
+//   (the DLP table alone: no root, port 443, hey, mitmdump or squid needed)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -32,6 +33,7 @@ import {
   startEgress,
   startMitmdump,
   startPipelock,
+  startSquid,
   startUpstream,
   UPSTREAM_HOST,
   UPSTREAM_PORT,
@@ -45,6 +47,7 @@ const dlpOnly = args.includes("--dlp-only");
 const bareNode = args.includes("--bare-node");
 const compareBare = args.includes("--compare-bare") && !bareNode;
 const noMitmproxy = args.includes("--no-mitmproxy");
+const noSquid = args.includes("--no-squid");
 const noDlp = args.includes("--no-dlp");
 const option = (name) => {
   const at = args.indexOf(name);
@@ -142,6 +145,29 @@ function mitmproxyVersion(mitmdump) {
   return /Mitmproxy: (\S+)/.exec(r.stdout ?? "")?.[1] ?? "unknown";
 }
 
+/**
+ * $SQUID, or Debian's /usr/sbin/squid, with its certificate helper; built with TLS, which
+ * ssl-bump needs (Debian's squid-openssl, not squid). `{ missing }` says why not.
+ */
+function findSquid() {
+  const binary = process.env.SQUID ?? "/usr/sbin/squid";
+  const certgen = "/usr/lib/squid/security_file_certgen";
+  if (!existsSync(binary)) return { missing: `no ${binary}` };
+  const v = spawnSync(binary, ["-v"], { encoding: "utf8" });
+  if (v.status !== 0) return { missing: `${binary} -v failed: ${v.stderr ?? v.error}` };
+  if (!v.stdout.includes("--with-openssl")) return { missing: `${binary} is built without TLS` };
+  if (!existsSync(certgen)) return { missing: `no ${certgen}` };
+  const version = /Version (\S+)/.exec(v.stdout)?.[1] ?? "unknown";
+  return { binary, certgen, version };
+}
+
+// The upstream answers 401 unless the token arrived exactly on the egress path, where the
+// client's own Authorization must be replaced.
+const requestHeaders = (path) =>
+  path.id === "egress" || path.id === "egress-bare"
+    ? { "x-bench-expect-token": "yes", authorization: "Bearer agent-placeholder" }
+    : { "x-bench-expect-token": "no" };
+
 function countConnects(auditPath) {
   if (!existsSync(auditPath)) return 0;
   return readFileSync(auditPath, "utf8").split('"method":"CONNECT"').length - 1;
@@ -171,12 +197,7 @@ async function measureOnce({ scenario, path, stack, hey, body }) {
   const load = {
     url: `https://${UPSTREAM_HOST}/`,
     concurrency: CONCURRENCY,
-    // The upstream answers 401 unless the token arrived exactly on the egress path, where
-    // the client's own Authorization must be replaced.
-    headers:
-      path.id === "egress" || path.id === "egress-bare"
-        ? { "x-bench-expect-token": "yes", authorization: "Bearer agent-placeholder" }
-        : { "x-bench-expect-token": "no" },
+    headers: requestHeaders(path),
   };
   const count = (n) => Math.max(CONCURRENCY, Math.ceil(n * scale));
   let measure;
@@ -238,7 +259,7 @@ async function measureScenario({ scenario, paths, stack, hey, body }) {
   });
 }
 
-function machineLine({ mitmVersion, loadBefore, loadAfter, sidecarFlags }) {
+function machineLine({ mitmVersion, squidVersion, loadBefore, loadAfter, sidecarFlags }) {
   const commit = spawnSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], {
     encoding: "utf8",
   });
@@ -247,6 +268,7 @@ function machineLine({ mitmVersion, loadBefore, loadAfter, sidecarFlags }) {
     `machine: ${availableParallelism()} cores (nproc), ${cpus()[0]?.model ?? "unknown CPU"}`,
     `Node ${process.version}`,
     `mitmproxy ${mitmVersion ?? "not run"}`,
+    `Squid ${squidVersion ?? "not run"}`,
     `node flags: pipelock ${sidecarFlags.pipelock.join(" ") || "none"}, egress ${sidecarFlags.egress.join(" ") || "none"}`,
     `commit ${commit.stdout.trim() || "unknown"}`,
     // Other work on the machine shows here: the bench itself keeps about two cores busy.
@@ -327,6 +349,13 @@ async function main(dir) {
   const mitmdump = noMitmproxy ? undefined : findMitmdump();
   if (mitmdump === undefined) log("no mitmdump: the mitmproxy rows are left out");
   const mitmVersion = mitmdump && mitmproxyVersion(mitmdump);
+  const squid = noSquid ? undefined : findSquid();
+  if (squid?.missing !== undefined) {
+    log(
+      `no usable Squid (${squid.missing}): the Squid rows are left out. It is Debian's squid-openssl package (apt-get install squid-openssl), the build with TLS interception.`,
+    );
+  }
+  const squidVersion = squid?.missing === undefined ? squid?.version : undefined;
 
   log(`temp dir ${dir}`);
   const stack = await prepareStack(dir);
@@ -355,6 +384,7 @@ async function main(dir) {
   });
   const bare = compareBare ? await startBare(stack, profile) : undefined;
   const mitm = mitmdump ? await startMitmdump(stack, mitmdump) : undefined;
+  const squidProxy = squidVersion ? await startSquid(stack, squid) : undefined;
   const read = (path) => readFileSync(path, "utf8");
   const paths = [
     { id: "direct", label: "direct", ca: read(stack.files.upstreamCa), pids: [] },
@@ -390,6 +420,13 @@ async function main(dir) {
       ca: read(mitm.ca),
       pids: [mitm.proc.child.pid],
     },
+    squidProxy && {
+      id: "squid",
+      label: `Squid ${squidVersion}`,
+      port: squidProxy.port,
+      ca: read(squidProxy.ca),
+      pids: [squidProxy.proc.child.pid],
+    },
   ].filter(Boolean);
 
   const body = Buffer.from(sourceText(UPLOAD_BYTES, 424242));
@@ -406,7 +443,7 @@ async function main(dir) {
   const out = [
     `## bench/proxy${quick ? " (--quick: a tenth of the requests, not for the record)" : ""}`,
     "",
-    machineLine({ mitmVersion, loadBefore, loadAfter, sidecarFlags }),
+    machineLine({ mitmVersion, squidVersion, loadBefore, loadAfter, sidecarFlags }),
     "",
     `${rounds} round(s) per path, pooled: req/s over the summed time, percentiles over all requests. Every process (load generator, upstream, proxies) shares the same ${availableParallelism()} cores. Paths:`,
     "",
@@ -417,6 +454,11 @@ async function main(dir) {
     ...(mitm
       ? [
           "- mitmproxy: mitmdump --quiet, trusting the upstream's CA by ssl_verify_upstream_trusted_ca.",
+        ]
+      : []),
+    ...(squidProxy
+      ? [
+          "- Squid: squid -N, one worker, bumping every CONNECT (SNI peeked at step 1, then bump all; leaves minted by its certgen helper and kept in memory), no cache, no access log, trusting the upstream's CA by tls_outgoing_options cafile.",
         ]
       : []),
     ...(bare
