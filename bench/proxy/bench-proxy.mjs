@@ -16,13 +16,14 @@
 //        node bench/proxy/bench-proxy.mjs --dlp-only [--quick] [--keep]
 //   (the DLP table alone: no root, port 443, hey, mitmdump or squid needed)
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchDlp } from "./dlp-bench.mjs";
 import { findHey, runHeyNewConnections } from "./hey-load.mjs";
-import { createDispatcher, runLoad, summarize } from "./load.mjs";
+import { createDispatcher, requestStatus, runLoad, summarize } from "./load.mjs";
 import { killAllNow, stopAll } from "./processes.mjs";
 import { dlpTable, scenarioTable, targetsSection } from "./report.mjs";
 import { sourceText } from "./source-text.mjs";
@@ -159,6 +160,32 @@ function findSquid() {
   if (!existsSync(certgen)) return { missing: `no ${certgen}` };
   const version = /Version (\S+)/.exec(v.stdout)?.[1] ?? "unknown";
   return { binary, certgen, version };
+}
+
+/**
+ * That DLP is on where it should be: a request carrying a credential-shaped header is refused
+ * (403) on every path through pipelock and answered on every other. Returns the line to print.
+ */
+async function probeDlp(paths) {
+  // GitHub-token-shaped, made at run time: valid nowhere.
+  const credential = `gh${"p_"}${randomBytes(18).toString("hex")}`;
+  const refusedBy = [];
+  for (const path of paths) {
+    const dispatcher = createDispatcher({ proxyPort: path.port, ca: path.ca, concurrency: 1 });
+    const headers = { ...requestHeaders(path), "x-bench-probe": credential };
+    const url = `https://${UPSTREAM_HOST}/`;
+    const status = await requestStatus({ dispatcher, url, headers }).finally(() =>
+      dispatcher.destroy(),
+    );
+    const expected = path.audit === undefined ? 200 : 403;
+    if (status !== expected) {
+      throw new Error(
+        `DLP probe: ${path.label} answered ${status} to a request carrying a credential-shaped header, not ${expected}`,
+      );
+    }
+    if (status === 403) refusedBy.push(path.label);
+  }
+  return `DLP on: before measuring, a request with a GitHub-token-shaped header was refused (403) through ${refusedBy.join("; ")}, and answered 200 on every other path.`;
 }
 
 // The upstream answers 401 unless the token arrived exactly on the egress path, where the
@@ -428,6 +455,8 @@ async function main(dir) {
       pids: [squidProxy.proc.child.pid],
     },
   ].filter(Boolean);
+  const dlpLine = await probeDlp(paths);
+  log(dlpLine);
 
   const body = Buffer.from(sourceText(UPLOAD_BYTES, 424242));
   const results = { concurrency: CONCURRENCY };
@@ -448,7 +477,7 @@ async function main(dir) {
     `${rounds} round(s) per path, pooled: req/s over the summed time, percentiles over all requests. Every process (load generator, upstream, proxies) shares the same ${availableParallelism()} cores. Paths:`,
     "",
     "- direct: the client speaks TLS to the upstream (localhost:443) itself.",
-    "- pipelock: trusts the upstream's CA through Node's own store (NODE_EXTRA_CA_CERTS), as it trusts a public host: no CA option.",
+    "- pipelock: DLP on, as in a bottle (action block; every request's target, headers and body scanned; the route's token a known secret allowed to localhost only); trusts the upstream's CA through Node's own store (NODE_EXTRA_CA_CERTS), as it trusts a public host: no CA option.",
     "- pipelock, PIPELOCK_UPSTREAM_CA_FILE: the same pipelock with the upstream's CA given through its option for private CAs.",
     "- egress → pipelock: egress intercepts, injects the route's token (the upstream checks every request carried it) and sends on through the first pipelock.",
     ...(mitm
@@ -466,6 +495,8 @@ async function main(dir) {
           "- … , no node flags: the same pipelock and egress → pipelock run as `node NAME.mjs`, without their images' node flags.",
         ]
       : []),
+    "",
+    dlpLine,
     "",
     ...SCENARIOS.flatMap((s) => [scenarioTable(s, results[s.id]), ""]),
     targetsSection(results),

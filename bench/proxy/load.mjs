@@ -85,6 +85,13 @@ export async function runLoad(options) {
   };
 }
 
+/** The status of one GET, its answer read whole: a probe, not a measure. */
+export async function requestStatus({ dispatcher, url, headers }) {
+  const res = await request(url, { dispatcher, headers });
+  await res.body.text();
+  return res.statusCode;
+}
+
 /** Pools runs of one path (rounds): rates over the summed time, quantiles over all samples. */
 export function summarize(runs, bodyBytes) {
   const done = runs.reduce((n, r) => n + r.done, 0);
