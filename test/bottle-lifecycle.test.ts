@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import { slugOf } from "./support/cli/cli-process.js";
+import { useTestHome } from "./support/cli/use-test-home.js";
 import {
   bridgeGateway,
   containerIp,
@@ -38,13 +39,13 @@ You are a test agent.
 `;
 
 describeWithEngine("bottle lifecycle", () => {
-  let t: TestHome;
+  const t = useTestHome(async (home) => {
+    await home.writeManifest("bottles", "lifecycle", BOTTLE);
+    await home.writeManifest("agents", "lifecycle", AGENT);
+  });
   let targetIp: string;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest("bottles", "lifecycle", BOTTLE);
-    await t.writeManifest("agents", "lifecycle", AGENT);
     // A listener outside the bottle that a leak would reach: a container on the default bridge.
     execFileSync("docker", ["rm", "-f", TARGET], { stdio: "ignore" });
     execFileSync("docker", [
@@ -65,7 +66,6 @@ describeWithEngine("bottle lifecycle", () => {
 
   afterAll(async () => {
     execFileSync("docker", ["rm", "-f", TARGET], { stdio: "ignore" });
-    await t?.dispose();
   });
 
   it("runs a headless command inside the bottle and leaves nothing behind", async () => {

@@ -5,10 +5,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import { expect, it } from "vitest";
+import { slugOf, writeAgentBottle } from "./support/cli/cli-process.js";
+import { useTestHome } from "./support/cli/use-test-home.js";
 import { leftoversOf, nothingLeft } from "./support/docker/docker-state.js";
 import { describeWithEngine } from "./support/docker/engine.js";
+import { bottleYaml } from "./support/fixtures/bottle-yaml.js";
 
 interface InfoJson {
   slug: string;
@@ -19,22 +21,9 @@ interface InfoJson {
 }
 
 describeWithEngine("a start CLI killed: the start guard, info and resume", () => {
-  let t: TestHome;
-
-  beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest(
-      "bottles",
-      "ri",
-      "---\negress:\n  allow: [allowed.example.test]\nsupervise: false\n---\n",
-    );
-    await t.writeManifest("agents", "ri", "---\nbottle: ri\n---\nA test agent.\n");
-  });
-
-  afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
-  });
+  const t = useTestHome((home) =>
+    writeAgentBottle(home, "ri", bottleYaml({ allow: ["allowed.example.test"], supervise: false })),
+  );
 
   async function info(slug: string): Promise<InfoJson> {
     const r = await t.run(["info", slug, "--json"]);

@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, slugOf, type TestHome } from "./support/cli/cli-process.js";
+import { slugOf, writeAgentBottle } from "./support/cli/cli-process.js";
+import { useTestHome } from "./support/cli/use-test-home.js";
 import { leftoversOf, nothingLeft } from "./support/docker/docker-state.js";
 import { describeWithEngine } from "./support/docker/engine.js";
 
@@ -19,14 +20,11 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 describeWithEngine("the agent's workspace", () => {
-  let t: TestHome;
+  const t = useTestHome((home) => writeAgentBottle(home, "ws", "supervise: false"));
   let repo: string;
   let hostMain: string;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest("bottles", "ws", "---\nsupervise: false\n---\n");
-    await t.writeManifest("agents", "ws", "---\nbottle: ws\n---\nA test agent.\n");
     repo = await mkdtemp(join(tmpdir(), "cb-ws-repo-"));
     git(repo, "init", "-q", "-b", "main");
     git(repo, "config", "user.name", "Host User");
@@ -53,8 +51,6 @@ describeWithEngine("the agent's workspace", () => {
   });
 
   afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
     if (repo) await rm(repo, { recursive: true, force: true });
   });
 

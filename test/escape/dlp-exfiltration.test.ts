@@ -22,6 +22,7 @@ import {
   webSocketUpgrade,
 } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
@@ -62,19 +63,15 @@ describeWithEngine("escape: carrying a secret out to an allowed host", () => {
   });
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("dlp", {
-      bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_DLP_SECRET}
-egress:
-  allow: [${ALLOWED}, "*.wild.example.test"]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_DLP_TOKEN }
-supervise: false
-`,
-      env: { CB_DLP_SECRET: SECRET, CB_DLP_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "dlp",
+      routedBottle({
+        allow: [ALLOWED, "*.wild.example.test"],
+        route: ROUTE,
+        token: TOKEN,
+        agentSecret: SECRET,
+      }),
+    );
     // The secret-bearing names answer on the stand-in, so a leak lands there and no name is
     // ever looked up outside the machine.
     upstream = await suite.startUpstream(bottle, [

@@ -19,6 +19,7 @@ import {
 } from "../support/docker/escape-bottle.js";
 import { type ProbeOp, probe } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import {
   buildCaptureImage,
   type Capture,
@@ -49,19 +50,15 @@ describeWithEngine("escape: DNS", () => {
 
   beforeAll(async () => {
     await buildCaptureImage();
-    bottle = await suite.startBottle("dns", {
-      bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_DNS_SECRET}
-egress:
-  allow: [allowed.example.test, "*.wild.example.test"]
-  routes:
-    - host: api.example.test
-      auth: { scheme: Bearer, token_env: CB_DNS_TOKEN }
-supervise: false
-`,
-      env: { CB_DNS_SECRET: SECRET, CB_DNS_TOKEN: "cbtest-dns-route-token-2f6a0c" },
-    });
+    bottle = await suite.startBottle(
+      "dns",
+      routedBottle({
+        allow: ["allowed.example.test", "*.wild.example.test"],
+        route: "api.example.test",
+        token: "cbtest-dns-route-token-2f6a0c",
+        agentSecret: SECRET,
+      }),
+    );
     // Names a leak would resolve answer here, on the bottle's own network, never outside.
     upstream = await suite.startUpstream(bottle, [
       "allowed.example.test",

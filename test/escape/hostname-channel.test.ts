@@ -18,6 +18,7 @@ import {
   probe,
 } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { dnsQuery } from "../support/sidecars/pipelock-dns-query.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
@@ -127,22 +128,15 @@ describeWithEngine("escape: host names as a channel", () => {
     r.connectStatus !== undefined && r.connectStatus !== 200 ? r.connectStatus : (r.status ?? 0);
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("hostnames", {
-      bottle: `
-env:
-  AGENT_SECRET: {from_env: CB_HOSTNAME_SECRET}
-egress:
-  allow: [${ALLOWED}, "*.${WILD}"]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_HOSTNAME_TOKEN }
-supervise: false
-`,
-      env: {
-        CB_HOSTNAME_SECRET: SECRET,
-        CB_HOSTNAME_TOKEN: `cbtest-hostname-route-token-${randomBytes(4).toString("hex")}`,
-      },
-    });
+    bottle = await suite.startBottle(
+      "hostnames",
+      routedBottle({
+        allow: [ALLOWED, `*.${WILD}`],
+        route: ROUTE,
+        token: `cbtest-hostname-route-token-${randomBytes(4).toString("hex")}`,
+        agentSecret: SECRET,
+      }),
+    );
     pipelock = pipelockAddress(bottle);
     // Every name a leak would use answers on the stand-in, so a leak lands there and no name
     // is ever looked up outside the machine.

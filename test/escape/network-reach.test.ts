@@ -20,6 +20,7 @@ import {
 import type { ProbeOp } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { dockerOn, nodeSide, ON_SWARM } from "../support/docker/test-backend.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import {
   createIpv6Network,
   gatewayOf,
@@ -110,17 +111,10 @@ describeWithEngine("escape: reaching what the bottle must not", () => {
 
   beforeAll(async () => {
     [bottle, neighbour] = await Promise.all([
-      suite.startBottle("reach", {
-        bottle: `
-egress:
-  allow: [allowed.example.test]
-  routes:
-    - host: api.example.test
-      auth: { scheme: Bearer, token_env: CB_REACH_TOKEN }
-supervise: false
-`,
-        env: { CB_REACH_TOKEN: TOKEN },
-      }),
+      suite.startBottle(
+        "reach",
+        routedBottle({ allow: ["allowed.example.test"], route: "api.example.test", token: TOKEN }),
+      ),
       suite.startBottle("neighbour", {
         bottle: "egress:\n  allow: [allowed.example.test]\nsupervise: true",
       }),

@@ -17,19 +17,16 @@ import {
 } from "../support/docker/escape-bottle.js";
 import { type ExchangeOp, httpRequest, probe } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { ipOn, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const ALLOWED = "allowed.example.test";
 const ROUTE = "api.example.test";
-const BOTTLE = `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_PRIVATE_TOKEN }
-supervise: false
-`;
-const TOKEN = "cbtest-private-route-token-51f0c2";
+const ROUTED = routedBottle({
+  allow: [ALLOWED],
+  route: ROUTE,
+  token: "cbtest-private-route-token-51f0c2",
+});
 
 describeWithEngine("escape: allowlisted names that resolve to private addresses", () => {
   const suite = escapeSuite();
@@ -42,12 +39,12 @@ describeWithEngine("escape: allowlisted names that resolve to private addresses"
     [denied, allowed] = await Promise.all([
       // The CLI's default: the test home's opt-in is taken away for this bottle.
       suite.startBottle("private-denied", {
-        bottle: BOTTLE,
-        env: { CB_PRIVATE_TOKEN: TOKEN, CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: undefined },
+        bottle: ROUTED.bottle,
+        env: { ...ROUTED.env, CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: undefined },
       }),
       suite.startBottle("private-allowed", {
-        bottle: BOTTLE,
-        env: { CB_PRIVATE_TOKEN: TOKEN, CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1" },
+        bottle: ROUTED.bottle,
+        env: { ...ROUTED.env, CLAUDE_BOTTLE_ALLOW_PRIVATE_UPSTREAMS: "1" },
       }),
     ]);
     [deniedUpstream, allowedUpstream] = await Promise.all([

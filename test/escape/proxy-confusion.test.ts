@@ -14,6 +14,7 @@ import {
   webSocketUpgrade,
 } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import {
   headerValues,
   type RecordingUpstream,
@@ -69,17 +70,10 @@ describeWithEngine("escape: confusing the proxies", () => {
   const target = (way: Way, path: string) => (way.tunnel ? path : `http://${way.host}${path}`);
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("confusion", {
-      bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_CONFUSION_TOKEN }
-supervise: false
-`,
-      env: { CB_CONFUSION_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "confusion",
+      routedBottle({ allow: [ALLOWED], route: ROUTE, token: TOKEN }),
+    );
     upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, UNLISTED]);
     const pipelock = `${bottle.pipelockContainer}:8888`;
     ways = [

@@ -11,6 +11,7 @@ import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, EGRESS_PROXY } from "../support/docker/escape-bottle.js";
 import { httpRequest, probeOne } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
   headerValues,
@@ -48,19 +49,16 @@ describeWithEngine("escape: a route's token handed back, or a route widened", ()
     curlThrough(bottle, url, { proxy: EGRESS_PROXY, args: `-i --path-as-is ${args}` });
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("echo", {
-      bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      paths: ["/v1/"]
-      methods: [GET]
-      auth: { scheme: Bearer, token_env: CB_ECHO_TOKEN }
-supervise: false
-`,
-      env: { CB_ECHO_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "echo",
+      routedBottle({
+        allow: [ALLOWED],
+        route: ROUTE,
+        token: TOKEN,
+        paths: ["/v1/"],
+        methods: ["GET"],
+      }),
+    );
     upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE]);
   });
 

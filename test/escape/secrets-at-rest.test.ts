@@ -8,6 +8,7 @@ import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-h
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough, pipelockProxy } from "../support/docker/escape-bottle.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { headerValues, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = `cbtest-rest-route-token-${Math.random().toString(36).slice(2, 12)}`;
@@ -23,18 +24,16 @@ describeWithEngine("escape: secrets at rest in the bottle", () => {
   let upstream: RecordingUpstream;
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("rest", {
-      bottle: `
-egress:
-  allow: [allowed.example.test]
-  routes:
-    - host: ${ROUTE}
-      paths: ["/v1/"]
-      auth: { scheme: Bearer, token_env: CB_REST_TOKEN }
-supervise: true
-`,
-      env: { CB_REST_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "rest",
+      routedBottle({
+        allow: ["allowed.example.test"],
+        route: ROUTE,
+        token: TOKEN,
+        paths: ["/v1/"],
+        supervise: true,
+      }),
+    );
     upstream = await suite.startUpstream(bottle, ["allowed.example.test", ROUTE]);
   });
 

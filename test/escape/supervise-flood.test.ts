@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SUPERVISE_MAX_PENDING_PROPOSALS } from "../../src/contracts/supervise.js";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { PACKAGE_ROOT, writeAgentBottle } from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import {
   copyIntoAgent,
   type RunningBottle,
@@ -18,6 +19,7 @@ import {
 } from "../support/docker/bottle-harness.js";
 import { leftoversOf } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { bottleYaml } from "../support/fixtures/bottle-yaml.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
 
 const CLIENT_IN_AGENT = "/tmp/cb-flood-client.mjs";
@@ -41,18 +43,17 @@ interface ListedProposal {
 }
 
 describeWithEngine("escape: flooding the human with proposals", () => {
-  let t: TestHome;
+  const t = useTestHome((home) =>
+    writeAgentBottle(
+      home,
+      "flood",
+      bottleYaml({ allow: ["allowed.example.test"], supervise: true }),
+    ),
+  );
   let work: string;
   let bottle: RunningBottle;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest(
-      "bottles",
-      "flood",
-      "---\negress:\n  allow: [allowed.example.test]\nsupervise: true\n---\n",
-    );
-    await t.writeManifest("agents", "flood", "---\nbottle: flood\n---\nagent\n");
     work = await mkdtemp(join(tmpdir(), "cb-flood-"));
     const client = join(work, "client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/supervise/flood-mcp-client.ts"), client);
@@ -63,7 +64,6 @@ describeWithEngine("escape: flooding the human with proposals", () => {
   afterAll(async () => {
     const slug = bottle?.slug;
     await bottle?.stop();
-    await t?.dispose();
     await rm(work, { recursive: true, force: true });
     if (slug !== undefined) {
       const left = leftoversOf(slug);

@@ -8,10 +8,12 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { PACKAGE_ROOT, type TestHome, writeAgentBottle } from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import { type RunningBottle, startBottle } from "../support/docker/bottle-harness.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 
 const DOCKER_PID_FILE = "/var/run/docker.pid";
 
@@ -85,38 +87,28 @@ async function listBottles(t: TestHome): Promise<ListedBottle[]> {
 }
 
 describeWithEngine("faults: the Docker engine restarts under running bottles", () => {
-  let t: TestHome;
+  const routed = routedBottle({
+    allow: ["allowed.example.test"],
+    route: "api.example.test",
+    token: "cbtest-restart-token-5d2e",
+  });
+  const t = useTestHome(async (home) => {
+    await writeAgentBottle(home, "crashed", routed.bottle);
+    await writeAgentBottle(home, "attached", "supervise: true");
+  });
   let crashed: RunningBottle;
   let attached: RunningBottle;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest(
-      "bottles",
-      "routed",
-      `---
-egress:
-  allow: [allowed.example.test]
-  routes:
-    - host: api.example.test
-      auth: { scheme: Bearer, token_env: CB_RESTART_TOKEN }
-supervise: false
----
-`,
-    );
-    await t.writeManifest("bottles", "watched", "---\nsupervise: true\n---\n");
-    await t.writeManifest("agents", "crashed", "---\nbottle: routed\n---\nagent\n");
-    await t.writeManifest("agents", "attached", "---\nbottle: watched\n---\nagent\n");
-    crashed = await startBottle(t, "crashed", { CB_RESTART_TOKEN: "cbtest-restart-token-5d2e" });
+    crashed = await startBottle(t, "crashed", routed.env);
     attached = await startBottle(t, "attached");
   });
 
   afterAll(async () => {
     // Whatever happened, the engine is left running and nothing of these bottles remains.
     if (!engineAnswers()) await startEngine();
-    if (t !== undefined) await t.run(["cleanup", "--all", "--yes"]);
+    await t.run(["cleanup", "--all", "--yes"]);
     await Promise.all([crashed?.stop(), attached?.stop()]);
-    await t?.dispose();
   });
 
   it("lists both bottles as running before the restart (the control)", async () => {

@@ -16,6 +16,7 @@ import {
 } from "../support/docker/escape-bottle.js";
 import { probe } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { headerValues, ipOn, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-faults-route-token-93d1c7";
@@ -72,17 +73,10 @@ describeWithEngine("faults: a sidecar dies", () => {
   };
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("faults", {
-      bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_FAULTS_TOKEN }
-supervise: false
-`,
-      env: { CB_FAULTS_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "faults",
+      routedBottle({ allow: [ALLOWED], route: ROUTE, token: TOKEN }),
+    );
     egressContainer = `claude-bottle-egress-${bottle.slug}`;
     upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE, "unlisted.example.test"]);
   });

@@ -18,6 +18,7 @@ import {
 } from "../support/docker/escape-bottle.js";
 import { probe } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { headerValues, ipOn, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const TOKEN = "cbtest-restart-route-token-4be2a0";
@@ -96,17 +97,10 @@ describeWithEngine("faults: a sidecar crashes and its restart policy brings it b
   };
 
   beforeAll(async () => {
-    bottle = await suite.startBottle("restarts", {
-      bottle: `
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE}
-      auth: { scheme: Bearer, token_env: CB_RESTART_TOKEN }
-supervise: false
-`,
-      env: { CB_RESTART_TOKEN: TOKEN },
-    });
+    bottle = await suite.startBottle(
+      "restarts",
+      routedBottle({ allow: [ALLOWED], route: ROUTE, token: TOKEN }),
+    );
     egress = `claude-bottle-egress-${bottle.slug}`;
     upstream = await suite.startUpstream(bottle, [ALLOWED, ROUTE]);
   });

@@ -9,10 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type CliResult, makeTestHome, slugOf, type TestHome } from "../support/cli/cli-process.js";
+import {
+  type CliResult,
+  slugOf,
+  type TestHome,
+  writeAgentBottle,
+} from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { ON_SWARM } from "../support/docker/test-backend.js";
+import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 
 const TOKEN = "cbtest-stop-route-token-51c0e2";
 /** CLAUDE_BOTTLE_STOP_TIMEOUT for the stops under test: 40 s in all, 10 s for compose down. */
@@ -20,20 +27,16 @@ const BOUND_S = 40;
 /** Listing the bottles before the stop, and the process itself, on a busy machine. */
 const SLACK_MS = 20_000;
 
-const BOTTLE = `---
-egress:
-  allow: [allowed.example.test]
-  routes:
-    - host: api.example.test
-      auth: { scheme: Bearer, token_env: CB_STOP_TOKEN }
-supervise: false
----
-`;
+const ROUTED = routedBottle({
+  allow: ["allowed.example.test"],
+  route: "api.example.test",
+  token: TOKEN,
+});
 
 type Cli = ReturnType<TestHome["spawn"]>;
 
 describeWithEngine("stop is certain", () => {
-  let t: TestHome;
+  const t = useTestHome((home) => writeAgentBottle(home, "sc", ROUTED.bottle));
   let wrappers: string;
   const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
 
@@ -47,21 +50,16 @@ describeWithEngine("stop is certain", () => {
   }
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest("bottles", "sc", BOTTLE);
-    await t.writeManifest("agents", "sc", "---\nbottle: sc\n---\nA test agent.\n");
     wrappers = mkdtempSync(join(tmpdir(), "cb-docker-wrappers-"));
   });
 
   afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
     rmSync(wrappers, { recursive: true, force: true });
   });
 
   /** A bottle whose CLI is attached to `program`, once the program runs. */
   async function attached(program = "sleep 3600"): Promise<{ cli: Cli; slug: string }> {
-    const cli = t.spawn(["start", "sc", "--yes", "--exec", program], { CB_STOP_TOKEN: TOKEN });
+    const cli = t.spawn(["start", "sc", "--yes", "--exec", program], ROUTED.env);
     for (let i = 0; i < 960 && !cli.output().stderr.includes("running: "); i++) {
       if (cli.exitCode !== null) throw new Error(`start exited:\n${cli.output().stderr}`);
       await sleep(250);

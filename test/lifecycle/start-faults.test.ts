@@ -12,16 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  type CliResult,
-  makeTestHome,
-  slugOf,
-  type TestHome,
-  writeAgentBottle,
-} from "../support/cli/cli-process.js";
+import { type CliResult, slugOf, writeAgentBottle } from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { ON_SWARM } from "../support/docker/test-backend.js";
+import { bottleYaml } from "../support/fixtures/bottle-yaml.js";
 
 const FAULTY_DOCKER = fileURLToPath(
   new URL("../support/docker/faulty-docker.mjs", import.meta.url),
@@ -76,13 +72,13 @@ const SAYS: Record<string, string> = ON_SWARM
     };
 
 describeWithEngine("a start whose steps fail one at a time", () => {
-  let t: TestHome;
+  const t = useTestHome((home) =>
+    writeAgentBottle(home, "faults", bottleYaml({ allow: ["allowed.test"], supervise: false })),
+  );
   let bin: string;
   let workspace: string;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await writeAgentBottle(t, "faults", "egress:\n  allow: [allowed.test]\nsupervise: false");
     bin = await mkdtemp(join(tmpdir(), "cb-faulty-docker-"));
     await symlink(FAULTY_DOCKER, join(bin, "docker"));
     // A repository to copy in, so that seeding the workspace is a step too.
@@ -96,8 +92,6 @@ describeWithEngine("a start whose steps fail one at a time", () => {
   });
 
   afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
     await rm(bin, { recursive: true, force: true });
   });
 

@@ -11,25 +11,22 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureAgentPackage } from "../../src/agents/agent-package.js";
-import { makeTestHome, slugOf, type TestHome } from "../support/cli/cli-process.js";
+import { slugOf, type TestHome, writeAgentBottle } from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
+import { bottleYaml } from "../support/fixtures/bottle-yaml.js";
 import { sharedAgentCache } from "../support/standins/model-standin/agent-run.js";
 
 type Cli = ReturnType<TestHome["spawn"]>;
 
 describeWithEngine("no work lost, however a bottle ends", () => {
-  let t: TestHome;
+  const t = useTestHome((home) =>
+    writeAgentBottle(home, "we", bottleYaml({ allow: ["allowed.example.test"], supervise: false })),
+  );
   let repo: string;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest(
-      "bottles",
-      "we",
-      "---\negress:\n  allow: [allowed.example.test]\nsupervise: false\n---\n",
-    );
-    await t.writeManifest("agents", "we", "---\nbottle: we\n---\nA test agent.\n");
     repo = mkdtempSync(join(tmpdir(), "cb-work-ends-"));
     const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, stdio: "ignore" });
     git("init", "-q", "-b", "main");
@@ -39,8 +36,6 @@ describeWithEngine("no work lost, however a bottle ends", () => {
   });
 
   afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 

@@ -6,28 +6,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { PACKAGE_ROOT, writeAgentBottle } from "../support/cli/cli-process.js";
+import { useTestHome } from "../support/cli/use-test-home.js";
 import { startBottle } from "../support/docker/bottle-harness.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { dockerOn, ON_SWARM, serviceContainer } from "../support/docker/test-backend.js";
 import { waitFor as waitForValue } from "../support/docker/wait-for.js";
+import { bottleYaml } from "../support/fixtures/bottle-yaml.js";
 import { bundleForNode } from "../support/sidecars/bundle.js";
-
-const BOTTLE = `---
-egress:
-  allow:
-    - allowed.test
-supervise: true
----
-A supervised bottle for the tests.
-`;
-
-const AGENT = `---
-bottle: supervised
----
-You are a test agent.
-`;
 
 const CLIENT_IN_AGENT = "/tmp/cb-mcp-client.mjs";
 
@@ -35,22 +22,19 @@ const waitFor = <T>(probe: () => Promise<T | null>, what: string) =>
   waitForValue(what, probe, 240_000);
 
 describeWithEngine("supervision in a real bottle", () => {
-  let t: TestHome;
+  const t = useTestHome((home) =>
+    writeAgentBottle(home, "supervised", bottleYaml({ allow: ["allowed.test"], supervise: true })),
+  );
   let work: string;
   let client: string;
 
   beforeAll(async () => {
-    t = await makeTestHome();
-    await t.writeManifest("bottles", "supervised", BOTTLE);
-    await t.writeManifest("agents", "supervised", AGENT);
     work = await mkdtemp(join(tmpdir(), "cb-supervise-e2e-"));
     client = join(work, "client.mjs");
     await bundleForNode(join(PACKAGE_ROOT, "test/supervise/bottle-mcp-client.ts"), client);
   });
 
   afterAll(async () => {
-    await t?.run(["cleanup", "--yes", "--all"]);
-    await t?.dispose();
     await rm(work, { recursive: true, force: true });
   });
 
