@@ -12,29 +12,20 @@ import {
   gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
+  planeBottle,
   type RawResponse,
   ROUTE_HOST,
   ROUTE_TOKEN,
+  requestInTunnel,
   secretForms,
   secretPlaces,
   UNLISTED,
   usePlane,
   waitFor,
-  wsClientFrame,
-  wsServerFrames,
 } from "./plane-fixture.js";
+import { webSocketExchange, wsClientFrame, wsServerFrames } from "./plane-websocket.js";
 
-const BOTTLE = `env:
-  CB_KNOWN_SECRET: {from_env: CB_PLANE_KNOWN}
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE_HOST}
-      paths: ["/v1/"]
-      auth: { scheme: Bearer, token_env: CB_PLANE_TOKEN }
-  dlp: block
-supervise: true
-`;
+const BOTTLE = planeBottle({ knownSecret: true, route: true, dlp: "block", supervise: true });
 
 const PLACES = secretPlaces("dlp");
 
@@ -59,11 +50,11 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
     expect(r.stderr).toContain(`issuer: CN=claude-bottle pipelock ${plane.bottle.slug}`);
     expect(r.stderr).toContain("SSL certificate verify ok");
 
-    const raw = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/raw", { Host: ALLOWED }) }] }],
-    });
+    const raw = await requestInTunnel(
+      plane,
+      `${ALLOWED}:443`,
+      httpRequest("GET", "/raw", { Host: ALLOWED }),
+    );
     expect(raw.peer).toEqual({
       subject: ALLOWED,
       issuer: `claude-bottle pipelock ${plane.bottle.slug}`,
@@ -76,11 +67,11 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // An agent that hits a wall must learn which host and how to ask for it, at CONNECT and for http.
   it("refuses an unlisted host with a 403 naming it and the supervise tool", async () => {
     const since = new Date();
-    const tunnel = await plane.exchange({
-      connect: `${UNLISTED}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }) }] }],
-    });
+    const tunnel = await requestInTunnel(
+      plane,
+      `${UNLISTED}:443`,
+      httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }),
+    );
     // Through egress too: pipelock's tunnel, certificate and answer, relayed untouched.
     expect(tunnel.connect?.status).toBe(200);
     expect(tunnel.peer).toMatchObject({ subject: UNLISTED, authorized: true });
@@ -196,17 +187,11 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
 
   // A route host's tunnel is egress's: a Host naming another site must not be given the token.
   it("refuses a route-host tunnel whose Host header names another site", async () => {
-    const r = await plane.exchange({
-      connect: `${ROUTE_HOST}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            { text: httpRequest("GET", "/v1/fronted", { Host: ALLOWED, Connection: "close" }) },
-          ],
-        },
-      ],
-    });
+    const r = await requestInTunnel(
+      plane,
+      `${ROUTE_HOST}:443`,
+      httpRequest("GET", "/v1/fronted", { Host: ALLOWED, Connection: "close" }),
+    );
     expect(r.peer?.issuer).toBe(`claude-bottle egress ${plane.bottle.slug}`);
     expect(r.responses[0]?.status).toBe(421);
     expect(await plane.seen("/v1/fronted")).toEqual([]);
@@ -215,11 +200,11 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // An allowed name is not an open door: other ports of the same host stay closed.
   it("refuses a CONNECT to another port of an allowed host", async () => {
     for (const port of [8443, 22]) {
-      const r = await plane.exchange({
-        connect: `${ALLOWED}:${port}`,
-        tls: {},
-        steps: [{ send: [{ text: httpRequest("GET", "/other-port", { Host: ALLOWED }) }] }],
-      });
+      const r = await requestInTunnel(
+        plane,
+        `${ALLOWED}:${port}`,
+        httpRequest("GET", "/other-port", { Host: ALLOWED }),
+      );
       expect(r.connect?.status).toBe(200);
       expect(refusalOf(r)?.status).toBe(403);
       expect(refusalOf(r)?.body).toContain(
@@ -320,21 +305,17 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
       ].join(" && "),
     );
     const cleanSha = made.stdout.trim().split(/\s+/)[0];
-    const clean = await plane.curl([
-      "--data-binary",
-      "@/tmp/clean.txt",
-      "-H",
-      "content-type: text/plain",
-      `https://${ALLOWED}/big/clean`,
-    ]);
+    const post = (name: string) =>
+      plane.curl([
+        "--data-binary",
+        `@/tmp/${name}.txt`,
+        "-H",
+        "content-type: text/plain",
+        `https://${ALLOWED}/big/${name}`,
+      ]);
+    const clean = await post("clean");
     expect(clean.status, clean.stderr).toBe(200);
-    const leak = await plane.curl([
-      "--data-binary",
-      "@/tmp/leak.txt",
-      "-H",
-      "content-type: text/plain",
-      `https://${ALLOWED}/big/leak`,
-    ]);
+    const leak = await post("leak");
     expect(leak.status, leak.stderr).toBe(403);
     expect(leak.body).toContain("(rule known-secret) in body");
     expect(leak.body).not.toContain(KNOWN_SECRET);
@@ -353,30 +334,16 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
   // WebSocket messages are a channel of their own: each is scanned, however it is fragmented.
   it("blocks a secret in a WebSocket message, even split across fragments", async () => {
     const since = new Date();
-    const r = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: httpRequest("GET", "/ws/echo", {
-                Host: ALLOWED,
-                Upgrade: "websocket",
-                Connection: "Upgrade",
-                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-                "Sec-WebSocket-Version": "13",
-              }),
-            },
-          ],
-        },
-        { send: [{ text: wsClientFrame(1, "hello, upstream") }], raw: true },
+    const r = await webSocketExchange(plane, {
+      host: ALLOWED,
+      path: "/ws/echo",
+      messages: [
+        { send: [{ text: wsClientFrame(1, "hello, upstream") }] },
         {
           send: [
             { text: wsClientFrame(1, `token=${KNOWN_SECRET.slice(0, 10)}`, false) },
             { text: wsClientFrame(0, KNOWN_SECRET.slice(10)), delayMs: 200 },
           ],
-          raw: true,
         },
       ],
     });
@@ -404,23 +371,15 @@ describeWithEngine("egress plane: dlp block, routes, supervision", () => {
 
   // Trailers come after the body: a secret there must not slip past a scan of headers and body.
   it("never lets a secret in a chunked trailer reach the upstream", async () => {
-    const r = await plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: `${httpRequest("POST", "/trailer", {
-                Host: ALLOWED,
-                "Transfer-Encoding": "chunked",
-                Trailer: "X-Signature",
-              })}5\r\nhello\r\n0\r\nX-Signature: ${KNOWN_SECRET}\r\n\r\n`,
-            },
-          ],
-        },
-      ],
-    });
+    const r = await requestInTunnel(
+      plane,
+      `${ALLOWED}:443`,
+      `${httpRequest("POST", "/trailer", {
+        Host: ALLOWED,
+        "Transfer-Encoding": "chunked",
+        Trailer: "X-Signature",
+      })}5\r\nhello\r\n0\r\nX-Signature: ${KNOWN_SECRET}\r\n\r\n`,
+    );
     // Refused, or passed with the trailer dropped: either way nothing of it arrives.
     expect([200, 403]).toContain(r.responses[0]?.status);
     const seen = await plane.seen("/trailer");

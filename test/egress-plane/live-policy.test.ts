@@ -5,12 +5,17 @@ import { beforeAll, expect, it } from "vitest";
 import type { RunningBottle } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { dockerOn } from "../support/docker/test-backend.js";
-import { ADDED, ALLOWED, httpRequest, rewritePolicy, usePlane, waitFor } from "./plane-fixture.js";
+import {
+  ADDED,
+  ALLOWED,
+  httpRequest,
+  planeBottle,
+  rewritePolicy,
+  usePlane,
+  waitFor,
+} from "./plane-fixture.js";
 
-const BOTTLE = `egress:
-  allow: [${ALLOWED}]
-supervise: false
-`;
+const BOTTLE = planeBottle({});
 
 /**
  * "<restarts> <started at>" of pipelock's container: changes if it restarted or was recreated
@@ -33,6 +38,17 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
   });
   let life: string;
 
+  /** Two GETs on one tunnel to `host`, the second once `file` exists in the agent. */
+  const getsAcross = (host: string, [first, second]: [string, string], file: string) => {
+    const get = (path: string) => ({ send: [{ text: httpRequest("GET", path, { Host: host }) }] });
+    return plane.exchange({
+      connect: `${host}:443`,
+      tls: {},
+      timeoutMs: 60_000,
+      steps: [get(first), { waitForFile: file }, get(second)],
+    });
+  };
+
   beforeAll(async () => {
     life = lifeOf(plane.bottle);
   });
@@ -45,16 +61,7 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
     expect(await plane.seen("/before-reload")).toEqual([]);
 
     const reloaded = "/tmp/policy-gained-a-host";
-    const keepAlive = plane.exchange({
-      connect: `${ALLOWED}:443`,
-      tls: {},
-      timeoutMs: 60_000,
-      steps: [
-        { send: [{ text: httpRequest("GET", "/keep-alive/1", { Host: ALLOWED }) }] },
-        { waitForFile: reloaded },
-        { send: [{ text: httpRequest("GET", "/keep-alive/2", { Host: ALLOWED }) }] },
-      ],
-    });
+    const keepAlive = getsAcross(ALLOWED, ["/keep-alive/1", "/keep-alive/2"], reloaded);
     let longDone = false;
     const long = plane.curl([`https://${ALLOWED}/slow?ms=6000`]).finally(() => {
       longDone = true;
@@ -82,16 +89,7 @@ describeWithEngine("egress plane: live policy and malformed input", () => {
   // Revoking a host must hold at once, even for a tunnel the agent opened before.
   it("refuses a removed host for new requests, inside an open tunnel too", async () => {
     const narrowed = "/tmp/policy-lost-a-host";
-    const tunnel = plane.exchange({
-      connect: `${ADDED}:443`,
-      tls: {},
-      timeoutMs: 60_000,
-      steps: [
-        { send: [{ text: httpRequest("GET", "/removed/before", { Host: ADDED }) }] },
-        { waitForFile: narrowed },
-        { send: [{ text: httpRequest("GET", "/removed/after", { Host: ADDED }) }] },
-      ],
-    });
+    const tunnel = getsAcross(ADDED, ["/removed/before", "/removed/after"], narrowed);
     await waitFor("the first request to reach the upstream", async () =>
       (await plane.seen("/removed/before")).length > 0 ? true : undefined,
     );

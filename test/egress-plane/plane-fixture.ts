@@ -19,6 +19,7 @@ import {
   startFakeUpstream,
 } from "../support/docker/bottle-harness.js";
 import { leftoversOf, nothingLeft } from "../support/docker/docker-state.js";
+import { bottleYaml } from "../support/fixtures/bottle-yaml.js";
 import { FAKE_CREDENTIALS } from "../support/fixtures/fake-credentials.js";
 import { makeUpstreamCa, type UpstreamCa } from "../support/tls/test-ca.js";
 
@@ -36,6 +37,29 @@ export const ALLOWED = "allowed.example.test";
 export const ROUTE_HOST = "api.example.test";
 export const UNLISTED = "unlisted.example.test";
 export const ADDED = "added.example.test";
+
+/**
+ * A plane's bottle: ALLOWED allowed; with `route`, ROUTE_HOST routed on /v1/ with the token
+ * startPlane gives egress (ROUTE_TOKEN); with `knownSecret`, the agent holding KNOWN_SECRET as
+ * $CB_KNOWN_SECRET; `dlp` as given; supervised only when asked.
+ */
+export function planeBottle(options: {
+  knownSecret?: boolean;
+  route?: boolean;
+  dlp?: "block" | "warn";
+  supervise?: boolean;
+}): string {
+  const { knownSecret = false, route = false, dlp, supervise = false } = options;
+  return bottleYaml({
+    ...(knownSecret ? { fromEnv: { CB_KNOWN_SECRET: "CB_PLANE_KNOWN" } } : {}),
+    allow: [ALLOWED],
+    ...(route
+      ? { routes: [{ host: ROUTE_HOST, paths: ["/v1/"], tokenEnv: "CB_PLANE_TOKEN" }] }
+      : {}),
+    ...(dlp === undefined ? {} : { dlp }),
+    supervise,
+  });
+}
 
 /** Every form of every secret above that must never appear in a log. */
 export function secretForms(): string[] {
@@ -307,6 +331,15 @@ async function makePlane(
   };
 }
 
+/** `text`, one request sent whole, on an intercepted tunnel to `authority` (host:port). */
+export function requestInTunnel(
+  plane: Pick<Plane, "exchange">,
+  authority: string,
+  text: string,
+): Promise<ExchangeResult> {
+  return plane.exchange({ connect: authority, tls: {}, steps: [{ send: [{ text }] }] });
+}
+
 /**
  * Domain fronting in a tunnel to ALLOWED: a TLS server name naming UNLISTED (GET
  * /fronting-sni), then a Host header naming it (GET /fronting-host).
@@ -319,11 +352,11 @@ export async function frontedTunnels(
     tls: { servername: UNLISTED, verifyHost: false },
     steps: [{ send: [{ text: httpRequest("GET", "/fronting-sni", { Host: ALLOWED }) }] }],
   });
-  const host = await plane.exchange({
-    connect: `${ALLOWED}:443`,
-    tls: {},
-    steps: [{ send: [{ text: httpRequest("GET", "/fronting-host", { Host: UNLISTED }) }] }],
-  });
+  const host = await requestInTunnel(
+    plane,
+    `${ALLOWED}:443`,
+    httpRequest("GET", "/fronting-host", { Host: UNLISTED }),
+  );
   return { sni, host };
 }
 
@@ -430,39 +463,4 @@ export function gzipThenChunked(
       },
     ],
   });
-}
-
-/** A client WebSocket frame (masked, as a client must send it), as latin1 text. */
-export function wsClientFrame(opcode: number, payload: string, fin = true): string {
-  const data = Buffer.from(payload, "utf8");
-  const mask = Buffer.from([0x5a, 0x17, 0xc3, 0x08]);
-  const length =
-    data.length < 126
-      ? Buffer.from([0x80 | data.length])
-      : Buffer.from([0x80 | 126, data.length >> 8, data.length & 0xff]);
-  const masked = Buffer.from(data.map((b, i) => b ^ (mask[i % 4] as number)));
-  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), length, mask, masked]).toString(
-    "latin1",
-  );
-}
-
-/** Server frames (unmasked) read back from latin1 text: opcode and payload of each. */
-export function wsServerFrames(text: string): Array<{ opcode: number; payload: Buffer }> {
-  const bytes = Buffer.from(text, "latin1");
-  const frames: Array<{ opcode: number; payload: Buffer }> = [];
-  let at = 0;
-  while (at + 2 <= bytes.length) {
-    let length = (bytes[at + 1] as number) & 0x7f;
-    let start = at + 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at + 2);
-      start = at + 4;
-    }
-    frames.push({
-      opcode: (bytes[at] as number) & 0x0f,
-      payload: bytes.subarray(start, start + length),
-    });
-    at = start + length;
-  }
-  return frames;
 }

@@ -2,20 +2,19 @@
 // a refused unlisted host, and a route's token injected while the agent never holds it.
 import { expect, it } from "vitest";
 import { describeWithEngine } from "../support/docker/engine.js";
-import { ALLOWED, ROUTE_HOST, ROUTE_TOKEN, UNLISTED, usePlane } from "./plane-fixture.js";
+import {
+  ALLOWED,
+  planeBottle,
+  ROUTE_HOST,
+  ROUTE_TOKEN,
+  UNLISTED,
+  usePlane,
+} from "./plane-fixture.js";
 
 describeWithEngine("egress plane smoke", () => {
   const plane = usePlane({
     name: "plane",
-    bottleYaml: `egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE_HOST}
-      paths: ["/v1/"]
-      auth: { scheme: Bearer, token_env: CB_PLANE_TOKEN }
-supervise: false
-`,
-
+    bottleYaml: planeBottle({ route: true }),
     upstreamHosts: [ALLOWED, ROUTE_HOST, UNLISTED],
   });
 

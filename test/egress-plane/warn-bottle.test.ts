@@ -10,19 +10,15 @@ import {
   gzipThenChunked,
   httpRequest,
   KNOWN_SECRET,
+  planeBottle,
+  requestInTunnel,
   secretForms,
   secretPlaces,
   UNLISTED,
   usePlane,
 } from "./plane-fixture.js";
 
-const BOTTLE = `env:
-  CB_KNOWN_SECRET: {from_env: CB_PLANE_KNOWN}
-egress:
-  allow: [${ALLOWED}]
-  dlp: warn
-supervise: false
-`;
+const BOTTLE = planeBottle({ knownSecret: true, dlp: "warn" });
 
 const SECRETS = [
   { value: AWS_KEY, rule: "aws-access-token" },
@@ -48,11 +44,11 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
 
   // Unsupervised, a refusal must say which manifest key a person would edit.
   it("refuses an unlisted host with a 403 telling the agent to ask the user", async () => {
-    const tunnel = await plane.exchange({
-      connect: `${UNLISTED}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }) }] }],
-    });
+    const tunnel = await requestInTunnel(
+      plane,
+      `${UNLISTED}:443`,
+      httpRequest("GET", "/unlisted-tunnel", { Host: UNLISTED }),
+    );
     // Told inside a tunnel whose certificate the agent trusts, so every client shows it.
     expect(tunnel.connect?.status).toBe(200);
     expect(tunnel.peer?.authorized).toBe(true);
@@ -74,11 +70,11 @@ describeWithEngine("egress plane: dlp warn, no routes, no supervision", () => {
   // A raw address is refused in warn mode too: warn relaxes DLP, never the allowlist.
   it("refuses the upstream's own IP address and points at egress.allow_ips", async () => {
     const ip = plane.upstreamIp;
-    const tunnel = await plane.exchange({
-      connect: `${ip}:443`,
-      tls: {},
-      steps: [{ send: [{ text: httpRequest("GET", "/ip-literal-tunnel", { Host: ip }) }] }],
-    });
+    const tunnel = await requestInTunnel(
+      plane,
+      `${ip}:443`,
+      httpRequest("GET", "/ip-literal-tunnel", { Host: ip }),
+    );
     expect(tunnel.connect?.status).toBe(200);
     expect(tunnel.responses[0]?.status).toBe(403);
     expect(tunnel.responses[0]?.body).toContain(`to egress.allow_ips`);

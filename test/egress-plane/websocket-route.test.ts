@@ -6,57 +6,34 @@ import { placeholderOf } from "../../src/sidecars/egress/token-scrub.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import {
   ALLOWED,
-  httpRequest,
   KNOWN_SECRET,
+  planeBottle,
   ROUTE_HOST,
   ROUTE_TOKEN,
   usePlane,
   waitFor,
-  wsClientFrame,
-  wsServerFrames,
 } from "./plane-fixture.js";
+import { webSocketExchange, wsClientFrame, wsServerFrames } from "./plane-websocket.js";
 
 const PLACEHOLDER = placeholderOf(ROUTE_TOKEN.length);
 
 describeWithEngine("egress plane: WebSocket on a route host", () => {
   const plane = usePlane({
     name: "plane-ws",
-    bottleYaml: `env:
-  CB_KNOWN_SECRET: {from_env: CB_PLANE_KNOWN}
-egress:
-  allow: [${ALLOWED}]
-  routes:
-    - host: ${ROUTE_HOST}
-      paths: ["/v1/"]
-      auth: { scheme: Bearer, token_env: CB_PLANE_TOKEN }
-supervise: false
-`,
+    bottleYaml: planeBottle({ knownSecret: true, route: true }),
     upstreamHosts: [ALLOWED, ROUTE_HOST],
   });
 
   it("carries the real token upstream and hands the agent only scrubbed frames", async () => {
     const since = new Date();
-    const r = await plane.exchange({
-      connect: `${ROUTE_HOST}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: httpRequest("GET", "/v1/ws/authorization", {
-                Host: ROUTE_HOST,
-                Upgrade: "websocket",
-                Connection: "Upgrade",
-                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-                "Sec-WebSocket-Version": "13",
-                "Sec-WebSocket-Extensions": "permessage-deflate",
-                Authorization: "Bearer agent-placeholder",
-              }),
-            },
-          ],
-        },
-        { send: [{ text: wsClientFrame(1, "hello, route") }], raw: true, quietMs: 500 },
-      ],
+    const r = await webSocketExchange(plane, {
+      host: ROUTE_HOST,
+      path: "/v1/ws/authorization",
+      headers: {
+        "Sec-WebSocket-Extensions": "permessage-deflate",
+        Authorization: "Bearer agent-placeholder",
+      },
+      messages: [{ send: [{ text: wsClientFrame(1, "hello, route") }], quietMs: 500 }],
     });
     expect(r.error).toBeUndefined();
     expect(r.responses[0]?.status).toBe(101);
@@ -112,25 +89,10 @@ supervise: false
 
   it("ends the connection when the agent's frame carries a secret, as for any host", async () => {
     // pipelock still reads every frame the agent sends through egress.
-    const r = await plane.exchange({
-      connect: `${ROUTE_HOST}:443`,
-      tls: {},
-      steps: [
-        {
-          send: [
-            {
-              text: httpRequest("GET", "/v1/ws/echo", {
-                Host: ROUTE_HOST,
-                Upgrade: "websocket",
-                Connection: "Upgrade",
-                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-                "Sec-WebSocket-Version": "13",
-              }),
-            },
-          ],
-        },
-        { send: [{ text: wsClientFrame(1, `leak ${KNOWN_SECRET}`) }], raw: true },
-      ],
+    const r = await webSocketExchange(plane, {
+      host: ROUTE_HOST,
+      path: "/v1/ws/echo",
+      messages: [{ send: [{ text: wsClientFrame(1, `leak ${KNOWN_SECRET}`) }] }],
     });
     expect(r.responses[0]?.status).toBe(101);
     const [close] = wsServerFrames(r.responses[1]?.body ?? "");
