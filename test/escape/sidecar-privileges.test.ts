@@ -13,13 +13,8 @@ import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { hostUser } from "../../src/backend/compose-facts.js";
 import { sidecarUserFor } from "../../src/core/compose.js";
-import {
-  CLI,
-  makeTestHome,
-  PACKAGE_ROOT,
-  type TestHome,
-  withOutput,
-} from "../support/cli/cli-process.js";
+import { CLI, makeTestHome, PACKAGE_ROOT, type TestHome } from "../support/cli/cli-process.js";
+import { withOutput } from "../support/cli/process-output.js";
 import { type RunningBottle, searchAgentFiles } from "../support/docker/bottle-harness.js";
 import { describeWithEngine } from "../support/docker/engine.js";
 import { curlThrough } from "../support/docker/escape-bottle.js";

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendCliEnv } from "../docker/test-backend.js";
+import { withOutput } from "./process-output.js";
 
 export const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = join(PACKAGE_ROOT, "dist/cli/main.js");
@@ -77,19 +78,6 @@ export function expectExit(args: string[], result: CliResult, code: number): Cli
   throw new Error(
     `claude-bottle ${args.join(" ")} exited with ${result.code}, not ${code}:\n--- stderr\n${result.stderr}--- stdout\n${result.stdout}`,
   );
-}
-
-/** The child with `output()`: its exit code so far and everything it has written. */
-export function withOutput(child: ChildProcess): ChildProcess & { output: () => CliResult } {
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  return Object.assign(child, { output: () => ({ code: child.exitCode, stdout, stderr }) });
 }
 
 /**

@@ -254,6 +254,8 @@ for t in threads:
 json.dump(results, sys.stdout)
 `;
 
+import { withOutput } from "../cli/process-output.js";
+
 /**
  * Runs the probes in the agent container as the agent user; one result per probe, in order.
  * `env` names the engine that holds the container (a swarm node's DOCKER_HOST); this one by
@@ -268,23 +270,18 @@ export function probe(
     op.kind === "exchange" ? { ...op, send: op.send.map((b) => b.toString("base64")) } : op,
   );
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      "docker",
-      ["exec", "-i", "-u", "agent", agentContainer, "python3", "-c", PROBE_PROGRAM],
-      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } },
+    const child = withOutput(
+      spawn(
+        "docker",
+        ["exec", "-i", "-u", "agent", agentContainer, "python3", "-c", PROBE_PROGRAM],
+        { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } },
+      ),
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
     const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
+      const { stdout, stderr } = child.output();
       if (code !== 0) {
         reject(new Error(`probe in ${agentContainer} exited with ${code}:\n${stderr}`));
         return;

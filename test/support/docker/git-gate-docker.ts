@@ -2,10 +2,10 @@
 // through the layer cache, and own every container and network a test creates under one
 // name prefix, so cleanup removes exactly those and can prove nothing is left.
 // It never pulls an image and never starts anything outside that prefix.
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { NODE_IMAGE } from "../../../src/backend/engine/images.js";
+import { runDocker } from "../swarm/docker-process.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const BASE_IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle-base:bookworm";
@@ -50,35 +50,12 @@ export interface DockerOptions {
   allowFailure?: boolean;
 }
 
+/** `docker <args>` on this engine, for as long as it takes (an image build can take minutes). */
 export function docker(
   args: readonly string[],
   options: DockerOptions = {},
 ): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const result = { code: code ?? -1, stdout, stderr };
-      if (result.code !== 0 && options.allowFailure !== true) {
-        reject(
-          new Error(
-            `Command failed with exit code ${result.code}: docker ${args.join(" ")}\n${stderr}`,
-          ),
-        );
-      } else {
-        resolve(result);
-      }
-    });
-    child.stdin.end(options.input ?? "");
-  });
+  return runDocker(args, { ...options, timeoutMs: 0 });
 }
 
 /**
@@ -142,32 +119,18 @@ export class DockerScratch {
     for (const network of await this.networks()) await docker(["network", "rm", network]);
   }
 
-  private async containers(): Promise<string[]> {
-    const listed = await docker([
-      "ps",
-      "-a",
-      "--filter",
-      `name=${this.prefix}-`,
-      "--format",
-      "{{.Names}}",
-    ]);
-    return this.owned(listed.stdout);
+  private containers(): Promise<string[]> {
+    return this.owned(["ps", "-a"], "{{.Names}}");
   }
 
-  private async networks(): Promise<string[]> {
-    const listed = await docker([
-      "network",
-      "ls",
-      "--filter",
-      `name=${this.prefix}-`,
-      "--format",
-      "{{.Name}}",
-    ]);
-    return this.owned(listed.stdout);
+  private networks(): Promise<string[]> {
+    return this.owned(["network", "ls"], "{{.Name}}");
   }
 
-  /** docker's name filters match substrings: keep true prefix matches only. */
-  private owned(listing: string): string[] {
-    return listing.split("\n").filter((name) => name.startsWith(`${this.prefix}-`));
+  /** The names `list` finds under the prefix: docker's name filters match substrings, so
+   * only true prefix matches are kept. */
+  private async owned(list: string[], format: string): Promise<string[]> {
+    const listed = await docker([...list, "--filter", `name=${this.prefix}-`, "--format", format]);
+    return listed.stdout.split("\n").filter((name) => name.startsWith(`${this.prefix}-`));
   }
 }

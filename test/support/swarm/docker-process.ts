@@ -2,6 +2,7 @@
 // manager), stdin for what must never be in argv (secrets, compose files), a timeout, and
 // `docker save | docker load` between two engines as one pipe.
 import { spawn } from "node:child_process";
+import { withOutput } from "../cli/process-output.js";
 import type { ProcessResult } from "../docker/git-gate-docker.js";
 
 export interface RunOptions {
@@ -9,6 +10,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve with a non-zero exit instead of throwing. */
   allowFailure?: boolean;
+  /** How long docker may run, 120 s unless told; 0 for no limit. */
   timeoutMs?: number;
 }
 
@@ -17,21 +19,16 @@ export function runDocker(
   options: RunOptions = {},
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", args, {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, ...options.env },
-      timeout: options.timeoutMs ?? 120_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
+    const child = withOutput(
+      spawn("docker", args, {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 120_000,
+      }),
+    );
     child.on("error", reject);
     child.on("close", (code, signal) => {
+      const { stdout, stderr } = child.output();
       const result = { code: code ?? -1, stdout, stderr };
       if (result.code === 0 || options.allowFailure === true) {
         resolve(result);
