@@ -1,14 +1,12 @@
 // Every point of the renderer's matrix must be accepted by the real `docker compose config`.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { parse } from "yaml";
 import { bottlePlanToCompose } from "../src/core/compose.js";
 import { renderComposeYaml } from "../src/core/compose-yaml.js";
 import { describeWithEngine } from "./support/docker/engine.js";
 import { MATRIX, makePlan, pointLabel } from "./support/fixtures/plan-fixture.js";
+import { useTempDir } from "./support/fixtures/temp-dir.js";
 
 interface Confined {
   user?: string;
@@ -27,16 +25,10 @@ function composeConfig(yaml: string, env: NodeJS.ProcessEnv = process.env) {
 }
 
 describeWithEngine("docker compose config", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "cb-config-$x-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir("cb-config-$x-");
 
   it.each(MATRIX.map((p) => [pointLabel(p), p] as const))("accepts %s", (_label, point) => {
-    const plan = makePlan(point, dir);
+    const plan = makePlan(point, dir());
     const result = composeConfig(
       renderComposeYaml(
         bottlePlanToCompose(plan, {
@@ -70,13 +62,13 @@ describeWithEngine("docker compose config", () => {
     // The "$x" in the temp dir's name survives interpolation literally (unescaped it would
     // expand to ""); `config` prints it re-escaped as "$$x" so its output stays valid Compose.
     expect(config.services.pipelock.volumes[0].source).toBe(
-      `${dir.replaceAll("$", "$$$$")}/pipelock.yaml`,
+      `${dir().replaceAll("$", "$$$$")}/pipelock.yaml`,
     );
   });
 
   it("rejects a broken spec (the check can fail)", () => {
     const spec = bottlePlanToCompose(
-      makePlan(MATRIX[0] ?? { git: false, egress: false, supervise: false }, dir),
+      makePlan(MATRIX[0] ?? { git: false, egress: false, supervise: false }, dir()),
     );
     const yaml = renderComposeYaml(spec).replace("container_name:", "container_nmae:");
     const result = composeConfig(yaml);
@@ -85,7 +77,7 @@ describeWithEngine("docker compose config", () => {
   });
 
   it("takes token values from its own environment, by name only", () => {
-    const plan = makePlan({ git: false, egress: true, supervise: false }, dir);
+    const plan = makePlan({ git: false, egress: true, supervise: false }, dir());
     const yaml = renderComposeYaml(bottlePlanToCompose(plan));
     const value = "tok-only-in-env-3f9a1c";
     expect(yaml).not.toContain(value);

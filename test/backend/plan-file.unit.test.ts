@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadPlanFile, MAX_PLAN_BYTES, parsePlanText } from "../../src/backend/plan-file.js";
 import { InputError } from "../../src/shared/errors.js";
 import { planJson } from "../support/fixtures/plan-fixture.js";
+import { useTempDir } from "../support/fixtures/temp-dir.js";
 
 function errorOf(fn: () => unknown): InputError {
   try {
@@ -179,22 +179,16 @@ describe("parsePlanText: names the plan does not own, and text that is not one l
 });
 
 describe("loadPlanFile", () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "cb-plan-"));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir("cb-plan-", { each: true });
 
   it("reads a plan from disk", async () => {
-    const path = join(dir, "plan.json");
+    const path = join(dir(), "plan.json");
     await writeFile(path, JSON.stringify(full()));
     expect((await loadPlanFile(path)).slug).toBe("demo-7f3a");
   });
 
   it("refuses what is not a regular file without reading it: a FIFO, a device", async () => {
-    const fifo = join(dir, "plan.fifo");
+    const fifo = join(dir(), "plan.fifo");
     execFileSync("mkfifo", [fifo]);
     // Nobody writes to it: a blocking read would never return.
     await expect(loadPlanFile(fifo)).rejects.toThrow(`${fifo}: is not a regular file`);
@@ -202,7 +196,7 @@ describe("loadPlanFile", () => {
   });
 
   it("refuses a plan over the size bound before reading it", async () => {
-    const path = join(dir, "big.json");
+    const path = join(dir(), "big.json");
     await writeFile(path, JSON.stringify({ ...full(), padding: "x".repeat(MAX_PLAN_BYTES) }));
     const error = await loadPlanFile(path).then(
       () => undefined,
@@ -216,7 +210,7 @@ describe("loadPlanFile", () => {
   });
 
   it("refuses bytes that are not UTF-8 rather than turning a path into another", async () => {
-    const path = join(dir, "latin1.json");
+    const path = join(dir(), "latin1.json");
     const text = JSON.stringify(full(), null, 2).replace('"home": "', '"home": "\u00ff');
     await writeFile(path, Buffer.from(text, "latin1"));
     await expect(loadPlanFile(path)).rejects.toThrow(
@@ -225,7 +219,7 @@ describe("loadPlanFile", () => {
   });
 
   it("says which file it could not read", async () => {
-    const path = join(dir, "missing.json");
+    const path = join(dir(), "missing.json");
     await expect(loadPlanFile(path)).rejects.toThrow(`cannot read plan file ${path}: ENOENT`);
   });
 });

@@ -1,12 +1,11 @@
 // The gate's rules for the bottle's own secrets, run through the real gitleaks: each
 // encoding of a secret in a commit is found, and a near miss is not.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { renderSecretRules } from "../../src/sidecars/git-gate/secret-rules.js";
 import { underCi } from "../support/docker/engine.js";
+import { useTempDir } from "../support/fixtures/temp-dir.js";
 
 const SECRET = "cb'gate $ecret/9f8e+7d6c";
 
@@ -17,16 +16,10 @@ function hasGitleaks(): boolean {
 const suite = hasGitleaks() || underCi() ? describe : describe.skip;
 
 suite("bottle secret rules under gitleaks", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "cb-secret-rules-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir("cb-secret-rules-");
 
   function scan(content: string): string[] {
-    const repo = join(dir, `r${Math.random().toString(16).slice(2, 8)}`);
+    const repo = join(dir(), `r${Math.random().toString(16).slice(2, 8)}`);
     execFileSync("git", ["init", "-q", repo]);
     execFileSync("sh", ["-c", `cat > '${repo}/README.md'`], { input: content });
     execFileSync("git", ["-C", repo, "add", "."]);
