@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
-import { TOKENS, useEgressBench } from "../support/sidecars/egress-harness.js";
+import { PIPELOCK_MODES, TOKENS, useEgressBench } from "../support/sidecars/egress-harness.js";
 
 const bench = useEgressBench();
 
@@ -13,10 +13,7 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-describe.each([
-  ["a tunnelling pipelock", false],
-  ["an intercepting pipelock", true],
-])("egress through %s", (_name, intercept) => {
+describe.each(PIPELOCK_MODES)("egress through %s", (_name, intercept) => {
   it("streams server-sent events: the first arrives before the upstream finishes", async () => {
     const s = await bench.startScenario({ intercept });
     const res = await within(

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { placeholderOf } from "../../src/sidecars/egress/token-scrub.js";
 import { encodedForms } from "../support/fixtures/encoded-forms.js";
 import {
+  PIPELOCK_MODES,
   proxyRequest,
   type Scenario,
   TOKENS,
@@ -28,90 +29,90 @@ function lastLog(s: Scenario): Record<string, unknown> {
   return JSON.parse(s.egress.logs.at(-1) ?? "{}");
 }
 
-describe.each([
-  ["a tunnelling pipelock", false],
-  ["an intercepting pipelock", true],
-])("an upstream echoing the route's token, through %s", (_name, intercept) => {
-  it("hands the agent the placeholder in headers and a JSON body, the upstream the token", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await s.agent().fetch("https://api.example.test/v1/echo");
-    expect(s.upstream.seen[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(res.status).toBe(200);
-    expectNoToken(everything(res));
-    expect(res.headers["x-echo-authorization"]).toBe(`Bearer ${PLACEHOLDER}`);
-    expect(res.headers["set-cookie"]).toBe(`seen=${PLACEHOLDER}; Path=/`);
-    expect(res.headers.location).toBe(`/next?auth=Bearer%20${PLACEHOLDER}`);
-    expect(JSON.parse(res.body)).toMatchObject({
-      token: PLACEHOLDER,
-      headers: { authorization: `Bearer ${PLACEHOLDER}` },
-    });
-  });
-
-  it.each(["gzip", "deflate", "br"])(
-    "decodes a %s body, replaces the token, and sends it plain",
-    async (coding) => {
+describe.each(PIPELOCK_MODES)(
+  "an upstream echoing the route's token, through %s",
+  (_name, intercept) => {
+    it("hands the agent the placeholder in headers and a JSON body, the upstream the token", async () => {
       const s = await bench.startScenario({ intercept });
-      const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${coding}`, {
-        headers: { "accept-encoding": "gzip, deflate, br" },
-      });
+      const res = await s.agent().fetch("https://api.example.test/v1/echo");
+      expect(s.upstream.seen[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
       expect(res.status).toBe(200);
-      expect(res.headers["content-encoding"]).toBeUndefined();
-      expect(res.headers["content-length"]).toBeUndefined();
-      expect(JSON.parse(res.body)).toMatchObject({ token: PLACEHOLDER });
       expectNoToken(everything(res));
-    },
-  );
-
-  it("refuses a body in a coding it cannot decode, and asks upstreams for decodable ones only", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await s.agent().fetch("https://api.example.test/v1/echo?as=zstd", {
-      headers: { "accept-encoding": "zstd, gzip" },
+      expect(res.headers["x-echo-authorization"]).toBe(`Bearer ${PLACEHOLDER}`);
+      expect(res.headers["set-cookie"]).toBe(`seen=${PLACEHOLDER}; Path=/`);
+      expect(res.headers.location).toBe(`/next?auth=Bearer%20${PLACEHOLDER}`);
+      expect(JSON.parse(res.body)).toMatchObject({
+        token: PLACEHOLDER,
+        headers: { authorization: `Bearer ${PLACEHOLDER}` },
+      });
     });
-    expect(s.upstream.seen[0]?.headers["accept-encoding"]).toBe("gzip");
-    expect(res.status).toBe(502);
-    expect(res.body).toBe(
-      'egress refused the upstream\'s answer: the upstream answered with Content-Encoding "zstd"; egress decodes only gzip, deflate and br (and asks for no other), so it cannot check this body for route tokens\n',
+
+    it.each(["gzip", "deflate", "br"])(
+      "decodes a %s body, replaces the token, and sends it plain",
+      async (coding) => {
+        const s = await bench.startScenario({ intercept });
+        const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${coding}`, {
+          headers: { "accept-encoding": "gzip, deflate, br" },
+        });
+        expect(res.status).toBe(200);
+        expect(res.headers["content-encoding"]).toBeUndefined();
+        expect(res.headers["content-length"]).toBeUndefined();
+        expect(JSON.parse(res.body)).toMatchObject({ token: PLACEHOLDER });
+        expectNoToken(everything(res));
+      },
     );
-    expectNoToken(everything(res));
-    expect(lastLog(s)).toMatchObject({ kind: "intercept", routed: true, status: 502 });
-  });
 
-  it.each(["b64", "hex"])("replaces %s forms at every alignment", async (as) => {
-    const s = await bench.startScenario({ intercept });
-    const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${as}`);
-    expectNoToken(everything(res));
-    const decoded = res.body
-      .split(/[\n ]/)
-      .map((form) => Buffer.from(form, as === "hex" ? "hex" : "base64").toString("latin1"));
-    expect(decoded).toHaveLength(as === "hex" ? 3 : 6);
-    // A base64 character shared with a neighbour keeps a few bits of the token's first or
-    // last byte; every byte in between decodes to the placeholder.
-    for (const text of decoded) expect(text).toContain(PLACEHOLDER.slice(1, -1));
-  });
-
-  it("catches the token cut across the chunks of a chunked body", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await s.agent().fetch("https://api.example.test/v1/echo?as=split");
-    expect(res.body).toBe(`token=${PLACEHOLDER}\n`);
-  });
-
-  it("relays no response trailers, so none can carry the token", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await request("https://api.example.test/v1/echo?as=trailer", {
-      dispatcher: s.agent().dispatcher,
+    it("refuses a body in a coding it cannot decode, and asks upstreams for decodable ones only", async () => {
+      const s = await bench.startScenario({ intercept });
+      const res = await s.agent().fetch("https://api.example.test/v1/echo?as=zstd", {
+        headers: { "accept-encoding": "zstd, gzip" },
+      });
+      expect(s.upstream.seen[0]?.headers["accept-encoding"]).toBe("gzip");
+      expect(res.status).toBe(502);
+      expect(res.body).toBe(
+        'egress refused the upstream\'s answer: the upstream answered with Content-Encoding "zstd"; egress decodes only gzip, deflate and br (and asks for no other), so it cannot check this body for route tokens\n',
+      );
+      expectNoToken(everything(res));
+      expect(lastLog(s)).toMatchObject({ kind: "intercept", routed: true, status: 502 });
     });
-    expect(await res.body.text()).toBe("body\n");
-    expect(res.trailers).toEqual({});
-    expect(res.headers.trailer).toBeUndefined();
-  });
 
-  it("catches the token cut across the writes of an event stream", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await s.agent().fetch("https://api.example.test/v1/echo?as=sse");
-    expect(res.headers["content-type"]).toBe("text/event-stream");
-    expect(res.body).toBe(`data: ${PLACEHOLDER}\n\n`);
-  });
-});
+    it.each(["b64", "hex"])("replaces %s forms at every alignment", async (as) => {
+      const s = await bench.startScenario({ intercept });
+      const res = await s.agent().fetch(`https://api.example.test/v1/echo?as=${as}`);
+      expectNoToken(everything(res));
+      const decoded = res.body
+        .split(/[\n ]/)
+        .map((form) => Buffer.from(form, as === "hex" ? "hex" : "base64").toString("latin1"));
+      expect(decoded).toHaveLength(as === "hex" ? 3 : 6);
+      // A base64 character shared with a neighbour keeps a few bits of the token's first or
+      // last byte; every byte in between decodes to the placeholder.
+      for (const text of decoded) expect(text).toContain(PLACEHOLDER.slice(1, -1));
+    });
+
+    it("catches the token cut across the chunks of a chunked body", async () => {
+      const s = await bench.startScenario({ intercept });
+      const res = await s.agent().fetch("https://api.example.test/v1/echo?as=split");
+      expect(res.body).toBe(`token=${PLACEHOLDER}\n`);
+    });
+
+    it("relays no response trailers, so none can carry the token", async () => {
+      const s = await bench.startScenario({ intercept });
+      const res = await request("https://api.example.test/v1/echo?as=trailer", {
+        dispatcher: s.agent().dispatcher,
+      });
+      expect(await res.body.text()).toBe("body\n");
+      expect(res.trailers).toEqual({});
+      expect(res.headers.trailer).toBeUndefined();
+    });
+
+    it("catches the token cut across the writes of an event stream", async () => {
+      const s = await bench.startScenario({ intercept });
+      const res = await s.agent().fetch("https://api.example.test/v1/echo?as=sse");
+      expect(res.headers["content-type"]).toBe("text/event-stream");
+      expect(res.body).toBe(`data: ${PLACEHOLDER}\n\n`);
+    });
+  },
+);
 
 describe("the Host header of a plain http:// request", () => {
   it.each([

@@ -2,7 +2,12 @@
 // is over: the request body as sent upstream and the response body as the upstream sent it,
 // counted while they stream, whether egress streamed the body or read it whole first.
 import { describe, expect, it } from "vitest";
-import { proxyRequest, type Scenario, useEgressBench } from "../support/sidecars/egress-harness.js";
+import {
+  PIPELOCK_MODES,
+  proxyRequest,
+  type Scenario,
+  useEgressBench,
+} from "../support/sidecars/egress-harness.js";
 
 const bench = useEgressBench();
 
@@ -20,10 +25,7 @@ async function lineFor(s: Scenario, host: string): Promise<Record<string, unknow
   }
 }
 
-describe.each([
-  ["a tunnelling pipelock", false],
-  ["an intercepting pipelock", true],
-])("egress's byte counts through %s", (_name, intercept) => {
+describe.each(PIPELOCK_MODES)("egress's byte counts through %s", (_name, intercept) => {
   it("counts a streamed upload and its answer", async () => {
     const s = await bench.startScenario({ intercept });
     const size = 3 * 1024 * 1024 + 7;

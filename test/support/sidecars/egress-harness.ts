@@ -164,6 +164,15 @@ export const TOKEN_VALUES = [
   Buffer.from(TOKENS.EGRESS_TOKEN_1).toString("base64"),
 ];
 
+/**
+ * The two ways pipelock carries egress's traffic, for `describe.each`: named, then whether
+ * it intercepts (startScenario's `intercept`).
+ */
+export const PIPELOCK_MODES: ReadonlyArray<readonly [string, boolean]> = [
+  ["a tunnelling pipelock", false],
+  ["an intercepting pipelock", true],
+];
+
 export interface TestCas {
   upstream: MintedCa;
   egress: MintedCa;
