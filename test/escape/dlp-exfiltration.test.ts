@@ -24,6 +24,7 @@ import {
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { routedBottle } from "../support/fixtures/bottle-yaml.js";
 import { encodedForms } from "../support/fixtures/encoded-forms.js";
+import { randomAwsKeyId, randomGithubToken } from "../support/fixtures/fake-credentials.js";
 import { everythingReceived, type RecordingUpstream } from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
@@ -33,16 +34,6 @@ const ROUTE = "api.example.test";
 const HEX = Buffer.from(SECRET).toString("hex");
 
 /** Random credentials of well-known shapes, made up per run. */
-function fakeAwsKeyId(): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  return `AKIA${[...randomBytes(16)].map((b) => alphabet[b % 32]).join("")}`;
-}
-
-function fakeGithubToken(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  return `ghp_${[...randomBytes(36)].map((b) => alphabet[b % 62]).join("")}`;
-}
-
 describeWithEngine("escape: carrying a secret out to an allowed host", () => {
   const suite = escapeSuite();
   let bottle: RunningBottle;
@@ -313,12 +304,12 @@ describeWithEngine("escape: carrying a secret out to an allowed host", () => {
       {
         name: "AWS key id",
         url: `${base}/aws`,
-        args: `-H 'Content-Type: application/json' --data-binary '{"aws_access_key_id":"${fakeAwsKeyId()}"}'`,
+        args: `-H 'Content-Type: application/json' --data-binary '{"aws_access_key_id":"${randomAwsKeyId()}"}'`,
       },
       {
         name: "GitHub token",
         url: `${base}/github`,
-        args: `-H 'X-Token: ${fakeGithubToken()}'`,
+        args: `-H 'X-Token: ${randomGithubToken()}'`,
       },
     ]);
     expect(passed).toEqual([]);

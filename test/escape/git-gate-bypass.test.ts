@@ -15,6 +15,7 @@ import {
 import { type ProbeOp, probeOne } from "../support/docker/escape-probe.js";
 import { escapeSuite } from "../support/docker/escape-suite.js";
 import { docker } from "../support/docker/git-gate-docker.js";
+import { randomAwsKeyId, randomGithubToken } from "../support/fixtures/fake-credentials.js";
 import {
   APP_URL,
   type EscapeGitUpstream,
@@ -24,16 +25,6 @@ import { ipOn } from "../support/standins/escape-standins.js";
 
 const SECRET = `cbsecret-${randomBytes(10).toString("hex")}`;
 const GIT = "git -c user.name=Agent -c user.email=agent@example.test";
-
-function fakeGithubToken(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  return `ghp_${[...randomBytes(36)].map((b) => alphabet[b % 62]).join("")}`;
-}
-
-function fakeAwsKeyId(): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  return `AKIA${[...randomBytes(16)].map((b) => alphabet[b % 32]).join("")}`;
-}
 
 describeWithEngine("escape: pushing data out through git", () => {
   const suite = escapeSuite();
@@ -71,7 +62,7 @@ describeWithEngine("escape: pushing data out through git", () => {
   it("rejects a push whose README links to a URL carrying a token", async () => {
     // Threat: a credential rides out in an innocent-looking documentation link.
     const before = await upstreamRef("refs/heads/main");
-    const token = fakeGithubToken();
+    const token = randomGithubToken();
     const push = await inAgent(
       `cd app && printf '\\nSee [the dashboard](https://dash.example.test/login?access=${token}).\\n' >>README.md && ${GIT} commit -qam 'Link the dashboard' && git push origin main`,
     );
@@ -102,7 +93,7 @@ describeWithEngine("escape: pushing data out through git", () => {
 
   it("rejects a secret in an older commit of a new branch, even when the tip is clean", async () => {
     // Threat: the last commit removes the secret, but history still carries it upstream.
-    const keyId = fakeAwsKeyId();
+    const keyId = randomAwsKeyId();
     const push = await inAgent(
       `cd app && git checkout -qb feature && printf 'aws_access_key_id = ${keyId}\\n' >creds.txt && git add creds.txt && ${GIT} commit -qm 'Add creds' && git rm -q creds.txt && ${GIT} commit -qm 'Remove creds' && git push origin feature`,
     );
