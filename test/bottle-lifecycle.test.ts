@@ -13,6 +13,7 @@ import {
   nothingLeft,
 } from "./support/docker/docker-state.js";
 import { describeWithEngine } from "./support/docker/engine.js";
+import { waitFor as waitForValue } from "./support/docker/wait-for.js";
 
 const ROUTE_TOKEN = "cbtest-route-token-9f8e7d6c5b4a";
 const TARGET = "cbtest-lifecycle-target";
@@ -99,11 +100,15 @@ describeWithEngine("bottle lifecycle", () => {
       // The agent program's exit code is the CLI's.
       expect(result.code).toBe(7);
       const out = result.stdout;
-      expect(out).toContain("proxy=http://egress:8080\n");
-      expect(out).toContain("greeting=hello from the manifest\n");
-      expect(out).toContain("whoami=agent\n");
-      expect(out).toContain("bundle-has-ca=1\n");
-      expect(out).toContain("bundle-loads=ok\n");
+      for (const line of [
+        "proxy=http://egress:8080\n",
+        "greeting=hello from the manifest\n",
+        "whoami=agent\n",
+        "bundle-has-ca=1\n",
+        "bundle-loads=ok\n",
+      ]) {
+        expect(out).toContain(line);
+      }
       // pipelock answers an unlisted host inside a tunnel of its own, with why.
       expect(out).toContain('"unlisted.test:443" is not on this bottle\'s egress allowlist');
 
@@ -227,19 +232,9 @@ describeWithEngine("bottle lifecycle", () => {
   });
 });
 
-async function waitFor<T>(
-  probe: () => Promise<T | null>,
-  what: string,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls `probe` once a second until it has a value, for up to four minutes. */
+const waitFor = <T>(probe: () => Promise<T | null>, what: string, timeoutMs = 240_000) =>
+  waitForValue(what, probe, timeoutMs, 1000);
 
 /** "exit", not "close": a killed CLI's orphaned `docker exec` keeps its pipes open. */
 function exited(child: import("node:child_process").ChildProcess): Promise<void> {

@@ -91,18 +91,22 @@ describeWithEngine("the agent's workspace", () => {
     const out = result.stdout;
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`workspace ${repo} (branch main)`);
-    expect(out).toContain("pwd=/home/agent/work\n");
-    expect(out).toContain("branch=main\n");
-    expect(out).toContain("branches=feature,main,\n");
-    expect(out).toContain("tracked=uncommitted edit\n");
-    expect(out).toContain("untracked=new file\n");
-    expect(out).toContain("code=export {};\n");
-    expect(out).toContain("deleted=gone\n");
-    expect(out).toContain("ignored=absent\n");
-    expect(out).toContain("link=/etc/hostname\n");
-    expect(out).toContain("origin=https://git.example.test/app.git\n");
-    expect(out).toContain("hooks=0\n");
-    expect(out).toContain("credential-hits=0\n");
+    for (const line of [
+      "pwd=/home/agent/work\n",
+      "branch=main\n",
+      "branches=feature,main,\n",
+      "tracked=uncommitted edit\n",
+      "untracked=new file\n",
+      "code=export {};\n",
+      "deleted=gone\n",
+      "ignored=absent\n",
+      "link=/etc/hostname\n",
+      "origin=https://git.example.test/app.git\n",
+      "hooks=0\n",
+      "credential-hits=0\n",
+    ]) {
+      expect(out).toContain(line);
+    }
     expect(out).toContain(
       "status= D deleted.txt, M tracked.txt,?? outside-link,?? untracked.txt,\n",
     );

@@ -116,21 +116,22 @@ export async function escapeLeftovers(scope: EscapeScope): Promise<string[]> {
 
 /** The container's address on `network`, asked of the engine `env` names (this one by default). */
 export function ipOn(container: string, network: string, env: NodeJS.ProcessEnv = {}): string {
-  return dockerOn({ env }, [
-    "inspect",
-    "-f",
-    `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
-    container,
-  ]).trim();
+  return addressOn("IPAddress", container, network, env);
 }
 
+/** The container's global IPv6 address on `network`, as ipOn asks for its IPv4 one. */
 export function ipv6On(container: string, network: string, env: NodeJS.ProcessEnv = {}): string {
-  return dockerOn({ env }, [
-    "inspect",
-    "-f",
-    `{{(index .NetworkSettings.Networks "${network}").GlobalIPv6Address}}`,
-    container,
-  ]).trim();
+  return addressOn("GlobalIPv6Address", container, network, env);
+}
+
+function addressOn(
+  field: "IPAddress" | "GlobalIPv6Address",
+  container: string,
+  network: string,
+  env: NodeJS.ProcessEnv,
+): string {
+  const format = `{{(index .NetworkSettings.Networks "${network}").${field}}}`;
+  return dockerOn({ env }, ["inspect", "-f", format, container]).trim();
 }
 
 /**
