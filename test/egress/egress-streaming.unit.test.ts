@@ -14,15 +14,21 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 }
 
 describe.each(PIPELOCK_MODES)("egress through %s", (_name, intercept) => {
-  it("streams server-sent events: the first arrives before the upstream finishes", async () => {
+  /** An event stream from `path`, once its head has come (within 5 s) and says so. */
+  async function eventStream(path: string, what: string) {
     const s = await bench.startScenario({ intercept });
     const res = await within(
       5000,
-      "the response head",
-      request("https://basic.example.test/sse", { dispatcher: s.agent().dispatcher }),
+      what,
+      request(`https://basic.example.test${path}`, { dispatcher: s.agent().dispatcher }),
     );
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("text/event-stream");
+    return { s, res };
+  }
+
+  it("streams server-sent events: the first arrives before the upstream finishes", async () => {
+    const { s, res } = await eventStream("/sse", "the response head");
     const events = res.body[Symbol.asyncIterator]();
     const first = await within(5000, "the first event", events.next());
     expect(Buffer.from(first.value as Uint8Array).toString()).toBe("data: first\n\n");
@@ -38,14 +44,7 @@ describe.each(PIPELOCK_MODES)("egress through %s", (_name, intercept) => {
   });
 
   it("shows an idle event stream's response head before its first event", async () => {
-    const s = await bench.startScenario({ intercept });
-    const res = await within(
-      5000,
-      "the response head of an idle stream",
-      request("https://basic.example.test/sse-idle", { dispatcher: s.agent().dispatcher }),
-    );
-    expect(res.statusCode).toBe(200);
-    expect(res.headers["content-type"]).toBe("text/event-stream");
+    const { s, res } = await eventStream("/sse-idle", "the response head of an idle stream");
     expect(s.upstream.sseFinished()).toBe(false);
     s.upstream.releaseSse();
     expect(await within(5000, "the event", res.body.text())).toBe("data: at last\n\n");

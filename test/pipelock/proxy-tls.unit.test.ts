@@ -39,13 +39,19 @@ describe("pipelock: allowlist and interception", () => {
     ]);
   });
 
-  it("shows an idle event stream's response head at once, before any event", async () => {
+  /** A scenario allowing api.test, and a tunnel to it that pipelock intercepts. */
+  async function apiTunnel() {
     const s = await scenario((port) => [`api.test:${port}`]);
     const authority = `api.test:${s.upstream.port}`;
     const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
       ca: scope.cas.bottle.certPem,
     });
     scope.closeAfter(async () => tunnel.destroy());
+    return { s, authority, tunnel };
+  }
+
+  it("shows an idle event stream's response head at once, before any event", async () => {
+    const { authority, tunnel } = await apiTunnel();
     const res = await exchangeOn(tunnel, `GET /idle-stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     expect(res.status).toBe(200);
     expect(res.head).toMatch(/content-type: text\/event-stream/i);
@@ -53,12 +59,7 @@ describe("pipelock: allowlist and interception", () => {
   });
 
   it("keeps an intercepted connection alive across requests", async () => {
-    const s = await scenario((port) => [`api.test:${port}`]);
-    const authority = `api.test:${s.upstream.port}`;
-    const tunnel = await tlsTunnel(s.proxy.address.port, authority, {
-      ca: scope.cas.bottle.certPem,
-    });
-    scope.closeAfter(async () => tunnel.destroy());
+    const { s, authority, tunnel } = await apiTunnel();
     for (const path of ["/a", "/b", "/c"]) {
       const res = await exchangeOn(tunnel, `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       expect(res.status).toBe(200);
