@@ -6,7 +6,7 @@ import { bottlePlanToCompose } from "../src/core/compose.js";
 import { renderComposeYaml } from "../src/core/compose-yaml.js";
 import { describeWithEngine } from "./support/docker/engine.js";
 import { MATRIX, makePlan, pointLabel } from "./support/fixtures/plan-fixture.js";
-import { useTempDir } from "./support/fixtures/temp-dir.js";
+import { tempDirPerFile } from "./support/unit/temp-dir.js";
 
 interface Confined {
   user?: string;
@@ -25,7 +25,7 @@ function composeConfig(yaml: string, env: NodeJS.ProcessEnv = process.env) {
 }
 
 describeWithEngine("docker compose config", () => {
-  const dir = useTempDir("cb-config-$x-");
+  const dir = tempDirPerFile("cb-config-$x-");
 
   it.each(MATRIX.map((p) => [pointLabel(p), p] as const))("accepts %s", (_label, point) => {
     const plan = makePlan(point, dir());

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadPlanFile, MAX_PLAN_BYTES, parsePlanText } from "../../src/backend/plan-file.js";
 import { InputError } from "../../src/shared/errors.js";
 import { planJson } from "../support/fixtures/plan-fixture.js";
-import { useTempDir } from "../support/fixtures/temp-dir.js";
+import { tempDirPerTest } from "../support/unit/temp-dir.js";
 
 function errorOf(fn: () => unknown): InputError {
   try {
@@ -179,7 +179,7 @@ describe("parsePlanText: names the plan does not own, and text that is not one l
 });
 
 describe("loadPlanFile", () => {
-  const dir = useTempDir("cb-plan-", { each: true });
+  const dir = tempDirPerTest("cb-plan-");
 
   it("reads a plan from disk", async () => {
     const path = join(dir(), "plan.json");

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderSecretRules } from "../../src/sidecars/git-gate/secret-rules.js";
 import { underCi } from "../support/docker/engine.js";
-import { useTempDir } from "../support/fixtures/temp-dir.js";
+import { tempDirPerFile } from "../support/unit/temp-dir.js";
 
 const SECRET = "cb'gate $ecret/9f8e+7d6c";
 
@@ -16,7 +16,7 @@ function hasGitleaks(): boolean {
 const suite = hasGitleaks() || underCi() ? describe : describe.skip;
 
 suite("bottle secret rules under gitleaks", () => {
-  const dir = useTempDir("cb-secret-rules-");
+  const dir = tempDirPerFile("cb-secret-rules-");
 
   function scan(content: string): string[] {
     const repo = join(dir(), `r${Math.random().toString(16).slice(2, 8)}`);

@@ -1,5 +1,5 @@
-// Scratch directories for unit tests, removed by construction: a test file asks for one and
-// never writes its own mkdtemp/rm pair.
+// Scratch directories for tests, removed by construction: a test file asks for one and never
+// writes its own mkdtemp/rm pair.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
