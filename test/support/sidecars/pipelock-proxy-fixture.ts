@@ -328,11 +328,17 @@ export function rawExchange(port: number, text: string | Buffer, quietMs = 300):
   return answer;
 }
 
-/** Everything `socket` receives until it closes or stays quiet for `quietMs`, as latin1. */
+/** How long an answer may take to begin: a loaded machine is slow to answer, not silent. */
+const FIRST_BYTE_MS = 10_000;
+
+/**
+ * Everything `socket` receives until it closes or, once the answer has begun, stays quiet for
+ * `quietMs`, as latin1.
+ */
 export function readUntilQuiet(socket: Socket, quietMs: number): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    let timer = setTimeout(() => socket.destroy(), quietMs);
+    let timer = setTimeout(() => socket.destroy(), Math.max(quietMs, FIRST_BYTE_MS));
     socket.on("data", (c: Buffer) => {
       chunks.push(c);
       clearTimeout(timer);
