@@ -35,8 +35,18 @@ mkdirSync("dist/sidecars/git-gate", { recursive: true });
 for (const script of ["entrypoint.sh", "pre-receive", "access-hook"]) {
   copyFileSync(`src/sidecars/git-gate/${script}`, `dist/sidecars/git-gate/${script}`);
 }
-// The demo's stand-in server runs in a container from beside the compiled demo module.
-mkdirSync("dist/demo", { recursive: true });
-copyFileSync("src/demo/stub-upstream-server.mjs", "dist/demo/stub-upstream-server.mjs");
-copyFileSync("src/demo/model-standin-server.mjs", "dist/demo/model-standin-server.mjs");
+// The stand-ins (the demo's upstream, the model API) each run as one file in a container,
+// from beside the compiled demo module: their shared WebSocket code is bundled into each.
+for (const name of ["stub-upstream-server", "model-standin-server"]) {
+  await build({
+    entryPoints: [`src/demo/${name}.mjs`],
+    outfile: `dist/demo/${name}.mjs`,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
 process.stderr.write(`bundled sidecars: ${built.join(", ") || "(none)"}\n`);

@@ -1,6 +1,7 @@
 // A stand-in model API for the real agent binaries: Anthropic Messages (streaming SSE or
 // JSON), OpenAI Responses (streaming SSE) and Gemini generateContent/streamGenerateContent,
-// in one dependency-free file. It plays the model from a script: each turn is a tool call
+// dependency-free, bundled with websocket-server.mjs into one file (dist/demo/) that runs
+// alone in a container. It plays the model from a script: each turn is a tool call
 // (a shell command, or any tool the agent declared, found by the end of its name) or a final
 // text. Which turn to play is read from the conversation the agent sends back (the number of
 // tool calls already in it), so a retried or side request never skips a turn, and the agent's
@@ -56,11 +57,11 @@
 //                     folder turns --yolo back into asking. The key arrives as x-goog-api-key.
 //                     Tool "run_shell_command" { command }; before each turn the CLI asks a
 //                     flash model for a JSON complexity score, answered from its schema.
-import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
+import { acceptWebSocket, readWsMessages, wsFrame } from "./websocket-server.mjs";
 
 const RECORD = process.env.STANDIN_RECORD || "/tmp/model-requests.jsonl";
 
@@ -563,23 +564,6 @@ function handle(req, res) {
 // counted as over HTTP. "generate": false (a warm-up) plays no turn. Each request is
 // recorded with transport "websocket" and the headers of the upgrade.
 
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/** One unmasked server frame. */
-function wsFrame(opcode, payload) {
-  const n = payload.length;
-  let head;
-  if (n < 126) head = Buffer.from([0x80 | opcode, n]);
-  else if (n < 0x10000) head = Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff]);
-  else {
-    head = Buffer.alloc(10);
-    head[0] = 0x80 | opcode;
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(n), 2);
-  }
-  return Buffer.concat([head, payload]);
-}
-
 function upgrade(req, socket, head) {
   socket.on("error", () => socket.destroy());
   const url = new URL(req.url ?? "/", "http://standin");
@@ -587,15 +571,10 @@ function upgrade(req, socket, head) {
     socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
     return;
   }
-  const accept = createHash("sha1")
-    .update(`${req.headers["sec-websocket-key"]}${WS_GUID}`)
-    .digest("base64");
-  socket.write(
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-  );
+  acceptWebSocket(req, socket);
   const send = (value) => socket.write(wsFrame(1, Buffer.from(JSON.stringify(value))));
-  readWsMessages(socket, head, openaiSocketSession(req, url, send));
+  const onMessage = openaiSocketSession(req, url, send);
+  readWsMessages(socket, head, (_opcode, message) => onMessage(message.toString("utf8")));
 }
 
 /**
@@ -667,57 +646,6 @@ function openaiSocketSession(req, url, send) {
     conversations.set(played.responseId, [...body.input, played.item]);
     record({ ...entry, body, reply: played.reply });
   };
-}
-
-/** Reads WebSocket frames from `socket` (after `head`): pings answered, a close ended, each whole text message to `onMessage`. */
-function readWsMessages(socket, head, onMessage) {
-  let buffer = head ?? Buffer.alloc(0);
-  let parts = [];
-  const onData = (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    for (;;) {
-      if (buffer.length < 2) return;
-      const fin = (buffer[0] & 0x80) !== 0;
-      const op = buffer[0] & 0x0f;
-      let length = buffer[1] & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (buffer.length < 4) return;
-        length = buffer.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (buffer.length < 10) return;
-        length = Number(buffer.readBigUInt64BE(2));
-        at = 10;
-      }
-      const mask = (buffer[1] & 0x80) !== 0 ? buffer.subarray(at, at + 4) : null;
-      if (mask !== null) at += 4;
-      if (buffer.length < at + length) return;
-      const payload = Buffer.from(buffer.subarray(at, at + length));
-      if (mask !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
-      buffer = buffer.subarray(at + length);
-      if (op === 8) {
-        socket.end(wsFrame(8, payload.subarray(0, 2)));
-        return;
-      }
-      if (op === 9) {
-        socket.write(wsFrame(10, payload));
-        continue;
-      }
-      if (op === 10) continue;
-      parts.push(payload);
-      if (!fin) continue;
-      const whole = Buffer.concat(parts).toString("utf8");
-      parts = [];
-      onMessage(whole);
-    }
-  };
-  socket.on("data", onData);
-  if (buffer.length > 0) {
-    const first = buffer;
-    buffer = Buffer.alloc(0);
-    onData(first);
-  }
 }
 
 const servers = [];

@@ -10,11 +10,14 @@
 // /slow?ms=N answer slowly, for tests that need a request still open; a WebSocket upgrade on
 // any path gets an echo server (on a path ending /ws/authorization it first sends back the
 // Authorization it received, whole and cut across two fragments: what egress must scrub).
+// The build bundles it with websocket-server.mjs into one file (dist/demo/), copied alone
+// into the container.
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
+import { acceptWebSocket, readWsMessages, wsFrame } from "./websocket-server.mjs";
 
 const certs = JSON.parse(readFileSync("/srv/certs.json", "utf8"));
 const contexts = Object.fromEntries(
@@ -121,23 +124,11 @@ function handle(req, res) {
   });
 }
 
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/** One unmasked server frame. */
-function wsFrame(opcode, payload) {
-  const length = payload.length;
-  const head =
-    length < 126
-      ? Buffer.from([0x80 | opcode, length])
-      : Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
-  return Buffer.concat([head, payload]);
-}
-
 /**
  * A WebSocket echo server on any path: each complete message is recorded (as method
  * "WS-MESSAGE", its length and hash, never its content) and sent back as it came.
  */
-function upgrade(req, socket) {
+function upgrade(req, socket, upgradeHead) {
   socket.on("error", () => socket.destroy());
   const id = ++arrived;
   note("/tmp/arrivals.jsonl", head(id, req));
@@ -155,13 +146,7 @@ function upgrade(req, socket) {
       tls: Boolean(req.socket.encrypted),
     });
   record("GET", Buffer.alloc(0));
-  const accept = createHash("sha1")
-    .update(`${req.headers["sec-websocket-key"]}${WS_GUID}`)
-    .digest("base64");
-  socket.write(
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-  );
+  acceptWebSocket(req, socket);
   if (req.url?.endsWith("/ws/authorization")) {
     const seen = Buffer.from(`authorization: ${req.headers.authorization ?? ""}`);
     const cut = Math.floor(seen.length / 2);
@@ -170,48 +155,9 @@ function upgrade(req, socket) {
     socket.write(Buffer.concat([Buffer.from([0x01, cut]), seen.subarray(0, cut)]));
     socket.write(wsFrame(0, seen.subarray(cut)));
   }
-  let buffer = Buffer.alloc(0);
-  let parts = [];
-  let opcode = 1;
-  socket.on("data", (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    for (;;) {
-      if (buffer.length < 2) return;
-      const fin = (buffer[0] & 0x80) !== 0;
-      const op = buffer[0] & 0x0f;
-      let length = buffer[1] & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (buffer.length < 4) return;
-        length = buffer.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (buffer.length < 10) return;
-        length = Number(buffer.readBigUInt64BE(2));
-        at = 10;
-      }
-      const mask = (buffer[1] & 0x80) !== 0 ? buffer.subarray(at, at + 4) : null;
-      if (mask !== null) at += 4;
-      if (buffer.length < at + length) return;
-      const payload = Buffer.from(buffer.subarray(at, at + length));
-      if (mask !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
-      buffer = buffer.subarray(at + length);
-      if (op === 8) {
-        socket.end(wsFrame(8, payload.subarray(0, 2)));
-        return;
-      }
-      if (op === 9) {
-        socket.write(wsFrame(10, payload));
-        continue;
-      }
-      if (op !== 0) opcode = op;
-      parts.push(payload);
-      if (!fin) continue;
-      const message = Buffer.concat(parts);
-      parts = [];
-      record("WS-MESSAGE", message);
-      socket.write(wsFrame(opcode, message));
-    }
+  readWsMessages(socket, upgradeHead, (opcode, message) => {
+    record("WS-MESSAGE", message);
+    socket.write(wsFrame(opcode, message));
   });
 }
 

@@ -198,7 +198,7 @@ supervise: true
       secrets: { hostkey: { file: join(keyDir, "host-key") } },
       networks: { egress: { external: true, name: `claude-bottle-${slug}-egress` } },
       configs: {
-        server: { file: join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs") },
+        server: { file: join(PACKAGE_ROOT, "dist/demo/stub-upstream-server.mjs") },
         certs: { file: certs },
       },
     };

@@ -240,7 +240,7 @@ export async function startFakeUpstream(
   const dir = await mkdtemp(join(tmpdir(), "cb-upstream-"));
   const name = `cbtest-upstream-${bottle.slug}-${Math.random().toString(16).slice(2, 6)}`;
   const labels = { [TEST_LABEL]: "1", [TEST_BOTTLE_LABEL]: bottle.slug };
-  const serverScript = join(PACKAGE_ROOT, "src/demo/stub-upstream-server.mjs");
+  const serverScript = join(PACKAGE_ROOT, "dist/demo/stub-upstream-server.mjs");
   const certsFile = await writeStubCerts(dir, upstreamCa.ca, hostnames, new Date());
   let container = name;
   let env: NodeJS.ProcessEnv = {};

@@ -1,6 +1,6 @@
-// The model stand-in (src/demo/model-standin-server.mjs) as a container on a bottle's egress
-// network, under the hostnames a test gives it, with a certificate per name from the test's
-// upstream CA; and what it recorded, read back.
+// The model stand-in (src/demo/model-standin-server.mjs, built to dist/demo/) as a container
+// on a bottle's egress network, under the hostnames a test gives it, with a certificate per
+// name from the test's upstream CA; and what it recorded, read back.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import type { UpstreamCa } from "../../tls/test-ca.js";
 import type { EscapeScope } from "../escape-standins.js";
 
 export const STANDIN_SERVER = fileURLToPath(
-  new URL("../../../../src/demo/model-standin-server.mjs", import.meta.url),
+  new URL("../../../../dist/demo/model-standin-server.mjs", import.meta.url),
 );
 
 /** A turn of the script: a shell command, a declared tool by name (or its end), or the answer. */
