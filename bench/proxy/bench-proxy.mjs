@@ -413,6 +413,9 @@ async function main(dir) {
   const mitm = mitmdump ? await startMitmdump(stack, mitmdump) : undefined;
   const squidProxy = squidVersion ? await startSquid(stack, squid) : undefined;
   const read = (path) => readFileSync(path, "utf8");
+  /** A peer proxy's path (mitmproxy, Squid), or nothing when it did not start. */
+  const peerPath = (id, label, proxy) =>
+    proxy && { id, label, port: proxy.port, ca: read(proxy.ca), pids: [proxy.proc.child.pid] };
   const paths = [
     { id: "direct", label: "direct", ca: read(stack.files.upstreamCa), pids: [] },
     {
@@ -440,20 +443,8 @@ async function main(dir) {
       pids: [egress.proc.child.pid, pipelock.proc.child.pid],
     },
     ...(bare?.paths(read) ?? []),
-    mitm && {
-      id: "mitmproxy",
-      label: `mitmproxy ${mitmVersion}`,
-      port: mitm.port,
-      ca: read(mitm.ca),
-      pids: [mitm.proc.child.pid],
-    },
-    squidProxy && {
-      id: "squid",
-      label: `Squid ${squidVersion}`,
-      port: squidProxy.port,
-      ca: read(squidProxy.ca),
-      pids: [squidProxy.proc.child.pid],
-    },
+    peerPath("mitmproxy", `mitmproxy ${mitmVersion}`, mitm),
+    peerPath("squid", `Squid ${squidVersion}`, squidProxy),
   ].filter(Boolean);
   const dlpLine = await probeDlp(paths);
   log(dlpLine);
