@@ -50,6 +50,20 @@ describe("start with bad manifests", () => {
 
   const agent = (bottle: string) => `---\nbottle: ${bottle}\n---\nprompt\n`;
 
+  it("refuses an unknown --backend before it looks for the agent", async () => {
+    const changes = { docker: refusingDocker(calls), cwd: repo(), env: env(), stdinIsTty: false };
+    const { code, stderr } = await runCliWith(
+      changes,
+      "start",
+      "no-such-agent",
+      "--backend",
+      "nope",
+    );
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toBe('claude-bottle: unknown backend "nope"');
+    expect(calls).toEqual([]);
+  });
+
   it("reports an unknown key with a suggestion and touches nothing", async () => {
     const stderr = await startRefused("---\negres:\n  allow: [example.test]\n---\n");
     expect(stderr.split("\n")[0]).toBe(
