@@ -45,7 +45,7 @@ export async function runSidecar<S extends RunningSidecar>(entry: SidecarEntry<S
   const reload = running.reload?.bind(running);
   if (reload) process.on("SIGHUP", () => void reload());
   const report = (error: unknown) => {
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = stackOf(error);
     process.stderr.write(
       `${JSON.stringify({
         time: new Date().toISOString(),
@@ -63,6 +63,9 @@ export function startFailure(name: string, error: unknown): string {
   if (error instanceof BottleError) {
     return `${name}: refusing to start: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`;
   }
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  return `${name}: failed to start (a bug): ${text}\n`;
+  return `${name}: failed to start (a bug): ${stackOf(error)}\n`;
+}
+
+function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

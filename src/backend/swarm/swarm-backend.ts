@@ -141,7 +141,7 @@ export class SwarmBackend implements Backend {
       await bottlesPerNode(this.manager),
       this.ctx.env[SWARM_NODE_ENV],
     );
-    const nodeEngine = new EngineAt(this.ctx.docker, node.engine);
+    const nodeEngine = this.manager.at(node.engine);
     await warnWithoutNoNewPrivileges(this.swarm, nodeEngine, node.hostname);
     const prepared = await prepareBottle(blueprint, { now: this.ctx.now() });
     let deployed = false;
@@ -355,7 +355,7 @@ export class SwarmBackend implements Backend {
     const metadata = bottle.stateDir === null ? null : await readMetadata(bottle.stateDir);
     const nodes = await listNodes(boundedClient(this.manager, Date.now() + bounds.gracefulMs));
     const found = nodes.find((n) => n.hostname === metadata?.node);
-    const node = found ? new EngineAt(this.ctx.docker, found.engine) : null;
+    const node = found ? this.manager.at(found.engine) : null;
     await removeFromSwarm(this.swarm, bottle, node, bounds);
     await assertGoneFromSwarm(this.swarm, bottle.slug, node, bounds);
     if (bottle.stateDir !== null) {
