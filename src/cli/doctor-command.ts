@@ -5,6 +5,12 @@ import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { cachedAgentVersions, findAgentPackage } from "../agents/agent-package.js";
 import { NPM_FIX_HINT, NpmCli, npmLastLine } from "../agents/npm-client.js";
 import { agentProviderModule, hostArch } from "../agents/registry.js";
+import {
+  type AddressRoom,
+  NETWORKS_PER_BOTTLE,
+  readAddressRoom,
+  WIDER_POOL_EXAMPLE,
+} from "../backend/engine/address-pools.js";
 import { checkEngine } from "../backend/engine/docker-client.js";
 import { chooseBaseImage, NODE_IMAGE } from "../backend/engine/images.js";
 import { probeRunsc } from "../backend/engine/runsc-probe.js";
@@ -20,6 +26,8 @@ export interface Check {
   /** Informational checks never fail the command. */
   required: boolean;
   detail: string;
+  /** Numbers behind the detail, for scripts reading --json. */
+  figures?: Record<string, number>;
 }
 
 export function doctorCommand(ctx: CliContext): CommandUnknownOpts {
@@ -60,6 +68,7 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     checks.push(...(await agentChecks(ctx)));
     return checks;
   }
+  checks.push(await addressCheck(ctx));
   const base = await chooseBaseImage(ctx.docker, ctx.env);
   const runsc = await probeRunsc(ctx.docker, base);
   checks.push({ name: "isolation", ok: runsc.use, required: false, detail: runsc.reason });
@@ -75,6 +84,50 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
   checks.push(await homeCheck(ctx));
   checks.push(...(await agentChecks(ctx)));
   return checks;
+}
+
+/** Below this many bottles' room, doctor says how to make more before a start runs out. */
+export const FEW_BOTTLES = 10;
+
+async function addressCheck(ctx: CliContext): Promise<Check> {
+  try {
+    return addressRoomCheck(await readAddressRoom(ctx.docker));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      name: "addresses",
+      ok: false,
+      required: false,
+      detail: `could not read the engine's address pools: ${message}`,
+    };
+  }
+}
+
+export function addressRoomCheck(room: AddressRoom): Check {
+  const pools = room.defaults ? "the engine's default address pools" : "the engine's address pools";
+  const counts = `${room.used} of the ${room.total} networks ${pools} hold are in use; each bottle takes ${NETWORKS_PER_BOTTLE}`;
+  const figures = { bottles: room.bottles, networksUsed: room.used, networksTotal: room.total };
+  const roomText = `room for ${room.bottles} more bottle${room.bottles === 1 ? "" : "s"}`;
+  if (room.bottles >= FEW_BOTTLES) {
+    return {
+      name: "addresses",
+      ok: true,
+      required: false,
+      detail: `${roomText} (${counts})`,
+      figures,
+    };
+  }
+  return {
+    name: "addresses",
+    ok: false,
+    required: room.bottles === 0,
+    detail:
+      `${room.bottles === 0 ? "no room for another bottle" : roomText} (${counts}); ` +
+      "remove bottles left behind with `claude-bottle cleanup`, or widen the pools: put " +
+      `${WIDER_POOL_EXAMPLE} in /etc/docker/daemon.json, with a base your LAN and VPN do not use, ` +
+      "and restart the engine",
+    figures,
+  };
 }
 
 /** Each provider's pinned program: cached, fetchable with this host's npm, or not. */

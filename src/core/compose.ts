@@ -44,7 +44,9 @@ import {
 import { hasEgress, hasGitGate, mountsOf, type ServiceName } from "./bottle-mounts.js";
 import type { DockerBottlePlan, GitUpstream } from "./bottle-plan.js";
 
-export type NetworkName = "internal" | "egress";
+/** A bottle's networks: the agent's, with no way out, and the sidecars' way out. */
+export const NETWORK_NAMES = ["internal", "egress"] as const;
+export type NetworkName = (typeof NETWORK_NAMES)[number];
 
 export interface BindMount {
   type: "bind";
