@@ -197,19 +197,17 @@ interface Classes {
 function characterClasses(literals: readonly string[], fold: boolean): Classes {
   const classOf = new Uint8Array(256);
   let classCount = 1;
-  // Index loops, here and in the build: it runs once, in the interpreter, where `for of`
-  // allocates a result object per element.
-  for (let l = 0; l < literals.length; l++) {
-    const literal = literals[l] as string;
-    for (let i = 0; i < literal.length; i++) {
-      let c = literal.charCodeAt(i);
-      if (c > 255) throw new Error("literals must be latin1 strings");
-      if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
-      if (classOf[c] !== 0) continue;
-      // Class 0 is for the bytes no literal holds; there must be one, for other characters.
-      if (classCount === 256) throw new Error("literals must leave at least one byte unused");
-      classOf[c] = classCount++;
-    }
+  // The distinct characters in order of first appearance, found by the Set's native loop: a
+  // loop here over every character of thousands of literals ran long enough to be compiled,
+  // once, on another thread (about 8 ms of CPU for a loop of 2).
+  for (const character of new Set(literals.join(""))) {
+    let c = character.charCodeAt(0);
+    if (c > 255 || character.length > 1) throw new Error("literals must be latin1 strings");
+    if (fold && c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (classOf[c] !== 0) continue;
+    // Class 0 is for the bytes no literal holds; there must be one, for other characters.
+    if (classCount === 256) throw new Error("literals must leave at least one byte unused");
+    classOf[c] = classCount++;
   }
   if (fold) for (let c = 0x41; c <= 0x5a; c++) classOf[c] = classOf[c + 0x20] as number;
   return { classOf, classCount };
