@@ -7,9 +7,9 @@ import { NPM_FIX_HINT, NpmCli, npmLastLine } from "../agents/npm-client.js";
 import { agentProviderModule, hostArch } from "../agents/registry.js";
 import {
   type AddressRoom,
+  MAKE_ROOM,
   NETWORKS_PER_BOTTLE,
   readAddressRoom,
-  WIDER_POOL_EXAMPLE,
 } from "../backend/engine/address-pools.js";
 import { checkEngine } from "../backend/engine/docker-client.js";
 import { chooseBaseImage, NODE_IMAGE } from "../backend/engine/images.js";
@@ -122,10 +122,7 @@ export function addressRoomCheck(room: AddressRoom): Check {
     ok: false,
     required: room.bottles === 0,
     detail:
-      `${room.bottles === 0 ? "no room for another bottle" : roomText} (${counts}); ` +
-      "remove bottles left behind with `claude-bottle cleanup`, or widen the pools: put " +
-      `${WIDER_POOL_EXAMPLE} in /etc/docker/daemon.json, with a base your LAN and VPN do not use, ` +
-      "and restart the engine",
+      `${room.bottles === 0 ? "no room for another bottle" : roomText} (${counts}); ${MAKE_ROOM}`,
     figures,
   };
 }

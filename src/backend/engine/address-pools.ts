@@ -35,6 +35,12 @@ export const NETWORKS_PER_BOTTLE = NETWORK_NAMES.length;
 export const WIDER_POOL_EXAMPLE =
   '{"default-address-pools": [{"base": "10.200.0.0/16", "size": 24}]}';
 
+/** How to make room, as doctor and the start's error say it. */
+export const MAKE_ROOM =
+  "remove bottles left behind with `claude-bottle cleanup`, or widen the pools: put " +
+  `${WIDER_POOL_EXAMPLE} in /etc/docker/daemon.json, with a base your LAN and VPN do not use, ` +
+  "and restart the engine";
+
 export interface AddressRoom {
   pools: readonly AddressPool[];
   /** True when the engine reported no pools of its own, so the defaults apply. */

@@ -6,7 +6,7 @@ import { spawn as spawnChild } from "node:child_process";
 import { existsSync } from "node:fs";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError } from "../../shared/errors.js";
-import { NETWORKS_PER_BOTTLE, WIDER_POOL_EXAMPLE } from "./address-pools.js";
+import { MAKE_ROOM, NETWORKS_PER_BOTTLE } from "./address-pools.js";
 import { setupHostCommand } from "../../shared/installed-files.js";
 
 export interface RunOptions {
@@ -99,7 +99,7 @@ function hintFor(stderr: string): string | undefined {
   }
   if (/could not find an available, non-overlapping IPv4 address pool/i.test(stderr)) {
     // The engine's default pools hold 31 networks (see address-pools.ts).
-    return `the engine has no network addresses left (each bottle uses ${NETWORKS_PER_BOTTLE} networks; \`claude-bottle doctor\` counts them): remove bottles left behind with \`claude-bottle cleanup\`, or widen the pools: put ${WIDER_POOL_EXAMPLE} in /etc/docker/daemon.json, with a base your LAN and VPN do not use, and restart the engine`;
+    return `the engine has no network addresses left (each bottle uses ${NETWORKS_PER_BOTTLE} networks; \`claude-bottle doctor\` counts them): ${MAKE_ROOM}`;
   }
   if (/permission denied.*docker\.sock/i.test(stderr)) {
     return "add your user to the docker group, or run as root";
