@@ -121,8 +121,7 @@ export function addressRoomCheck(room: AddressRoom): Check {
     name: "addresses",
     ok: false,
     required: room.bottles === 0,
-    detail:
-      `${room.bottles === 0 ? "no room for another bottle" : roomText} (${counts}); ${MAKE_ROOM}`,
+    detail: `${room.bottles === 0 ? "no room for another bottle" : roomText} (${counts}); ${MAKE_ROOM}`,
     figures,
   };
 }

@@ -6,8 +6,8 @@ import { spawn as spawnChild } from "node:child_process";
 import { existsSync } from "node:fs";
 import spawn, { SubprocessError } from "nano-spawn";
 import { BottleError } from "../../shared/errors.js";
-import { MAKE_ROOM, NETWORKS_PER_BOTTLE } from "./address-pools.js";
 import { setupHostCommand } from "../../shared/installed-files.js";
+import { MAKE_ROOM, NETWORKS_PER_BOTTLE } from "./address-pools.js";
 
 export interface RunOptions {
   /** Text for the child's stdin. */
