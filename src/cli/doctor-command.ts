@@ -33,7 +33,7 @@ export interface Check {
 export function doctorCommand(ctx: CliContext): CommandUnknownOpts {
   return new Command("doctor")
     .description(
-      "check the Docker engine, Compose, gVisor, images, the home directory and which agent programs are ready",
+      "check the Docker engine, Compose, how many more bottles its network addresses hold, gVisor, images, the home directory and which agent programs are ready",
     )
     .option("--json", "print the checks as JSON")
     .action(async (options) => {
