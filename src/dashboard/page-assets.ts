@@ -210,12 +210,17 @@ export const PAGE_JS = `"use strict";
       refreshBottles();
     }
   }
+  // Each listing asked for is numbered, and drawn only if none was asked for since: a slow
+  // answer (a poll, the refresh after a stop) must not draw over a newer one.
+  let bottlesAsked = 0;
   async function refreshBottles() {
+    const asked = ++bottlesAsked;
     try {
       const res = await fetch("/api/bottles/cards", { credentials: "same-origin" });
       if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.statusText);
-      drawBottles(await res.text());
-    } catch (e) { setStatus(e.message, true); }
+      const cards = await res.text();
+      if (asked === bottlesAsked) drawBottles(cards);
+    } catch (e) { if (asked === bottlesAsked) setStatus(e.message, true); }
   }
 
   const seenSlugs = new Set();

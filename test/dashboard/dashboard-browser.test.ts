@@ -18,7 +18,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Route,
+} from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { BOTTLE_SLUG_LABEL } from "../../src/contracts/agent.js";
 import { size } from "../../src/dashboard/bottle-cards.js";
@@ -225,6 +231,42 @@ describeWithEngine("the dashboard in a browser, over a real bottle", () => {
     await again.locator("#status", { hasText: "live" }).waitFor({ timeout: 10_000 });
     expect(violations).toEqual([]);
     await again.close();
+  });
+
+  it("draws only the newest listing when an older answer comes late", async () => {
+    const late = await context.newPage();
+    let asked = 0;
+    let held: Route | undefined;
+    const answered = new Set<number>();
+    await late.route("**/api/bottles/cards", async (route) => {
+      const n = ++asked;
+      // The second listing's answer is held until a later one has been drawn.
+      if (n === 2) {
+        held = route;
+        return;
+      }
+      await route.continue();
+      answered.add(n);
+    });
+    await late.goto(`${origin}/`);
+    const card = late.locator(`[data-testid=bottle][data-slug="${bottle.slug}"]`);
+    await card.waitFor();
+    await late.evaluate(
+      "window.cbSawLate = false; new MutationObserver(() => { if (document.querySelector('[data-testid=late-listing]')) window.cbSawLate = true; }).observe(document.body, { subtree: true, childList: true })",
+    );
+    await waitFor("a listing asked for after the held one, answered", async () =>
+      answered.has(3) ? true : null,
+    );
+    await held?.fulfill({
+      status: 200,
+      contentType: "text/html; charset=utf-8",
+      body: '<p data-testid="late-listing">an older listing</p>',
+    });
+    // The next poll's answer comes after the held one's was read.
+    await waitFor("the poll after the late answer", async () => (answered.has(4) ? true : null));
+    expect(await late.evaluate("window.cbSawLate")).toBe(false);
+    expect(await card.count()).toBe(1);
+    await late.close();
   });
 
   it("shows the requests and bytes through the route that the model API counted, after a restart too", async () => {
