@@ -19,7 +19,7 @@ describe("unprovenVersionNotes", () => {
 });
 
 describe("addressRoomCheck", () => {
-  const room = { pools: [], defaults: true, total: 31, used: 0, bottles: 15 };
+  const room = { defaults: true, total: 31, used: 0, bottles: 15 };
 
   it("is ok with room for ten bottles or more, and says how much", () => {
     expect(addressRoomCheck(room)).toEqual({

@@ -42,7 +42,6 @@ export const MAKE_ROOM =
   "and restart the engine";
 
 export interface AddressRoom {
-  pools: readonly AddressPool[];
   /** True when the engine reported no pools of its own, so the defaults apply. */
   defaults: boolean;
   /** Subnets the pools hold in all. */
@@ -78,7 +77,6 @@ export function addressRoom(
   }
   const free = Math.max(0, total - used);
   return {
-    pools: inForce,
     defaults,
     total,
     used,
